@@ -1,0 +1,55 @@
+//! The HTML shell and the router.
+
+use crate::components::ConsoleLayout;
+use crate::pages::administrators::{AdministratorsPage, EditAdministratorPage, NewAdministratorPage};
+use crate::pages::change_audit::ChangeAuditPage;
+use crate::pages::home::HomePage;
+use crate::pages::login::LoginPage;
+use crate::pages::not_found::NotFound;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Every page is rendered whole before it is sent (SsrMode::Async), so a
+    // redirect to the sign-in page is a real 302 and pages work before the
+    // wasm loads.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/mailroom.css" />
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
+        <Title formatter=|page: String| format!("{page} | Mailroom") />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/admin-access/administrators") view=AdministratorsPage ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/admin-access/administrators/new") view=NewAdministratorPage ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/admin-access/administrators/:id") view=EditAdministratorPage ssr=SsrMode::Async />
+                    <Route path=path!("/operations/reports/audit/change-configuration-audit") view=ChangeAuditPage ssr=SsrMode::Async />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,62 @@
+use leptos::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BannerKind {
+    Success,
+    Error,
+    Info,
+}
+
+/// A green, red or blue message bar. Errors are announced as alerts.
+#[component]
+pub fn Banner(kind: BannerKind, children: Children) -> impl IntoView {
+    let (class, role, icon) = match kind {
+        BannerKind::Success => ("banner success", "status", "✓"),
+        BannerKind::Error => ("banner error", "alert", "!"),
+        BannerKind::Info => ("banner info", "status", "i"),
+    };
+    view! {
+        <div class=class role=role>
+            <span class="banner-icon" aria-hidden="true">{icon}</span>
+            <div class="banner-text">{children()}</div>
+        </div>
+    }
+}
+
+/// A labelled form row: the ISE field name, the control, a hint, and the
+/// validation message right under the control.
+#[component]
+pub fn Field(
+    label: &'static str,
+    #[prop(into)] for_id: String,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(into)] error: Signal<Option<String>>,
+    children: Children,
+) -> impl IntoView {
+    let error_id = format!("{for_id}-error");
+    view! {
+        <div class="field" class:has-error=move || error.get().is_some()>
+            <label for=for_id.clone()>
+                {required.then(|| view! { <span class="required" aria-hidden="true">"* "</span> })}
+                {label}
+            </label>
+            <div class="control">
+                {children()}
+                {hint.map(|h| view! { <p class="hint">{h}</p> })}
+                {move || error.get().map(|e| view! { <p class="field-error" id=error_id.clone() role="alert">{e}</p> })}
+            </div>
+        </div>
+    }
+}
+
+/// The page title row.
+#[component]
+pub fn PageHeader(title: &'static str, #[prop(optional)] subtitle: Option<&'static str>) -> impl IntoView {
+    view! {
+        <header class="page-header">
+            <h1>{title}</h1>
+            {subtitle.map(|s| view! { <p class="subtitle">{s}</p> })}
+        </header>
+    }
+}

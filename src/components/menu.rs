@@ -1,0 +1,128 @@
+//! The console's menu: one table that the Menu drawer, the tabs, the left
+//! navigation and the breadcrumbs all read. Only pages that work are listed.
+
+pub struct MenuItem {
+    pub label: &'static str,
+    pub path: &'static str,
+}
+
+/// A tab inside an area (e.g. "Admin Access" in Administration > System).
+pub struct MenuGroup {
+    pub label: &'static str,
+    pub items: &'static [MenuItem],
+}
+
+/// An area of a section (e.g. "System" in Administration).
+pub struct MenuArea {
+    pub label: &'static str,
+    pub groups: &'static [MenuGroup],
+}
+
+pub struct MenuSection {
+    pub label: &'static str,
+    pub areas: &'static [MenuArea],
+}
+
+pub const ADMINISTRATORS: &str = "/administration/system/admin-access/administrators";
+pub const CHANGE_AUDIT: &str = "/operations/reports/audit/change-configuration-audit";
+
+pub const MENU: &[MenuSection] = &[
+    MenuSection {
+        label: "Administration",
+        areas: &[MenuArea {
+            label: "System",
+            groups: &[MenuGroup {
+                label: "Admin Access",
+                items: &[MenuItem { label: "Administrators", path: ADMINISTRATORS }],
+            }],
+        }],
+    },
+    MenuSection { label: "Work Centers", areas: &[] },
+    MenuSection {
+        label: "Operations",
+        areas: &[MenuArea {
+            label: "Reports",
+            groups: &[MenuGroup {
+                label: "Audit",
+                items: &[MenuItem { label: "Change Configuration Audit", path: CHANGE_AUDIT }],
+            }],
+        }],
+    },
+];
+
+/// Where a page sits in the menu.
+pub struct Trail {
+    pub section: &'static MenuSection,
+    pub area: &'static MenuArea,
+    pub group: &'static MenuGroup,
+    pub item: &'static MenuItem,
+}
+
+impl Trail {
+    pub fn labels(&self) -> [&'static str; 4] {
+        [self.section.label, self.area.label, self.group.label, self.item.label]
+    }
+}
+
+/// The menu entry whose page is `path` or contains it (`.../new` sits under its list).
+pub fn trail(path: &str) -> Option<Trail> {
+    MENU.iter().find_map(|section| {
+        section.areas.iter().find_map(|area| {
+            area.groups.iter().find_map(|group| {
+                group
+                    .items
+                    .iter()
+                    .find(|item| path == item.path || path.strip_prefix(item.path).is_some_and(|rest| rest.starts_with('/')))
+                    .map(|item| Trail { section, area, group, item })
+            })
+        })
+    })
+}
+
+/// The URL form of a menu label: lower case, words joined by '-', '&' dropped.
+pub fn slug(label: &str) -> String {
+    label
+        .split(|c: char| c.is_whitespace())
+        .filter(|word| !word.is_empty() && *word != "&")
+        .map(|word| word.replace('&', "").to_lowercase())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_mirrors_its_menu_labels() {
+        for section in MENU {
+            for area in section.areas {
+                for group in area.groups {
+                    for item in group.items {
+                        let expected = format!(
+                            "/{}/{}/{}/{}",
+                            slug(section.label),
+                            slug(area.label),
+                            slug(group.label),
+                            slug(item.label)
+                        );
+                        assert_eq!(item.path, expected);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn slug_follows_the_url_rule() {
+        assert_eq!(slug("Portals & Components"), "portals-components");
+        assert_eq!(slug("SMTP Server"), "smtp-server");
+    }
+
+    #[test]
+    fn sub_pages_find_their_list_page() {
+        let t = trail(&format!("{ADMINISTRATORS}/new")).unwrap();
+        assert_eq!(t.labels(), ["Administration", "System", "Admin Access", "Administrators"]);
+        assert!(trail("/administration/system/admin-access/administratorsX").is_none());
+    }
+}

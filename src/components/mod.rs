@@ -1,0 +1,8 @@
+//! Reusable widgets and the console frame.
+
+pub mod form;
+pub mod menu;
+pub mod shell;
+
+pub use form::{Banner, BannerKind, Field, PageHeader};
+pub use shell::{use_can, ConsoleLayout, CurrentAdmin, LeftNav};

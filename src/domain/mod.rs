@@ -1,0 +1,21 @@
+//! Pure types and rules shared by the server and the browser. No IO here.
+
+mod admin;
+mod email;
+mod role;
+mod secret;
+
+pub use admin::{AdminForm, AdminName, AdminPassword, AdminStatus, FieldError, ValidAdmin};
+pub use email::EmailAddress;
+pub use role::{Access, Role};
+pub use secret::Secret;
+
+/// Rejects carriage returns and line feeds, which would let a value inject
+/// headers or SMTP commands wherever it is later written.
+pub fn reject_line_breaks(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.contains(['\r', '\n']) {
+        Err(FieldError::new(field, "Line breaks are not allowed."))
+    } else {
+        Ok(())
+    }
+}

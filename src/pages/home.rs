@@ -1,0 +1,69 @@
+use crate::api::admins::get_dashboard;
+use crate::components::{Banner, BannerKind, CurrentAdmin};
+use crate::pages::format_time;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The home dashboard: system summary, the signed-in admin, recent changes.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let me = expect_context::<CurrentAdmin>().0;
+    let summary = Resource::new(|| (), |_| get_dashboard());
+    view! {
+        <Title text="Home" />
+        <h1 class="dashboard-title">"Summary"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let admin = me.await.ok().flatten();
+                match summary.await {
+                    Ok(summary) => view! {
+                        <div class="dashlets">
+                            <section class="dashlet">
+                                <h2>"System Summary"</h2>
+                                <dl class="facts">
+                                    <dt>"Node"</dt><dd data-testid="node-name">{summary.node.clone()}</dd>
+                                    <dt>"Version"</dt><dd data-testid="version">{summary.version.clone()}</dd>
+                                    <dt>"Personas"</dt><dd>{summary.personas.clone()}</dd>
+                                    <dt>"Admin users"</dt>
+                                    <dd>{format!("{} enabled of {}", summary.admins_enabled, summary.admins_total)}</dd>
+                                </dl>
+                            </section>
+                            <section class="dashlet">
+                                <h2>"Signed In"</h2>
+                                <dl class="facts">
+                                    <dt>"Admin"</dt><dd>{admin.as_ref().map(|a| a.name.clone())}</dd>
+                                    <dt>"Admin group"</dt><dd>{admin.as_ref().map(|a| a.role.label())}</dd>
+                                </dl>
+                            </section>
+                            <section class="dashlet wide">
+                                <h2>"Recent Configuration Changes"</h2>
+                                {if summary.recent_changes.is_empty() {
+                                    view! { <p class="empty">"No configuration changes yet."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <table class="data-table compact">
+                                            <thead><tr><th>"Time"</th><th>"Admin"</th><th>"Action"</th><th>"Object"</th><th>"Changed"</th></tr></thead>
+                                            <tbody>
+                                                {summary.recent_changes.iter().map(|c| view! {
+                                                    <tr>
+                                                        <td>{format_time(c.at)}</td>
+                                                        <td>{c.admin.clone()}</td>
+                                                        <td>{c.action.clone()}</td>
+                                                        <td>{c.target.clone()}</td>
+                                                        <td>{c.changed_fields.clone()}</td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }.into_any()
+                                }}
+                            </section>
+                        </div>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

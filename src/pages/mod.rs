@@ -1,0 +1,34 @@
+//! One module per console page, named after its ISE menu path.
+
+pub mod administrators;
+pub mod change_audit;
+pub mod home;
+pub mod login;
+pub mod not_found;
+
+/// "2026-02-02 05:17:34 UTC" for a Unix timestamp.
+pub fn format_time(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm): no time crate in the browser build.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_unix_times_as_utc_dates() {
+        assert_eq!(super::format_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::format_time(1_770_009_454), "2026-02-02 05:17:34 UTC");
+        assert_eq!(super::format_time(951_782_400), "2000-02-29 00:00:00 UTC");
+    }
+}

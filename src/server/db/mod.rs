@@ -1,0 +1,27 @@
+//! Every SQL statement lives under this module, one file per aggregate.
+
+pub mod admins;
+pub mod audit;
+pub mod sessions;
+pub mod vault;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Opens (creating if needed) the SQLite file in the data directory and
+/// brings its schema up to date.
+pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
+    let path = data_dir.join("mailroom.db");
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}

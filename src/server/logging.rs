@@ -1,0 +1,255 @@
+//! Logs in ISE's line format, to stdout and to component log files in the
+//! data directory, with each component's level changeable at run time:
+//!
+//! `2026-02-02 05:17:34,608 INFO  [tokio-runtime-worker][[]] admin-access -::admin:::- message`
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
+
+/// The main log, which receives every line.
+pub const MAIN_LOG: &str = "mailroom.log";
+
+/// The console's components: the tracing target each logs under and the
+/// extra file it goes to (beside the main log), as ISE splits its logs.
+pub const COMPONENTS: &[(&str, Option<&str>)] = &[
+    ("system", None),
+    ("admin-access", Some("admin-access.log")),
+    ("vault", None),
+    ("http", None),
+    ("guest-access-admin", Some("guest.log")),
+    ("guestaccess", Some("guest.log")),
+];
+
+/// ISE's level names. FATAL shows only the most severe lines (tracing has
+/// no level above ERROR, so FATAL and ERROR both let ERROR through).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Fatal,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub const ALL: [LogLevel; 6] =
+        [LogLevel::Fatal, LogLevel::Error, LogLevel::Warn, LogLevel::Info, LogLevel::Debug, LogLevel::Trace];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Fatal => "FATAL",
+            LogLevel::Error => "ERROR",
+            LogLevel::Warn => "WARN",
+            LogLevel::Info => "INFO",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Trace => "TRACE",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<LogLevel> {
+        LogLevel::ALL.into_iter().find(|l| l.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    fn admits(self, level: Level) -> bool {
+        let needed = match level {
+            Level::ERROR => LogLevel::Error,
+            Level::WARN => LogLevel::Warn,
+            Level::INFO => LogLevel::Info,
+            Level::DEBUG => LogLevel::Debug,
+            Level::TRACE => LogLevel::Trace,
+        };
+        needed <= self.max(LogLevel::Error)
+    }
+}
+
+/// Per-component levels, read on every event so a change applies at once.
+pub struct LogLevels {
+    levels: RwLock<HashMap<String, LogLevel>>,
+    /// Targets that are not console components (libraries) log at WARN.
+    library_level: LogLevel,
+}
+
+impl Default for LogLevels {
+    fn default() -> Self {
+        let levels = COMPONENTS.iter().map(|(name, _)| (name.to_string(), LogLevel::Info)).collect();
+        LogLevels { levels: RwLock::new(levels), library_level: LogLevel::Warn }
+    }
+}
+
+impl LogLevels {
+    pub fn get(&self, component: &str) -> Option<LogLevel> {
+        self.levels.read().unwrap_or_else(|e| e.into_inner()).get(component).copied()
+    }
+
+    /// Sets a component's level; false if there is no such component.
+    pub fn set(&self, component: &str, level: LogLevel) -> bool {
+        let mut levels = self.levels.write().unwrap_or_else(|e| e.into_inner());
+        match levels.get_mut(component) {
+            Some(slot) => {
+                *slot = level;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn admits(&self, metadata: &Metadata<'_>) -> bool {
+        let level = self.get(metadata.target()).unwrap_or(self.library_level);
+        level.admits(*metadata.level())
+    }
+}
+
+struct IseLayer {
+    levels: Arc<LogLevels>,
+    dir: Option<PathBuf>,
+    files: Mutex<HashMap<&'static str, File>>,
+    to_stdout: bool,
+}
+
+#[derive(Default)]
+struct LineFields {
+    message: String,
+    user: String,
+    rest: String,
+}
+
+impl Visit for LineFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.message.push_str(value),
+            "user" => self.user.push_str(value),
+            name => {
+                let _ = write!(self.rest, " {name}={value}");
+            }
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "message" => {
+                let _ = write!(self.message, "{value:?}");
+            }
+            "user" => {
+                let _ = write!(self.user, "{value:?}");
+            }
+            name => {
+                let _ = write!(self.rest, " {name}={value:?}");
+            }
+        }
+    }
+}
+
+/// Formats one event as an ISE log line (without the newline).
+pub fn format_line(now: time::OffsetDateTime, level: &Level, thread: &str, component: &str, user: &str, message: &str) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second],[subsecond digits:3]");
+    let stamp = now.format(&format).unwrap_or_default();
+    let level = match *level {
+        Level::ERROR => "ERROR",
+        Level::WARN => "WARN ",
+        Level::INFO => "INFO ",
+        Level::DEBUG => "DEBUG",
+        Level::TRACE => "TRACE",
+    };
+    // Line breaks in a message would forge extra log lines.
+    let message = message.replace(['\r', '\n'], " ");
+    format!("{stamp} {level} [{thread}][[]] {component} -::{user}:::- {message}")
+}
+
+impl IseLayer {
+    fn write_to(&self, file_name: &'static str, line: &str) {
+        let Some(dir) = &self.dir else { return };
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        if !files.contains_key(file_name) {
+            match OpenOptions::new().create(true).append(true).open(dir.join(file_name)) {
+                Ok(file) => {
+                    files.insert(file_name, file);
+                }
+                Err(_) => return,
+            }
+        }
+        if let Some(file) = files.get_mut(file_name) {
+            let _ = writeln!(file, "{line}");
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for IseLayer {
+    fn register_callsite(&self, _metadata: &'static Metadata<'static>) -> tracing::subscriber::Interest {
+        // Levels change at run time, so every call site is asked each time.
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        self.levels.admits(metadata)
+    }
+
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut fields = LineFields::default();
+        event.record(&mut fields);
+        let component = event.metadata().target();
+        let thread = std::thread::current();
+        let message = format!("{}{}", fields.message, fields.rest);
+        let line = format_line(
+            time::OffsetDateTime::now_utc(),
+            event.metadata().level(),
+            thread.name().unwrap_or("main"),
+            component,
+            &fields.user,
+            &message,
+        );
+        if self.to_stdout {
+            println!("{line}");
+        }
+        self.write_to(MAIN_LOG, &line);
+        if let Some((_, Some(file))) = COMPONENTS.iter().find(|(name, _)| *name == component) {
+            self.write_to(file, &line);
+        }
+    }
+}
+
+/// Installs the global subscriber; log files go to `<data_dir>/logs/`.
+pub fn init(data_dir: Option<&Path>, to_stdout: bool) -> Arc<LogLevels> {
+    let levels = Arc::new(LogLevels::default());
+    let dir = data_dir.map(|d| d.join("logs"));
+    if let Some(dir) = &dir {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let layer = IseLayer { levels: levels.clone(), dir, files: Mutex::new(HashMap::new()), to_stdout };
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+    levels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_follow_ise_format_and_cannot_be_split() {
+        let at = time::macros::datetime!(2026-02-02 05:17:34.608 UTC);
+        let line = format_line(at, &Level::INFO, "worker-1", "guestaccess", "sponsor1", "first\nsecond");
+        assert_eq!(line, "2026-02-02 05:17:34,608 INFO  [worker-1][[]] guestaccess -::sponsor1:::- first second");
+    }
+
+    #[test]
+    fn levels_filter_per_component_and_change_at_run_time() {
+        let levels = LogLevels::default();
+        assert!(LogLevel::Info.admits(Level::WARN));
+        assert!(!LogLevel::Info.admits(Level::DEBUG));
+        assert!(LogLevel::Fatal.admits(Level::ERROR));
+        assert!(!LogLevel::Fatal.admits(Level::WARN));
+        assert!(levels.set("guestaccess", LogLevel::Debug));
+        assert_eq!(levels.get("guestaccess"), Some(LogLevel::Debug));
+        assert!(!levels.set("no-such-component", LogLevel::Debug));
+        assert_eq!(LogLevel::parse("trace"), Some(LogLevel::Trace));
+    }
+}

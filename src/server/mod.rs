@@ -1,0 +1,59 @@
+//! Everything that does IO. Compiled only into the server binary.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod db;
+pub mod http;
+pub mod logging;
+pub mod throttle;
+pub mod vault;
+
+use crate::server::clock::Clock;
+use crate::server::throttle::LoginThrottle;
+use crate::server::vault::Vault;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::SqlitePool;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Settings read once at start-up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub node_name: String,
+    pub session_idle: Duration,
+}
+
+impl Config {
+    pub fn new(data_dir: PathBuf) -> Self {
+        let idle_minutes = std::env::var("MAILROOM_SESSION_IDLE_MINUTES")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|m| (1..=24 * 60).contains(m))
+            .unwrap_or(30);
+        let node_name = std::env::var("MAILROOM_NODE_NAME")
+            .ok()
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "mailroom".to_string());
+        Config { data_dir, node_name, session_idle: Duration::from_secs(idle_minutes * 60) }
+    }
+}
+
+/// Shared state handed to every handler and server function.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: SqlitePool,
+    pub vault: Arc<Vault>,
+    pub clock: Arc<dyn Clock>,
+    pub throttle: Arc<LoginThrottle>,
+    pub config: Arc<Config>,
+}
+
+/// Product version shown on the dashboard and in logs.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
