@@ -1,15 +1,17 @@
 //! The HTML shell and the router.
 
 use crate::components::ConsoleLayout;
-use crate::pages::administrators::{AdministratorsPage, EditAdministratorPage, NewAdministratorPage};
+use crate::pages::administrators::{
+    AdministratorsPage, EditAdministratorPage, NewAdministratorPage,
+};
 use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{SsrMode, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

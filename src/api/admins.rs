@@ -46,7 +46,11 @@ fn summary(row: crate::server::db::admins::AdminRow, caller_id: i64) -> AdminSum
     AdminSummary {
         id: row.id,
         role: row.role(),
-        status: if row.enabled { AdminStatus::Enabled } else { AdminStatus::Disabled },
+        status: if row.enabled {
+            AdminStatus::Enabled
+        } else {
+            AdminStatus::Disabled
+        },
         is_self: row.id == caller_id,
         name: row.name,
         email: row.email.unwrap_or_default(),
@@ -74,16 +78,24 @@ pub async fn list_admins() -> Result<Vec<AdminSummary>, ApiError> {
     use crate::server::{auth, db};
     let (state, caller) = auth::require(crate::domain::Access::View).await?;
     let rows = db::admins::list(&state.db).await.map_err(auth::internal)?;
-    Ok(rows.into_iter().map(|row| summary(row, caller.admin.id)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|row| summary(row, caller.admin.id))
+        .collect())
 }
 
 #[server(endpoint = "get_admin")]
 pub async fn get_admin(id: i64) -> Result<AdminSummary, ApiError> {
     use crate::server::{auth, db};
     let (state, caller) = auth::require(crate::domain::Access::View).await?;
-    match db::admins::by_id(&state.db, id).await.map_err(auth::internal)? {
+    match db::admins::by_id(&state.db, id)
+        .await
+        .map_err(auth::internal)?
+    {
         Some(row) => Ok(summary(row, caller.admin.id)),
-        None => Err(auth::bad_request(ApiError::Rejected(format!("There is no admin user with id {id}.")))),
+        None => Err(auth::bad_request(ApiError::Rejected(format!(
+            "There is no admin user with id {id}."
+        )))),
     }
 }
 
@@ -95,7 +107,11 @@ pub async fn create_admin(form: AdminForm) -> Result<i64, ApiError> {
     use crate::server::{auth, db};
     let (state, caller) = auth::require(crate::domain::Access::ManageAdmins).await?;
     let valid = form.validate(true).map_err(auth::bad_request)?;
-    if db::admins::by_name(&state.db, valid.name.as_str()).await.map_err(auth::internal)?.is_some() {
+    if db::admins::by_name(&state.db, valid.name.as_str())
+        .await
+        .map_err(auth::internal)?
+        .is_some()
+    {
         return Err(auth::bad_request(crate::domain::FieldError::new(
             "name",
             format!("An admin user named '{}' already exists.", valid.name),
@@ -145,11 +161,19 @@ pub async fn update_admin(id: i64, form: AdminForm) -> Result<(), ApiError> {
     use crate::server::{auth, db};
     let (state, caller) = auth::require(crate::domain::Access::ManageAdmins).await?;
     let valid = form.validate(false).map_err(auth::bad_request)?;
-    let Some(current) = db::admins::by_id(&state.db, id).await.map_err(auth::internal)? else {
-        return Err(auth::bad_request(ApiError::Rejected(format!("There is no admin user with id {id}."))));
+    let Some(current) = db::admins::by_id(&state.db, id)
+        .await
+        .map_err(auth::internal)?
+    else {
+        return Err(auth::bad_request(ApiError::Rejected(format!(
+            "There is no admin user with id {id}."
+        ))));
     };
     if !current.name.eq_ignore_ascii_case(valid.name.as_str()) {
-        return Err(auth::bad_request(crate::domain::FieldError::new("name", "An admin user's name cannot be changed.")));
+        return Err(auth::bad_request(crate::domain::FieldError::new(
+            "name",
+            "An admin user's name cannot be changed.",
+        )));
     }
     let enabled = valid.status == AdminStatus::Enabled;
     check_keeps_a_super_admin(&state, &caller, &current, valid.role, enabled).await?;
@@ -197,16 +221,28 @@ pub async fn update_admin(id: i64, form: AdminForm) -> Result<(), ApiError> {
     .map_err(auth::internal)?;
     if let Some(password) = &valid.password {
         let hash = auth::hash_password(&Secret::new(password.clone())).map_err(auth::internal)?;
-        db::admins::set_password_hash(&mut *tx, id, &hash, now).await.map_err(auth::internal)?;
+        db::admins::set_password_hash(&mut *tx, id, &hash, now)
+            .await
+            .map_err(auth::internal)?;
         changed.push("password");
     }
     // A disabled admin, or one whose password was changed by someone else,
     // is signed out everywhere.
     if !enabled || (valid.password.is_some() && id != caller.admin.id) {
-        db::sessions::delete_for_admin(&mut *tx, id).await.map_err(auth::internal)?;
+        db::sessions::delete_for_admin(&mut *tx, id)
+            .await
+            .map_err(auth::internal)?;
     }
     if !changed.is_empty() {
-        record(&mut tx, &caller, now, "update", &format!("admin:{}", current.name), &changed.join(", ")).await?;
+        record(
+            &mut tx,
+            &caller,
+            now,
+            "update",
+            &format!("admin:{}", current.name),
+            &changed.join(", "),
+        )
+        .await?;
     }
     tx.commit().await.map_err(auth::internal)?;
     tracing::info!(target: "admin-access", user = %caller.admin.name, "updated admin user '{}': {}", current.name, if changed.is_empty() { "no changes".to_string() } else { changed.join(", ") });
@@ -221,29 +257,55 @@ pub async fn set_admins_status(ids: Vec<i64>, enabled: bool) -> Result<usize, Ap
     use crate::server::{auth, db};
     let (state, caller) = auth::require(crate::domain::Access::ManageAdmins).await?;
     if ids.is_empty() {
-        return Err(auth::bad_request(ApiError::Rejected("Select at least one admin user.".into())));
+        return Err(auth::bad_request(ApiError::Rejected(
+            "Select at least one admin user.".into(),
+        )));
     }
     let now = unix(state.clock.now());
     let mut tx = state.db.begin().await.map_err(auth::internal)?;
     let mut changed = 0;
     for id in ids {
-        let Some(current) = db::admins::by_id(&mut *tx, id).await.map_err(auth::internal)? else { continue };
+        let Some(current) = db::admins::by_id(&mut *tx, id)
+            .await
+            .map_err(auth::internal)?
+        else {
+            continue;
+        };
         if current.enabled == enabled {
             continue;
         }
         if !enabled {
             if current.id == caller.admin.id {
-                return Err(auth::bad_request(ApiError::Rejected("You cannot disable your own account.".into())));
+                return Err(auth::bad_request(ApiError::Rejected(
+                    "You cannot disable your own account.".into(),
+                )));
             }
             if current.role() == Role::SuperAdmin
-                && db::admins::other_enabled_super_admins(&mut *tx, current.id).await.map_err(auth::internal)? == 0
+                && db::admins::other_enabled_super_admins(&mut *tx, current.id)
+                    .await
+                    .map_err(auth::internal)?
+                    == 0
             {
-                return Err(auth::bad_request(ApiError::Rejected(LAST_SUPER_ADMIN.into())));
+                return Err(auth::bad_request(ApiError::Rejected(
+                    LAST_SUPER_ADMIN.into(),
+                )));
             }
-            db::sessions::delete_for_admin(&mut *tx, id).await.map_err(auth::internal)?;
+            db::sessions::delete_for_admin(&mut *tx, id)
+                .await
+                .map_err(auth::internal)?;
         }
-        db::admins::set_enabled(&mut *tx, id, enabled, now).await.map_err(auth::internal)?;
-        record(&mut tx, &caller, now, if enabled { "enable" } else { "disable" }, &format!("admin:{}", current.name), "status").await?;
+        db::admins::set_enabled(&mut *tx, id, enabled, now)
+            .await
+            .map_err(auth::internal)?;
+        record(
+            &mut tx,
+            &caller,
+            now,
+            if enabled { "enable" } else { "disable" },
+            &format!("admin:{}", current.name),
+            "status",
+        )
+        .await?;
         changed += 1;
     }
     tx.commit().await.map_err(auth::internal)?;
@@ -271,15 +333,30 @@ async fn check_keeps_a_super_admin(
     use crate::server::{auth, db};
     if current.id == caller.admin.id {
         if !enabled {
-            return Err(auth::bad_request(crate::domain::FieldError::new("status", "You cannot disable your own account.")));
+            return Err(auth::bad_request(crate::domain::FieldError::new(
+                "status",
+                "You cannot disable your own account.",
+            )));
         }
         if new_role != current.role() {
-            return Err(auth::bad_request(crate::domain::FieldError::new("role", "You cannot change your own admin group.")));
+            return Err(auth::bad_request(crate::domain::FieldError::new(
+                "role",
+                "You cannot change your own admin group.",
+            )));
         }
     }
-    let loses_super_admin = current.role() == Role::SuperAdmin && current.enabled && (new_role != Role::SuperAdmin || !enabled);
-    if loses_super_admin && db::admins::other_enabled_super_admins(&state.db, current.id).await.map_err(auth::internal)? == 0 {
-        return Err(auth::bad_request(ApiError::Rejected(LAST_SUPER_ADMIN.into())));
+    let loses_super_admin = current.role() == Role::SuperAdmin
+        && current.enabled
+        && (new_role != Role::SuperAdmin || !enabled);
+    if loses_super_admin
+        && db::admins::other_enabled_super_admins(&state.db, current.id)
+            .await
+            .map_err(auth::internal)?
+            == 0
+    {
+        return Err(auth::bad_request(ApiError::Rejected(
+            LAST_SUPER_ADMIN.into(),
+        )));
     }
     Ok(())
 }
@@ -316,7 +393,9 @@ pub async fn get_dashboard() -> Result<DashboardSummary, ApiError> {
     use crate::server::{auth, db};
     let (state, _caller) = auth::require(crate::domain::Access::View).await?;
     let admins = db::admins::list(&state.db).await.map_err(auth::internal)?;
-    let recent = db::audit::recent(&state.db, 5).await.map_err(auth::internal)?;
+    let recent = db::audit::recent(&state.db, 5)
+        .await
+        .map_err(auth::internal)?;
     Ok(DashboardSummary {
         node: state.config.node_name.clone(),
         version: crate::server::VERSION.to_string(),
@@ -331,6 +410,8 @@ pub async fn get_dashboard() -> Result<DashboardSummary, ApiError> {
 pub async fn list_audit() -> Result<Vec<AuditEntry>, ApiError> {
     use crate::server::{auth, db};
     let (state, _caller) = auth::require(crate::domain::Access::View).await?;
-    let rows = db::audit::recent(&state.db, 500).await.map_err(auth::internal)?;
+    let rows = db::audit::recent(&state.db, 500)
+        .await
+        .map_err(auth::internal)?;
     Ok(rows.into_iter().map(audit_entry).collect())
 }

@@ -20,10 +20,16 @@ pub async fn login(username: String, password: String) -> Result<(), ApiError> {
     let password = Secret::new(password);
     let (state, parts) = auth::context()?;
     let client_ip = auth::client_ip(&parts);
-    match auth::sign_in(&state, &username, &password, &client_ip).await.map_err(auth::internal)? {
+    match auth::sign_in(&state, &username, &password, &client_ip)
+        .await
+        .map_err(auth::internal)?
+    {
         LoginOutcome::SignedIn { token, admin } => {
             let response = expect_context::<leptos_axum::ResponseOptions>();
-            response.insert_header(http::header::SET_COOKIE, auth::session_cookie(&token, auth::over_tls(&parts)));
+            response.insert_header(
+                http::header::SET_COOKIE,
+                auth::session_cookie(&token, auth::over_tls(&parts)),
+            );
             tracing::info!(target: "admin-access", user = %admin.name, "admin signed in from {client_ip}");
             leptos_axum::redirect("/");
             Ok(())
@@ -58,10 +64,15 @@ pub async fn logout() -> Result<(), ApiError> {
     use crate::server::{auth, db};
     let (state, parts) = auth::context()?;
     if let Some(token) = auth::session_token(&parts) {
-        db::sessions::delete(&state.db, &auth::token_hash(&token)).await.map_err(auth::internal)?;
+        db::sessions::delete(&state.db, &auth::token_hash(&token))
+            .await
+            .map_err(auth::internal)?;
     }
     let response = expect_context::<leptos_axum::ResponseOptions>();
-    response.insert_header(http::header::SET_COOKIE, auth::clearing_cookie(auth::over_tls(&parts)));
+    response.insert_header(
+        http::header::SET_COOKIE,
+        auth::clearing_cookie(auth::over_tls(&parts)),
+    );
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -71,7 +82,9 @@ pub async fn logout() -> Result<(), ApiError> {
 pub async fn current_admin() -> Result<Option<SignedInAdmin>, ApiError> {
     use crate::server::auth;
     let (state, parts) = auth::context()?;
-    let caller = auth::current_caller(&state, &parts).await.map_err(auth::internal)?;
+    let caller = auth::current_caller(&state, &parts)
+        .await
+        .map_err(auth::internal)?;
     Ok(caller.map(|caller| SignedInAdmin {
         role: caller.role(),
         name: caller.admin.name,

@@ -62,5 +62,7 @@ impl FromServerFnError for ApiError {
 
 /// Reads a checkbox from a posted form: present ("on") means checked.
 pub fn checkbox(value: &Option<String>) -> bool {
-    value.as_deref().is_some_and(|v| !v.is_empty() && v != "false" && v != "off")
+    value
+        .as_deref()
+        .is_some_and(|v| !v.is_empty() && v != "false" && v != "off")
 }

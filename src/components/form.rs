@@ -52,7 +52,10 @@ pub fn Field(
 
 /// The page title row.
 #[component]
-pub fn PageHeader(title: &'static str, #[prop(optional)] subtitle: Option<&'static str>) -> impl IntoView {
+pub fn PageHeader(
+    title: &'static str,
+    #[prop(optional)] subtitle: Option<&'static str>,
+) -> impl IntoView {
     view! {
         <header class="page-header">
             <h1>{title}</h1>

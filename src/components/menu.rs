@@ -33,18 +33,27 @@ pub const MENU: &[MenuSection] = &[
             label: "System",
             groups: &[MenuGroup {
                 label: "Admin Access",
-                items: &[MenuItem { label: "Administrators", path: ADMINISTRATORS }],
+                items: &[MenuItem {
+                    label: "Administrators",
+                    path: ADMINISTRATORS,
+                }],
             }],
         }],
     },
-    MenuSection { label: "Work Centers", areas: &[] },
+    MenuSection {
+        label: "Work Centers",
+        areas: &[],
+    },
     MenuSection {
         label: "Operations",
         areas: &[MenuArea {
             label: "Reports",
             groups: &[MenuGroup {
                 label: "Audit",
-                items: &[MenuItem { label: "Change Configuration Audit", path: CHANGE_AUDIT }],
+                items: &[MenuItem {
+                    label: "Change Configuration Audit",
+                    path: CHANGE_AUDIT,
+                }],
             }],
         }],
     },
@@ -60,7 +69,12 @@ pub struct Trail {
 
 impl Trail {
     pub fn labels(&self) -> [&'static str; 4] {
-        [self.section.label, self.area.label, self.group.label, self.item.label]
+        [
+            self.section.label,
+            self.area.label,
+            self.group.label,
+            self.item.label,
+        ]
     }
 }
 
@@ -72,8 +86,18 @@ pub fn trail(path: &str) -> Option<Trail> {
                 group
                     .items
                     .iter()
-                    .find(|item| path == item.path || path.strip_prefix(item.path).is_some_and(|rest| rest.starts_with('/')))
-                    .map(|item| Trail { section, area, group, item })
+                    .find(|item| {
+                        path == item.path
+                            || path
+                                .strip_prefix(item.path)
+                                .is_some_and(|rest| rest.starts_with('/'))
+                    })
+                    .map(|item| Trail {
+                        section,
+                        area,
+                        group,
+                        item,
+                    })
             })
         })
     })
@@ -122,7 +146,10 @@ mod tests {
     #[test]
     fn sub_pages_find_their_list_page() {
         let t = trail(&format!("{ADMINISTRATORS}/new")).unwrap();
-        assert_eq!(t.labels(), ["Administration", "System", "Admin Access", "Administrators"]);
+        assert_eq!(
+            t.labels(),
+            ["Administration", "System", "Admin Access", "Administrators"]
+        );
         assert!(trail("/administration/system/admin-access/administratorsX").is_none());
     }
 }

@@ -5,4 +5,4 @@ pub mod menu;
 pub mod shell;
 
 pub use form::{Banner, BannerKind, Field, PageHeader};
-pub use shell::{use_can, ConsoleLayout, CurrentAdmin, LeftNav};
+pub use shell::{ConsoleLayout, CurrentAdmin, LeftNav, use_can};

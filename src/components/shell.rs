@@ -1,12 +1,12 @@
 //! The console frame: top bar, Menu drawer, tabs, left navigation, breadcrumbs.
 
-use super::menu::{trail, MenuGroup, MENU};
+use super::menu::{MENU, MenuGroup, trail};
 use super::{Banner, BannerKind};
-use crate::api::auth::{current_admin, Logout, SignedInAdmin};
 use crate::api::ApiError;
+use crate::api::auth::{Logout, SignedInAdmin, current_admin};
 use crate::domain::Access;
 use leptos::prelude::*;
-use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
 /// The signed-in admin, loaded once by the layout and read by every page.
@@ -52,7 +52,13 @@ pub fn ConsoleLayout() -> impl IntoView {
 #[component]
 fn TopBar(admin: SignedInAdmin) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
-    let initial = admin.name.chars().next().unwrap_or('?').to_ascii_uppercase().to_string();
+    let initial = admin
+        .name
+        .chars()
+        .next()
+        .unwrap_or('?')
+        .to_ascii_uppercase()
+        .to_string();
     view! {
         <header class="topbar">
             <MenuDrawer />
@@ -134,9 +140,16 @@ fn Breadcrumbs() -> impl IntoView {
             return view! { <nav class="breadcrumbs" aria-label="Breadcrumb"><span>"Home"</span></nav> }.into_any();
         };
         let [section, area, group, item] = trail.labels();
-        let sub_page = path.strip_prefix(trail.item.path).filter(|rest| !rest.is_empty()).map(|rest| {
-            if rest == "/new" { "New Administrator" } else { "Edit" }
-        });
+        let sub_page = path
+            .strip_prefix(trail.item.path)
+            .filter(|rest| !rest.is_empty())
+            .map(|rest| {
+                if rest == "/new" {
+                    "New Administrator"
+                } else {
+                    "Edit"
+                }
+            });
         view! {
             <nav class="breadcrumbs" aria-label="Breadcrumb">
                 <span>{section}</span>

@@ -11,7 +11,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -34,7 +37,10 @@ impl AdminName {
             return Err(FieldError::new(field, "Enter a name."));
         }
         if value.chars().count() > 64 {
-            return Err(FieldError::new(field, "The name may have at most 64 characters."));
+            return Err(FieldError::new(
+                field,
+                "The name may have at most 64 characters.",
+            ));
         }
         let mut chars = value.chars();
         let first_is_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
@@ -104,7 +110,10 @@ impl AdminPassword {
         if ok {
             Ok(())
         } else {
-            Err(FieldError::new(field, format!("The password must have {}", Self::RULES)))
+            Err(FieldError::new(
+                field,
+                format!("The password must have {}", Self::RULES),
+            ))
         }
     }
 }
@@ -115,17 +124,34 @@ mod tests {
 
     #[test]
     fn admin_names_follow_the_rules() {
-        assert_eq!(AdminName::parse("name", " ops.admin_2 ").unwrap().as_str(), "ops.admin_2");
+        assert_eq!(
+            AdminName::parse("name", " ops.admin_2 ").unwrap().as_str(),
+            "ops.admin_2"
+        );
         for bad in ["", "2admin", "ad min", "admin\n", "a;b", &"a".repeat(65)] {
-            assert_eq!(AdminName::parse("name", bad).unwrap_err().field, "name", "{bad:?}");
+            assert_eq!(
+                AdminName::parse("name", bad).unwrap_err().field,
+                "name",
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn password_policy() {
         assert!(AdminPassword::check("password", "Str0ngPassw0rd", "admin").is_ok());
-        for bad in ["short1A", "alllowercase1", "ALLUPPER1", "NoDigitsHere", "Admin12345x", "Line\nBreak1A"] {
-            assert!(AdminPassword::check("password", bad, "admin").is_err(), "{bad:?}");
+        for bad in [
+            "short1A",
+            "alllowercase1",
+            "ALLUPPER1",
+            "NoDigitsHere",
+            "Admin12345x",
+            "Line\nBreak1A",
+        ] {
+            assert!(
+                AdminPassword::check("password", bad, "admin").is_err(),
+                "{bad:?}"
+            );
         }
     }
 }
@@ -167,7 +193,10 @@ impl AdminForm {
         let name = AdminName::parse("name", &self.name)?;
         let email = match self.email.trim() {
             "" if self.include_alarm_emails => {
-                return Err(FieldError::new("email", "Enter an email address to receive system alarm emails."));
+                return Err(FieldError::new(
+                    "email",
+                    "Enter an email address to receive system alarm emails.",
+                ));
             }
             "" => None,
             raw => Some(crate::domain::EmailAddress::parse("email", raw)?),
@@ -184,9 +213,12 @@ impl AdminForm {
             }
             text.push(value.trim().to_string());
         }
-        let role = crate::domain::Role::parse(&self.role).ok_or_else(|| FieldError::new("role", "Choose an admin group."))?;
-        let status = AdminStatus::parse(&self.status).ok_or_else(|| FieldError::new("status", "Choose Enabled or Disabled."))?;
-        let password = if self.password.is_empty() && self.password_confirm.is_empty() && !creating {
+        let role = crate::domain::Role::parse(&self.role)
+            .ok_or_else(|| FieldError::new("role", "Choose an admin group."))?;
+        let status = AdminStatus::parse(&self.status)
+            .ok_or_else(|| FieldError::new("status", "Choose Enabled or Disabled."))?;
+        let password = if self.password.is_empty() && self.password_confirm.is_empty() && !creating
+        {
             None
         } else {
             if self.password.is_empty() {
@@ -194,11 +226,15 @@ impl AdminForm {
             }
             AdminPassword::check("password", &self.password, name.as_str())?;
             if self.password != self.password_confirm {
-                return Err(FieldError::new("password_confirm", "The passwords do not match."));
+                return Err(FieldError::new(
+                    "password_confirm",
+                    "The passwords do not match.",
+                ));
             }
             Some(self.password.clone())
         };
-        let [first_name, last_name, description] = <[String; 3]>::try_from(text).expect("three text fields");
+        let [first_name, last_name, description] =
+            <[String; 3]>::try_from(text).expect("three text fields");
         Ok(ValidAdmin {
             name,
             email,
@@ -241,15 +277,21 @@ mod form_tests {
         let cases: Vec<(&str, Box<dyn Fn(&mut AdminForm)>)> = vec![
             ("name", Box::new(|f| f.name = "9lives".into())),
             ("email", Box::new(|f| f.email = "not-an-address".into())),
-            ("email", Box::new(|f| {
-                f.email.clear();
-                f.include_alarm_emails = true;
-            })),
+            (
+                "email",
+                Box::new(|f| {
+                    f.email.clear();
+                    f.include_alarm_emails = true;
+                }),
+            ),
             ("first_name", Box::new(|f| f.first_name = "A\r\nB".into())),
             ("role", Box::new(|f| f.role = "root".into())),
             ("status", Box::new(|f| f.status = "maybe".into())),
             ("password", Box::new(|f| f.password = "weak".into())),
-            ("password_confirm", Box::new(|f| f.password_confirm = "Different1".into())),
+            (
+                "password_confirm",
+                Box::new(|f| f.password_confirm = "Different1".into()),
+            ),
         ];
         for (field, change) in cases {
             let mut f = form();

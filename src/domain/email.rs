@@ -10,7 +10,12 @@ pub struct EmailAddress(String);
 impl EmailAddress {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
         let value = raw.trim();
-        let invalid = |why: &str| Err(FieldError::new(field, format!("Enter a valid email address ({why}).")));
+        let invalid = |why: &str| {
+            Err(FieldError::new(
+                field,
+                format!("Enter a valid email address ({why})."),
+            ))
+        };
         if value.is_empty() {
             return Err(FieldError::new(field, "Enter an email address."));
         }
@@ -35,7 +40,10 @@ impl EmailAddress {
         if !is_domain_name(domain) {
             return invalid("the domain is not a valid host name");
         }
-        Ok(EmailAddress(format!("{local}@{}", domain.to_ascii_lowercase())))
+        Ok(EmailAddress(format!(
+            "{local}@{}",
+            domain.to_ascii_lowercase()
+        )))
     }
 
     pub fn as_str(&self) -> &str {
@@ -89,8 +97,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_addresses_with_a_message_for_the_field() {
-        for bad in ["", "plain", "@example.com", "a@b", "a b@example.com", "a@exa_mple.com",
-            "a..b@example.com", "x@example.com\r\nBcc: y@example.com", "a@-example.com"] {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@b",
+            "a b@example.com",
+            "a@exa_mple.com",
+            "a..b@example.com",
+            "x@example.com\r\nBcc: y@example.com",
+            "a@-example.com",
+        ] {
             let err = EmailAddress::parse("email", bad).unwrap_err();
             assert_eq!(err.field, "email", "{bad}");
             assert!(!err.message.is_empty());

@@ -1,9 +1,11 @@
 //! Administration > System > Admin Access > Administrators > Admin Users.
 
-use crate::api::admins::{get_admin, list_admins, set_admins_status, AdminSummary, CreateAdmin, UpdateAdmin};
 use crate::api::ApiError;
+use crate::api::admins::{
+    AdminSummary, CreateAdmin, UpdateAdmin, get_admin, list_admins, set_admins_status,
+};
 use crate::components::menu::ADMINISTRATORS;
-use crate::components::{use_can, Banner, BannerKind, Field, LeftNav, PageHeader};
+use crate::components::{Banner, BannerKind, Field, LeftNav, PageHeader, use_can};
 use crate::domain::{Access, AdminPassword, AdminStatus, FieldError, Role};
 use leptos::form::FromFormData;
 use leptos::prelude::*;
@@ -17,7 +19,8 @@ pub fn AdministratorsPage() -> impl IntoView {
     let can_manage = use_can(Access::ManageAdmins);
     let query = use_query_map();
     let saved = move || query.read().get("saved");
-    let status_action = Action::new(|(ids, enabled): &(Vec<i64>, bool)| set_admins_status(ids.clone(), *enabled));
+    let status_action =
+        Action::new(|(ids, enabled): &(Vec<i64>, bool)| set_admins_status(ids.clone(), *enabled));
     let admins = Resource::new(move || status_action.version().get(), |_| list_admins());
     let selected = RwSignal::new(BTreeSet::<i64>::new());
     Effect::new(move |_| {
@@ -79,7 +82,8 @@ fn AdminTable(rows: Vec<AdminSummary>, selected: RwSignal<BTreeSet<i64>>) -> imp
     let all_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let count = rows.len();
     let all_for_toggle = all_ids.clone();
-    let all_checked = move || !all_ids.is_empty() && all_ids.iter().all(|id| selected.get().contains(id));
+    let all_checked =
+        move || !all_ids.is_empty() && all_ids.iter().all(|id| selected.get().contains(id));
     view! {
         <table class="data-table" aria-label="Admin users">
             <thead>
@@ -170,11 +174,18 @@ pub fn NewAdministratorPage() -> impl IntoView {
 #[component]
 pub fn EditAdministratorPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+    };
     let admin = Resource::new(id, |id| async move {
         match id {
             Some(id) => get_admin(id).await,
-            None => Err(ApiError::Rejected("This address does not name an admin user.".into())),
+            None => Err(ApiError::Rejected(
+                "This address does not name an admin user.".into(),
+            )),
         }
     });
     let action = ServerAction::<UpdateAdmin>::new();

@@ -5,7 +5,13 @@ use leptos_meta::Title;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
-    let error = move || login.value().get().and_then(|result| result.err()).map(|e| e.to_string());
+    let error = move || {
+        login
+            .value()
+            .get()
+            .and_then(|result| result.err())
+            .map(|e| e.to_string())
+    };
     view! {
         <Title text="Sign In" />
         <main class="login-screen">

@@ -2,15 +2,15 @@
 
 use crate::api::ApiError;
 use crate::domain::{Access, Role, Secret};
+use crate::server::AppState;
 use crate::server::clock::unix;
 use crate::server::db;
 use crate::server::db::admins::AdminRow;
-use crate::server::AppState;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use http::request::Parts;
-use http::{header, HeaderValue, StatusCode};
+use http::{HeaderValue, StatusCode, header};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
@@ -27,15 +27,20 @@ pub fn hash_password(password: &Secret) -> anyhow::Result<String> {
 }
 
 pub fn verify_password(password: &Secret, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|hash| Argon2::default().verify_password(password.expose().as_bytes(), &hash).is_ok())
+    PasswordHash::new(phc).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.expose().as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 /// A hash to verify against when the user does not exist, so that an
 /// unknown name takes as long as a wrong password.
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| hash_password(&Secret::new(random_token())).expect("hashing a random value"))
+    DECOY.get_or_init(|| {
+        hash_password(&Secret::new(random_token())).expect("hashing a random value")
+    })
 }
 
 /// 32 random bytes, URL-safe base64: session tokens and generated passwords.
@@ -77,7 +82,12 @@ pub enum LoginOutcome {
 
 /// Checks a name and password, throttled per user and per IP; on success
 /// creates a session and returns its token (to go in the cookie).
-pub async fn sign_in(state: &AppState, name: &str, password: &Secret, client_ip: &str) -> anyhow::Result<LoginOutcome> {
+pub async fn sign_in(
+    state: &AppState,
+    name: &str,
+    password: &Secret,
+    client_ip: &str,
+) -> anyhow::Result<LoginOutcome> {
     let now = unix(state.clock.now());
     let user_key = crate::server::throttle::user_key(name);
     let ip_key = crate::server::throttle::ip_key(client_ip);
@@ -100,8 +110,12 @@ pub async fn sign_in(state: &AppState, name: &str, password: &Secret, client_ip:
             Ok(LoginOutcome::SignedIn { token, admin })
         }
         _ => {
-            state.throttle.record_failure(&user_key, crate::server::throttle::PER_USER, now);
-            state.throttle.record_failure(&ip_key, crate::server::throttle::PER_IP, now);
+            state
+                .throttle
+                .record_failure(&user_key, crate::server::throttle::PER_USER, now);
+            state
+                .throttle
+                .record_failure(&ip_key, crate::server::throttle::PER_IP, now);
             Ok(LoginOutcome::Refused)
         }
     }
@@ -124,22 +138,33 @@ pub fn session_token(parts: &Parts) -> Option<String> {
 /// The admin signed in with this request's cookie, if the session is live.
 /// Touches the session so that activity keeps it alive.
 pub async fn current_caller(state: &AppState, parts: &Parts) -> anyhow::Result<Option<Caller>> {
-    let Some(token) = session_token(parts) else { return Ok(None) };
+    let Some(token) = session_token(parts) else {
+        return Ok(None);
+    };
     let hash = token_hash(&token);
-    let Some((admin_id, last_seen)) = db::sessions::find(&state.db, &hash).await? else { return Ok(None) };
+    let Some((admin_id, last_seen)) = db::sessions::find(&state.db, &hash).await? else {
+        return Ok(None);
+    };
     let now = unix(state.clock.now());
     if now - last_seen > state.config.session_idle.as_secs() as i64 {
         db::sessions::delete(&state.db, &hash).await?;
         return Ok(None);
     }
-    let Some(admin) = db::admins::by_id(&state.db, admin_id).await?.filter(|a| a.enabled) else {
+    let Some(admin) = db::admins::by_id(&state.db, admin_id)
+        .await?
+        .filter(|a| a.enabled)
+    else {
         return Ok(None);
     };
     // Writing on every request would serialise reads behind SQLite's writer.
     if now - last_seen >= 30 {
         db::sessions::touch(&state.db, &hash, now).await?;
     }
-    Ok(Some(Caller { admin, token_hash: hash, client_ip: client_ip(parts) }))
+    Ok(Some(Caller {
+        admin,
+        token_hash: hash,
+        client_ip: client_ip(parts),
+    }))
 }
 
 pub fn client_ip(parts: &Parts) -> String {
@@ -163,14 +188,18 @@ pub fn over_tls(parts: &Parts) -> bool {
 
 pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"))
-        .expect("a URL-safe token makes a valid header")
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .expect("a URL-safe token makes a valid header")
 }
 
 pub fn clearing_cookie(secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"))
-        .expect("static header")
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
+    ))
+    .expect("static header")
 }
 
 /// Server-function context: the state and the request parts that the
@@ -251,14 +280,26 @@ mod tests {
     fn cookie_attributes() {
         let cookie = session_cookie("abc", false);
         let text = cookie.to_str().unwrap();
-        assert!(text.contains("HttpOnly") && text.contains("SameSite=Strict") && !text.contains("Secure"));
-        assert!(session_cookie("abc", true).to_str().unwrap().ends_with("; Secure"));
+        assert!(
+            text.contains("HttpOnly")
+                && text.contains("SameSite=Strict")
+                && !text.contains("Secure")
+        );
+        assert!(
+            session_cookie("abc", true)
+                .to_str()
+                .unwrap()
+                .ends_with("; Secure")
+        );
     }
 
     #[test]
     fn session_token_is_read_from_the_cookie_header() {
         let request = http::Request::builder()
-            .header(header::COOKIE, "theme=dark; mailroom_session=tok123; other=1")
+            .header(
+                header::COOKIE,
+                "theme=dark; mailroom_session=tok123; other=1",
+            )
             .body(())
             .unwrap();
         let (parts, _) = request.into_parts();

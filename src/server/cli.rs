@@ -1,20 +1,31 @@
 //! The command line: `serve` (the default), `admin reset-password NAME`,
 //! `vault rotate-key`.
 
-use crate::server::clock::unix;
-use crate::server::http::{bootstrap_admin, build_state, router, spawn_session_sweeper, system_clock};
-use crate::server::{auth, db, logging, AppState};
 use crate::domain::{AdminPassword, Secret};
+use crate::server::clock::unix;
+use crate::server::http::{
+    bootstrap_admin, build_state, router, spawn_session_sweeper, system_clock,
+};
+use crate::server::{AppState, auth, db, logging};
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "mailroom", version, about = "ISE-style admin console for email over Exchange Online OAuth")]
+#[command(
+    name = "mailroom",
+    version,
+    about = "ISE-style admin console for email over Exchange Online OAuth"
+)]
 struct Cli {
     /// Directory for the database, key file and logs.
-    #[arg(long, env = "MAILROOM_DATA_DIR", default_value = "./data", global = true)]
+    #[arg(
+        long,
+        env = "MAILROOM_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -51,11 +62,16 @@ enum VaultTask {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none() && option_env!("LEPTOS_OUTPUT_NAME").is_none() {
+    if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none()
+        && option_env!("LEPTOS_OUTPUT_NAME").is_none()
+    {
         // SAFETY: still single-threaded; no other code reads the environment yet.
         unsafe { std::env::set_var("LEPTOS_OUTPUT_NAME", "mailroom") };
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("mailroom: cannot start the async runtime: {e}");
@@ -65,8 +81,12 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(cli.data_dir).await,
-            Command::Admin { task: AdminTask::ResetPassword { name } } => reset_password(cli.data_dir, &name).await,
-            Command::Vault { task: VaultTask::RotateKey } => rotate_key(cli.data_dir).await,
+            Command::Admin {
+                task: AdminTask::ResetPassword { name },
+            } => reset_password(cli.data_dir, &name).await,
+            Command::Vault {
+                task: VaultTask::RotateKey,
+            } => rotate_key(cli.data_dir).await,
         }
     });
     match result {
@@ -89,19 +109,27 @@ async fn serve(data_dir: PathBuf) -> anyhow::Result<()> {
     let state = open_state(&data_dir).await?;
     if let Some(password) = bootstrap_admin(&state).await? {
         // Printed once, here; only the hash is stored.
-        println!("==> Created the Super Admin 'admin' with the generated password: {}", password.expose());
-        println!("==> Store it now: it is not shown again (reset with `mailroom admin reset-password admin`).");
+        println!(
+            "==> Created the Super Admin 'admin' with the generated password: {}",
+            password.expose()
+        );
+        println!(
+            "==> Store it now: it is not shown again (reset with `mailroom admin reset-password admin`)."
+        );
     }
     let addr = state.leptos_options.site_addr;
     spawn_session_sweeper(state.clone());
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(target: "system", "Mailroom {} listening on http://{addr} (data directory {})", crate::server::VERSION, data_dir.display());
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 
@@ -115,10 +143,12 @@ async fn reset_password(data_dir: PathBuf, name: &str) -> anyhow::Result<()> {
         Ok(value) if !value.is_empty() => (Secret::new(value), false),
         _ => (auth::generate_password(), true),
     };
-    AdminPassword::check("MAILROOM_NEW_PASSWORD", password.expose(), &admin.name).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    AdminPassword::check("MAILROOM_NEW_PASSWORD", password.expose(), &admin.name)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let now = unix(state.clock.now());
     let mut tx = state.db.begin().await?;
-    db::admins::set_password_hash(&mut *tx, admin.id, &auth::hash_password(&password)?, now).await?;
+    db::admins::set_password_hash(&mut *tx, admin.id, &auth::hash_password(&password)?, now)
+        .await?;
     db::admins::set_enabled(&mut *tx, admin.id, true, now).await?;
     db::sessions::delete_for_admin(&mut *tx, admin.id).await?;
     db::audit::insert(
@@ -138,7 +168,10 @@ async fn reset_password(data_dir: PathBuf, name: &str) -> anyhow::Result<()> {
     if generated {
         println!("New password for '{}': {}", admin.name, password.expose());
     } else {
-        println!("Password for '{}' set from MAILROOM_NEW_PASSWORD.", admin.name);
+        println!(
+            "Password for '{}' set from MAILROOM_NEW_PASSWORD.",
+            admin.name
+        );
     }
     println!("The account is enabled and its sessions were ended.");
     Ok(())
@@ -147,11 +180,19 @@ async fn reset_password(data_dir: PathBuf, name: &str) -> anyhow::Result<()> {
 async fn rotate_key(data_dir: PathBuf) -> anyhow::Result<()> {
     logging::init(Some(&data_dir), false);
     let state = open_state(&data_dir).await?;
-    let rotation = state.vault.rotate_key(&data_dir, unix(state.clock.now())).await?;
+    let rotation = state
+        .vault
+        .rotate_key(&data_dir, unix(state.clock.now()))
+        .await?;
     tracing::info!(target: "vault", user = "cli", "master key rotated; {} secrets re-encrypted", rotation.secrets);
-    println!("Re-encrypted {} secrets under a new master key.", rotation.secrets);
+    println!(
+        "Re-encrypted {} secrets under a new master key.",
+        rotation.secrets
+    );
     if let Some(key) = rotation.new_key_for_environment {
-        println!("The key came from MAILROOM_MASTER_KEY: set it to this new value before the next start:");
+        println!(
+            "The key came from MAILROOM_MASTER_KEY: set it to this new value before the next start:"
+        );
         println!("{}", key.as_str());
     }
     Ok(())

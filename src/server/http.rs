@@ -1,21 +1,21 @@
 //! Start-up: state, the first admin, the axum router and its handlers.
 
-use crate::app::{shell, App};
+use crate::app::{App, shell};
 use crate::domain::{AdminPassword, Role, Secret};
 use crate::server::auth::{generate_password, hash_password};
-use crate::server::clock::{unix, Clock, SystemClock};
+use crate::server::clock::{Clock, SystemClock, unix};
 use crate::server::db;
 use crate::server::throttle::LoginThrottle;
 use crate::server::vault::Vault;
 use crate::server::{AppState, Config};
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use std::path::Path;
 use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -23,7 +23,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub const ADMIN_PASSWORD_ENV: &str = "MAILROOM_ADMIN_PASSWORD";
 
 /// Opens the database and vault in `data_dir` and builds the shared state.
-pub async fn build_state(data_dir: &Path, leptos_options: LeptosOptions, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+pub async fn build_state(
+    data_dir: &Path,
+    leptos_options: LeptosOptions,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(data_dir)?;
     let db = db::open(data_dir).await?;
     let vault = Vault::open(db.clone(), data_dir).await?;
@@ -78,7 +82,10 @@ pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<Secret>>
     Ok(generated.then_some(password))
 }
 
-async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
+async fn server_fn_handler(
+    State(state): State<AppState>,
+    request: Request<Body>,
+) -> impl IntoResponse {
     handle_server_fns_with_context(move || provide_context(state.clone()), request).await
 }
 
@@ -90,7 +97,10 @@ async fn page_handler(State(state): State<AppState>, request: Request<Body>) -> 
     );
     let mut response = handler(request).await.into_response();
     // Admin pages show configuration: keep them out of shared caches and history.
-    response.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
     response
 }
 
@@ -99,11 +109,16 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let fallback_state = state.clone();
     Router::new()
-        .route("/api/{*fn_name}", post(server_fn_handler).get(server_fn_handler))
+        .route(
+            "/api/{*fn_name}",
+            post(server_fn_handler).get(server_fn_handler),
+        )
         .leptos_routes_with_handler(routes, get(page_handler))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || provide_context(fallback_state.clone()),
-            shell,
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
+            move || provide_context(fallback_state.clone()), shell
         ))
         .layer(SetResponseHeaderLayer::overriding(
             http::header::X_FRAME_OPTIONS,

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::Layer;
 
 /// The main log, which receives every line.
 pub const MAIN_LOG: &str = "mailroom.log";
@@ -42,8 +42,14 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
-    pub const ALL: [LogLevel; 6] =
-        [LogLevel::Fatal, LogLevel::Error, LogLevel::Warn, LogLevel::Info, LogLevel::Debug, LogLevel::Trace];
+    pub const ALL: [LogLevel; 6] = [
+        LogLevel::Fatal,
+        LogLevel::Error,
+        LogLevel::Warn,
+        LogLevel::Info,
+        LogLevel::Debug,
+        LogLevel::Trace,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -57,7 +63,9 @@ impl LogLevel {
     }
 
     pub fn parse(name: &str) -> Option<LogLevel> {
-        LogLevel::ALL.into_iter().find(|l| l.name().eq_ignore_ascii_case(name.trim()))
+        LogLevel::ALL
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(name.trim()))
     }
 
     fn admits(self, level: Level) -> bool {
@@ -81,14 +89,24 @@ pub struct LogLevels {
 
 impl Default for LogLevels {
     fn default() -> Self {
-        let levels = COMPONENTS.iter().map(|(name, _)| (name.to_string(), LogLevel::Info)).collect();
-        LogLevels { levels: RwLock::new(levels), library_level: LogLevel::Warn }
+        let levels = COMPONENTS
+            .iter()
+            .map(|(name, _)| (name.to_string(), LogLevel::Info))
+            .collect();
+        LogLevels {
+            levels: RwLock::new(levels),
+            library_level: LogLevel::Warn,
+        }
     }
 }
 
 impl LogLevels {
     pub fn get(&self, component: &str) -> Option<LogLevel> {
-        self.levels.read().unwrap_or_else(|e| e.into_inner()).get(component).copied()
+        self.levels
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(component)
+            .copied()
     }
 
     /// Sets a component's level; false if there is no such component.
@@ -150,8 +168,17 @@ impl Visit for LineFields {
 }
 
 /// Formats one event as an ISE log line (without the newline).
-pub fn format_line(now: time::OffsetDateTime, level: &Level, thread: &str, component: &str, user: &str, message: &str) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second],[subsecond digits:3]");
+pub fn format_line(
+    now: time::OffsetDateTime,
+    level: &Level,
+    thread: &str,
+    component: &str,
+    user: &str,
+    message: &str,
+) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second],[subsecond digits:3]"
+    );
     let stamp = now.format(&format).unwrap_or_default();
     let level = match *level {
         Level::ERROR => "ERROR",
@@ -170,7 +197,11 @@ impl IseLayer {
         let Some(dir) = &self.dir else { return };
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         if !files.contains_key(file_name) {
-            match OpenOptions::new().create(true).append(true).open(dir.join(file_name)) {
+            match OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(file_name))
+            {
                 Ok(file) => {
                     files.insert(file_name, file);
                 }
@@ -184,7 +215,10 @@ impl IseLayer {
 }
 
 impl<S: Subscriber> Layer<S> for IseLayer {
-    fn register_callsite(&self, _metadata: &'static Metadata<'static>) -> tracing::subscriber::Interest {
+    fn register_callsite(
+        &self,
+        _metadata: &'static Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
         // Levels change at run time, so every call site is asked each time.
         tracing::subscriber::Interest::sometimes()
     }
@@ -224,7 +258,12 @@ pub fn init(data_dir: Option<&Path>, to_stdout: bool) -> Arc<LogLevels> {
     if let Some(dir) = &dir {
         let _ = std::fs::create_dir_all(dir);
     }
-    let layer = IseLayer { levels: levels.clone(), dir, files: Mutex::new(HashMap::new()), to_stdout };
+    let layer = IseLayer {
+        levels: levels.clone(),
+        dir,
+        files: Mutex::new(HashMap::new()),
+        to_stdout,
+    };
     let _ = tracing_subscriber::registry().with(layer).try_init();
     levels
 }
@@ -236,8 +275,18 @@ mod tests {
     #[test]
     fn lines_follow_ise_format_and_cannot_be_split() {
         let at = time::macros::datetime!(2026-02-02 05:17:34.608 UTC);
-        let line = format_line(at, &Level::INFO, "worker-1", "guestaccess", "sponsor1", "first\nsecond");
-        assert_eq!(line, "2026-02-02 05:17:34,608 INFO  [worker-1][[]] guestaccess -::sponsor1:::- first second");
+        let line = format_line(
+            at,
+            &Level::INFO,
+            "worker-1",
+            "guestaccess",
+            "sponsor1",
+            "first\nsecond",
+        );
+        assert_eq!(
+            line,
+            "2026-02-02 05:17:34,608 INFO  [worker-1][[]] guestaccess -::sponsor1:::- first second"
+        );
     }
 
     #[test]

@@ -37,10 +37,18 @@ impl Config {
         let node_name = std::env::var("MAILROOM_NODE_NAME")
             .ok()
             .filter(|n| !n.trim().is_empty())
-            .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+            .or_else(|| {
+                std::fs::read_to_string("/etc/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_string())
+            })
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "mailroom".to_string());
-        Config { data_dir, node_name, session_idle: Duration::from_secs(idle_minutes * 60) }
+        Config {
+            data_dir,
+            node_name,
+            session_idle: Duration::from_secs(idle_minutes * 60),
+        }
     }
 }
 

@@ -59,7 +59,11 @@ impl LoginThrottle {
         if entries.len() > 10_000 {
             entries.retain(|_, f| now - f.last_at < policy.window.as_secs() as i64);
         }
-        let entry = entries.entry(key.to_string()).or_insert(Failures { count: 0, last_at: now, locked_until: 0 });
+        let entry = entries.entry(key.to_string()).or_insert(Failures {
+            count: 0,
+            last_at: now,
+            locked_until: 0,
+        });
         if now - entry.last_at > policy.window.as_secs() as i64 {
             entry.count = 0;
         }
@@ -73,7 +77,10 @@ impl LoginThrottle {
     }
 
     pub fn clear(&self, key: &str) {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 }
 
@@ -101,7 +108,11 @@ mod tests {
         assert_eq!(throttle.wait(&[&key], 100), Some(30));
         throttle.record_failure(&key, PER_USER, 131);
         assert_eq!(throttle.wait(&[&key], 131), Some(60));
-        assert_eq!(throttle.wait(&[&user_key("admin")], 131), Some(60), "names are case-insensitive");
+        assert_eq!(
+            throttle.wait(&[&user_key("admin")], 131),
+            Some(60),
+            "names are case-insensitive"
+        );
         throttle.clear(&key);
         assert_eq!(throttle.wait(&[&key], 131), None);
     }
@@ -115,6 +126,10 @@ mod tests {
         }
         assert_eq!(throttle.wait(&[&key], 0), Some(15 * 60));
         throttle.record_failure(&key, PER_IP, 10_000);
-        assert_eq!(throttle.wait(&[&key], 10_000), None, "the window passed, the count restarted");
+        assert_eq!(
+            throttle.wait(&[&key], 10_000),
+            None,
+            "the window passed, the count restarted"
+        );
     }
 }

@@ -23,9 +23,13 @@ pub const MASTER_KEY_ENV: &str = "MAILROOM_MASTER_KEY";
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
-    #[error("the master key does not open this database's vault: wrong key, or the key file was replaced")]
+    #[error(
+        "the master key does not open this database's vault: wrong key, or the key file was replaced"
+    )]
     WrongKey,
-    #[error("the stored secret {purpose}/{record_id} failed its integrity check: it was altered or corrupted")]
+    #[error(
+        "the stored secret {purpose}/{record_id} failed its integrity check: it was altered or corrupted"
+    )]
     Tampered { purpose: String, record_id: String },
     #[error("master key: {0}")]
     Key(String),
@@ -50,13 +54,17 @@ impl MasterKey {
     pub fn parse(text: &str) -> Result<Self, VaultError> {
         use base64::Engine;
         let text = text.trim();
-        let bytes = Zeroizing::new(if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
-            hex::decode(text).map_err(|e| VaultError::Key(e.to_string()))?
-        } else {
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .map_err(|_| VaultError::Key("expected 64 hex digits or base64 of 32 bytes".into()))?
-        });
+        let bytes = Zeroizing::new(
+            if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+                hex::decode(text).map_err(|e| VaultError::Key(e.to_string()))?
+            } else {
+                base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .map_err(|_| {
+                        VaultError::Key("expected 64 hex digits or base64 of 32 bytes".into())
+                    })?
+            },
+        );
         let array: [u8; 32] = bytes
             .as_slice()
             .try_into()
@@ -86,20 +94,40 @@ pub fn seal(key: &MasterKey, purpose: &str, record_id: &str, plaintext: &[u8]) -
     let aad = associated_data(purpose, record_id);
     let ciphertext = key
         .cipher()
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
         .expect("AES-GCM encryption of an in-memory buffer cannot fail");
-    SealedRow { purpose: purpose.into(), record_id: record_id.into(), nonce: nonce.to_vec(), ciphertext }
+    SealedRow {
+        purpose: purpose.into(),
+        record_id: record_id.into(),
+        nonce: nonce.to_vec(),
+        ciphertext,
+    }
 }
 
 /// Decrypts a row; any change to nonce, ciphertext, purpose or id fails.
 pub fn unseal(key: &MasterKey, row: &SealedRow) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-    let tampered = || VaultError::Tampered { purpose: row.purpose.clone(), record_id: row.record_id.clone() };
+    let tampered = || VaultError::Tampered {
+        purpose: row.purpose.clone(),
+        record_id: row.record_id.clone(),
+    };
     if row.nonce.len() != 12 {
         return Err(tampered());
     }
     let aad = associated_data(&row.purpose, &row.record_id);
     key.cipher()
-        .decrypt(Nonce::from_slice(&row.nonce), Payload { msg: &row.ciphertext, aad: &aad })
+        .decrypt(
+            Nonce::from_slice(&row.nonce),
+            Payload {
+                msg: &row.ciphertext,
+                aad: &aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| tampered())
 }
@@ -137,16 +165,25 @@ impl Vault {
     /// Loads or creates the master key and checks it against the database.
     pub async fn open(db: SqlitePool, data_dir: &Path) -> Result<Vault, VaultError> {
         let (key, source) = match std::env::var(MASTER_KEY_ENV) {
-            Ok(text) if !text.trim().is_empty() => (MasterKey::parse(&text)?, KeySource::Environment),
+            Ok(text) if !text.trim().is_empty() => {
+                (MasterKey::parse(&text)?, KeySource::Environment)
+            }
             _ => {
                 let path = data_dir.join(KEY_FILE);
-                (load_or_create_key_file(&db, data_dir).await?, KeySource::File(path))
+                (
+                    load_or_create_key_file(&db, data_dir).await?,
+                    KeySource::File(path),
+                )
             }
         };
         Self::with_key(db, key, source).await
     }
 
-    pub async fn with_key(db: SqlitePool, key: MasterKey, source: KeySource) -> Result<Vault, VaultError> {
+    pub async fn with_key(
+        db: SqlitePool,
+        key: MasterKey,
+        source: KeySource,
+    ) -> Result<Vault, VaultError> {
         match db::vault::key_check(&db).await? {
             Some((nonce, ciphertext)) => {
                 if !key_check_matches(&key, &nonce, &ciphertext) {
@@ -158,14 +195,24 @@ impl Vault {
                 db::vault::set_key_check(&db, &row.nonce, &row.ciphertext).await?;
             }
         }
-        Ok(Vault { db, key: RwLock::new(key), source })
+        Ok(Vault {
+            db,
+            key: RwLock::new(key),
+            source,
+        })
     }
 
     pub fn source(&self) -> &KeySource {
         &self.source
     }
 
-    pub async fn put(&self, purpose: &str, record_id: &str, secret: &Secret, now: i64) -> Result<(), VaultError> {
+    pub async fn put(
+        &self,
+        purpose: &str,
+        record_id: &str,
+        secret: &Secret,
+        now: i64,
+    ) -> Result<(), VaultError> {
         let key = self.key.read().await;
         let row = seal(&key, purpose, record_id, secret.expose().as_bytes());
         db::vault::upsert(&self.db, &row, now).await?;
@@ -186,7 +233,9 @@ impl Vault {
     }
 
     pub async fn contains(&self, purpose: &str, record_id: &str) -> Result<bool, VaultError> {
-        Ok(db::vault::get(&self.db, purpose, record_id).await?.is_some())
+        Ok(db::vault::get(&self.db, purpose, record_id)
+            .await?
+            .is_some())
     }
 
     pub async fn delete(&self, purpose: &str, record_id: &str) -> Result<bool, VaultError> {
@@ -211,7 +260,12 @@ impl Vault {
             let resealed = seal(&new_key, &row.purpose, &row.record_id, &plain);
             db::vault::upsert(&mut *tx, &resealed, now).await?;
         }
-        let check = seal(&new_key, KEY_CHECK_PURPOSE, KEY_CHECK_ID, KEY_CHECK_PLAINTEXT);
+        let check = seal(
+            &new_key,
+            KEY_CHECK_PURPOSE,
+            KEY_CHECK_ID,
+            KEY_CHECK_PLAINTEXT,
+        );
         db::vault::set_key_check(&mut *tx, &check.nonce, &check.ciphertext).await?;
         tx.commit().await?;
         let new_key_for_environment = match &self.source {
@@ -223,11 +277,17 @@ impl Vault {
             KeySource::Environment => Some(new_key.to_hex()),
         };
         *key = new_key;
-        Ok(Rotation { secrets: rows.len(), new_key_for_environment })
+        Ok(Rotation {
+            secrets: rows.len(),
+            new_key_for_environment,
+        })
     }
 }
 
-async fn load_or_create_key_file(db: &SqlitePool, data_dir: &Path) -> Result<MasterKey, VaultError> {
+async fn load_or_create_key_file(
+    db: &SqlitePool,
+    data_dir: &Path,
+) -> Result<MasterKey, VaultError> {
     let path = data_dir.join(KEY_FILE);
     let new_path = data_dir.join(NEW_KEY_FILE);
     if new_path.exists() {
@@ -262,7 +322,11 @@ async fn load_or_create_key_file(db: &SqlitePool, data_dir: &Path) -> Result<Mas
 fn write_key_file(path: &Path, key: &MasterKey) -> Result<(), VaultError> {
     use std::os::unix::fs::OpenOptionsExt;
     let _ = std::fs::remove_file(path);
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(key.to_hex().as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()?;
@@ -300,7 +364,10 @@ mod tests {
         assert_ne!(a.nonce, b.nonce, "every write uses a new nonce");
         assert_ne!(a.ciphertext, b.ciphertext);
         assert_eq!(unseal(&key, &a).unwrap().as_slice(), b"client-secret-value");
-        assert!(!a.ciphertext.windows(6).any(|w| w == b"client"), "no clear text in the ciphertext");
+        assert!(
+            !a.ciphertext.windows(6).any(|w| w == b"client"),
+            "no clear text in the ciphertext"
+        );
     }
 
     #[test]
@@ -309,13 +376,19 @@ mod tests {
         let sealed = seal(&key, "smtp", "1", b"value");
         let mut flipped = sealed.clone();
         flipped.ciphertext[0] ^= 1;
-        assert!(matches!(unseal(&key, &flipped), Err(VaultError::Tampered { .. })));
+        assert!(matches!(
+            unseal(&key, &flipped),
+            Err(VaultError::Tampered { .. })
+        ));
         let mut other_nonce = sealed.clone();
         other_nonce.nonce[3] ^= 0x80;
         assert!(unseal(&key, &other_nonce).is_err());
         let mut moved = sealed.clone();
         moved.record_id = "2".into();
-        assert!(unseal(&key, &moved).is_err(), "a ciphertext moved to another record fails");
+        assert!(
+            unseal(&key, &moved).is_err(),
+            "a ciphertext moved to another record fails"
+        );
         let mut short = sealed;
         short.nonce.truncate(4);
         assert!(unseal(&key, &short).is_err());
@@ -348,10 +421,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = pool(dir.path()).await;
         let vault = Vault::open(db.clone(), dir.path()).await.unwrap();
-        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions());
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions(),
+        );
         assert_eq!(mode & 0o777, 0o600);
-        vault.put("smtp", "client-secret", &Secret::new("s3cr3t~value"), 1).await.unwrap();
-        vault.put("proxy", "password", &Secret::new("pr0xy"), 1).await.unwrap();
+        vault
+            .put("smtp", "client-secret", &Secret::new("s3cr3t~value"), 1)
+            .await
+            .unwrap();
+        vault
+            .put("proxy", "password", &Secret::new("pr0xy"), 1)
+            .await
+            .unwrap();
         let old_key = std::fs::read_to_string(dir.path().join(KEY_FILE)).unwrap();
 
         let rotation = vault.rotate_key(dir.path(), 2).await.unwrap();
@@ -360,12 +443,33 @@ mod tests {
         let new_key = std::fs::read_to_string(dir.path().join(KEY_FILE)).unwrap();
         assert_ne!(old_key, new_key);
         assert!(!dir.path().join(NEW_KEY_FILE).exists());
-        assert_eq!(vault.get("smtp", "client-secret").await.unwrap().unwrap().expose(), "s3cr3t~value");
+        assert_eq!(
+            vault
+                .get("smtp", "client-secret")
+                .await
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "s3cr3t~value"
+        );
 
         drop(vault);
         let reopened = Vault::open(db.clone(), dir.path()).await.unwrap();
-        assert_eq!(reopened.get("proxy", "password").await.unwrap().unwrap().expose(), "pr0xy");
-        let stale = Vault::with_key(db, MasterKey::parse(&old_key).unwrap(), KeySource::Environment).await;
+        assert_eq!(
+            reopened
+                .get("proxy", "password")
+                .await
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "pr0xy"
+        );
+        let stale = Vault::with_key(
+            db,
+            MasterKey::parse(&old_key).unwrap(),
+            KeySource::Environment,
+        )
+        .await;
         assert!(matches!(stale, Err(VaultError::WrongKey)));
     }
 
@@ -374,13 +478,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = pool(dir.path()).await;
         let vault = Vault::open(db.clone(), dir.path()).await.unwrap();
-        vault.put("smtp", "client-secret", &Secret::new("kept"), 1).await.unwrap();
+        vault
+            .put("smtp", "client-secret", &Secret::new("kept"), 1)
+            .await
+            .unwrap();
         drop(vault);
         // A crash after writing the new key file but before the commit.
         write_key_file(&dir.path().join(NEW_KEY_FILE), &MasterKey::generate()).unwrap();
         let vault = Vault::open(db, dir.path()).await.unwrap();
         assert!(!dir.path().join(NEW_KEY_FILE).exists());
-        assert_eq!(vault.get("smtp", "client-secret").await.unwrap().unwrap().expose(), "kept");
+        assert_eq!(
+            vault
+                .get("smtp", "client-secret")
+                .await
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "kept"
+        );
     }
 
     #[tokio::test]
@@ -388,13 +503,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = pool(dir.path()).await;
         let vault = Vault::open(db.clone(), dir.path()).await.unwrap();
-        vault.put("smtp", "client-secret", &Secret::new("value"), 1).await.unwrap();
+        vault
+            .put("smtp", "client-secret", &Secret::new("value"), 1)
+            .await
+            .unwrap();
         sqlx::query("UPDATE vault_secrets SET ciphertext = X'00112233445566778899aabbccddeeff00'")
             .execute(&db)
             .await
             .unwrap();
         let err = vault.get("smtp", "client-secret").await.unwrap_err();
-        assert!(err.to_string().contains("smtp/client-secret failed its integrity check"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("smtp/client-secret failed its integrity check"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

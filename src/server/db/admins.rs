@@ -52,13 +52,17 @@ const COLUMNS: &str = "id, name, email, first_name, last_name, description, role
     include_alarm_emails, password_hash, password_changed_at, created_at, updated_at";
 
 pub async fn count(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM admins").fetch_one(db).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM admins")
+        .fetch_one(db)
+        .await
 }
 
 pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<AdminRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM admins ORDER BY name COLLATE NOCASE"))
-        .fetch_all(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM admins ORDER BY name COLLATE NOCASE"
+    ))
+    .fetch_all(db)
+    .await
 }
 
 pub async fn by_id(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<AdminRow>> {
@@ -69,13 +73,19 @@ pub async fn by_id(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<
 }
 
 pub async fn by_name(db: impl SqliteExecutor<'_>, name: &str) -> sqlx::Result<Option<AdminRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM admins WHERE name = ? COLLATE NOCASE"))
-        .bind(name)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM admins WHERE name = ? COLLATE NOCASE"
+    ))
+    .bind(name)
+    .fetch_optional(db)
+    .await
 }
 
-pub async fn insert(db: impl SqliteExecutor<'_>, admin: &NewAdmin<'_>, now: i64) -> sqlx::Result<i64> {
+pub async fn insert(
+    db: impl SqliteExecutor<'_>,
+    admin: &NewAdmin<'_>,
+    now: i64,
+) -> sqlx::Result<i64> {
     let id = sqlx::query_scalar(
         "INSERT INTO admins (name, email, first_name, last_name, description, role, enabled, \
          include_alarm_emails, password_hash, password_changed_at, created_at, updated_at) \
@@ -98,7 +108,12 @@ pub async fn insert(db: impl SqliteExecutor<'_>, admin: &NewAdmin<'_>, now: i64)
     Ok(id)
 }
 
-pub async fn update(db: impl SqliteExecutor<'_>, id: i64, changes: &AdminChanges<'_>, now: i64) -> sqlx::Result<bool> {
+pub async fn update(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    changes: &AdminChanges<'_>,
+    now: i64,
+) -> sqlx::Result<bool> {
     let result = sqlx::query(
         "UPDATE admins SET email = ?, first_name = ?, last_name = ?, description = ?, role = ?, \
          enabled = ?, include_alarm_emails = ?, updated_at = ? WHERE id = ?",
@@ -117,7 +132,12 @@ pub async fn update(db: impl SqliteExecutor<'_>, id: i64, changes: &AdminChanges
     Ok(result.rows_affected() == 1)
 }
 
-pub async fn set_enabled(db: impl SqliteExecutor<'_>, id: i64, enabled: bool, now: i64) -> sqlx::Result<bool> {
+pub async fn set_enabled(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    enabled: bool,
+    now: i64,
+) -> sqlx::Result<bool> {
     let result = sqlx::query("UPDATE admins SET enabled = ?, updated_at = ? WHERE id = ?")
         .bind(enabled)
         .bind(now)
@@ -127,20 +147,30 @@ pub async fn set_enabled(db: impl SqliteExecutor<'_>, id: i64, enabled: bool, no
     Ok(result.rows_affected() == 1)
 }
 
-pub async fn set_password_hash(db: impl SqliteExecutor<'_>, id: i64, hash: &str, now: i64) -> sqlx::Result<bool> {
-    let result = sqlx::query("UPDATE admins SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?")
-        .bind(hash)
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .execute(db)
-        .await?;
+pub async fn set_password_hash(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    hash: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE admins SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(hash)
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
     Ok(result.rows_affected() == 1)
 }
 
 /// Enabled Super Admins other than `except_id`: the last one may not be
 /// disabled or demoted, or nobody could manage admins any more.
-pub async fn other_enabled_super_admins(db: impl SqliteExecutor<'_>, except_id: i64) -> sqlx::Result<i64> {
+pub async fn other_enabled_super_admins(
+    db: impl SqliteExecutor<'_>,
+    except_id: i64,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE role = ? AND enabled = 1 AND id <> ?")
         .bind(Role::SuperAdmin.as_str())
         .bind(except_id)

@@ -1,6 +1,12 @@
 use sqlx::SqliteExecutor;
 
-pub async fn insert(db: impl SqliteExecutor<'_>, token_hash: &str, admin_id: i64, now: i64, client_ip: &str) -> sqlx::Result<()> {
+pub async fn insert(
+    db: impl SqliteExecutor<'_>,
+    token_hash: &str,
+    admin_id: i64,
+    now: i64,
+    client_ip: &str,
+) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO sessions (token_hash, admin_id, created_at, last_seen_at, client_ip) VALUES (?, ?, ?, ?, ?)")
         .bind(token_hash)
         .bind(admin_id)
@@ -13,7 +19,10 @@ pub async fn insert(db: impl SqliteExecutor<'_>, token_hash: &str, admin_id: i64
 }
 
 /// The session's admin id and last activity, if the session exists.
-pub async fn find(db: impl SqliteExecutor<'_>, token_hash: &str) -> sqlx::Result<Option<(i64, i64)>> {
+pub async fn find(
+    db: impl SqliteExecutor<'_>,
+    token_hash: &str,
+) -> sqlx::Result<Option<(i64, i64)>> {
     sqlx::query_as("SELECT admin_id, last_seen_at FROM sessions WHERE token_hash = ?")
         .bind(token_hash)
         .fetch_optional(db)
@@ -30,16 +39,25 @@ pub async fn touch(db: impl SqliteExecutor<'_>, token_hash: &str, now: i64) -> s
 }
 
 pub async fn delete(db: impl SqliteExecutor<'_>, token_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token_hash).execute(db).await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        .bind(token_hash)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
 pub async fn delete_for_admin(db: impl SqliteExecutor<'_>, admin_id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE admin_id = ?").bind(admin_id).execute(db).await?;
+    sqlx::query("DELETE FROM sessions WHERE admin_id = ?")
+        .bind(admin_id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
 pub async fn delete_idle(db: impl SqliteExecutor<'_>, idle_before: i64) -> sqlx::Result<u64> {
-    let result = sqlx::query("DELETE FROM sessions WHERE last_seen_at < ?").bind(idle_before).execute(db).await?;
+    let result = sqlx::query("DELETE FROM sessions WHERE last_seen_at < ?")
+        .bind(idle_before)
+        .execute(db)
+        .await?;
     Ok(result.rows_affected())
 }

@@ -24,7 +24,11 @@ pub async fn upsert(db: impl SqliteExecutor<'_>, row: &SealedRow, now: i64) -> s
     Ok(())
 }
 
-pub async fn get(db: impl SqliteExecutor<'_>, purpose: &str, record_id: &str) -> sqlx::Result<Option<SealedRow>> {
+pub async fn get(
+    db: impl SqliteExecutor<'_>,
+    purpose: &str,
+    record_id: &str,
+) -> sqlx::Result<Option<SealedRow>> {
     sqlx::query_as("SELECT purpose, record_id, nonce, ciphertext FROM vault_secrets WHERE purpose = ? AND record_id = ?")
         .bind(purpose)
         .bind(record_id)
@@ -33,10 +37,16 @@ pub async fn get(db: impl SqliteExecutor<'_>, purpose: &str, record_id: &str) ->
 }
 
 pub async fn all(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<SealedRow>> {
-    sqlx::query_as("SELECT purpose, record_id, nonce, ciphertext FROM vault_secrets").fetch_all(db).await
+    sqlx::query_as("SELECT purpose, record_id, nonce, ciphertext FROM vault_secrets")
+        .fetch_all(db)
+        .await
 }
 
-pub async fn delete(db: impl SqliteExecutor<'_>, purpose: &str, record_id: &str) -> sqlx::Result<bool> {
+pub async fn delete(
+    db: impl SqliteExecutor<'_>,
+    purpose: &str,
+    record_id: &str,
+) -> sqlx::Result<bool> {
     let result = sqlx::query("DELETE FROM vault_secrets WHERE purpose = ? AND record_id = ?")
         .bind(purpose)
         .bind(record_id)
@@ -46,10 +56,16 @@ pub async fn delete(db: impl SqliteExecutor<'_>, purpose: &str, record_id: &str)
 }
 
 pub async fn key_check(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<(Vec<u8>, Vec<u8>)>> {
-    sqlx::query_as("SELECT nonce, ciphertext FROM vault_key_check WHERE id = 1").fetch_optional(db).await
+    sqlx::query_as("SELECT nonce, ciphertext FROM vault_key_check WHERE id = 1")
+        .fetch_optional(db)
+        .await
 }
 
-pub async fn set_key_check(db: impl SqliteExecutor<'_>, nonce: &[u8], ciphertext: &[u8]) -> sqlx::Result<()> {
+pub async fn set_key_check(
+    db: impl SqliteExecutor<'_>,
+    nonce: &[u8],
+    ciphertext: &[u8],
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO vault_key_check (id, nonce, ciphertext) VALUES (1, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext",

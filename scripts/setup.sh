@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs everything Mailroom needs to build and test, skipping what is
+# already there: the wasm target, cargo-leptos, the wasm-bindgen CLI that
+# matches Cargo.lock, Debian's Chromium, and the end2end npm packages
+# (Playwright, and binaryen for wasm-opt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+step() { printf '==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
+  step "installing cargo-leptos 0.3.10 (about 12 minutes, once per machine)"
+  cargo install cargo-leptos --version 0.3.10 --locked
+fi
+
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $bindgen_version"; then
+  step "installing wasm-bindgen-cli $bindgen_version (matches Cargo.lock)"
+  # Without --locked: its own lock file names a crate release the registry does not serve.
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  step "installing Node.js and npm"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  step "installing Debian's Chromium for the browser tests"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+
+if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/.bin/wasm-opt ] \
+  || ! cmp -s end2end/package-lock.json end2end/node_modules/.package-lock.json.installed; then
+  step "installing the end2end npm packages"
+  (cd end2end && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.package-lock.json.installed)
+fi
+
+step "prerequisites are in place"

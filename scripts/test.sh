@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every check: formatting, clippy on both feature sets, unit and
+# integration tests, then the Playwright tests in Chromium against the
+# release binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+source scripts/env.sh
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> clippy (server build)"
+cargo clippy --features ssr --all-targets -- -D warnings
+echo "==> clippy (browser build)"
+cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+echo "==> unit and integration tests"
+cargo test --features ssr
+echo "==> release build"
+cargo leptos build --release
+echo "==> Playwright in Chromium"
+(cd end2end && npx playwright test)
