@@ -147,7 +147,8 @@ async fn every_server_fn_checks_the_callers_role() {
 
     // (path, body for the call, who may call it). The body varies per role
     // where a success would otherwise collide (a name can be created once).
-    let table: Vec<(&str, Box<dyn Fn(Role) -> String>, Expect)> = vec![
+    type BodyFor = Box<dyn Fn(Role) -> String>;
+    let table: Vec<(&str, BodyFor, Expect)> = vec![
         (
             "/api/list_admins",
             Box::new(|_| String::new()),

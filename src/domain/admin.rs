@@ -274,7 +274,8 @@ mod form_tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut AdminForm)>)> = vec![
+        type Change = Box<dyn Fn(&mut AdminForm)>;
+        let cases: Vec<(&str, Change)> = vec![
             ("name", Box::new(|f| f.name = "9lives".into())),
             ("email", Box::new(|f| f.email = "not-an-address".into())),
             (

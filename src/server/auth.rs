@@ -75,7 +75,7 @@ impl Caller {
 }
 
 pub enum LoginOutcome {
-    SignedIn { token: String, admin: AdminRow },
+    SignedIn { token: String, admin: Box<AdminRow> },
     Refused,
     Throttled { wait_seconds: i64 },
 }
@@ -107,7 +107,10 @@ pub async fn sign_in(
             state.throttle.clear(&user_key);
             let token = random_token();
             db::sessions::insert(&state.db, &token_hash(&token), admin.id, now, client_ip).await?;
-            Ok(LoginOutcome::SignedIn { token, admin })
+            Ok(LoginOutcome::SignedIn {
+                token,
+                admin: Box::new(admin),
+            })
         }
         _ => {
             state
