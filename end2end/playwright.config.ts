@@ -1,17 +1,15 @@
 import { defineConfig } from "@playwright/test";
-import * as fs from "node:fs";
 import * as path from "node:path";
+import { ADMIN_PASSWORD } from "./tests/helpers";
 
 // Every run starts the release binary on a fresh data directory, so the
 // tests see exactly what a new installation shows.
 const port = Number(process.env.E2E_PORT ?? 3300);
 const root = path.resolve(__dirname, "..");
 const dataDir = path.join(__dirname, ".data", "run");
-fs.rmSync(dataDir, { recursive: true, force: true });
-fs.mkdirSync(dataDir, { recursive: true });
+const binary = path.join(root, "target", "release", "mailroom");
 
-export const adminPassword = "E2e-Admin-Passw0rd";
-export const baseURL = `http://127.0.0.1:${port}`;
+const baseURL = `http://127.0.0.1:${port}`;
 
 export default defineConfig({
   testDir: "./tests",
@@ -39,7 +37,9 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `${path.join(root, "target", "release", "mailroom")} serve`,
+    // The config is loaded by every worker too, so the data directory is
+    // emptied here, once, just before the server starts.
+    command: `rm -rf '${dataDir}' && mkdir -p '${dataDir}' && exec '${binary}' serve`,
     cwd: root,
     url: `${baseURL}/login`,
     reuseExistingServer: false,
@@ -47,7 +47,7 @@ export default defineConfig({
     stdout: "pipe",
     env: {
       MAILROOM_DATA_DIR: dataDir,
-      MAILROOM_ADMIN_PASSWORD: adminPassword,
+      MAILROOM_ADMIN_PASSWORD: ADMIN_PASSWORD,
       MAILROOM_NODE_NAME: "ise-pan-01",
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: path.join(root, "target", "site"),

@@ -1,6 +1,6 @@
 import { expect, Page } from "@playwright/test";
 
-export const ADMIN_PASSWORD = "E2e-Admin-Passw0rd";
+export const ADMIN_PASSWORD = "E2e-Sup3r-Passw0rd";
 export const ADMINISTRATORS = "/administration/system/admin-access/administrators";
 
 /** Waits until the page's wasm has hydrated, so clicks run client code. */

@@ -10,14 +10,15 @@ pub enum BannerKind {
 /// A green, red or blue message bar. Errors are announced as alerts.
 #[component]
 pub fn Banner(kind: BannerKind, children: Children) -> impl IntoView {
-    let (class, role, icon) = match kind {
-        BannerKind::Success => ("banner success", "status", "✓"),
-        BannerKind::Error => ("banner error", "alert", "!"),
-        BannerKind::Info => ("banner info", "status", "i"),
+    let (class, role) = match kind {
+        BannerKind::Success => ("banner success", "status"),
+        BannerKind::Error => ("banner error", "alert"),
+        BannerKind::Info => ("banner info", "status"),
     };
+    // The icon is drawn by CSS, so the banner's text is only its message.
     view! {
         <div class=class role=role>
-            <span class="banner-icon" aria-hidden="true">{icon}</span>
+            <span class="banner-icon" aria-hidden="true"></span>
             <div class="banner-text">{children()}</div>
         </div>
     }
@@ -37,10 +38,8 @@ pub fn Field(
     let error_id = format!("{for_id}-error");
     view! {
         <div class="field" class:has-error=move || error.get().is_some()>
-            <label for=for_id.clone()>
-                {required.then(|| view! { <span class="required" aria-hidden="true">"* "</span> })}
-                {label}
-            </label>
+            // The red star is drawn by CSS so the label's text is the ISE field name.
+            <label for=for_id.clone() class:required=required>{label}</label>
             <div class="control">
                 {children()}
                 {hint.map(|h| view! { <p class="hint">{h}</p> })}

@@ -1,4 +1,5 @@
 use crate::api::auth::Login;
+use crate::components::{Banner, BannerKind};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -24,12 +25,7 @@ pub fn LoginPage() -> impl IntoView {
                     </div>
                 </div>
                 <ActionForm action=login attr:class="login-form">
-                    {move || error().map(|e| view! {
-                        <div class="banner error" role="alert">
-                            <span class="banner-icon" aria-hidden="true">"!"</span>
-                            <div class="banner-text">{e}</div>
-                        </div>
-                    })}
+                    {move || error().map(|e| view! { <Banner kind=BannerKind::Error>{e}</Banner> })}
                     <label for="username">"Username"</label>
                     <input id="username" name="username" type="text" autocomplete="username" required autofocus />
                     <label for="password">"Password"</label>
