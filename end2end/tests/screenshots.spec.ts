@@ -1,0 +1,23 @@
+import { test } from "@playwright/test";
+import * as path from "node:path";
+import { ADMIN_PASSWORD, ADMINISTRATORS, hydrated, signInOk } from "./helpers";
+
+// Refreshes the pictures in docs/ (run with SCREENSHOTS=1); otherwise skipped.
+test.skip(!process.env.SCREENSHOTS, "set SCREENSHOTS=1 to refresh docs/ pictures");
+
+const docs = path.resolve(__dirname, "..", "..", "docs");
+
+test("signed-in shell with the Menu drawer open", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await signInOk(page, "admin", ADMIN_PASSWORD);
+  await page.goto(ADMINISTRATORS);
+  await hydrated(page);
+  await page.getByLabel("Menu", { exact: true }).click();
+  await page.screenshot({ path: path.join(docs, "console-shell.png") });
+  await page.getByLabel("Menu", { exact: true }).click();
+  await page.goto(`${ADMINISTRATORS}/new`);
+  await hydrated(page);
+  await page.screenshot({ path: path.join(docs, "new-administrator.png"), fullPage: true });
+  await page.goto("/");
+  await page.screenshot({ path: path.join(docs, "dashboard.png") });
+});

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Measures the release wasm's size (raw and gzipped) and the idle server's
+# resident memory. Run after `cargo leptos build --release`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+wasm=target/site/pkg/mailroom.wasm
+binary=target/release/mailroom
+[ -f "$wasm" ] && [ -x "$binary" ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
+
+raw=$(stat -c %s "$wasm")
+gz=$(gzip -9 -c "$wasm" | wc -c)
+
+data=$(mktemp -d)
+port=${BENCH_PORT:-3390}
+MAILROOM_DATA_DIR="$data" MAILROOM_ADMIN_PASSWORD="Bench-Passw0rd-1" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+  "$binary" serve >/dev/null 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
+for _ in $(seq 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/login" 2>/dev/null && break
+  sleep 0.1
+done
+# One page and one sign-in, so the figure includes a warmed-up server.
+curl -fsS -o /dev/null -H 'Accept: text/html' "http://127.0.0.1:$port/login"
+curl -fsS -o /dev/null -X POST -d 'username=admin&password=Bench-Passw0rd-1' "http://127.0.0.1:$port/api/login"
+sleep 5
+rss_kb=$(awk '/^VmRSS/ { print $2 }' /proc/$pid/status)
+
+printf '| figure | value | target |\n|---|---|---|\n'
+printf '| release wasm, raw | %d KB | |\n' $((raw / 1024))
+printf '| release wasm, gzip -9 | %d KB | <= 350 KB |\n' $((gz / 1024))
+printf '| idle server RSS (after one page and one sign-in) | %.1f MB | <= 40 MB |\n' "$(echo "$rss_kb / 1024" | bc -l)"
