@@ -9,7 +9,7 @@ use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
 use leptos::prelude::*;
-use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -22,6 +22,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
+                // Static head tags live here, in the server-only shell, so
+                // the browser build does not carry code to render them.
+                <link id="leptos" rel="stylesheet" href="/pkg/mailroom.css" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <MetaTags />
             </head>
             <body>
@@ -38,8 +42,6 @@ pub fn App() -> impl IntoView {
     // redirect to the sign-in page is a real 302 and pages work before the
     // wasm loads.
     view! {
-        <Stylesheet id="leptos" href="/pkg/mailroom.css" />
-        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
         <Title formatter=|page: String| format!("{page} | Mailroom") />
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>

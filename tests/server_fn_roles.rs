@@ -10,9 +10,11 @@ use leptos::config::LeptosOptions;
 use mailroom::domain::{Role, Secret};
 use mailroom::server::AppState;
 use mailroom::server::auth::hash_password;
+use mailroom::server::clock::{Clock, ManualClock};
 use mailroom::server::db;
 use mailroom::server::http::{build_state, router, system_clock};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use tower::ServiceExt;
 
 const PASSWORD: &str = "Table-Test-Passw0rd";
@@ -24,11 +26,13 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
+    harness_with_clock(system_clock()).await
+}
+
+async fn harness_with_clock(clock: Arc<dyn Clock>) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let options = LeptosOptions::builder().output_name("mailroom").build();
-    let state = build_state(dir.path(), options, system_clock())
-        .await
-        .unwrap();
+    let state = build_state(dir.path(), options, clock).await.unwrap();
     let hash = hash_password(&Secret::new(PASSWORD)).unwrap();
     for (name, role) in [
         ("root", Role::SuperAdmin),
@@ -58,6 +62,14 @@ async fn harness() -> Harness {
         state,
         _dir: dir,
     }
+}
+
+async fn admin_id(h: &Harness, name: &str) -> i64 {
+    db::admins::by_name(&h.state.db, name)
+        .await
+        .unwrap()
+        .expect("seeded admin")
+        .id
 }
 
 struct Reply {
@@ -134,11 +146,7 @@ enum Expect {
 #[tokio::test]
 async fn every_server_fn_checks_the_callers_role() {
     let h = harness().await;
-    let viewer_id = db::admins::by_name(&h.state.db, "viewer")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let viewer_id = admin_id(&h, "viewer").await;
     let cookies = [
         (Role::SuperAdmin, sign_in(&h.app, "root").await),
         (Role::SystemAdmin, sign_in(&h.app, "sysadmin").await),
@@ -170,14 +178,14 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::AnyAdmin,
         ),
         (
-            "/api/create_admin",
+            "/api/save_admin",
             Box::new(|role| {
                 admin_form(&format!("made-by-{}", role.as_str().replace('_', "-")), "x")
             }),
             Expect::Only(&[Role::SuperAdmin]),
         ),
         (
-            "/api/update_admin",
+            "/api/save_admin",
             Box::new(move |role| {
                 format!("id={viewer_id}&{}", admin_form("viewer", role.as_str())).replace(
                 "&form%5Bpassword%5D=New-Admin-Passw0rd&form%5Bpassword_confirm%5D=New-Admin-Passw0rd",
@@ -361,11 +369,7 @@ async fn a_disabled_admin_is_signed_out_and_cannot_sign_in() {
     let h = harness().await;
     let root = sign_in(&h.app, "root").await;
     let viewer = sign_in(&h.app, "viewer").await;
-    let viewer_id = db::admins::by_name(&h.state.db, "viewer")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let viewer_id = admin_id(&h, "viewer").await;
     let reply = post(
         &h.app,
         "/api/set_admins_status",
@@ -390,11 +394,7 @@ async fn a_disabled_admin_is_signed_out_and_cannot_sign_in() {
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
 
     // The last enabled Super Admin cannot disable itself.
-    let root_id = db::admins::by_name(&h.state.db, "root")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let root_id = admin_id(&h, "root").await;
     let reply = post(
         &h.app,
         "/api/set_admins_status",
@@ -415,7 +415,7 @@ async fn invalid_admin_input_names_the_field_and_saves_nothing() {
     let h = harness().await;
     let root = sign_in(&h.app, "root").await;
     let body = admin_form("bad-email", "x").replace("new%40example.com", "not-an-address");
-    let reply = post(&h.app, "/api/create_admin", &body, Some(&root)).await;
+    let reply = post(&h.app, "/api/save_admin", &body, Some(&root)).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.body.contains("\"field\":\"email\""), "{}", reply.body);
     assert!(
@@ -426,7 +426,7 @@ async fn invalid_admin_input_names_the_field_and_saves_nothing() {
     );
     let duplicate = post(
         &h.app,
-        "/api/create_admin",
+        "/api/save_admin",
         &admin_form("viewer", "x"),
         Some(&root),
     )
@@ -444,7 +444,7 @@ async fn no_password_or_hash_is_served_and_passwords_are_not_stored_in_clear() {
     let root = sign_in(&h.app, "root").await;
     let reply = post(
         &h.app,
-        "/api/create_admin",
+        "/api/save_admin",
         &admin_form("newbie", "x"),
         Some(&root),
     )
@@ -464,4 +464,33 @@ async fn no_password_or_hash_is_served_and_passwords_are_not_stored_in_clear() {
     let text = String::from_utf8_lossy(&file);
     assert!(!text.contains("New-Admin-Passw0rd") && !text.contains(PASSWORD));
     assert!(text.contains("$argon2id$"));
+}
+
+#[tokio::test]
+async fn an_idle_session_expires() {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let h = harness_with_clock(clock.clone()).await;
+    let cookie = sign_in(&h.app, "viewer").await;
+    clock.advance(time::Duration::minutes(29));
+    let active = post(&h.app, "/api/list_admins", "", Some(&cookie)).await;
+    assert_eq!(
+        active.status,
+        StatusCode::OK,
+        "activity within the idle timeout"
+    );
+    // Activity moved the deadline: 29 more minutes are still inside it.
+    clock.advance(time::Duration::minutes(29));
+    assert_eq!(
+        post(&h.app, "/api/list_admins", "", Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    clock.advance(time::Duration::minutes(31));
+    let idle = post(&h.app, "/api/list_admins", "", Some(&cookie)).await;
+    assert_eq!(
+        idle.status,
+        StatusCode::UNAUTHORIZED,
+        "31 idle minutes end the session"
+    );
 }

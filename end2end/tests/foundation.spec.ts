@@ -76,7 +76,7 @@ test("a Read-Only admin sees disabled Save buttons and the server refuses its ch
   await expect(page.getByLabel("Email", { exact: true })).toBeDisabled();
 
   // A hand-made POST with the Read-Only admin's own session cookie.
-  const response = await page.request.post("/api/create_admin", {
+  const response = await page.request.post("/api/save_admin", {
     form: {
       "form[name]": "intruder",
       "form[role]": "super_admin",

@@ -99,9 +99,19 @@ pub async fn get_admin(id: i64) -> Result<AdminSummary, ApiError> {
     }
 }
 
-/// Creates an admin user; answers its id.
-#[server(endpoint = "create_admin")]
-pub async fn create_admin(form: AdminForm) -> Result<i64, ApiError> {
+/// The admin user form's Submit/Save: creates an admin user when `id` is
+/// absent, else saves changes to that user. One server function serves both
+/// so the browser build carries one form client, not two.
+#[server(endpoint = "save_admin")]
+pub async fn save_admin(id: Option<i64>, form: AdminForm) -> Result<(), ApiError> {
+    match id {
+        None => create_admin(form).await,
+        Some(id) => update_admin(id, form).await,
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn create_admin(form: AdminForm) -> Result<(), ApiError> {
     use crate::domain::Secret;
     use crate::server::clock::unix;
     use crate::server::{auth, db};
@@ -149,13 +159,14 @@ pub async fn create_admin(form: AdminForm) -> Result<i64, ApiError> {
     .await?;
     tx.commit().await.map_err(auth::internal)?;
     tracing::info!(target: "admin-access", user = %caller.admin.name, "created admin user '{}' ({})", valid.name, valid.role.label());
+    tracing::debug!(target: "admin-access", "admin user '{}' has id {id}", valid.name);
     leptos_axum::redirect(&saved_url(valid.name.as_str()));
-    Ok(id)
+    Ok(())
 }
 
 /// Saves changes to an admin user. A blank password keeps the current one.
-#[server(endpoint = "update_admin")]
-pub async fn update_admin(id: i64, form: AdminForm) -> Result<(), ApiError> {
+#[cfg(feature = "ssr")]
+async fn update_admin(id: i64, form: AdminForm) -> Result<(), ApiError> {
     use crate::domain::Secret;
     use crate::server::clock::unix;
     use crate::server::{auth, db};

@@ -108,7 +108,7 @@ pub fn slug(label: &str) -> String {
     label
         .split(|c: char| c.is_whitespace())
         .filter(|word| !word.is_empty() && *word != "&")
-        .map(|word| word.replace('&', "").to_lowercase())
+        .map(|word| word.replace('&', "").to_ascii_lowercase())
         .collect::<Vec<_>>()
         .join("-")
 }

@@ -6,7 +6,7 @@ use crate::api::ApiError;
 use crate::api::auth::{Logout, SignedInAdmin, current_admin};
 use crate::domain::Access;
 use leptos::prelude::*;
-use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::components::{Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
 /// The signed-in admin, loaded once by the layout and read by every page.
@@ -62,11 +62,11 @@ fn TopBar(admin: SignedInAdmin) -> impl IntoView {
     view! {
         <header class="topbar">
             <MenuDrawer />
-            <A href="/" attr:class="brand">
+            <a href="/" class="brand">
                 <span class="brand-mark" aria-hidden="true">"✉"</span>
                 <span class="brand-name">"Mailroom"</span>
                 <span class="brand-sub">"Identity Services Email"</span>
-            </A>
+            </a>
             <div class="topbar-spacer"></div>
             <span class="node" title="Node">{admin.node.clone()}</span>
             <span class="user" title=admin.role.label()>
@@ -97,7 +97,7 @@ fn MenuDrawer() -> impl IntoView {
                 " Menu"
             </summary>
             <nav class="menu-drawer" aria-label="Main menu">
-                <A href="/" attr:class="menu-home" on:click=close>"Home"</A>
+                <a href="/" class="menu-home" on:click=close>"Home"</a>
                 {MENU
                     .iter()
                     .filter(|section| !section.areas.is_empty())
@@ -110,10 +110,10 @@ fn MenuDrawer() -> impl IntoView {
                                     <ul>
                                         {area.groups.iter().map(|group| view! {
                                             <li>
-                                                <A href=group.items[0].path on:click=close>{group.label}</A>
+                                                <a href=group.items[0].path on:click=close>{group.label}</a>
                                                 <ul class="menu-items">
                                                     {group.items.iter().map(|item| view! {
-                                                        <li><A href=item.path on:click=close>{item.label}</A></li>
+                                                        <li><a href=item.path on:click=close>{item.label}</a></li>
                                                     }).collect_view()}
                                                 </ul>
                                             </li>
@@ -160,7 +160,7 @@ fn Breadcrumbs() -> impl IntoView {
                 <span class="sep">"›"</span>
                 {match sub_page {
                     Some(sub) => view! {
-                        <A href=trail.item.path>{item}</A>
+                        <a href=trail.item.path>{item}</a>
                         <span class="sep">"›"</span>
                         <span aria-current="page">{sub}</span>
                     }
@@ -187,7 +187,7 @@ pub fn LeftNav(children: Children) -> impl IntoView {
         <nav class="tabs" aria-label="Tabs">
             {tabs.iter().map(|tab| {
                 let active = Some(tab.label) == current_group;
-                view! { <A href=tab.items[0].path attr:class=if active { "tab active" } else { "tab" }>{tab.label}</A> }
+                view! { <a href=tab.items[0].path class=if active { "tab active" } else { "tab" }>{tab.label}</a> }
             }).collect_view()}
         </nav>
         <div class="with-left-nav">
@@ -198,7 +198,7 @@ pub fn LeftNav(children: Children) -> impl IntoView {
                         let active = path == item.path || path.starts_with(&format!("{}/", item.path));
                         view! {
                             <li class:active=active>
-                                <A href=item.path>{item.label}</A>
+                                <a href=item.path>{item.label}</a>
                             </li>
                         }
                     }).collect_view())}

@@ -97,16 +97,19 @@ impl AdminStatus {
 pub struct AdminPassword;
 
 impl AdminPassword {
-    pub const RULES: &'static str = "8 to 127 characters, with a lower-case letter, an upper-case letter and a digit, not containing the admin name.";
+    pub const RULES: &'static str = "8 to 127 characters, with a lower-case letter (a-z), an upper-case letter (A-Z) and a digit, not containing the admin name.";
 
     pub fn check(field: &str, password: &str, name: &str) -> Result<(), FieldError> {
         let chars = password.chars().count();
         let ok = (8..=127).contains(&chars)
-            && password.chars().any(|c| c.is_lowercase())
-            && password.chars().any(|c| c.is_uppercase())
+            && password.chars().any(|c| c.is_ascii_lowercase())
+            && password.chars().any(|c| c.is_ascii_uppercase())
             && password.chars().any(|c| c.is_ascii_digit())
             && !password.chars().any(|c| c.is_control())
-            && (name.is_empty() || !password.to_lowercase().contains(&name.to_lowercase()));
+            && (name.is_empty()
+                || !password
+                    .to_ascii_lowercase()
+                    .contains(&name.to_ascii_lowercase()));
         if ok {
             Ok(())
         } else {

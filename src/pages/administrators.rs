@@ -1,16 +1,13 @@
 //! Administration > System > Admin Access > Administrators > Admin Users.
 
 use crate::api::ApiError;
-use crate::api::admins::{
-    AdminSummary, CreateAdmin, UpdateAdmin, get_admin, list_admins, set_admins_status,
-};
+use crate::api::admins::{AdminSummary, SaveAdmin, get_admin, list_admins, set_admins_status};
 use crate::components::menu::ADMINISTRATORS;
 use crate::components::{Banner, BannerKind, Field, LeftNav, PageHeader, use_can};
 use crate::domain::{Access, AdminPassword, AdminStatus, FieldError, Role};
 use leptos::form::FromFormData;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use std::collections::BTreeSet;
 
@@ -51,11 +48,11 @@ pub fn AdministratorsPage() -> impl IntoView {
             })}
             <div class="toolbar" role="toolbar" aria-label="Admin user actions">
                 {move || match (one_selected(), can_manage.get()) {
-                    (Some(id), true) => view! { <A href=format!("{ADMINISTRATORS}/{id}") attr:class="btn">"✎ Edit"</A> }.into_any(),
+                    (Some(id), true) => view! { <a href=format!("{ADMINISTRATORS}/{id}") class="btn">"✎ Edit"</a> }.into_any(),
                     _ => view! { <button type="button" class="btn" disabled>"✎ Edit"</button> }.into_any(),
                 }}
                 {move || if can_manage.get() {
-                    view! { <A href=format!("{ADMINISTRATORS}/new") attr:class="btn">"+ Add"</A> }.into_any()
+                    view! { <a href=format!("{ADMINISTRATORS}/new") class="btn">"+ Add"</a> }.into_any()
                 } else {
                     view! { <button type="button" class="btn" disabled>"+ Add"</button> }.into_any()
                 }}
@@ -124,7 +121,7 @@ fn AdminTable(rows: Vec<AdminSummary>, selected: RwSignal<BTreeSet<i64>>) -> imp
                                 </span>
                             </td>
                             <td>
-                                <A href=format!("{ADMINISTRATORS}/{id}")>{row.name.clone()}</A>
+                                <a href=format!("{ADMINISTRATORS}/{id}")>{row.name.clone()}</a>
                                 {row.is_self.then(|| view! { <span class="tag">"you"</span> })}
                             </td>
                             <td>{row.description}</td>
@@ -144,29 +141,11 @@ fn AdminTable(rows: Vec<AdminSummary>, selected: RwSignal<BTreeSet<i64>>) -> imp
 
 #[component]
 pub fn NewAdministratorPage() -> impl IntoView {
-    let action = ServerAction::<CreateAdmin>::new();
-    let client_error = RwSignal::new(None::<FieldError>);
-    let server_error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        // The same rules the server applies, checked before the round trip.
-        match CreateAdmin::from_event(&ev) {
-            Ok(data) => match data.form.validate(true) {
-                Ok(_) => client_error.set(None),
-                Err(error) => {
-                    ev.prevent_default();
-                    client_error.set(Some(error));
-                }
-            },
-            Err(_) => client_error.set(None),
-        }
-    };
     view! {
         <Title text="New Administrator" />
         <LeftNav>
             <PageHeader title="New Administrator" />
-            <ActionForm action=action attr:class="settings-form" on:submit:capture=on_submit>
-                <AdminFields initial=None client_error server_error pending=action.pending().into() />
-            </ActionForm>
+            <AdminEditor initial=None />
         </LeftNav>
     }
 }
@@ -188,11 +167,35 @@ pub fn EditAdministratorPage() -> impl IntoView {
             )),
         }
     });
-    let action = ServerAction::<UpdateAdmin>::new();
+    view! {
+        <Title text="Edit Administrator" />
+        <LeftNav>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match admin.await {
+                        Ok(row) => view! {
+                            <header class="page-header"><h1>{format!("Admin User {}", row.name)}</h1></header>
+                            <AdminEditor initial=Some(row) />
+                        }
+                        .into_any(),
+                        Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </LeftNav>
+    }
+}
+
+/// The admin user form posting to `save_admin`: a new user when `initial`
+/// is `None`, else the given one. The browser checks the form with the
+/// server's own rules before posting, and shows each message by its field.
+#[component]
+fn AdminEditor(initial: Option<AdminSummary>) -> impl IntoView {
+    let action = ServerAction::<SaveAdmin>::new();
     let client_error = RwSignal::new(None::<FieldError>);
     let server_error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
-    let on_submit = move |ev: leptos::ev::SubmitEvent| match UpdateAdmin::from_event(&ev) {
-        Ok(data) => match data.form.validate(false) {
+    let on_submit = move |ev: leptos::ev::SubmitEvent| match SaveAdmin::from_event(&ev) {
+        Ok(data) => match data.form.validate(data.id.is_none()) {
             Ok(_) => client_error.set(None),
             Err(error) => {
                 ev.prevent_default();
@@ -201,28 +204,12 @@ pub fn EditAdministratorPage() -> impl IntoView {
         },
         Err(_) => client_error.set(None),
     };
+    let id = initial.as_ref().map(|admin| admin.id.to_string());
     view! {
-        <Title text="Edit Administrator" />
-        <LeftNav>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match admin.await {
-                        Ok(row) => {
-                            let id = row.id;
-                            view! {
-                                <header class="page-header"><h1>{format!("Admin User {}", row.name)}</h1></header>
-                                <ActionForm action=action attr:class="settings-form" on:submit:capture=on_submit>
-                                    <input type="hidden" name="id" value=id.to_string() />
-                                    <AdminFields initial=Some(row) client_error server_error pending=action.pending().into() />
-                                </ActionForm>
-                            }
-                            .into_any()
-                        }
-                        Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
-                    }
-                })}
-            </Transition>
-        </LeftNav>
+        <ActionForm action=action attr:class="settings-form" on:submit:capture=on_submit>
+            {id.map(|id| view! { <input type="hidden" name="id" value=id /> })}
+            <AdminFields initial client_error server_error pending=action.pending().into() />
+        </ActionForm>
     }
 }
 
@@ -328,7 +315,7 @@ fn AdminFields(
             <button type="submit" class="btn primary" disabled=move || !can_manage.get() || pending.get()>
                 {move || if pending.get() { "Saving…" } else if creating { "Submit" } else { "Save" }}
             </button>
-            <A href=ADMINISTRATORS attr:class="btn">"Cancel"</A>
+            <a href=ADMINISTRATORS class="btn">"Cancel"</a>
         </div>
     }
 }

@@ -1,6 +1,5 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -14,7 +13,7 @@ pub fn NotFound() -> impl IntoView {
             <div class="login-card">
                 <h1>"Page not found"</h1>
                 <p>"There is no console page at this address."</p>
-                <A href="/" attr:class="btn primary">"Go to the dashboard"</A>
+                <a href="/" class="btn primary">"Go to the dashboard"</a>
             </div>
         </main>
     }

@@ -1,0 +1,168 @@
+//! The command line against a real data directory: password reset and
+//! master-key rotation, run as the shipped binary.
+#![cfg(feature = "ssr")]
+
+use leptos::config::LeptosOptions;
+use mailroom::domain::{Role, Secret};
+use mailroom::server::auth::{hash_password, verify_password};
+use mailroom::server::db;
+use mailroom::server::http::{build_state, system_clock};
+use std::path::Path;
+use std::process::Command;
+
+async fn seeded(dir: &Path) -> mailroom::server::AppState {
+    let options = LeptosOptions::builder().output_name("mailroom").build();
+    let state = build_state(dir, options, system_clock()).await.unwrap();
+    let hash = hash_password(&Secret::new("Old-Passw0rd-1")).unwrap();
+    let id = db::admins::insert(
+        &state.db,
+        &db::admins::NewAdmin {
+            name: "ops",
+            email: None,
+            first_name: "",
+            last_name: "",
+            description: "",
+            role: Role::SystemAdmin,
+            enabled: false,
+            include_alarm_emails: false,
+            password_hash: &hash,
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    db::sessions::insert(&state.db, "stale-session", id, 0, "")
+        .await
+        .unwrap();
+    state
+}
+
+fn mailroom(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mailroom"));
+    command
+        .env("MAILROOM_DATA_DIR", dir)
+        .env_remove("MAILROOM_MASTER_KEY");
+    command
+}
+
+#[tokio::test]
+async fn reset_password_sets_the_password_enables_and_signs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = seeded(dir.path()).await;
+
+    let output = mailroom(dir.path())
+        .args(["admin", "reset-password", "ops"])
+        .env("MAILROOM_NEW_PASSWORD", "Fresh-Passw0rd-2")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stdout.contains("Fresh-Passw0rd-2"),
+        "a password given by the operator is not echoed"
+    );
+
+    let admin = db::admins::by_name(&state.db, "ops")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(verify_password(
+        &Secret::new("Fresh-Passw0rd-2"),
+        &admin.password_hash
+    ));
+    assert!(admin.enabled);
+    assert!(
+        db::sessions::find(&state.db, "stale-session")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A generated password is printed once, and it works.
+    let output = mailroom(dir.path())
+        .args(["admin", "reset-password", "ops"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let generated = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("New password for 'ops': "))
+        .expect("the generated password is printed")
+        .to_string();
+    let admin = db::admins::by_name(&state.db, "ops")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(verify_password(
+        &Secret::new(generated),
+        &admin.password_hash
+    ));
+
+    let missing = mailroom(dir.path())
+        .args(["admin", "reset-password", "nobody"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no admin user named 'nobody'"));
+
+    let weak = mailroom(dir.path())
+        .args(["admin", "reset-password", "ops"])
+        .env("MAILROOM_NEW_PASSWORD", "weak")
+        .output()
+        .unwrap();
+    assert!(
+        !weak.status.success(),
+        "a password that breaks the policy is refused"
+    );
+}
+
+#[tokio::test]
+async fn rotate_key_keeps_every_secret_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = seeded(dir.path()).await;
+    state
+        .vault
+        .put(
+            "smtp",
+            "client-secret",
+            &Secret::new("entra-secret-value"),
+            1,
+        )
+        .await
+        .unwrap();
+    let old_key = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    drop(state);
+
+    let output = mailroom(dir.path())
+        .args(["vault", "rotate-key"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Re-encrypted 1 secrets"));
+    let new_key = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    assert_ne!(old_key, new_key);
+
+    let options = LeptosOptions::builder().output_name("mailroom").build();
+    let reopened = build_state(dir.path(), options, system_clock())
+        .await
+        .unwrap();
+    let secret = reopened
+        .vault
+        .get("smtp", "client-secret")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(secret.expose(), "entra-secret-value");
+    let logs = std::fs::read_to_string(dir.path().join("logs").join("mailroom.log")).unwrap();
+    assert!(logs.contains("master key rotated"), "{logs}");
+    assert!(!logs.contains("entra-secret-value"));
+}
