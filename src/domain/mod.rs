@@ -4,6 +4,7 @@ mod admin;
 mod email;
 mod role;
 mod secret;
+pub mod smtp;
 
 pub use admin::{AdminForm, AdminName, AdminPassword, AdminStatus, FieldError, ValidAdmin};
 pub use email::EmailAddress;
