@@ -1,0 +1,471 @@
+//! What went wrong, where, and what to do about it: the troubleshooting table
+//! of the SPEC as data. Token-endpoint errors are matched on their AADSTS
+//! codes, SMTP replies on their enhanced status codes, never on prose.
+
+use serde::{Deserialize, Serialize};
+
+/// The rungs of the Test Connection ladder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    Token,
+    TokenClaims,
+    Connect,
+    Greeting,
+    Ehlo,
+    StartTls,
+    Auth,
+    MailFrom,
+    RcptTo,
+    Data,
+    Quit,
+}
+
+impl Step {
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Token => "Acquire OAuth token",
+            Step::TokenClaims => "Check token claims",
+            Step::Connect => "TCP connect",
+            Step::Greeting => "Server greeting",
+            Step::Ehlo => "EHLO",
+            Step::StartTls => "STARTTLS",
+            Step::Auth => "AUTH XOAUTH2",
+            Step::MailFrom => "MAIL FROM",
+            Step::RcptTo => "RCPT TO",
+            Step::Data => "DATA",
+            Step::Quit => "QUIT",
+        }
+    }
+}
+
+/// A failure explained: which step, a short code, what happened, the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    pub step: Step,
+    /// `AADSTS7000215`, `535 5.7.3`, `connect-timeout`...
+    pub code: String,
+    pub message: String,
+    pub hint: String,
+    /// Whether retrying the same request later may succeed.
+    pub temporary: bool,
+    pub trace_id: Option<String>,
+    pub correlation_id: Option<String>,
+}
+
+impl Diagnosis {
+    fn new(
+        step: Step,
+        code: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+        temporary: bool,
+    ) -> Self {
+        Diagnosis {
+            step,
+            code: code.into(),
+            message: message.into(),
+            hint: hint.into(),
+            temporary,
+            trace_id: None,
+            correlation_id: None,
+        }
+    }
+}
+
+/// Entra ID's error body: `{error, error_description, error_codes[], timestamp, trace_id, correlation_id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TokenErrorBody {
+    pub error: String,
+    pub error_description: String,
+    pub error_codes: Vec<u32>,
+    pub timestamp: String,
+    pub trace_id: String,
+    pub correlation_id: String,
+}
+
+/// Explains a failed token request from its HTTP status and (if any) body.
+pub fn token_failure(
+    status: u16,
+    body: Option<&TokenErrorBody>,
+    retry_after_seconds: Option<u64>,
+) -> Diagnosis {
+    let codes = body.map(|b| b.error_codes.as_slice()).unwrap_or_default();
+    let has = |code: u32| codes.contains(&code);
+    let mut diagnosis = if has(90002) || has(900023) {
+        Diagnosis::new(
+            Step::Token,
+            aadsts(codes),
+            "Invalid Tenant ID or OAuth endpoint: Entra ID does not know this tenant.",
+            "Copy the Directory (tenant) ID from the app registration's Overview page, or use a verified domain of the tenant, and check the Cloud setting.",
+            false,
+        )
+    } else if has(90038) {
+        Diagnosis::new(
+            Step::Token,
+            aadsts(codes),
+            "The tenant belongs to another Microsoft cloud than the one selected.",
+            "Choose the tenant's Cloud (US Government or China, operated by 21Vianet) so the matching authority and SMTP host are used.",
+            false,
+        )
+    } else if has(700016) {
+        Diagnosis::new(
+            Step::Token,
+            aadsts(codes),
+            "Application (Client ID) not found in this tenant.",
+            "Check the Client ID against the app registration's Application (client) ID, and that the app is registered in this tenant (or consented to it).",
+            false,
+        )
+    } else if has(7000215) {
+        Diagnosis::new(
+            Step::Token,
+            aadsts(codes),
+            "Invalid Client Secret.",
+            "Paste the secret's Value, shown once when the secret is created, not its Secret ID. If the value is lost, create a new client secret.",
+            false,
+        )
+    } else if has(7000222) {
+        Diagnosis::new(
+            Step::Token,
+            aadsts(codes),
+            "The client secret has expired.",
+            "In Entra ID > App registrations > Certificates & secrets, create a new client secret, then enter its value and its new expiry date here.",
+            false,
+        )
+    } else if has(70011) {
+        Diagnosis::new(
+            Step::Token,
+            aadsts(codes),
+            "Invalid scope.",
+            "The scope must be https://outlook.office365.com/.default (or the national cloud's Exchange scope).",
+            false,
+        )
+    } else if status == 429 || status == 503 {
+        let wait = retry_after_seconds
+            .map_or_else(|| "a little while".to_string(), |s| format!("{s} seconds"));
+        Diagnosis::new(
+            Step::Token,
+            format!("HTTP {status}"),
+            if status == 429 {
+                "The token endpoint is throttling requests."
+            } else {
+                "The token endpoint is temporarily unavailable."
+            },
+            format!("Nothing is wrong with the settings: retry after {wait}."),
+            true,
+        )
+    } else {
+        let description = body
+            .map(|b| first_line(&b.error_description))
+            .filter(|d| !d.is_empty());
+        Diagnosis::new(
+            Step::Token,
+            if codes.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                aadsts(codes)
+            },
+            description.unwrap_or_else(|| format!("The token endpoint answered HTTP {status}.")),
+            "Check the Client ID, Tenant ID, secret or certificate, and the Cloud setting.",
+            status >= 500,
+        )
+    };
+    if let Some(body) = body {
+        diagnosis.trace_id = Some(body.trace_id.clone()).filter(|t| !t.is_empty());
+        diagnosis.correlation_id = Some(body.correlation_id.clone()).filter(|c| !c.is_empty());
+    }
+    diagnosis
+}
+
+fn aadsts(codes: &[u32]) -> String {
+    codes
+        .first()
+        .map_or_else(|| "AADSTS".to_string(), |code| format!("AADSTS{code}"))
+}
+
+/// Entra's descriptions start with the useful sentence; the rest repeats the IDs.
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().trim().to_string()
+}
+
+pub fn token_endpoint_unreachable(detail: &str, via_proxy: bool) -> Diagnosis {
+    Diagnosis::new(
+        Step::Token,
+        "token-endpoint-unreachable",
+        format!("Cannot reach the OAuth token endpoint: {detail}."),
+        if via_proxy {
+            "The request went through the configured proxy: check the proxy's address, credentials and that it allows the authority's host."
+        } else {
+            "Check DNS and the firewall, or configure the proxy (Administration > System > Settings > Proxy) if outbound HTTPS must go through one."
+        },
+        true,
+    )
+}
+
+pub fn connect_timeout(host: &str, port: u16, seconds: u32) -> Diagnosis {
+    Diagnosis::new(
+        Step::Connect,
+        "connect-timeout",
+        format!(
+            "Couldn't connect to host {host}, port {port}: the connection timed out after {seconds} s."
+        ),
+        "Check that a firewall or proxy allows outbound connections to this host and port (587 for Exchange Online), and fix the proxy configuration.",
+        true,
+    )
+}
+
+pub fn dns_failure(host: &str) -> Diagnosis {
+    Diagnosis::new(
+        Step::Connect,
+        "dns",
+        format!("The host name {host} could not be resolved."),
+        "Check the SMTP Server spelling (smtp.office365.com for Exchange Online) and the node's DNS servers.",
+        true,
+    )
+}
+
+pub fn untrusted_certificate(host: &str, detail: &str) -> Diagnosis {
+    Diagnosis::new(
+        Step::StartTls,
+        "untrusted-certificate",
+        format!("The certificate chain presented by {host} is not trusted ({detail})."),
+        "Import the issuing CA in Administration > System > Certificates > Trusted Certificates with the role \"Trust for authentication within the console and client-server communication (infrastructure)\".",
+        false,
+    )
+}
+
+/// Explains an SMTP reply at a step.
+pub fn smtp_reply(step: Step, code: u16, text: &str) -> Diagnosis {
+    let enhanced = enhanced_code(text);
+    let label = match &enhanced {
+        Some(enhanced) => format!("{code} {enhanced}"),
+        None => code.to_string(),
+    };
+    let text_line = first_line(text);
+    let is = |e: &str| enhanced.as_deref() == Some(e);
+    let (message, hint, temporary): (String, &str, bool) = if code == 535 && is("5.7.139") {
+        (
+            "SMTP AUTH is disabled for the tenant or for this mailbox.".into(),
+            "Enable Authenticated SMTP for the mailbox (Set-CASMailbox -SmtpClientAuthenticationDisabled $false) and check the tenant-wide setting.",
+            false,
+        )
+    } else if code == 535 && is("5.7.3") {
+        (
+            "Invalid email address: Exchange rejected the token for this mailbox (535 5.7.3 Authentication unsuccessful).".into(),
+            "Register the app in Exchange with New-ServicePrincipal using the Enterprise Application's Object ID, and grant it FullAccess with Add-MailboxPermission on this mailbox; the Username must be that mailbox.",
+            false,
+        )
+    } else if code == 504 && is("5.7.4") {
+        (
+            "The server does not offer XOAUTH2 here (504 5.7.4 Unrecognized authentication type)."
+                .into(),
+            "Turn on Use TLS/SSL Encryption: Exchange Online offers AUTH XOAUTH2 only after STARTTLS on port 587.",
+            false,
+        )
+    } else if (code == 554 && is("5.2.252")) || (code == 550 && is("5.7.60")) {
+        (
+            "The From address differs from the authenticated mailbox (SendAsDenied).".into(),
+            "Send from the mailbox in Username, or grant that mailbox Send As permission on the From address.",
+            false,
+        )
+    } else if code == 554 && is("5.2.0") && text.contains("SubmissionQuotaExceeded") {
+        (
+            "The sending mailbox has used up its 10,000 recipients for the last 24 hours.".into(),
+            "Wait until the 24-hour window frees up, or add another sender mailbox.",
+            true,
+        )
+    } else if code == 554 && is("5.2.2") {
+        (
+            "The sending mailbox is full (often its Sent Items).".into(),
+            "Apply a retention policy to the mailbox's Sent Items, or free space in it.",
+            false,
+        )
+    } else if code == 432 && is("4.3.2") {
+        (
+            "Too many concurrent connections for this mailbox (Exchange allows 3).".into(),
+            "Temporary: the message is retried with fewer connections.",
+            true,
+        )
+    } else if code == 421 {
+        (
+            format!("The server is busy or closing the connection: {text_line}"),
+            "Temporary: the message is retried later.",
+            true,
+        )
+    } else {
+        let temporary = (400..500).contains(&code);
+        (
+            format!(
+                "The server answered {code} at {}: {text_line}",
+                step.label()
+            ),
+            if temporary {
+                "Temporary: retry later."
+            } else {
+                "Permanent: check the settings this step uses."
+            },
+            temporary,
+        )
+    };
+    Diagnosis::new(step, label, message, hint, temporary)
+}
+
+/// The RFC 3463 enhanced status code that starts a reply's text, if any.
+pub fn enhanced_code(text: &str) -> Option<String> {
+    let first = text.split_whitespace().next()?;
+    let parts: Vec<&str> = first.split('.').collect();
+    let ok = parts.len() == 3
+        && matches!(parts[0], "2" | "4" | "5")
+        && parts[1..]
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| c.is_ascii_digit()));
+    ok.then(|| first.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(code: u32) -> TokenErrorBody {
+        TokenErrorBody {
+            error: "invalid_client".into(),
+            error_description: format!(
+                "AADSTS{code}: Something.\r\nTrace ID: abc\r\nCorrelation ID: def"
+            ),
+            error_codes: vec![code],
+            trace_id: "7d1f-trace".into(),
+            correlation_id: "0a9e-correlation".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_aadsts_code_in_the_table_has_its_own_message() {
+        let cases = [
+            (90002, "Invalid Tenant ID or OAuth endpoint"),
+            (900023, "Invalid Tenant ID or OAuth endpoint"),
+            (90038, "another Microsoft cloud"),
+            (700016, "Application (Client ID) not found"),
+            (7000215, "Invalid Client Secret"),
+            (7000222, "client secret has expired"),
+            (70011, "Invalid scope"),
+        ];
+        for (code, expected) in cases {
+            let d = token_failure(400, Some(&body(code)), None);
+            assert!(d.message.contains(expected), "{code}: {}", d.message);
+            assert_eq!(d.code, format!("AADSTS{code}"));
+            assert_eq!(d.trace_id.as_deref(), Some("7d1f-trace"));
+            assert_eq!(d.correlation_id.as_deref(), Some("0a9e-correlation"));
+            assert!(!d.temporary);
+        }
+        assert!(
+            token_failure(401, Some(&body(7000215)), None)
+                .hint
+                .contains("not its Secret ID")
+        );
+    }
+
+    #[test]
+    fn throttling_is_temporary_and_names_the_wait() {
+        let d = token_failure(429, None, Some(17));
+        assert!(d.temporary);
+        assert!(d.hint.contains("17 seconds"));
+        assert!(
+            token_failure(503, None, None)
+                .message
+                .contains("temporarily unavailable")
+        );
+    }
+
+    #[test]
+    fn an_unknown_error_keeps_entras_first_sentence() {
+        let d = token_failure(400, Some(&body(50034)), None);
+        assert_eq!(d.message, "AADSTS50034: Something.");
+        assert_eq!(d.code, "AADSTS50034");
+    }
+
+    #[test]
+    fn smtp_replies_are_matched_on_enhanced_codes() {
+        let d = smtp_reply(
+            Step::Auth,
+            535,
+            "5.7.3 Authentication unsuccessful [SN4PR0501CA0054.namprd05.prod.outlook.com]",
+        );
+        assert_eq!(d.code, "535 5.7.3");
+        assert!(d.message.starts_with("Invalid email address"));
+        assert!(d.hint.contains("New-ServicePrincipal"));
+        let d = smtp_reply(
+            Step::Auth,
+            535,
+            "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.",
+        );
+        assert!(d.message.contains("SMTP AUTH is disabled"));
+        assert!(
+            smtp_reply(Step::Auth, 504, "5.7.4 Unrecognized authentication type")
+                .hint
+                .contains("STARTTLS")
+        );
+        assert!(
+            smtp_reply(Step::Data, 554, "5.2.252 SendAsDenied; user@x not allowed")
+                .message
+                .contains("SendAsDenied")
+        );
+        let quota = smtp_reply(
+            Step::RcptTo,
+            554,
+            "5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException",
+        );
+        assert!(quota.temporary && quota.message.contains("10,000"));
+        assert!(
+            smtp_reply(Step::Data, 554, "5.2.2 mailbox full")
+                .hint
+                .contains("retention")
+        );
+        assert!(
+            smtp_reply(
+                Step::MailFrom,
+                432,
+                "4.3.2 Concurrent connections limit exceeded"
+            )
+            .temporary
+        );
+        assert!(smtp_reply(Step::Greeting, 421, "4.3.2 Service not available").temporary);
+        let other = smtp_reply(Step::RcptTo, 550, "5.1.1 User unknown");
+        assert!(!other.temporary && other.message.contains("550"));
+    }
+
+    #[test]
+    fn enhanced_codes_are_parsed_strictly() {
+        assert_eq!(
+            enhanced_code("5.7.139 Authentication").as_deref(),
+            Some("5.7.139")
+        );
+        assert_eq!(enhanced_code("Authentication unsuccessful"), None);
+        assert_eq!(enhanced_code("5.7 short"), None);
+        assert_eq!(enhanced_code(""), None);
+    }
+
+    #[test]
+    fn transport_failures_say_what_to_check() {
+        assert!(
+            connect_timeout("smtp.office365.com", 587, 60)
+                .message
+                .contains("timed out after 60 s")
+        );
+        assert!(
+            dns_failure("smtp.office365.con")
+                .message
+                .contains("could not be resolved")
+        );
+        assert!(
+            untrusted_certificate("smtp.example.com", "unknown issuer")
+                .hint
+                .contains("Trusted Certificates")
+        );
+        assert!(
+            token_endpoint_unreachable("connection refused", true)
+                .hint
+                .contains("proxy")
+        );
+    }
+}
