@@ -6,6 +6,7 @@ mod email;
 mod role;
 mod secret;
 pub mod smtp;
+pub mod token;
 
 pub use admin::{AdminForm, AdminName, AdminPassword, AdminStatus, FieldError, ValidAdmin};
 pub use email::EmailAddress;

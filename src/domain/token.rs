@@ -1,0 +1,168 @@
+//! What the console checks in an access token before it blames SMTP, and
+//! the XOAUTH2 string it sends. Pure: the token is only decoded, never
+//! verified (the console is its bearer, Exchange is its audience).
+
+use super::diagnosis::{Diagnosis, Step};
+use base64::Engine;
+use serde::Deserialize;
+
+/// The Exchange Online resource, by URL or by its well-known app ID.
+const EXCHANGE_AUDIENCES: [&str; 3] = [
+    "https://outlook.office365.com",
+    "https://outlook.office.com",
+    "00000002-0000-0ff1-ce00-000000000000",
+];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct TokenClaims {
+    pub aud: String,
+    pub tid: String,
+    pub roles: Vec<String>,
+    pub appid: String,
+    pub exp: i64,
+}
+
+/// Decodes a JWT's payload without checking its signature.
+pub fn decode_claims(token: &str) -> Option<TokenClaims> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Checks that the token is for Exchange, from `tenant_guid` (when known)
+/// and carries the `SMTP.SendAsApp` application permission.
+pub fn check_claims(token: &str, tenant_guid: Option<&str>) -> Result<TokenClaims, Diagnosis> {
+    let fail = |code: &str, message: String, hint: &str| Diagnosis {
+        step: Step::TokenClaims,
+        code: code.into(),
+        message,
+        hint: hint.into(),
+        temporary: false,
+        trace_id: None,
+        correlation_id: None,
+    };
+    let claims = decode_claims(token).ok_or_else(|| {
+        fail(
+            "token-not-jwt",
+            "The access token is not a readable JWT.".into(),
+            "Check that the authority is Entra ID (or the national cloud's) and the scope is the Exchange Online .default scope.",
+        )
+    })?;
+    let audience = claims.aud.trim_end_matches('/');
+    if !EXCHANGE_AUDIENCES
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(audience))
+        && !audience.ends_with(".office365.us")
+        && !audience.ends_with("partner.outlook.cn")
+    {
+        return Err(fail(
+            "token-audience",
+            format!("The token is for {audience}, not for Exchange Online."),
+            "Set the scope to https://outlook.office365.com/.default (the national cloud's Exchange scope there).",
+        ));
+    }
+    if let Some(expected) = tenant_guid
+        && !claims.tid.eq_ignore_ascii_case(expected)
+    {
+        return Err(fail(
+            "token-tenant",
+            format!(
+                "The token comes from tenant {}, not {expected}.",
+                claims.tid
+            ),
+            "Check the Tenant ID.",
+        ));
+    }
+    if !claims.roles.iter().any(|role| role == "SMTP.SendAsApp") {
+        return Err(fail(
+            "token-missing-role",
+            "The token lacks the SMTP.SendAsApp permission, so Exchange would answer 535 5.7.3."
+                .into(),
+            "In Entra ID > App registrations > API permissions, add Office 365 Exchange Online > Application permissions > SMTP.SendAsApp, then Grant admin consent.",
+        ));
+    }
+    Ok(claims)
+}
+
+/// The `AUTH XOAUTH2` initial response:
+/// base64("user=" + mailbox + "\x01auth=Bearer " + token + "\x01\x01").
+pub fn xoauth2_initial_response(mailbox: &str, token: &str) -> String {
+    base64::engine::general_purpose::STANDARD
+        .encode(format!("user={mailbox}\x01auth=Bearer {token}\x01\x01"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(payload: &str) -> String {
+        let encode = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!(
+            "{}.{}.signature",
+            encode(r#"{"alg":"RS256","typ":"JWT"}"#),
+            encode(payload)
+        )
+    }
+
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+    #[test]
+    fn a_good_exchange_token_passes() {
+        let token = jwt(&format!(
+            r#"{{"aud":"https://outlook.office365.com","tid":"{TENANT}","roles":["SMTP.SendAsApp"],"exp":1}}"#
+        ));
+        let claims = check_claims(&token, Some(TENANT)).unwrap();
+        assert_eq!(claims.roles, ["SMTP.SendAsApp"]);
+        let by_app_id = jwt(&format!(
+            r#"{{"aud":"00000002-0000-0ff1-ce00-000000000000","tid":"{TENANT}","roles":["SMTP.SendAsApp"]}}"#
+        ));
+        assert!(check_claims(&by_app_id, None).is_ok());
+    }
+
+    #[test]
+    fn a_missing_role_is_named_before_smtp_says_535() {
+        let token = jwt(&format!(
+            r#"{{"aud":"https://outlook.office365.com","tid":"{TENANT}","roles":["Mail.Send"]}}"#
+        ));
+        let d = check_claims(&token, Some(TENANT)).unwrap_err();
+        assert_eq!(d.code, "token-missing-role");
+        assert!(d.hint.contains("Grant admin consent"));
+    }
+
+    #[test]
+    fn wrong_audience_tenant_or_shape_are_refused() {
+        let graph = jwt(&format!(
+            r#"{{"aud":"https://graph.microsoft.com","tid":"{TENANT}","roles":["SMTP.SendAsApp"]}}"#
+        ));
+        assert_eq!(
+            check_claims(&graph, None).unwrap_err().code,
+            "token-audience"
+        );
+        let other = jwt(
+            r#"{"aud":"https://outlook.office365.com","tid":"00000000-0000-0000-0000-000000000001","roles":["SMTP.SendAsApp"]}"#,
+        );
+        assert_eq!(
+            check_claims(&other, Some(TENANT)).unwrap_err().code,
+            "token-tenant"
+        );
+        assert_eq!(
+            check_claims("opaque-token", None).unwrap_err().code,
+            "token-not-jwt"
+        );
+    }
+
+    #[test]
+    fn xoauth2_string_matches_the_wire_format() {
+        let encoded = xoauth2_initial_response("noreply@contoso.com", "eyJ0.abc.def");
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        assert_eq!(
+            decoded,
+            b"user=noreply@contoso.com\x01auth=Bearer eyJ0.abc.def\x01\x01"
+        );
+    }
+}
