@@ -34,15 +34,17 @@ pub fn decode_claims(token: &str) -> Option<TokenClaims> {
 
 /// Checks that the token is for Exchange, from `tenant_guid` (when known)
 /// and carries the `SMTP.SendAsApp` application permission.
-pub fn check_claims(token: &str, tenant_guid: Option<&str>) -> Result<TokenClaims, Diagnosis> {
-    let fail = |code: &str, message: String, hint: &str| Diagnosis {
-        step: Step::TokenClaims,
-        code: code.into(),
-        message,
-        hint: hint.into(),
-        temporary: false,
-        trace_id: None,
-        correlation_id: None,
+pub fn check_claims(token: &str, tenant_guid: Option<&str>) -> Result<TokenClaims, Box<Diagnosis>> {
+    let fail = |code: &str, message: String, hint: &str| {
+        Box::new(Diagnosis {
+            step: Step::TokenClaims,
+            code: code.into(),
+            message,
+            hint: hint.into(),
+            temporary: false,
+            trace_id: None,
+            correlation_id: None,
+        })
     };
     let claims = decode_claims(token).ok_or_else(|| {
         fail(
