@@ -3,10 +3,12 @@
 mod admin;
 pub mod diagnosis;
 mod email;
+pub mod exchange;
 mod role;
 mod secret;
 pub mod smtp;
 pub mod token;
+pub mod transcript;
 
 pub use admin::{AdminForm, AdminName, AdminPassword, AdminStatus, FieldError, ValidAdmin};
 pub use email::EmailAddress;
