@@ -401,3 +401,435 @@ mod tests {
         assert_eq!(custom.default_smtp_host(), None);
     }
 }
+
+/// A calendar date as `YYYY-MM-DD` (the secret's expiry date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Date {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl Date {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let message = || FieldError::new(field, "Enter the date as YYYY-MM-DD.");
+        let parts: Vec<&str> = raw.trim().split('-').collect();
+        let [y, m, d] = parts.as_slice() else {
+            return Err(message());
+        };
+        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+            return Err(message());
+        }
+        let (year, month, day): (u16, u8, u8) = (
+            y.parse().map_err(|_| message())?,
+            m.parse().map_err(|_| message())?,
+            d.parse().map_err(|_| message())?,
+        );
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days_in_month = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return Err(FieldError::new(field, "There is no such month.")),
+        };
+        if !(2000..=2199).contains(&year) || day == 0 || day > days_in_month {
+            return Err(FieldError::new(field, "There is no such date."));
+        }
+        Ok(Date { year, month, day })
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+/// The SMTP Server page as posted. Secret fields are write-only: blank
+/// means "keep the stored one".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpSettingsForm {
+    pub smtp_server: String,
+    pub smtp_port: String,
+    pub connection_timeout: String,
+    pub use_tls: bool,
+    pub use_authentication: bool,
+    /// "password" or "oauth".
+    pub auth_type: String,
+    pub username: String,
+    pub password: String,
+    /// "global", "us_government", "china" or "custom".
+    pub cloud: String,
+    pub custom_authority: String,
+    pub client_id: String,
+    pub tenant_id: String,
+    /// "secret" or "certificate".
+    pub credential: String,
+    pub client_secret: String,
+    pub secret_expiry: String,
+}
+
+/// What is already stored, which decides whether a blank secret is allowed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoredSecrets {
+    pub password: bool,
+    pub client_secret: bool,
+    pub certificate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OAuthCredential {
+    /// The new secret value, or `None` to keep the stored one.
+    Secret {
+        new_value: Option<String>,
+        expiry: Date,
+    },
+    Certificate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SmtpAuth {
+    None,
+    Password {
+        username: String,
+        new_password: Option<String>,
+    },
+    OAuth {
+        mailbox: super::EmailAddress,
+        cloud: Cloud,
+        client_id: ClientId,
+        tenant_id: TenantId,
+        credential: OAuthCredential,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpSettings {
+    pub host: SmtpHost,
+    pub port: SmtpPort,
+    pub timeout: ConnectionTimeout,
+    pub use_tls: bool,
+    pub auth: SmtpAuth,
+}
+
+impl SmtpSettingsForm {
+    /// Checks every field, in the browser and again on the server.
+    pub fn validate(&self, stored: StoredSecrets) -> Result<SmtpSettings, FieldError> {
+        let host = SmtpHost::parse("smtp_server", &self.smtp_server)?;
+        let port = SmtpPort::parse("smtp_port", &self.smtp_port)?;
+        let timeout = ConnectionTimeout::parse("connection_timeout", &self.connection_timeout)?;
+        let auth = if !self.use_authentication {
+            SmtpAuth::None
+        } else {
+            match self.auth_type.as_str() {
+                "password" => {
+                    reject_line_breaks("username", &self.username)?;
+                    let username = self.username.trim();
+                    if username.is_empty() || username.len() > 256 {
+                        return Err(FieldError::new(
+                            "username",
+                            "Enter the SMTP user name (at most 256 characters).",
+                        ));
+                    }
+                    reject_line_breaks("password", &self.password)?;
+                    let new_password = (!self.password.is_empty()).then(|| self.password.clone());
+                    if new_password.is_none() && !stored.password {
+                        return Err(FieldError::new("password", "Enter the password."));
+                    }
+                    SmtpAuth::Password {
+                        username: username.to_string(),
+                        new_password,
+                    }
+                }
+                "oauth" => {
+                    let mailbox = super::EmailAddress::parse("username", &self.username).map_err(|_| {
+                        FieldError::new("username", "Enter the full Exchange Online mailbox address that sends, such as noreply@contoso.com.")
+                    })?;
+                    let cloud = match self.cloud.as_str() {
+                        "global" | "" => Cloud::Global,
+                        "us_government" => Cloud::UsGovernment,
+                        "china" => Cloud::China,
+                        "custom" => Cloud::Custom(AuthorityUrl::parse(
+                            "custom_authority",
+                            &self.custom_authority,
+                        )?),
+                        _ => return Err(FieldError::new("cloud", "Choose a cloud.")),
+                    };
+                    let client_id = ClientId::parse("client_id", &self.client_id)?;
+                    let tenant_id = TenantId::parse("tenant_id", &self.tenant_id)?;
+                    let credential = match self.credential.as_str() {
+                        "secret" | "" => {
+                            reject_line_breaks("client_secret", &self.client_secret)?;
+                            let new_value = (!self.client_secret.is_empty())
+                                .then(|| self.client_secret.clone());
+                            if new_value.is_none() && !stored.client_secret {
+                                return Err(FieldError::new(
+                                    "client_secret",
+                                    "Enter the client secret's value.",
+                                ));
+                            }
+                            if new_value.as_ref().is_some_and(|v| v.trim() != v) {
+                                return Err(FieldError::new(
+                                    "client_secret",
+                                    "The secret starts or ends with a space: paste the value exactly.",
+                                ));
+                            }
+                            OAuthCredential::Secret {
+                                new_value,
+                                expiry: Date::parse("secret_expiry", &self.secret_expiry)?,
+                            }
+                        }
+                        "certificate" => {
+                            if !stored.certificate {
+                                return Err(FieldError::new(
+                                    "credential",
+                                    "Generate or upload a certificate first.",
+                                ));
+                            }
+                            OAuthCredential::Certificate
+                        }
+                        _ => {
+                            return Err(FieldError::new(
+                                "credential",
+                                "Choose a client secret or a certificate.",
+                            ));
+                        }
+                    };
+                    SmtpAuth::OAuth {
+                        mailbox,
+                        cloud,
+                        client_id,
+                        tenant_id,
+                        credential,
+                    }
+                }
+                _ => {
+                    return Err(FieldError::new(
+                        "auth_type",
+                        "Choose Password-based or MS Exchange Online OAuth.",
+                    ));
+                }
+            }
+        };
+        Ok(SmtpSettings {
+            host,
+            port,
+            timeout,
+            use_tls: self.use_tls,
+            auth,
+        })
+    }
+}
+
+impl SmtpSettings {
+    /// Every value a Test Connection depends on, secrets excluded, in one
+    /// canonical string. The server binds a successful test to this plus
+    /// the secret's identity, and refuses a save whose values differ.
+    pub fn fingerprint(&self) -> String {
+        let auth = match &self.auth {
+            SmtpAuth::None => "none".to_string(),
+            SmtpAuth::Password { username, .. } => format!("password|{username}"),
+            SmtpAuth::OAuth {
+                mailbox,
+                cloud,
+                client_id,
+                tenant_id,
+                credential,
+            } => {
+                let credential = match credential {
+                    OAuthCredential::Secret { expiry, .. } => format!("secret|{expiry}"),
+                    OAuthCredential::Certificate => "certificate".to_string(),
+                };
+                format!(
+                    "oauth|{}|{}|{}|{}|{credential}",
+                    mailbox.as_str(),
+                    cloud.authority(),
+                    client_id.as_str(),
+                    tenant_id.as_str()
+                )
+            }
+        };
+        format!(
+            "{}|{}|{}|{}|{auth}",
+            self.host,
+            self.port.get(),
+            self.timeout.seconds(),
+            self.use_tls
+        )
+    }
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::*;
+
+    fn oauth_form() -> SmtpSettingsForm {
+        SmtpSettingsForm {
+            smtp_server: "smtp.office365.com".into(),
+            smtp_port: "587".into(),
+            connection_timeout: "60".into(),
+            use_tls: true,
+            use_authentication: true,
+            auth_type: "oauth".into(),
+            username: "noreply@contoso.com".into(),
+            cloud: "global".into(),
+            client_id: "1b2c3d4e-0000-4000-8000-00000000abcd".into(),
+            tenant_id: "contoso.onmicrosoft.com".into(),
+            credential: "secret".into(),
+            client_secret: "Abc~defGhi.jkl_123".into(),
+            secret_expiry: "2027-06-30".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_oauth_form_validates() {
+        let settings = oauth_form().validate(StoredSecrets::default()).unwrap();
+        let SmtpAuth::OAuth {
+            credential, cloud, ..
+        } = &settings.auth
+        else {
+            panic!("oauth expected")
+        };
+        assert_eq!(cloud, &Cloud::Global);
+        assert_eq!(
+            credential,
+            &OAuthCredential::Secret {
+                new_value: Some("Abc~defGhi.jkl_123".into()),
+                expiry: Date {
+                    year: 2027,
+                    month: 6,
+                    day: 30
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn a_blank_secret_keeps_the_stored_one_only_if_there_is_one() {
+        let mut form = oauth_form();
+        form.client_secret.clear();
+        assert_eq!(
+            form.validate(StoredSecrets::default()).unwrap_err().field,
+            "client_secret"
+        );
+        let stored = StoredSecrets {
+            client_secret: true,
+            ..Default::default()
+        };
+        let settings = form.validate(stored).unwrap();
+        assert!(matches!(
+            settings.auth,
+            SmtpAuth::OAuth {
+                credential: OAuthCredential::Secret {
+                    new_value: None,
+                    ..
+                },
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        type Change = fn(&mut SmtpSettingsForm);
+        let cases: [(&str, Change); 10] = [
+            ("smtp_server", |f| f.smtp_server = "smtp server".into()),
+            ("smtp_port", |f| f.smtp_port = "0".into()),
+            ("connection_timeout", |f| {
+                f.connection_timeout = "301".into()
+            }),
+            ("username", |f| f.username = "noreply".into()),
+            ("client_id", |f| f.client_id = "contoso".into()),
+            ("tenant_id", |f| f.tenant_id = "contoso".into()),
+            ("custom_authority", |f| {
+                f.cloud = "custom".into();
+                f.custom_authority = "http://login.example.net".into();
+            }),
+            ("secret_expiry", |f| f.secret_expiry = "2027-02-30".into()),
+            ("client_secret", |f| f.client_secret = " padded ".into()),
+            ("credential", |f| f.credential = "certificate".into()),
+        ];
+        for (field, change) in cases {
+            let mut form = oauth_form();
+            change(&mut form);
+            assert_eq!(
+                form.validate(StoredSecrets::default()).unwrap_err().field,
+                field
+            );
+        }
+    }
+
+    #[test]
+    fn password_auth_and_no_auth() {
+        let mut form = oauth_form();
+        form.auth_type = "password".into();
+        form.username = "relay-user".into();
+        form.password = "p@ss".into();
+        assert!(matches!(
+            form.validate(StoredSecrets::default()).unwrap().auth,
+            SmtpAuth::Password { .. }
+        ));
+        form.use_authentication = false;
+        assert_eq!(
+            form.validate(StoredSecrets::default()).unwrap().auth,
+            SmtpAuth::None
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_any_tested_value_but_not_with_the_secret() {
+        let base = oauth_form()
+            .validate(StoredSecrets::default())
+            .unwrap()
+            .fingerprint();
+        let mut other_secret = oauth_form();
+        other_secret.client_secret = "another-value".into();
+        assert_eq!(
+            other_secret
+                .validate(StoredSecrets::default())
+                .unwrap()
+                .fingerprint(),
+            base
+        );
+        assert!(!base.contains("Abc~def"), "no secret in the fingerprint");
+        let mut other_port = oauth_form();
+        other_port.smtp_port = "25".into();
+        assert_ne!(
+            other_port
+                .validate(StoredSecrets::default())
+                .unwrap()
+                .fingerprint(),
+            base
+        );
+        let mut other_tenant = oauth_form();
+        other_tenant.tenant_id = "fabrikam.onmicrosoft.com".into();
+        assert_ne!(
+            other_tenant
+                .validate(StoredSecrets::default())
+                .unwrap()
+                .fingerprint(),
+            base
+        );
+    }
+
+    #[test]
+    fn dates_are_real_calendar_dates() {
+        assert_eq!(
+            Date::parse("d", "2028-02-29").unwrap().to_string(),
+            "2028-02-29"
+        );
+        for bad in [
+            "2027-02-29",
+            "2027-13-01",
+            "27-01-01",
+            "2027/01/01",
+            "",
+            "2027-1-1",
+        ] {
+            assert!(Date::parse("d", bad).is_err(), "{bad:?}");
+        }
+    }
+}
