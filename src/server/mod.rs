@@ -6,6 +6,7 @@ pub mod clock;
 pub mod db;
 pub mod http;
 pub mod logging;
+pub mod oauth;
 pub mod throttle;
 pub mod vault;
 

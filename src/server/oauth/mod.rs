@@ -1,0 +1,3 @@
+//! OAuth 2.0 client-credentials tokens for SMTP AUTH XOAUTH2.
+
+pub mod cache;
