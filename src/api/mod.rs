@@ -59,10 +59,3 @@ impl FromServerFnError for ApiError {
         ApiError::Transport(value.to_string())
     }
 }
-
-/// Reads a checkbox from a posted form: present ("on") means checked.
-pub fn checkbox(value: &Option<String>) -> bool {
-    value
-        .as_deref()
-        .is_some_and(|v| !v.is_empty() && v != "false" && v != "off")
-}
