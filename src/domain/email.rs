@@ -51,18 +51,23 @@ impl EmailAddress {
     }
 }
 
-/// A DNS name with at least two labels of letters, digits and inner hyphens.
+/// A DNS name of at most 253 characters whose labels are all valid.
+pub fn is_host_name(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_dns_label)
+}
+
+/// A DNS name with at least two labels (a mail domain, a tenant domain).
 pub fn is_domain_name(domain: &str) -> bool {
-    let labels: Vec<&str> = domain.split('.').collect();
-    domain.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
+    domain.contains('.') && is_host_name(domain)
+}
+
+/// One DNS label: 1-63 letters, digits and inner hyphens.
+fn is_dns_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= 63
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 impl fmt::Display for EmailAddress {

@@ -28,15 +28,7 @@ impl SmtpHost {
             return Ok(SmtpHost(unbracketed.to_string()));
         }
         let name = value.strip_suffix('.').unwrap_or(value);
-        let labels_ok = !name.is_empty()
-            && name.len() <= 253
-            && name.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
+        let labels_ok = super::email::is_host_name(name);
         // An all-numeric dotted name is a mistyped IPv4 address, not a host.
         let looks_numeric = name
             .split('.')
