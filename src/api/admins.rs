@@ -131,7 +131,7 @@ async fn create_admin(form: AdminForm) -> Result<(), ApiError> {
     let hash = auth::hash_password(&password).map_err(auth::internal)?;
     let now = unix(state.clock.now());
     let mut tx = state.db.begin().await.map_err(auth::internal)?;
-    let id = db::admins::insert(
+    db::admins::insert(
         &mut *tx,
         &db::admins::NewAdmin {
             name: valid.name.as_str(),
@@ -159,7 +159,6 @@ async fn create_admin(form: AdminForm) -> Result<(), ApiError> {
     .await?;
     tx.commit().await.map_err(auth::internal)?;
     tracing::info!(target: "admin-access", user = %caller.admin.name, "created admin user '{}' ({})", valid.name, valid.role.label());
-    tracing::debug!(target: "admin-access", "admin user '{}' has id {id}", valid.name);
     leptos_axum::redirect(&saved_url(valid.name.as_str()));
     Ok(())
 }
@@ -187,7 +186,8 @@ async fn update_admin(id: i64, form: AdminForm) -> Result<(), ApiError> {
         )));
     }
     let enabled = valid.status == AdminStatus::Enabled;
-    check_keeps_a_super_admin(&state, &caller, &current, valid.role, enabled).await?;
+    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    check_keeps_a_super_admin(&mut tx, &caller, &current, valid.role, enabled).await?;
 
     let mut changed = Vec::new();
     let email = valid.email.as_ref().map(|e| e.as_str().to_string());
@@ -213,7 +213,6 @@ async fn update_admin(id: i64, form: AdminForm) -> Result<(), ApiError> {
         changed.push("include system alarms in emails");
     }
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
     db::admins::update(
         &mut *tx,
         id,
@@ -285,22 +284,8 @@ pub async fn set_admins_status(ids: Vec<i64>, enabled: bool) -> Result<usize, Ap
         if current.enabled == enabled {
             continue;
         }
+        check_keeps_a_super_admin(&mut tx, &caller, &current, current.role(), enabled).await?;
         if !enabled {
-            if current.id == caller.admin.id {
-                return Err(auth::bad_request(ApiError::Rejected(
-                    "You cannot disable your own account.".into(),
-                )));
-            }
-            if current.role() == Role::SuperAdmin
-                && db::admins::other_enabled_super_admins(&mut *tx, current.id)
-                    .await
-                    .map_err(auth::internal)?
-                    == 0
-            {
-                return Err(auth::bad_request(ApiError::Rejected(
-                    LAST_SUPER_ADMIN.into(),
-                )));
-            }
             db::sessions::delete_for_admin(&mut *tx, id)
                 .await
                 .map_err(auth::internal)?;
@@ -335,7 +320,7 @@ pub const LAST_SUPER_ADMIN: &str = "At least one enabled Super Admin must remain
 
 #[cfg(feature = "ssr")]
 async fn check_keeps_a_super_admin(
-    state: &crate::server::AppState,
+    conn: &mut sqlx::SqliteConnection,
     caller: &crate::server::auth::Caller,
     current: &crate::server::db::admins::AdminRow,
     new_role: Role,
@@ -360,7 +345,7 @@ async fn check_keeps_a_super_admin(
         && current.enabled
         && (new_role != Role::SuperAdmin || !enabled);
     if loses_super_admin
-        && db::admins::other_enabled_super_admins(&state.db, current.id)
+        && db::admins::other_enabled_super_admins(conn, current.id)
             .await
             .map_err(auth::internal)?
             == 0
