@@ -2,7 +2,8 @@
 # Installs everything Mailroom needs to build and test, skipping what is
 # already there: the wasm target, cargo-leptos, the wasm-bindgen CLI that
 # matches Cargo.lock, Debian's Chromium, and the end2end npm packages
-# (Playwright, and binaryen for wasm-opt).
+# (Playwright, binaryen for wasm-opt, and smtp-server for the test peers),
+# and openssl for the peers' test CA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -34,6 +35,12 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   step "installing Node.js and npm"
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
+fi
+
+if ! command -v openssl >/dev/null; then
+  step "installing openssl (the test peers make their test CA with it)"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl
 fi
 
 if [ ! -x /usr/bin/chromium ]; then

@@ -84,6 +84,12 @@ pub struct TokenErrorBody {
     pub correlation_id: String,
 }
 
+impl std::fmt::Display for TokenErrorBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, first_line(&self.error_description))
+    }
+}
+
 /// Explains a failed token request from its HTTP status and (if any) body.
 pub fn token_failure(
     status: u16,
@@ -224,12 +230,74 @@ pub fn dns_failure(host: &str) -> Diagnosis {
     )
 }
 
-pub fn untrusted_certificate(host: &str, detail: &str) -> Diagnosis {
+pub fn untrusted_certificate(step: Step, host: &str, detail: &str) -> Diagnosis {
     Diagnosis::new(
-        Step::StartTls,
+        step,
         "untrusted-certificate",
         format!("The certificate chain presented by {host} is not trusted ({detail})."),
         "Import the issuing CA in Administration > System > Certificates > Trusted Certificates with the role \"Trust for authentication within the console and client-server communication (infrastructure)\".",
+        false,
+    )
+}
+
+/// The server accepted the connection but stopped answering within the
+/// connection timeout (a greeting that never comes, a stalled TLS handshake).
+pub fn step_timeout(step: Step, host: &str, seconds: u32) -> Diagnosis {
+    Diagnosis::new(
+        step,
+        "timeout",
+        format!(
+            "{host} stopped answering at {}: no reply within the {seconds} s connection timeout.",
+            step.label()
+        ),
+        "The server or something in between (a proxy or firewall inspecting SMTP) holds the connection open without answering. Check the port (587 with STARTTLS for Exchange Online) and any SMTP inspection on the way.",
+        true,
+    )
+}
+
+/// The TCP connection was refused or dropped before SMTP started.
+pub fn connection_failed(host: &str, port: u16, detail: &str) -> Diagnosis {
+    Diagnosis::new(
+        Step::Connect,
+        "connect-failed",
+        format!("Couldn't connect to host {host}, port {port}: {detail}."),
+        "Check the SMTP Server and SMTP Port (587 for Exchange Online), and that a firewall allows the connection.",
+        true,
+    )
+}
+
+/// The connection broke in the middle of a step.
+pub fn connection_lost(step: Step, host: &str, detail: &str) -> Diagnosis {
+    Diagnosis::new(
+        step,
+        "connection-lost",
+        format!(
+            "The connection to {host} broke at {}: {detail}.",
+            step.label()
+        ),
+        "Temporary network trouble or a device in between closing SMTP connections: try again, and check SMTP inspection on firewalls.",
+        true,
+    )
+}
+
+/// STARTTLS was required but the server does not offer it.
+pub fn starttls_unavailable(host: &str) -> Diagnosis {
+    Diagnosis::new(
+        Step::StartTls,
+        "no-starttls",
+        format!("{host} does not offer STARTTLS on this port."),
+        "Use port 587 for Exchange Online, or turn off Use TLS/SSL Encryption only for a relay that has no TLS.",
+        false,
+    )
+}
+
+/// The token endpoint answered 200 with something that is not a token.
+pub fn token_response_unreadable(detail: &str) -> Diagnosis {
+    Diagnosis::new(
+        Step::Token,
+        "token-response",
+        format!("The token endpoint answered, but not with an access token: {detail}."),
+        "Check the Cloud / authority setting: the URL must be an Entra ID (Azure AD) v2.0 token endpoint.",
         false,
     )
 }
@@ -255,10 +323,11 @@ pub fn smtp_reply(step: Step, code: u16, text: &str) -> Diagnosis {
             "Register the app in Exchange with New-ServicePrincipal using the Enterprise Application's Object ID, and grant it FullAccess with Add-MailboxPermission on this mailbox; the Username must be that mailbox.",
             false,
         )
-    } else if code == 504 && is("5.7.4") {
+    } else if step == Step::Auth && (code == 504 || code == 538) {
+        // Exchange answers 504 5.7.4 to AUTH XOAUTH2 before STARTTLS; other
+        // servers say 504 without an enhanced code, or 538 "STARTTLS first".
         (
-            "The server does not offer XOAUTH2 here (504 5.7.4 Unrecognized authentication type)."
-                .into(),
+            format!("The server does not offer XOAUTH2 here ({code} {text_line})."),
             "Turn on Use TLS/SSL Encryption: Exchange Online offers AUTH XOAUTH2 only after STARTTLS on port 587.",
             false,
         )
@@ -458,7 +527,7 @@ mod tests {
                 .contains("could not be resolved")
         );
         assert!(
-            untrusted_certificate("smtp.example.com", "unknown issuer")
+            untrusted_certificate(Step::StartTls, "smtp.example.com", "unknown issuer")
                 .hint
                 .contains("Trusted Certificates")
         );

@@ -1,6 +1,7 @@
 //! Pure types and rules shared by the server and the browser. No IO here.
 
 mod admin;
+pub mod connection_test;
 pub mod diagnosis;
 mod email;
 pub mod exchange;

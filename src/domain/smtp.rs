@@ -165,6 +165,10 @@ impl TenantId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// The tenant's GUID, when it was given as one (a domain has none to compare).
+    pub fn guid(&self) -> Option<&str> {
+        parse_guid(&self.0).map(|_| self.0.as_str())
+    }
 }
 
 /// The OAuth authority's base URL: `https://host[:port][/path]`, no query.

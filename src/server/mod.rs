@@ -7,7 +7,9 @@ pub mod db;
 pub mod http;
 pub mod logging;
 pub mod oauth;
+pub mod smtp;
 pub mod throttle;
+pub mod tls;
 pub mod vault;
 
 use crate::server::clock::Clock;

@@ -1,3 +1,4 @@
 //! OAuth 2.0 client-credentials tokens for SMTP AUTH XOAUTH2.
 
 pub mod cache;
+pub mod client;

@@ -1,0 +1,337 @@
+// Test peers for Mailroom: an Entra ID-like token endpoint (its error bodies
+// and AADSTS codes), Exchange Online-like SMTP servers built on nodemailer's
+// smtp-server (STARTTLS, AUTH XOAUTH2 with the bearer token verified), and a
+// small HTTP proxy. Usage: node peers.mjs STATE_DIR
+// Writes STATE_DIR/peers.json with the ports and the test CA's path once
+// everything listens; stops on SIGTERM/SIGINT.
+import { SMTPServer } from 'smtp-server';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import path from 'node:path';
+
+const stateDir = path.resolve(process.argv[2] || '.peers');
+fs.mkdirSync(stateDir, { recursive: true });
+
+// ---- the test CA and the servers' certificate (openssl, once per state dir)
+const caKey = path.join(stateDir, 'test-ca.key');
+const caPem = path.join(stateDir, 'test-ca.pem');
+const leafKey = path.join(stateDir, 'localhost.key');
+const leafPem = path.join(stateDir, 'localhost.pem');
+if (!fs.existsSync(leafPem)) {
+  const ssl = (...args) => execFileSync('openssl', args, { stdio: 'pipe' });
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caPem, '-days', '3650',
+    '-subj', '/CN=Mailroom Test Root CA/O=Mailroom Tests', '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  const csr = path.join(stateDir, 'localhost.csr');
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', leafKey, '-out', csr, '-subj', '/CN=localhost');
+  const ext = path.join(stateDir, 'leaf.ext');
+  fs.writeFileSync(ext, 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  ssl('x509', '-req', '-in', csr, '-CA', caPem, '-CAkey', caKey, '-CAcreateserial', '-out', leafPem, '-days', '825',
+    '-extfile', ext);
+}
+const tlsOptions = { key: fs.readFileSync(leafKey), cert: fs.readFileSync(leafPem) };
+
+// ---- the directory: tenants, apps, and which mailboxes each app may send as
+const TENANT = { id: '9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f', domains: ['contoso.onmicrosoft.com'] };
+const SECRET = 'Good~Secret.Value_123+/=&%';
+const EXCHANGE_SCOPE = 'https://outlook.office365.com/.default';
+const apps = {
+  // Registered, consented, and a service principal with FullAccess on two mailboxes.
+  '1b2c3d4e-0000-4000-8000-00000000abcd': { secret: SECRET, roles: ['SMTP.SendAsApp'], mailboxes: ['noreply@contoso.onmicrosoft.com', 'smtp-disabled@contoso.onmicrosoft.com'] },
+  // Registered without the SMTP.SendAsApp permission.
+  '1b2c3d4e-0000-4000-8000-00000000beef': { secret: SECRET, roles: [], mailboxes: [] },
+  // Its only secret has expired.
+  '1b2c3d4e-0000-4000-8000-00000000dead': { secret: SECRET, expired: true, roles: ['SMTP.SendAsApp'], mailboxes: [] },
+  // Entra is throttling this app / is unavailable for it.
+  '1b2c3d4e-0000-4000-8000-000000000429': { secret: SECRET, status: 429, roles: [], mailboxes: [] },
+  '1b2c3d4e-0000-4000-8000-000000000503': { secret: SECRET, status: 503, roles: [], mailboxes: [] },
+};
+const SMTP_AUTH_DISABLED = 'smtp-disabled@contoso.onmicrosoft.com';
+const RELAY_USER = { username: 'relay-user', password: 'Relay-Passw0rd' };
+
+const signingKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const b64url = (data) => Buffer.from(data).toString('base64url');
+
+function issueToken(appId, roles) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', kid: 'peer' }));
+  const claims = b64url(JSON.stringify({
+    aud: 'https://outlook.office365.com', iss: `https://sts.windows.net/${TENANT.id}/`, iat: now, nbf: now,
+    exp: now + 3599, appid: appId, roles, tid: TENANT.id, sub: crypto.randomUUID(), oid: crypto.randomUUID(),
+  }));
+  const signature = crypto.sign('RSA-SHA256', Buffer.from(`${header}.${claims}`), signingKey.privateKey);
+  return `${header}.${claims}.${b64url(signature)}`;
+}
+
+function verifyToken(token) {
+  const [header, claims, signature] = (token || '').split('.');
+  if (!signature) return null;
+  const ok = crypto.verify('RSA-SHA256', Buffer.from(`${header}.${claims}`), signingKey.publicKey,
+    Buffer.from(signature, 'base64url'));
+  if (!ok) return null;
+  const payload = JSON.parse(Buffer.from(claims, 'base64url').toString());
+  return payload.exp > Date.now() / 1000 ? payload : null;
+}
+
+// ---- counters the tests read through GET /_stats
+const stats = { token_requests: 0, token_requests_by_client: {}, auth_ok: 0, auth_failed: 0, proxied: 0, messages: 0 };
+const messages = [];
+
+function entraError(res, status, error, code, description, extraHeaders = {}) {
+  const trace = crypto.randomUUID();
+  const correlation = crypto.randomUUID();
+  const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const body = {
+    error,
+    error_description: `AADSTS${code}: ${description} Trace ID: ${trace} Correlation ID: ${correlation} Timestamp: ${timestamp}`,
+    error_codes: [code], timestamp, trace_id: trace, correlation_id: correlation,
+    error_uri: `https://login.microsoftonline.com/error?code=${code}`,
+  };
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...extraHeaders });
+  res.end(JSON.stringify(body));
+}
+
+function readBody(req) {
+  return new Promise((resolve) => {
+    let data = '';
+    req.on('data', (chunk) => { data += chunk; if (data.length > 1e6) req.destroy(); });
+    req.on('end', () => resolve(data));
+  });
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+async function tokenEndpoint(req, res) {
+  const url = new URL(req.url, 'http://peer');
+  if (req.method === 'GET' && url.pathname === '/_stats') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify(stats));
+  }
+  if (req.method === 'GET' && url.pathname === '/_messages') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify(messages));
+  }
+  if (req.method === 'POST' && url.pathname === '/_reset') {
+    Object.assign(stats, { token_requests: 0, token_requests_by_client: {}, auth_ok: 0, auth_failed: 0, proxied: 0, messages: 0 });
+    messages.length = 0;
+    res.writeHead(204);
+    return res.end();
+  }
+  const match = url.pathname.match(/^\/([^/]+)\/oauth2\/v2\.0\/token$/);
+  if (req.method !== 'POST' || !match) {
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    return res.end('not found');
+  }
+  const form = new URLSearchParams(await readBody(req));
+  const tenant = decodeURIComponent(match[1]);
+  const clientId = form.get('client_id') || '';
+  stats.token_requests += 1;
+  stats.token_requests_by_client[clientId] = (stats.token_requests_by_client[clientId] || 0) + 1;
+
+  if (!GUID.test(tenant) && !DOMAIN.test(tenant)) {
+    return entraError(res, 400, 'invalid_request', 900023,
+      `Specified tenant identifier '${tenant}' is neither a valid DNS name, nor a valid external domain.`);
+  }
+  if (tenant.toLowerCase() !== TENANT.id && !TENANT.domains.includes(tenant.toLowerCase())) {
+    return entraError(res, 400, 'invalid_request', 90002,
+      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+  }
+  if (form.get('grant_type') !== 'client_credentials') {
+    return entraError(res, 400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
+  }
+  const app = apps[clientId.toLowerCase()];
+  if (!app) {
+    return entraError(res, 400, 'unauthorized_client', 700016,
+      `Application with identifier '${clientId}' was not found in the directory '${TENANT.domains[0]}'.`);
+  }
+  if (app.status === 429) {
+    return entraError(res, 429, 'temporarily_unavailable', 50196,
+      'The server terminated an operation because it encountered a client request loop.', { 'retry-after': '30' });
+  }
+  if (app.status === 503) {
+    res.writeHead(503, { 'content-type': 'text/html', 'retry-after': '10' });
+    return res.end('<html><body><h1>Service Unavailable</h1></body></html>');
+  }
+  if (form.get('client_secret') !== app.secret) {
+    return entraError(res, 401, 'invalid_client', 7000215,
+      'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app \'' + clientId + '\'.');
+  }
+  if (app.expired) {
+    return entraError(res, 401, 'invalid_client', 7000222,
+      `The provided client secret keys for app '${clientId}' are expired. Visit the Azure portal to create new keys for your app.`);
+  }
+  if (form.get('scope') !== EXCHANGE_SCOPE) {
+    return entraError(res, 400, 'invalid_scope', 70011,
+      `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${form.get('scope')} is not valid.`);
+  }
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify({
+    token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: issueToken(clientId, app.roles),
+  }));
+}
+
+// ---- SMTP servers
+function exchangeError(code, text) {
+  const err = new Error(text);
+  err.responseCode = code;
+  return err;
+}
+
+function onAuth(auth, session, callback) {
+  if (auth.method === 'XOAUTH2') {
+    const claims = verifyToken(auth.accessToken);
+    const app = claims && apps[claims.appid];
+    if (!claims || claims.aud !== 'https://outlook.office365.com') {
+      stats.auth_failed += 1;
+      return callback(exchangeError(535, '5.7.3 Authentication unsuccessful [PEER0001.contoso.test]'));
+    }
+    if (auth.username === SMTP_AUTH_DISABLED) {
+      stats.auth_failed += 1;
+      return callback(exchangeError(535, '5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox. Visit https://aka.ms/smtp_auth_disabled for more information. [PEER0002.contoso.test]'));
+    }
+    if (!claims.roles.includes('SMTP.SendAsApp') || !app || !app.mailboxes.includes(auth.username)) {
+      stats.auth_failed += 1;
+      return callback(exchangeError(535, '5.7.3 Authentication unsuccessful [PEER0003.contoso.test]'));
+    }
+    stats.auth_ok += 1;
+    return callback(null, { user: auth.username });
+  }
+  if (auth.username === RELAY_USER.username && auth.password === RELAY_USER.password) {
+    stats.auth_ok += 1;
+    return callback(null, { user: auth.username });
+  }
+  stats.auth_failed += 1;
+  return callback(exchangeError(535, '5.7.139 Authentication unsuccessful, basic authentication is disabled. [PEER0004.contoso.test]'));
+}
+
+function onData(stream, session, callback) {
+  const chunks = [];
+  stream.on('data', (chunk) => chunks.push(chunk));
+  stream.on('end', () => {
+    const raw = Buffer.concat(chunks).toString();
+    const id = (raw.match(/^Message-ID:\s*(.+)$/im) || [])[1] || '';
+    stats.messages += 1;
+    messages.push({
+      at: Date.now(), user: session.user, from: session.envelope.mailFrom && session.envelope.mailFrom.address,
+      to: session.envelope.rcptTo.map((r) => r.address), message_id: id.trim(), size: raw.length,
+    });
+    if (messages.length > 20000) messages.shift();
+    callback(null, '2.6.0 Queued mail for delivery');
+  });
+}
+
+const quiet = { logger: false, disableReverseLookup: true, size: 35 * 1024 * 1024 };
+// Exchange-like submission port: STARTTLS, then AUTH XOAUTH2 (and basic auth for the relay user).
+const exchange = new SMTPServer({
+  ...quiet, name: 'PEER0000.contoso.test', secure: false, ...tlsOptions,
+  authMethods: ['XOAUTH2', 'PLAIN', 'LOGIN'], onAuth, onData,
+});
+// A server that is busy: 421 at the greeting.
+const busy = new SMTPServer({
+  ...quiet, name: 'busy.contoso.test',
+  onConnect(session, callback) { callback(exchangeError(421, '4.3.2 Service not available, closing transmission channel')); },
+});
+// A plain relay that offers no XOAUTH2 (and no TLS).
+const noXoauth = new SMTPServer({
+  ...quiet, name: 'relay.contoso.test', secure: false, hideSTARTTLS: true, allowInsecureAuth: true,
+  authMethods: ['PLAIN', 'LOGIN'], onAuth, onData,
+});
+// A client that refuses our certificate makes smtp-server emit 'error'; that is
+// an expected outcome here, not a reason to stop.
+for (const server of [exchange, busy, noXoauth]) server.on('error', () => {});
+// Accepts TCP and never says a word.
+const silent = net.createServer((socket) => { socket.on('error', () => {}); });
+
+// ---- an HTTP proxy (absolute-form requests and CONNECT), counting what goes through it
+const PROXY_USER = 'proxy-user';
+const PROXY_PASSWORD = 'Proxy-Passw0rd';
+function proxyAuthorized(req) {
+  const header = req.headers['proxy-authorization'] || '';
+  const expected = 'Basic ' + Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString('base64');
+  return header === expected;
+}
+const proxy = http.createServer((req, res) => {
+  if (!proxyAuthorized(req)) {
+    res.writeHead(407, { 'proxy-authenticate': 'Basic realm="peer-proxy"' });
+    return res.end();
+  }
+  stats.proxied += 1;
+  const target = new URL(req.url);
+  const headers = { ...req.headers };
+  delete headers['proxy-authorization'];
+  const upstream = http.request({ host: target.hostname, port: target.port, path: target.pathname + target.search,
+    method: req.method, headers }, (up) => {
+    res.writeHead(up.statusCode, up.headers);
+    up.pipe(res);
+  });
+  upstream.on('error', () => { res.writeHead(502); res.end(); });
+  req.pipe(upstream);
+});
+proxy.on('connect', (req, client, head) => {
+  if (!proxyAuthorized(req)) {
+    client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="peer-proxy"\r\n\r\n');
+    return;
+  }
+  stats.proxied += 1;
+  const [host, port] = req.url.split(':');
+  const upstream = net.connect(Number(port), host, () => {
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    upstream.write(head);
+    upstream.pipe(client);
+    client.pipe(upstream);
+  });
+  upstream.on('error', () => client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n'));
+  client.on('error', () => upstream.destroy());
+});
+
+const tokenHttp = http.createServer(tokenEndpoint);
+const tokenHttps = https.createServer(tlsOptions, tokenEndpoint);
+tokenHttps.on('tlsClientError', () => {});
+process.on('uncaughtException', (err) => console.error('peer error (ignored):', err.message));
+
+function listen(server, port = 0) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server.address().port));
+  });
+}
+
+const fixed = (name) => Number(process.env[`PEER_${name.toUpperCase()}_PORT`] || 0);
+const ports = {
+  token_http: await listen(tokenHttp, fixed('token_http')),
+  token_https: await listen(tokenHttps, fixed('token_https')),
+  smtp: await listen(exchange.server, fixed('smtp')),
+  smtp_busy: await listen(busy.server, fixed('smtp_busy')),
+  smtp_no_xoauth2: await listen(noXoauth.server, fixed('smtp_no_xoauth2')),
+  smtp_silent: await listen(silent, fixed('smtp_silent')),
+  proxy: await listen(proxy, fixed('proxy')),
+};
+const info = {
+  ...ports,
+  ca_pem: caPem,
+  tenant_id: TENANT.id,
+  tenant_domain: TENANT.domains[0],
+  client_secret: SECRET,
+  proxy_user: PROXY_USER,
+  proxy_password: PROXY_PASSWORD,
+  relay_user: RELAY_USER,
+};
+const tmp = path.join(stateDir, 'peers.json.tmp');
+fs.writeFileSync(tmp, JSON.stringify(info, null, 2));
+fs.renameSync(tmp, path.join(stateDir, 'peers.json'));
+console.log(`peers ready: ${JSON.stringify(ports)}`);
+
+const stop = () => process.exit(0);
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+// With PEERS_EXIT_WITH_STDIN=1, exit when the parent closes our stdin, so a
+// test process that dies without cleaning up leaves no peers behind.
+if (process.env.PEERS_EXIT_WITH_STDIN === '1') {
+  process.stdin.on('end', stop);
+  process.stdin.resume();
+}

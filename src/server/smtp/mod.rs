@@ -1,0 +1,203 @@
+//! SMTP: the Test Connection ladder (token, claims, then the SMTP rungs).
+
+pub mod probe;
+pub mod recorder;
+
+use crate::domain::Secret;
+use crate::domain::connection_test::{ConnectionTestReport, StepOutcome, StepStatus};
+use crate::domain::diagnosis::{Diagnosis, Step};
+use crate::domain::smtp::{OAuthCredential, SmtpAuth, SmtpSettings};
+use crate::domain::token::check_claims;
+use crate::domain::transcript::Direction;
+use crate::server::oauth::client::{
+    HttpSetup, ProxyConfig, TokenCredential, TokenRequest, request_token,
+};
+use probe::{Ladder, ProbeTarget, SmtpCredentials, probe};
+use recorder::Transcript;
+use rustls::ClientConfig;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// What a Test Connection needs besides the settings on screen.
+pub struct TestContext {
+    /// The password or client secret to use: the one typed, or the stored one.
+    pub secret: Option<Secret>,
+    /// A signed client assertion, for the certificate credential.
+    pub assertion: Option<Secret>,
+    pub tls: Arc<ClientConfig>,
+    pub proxy: Option<ProxyConfig>,
+    pub hello_name: String,
+}
+
+/// The rungs this configuration climbs, in order.
+fn plan(settings: &SmtpSettings) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let oauth = matches!(settings.auth, SmtpAuth::OAuth { .. });
+    if oauth {
+        steps.extend([Step::Token, Step::TokenClaims]);
+    }
+    steps.extend([Step::Connect, Step::Greeting]);
+    if settings.use_tls {
+        steps.extend([Step::Ehlo, Step::StartTls]);
+    }
+    steps.push(Step::Ehlo);
+    if !matches!(settings.auth, SmtpAuth::None) {
+        steps.push(Step::Auth);
+    }
+    steps.push(Step::Quit);
+    steps
+}
+
+/// Runs Test Connection against exactly `settings`, within its connection
+/// timeout. A fresh token is always requested: the values on screen are
+/// what is tested, not whatever an earlier token was issued for.
+pub async fn test_connection(
+    settings: &SmtpSettings,
+    context: TestContext,
+) -> ConnectionTestReport {
+    let started = Instant::now();
+    let timeout = Duration::from_secs(u64::from(settings.timeout.seconds()));
+    let transcript = Transcript::default();
+    let mut ladder = Ladder::new(timeout, transcript.clone());
+    let mut token_via_proxy = false;
+    let outcome = climb(settings, context, &mut ladder, &mut token_via_proxy).await;
+    let planned = plan(settings);
+    let mut steps = ladder.steps;
+    for step in planned.iter().skip(steps.len()) {
+        steps.push(StepOutcome {
+            step: *step,
+            status: StepStatus::NotRun,
+            millis: 0,
+            detail: String::new(),
+        });
+    }
+    let (summary, diagnosis) = match outcome {
+        Ok(summary) => (summary, None),
+        Err(diagnosis) => (
+            format!("Test Connection failed at {}.", diagnosis.step.label()),
+            Some(*diagnosis),
+        ),
+    };
+    ConnectionTestReport {
+        steps,
+        diagnosis,
+        transcript: transcript.lines(),
+        summary,
+        token_via_proxy,
+        total_millis: started.elapsed().as_millis() as u64,
+    }
+}
+
+async fn climb(
+    settings: &SmtpSettings,
+    context: TestContext,
+    ladder: &mut Ladder,
+    token_via_proxy: &mut bool,
+) -> Result<String, Box<Diagnosis>> {
+    let credentials = match &settings.auth {
+        SmtpAuth::None => SmtpCredentials::None,
+        SmtpAuth::Password { username, .. } => SmtpCredentials::Password {
+            username: username.clone(),
+            password: context.secret.clone().unwrap_or_else(|| Secret::new("")),
+        },
+        SmtpAuth::OAuth {
+            mailbox,
+            cloud,
+            client_id,
+            tenant_id,
+            credential,
+        } => {
+            let credential = match credential {
+                OAuthCredential::Secret { .. } => TokenCredential::Secret(
+                    context.secret.clone().unwrap_or_else(|| Secret::new("")),
+                ),
+                OAuthCredential::Certificate => TokenCredential::Assertion(
+                    context.assertion.clone().unwrap_or_else(|| Secret::new("")),
+                ),
+            };
+            let started = Instant::now();
+            let remaining = ladder.deadline().saturating_duration_since(started);
+            let setup = HttpSetup {
+                tls: context.tls.clone(),
+                proxy: context.proxy.clone(),
+                timeout: remaining.max(Duration::from_millis(100)),
+            };
+            let exchange = request_token(
+                &setup,
+                TokenRequest {
+                    token_url: cloud.token_endpoint(tenant_id),
+                    client_id: client_id.as_str().to_string(),
+                    scope: cloud.scope().to_string(),
+                    credential,
+                },
+            )
+            .await;
+            *token_via_proxy = exchange.via_proxy;
+            ladder.transcript.extend(exchange.transcript);
+            let token = match exchange.result {
+                Ok(token) => {
+                    let proxy_note = if exchange.via_proxy {
+                        ", through the proxy"
+                    } else {
+                        ""
+                    };
+                    ladder.record(
+                        Step::Token,
+                        StepStatus::Passed,
+                        started,
+                        format!(
+                            "Bearer token received, expires in {} min{proxy_note}",
+                            token.expires_in.whole_minutes()
+                        ),
+                    );
+                    token.access_token
+                }
+                Err(diagnosis) => {
+                    ladder.record(
+                        Step::Token,
+                        StepStatus::Failed,
+                        started,
+                        diagnosis.message.clone(),
+                    );
+                    return Err(diagnosis);
+                }
+            };
+            let started = Instant::now();
+            match check_claims(token.expose(), tenant_id.guid()) {
+                Ok(claims) => ladder.record(
+                    Step::TokenClaims,
+                    StepStatus::Passed,
+                    started,
+                    format!("aud {}, roles {}", claims.aud, claims.roles.join(", ")),
+                ),
+                Err(diagnosis) => {
+                    ladder.record(
+                        Step::TokenClaims,
+                        StepStatus::Failed,
+                        started,
+                        diagnosis.message.clone(),
+                    );
+                    return Err(diagnosis);
+                }
+            }
+            ladder.transcript.push(
+                Direction::Note,
+                format!("AUTH XOAUTH2 as {}", mailbox.as_str()),
+            );
+            SmtpCredentials::XOAuth2 {
+                mailbox: mailbox.as_str().to_string(),
+                token,
+            }
+        }
+    };
+    let target = ProbeTarget {
+        host: settings.host.as_str().to_string(),
+        port: settings.port.get(),
+        timeout: Duration::from_secs(u64::from(settings.timeout.seconds())),
+        use_tls: settings.use_tls,
+        tls: context.tls,
+        hello_name: context.hello_name,
+    };
+    probe(&target, &credentials, ladder).await
+}

@@ -1,0 +1,82 @@
+//! The test peers (end2end/peers/peers.mjs): an Entra ID-like token
+//! endpoint, Exchange-like SMTP servers built on nodemailer's smtp-server,
+//! and an HTTP proxy. Each `Peers` is its own Node process.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Peers {
+    child: Child,
+    pub info: Value,
+    _dir: tempfile::TempDir,
+}
+
+impl Peers {
+    pub fn start() -> Peers {
+        let dir = tempfile::tempdir().unwrap();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("end2end/peers/peers.mjs");
+        let child = Command::new("node")
+            .arg(&script)
+            .arg(dir.path())
+            .env("PEERS_EXIT_WITH_STDIN", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node must be installed (scripts/setup.sh installs it)");
+        let ready = dir.path().join("peers.json");
+        let started = Instant::now();
+        while !ready.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "test peers did not start; run scripts/setup.sh to install end2end/node_modules"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let info = serde_json::from_str(&std::fs::read_to_string(ready).unwrap()).unwrap();
+        Peers {
+            child,
+            info,
+            _dir: dir,
+        }
+    }
+
+    pub fn port(&self, name: &str) -> u16 {
+        self.info[name].as_u64().unwrap() as u16
+    }
+
+    pub fn text(&self, name: &str) -> String {
+        self.info[name].as_str().unwrap().to_string()
+    }
+
+    pub fn ca_der(&self) -> Vec<u8> {
+        use rustls_pki_types::pem::PemObject;
+        let pem = std::fs::read(self.text("ca_pem")).unwrap();
+        rustls_pki_types::CertificateDer::from_pem_slice(&pem)
+            .unwrap()
+            .to_vec()
+    }
+
+    pub fn authority(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port("token_http"))
+    }
+
+    pub async fn stats(&self) -> Value {
+        reqwest::get(format!("{}/_stats", self.authority()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Peers {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
