@@ -8,6 +8,9 @@ use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
+use crate::pages::proxy::ProxyPage;
+use crate::pages::smtp_server::SmtpServerPage;
+use crate::pages::trusted_certificates::{ImportCertificatePage, TrustedCertificatesPage};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
@@ -51,6 +54,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/administration/system/admin-access/administrators") view=AdministratorsPage ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/admin-access/administrators/new") view=NewAdministratorPage ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/admin-access/administrators/:id") view=EditAdministratorPage ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/certificates/trusted-certificates") view=TrustedCertificatesPage ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/certificates/trusted-certificates/import") view=ImportCertificatePage ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/settings/smtp-server") view=SmtpServerPage ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/settings/proxy") view=ProxyPage ssr=SsrMode::Async />
                     <Route path=path!("/operations/reports/audit/change-configuration-audit") view=ChangeAuditPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>

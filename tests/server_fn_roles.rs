@@ -3,129 +3,27 @@
 //! right, success otherwise, and no change behind a refusal.
 #![cfg(feature = "ssr")]
 
-use axum::Router;
-use axum::body::Body;
-use http::{Request, StatusCode, header};
-use leptos::config::LeptosOptions;
-use mailroom::domain::{Role, Secret};
-use mailroom::server::AppState;
-use mailroom::server::auth::hash_password;
-use mailroom::server::clock::{Clock, ManualClock};
+mod common;
+
+use common::app::{BOUNDARY, PASSWORD, admin_id, harness, harness_with_clock, post, sign_in};
+use http::StatusCode;
+use mailroom::domain::Role;
+use mailroom::server::clock::ManualClock;
 use mailroom::server::db;
-use mailroom::server::http::{build_state, router, system_clock};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use tower::ServiceExt;
 
-const PASSWORD: &str = "Table-Test-Passw0rd";
-
-struct Harness {
-    app: Router,
-    state: AppState,
-    _dir: tempfile::TempDir,
-}
-
-async fn harness() -> Harness {
-    harness_with_clock(system_clock()).await
-}
-
-async fn harness_with_clock(clock: Arc<dyn Clock>) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let options = LeptosOptions::builder().output_name("mailroom").build();
-    let state = build_state(dir.path(), options, clock).await.unwrap();
-    let hash = hash_password(&Secret::new(PASSWORD)).unwrap();
-    for (name, role) in [
-        ("root", Role::SuperAdmin),
-        ("sysadmin", Role::SystemAdmin),
-        ("viewer", Role::ReadOnlyAdmin),
-    ] {
-        db::admins::insert(
-            &state.db,
-            &db::admins::NewAdmin {
-                name,
-                email: Some("ops@example.com"),
-                first_name: "",
-                last_name: "",
-                description: "",
-                role,
-                enabled: true,
-                include_alarm_emails: false,
-                password_hash: &hash,
-            },
-            0,
-        )
-        .await
-        .unwrap();
-    }
-    Harness {
-        app: router(state.clone()),
-        state,
-        _dir: dir,
-    }
-}
-
-async fn admin_id(h: &Harness, name: &str) -> i64 {
-    db::admins::by_name(&h.state.db, name)
-        .await
-        .unwrap()
-        .expect("seeded admin")
-        .id
-}
-
-struct Reply {
-    status: StatusCode,
-    set_cookie: Option<String>,
-    body: String,
-}
-
-async fn post(app: &Router, path: &str, body: &str, cookie: Option<&str>) -> Reply {
-    let mut request = Request::post(path)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json");
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::from(body.to_string())).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let set_cookie = response
-        .headers()
-        .get(header::SET_COOKIE)
-        .map(|v| v.to_str().unwrap().to_string());
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    Reply {
-        status,
-        set_cookie,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-async fn sign_in(app: &Router, name: &str) -> String {
-    let reply = post(
-        app,
-        "/api/login",
-        &format!("username={name}&password={PASSWORD}"),
-        None,
+/// A multipart upload of a file that is not a certificate.
+fn not_a_certificate_upload() -> String {
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"x.pem\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\nnot a certificate\r\n--{BOUNDARY}--\r\n"
     )
-    .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::OK,
-        "sign-in of {name}: {}",
-        reply.body
-    );
-    let cookie = reply.set_cookie.expect("a session cookie");
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
-    cookie.split(';').next().unwrap().to_string()
 }
+
+/// A Test Connection form that fails fast (nothing listens on port 9 here).
+const QUICK_SMTP_FORM: &str = "form%5Bsmtp_server%5D=127.0.0.1&form%5Bsmtp_port%5D=9\
+    &form%5Bconnection_timeout%5D=2";
 
 fn admin_form(name: &str, description: &str) -> String {
     format!(
@@ -141,7 +39,12 @@ enum Expect {
     AnyAdmin,
     /// Only these roles may call it.
     Only(&'static [Role]),
+    /// Only these roles get past the role check, and then this status
+    /// (a business rule or validation refuses the sample request).
+    OnlyThen(&'static [Role], StatusCode),
 }
+
+const SETTINGS_ROLES: &[Role] = &[Role::SuperAdmin, Role::SystemAdmin];
 
 #[tokio::test]
 async fn every_server_fn_checks_the_callers_role() {
@@ -199,6 +102,47 @@ async fn every_server_fn_checks_the_callers_role() {
             Box::new(move |_| format!("ids%5B0%5D={viewer_id}&enabled=true")),
             Expect::Only(&[Role::SuperAdmin]),
         ),
+        (
+            "/api/get_smtp_settings",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/test_smtp_connection",
+            Box::new(|_| QUICK_SMTP_FORM.to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            // Refused without a passed Test Connection of the same values.
+            "/api/save_smtp_settings",
+            Box::new(|_| QUICK_SMTP_FORM.replace("port%5D=9", "port%5D=10")),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/list_trusted_certificates",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/import_trusted_certificate",
+            Box::new(|_| not_a_certificate_upload()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/delete_trusted_certificates",
+            Box::new(|_| "ids%5B0%5D=999".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/get_proxy_settings",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/save_proxy_settings",
+            Box::new(|_| "form%5Bhost%5D=".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
     ];
 
     // The table must name every registered server function, so a new one
@@ -229,17 +173,13 @@ async fn every_server_fn_checks_the_callers_role() {
         );
         for (role, cookie) in &cookies {
             let reply = post(&h.app, path, &body(*role), Some(cookie)).await;
-            let allowed = match expect {
-                Expect::AnyAdmin => true,
-                Expect::Only(roles) => roles.contains(role),
+            let (allowed, status) = match expect {
+                Expect::AnyAdmin => (true, StatusCode::OK),
+                Expect::Only(roles) => (roles.contains(role), StatusCode::OK),
+                Expect::OnlyThen(roles, status) => (roles.contains(role), *status),
             };
             if allowed {
-                assert_eq!(
-                    reply.status,
-                    StatusCode::OK,
-                    "{role:?} {path}: {}",
-                    reply.body
-                );
+                assert_eq!(reply.status, status, "{role:?} {path}: {}", reply.body);
             } else {
                 assert_eq!(
                     reply.status,

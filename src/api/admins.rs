@@ -148,7 +148,7 @@ async fn create_admin(form: AdminForm) -> Result<(), ApiError> {
     )
     .await
     .map_err(auth::internal)?;
-    record(
+    super::record_audit(
         &mut tx,
         &caller,
         now,
@@ -244,7 +244,7 @@ async fn update_admin(id: i64, form: AdminForm) -> Result<(), ApiError> {
             .map_err(auth::internal)?;
     }
     if !changed.is_empty() {
-        record(
+        super::record_audit(
             &mut tx,
             &caller,
             now,
@@ -293,7 +293,7 @@ pub async fn set_admins_status(ids: Vec<i64>, enabled: bool) -> Result<usize, Ap
         db::admins::set_enabled(&mut *tx, id, enabled, now)
             .await
             .map_err(auth::internal)?;
-        record(
+        super::record_audit(
             &mut tx,
             &caller,
             now,
@@ -354,33 +354,6 @@ async fn check_keeps_a_super_admin(
             LAST_SUPER_ADMIN.into(),
         )));
     }
-    Ok(())
-}
-
-#[cfg(feature = "ssr")]
-async fn record(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    caller: &crate::server::auth::Caller,
-    now: i64,
-    action: &str,
-    target: &str,
-    changed_fields: &str,
-) -> Result<(), ApiError> {
-    use crate::server::{auth, db};
-    db::audit::insert(
-        &mut **tx,
-        &db::audit::AuditRow {
-            at: now,
-            admin: caller.admin.name.clone(),
-            client_ip: caller.client_ip.clone(),
-            action: action.into(),
-            target: target.into(),
-            changed_fields: changed_fields.into(),
-        },
-    )
-    .await
-    .map_err(auth::internal)?;
-    tracing::info!(target: "admin-access", user = %caller.admin.name, "audit: {action} {target} [{changed_fields}]");
     Ok(())
 }
 

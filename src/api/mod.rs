@@ -3,6 +3,9 @@
 
 pub mod admins;
 pub mod auth;
+pub mod certificates;
+pub mod proxy;
+pub mod smtp;
 
 use crate::domain::FieldError;
 use leptos::server_fn::codec::JsonEncoding;
@@ -58,4 +61,32 @@ impl FromServerFnError for ApiError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         ApiError::Transport(value.to_string())
     }
+}
+
+/// Writes the audit row for a change inside the change's own transaction.
+#[cfg(feature = "ssr")]
+pub(crate) async fn record_audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    caller: &crate::server::auth::Caller,
+    now: i64,
+    action: &str,
+    target: &str,
+    changed_fields: &str,
+) -> Result<(), ApiError> {
+    use crate::server::{auth, db};
+    db::audit::insert(
+        &mut **tx,
+        &db::audit::AuditRow {
+            at: now,
+            admin: caller.admin.name.clone(),
+            client_ip: caller.client_ip.clone(),
+            action: action.into(),
+            target: target.into(),
+            changed_fields: changed_fields.into(),
+        },
+    )
+    .await
+    .map_err(auth::internal)?;
+    tracing::info!(target: "admin-access", user = %caller.admin.name, "audit: {action} {target} [{changed_fields}]");
+    Ok(())
 }

@@ -32,7 +32,7 @@ pub fn Field(
     #[prop(into)] for_id: String,
     #[prop(optional)] required: bool,
     #[prop(optional)] hint: Option<&'static str>,
-    #[prop(into)] error: Signal<Option<String>>,
+    #[prop(optional, into)] error: MaybeProp<String>,
     children: Children,
 ) -> impl IntoView {
     let error_id = format!("{for_id}-error");
@@ -60,5 +60,36 @@ pub fn PageHeader(
             <h1>{title}</h1>
             {subtitle.map(|s| view! { <p class="subtitle">{s}</p> })}
         </header>
+    }
+}
+
+/// Copies `text` to the clipboard. Browsers offer the clipboard only to
+/// secure pages (https or localhost); elsewhere the button says so.
+#[component]
+pub fn CopyButton(#[prop(into)] text: String, label: &'static str) -> impl IntoView {
+    let outcome = RwSignal::new(None::<&'static str>);
+    let on_click = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let navigator = window().navigator();
+            let available = js_sys::Reflect::get(&navigator, &"clipboard".into())
+                .map(|v| !v.is_undefined())
+                .unwrap_or(false);
+            if available {
+                let _ = navigator.clipboard().write_text(&text);
+                outcome.set(Some("Copied"));
+            } else {
+                outcome.set(Some(
+                    "Select the text and copy it (the clipboard needs https)",
+                ));
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+    };
+    view! {
+        <button type="button" class="btn small" on:click=on_click>
+            {move || outcome.get().unwrap_or(label)}
+        </button>
     }
 }

@@ -24,6 +24,9 @@ pub struct MenuSection {
 }
 
 pub const ADMINISTRATORS: &str = "/administration/system/admin-access/administrators";
+pub const TRUSTED_CERTIFICATES: &str = "/administration/system/certificates/trusted-certificates";
+pub const SMTP_SERVER: &str = "/administration/system/settings/smtp-server";
+pub const PROXY: &str = "/administration/system/settings/proxy";
 pub const CHANGE_AUDIT: &str = "/operations/reports/audit/change-configuration-audit";
 
 pub const MENU: &[MenuSection] = &[
@@ -31,13 +34,35 @@ pub const MENU: &[MenuSection] = &[
         label: "Administration",
         areas: &[MenuArea {
             label: "System",
-            groups: &[MenuGroup {
-                label: "Admin Access",
-                items: &[MenuItem {
-                    label: "Administrators",
-                    path: ADMINISTRATORS,
-                }],
-            }],
+            groups: &[
+                MenuGroup {
+                    label: "Certificates",
+                    items: &[MenuItem {
+                        label: "Trusted Certificates",
+                        path: TRUSTED_CERTIFICATES,
+                    }],
+                },
+                MenuGroup {
+                    label: "Admin Access",
+                    items: &[MenuItem {
+                        label: "Administrators",
+                        path: ADMINISTRATORS,
+                    }],
+                },
+                MenuGroup {
+                    label: "Settings",
+                    items: &[
+                        MenuItem {
+                            label: "Proxy",
+                            path: PROXY,
+                        },
+                        MenuItem {
+                            label: "SMTP Server",
+                            path: SMTP_SERVER,
+                        },
+                    ],
+                },
+            ],
         }],
     },
     MenuSection {

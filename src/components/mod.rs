@@ -4,5 +4,5 @@ pub mod form;
 pub mod menu;
 pub mod shell;
 
-pub use form::{Banner, BannerKind, Field, PageHeader};
+pub use form::{Banner, BannerKind, CopyButton, Field, PageHeader};
 pub use shell::{ConsoleLayout, CurrentAdmin, LeftNav, use_can};

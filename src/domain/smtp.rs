@@ -444,7 +444,7 @@ impl fmt::Display for Date {
 
 /// The SMTP Server page as posted. Secret fields are write-only: blank
 /// means "keep the stored one".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SmtpSettingsForm {
     pub smtp_server: String,
@@ -467,6 +467,30 @@ pub struct SmtpSettingsForm {
     pub secret_expiry: String,
 }
 
+/// Masks the secret fields, so a logged form never shows them.
+impl fmt::Debug for SmtpSettingsForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let masked = |value: &str| if value.is_empty() { "" } else { "********" };
+        f.debug_struct("SmtpSettingsForm")
+            .field("smtp_server", &self.smtp_server)
+            .field("smtp_port", &self.smtp_port)
+            .field("connection_timeout", &self.connection_timeout)
+            .field("use_tls", &self.use_tls)
+            .field("use_authentication", &self.use_authentication)
+            .field("auth_type", &self.auth_type)
+            .field("username", &self.username)
+            .field("password", &masked(&self.password))
+            .field("cloud", &self.cloud)
+            .field("custom_authority", &self.custom_authority)
+            .field("client_id", &self.client_id)
+            .field("tenant_id", &self.tenant_id)
+            .field("credential", &self.credential)
+            .field("client_secret", &masked(&self.client_secret))
+            .field("secret_expiry", &self.secret_expiry)
+            .finish()
+    }
+}
+
 /// What is already stored, which decides whether a blank secret is allowed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StoredSecrets {
@@ -475,7 +499,7 @@ pub struct StoredSecrets {
     pub certificate: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OAuthCredential {
     /// The new secret value, or `None` to keep the stored one.
     Secret {
@@ -485,7 +509,7 @@ pub enum OAuthCredential {
     Certificate,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SmtpAuth {
     None,
     Password {
@@ -499,6 +523,58 @@ pub enum SmtpAuth {
         tenant_id: TenantId,
         credential: OAuthCredential,
     },
+}
+
+/// Shows whether a new secret was given, never its value.
+fn new_secret_marker(value: &Option<String>) -> &'static str {
+    if value.is_some() {
+        "Some(********)"
+    } else {
+        "None"
+    }
+}
+
+impl fmt::Debug for OAuthCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OAuthCredential::Secret { new_value, expiry } => f
+                .debug_struct("Secret")
+                .field("new_value", &new_secret_marker(new_value))
+                .field("expiry", expiry)
+                .finish(),
+            OAuthCredential::Certificate => f.write_str("Certificate"),
+        }
+    }
+}
+
+impl fmt::Debug for SmtpAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SmtpAuth::None => f.write_str("None"),
+            SmtpAuth::Password {
+                username,
+                new_password,
+            } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .field("new_password", &new_secret_marker(new_password))
+                .finish(),
+            SmtpAuth::OAuth {
+                mailbox,
+                cloud,
+                client_id,
+                tenant_id,
+                credential,
+            } => f
+                .debug_struct("OAuth")
+                .field("mailbox", mailbox)
+                .field("cloud", cloud)
+                .field("client_id", client_id)
+                .field("tenant_id", tenant_id)
+                .field("credential", credential)
+                .finish(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,6 +5,9 @@ pub mod change_audit;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod proxy;
+pub mod smtp_server;
+pub mod trusted_certificates;
 
 /// "2026-02-02 05:17:34 UTC" for a Unix timestamp.
 pub fn format_time(unix: i64) -> String {

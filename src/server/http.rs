@@ -38,6 +38,7 @@ pub async fn build_state(
         clock,
         throttle: Arc::new(LoginThrottle::default()),
         config: Arc::new(Config::new(data_dir.to_path_buf())),
+        test_gate: Arc::default(),
     })
 }
 

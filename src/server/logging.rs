@@ -24,6 +24,8 @@ pub const COMPONENTS: &[(&str, Option<&str>)] = &[
     ("system", None),
     ("admin-access", Some("admin-access.log")),
     ("vault", None),
+    ("smtp", None),
+    ("oauth", None),
     ("http", None),
     ("guest-access-admin", Some("guest.log")),
     ("guestaccess", Some("guest.log")),

@@ -1,12 +1,14 @@
 //! Everything that does IO. Compiled only into the server binary.
 
 pub mod auth;
+pub mod certs;
 pub mod cli;
 pub mod clock;
 pub mod db;
 pub mod http;
 pub mod logging;
 pub mod oauth;
+pub mod settings;
 pub mod smtp;
 pub mod throttle;
 pub mod tls;
@@ -64,6 +66,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub throttle: Arc<LoginThrottle>,
     pub config: Arc<Config>,
+    pub test_gate: Arc<settings::TestGate>,
 }
 
 /// Product version shown on the dashboard and in logs.

@@ -219,6 +219,22 @@ impl Vault {
         Ok(())
     }
 
+    /// Like `put`, inside the caller's transaction, so the secret and the
+    /// settings that refer to it are saved together or not at all.
+    pub async fn put_in(
+        &self,
+        db: impl sqlx::SqliteExecutor<'_>,
+        purpose: &str,
+        record_id: &str,
+        secret: &Secret,
+        now: i64,
+    ) -> Result<(), VaultError> {
+        let key = self.key.read().await;
+        let row = seal(&key, purpose, record_id, secret.expose().as_bytes());
+        db::vault::upsert(db, &row, now).await?;
+        Ok(())
+    }
+
     pub async fn get(&self, purpose: &str, record_id: &str) -> Result<Option<Secret>, VaultError> {
         let Some(row) = db::vault::get(&self.db, purpose, record_id).await? else {
             return Ok(None);

@@ -3,6 +3,8 @@
 //! and an HTTP proxy. Each `Peers` is its own Node process.
 #![allow(dead_code)]
 
+pub mod app;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

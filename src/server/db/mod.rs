@@ -2,7 +2,10 @@
 
 pub mod admins;
 pub mod audit;
+pub mod certificates;
+pub mod proxy;
 pub mod sessions;
+pub mod smtp;
 pub mod vault;
 
 use sqlx::SqlitePool;

@@ -1,0 +1,503 @@
+//! Administration > System > Settings > SMTP Server.
+//!
+//! Save is enabled only after a Test Connection of exactly the values on
+//! screen passed; any edit disables it again (and the server checks the
+//! same rule on its own).
+
+use crate::api::smtp::{SmtpPage, get_smtp_settings, save_smtp_settings, test_smtp_connection};
+use crate::components::{Banner, BannerKind, CopyButton, Field, LeftNav, PageHeader, use_can};
+use crate::domain::connection_test::{ConnectionTestReport, StepStatus};
+use crate::domain::exchange::{OBJECT_ID_NOTE, parse_enterprise_object_id, setup_script};
+use crate::domain::smtp::{
+    AuthorityUrl, ClientId, Cloud, SmtpSettingsForm, StoredSecrets, TenantId,
+};
+use crate::domain::transcript::{Direction, to_text};
+use crate::domain::{Access, EmailAddress, FieldError};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+const INTRO: &str = "Configure a Simple Mail Transfer Protocol (SMTP) server to send email notifications for alarms, to enable sponsors to send email notification to guests with their login credentials and password reset instructions, and to enable guests to automatically receive their login credentials after they successfully register themselves and with actions to take before their guest accounts expire.";
+
+#[component]
+pub fn SmtpServerPage() -> impl IntoView {
+    let page = Resource::new(|| (), |_| get_smtp_settings());
+    view! {
+        <Title text="SMTP Server" />
+        <LeftNav>
+            <PageHeader title="SMTP Server Settings" subtitle=INTRO />
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(page) => view! { <SmtpEditor page /> }.into_any(),
+                        Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </LeftNav>
+    }
+}
+
+/// One signal per field of the form.
+#[derive(Clone, Copy)]
+struct FormSignals {
+    smtp_server: RwSignal<String>,
+    smtp_port: RwSignal<String>,
+    connection_timeout: RwSignal<String>,
+    use_tls: RwSignal<bool>,
+    use_authentication: RwSignal<bool>,
+    auth_type: RwSignal<String>,
+    username: RwSignal<String>,
+    password: RwSignal<String>,
+    cloud: RwSignal<String>,
+    custom_authority: RwSignal<String>,
+    client_id: RwSignal<String>,
+    tenant_id: RwSignal<String>,
+    client_secret: RwSignal<String>,
+    secret_expiry: RwSignal<String>,
+}
+
+impl FormSignals {
+    fn new(form: &SmtpSettingsForm) -> Self {
+        FormSignals {
+            smtp_server: RwSignal::new(form.smtp_server.clone()),
+            smtp_port: RwSignal::new(form.smtp_port.clone()),
+            connection_timeout: RwSignal::new(form.connection_timeout.clone()),
+            use_tls: RwSignal::new(form.use_tls),
+            use_authentication: RwSignal::new(form.use_authentication),
+            auth_type: RwSignal::new(form.auth_type.clone()),
+            username: RwSignal::new(form.username.clone()),
+            password: RwSignal::new(String::new()),
+            cloud: RwSignal::new(form.cloud.clone()),
+            custom_authority: RwSignal::new(form.custom_authority.clone()),
+            client_id: RwSignal::new(form.client_id.clone()),
+            tenant_id: RwSignal::new(form.tenant_id.clone()),
+            client_secret: RwSignal::new(String::new()),
+            secret_expiry: RwSignal::new(form.secret_expiry.clone()),
+        }
+    }
+
+    /// The values on screen (tracked: a closure reading this re-runs on any edit).
+    fn form(&self) -> SmtpSettingsForm {
+        SmtpSettingsForm {
+            smtp_server: self.smtp_server.get(),
+            smtp_port: self.smtp_port.get(),
+            connection_timeout: self.connection_timeout.get(),
+            use_tls: self.use_tls.get(),
+            use_authentication: self.use_authentication.get(),
+            auth_type: self.auth_type.get(),
+            username: self.username.get(),
+            password: self.password.get(),
+            cloud: self.cloud.get(),
+            custom_authority: self.custom_authority.get(),
+            client_id: self.client_id.get(),
+            tenant_id: self.tenant_id.get(),
+            credential: "secret".into(),
+            client_secret: self.client_secret.get(),
+            secret_expiry: self.secret_expiry.get(),
+        }
+    }
+}
+
+fn cloud_of(code: &str, custom: &str) -> Option<Cloud> {
+    match code {
+        "us_government" => Some(Cloud::UsGovernment),
+        "china" => Some(Cloud::China),
+        "custom" => AuthorityUrl::parse("custom_authority", custom)
+            .ok()
+            .map(Cloud::Custom),
+        _ => Some(Cloud::Global),
+    }
+}
+
+const CLOUDS: [(&str, &str); 4] = [
+    ("global", "Global (login.microsoftonline.com)"),
+    ("us_government", "US Government (login.microsoftonline.us)"),
+    (
+        "china",
+        "China, operated by 21Vianet (login.partner.microsoftonline.cn)",
+    ),
+    ("custom", "Custom authority URL"),
+];
+
+#[component]
+fn SmtpEditor(page: SmtpPage) -> impl IntoView {
+    let can_change = use_can(Access::ChangeSystemSettings);
+    let f = FormSignals::new(&page.form);
+    let password_set = RwSignal::new(page.password_set);
+    let secret_set = RwSignal::new(page.client_secret_set);
+    let client_error = RwSignal::new(None::<FieldError>);
+    let tested_form = RwSignal::new(None::<SmtpSettingsForm>);
+    let test_action = Action::new(|form: &SmtpSettingsForm| test_smtp_connection(form.clone()));
+    let save_action = Action::new(|form: &SmtpSettingsForm| save_smtp_settings(form.clone()));
+    let saved_message = RwSignal::new(None::<String>);
+
+    let stored = move || StoredSecrets {
+        password: password_set.get(),
+        client_secret: secret_set.get(),
+        certificate: false,
+    };
+    let report = move || test_action.value().get().and_then(|r| r.ok());
+    let test_error = move || test_action.value().get().and_then(|r| r.err());
+    let save_error = move || save_action.value().get().and_then(|r| r.err());
+    // Save only for a passed test of exactly the values now on screen.
+    let save_allowed = move || {
+        can_change.get()
+            && !save_action.pending().get()
+            && report().is_some_and(|r| r.passed())
+            && tested_form.get().as_ref() == Some(&f.form())
+    };
+
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = save_action.value().get() {
+            password_set.set(page.password_set);
+            secret_set.set(page.client_secret_set);
+            f.password.set(String::new());
+            f.client_secret.set(String::new());
+            saved_message.set(Some("The SMTP server settings were saved.".into()));
+        }
+    });
+    // Any edit after a test or a save hides the old outcome's banner.
+    Effect::new(move |_| {
+        let _ = f.form();
+        saved_message.set(None);
+    });
+
+    let error_for = move |field: &'static str| {
+        Signal::derive(move || {
+            client_error
+                .get()
+                .filter(|e| e.field == field)
+                .map(|e| e.message)
+                .or_else(|| test_error().and_then(|e| e.field_message(field)))
+                .or_else(|| save_error().and_then(|e| e.field_message(field)))
+        })
+    };
+    let run_test = move |_| {
+        let form = f.form();
+        match form.validate(stored()) {
+            Ok(_) => {
+                client_error.set(None);
+                tested_form.set(Some(form.clone()));
+                test_action.dispatch(form);
+            }
+            Err(error) => client_error.set(Some(error)),
+        }
+    };
+    let run_save = move |_| {
+        if save_allowed() {
+            save_action.dispatch(f.form());
+        }
+    };
+    let on_cloud = move |code: String| {
+        let previous = cloud_of(&f.cloud.get_untracked(), "").and_then(|c| c.default_smtp_host());
+        f.cloud.set(code.clone());
+        if let Some(host) = cloud_of(&code, "").and_then(|c| c.default_smtp_host()) {
+            let current = f.smtp_server.get_untracked();
+            if current.trim().is_empty() || Some(current.trim()) == previous {
+                f.smtp_server.set(host.to_string());
+            }
+            f.smtp_port.set("587".into());
+            f.use_tls.set(true);
+        }
+    };
+    let oauth = move || f.use_authentication.get() && f.auth_type.get() == "oauth";
+    let password_auth = move || f.use_authentication.get() && f.auth_type.get() == "password";
+    let endpoint = move || {
+        let tenant = f.tenant_id.get();
+        let tenant = if tenant.trim().is_empty() {
+            "{tenant}".to_string()
+        } else {
+            tenant.trim().to_string()
+        };
+        match cloud_of(&f.cloud.get(), &f.custom_authority.get()) {
+            Some(cloud) => format!("{}/{tenant}/oauth2/v2.0/token", cloud.authority()),
+            None => format!("{{authority}}/{tenant}/oauth2/v2.0/token"),
+        }
+    };
+    let scope = move || {
+        cloud_of(&f.cloud.get(), &f.custom_authority.get())
+            .unwrap_or(Cloud::Global)
+            .scope()
+            .to_string()
+    };
+    let banner = move || {
+        client_error
+            .get()
+            .is_none()
+            .then(|| test_error().or_else(save_error).and_then(|e| e.banner()))
+            .flatten()
+    };
+    let updated = page
+        .updated_by
+        .clone()
+        .zip(page.updated_at)
+        .map(|(by, at)| format!("Last saved by {by} at {}.", crate::pages::format_time(at)));
+
+    view! {
+        {move || banner().map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
+        {move || saved_message.get().map(|text| view! { <Banner kind=BannerKind::Success>{text}</Banner> })}
+        {move || (!can_change.get()).then(|| view! {
+            <Banner kind=BannerKind::Info>"Your admin group can view these settings but not change them."</Banner>
+        })}
+        <div class="settings-form smtp-form">
+            <fieldset class="form-section" disabled=move || !can_change.get()>
+                <legend>"SMTP Server Settings"</legend>
+                <Field label="SMTP Server" for_id="smtp-server" required=true error=error_for("smtp_server")
+                    hint="Host name or IP address; smtp.office365.com for Exchange Online.">
+                    <input id="smtp-server" type="text" maxlength="253" autocomplete="off"
+                        prop:value=f.smtp_server on:input=move |ev| f.smtp_server.set(event_target_value(&ev)) />
+                </Field>
+                <Field label="SMTP Port" for_id="smtp-port" required=true error=error_for("smtp_port")
+                    hint="1-65535; 587 with STARTTLS for Exchange Online.">
+                    <input id="smtp-port" type="text" inputmode="numeric" maxlength="5" class="short"
+                        prop:value=f.smtp_port on:input=move |ev| f.smtp_port.set(event_target_value(&ev)) />
+                </Field>
+                <Field label="Connection Timeout" for_id="smtp-timeout" required=true error=error_for("connection_timeout")
+                    hint="Seconds (1-300) for the whole test: token, connection and SMTP dialogue.">
+                    <input id="smtp-timeout" type="text" inputmode="numeric" maxlength="3" class="short"
+                        prop:value=f.connection_timeout on:input=move |ev| f.connection_timeout.set(event_target_value(&ev)) />
+                </Field>
+            </fieldset>
+            <fieldset class="form-section" disabled=move || !can_change.get()>
+                <legend>"Encryption settings"</legend>
+                <div class="field switch-field">
+                    <span></span>
+                    <label class="switch">
+                        <input id="smtp-use-tls" type="checkbox" role="switch"
+                            prop:checked=f.use_tls on:change=move |ev| f.use_tls.set(event_target_checked(&ev)) />
+                        <span class="slider" aria-hidden="true"></span>
+                        "Use TLS/SSL Encryption"
+                    </label>
+                </div>
+            </fieldset>
+            <fieldset class="form-section" disabled=move || !can_change.get()>
+                <legend>"Authentication Settings"</legend>
+                <div class="field switch-field">
+                    <span></span>
+                    <label class="switch">
+                        <input id="smtp-use-auth" type="checkbox" role="switch"
+                            prop:checked=f.use_authentication on:change=move |ev| f.use_authentication.set(event_target_checked(&ev)) />
+                        <span class="slider" aria-hidden="true"></span>
+                        "Use Authentication Settings"
+                    </label>
+                </div>
+                <Show when=move || f.use_authentication.get()>
+                    <div class="field" role="radiogroup" aria-label="Authentication Type">
+                        <span class="radio-label">"Authentication Type"</span>
+                        <div class="control radios">
+                            <label class="radio">
+                                <input type="radio" name="auth_type" value="password"
+                                    prop:checked=move || f.auth_type.get() == "password"
+                                    on:change=move |_| f.auth_type.set("password".into()) />
+                                "Password Based Authentication"
+                            </label>
+                            <label class="radio">
+                                <input type="radio" name="auth_type" value="oauth"
+                                    prop:checked=move || f.auth_type.get() == "oauth"
+                                    on:change=move |_| f.auth_type.set("oauth".into()) />
+                                "MS Exchange Online OAuth"
+                            </label>
+                        </div>
+                    </div>
+                </Show>
+                <Show when=password_auth>
+                    <Field label="Username" for_id="smtp-username" required=true error=error_for("username")>
+                        <input id="smtp-username" type="text" maxlength="256" autocomplete="off"
+                            prop:value=f.username on:input=move |ev| f.username.set(event_target_value(&ev)) />
+                    </Field>
+                    <Field label="Password" for_id="smtp-password" required=true error=error_for("password")
+                        hint="Write-only: leave blank to keep the stored password.">
+                        <input id="smtp-password" type="password" autocomplete="new-password"
+                            placeholder=move || if password_set.get() { "•••••••• (set)" } else { "" }
+                            prop:value=f.password on:input=move |ev| f.password.set(event_target_value(&ev)) />
+                    </Field>
+                </Show>
+                <Show when=oauth>
+                    <Field label="Cloud" for_id="smtp-cloud" required=true error=error_for("cloud")
+                        hint="Sets the authority, the scope and the default SMTP host together.">
+                        <select id="smtp-cloud" on:change=move |ev| on_cloud(event_target_value(&ev))>
+                            {CLOUDS.into_iter().map(|(code, label)| view! {
+                                <option value=code selected=move || f.cloud.get() == code>{label}</option>
+                            }).collect_view()}
+                        </select>
+                    </Field>
+                    <Show when=move || f.cloud.get() == "custom">
+                        <Field label="Authority URL" for_id="smtp-authority" required=true error=error_for("custom_authority")
+                            hint="https://host[:port][/path]; plain http only for a loopback host.">
+                            <input id="smtp-authority" type="text" maxlength="512" autocomplete="off"
+                                prop:value=f.custom_authority on:input=move |ev| f.custom_authority.set(event_target_value(&ev)) />
+                        </Field>
+                    </Show>
+                    <Field label="Username" for_id="smtp-mailbox" required=true error=error_for("username")
+                        hint="The Exchange Online mailbox that sends; the From address must be this mailbox.">
+                        <input id="smtp-mailbox" type="text" inputmode="email" maxlength="254" autocomplete="off"
+                            prop:value=f.username on:input=move |ev| f.username.set(event_target_value(&ev)) />
+                    </Field>
+                    <Field label="Client ID" for_id="smtp-client-id" required=true error=error_for("client_id")
+                        hint="Entra ID > App registrations > (app) > Application (client) ID.">
+                        <input id="smtp-client-id" type="text" maxlength="36" autocomplete="off" spellcheck="false"
+                            prop:value=f.client_id on:input=move |ev| f.client_id.set(event_target_value(&ev)) />
+                    </Field>
+                    <Field label="Tenant ID" for_id="smtp-tenant-id" required=true error=error_for("tenant_id")
+                        hint="Directory (tenant) ID, or a verified domain of the tenant.">
+                        <input id="smtp-tenant-id" type="text" maxlength="253" autocomplete="off" spellcheck="false"
+                            prop:value=f.tenant_id on:input=move |ev| f.tenant_id.set(event_target_value(&ev)) />
+                    </Field>
+                    <Field label="Client Secret" for_id="smtp-client-secret" required=true error=error_for("client_secret")
+                        hint="The secret's Value (not its Secret ID). Write-only: leave blank to keep the stored secret.">
+                        <input id="smtp-client-secret" type="password" autocomplete="new-password"
+                            placeholder=move || if secret_set.get() { "•••••••• (set)" } else { "" }
+                            prop:value=f.client_secret on:input=move |ev| f.client_secret.set(event_target_value(&ev)) />
+                        {move || secret_set.get().then(|| view! {
+                            <p class="secret-state"><span class="badge ok">"Secret set"</span>
+                                {move || { let e = f.secret_expiry.get(); (!e.is_empty()).then(|| format!(" expires {e}")) }}
+                            </p>
+                        })}
+                    </Field>
+                    <Field label="Expiry Date" for_id="smtp-secret-expiry" required=true error=error_for("secret_expiry")
+                        hint="When the client secret expires (YYYY-MM-DD); alarms warn before it does.">
+                        <input id="smtp-secret-expiry" type="date" class="short"
+                            prop:value=f.secret_expiry on:input=move |ev| f.secret_expiry.set(event_target_value(&ev)) />
+                    </Field>
+                    <Field label="OAuth Token Endpoint API" for_id="smtp-endpoint">
+                        <input id="smtp-endpoint" type="text" readonly prop:value=endpoint />
+                    </Field>
+                    <Field label="Scope" for_id="smtp-scope">
+                        <input id="smtp-scope" type="text" readonly prop:value=scope />
+                    </Field>
+                </Show>
+            </fieldset>
+            <div class="form-actions">
+                <button type="button" class="btn" disabled=move || !can_change.get() || test_action.pending().get()
+                    on:click=run_test>
+                    {move || if test_action.pending().get() { "Testing…" } else { "Test Connection" }}
+                </button>
+                <button type="button" class="btn primary" disabled=move || !save_allowed() on:click=run_save>
+                    {move || if save_action.pending().get() { "Saving…" } else { "Save" }}
+                </button>
+                <span class="form-note">
+                    {move || if save_allowed() {
+                        "Test passed for these values: they can be saved."
+                    } else {
+                        "Save is enabled after a successful Test Connection of the values on screen."
+                    }}
+                </span>
+            </div>
+            {updated.map(|text| view! { <p class="hint saved-by">{text}</p> })}
+        </div>
+        {move || report().map(|report| view! { <TestResult report /> })}
+        <Show when=oauth>
+            <ExchangeHelper f />
+        </Show>
+    }
+}
+
+/// The Test Connection ladder, the diagnosis of the failing rung, and the transcript.
+#[component]
+fn TestResult(report: ConnectionTestReport) -> impl IntoView {
+    let passed = report.passed();
+    let transcript_text = to_text(&report.transcript);
+    view! {
+        <section class="test-result" aria-label="Test Connection result">
+            <h2>"Test Connection"
+                <span class="total">{format!("{} ms", report.total_millis)}</span>
+            </h2>
+            {if passed {
+                view! { <Banner kind=BannerKind::Success>{report.summary.clone()}</Banner> }.into_any()
+            } else {
+                view! { <Banner kind=BannerKind::Error>{report.summary.clone()}</Banner> }.into_any()
+            }}
+            <ol class="ladder">
+                {report.steps.iter().map(|step| {
+                    let (class, mark) = match step.status {
+                        StepStatus::Passed => ("rung passed", "✓"),
+                        StepStatus::Failed => ("rung failed", "✕"),
+                        StepStatus::NotRun => ("rung not-run", "–"),
+                    };
+                    let duration = match step.status {
+                        StepStatus::NotRun => "not run".to_string(),
+                        _ => format!("{} ms", step.millis),
+                    };
+                    view! {
+                        <li class=class>
+                            <span class="mark" aria-hidden="true">{mark}</span>
+                            <span class="rung-name">{step.step.label()}</span>
+                            <span class="rung-detail">{step.detail.clone()}</span>
+                            <span class="rung-time">{duration}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+            {report.diagnosis.clone().map(|d| view! {
+                <div class="diagnosis" role="alert">
+                    <h3>{format!("Diagnosis: {}", d.code)}</h3>
+                    <p class="what">{d.message.clone()}</p>
+                    <p class="fix"><strong>"How to fix: "</strong>{d.hint.clone()}</p>
+                    {d.temporary.then(|| view! { <p class="hint">"This looks temporary: the same request may succeed later."</p> })}
+                    {(d.trace_id.is_some() || d.correlation_id.is_some()).then(|| view! {
+                        <dl class="facts ids">
+                            <dt>"Trace ID"</dt><dd>{d.trace_id.clone().unwrap_or_default()}</dd>
+                            <dt>"Correlation ID"</dt><dd>{d.correlation_id.clone().unwrap_or_default()}</dd>
+                        </dl>
+                    })}
+                </div>
+            })}
+            {report.token_via_proxy.then(|| view! { <p class="hint">"The token request went through the configured proxy."</p> })}
+            <details class="transcript">
+                <summary>"Transcript (secrets masked)"</summary>
+                <div class="transcript-actions"><CopyButton text=transcript_text.clone() label="Copy transcript" /></div>
+                <pre>
+                    {report.transcript.iter().map(|line| {
+                        let class = match line.direction {
+                            Direction::Sent => "sent",
+                            Direction::Received => "received",
+                            Direction::Note => "note",
+                        };
+                        let prefix = match line.direction {
+                            Direction::Sent => "C: ",
+                            Direction::Received => "S: ",
+                            Direction::Note => "-- ",
+                        };
+                        view! { <span class=class>{format!("{prefix}{}\n", line.text)}</span> }
+                    }).collect_view()}
+                </pre>
+            </details>
+        </section>
+    }
+}
+
+/// The PowerShell an Exchange admin runs so the app may send as the mailbox.
+#[component]
+fn ExchangeHelper(f: FormSignals) -> impl IntoView {
+    let object_id = RwSignal::new(String::new());
+    let script = move || -> Result<String, String> {
+        let client = ClientId::parse("client_id", &f.client_id.get())
+            .map_err(|_| "Enter a valid Client ID above.".to_string())?;
+        let tenant = TenantId::parse("tenant_id", &f.tenant_id.get())
+            .map_err(|_| "Enter a valid Tenant ID above.".to_string())?;
+        let mailbox = EmailAddress::parse("username", &f.username.get())
+            .map_err(|_| "Enter the mailbox (Username) above.".to_string())?;
+        let object =
+            parse_enterprise_object_id("object_id", &object_id.get()).map_err(|e| e.message)?;
+        Ok(setup_script(&client, &object, &mailbox, &tenant))
+    };
+    view! {
+        <section class="helper" aria-label="Exchange set-up helper">
+            <h2>"Exchange Online set-up helper"</h2>
+            <p class="hint wide-hint">"Exchange must know the Entra app before it accepts its tokens for this mailbox. An Exchange administrator runs these lines once."</p>
+            <Field label="Enterprise Application Object ID" for_id="exchange-object-id" hint=OBJECT_ID_NOTE>
+                <input id="exchange-object-id" type="text" maxlength="36" autocomplete="off" spellcheck="false"
+                    prop:value=object_id on:input=move |ev| object_id.set(event_target_value(&ev)) />
+            </Field>
+            {move || match script() {
+                Ok(text) => view! {
+                    <div class="script">
+                        <div class="transcript-actions"><CopyButton text=text.clone() label="Copy script" /></div>
+                        <pre aria-label="PowerShell script">{text}</pre>
+                    </div>
+                }.into_any(),
+                Err(missing) => view! { <p class="hint script-missing">{missing}</p> }.into_any(),
+            }}
+        </section>
+    }
+}

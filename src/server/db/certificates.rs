@@ -1,0 +1,84 @@
+use sqlx::{FromRow, SqliteExecutor};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CertificateRow {
+    pub id: i64,
+    pub friendly_name: String,
+    pub der: Vec<u8>,
+    pub sha256: String,
+    pub subject: String,
+    pub issuer: String,
+    pub serial: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub trust_infrastructure: bool,
+    pub description: String,
+    pub added_at: i64,
+    pub added_by: String,
+}
+
+const COLUMNS: &str = "id, friendly_name, der, sha256, subject, issuer, serial, not_before, \
+    not_after, trust_infrastructure, description, added_at, added_by";
+
+pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<CertificateRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM trusted_certificates ORDER BY friendly_name COLLATE NOCASE, id"
+    ))
+    .fetch_all(db)
+    .await
+}
+
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<CertificateRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM trusted_certificates WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// The DER of every certificate trusted for infrastructure (outbound TLS).
+pub async fn infrastructure_ders(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Vec<u8>>> {
+    sqlx::query_scalar("SELECT der FROM trusted_certificates WHERE trust_infrastructure = 1")
+        .fetch_all(db)
+        .await
+}
+
+pub async fn exists_with_sha256(db: impl SqliteExecutor<'_>, sha256: &str) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trusted_certificates WHERE sha256 = ?")
+        .bind(sha256)
+        .fetch_one(db)
+        .await?;
+    Ok(n > 0)
+}
+
+pub async fn insert(db: impl SqliteExecutor<'_>, row: &CertificateRow) -> sqlx::Result<i64> {
+    let result = sqlx::query(
+        "INSERT INTO trusted_certificates (friendly_name, der, sha256, subject, issuer, serial, \
+         not_before, not_after, trust_infrastructure, description, added_at, added_by) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&row.friendly_name)
+    .bind(&row.der)
+    .bind(&row.sha256)
+    .bind(&row.subject)
+    .bind(&row.issuer)
+    .bind(&row.serial)
+    .bind(row.not_before)
+    .bind(row.not_after)
+    .bind(row.trust_infrastructure)
+    .bind(&row.description)
+    .bind(row.added_at)
+    .bind(&row.added_by)
+    .execute(db)
+    .await?;
+    Ok(result.last_insert_rowid())
+}
+
+pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query("DELETE FROM trusted_certificates WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}

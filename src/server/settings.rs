@@ -1,0 +1,221 @@
+//! The SMTP, proxy and trust settings as the rest of the server uses them:
+//! loading them with their vault secrets, and the rule that SMTP settings
+//! are saved only after a successful Test Connection of exactly those values.
+
+use crate::domain::Secret;
+use crate::domain::proxy::{ProxyForm, ProxySettings};
+use crate::domain::smtp::{
+    OAuthCredential, SmtpAuth, SmtpSettings, SmtpSettingsForm, StoredSecrets,
+};
+use crate::server::AppState;
+use crate::server::db;
+use crate::server::oauth::client::ProxyConfig;
+use crate::server::tls;
+use rustls::ClientConfig;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Vault purposes. The record ID is always "1": each is a single setting.
+pub const SMTP_PASSWORD: &str = "smtp.password";
+pub const SMTP_CLIENT_SECRET: &str = "smtp.client_secret";
+pub const PROXY_PASSWORD: &str = "proxy.password";
+pub const SINGLETON: &str = "1";
+
+/// ISE's defaults for a node that has never saved the page.
+pub fn default_smtp_form() -> SmtpSettingsForm {
+    SmtpSettingsForm {
+        smtp_port: "25".into(),
+        connection_timeout: "60".into(),
+        auth_type: "oauth".into(),
+        cloud: "global".into(),
+        credential: "secret".into(),
+        ..Default::default()
+    }
+}
+
+pub async fn stored_secrets(state: &AppState) -> anyhow::Result<StoredSecrets> {
+    Ok(StoredSecrets {
+        password: state.vault.contains(SMTP_PASSWORD, SINGLETON).await?,
+        client_secret: state.vault.contains(SMTP_CLIENT_SECRET, SINGLETON).await?,
+        certificate: false,
+    })
+}
+
+/// The password or client secret a test or a send uses: the one just
+/// typed, else the stored one.
+pub async fn effective_secret(
+    state: &AppState,
+    settings: &SmtpSettings,
+) -> anyhow::Result<Option<Secret>> {
+    Ok(match &settings.auth {
+        SmtpAuth::None => None,
+        SmtpAuth::Password { new_password, .. } => match new_password {
+            Some(value) => Some(Secret::new(value.clone())),
+            None => state.vault.get(SMTP_PASSWORD, SINGLETON).await?,
+        },
+        SmtpAuth::OAuth { credential, .. } => match credential {
+            OAuthCredential::Secret {
+                new_value: Some(value),
+                ..
+            } => Some(Secret::new(value.clone())),
+            OAuthCredential::Secret {
+                new_value: None, ..
+            } => state.vault.get(SMTP_CLIENT_SECRET, SINGLETON).await?,
+            OAuthCredential::Certificate => None,
+        },
+    })
+}
+
+/// The rustls configuration for outbound TLS: system roots plus the
+/// imported certificates with the infrastructure trust role.
+pub async fn trust(state: &AppState) -> anyhow::Result<Arc<ClientConfig>> {
+    let imported = db::certificates::infrastructure_ders(&state.db).await?;
+    Ok(tls::client_config(&imported))
+}
+
+/// The saved proxy with its password, or `None` for direct connections.
+pub async fn proxy(state: &AppState) -> anyhow::Result<Option<ProxyConfig>> {
+    let Some(row) = db::proxy::get(&state.db).await? else {
+        return Ok(None);
+    };
+    let form = ProxyForm {
+        host: row.host,
+        port: row.port.to_string(),
+        username: row.username,
+        password: String::new(),
+        bypass: row.bypass,
+    };
+    // A stored row was validated when saved; one that no longer parses is
+    // treated as no proxy rather than failing every token request.
+    let Ok(ProxySettings::Proxy {
+        host,
+        port,
+        username,
+        bypass,
+        ..
+    }) = form.validate()
+    else {
+        return Ok(None);
+    };
+    let password = match username {
+        Some(_) => state.vault.get(PROXY_PASSWORD, SINGLETON).await?,
+        None => None,
+    };
+    Ok(Some(ProxyConfig {
+        host: host.as_str().to_string(),
+        port: port.get(),
+        username,
+        password,
+        bypass,
+    }))
+}
+
+/// How long a passed Test Connection allows a save.
+const TEST_VALID_FOR: Duration = Duration::from_secs(30 * 60);
+
+struct PassedTest {
+    fingerprint: String,
+    secret_digest: String,
+    at: Instant,
+}
+
+/// Remembers, per admin, the last Test Connection that passed: its values'
+/// fingerprint and a keyed digest of the secret it used. Kept in memory
+/// only (a restart asks for a new test); the key is random per process, so
+/// the digest is useless outside it.
+pub struct TestGate {
+    key: [u8; 32],
+    passed: Mutex<HashMap<String, PassedTest>>,
+}
+
+impl Default for TestGate {
+    fn default() -> Self {
+        TestGate {
+            key: rand::random(),
+            passed: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl TestGate {
+    fn digest(&self, secret: Option<&Secret>) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.key);
+        if let Some(secret) = secret {
+            hasher.update([1]);
+            hasher.update(secret.expose().as_bytes());
+        }
+        hex::encode(hasher.finalize())
+    }
+
+    pub fn record_pass(&self, admin: &str, settings: &SmtpSettings, secret: Option<&Secret>) {
+        let entry = PassedTest {
+            fingerprint: settings.fingerprint(),
+            secret_digest: self.digest(secret),
+            at: Instant::now(),
+        };
+        let mut passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
+        passed.insert(admin.to_string(), entry);
+    }
+
+    pub fn forget(&self, admin: &str) {
+        let mut passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
+        passed.remove(admin);
+    }
+
+    /// Whether `admin` passed a test of exactly these values and this secret.
+    pub fn allows(&self, admin: &str, settings: &SmtpSettings, secret: Option<&Secret>) -> bool {
+        let passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
+        passed.get(admin).is_some_and(|test| {
+            test.at.elapsed() < TEST_VALID_FOR
+                && test.fingerprint == settings.fingerprint()
+                && test.secret_digest == self.digest(secret)
+        })
+    }
+}
+
+/// The names of the fields that differ between two forms (for the audit
+/// log: names only, never values).
+pub fn changed_fields(before: &SmtpSettingsForm, after: &SmtpSettingsForm) -> Vec<&'static str> {
+    let text_fields: [(&'static str, &String, &String); 11] = [
+        ("smtp_server", &before.smtp_server, &after.smtp_server),
+        ("smtp_port", &before.smtp_port, &after.smtp_port),
+        (
+            "connection_timeout",
+            &before.connection_timeout,
+            &after.connection_timeout,
+        ),
+        ("auth_type", &before.auth_type, &after.auth_type),
+        ("username", &before.username, &after.username),
+        ("cloud", &before.cloud, &after.cloud),
+        (
+            "custom_authority",
+            &before.custom_authority,
+            &after.custom_authority,
+        ),
+        ("client_id", &before.client_id, &after.client_id),
+        ("tenant_id", &before.tenant_id, &after.tenant_id),
+        ("credential", &before.credential, &after.credential),
+        ("secret_expiry", &before.secret_expiry, &after.secret_expiry),
+    ];
+    let mut changed: Vec<&'static str> = text_fields
+        .into_iter()
+        .filter(|(_, a, b)| a.trim() != b.trim())
+        .map(|(name, _, _)| name)
+        .collect();
+    if before.use_tls != after.use_tls {
+        changed.push("use_tls");
+    }
+    if before.use_authentication != after.use_authentication {
+        changed.push("use_authentication");
+    }
+    if !after.password.is_empty() {
+        changed.push("password");
+    }
+    if !after.client_secret.is_empty() {
+        changed.push("client_secret");
+    }
+    changed
+}

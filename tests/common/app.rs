@@ -1,0 +1,132 @@
+//! The console's router in-process with a fresh data directory and three
+//! signed-up admins (root, sysadmin, viewer), called over HTTP.
+
+use axum::Router;
+use axum::body::Body;
+use http::{Request, StatusCode, header};
+use leptos::config::LeptosOptions;
+use mailroom::domain::{Role, Secret};
+use mailroom::server::AppState;
+use mailroom::server::auth::hash_password;
+use mailroom::server::clock::Clock;
+use mailroom::server::db;
+use mailroom::server::http::{build_state, router, system_clock};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "Table-Test-Passw0rd";
+/// A body starting with `--BOUNDARY` is sent as multipart/form-data.
+pub const BOUNDARY: &str = "RoleTableBoundary";
+
+pub struct Harness {
+    pub app: Router,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn harness() -> Harness {
+    harness_with_clock(system_clock()).await
+}
+
+pub async fn harness_with_clock(clock: Arc<dyn Clock>) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LeptosOptions::builder().output_name("mailroom").build();
+    let state = build_state(dir.path(), options, clock).await.unwrap();
+    let hash = hash_password(&Secret::new(PASSWORD)).unwrap();
+    for (name, role) in [
+        ("root", Role::SuperAdmin),
+        ("sysadmin", Role::SystemAdmin),
+        ("viewer", Role::ReadOnlyAdmin),
+    ] {
+        db::admins::insert(
+            &state.db,
+            &db::admins::NewAdmin {
+                name,
+                email: Some("ops@example.com"),
+                first_name: "",
+                last_name: "",
+                description: "",
+                role,
+                enabled: true,
+                include_alarm_emails: false,
+                password_hash: &hash,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+    }
+    Harness {
+        app: router(state.clone()),
+        state,
+        dir,
+    }
+}
+
+pub async fn admin_id(h: &Harness, name: &str) -> i64 {
+    db::admins::by_name(&h.state.db, name)
+        .await
+        .unwrap()
+        .expect("seeded admin")
+        .id
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub set_cookie: Option<String>,
+    pub body: String,
+}
+
+pub async fn post(app: &Router, path: &str, body: &str, cookie: Option<&str>) -> Reply {
+    let content_type = if body.starts_with(&format!("--{BOUNDARY}")) {
+        format!("multipart/form-data; boundary={BOUNDARY}")
+    } else {
+        "application/x-www-form-urlencoded".to_string()
+    };
+    let mut request = Request::post(path)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::ACCEPT, "application/json");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let set_cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .map(|v| v.to_str().unwrap().to_string());
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        set_cookie,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+pub async fn sign_in(app: &Router, name: &str) -> String {
+    let reply = post(
+        app,
+        "/api/login",
+        &format!("username={name}&password={PASSWORD}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "sign-in of {name}: {}",
+        reply.body
+    );
+    let cookie = reply.set_cookie.expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie.split(';').next().unwrap().to_string()
+}

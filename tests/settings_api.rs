@@ -1,0 +1,321 @@
+//! The SMTP Server, Trusted Certificates and Proxy server functions over
+//! HTTP against the real peers: a save needs a passed Test Connection of
+//! exactly the values saved, imported CAs are what TLS trusts, the proxy
+//! carries the token request, and no secret is ever served or stored in clear.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::Peers;
+use common::app::{BOUNDARY, Harness, harness, post, sign_in};
+use http::StatusCode;
+use mailroom::api::smtp::SAVE_NEEDS_TEST;
+use mailroom::domain::connection_test::ConnectionTestReport;
+
+const MAILBOX: &str = "noreply@contoso.onmicrosoft.com";
+const GOOD_APP: &str = "1b2c3d4e-0000-4000-8000-00000000abcd";
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn form_body(fields: &[(&str, String)]) -> String {
+    fields
+        .iter()
+        .map(|(name, value)| format!("form%5B{name}%5D={}", encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn smtp_fields(peers: &Peers, secret: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("smtp_server", "localhost".into()),
+        ("smtp_port", peers.port("smtp").to_string()),
+        ("connection_timeout", "10".into()),
+        ("use_tls", "true".into()),
+        ("use_authentication", "true".into()),
+        ("auth_type", "oauth".into()),
+        ("username", MAILBOX.into()),
+        ("cloud", "custom".into()),
+        ("custom_authority", peers.authority()),
+        ("client_id", GOOD_APP.into()),
+        ("tenant_id", peers.text("tenant_id")),
+        ("credential", "secret".into()),
+        ("client_secret", secret.into()),
+        ("secret_expiry", "2027-06-30".into()),
+    ]
+}
+
+fn upload(file: &[u8], friendly_name: &str) -> String {
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"ca.pem\"\r\n\
+         Content-Type: application/x-pem-file\r\n\r\n{}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"friendly_name\"\r\n\r\n{friendly_name}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"trust_infrastructure\"\r\n\r\ntrue\r\n\
+         --{BOUNDARY}--\r\n",
+        String::from_utf8_lossy(file)
+    )
+}
+
+async fn test_connection(h: &Harness, cookie: &str, body: &str) -> ConnectionTestReport {
+    let reply = post(&h.app, "/api/test_smtp_connection", body, Some(cookie)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+fn database_bytes(h: &Harness) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for name in ["mailroom.db", "mailroom.db-wal"] {
+        if let Ok(mut b) = std::fs::read(h.dir.path().join(name)) {
+            bytes.append(&mut b);
+        }
+    }
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn save_follows_a_passed_test_of_the_same_values_and_never_leaks_the_secret() {
+    let peers = Peers::start();
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    let secret = peers.text("client_secret");
+    let body = form_body(&smtp_fields(&peers, &secret));
+
+    // Without the test CA the STARTTLS step is refused.
+    let report = test_connection(&h, &root, &body).await;
+    assert_eq!(report.diagnosis.unwrap().code, "untrusted-certificate");
+
+    // Import it through the Trusted Certificates server function.
+    let pem = std::fs::read(peers.text("ca_pem")).unwrap();
+    let reply = post(
+        &h.app,
+        "/api/import_trusted_certificate",
+        &upload(&pem, "Test Root"),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        reply.body.contains("Mailroom Test Root CA"),
+        "{}",
+        reply.body
+    );
+    let again = post(
+        &h.app,
+        "/api/import_trusted_certificate",
+        &upload(&pem, "Twice"),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert!(
+        again
+            .body
+            .contains("already in the Trusted Certificates store")
+    );
+
+    // No save before a passed test.
+    let refused = post(&h.app, "/api/save_smtp_settings", &body, Some(&root)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains(SAVE_NEEDS_TEST), "{}", refused.body);
+
+    let report = test_connection(&h, &root, &body).await;
+    assert!(report.passed(), "{report:#?}");
+
+    // A value changed after the test is refused, and so is another secret.
+    let mut other_port = smtp_fields(&peers, &secret);
+    other_port[1].1 = "2525".into();
+    let refused = post(
+        &h.app,
+        "/api/save_smtp_settings",
+        &form_body(&other_port),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let other_secret = form_body(&smtp_fields(&peers, "another-secret-value"));
+    let refused = post(
+        &h.app,
+        "/api/save_smtp_settings",
+        &other_secret,
+        Some(&root),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    // Another admin cannot ride on root's test.
+    let sysadmin = sign_in(&h.app, "sysadmin").await;
+    let refused = post(&h.app, "/api/save_smtp_settings", &body, Some(&sysadmin)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+
+    let saved = post(&h.app, "/api/save_smtp_settings", &body, Some(&root)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(
+        saved.body.contains("\"client_secret_set\":true"),
+        "{}",
+        saved.body
+    );
+
+    // The stored secret is used when the field is left blank.
+    let blank = form_body(&smtp_fields(&peers, ""));
+    assert!(test_connection(&h, &root, &blank).await.passed());
+    let saved_blank = post(&h.app, "/api/save_smtp_settings", &blank, Some(&root)).await;
+    assert_eq!(saved_blank.status, StatusCode::OK, "{}", saved_blank.body);
+
+    // Nothing served or stored shows the secret, raw or URL-encoded.
+    let page = post(&h.app, "/api/get_smtp_settings", "", Some(&root)).await;
+    let audit = post(&h.app, "/api/list_audit", "", Some(&root)).await;
+    assert!(audit.body.contains("SMTP Server"), "{}", audit.body);
+    assert!(
+        audit.body.contains("client_secret"),
+        "the field is named: {}",
+        audit.body
+    );
+    let db = database_bytes(&h);
+    for leak in [secret.as_str(), &encode(&secret), "Good~Secret"] {
+        for (what, text) in [
+            ("page", &page.body),
+            ("save", &saved.body),
+            ("audit", &audit.body),
+        ] {
+            assert!(!text.contains(leak), "{what} leaks the secret");
+        }
+        assert!(
+            !contains(&db, leak),
+            "the database holds the secret in clear"
+        );
+    }
+
+    // Deleting the CA makes TLS refuse the server again.
+    let list = post(&h.app, "/api/list_trusted_certificates", "", Some(&root)).await;
+    let certs: serde_json::Value = serde_json::from_str(&list.body).unwrap();
+    let id = certs[0]["id"].as_i64().unwrap();
+    let deleted = post(
+        &h.app,
+        "/api/delete_trusted_certificates",
+        &format!("ids%5B0%5D={id}"),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(deleted.body, "1");
+    let report = test_connection(&h, &root, &blank).await;
+    assert_eq!(report.diagnosis.unwrap().code, "untrusted-certificate");
+}
+
+#[tokio::test]
+async fn invalid_values_name_their_field_and_change_nothing() {
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    let peers = Peers::start();
+    let cases = [
+        ("smtp_port", "70000"),
+        ("connection_timeout", "0"),
+        ("client_id", "not-a-guid"),
+        ("tenant_id", "bad tenant"),
+        ("username", "no-at-sign"),
+        ("custom_authority", "http://login.example.com"),
+        ("smtp_server", "smtp.example.com\r\nRCPT TO:<x@y>"),
+    ];
+    for (field, value) in cases {
+        let mut fields = smtp_fields(&peers, "s");
+        for f in fields.iter_mut() {
+            if f.0 == field {
+                f.1 = value.into();
+            }
+        }
+        let reply = post(
+            &h.app,
+            "/api/test_smtp_connection",
+            &form_body(&fields),
+            Some(&root),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{field}: {}",
+            reply.body
+        );
+        assert!(
+            reply.body.contains(&format!("\"field\":\"{field}\"")),
+            "{field}: {}",
+            reply.body
+        );
+    }
+    let page = post(&h.app, "/api/get_smtp_settings", "", Some(&root)).await;
+    assert!(page.body.contains("\"updated_by\":null"), "{}", page.body);
+    let not_cert = post(
+        &h.app,
+        "/api/import_trusted_certificate",
+        &upload(
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "key",
+        ),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(not_cert.status, StatusCode::BAD_REQUEST);
+    assert!(
+        not_cert.body.contains("no PEM CERTIFICATE"),
+        "{}",
+        not_cert.body
+    );
+}
+
+#[tokio::test]
+async fn the_saved_proxy_carries_the_token_request() {
+    let peers = Peers::start();
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    let proxy_password = peers.text("proxy_password");
+    let proxy = form_body(&[
+        ("host", "127.0.0.1".into()),
+        ("port", peers.port("proxy").to_string()),
+        ("username", peers.text("proxy_user")),
+        ("password", proxy_password.clone()),
+        ("bypass", "".into()),
+    ]);
+    let saved = post(&h.app, "/api/save_proxy_settings", &proxy, Some(&root)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(saved.body.contains("\"password_set\":true"));
+    assert!(!saved.body.contains(&proxy_password));
+
+    let pem = std::fs::read(peers.text("ca_pem")).unwrap();
+    post(
+        &h.app,
+        "/api/import_trusted_certificate",
+        &upload(&pem, "Test Root"),
+        Some(&root),
+    )
+    .await;
+    let body = form_body(&smtp_fields(&peers, &peers.text("client_secret")));
+    let report = test_connection(&h, &root, &body).await;
+    assert!(report.passed(), "{report:#?}");
+    assert!(report.token_via_proxy);
+    assert!(peers.stats().await["proxied"].as_u64().unwrap() >= 1);
+    assert!(!contains(&database_bytes(&h), &proxy_password));
+
+    // A blank host removes the proxy: the next token request goes direct.
+    let cleared = post(
+        &h.app,
+        "/api/save_proxy_settings",
+        "form%5Bhost%5D=",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(cleared.status, StatusCode::OK);
+    let report = test_connection(&h, &root, &body).await;
+    assert!(report.passed());
+    assert!(!report.token_via_proxy);
+}
