@@ -1,6 +1,6 @@
 import { defineConfig } from "@playwright/test";
 import * as path from "node:path";
-import { ADMIN_PASSWORD } from "./tests/helpers";
+import { ADMIN_PASSWORD, PEERS_DIR, TOKEN_PORT } from "./tests/helpers";
 
 // Every run starts the release binary on a fresh data directory, so the
 // tests see exactly what a new installation shows.
@@ -10,6 +10,7 @@ const dataDir = path.join(__dirname, ".data", "run");
 const binary = path.join(root, "target", "release", "mailroom");
 
 const baseURL = `http://127.0.0.1:${port}`;
+
 
 export default defineConfig({
   testDir: "./tests",
@@ -36,7 +37,7 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [{
     // The config is loaded by every worker too, so the data directory is
     // emptied here, once, just before the server starts.
     command: `rm -rf '${dataDir}' && mkdir -p '${dataDir}' && exec '${binary}' serve`,
@@ -52,5 +53,15 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
     },
-  },
+  }, {
+    // The test peers (peers/peers.mjs): an Entra ID-like token endpoint on a
+    // fixed port, smtp-server instances and a proxy.
+    command: `rm -rf '${PEERS_DIR}' && exec node peers/peers.mjs '${PEERS_DIR}'`,
+    cwd: __dirname,
+    url: `http://127.0.0.1:${TOKEN_PORT}/_stats`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe",
+    env: { PEER_TOKEN_HTTP_PORT: String(TOKEN_PORT) },
+  }],
 });

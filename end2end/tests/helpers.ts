@@ -1,4 +1,6 @@
 import { expect, Page } from "@playwright/test";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 export const ADMIN_PASSWORD = "E2e-Sup3r-Passw0rd";
 export const ADMINISTRATORS = "/administration/system/admin-access/administrators";
@@ -20,4 +22,19 @@ export async function signInOk(page: Page, username: string, password: string) {
   await signIn(page, username, password);
   await expect(page.getByTestId("signed-in-user")).toHaveText(username);
   await hydrated(page);
+}
+
+/** Where the test peers write peers.json (their ports, the test CA's path). */
+export const PEERS_DIR = path.join(__dirname, "..", ".data", "peers");
+export const TOKEN_PORT = Number(process.env.E2E_TOKEN_PORT ?? 3391);
+/** The console's data directory for this run. */
+export const DATA_DIR = path.join(__dirname, "..", ".data", "run");
+
+export type PeersInfo = {
+  smtp: number; proxy: number; ca_pem: string; tenant_id: string; client_secret: string;
+  proxy_user: string; proxy_password: string;
+};
+
+export function peers(): PeersInfo {
+  return JSON.parse(fs.readFileSync(path.join(PEERS_DIR, "peers.json"), "utf8"));
 }

@@ -129,7 +129,7 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
     let tested_form = RwSignal::new(None::<SmtpSettingsForm>);
     let test_action = Action::new(|form: &SmtpSettingsForm| test_smtp_connection(form.clone()));
     let save_action = Action::new(|form: &SmtpSettingsForm| save_smtp_settings(form.clone()));
-    let saved_message = RwSignal::new(None::<String>);
+    let saved_form = RwSignal::new(None::<SmtpSettingsForm>);
 
     let stored = move || StoredSecrets {
         password: password_set.get(),
@@ -153,14 +153,14 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
             secret_set.set(page.client_secret_set);
             f.password.set(String::new());
             f.client_secret.set(String::new());
-            saved_message.set(Some("The SMTP server settings were saved.".into()));
+            saved_form.set(Some(untrack(|| f.form())));
         }
     });
-    // Any edit after a test or a save hides the old outcome's banner.
-    Effect::new(move |_| {
-        let _ = f.form();
-        saved_message.set(None);
-    });
+    // The "saved" banner stays until the next edit.
+    let saved_message = move || {
+        (saved_form.get().as_ref() == Some(&f.form()))
+            .then_some("The SMTP server settings were saved.")
+    };
 
     let error_for = move |field: &'static str| {
         Signal::derive(move || {
@@ -235,7 +235,7 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
 
     view! {
         {move || banner().map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
-        {move || saved_message.get().map(|text| view! { <Banner kind=BannerKind::Success>{text}</Banner> })}
+        {move || saved_message().map(|text| view! { <Banner kind=BannerKind::Success>{text}</Banner> })}
         {move || (!can_change.get()).then(|| view! {
             <Banner kind=BannerKind::Info>"Your admin group can view these settings but not change them."</Banner>
         })}

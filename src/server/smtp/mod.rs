@@ -2,6 +2,7 @@
 
 pub mod probe;
 pub mod recorder;
+pub mod transport;
 
 use crate::domain::Secret;
 use crate::domain::connection_test::{ConnectionTestReport, StepOutcome, StepStatus};
