@@ -119,6 +119,17 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),
         (
+            "/api/generate_oauth_certificate",
+            Box::new(|_| String::new()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            // The sample upload holds no certificate.
+            "/api/upload_oauth_certificate",
+            Box::new(|_| not_a_certificate_upload()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
             "/api/list_trusted_certificates",
             Box::new(|_| String::new()),
             Expect::AnyAdmin,

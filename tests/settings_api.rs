@@ -319,3 +319,116 @@ async fn the_saved_proxy_carries_the_token_request() {
     assert!(report.passed());
     assert!(!report.token_via_proxy);
 }
+
+#[tokio::test]
+async fn a_certificate_generated_in_the_console_replaces_the_secret() {
+    let peers = Peers::start();
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    let pem = std::fs::read(peers.text("ca_pem")).unwrap();
+    post(
+        &h.app,
+        "/api/import_trusted_certificate",
+        &upload(&pem, "Test Root"),
+        Some(&root),
+    )
+    .await;
+
+    let generated = post(&h.app, "/api/generate_oauth_certificate", "", Some(&root)).await;
+    assert_eq!(generated.status, StatusCode::OK, "{}", generated.body);
+    assert!(
+        !generated.body.contains("PRIVATE KEY"),
+        "the private key never leaves"
+    );
+    let info: serde_json::Value = serde_json::from_str(&generated.body).unwrap();
+    let id = info["id"].as_i64().unwrap().to_string();
+
+    let mut fields = smtp_fields(&peers, "");
+    fields.retain(|(name, _)| !matches!(*name, "client_secret" | "secret_expiry" | "credential"));
+    fields.push(("credential", "certificate".into()));
+    fields.push(("certificate_id", id.clone()));
+    let body = form_body(&fields);
+
+    // Not yet uploaded to the app registration: Entra refuses the assertion.
+    let report = test_connection(&h, &root, &body).await;
+    let d = report.diagnosis.expect("a diagnosis");
+    assert_eq!(d.code, "AADSTS700027", "{d:#?}");
+    assert!(d.hint.contains("Download certificate"));
+
+    // Upload it to the app (what the admin does in the Entra portal).
+    let registered = reqwest::Client::new()
+        .post(format!(
+            "{}/_apps/{GOOD_APP}/certificates",
+            peers.authority()
+        ))
+        .body(info["pem"].as_str().unwrap().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 204);
+    let report = test_connection(&h, &root, &body).await;
+    assert!(report.passed(), "{report:#?}");
+    let transcript = mailroom::domain::transcript::to_text(&report.transcript);
+    assert!(
+        transcript.contains("client_assertion=********"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("client_assertion_type=urn"),
+        "{transcript}"
+    );
+
+    let saved = post(&h.app, "/api/save_smtp_settings", &body, Some(&root)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let page: serde_json::Value = serde_json::from_str(&saved.body).unwrap();
+    assert_eq!(page["form"]["credential"], "certificate");
+    assert_eq!(page["certificate"]["id"].as_i64().unwrap().to_string(), id);
+
+    // The private key is only in the vault, encrypted.
+    assert!(!contains(&database_bytes(&h), "PRIVATE KEY"));
+
+    // A certificate and key made elsewhere can be uploaded instead; a key
+    // that does not match its certificate is refused next to its field.
+    let mismatched = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"c.pem\"\r\n\r\n{}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"private_key\"; filename=\"k.pem\"\r\n\r\n{}\r\n\
+         --{BOUNDARY}--\r\n",
+        info["pem"].as_str().unwrap(),
+        std::fs::read_to_string(
+            std::path::Path::new(&peers.text("ca_pem")).with_file_name("test-ca.key")
+        )
+        .unwrap(),
+    );
+    let refused = post(
+        &h.app,
+        "/api/upload_oauth_certificate",
+        &mismatched,
+        Some(&root),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(
+        refused.body.contains("does not belong to this certificate"),
+        "{}",
+        refused.body
+    );
+    let matching = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"c.pem\"\r\n\r\n{}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"private_key\"; filename=\"k.pem\"\r\n\r\n{}\r\n\
+         --{BOUNDARY}--\r\n",
+        String::from_utf8_lossy(&pem),
+        std::fs::read_to_string(
+            std::path::Path::new(&peers.text("ca_pem")).with_file_name("test-ca.key")
+        )
+        .unwrap(),
+    );
+    let uploaded = post(
+        &h.app,
+        "/api/upload_oauth_certificate",
+        &matching,
+        Some(&root),
+    )
+    .await;
+    assert_eq!(uploaded.status, StatusCode::OK, "{}", uploaded.body);
+    assert!(uploaded.body.contains("\"origin\":\"uploaded\""));
+}

@@ -116,6 +116,21 @@ async function tokenEndpoint(req, res) {
     res.writeHead(200, { 'content-type': 'application/json' });
     return res.end(JSON.stringify(messages));
   }
+  // Like uploading a certificate to the app registration in Entra ID.
+  const register = url.pathname.match(/^\/_apps\/([^/]+)\/certificates$/);
+  if (req.method === 'POST' && register) {
+    const app = apps[register[1].toLowerCase()];
+    if (!app) { res.writeHead(404); return res.end(); }
+    try {
+      const cert = new crypto.X509Certificate(await readBody(req));
+      app.certificates = [...(app.certificates || []), cert];
+      res.writeHead(204);
+    } catch (err) {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.write(String(err.message));
+    }
+    return res.end();
+  }
   if (req.method === 'POST' && url.pathname === '/_reset') {
     Object.assign(stats, { token_requests: 0, token_requests_by_client: {}, auth_ok: 0, auth_failed: 0, proxied: 0, messages: 0 });
     messages.length = 0;
@@ -157,7 +172,11 @@ async function tokenEndpoint(req, res) {
     res.writeHead(503, { 'content-type': 'text/html', 'retry-after': '10' });
     return res.end('<html><body><h1>Service Unavailable</h1></body></html>');
   }
-  if (form.get('client_secret') !== app.secret) {
+  if (form.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+    const failure = checkAssertion(form.get('client_assertion') || '', app, clientId,
+      `http://${req.headers.host}${url.pathname}`, `https://${req.headers.host}${url.pathname}`);
+    if (failure) return entraError(res, 401, 'invalid_client', failure.code, failure.description);
+  } else if (form.get('client_secret') !== app.secret) {
     return entraError(res, 401, 'invalid_client', 7000215,
       'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app \'' + clientId + '\'.');
   }
@@ -173,6 +192,42 @@ async function tokenEndpoint(req, res) {
   res.end(JSON.stringify({
     token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: issueToken(clientId, app.roles),
   }));
+}
+
+// Entra's checks of a certificate client assertion: a registered certificate
+// named by x5t#S256, a valid PS256/RS256 signature, the token URL as audience,
+// the app as issuer and subject, and a lifetime of at most 10 minutes.
+function checkAssertion(jwt, app, clientId, ...audiences) {
+  const [h, c, sig] = jwt.split('.');
+  let header, claims;
+  try {
+    header = JSON.parse(Buffer.from(h, 'base64url').toString());
+    claims = JSON.parse(Buffer.from(c, 'base64url').toString());
+  } catch {
+    return { code: 50027, description: 'JWT token is invalid or malformed.' };
+  }
+  const cert = (app.certificates || []).find((x) =>
+    crypto.createHash('sha256').update(x.raw).digest('base64url') === header['x5t#S256']);
+  if (!cert) {
+    return { code: 700027, description: `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${header['x5t#S256']}']` };
+  }
+  const key = header.alg === 'PS256'
+    ? { key: cert.publicKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+    : cert.publicKey;
+  const valid = ['PS256', 'RS256'].includes(header.alg)
+    && crypto.verify('sha256', Buffer.from(`${h}.${c}`), key, Buffer.from(sig || '', 'base64url'));
+  if (!valid) return { code: 700027, description: 'Client assertion contains an invalid signature.' };
+  const now = Date.now() / 1000;
+  if (!audiences.includes(claims.aud)) {
+    return { code: 700021, description: `Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .` };
+  }
+  if (claims.iss !== clientId || claims.sub !== clientId) {
+    return { code: 700023, description: 'Client assertion issuer or subject does not match the client.' };
+  }
+  if (!(claims.nbf <= now + 300 && claims.exp > now && claims.exp - claims.nbf <= 600)) {
+    return { code: 700024, description: 'Client assertion is not within its valid time range.' };
+  }
+  return null;
 }
 
 // ---- SMTP servers

@@ -5,7 +5,39 @@ use super::ApiError;
 use crate::domain::connection_test::ConnectionTestReport;
 use crate::domain::smtp::SmtpSettingsForm;
 use leptos::prelude::*;
+use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 use serde::{Deserialize, Serialize};
+
+/// A certificate credential: public facts only, and the certificate itself
+/// (PEM) for upload to the Entra app. Its private key never leaves the vault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthCertificateInfo {
+    pub id: i64,
+    pub subject: String,
+    /// Hex SHA-256 of the certificate (Entra shows the SHA-1 thumbprint; both identify it).
+    pub sha256: String,
+    pub x5t_s256: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub origin: String,
+    pub pem: String,
+}
+
+#[cfg(feature = "ssr")]
+fn certificate_info(
+    row: crate::server::db::oauth_certificates::OAuthCertificateRow,
+) -> OAuthCertificateInfo {
+    OAuthCertificateInfo {
+        x5t_s256: crate::server::oauth::certificate::x5t_s256(&row.der),
+        pem: crate::server::certs::to_pem(&row.der),
+        id: row.id,
+        subject: row.subject,
+        sha256: row.sha256,
+        not_before: row.not_before,
+        not_after: row.not_after,
+        origin: row.origin,
+    }
+}
 
 /// The page's values. Secrets are never sent: only whether one is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,6 +45,8 @@ pub struct SmtpPage {
     pub form: SmtpSettingsForm,
     pub password_set: bool,
     pub client_secret_set: bool,
+    /// The certificate credential the saved settings name, if any.
+    pub certificate: Option<OAuthCertificateInfo>,
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
 }
@@ -24,16 +58,25 @@ pub async fn get_smtp_settings() -> Result<SmtpPage, ApiError> {
     use crate::server::{auth, db, settings};
     let (state, _caller) = auth::require(crate::domain::Access::View).await?;
     let row = db::smtp::get(&state.db).await.map_err(auth::internal)?;
-    let stored = settings::stored_secrets(&state)
+    let form = row
+        .as_ref()
+        .map(|r| r.form())
+        .unwrap_or_else(settings::default_smtp_form);
+    let stored = settings::stored_secrets(&state, &form)
         .await
         .map_err(auth::internal)?;
+    let certificate = match row.as_ref().and_then(|r| r.certificate_id) {
+        Some(id) => db::oauth_certificates::get(&state.db, id)
+            .await
+            .map_err(auth::internal)?
+            .map(certificate_info),
+        None => None,
+    };
     Ok(SmtpPage {
-        form: row
-            .as_ref()
-            .map(|r| r.form())
-            .unwrap_or_else(settings::default_smtp_form),
+        form,
         password_set: stored.password,
         client_secret_set: stored.client_secret,
+        certificate,
         updated_by: row.as_ref().map(|r| r.updated_by.clone()),
         updated_at: row.as_ref().map(|r| r.updated_at),
     })
@@ -45,16 +88,19 @@ pub async fn test_smtp_connection(
 ) -> Result<ConnectionTestReport, ApiError> {
     use crate::server::{auth, settings, smtp};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
-    let stored = settings::stored_secrets(&state)
+    let stored = settings::stored_secrets(&state, &form)
         .await
         .map_err(auth::internal)?;
     let validated = form.validate(stored).map_err(auth::bad_request)?;
     let secret = settings::effective_secret(&state, &validated)
         .await
         .map_err(auth::internal)?;
+    let assertion = settings::client_assertion(&state, &validated)
+        .await
+        .map_err(auth::internal)?;
     let context = smtp::TestContext {
         secret: secret.clone(),
-        assertion: None,
+        assertion,
         tls: settings::trust(&state).await.map_err(auth::internal)?,
         proxy: settings::proxy(&state).await.map_err(auth::internal)?,
         hello_name: state.config.node_name.clone(),
@@ -81,7 +127,7 @@ pub async fn save_smtp_settings(form: SmtpSettingsForm) -> Result<SmtpPage, ApiE
     use crate::server::clock::unix;
     use crate::server::{auth, db, settings};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
-    let stored = settings::stored_secrets(&state)
+    let stored = settings::stored_secrets(&state, &form)
         .await
         .map_err(auth::internal)?;
     let validated = form.validate(stored).map_err(auth::bad_request)?;
@@ -102,17 +148,37 @@ pub async fn save_smtp_settings(form: SmtpSettingsForm) -> Result<SmtpPage, ApiE
         .map_err(auth::internal)?
         .map(|r| r.form())
         .unwrap_or_else(settings::default_smtp_form);
+    let certificate_id = match &validated.auth {
+        SmtpAuth::OAuth {
+            credential: OAuthCredential::Certificate { id },
+            ..
+        } => Some(*id),
+        _ => None,
+    };
     let mut tx = state.db.begin().await.map_err(auth::internal)?;
     db::smtp::put(
         &mut *tx,
         &form,
         validated.port.get(),
         validated.timeout.seconds(),
+        certificate_id,
         now,
         &caller.admin.name,
     )
     .await
     .map_err(auth::internal)?;
+    // Certificates no longer in use go, with their private keys.
+    for id in db::oauth_certificates::unused(&mut *tx, certificate_id.unwrap_or(0))
+        .await
+        .map_err(auth::internal)?
+    {
+        db::vault::delete(&mut *tx, settings::OAUTH_CERTIFICATE_KEY, &id.to_string())
+            .await
+            .map_err(auth::internal)?;
+        db::oauth_certificates::delete(&mut *tx, id)
+            .await
+            .map_err(auth::internal)?;
+    }
     let new_secret = match &validated.auth {
         SmtpAuth::Password {
             new_password: Some(value),
@@ -146,4 +212,122 @@ pub async fn save_smtp_settings(form: SmtpSettingsForm) -> Result<SmtpPage, ApiE
     tx.commit().await.map_err(auth::internal)?;
     state.test_gate.forget(&caller.admin.name);
     get_smtp_settings().await
+}
+
+/// Stores a new certificate credential and its private key (vault). It is
+/// used once the settings naming it pass Test Connection and are saved.
+#[cfg(feature = "ssr")]
+async fn store_certificate(
+    state: &crate::server::AppState,
+    caller: &crate::server::auth::Caller,
+    pair: crate::server::oauth::certificate::KeyAndCertificate,
+    origin: &str,
+) -> Result<OAuthCertificateInfo, ApiError> {
+    use crate::server::clock::unix;
+    use crate::server::{auth, certs, db, settings};
+    let now = unix(state.clock.now());
+    let parsed = certs::parse(&pair.certificate_der, now).map_err(|message| {
+        auth::bad_request(crate::domain::FieldError::new("certificate", message))
+    })?;
+    let mut row = db::oauth_certificates::OAuthCertificateRow {
+        id: 0,
+        der: parsed.der,
+        sha256: parsed.sha256,
+        subject: parsed.subject,
+        not_before: parsed.not_before,
+        not_after: parsed.not_after,
+        origin: origin.into(),
+        created_at: now,
+        created_by: caller.admin.name.clone(),
+    };
+    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    row.id = db::oauth_certificates::insert(&mut *tx, &row)
+        .await
+        .map_err(auth::internal)?;
+    state
+        .vault
+        .put_in(
+            &mut *tx,
+            settings::OAUTH_CERTIFICATE_KEY,
+            &row.id.to_string(),
+            &pair.private_key_pem,
+            now,
+        )
+        .await
+        .map_err(auth::internal)?;
+    super::record_audit(
+        &mut tx,
+        caller,
+        now,
+        origin,
+        &format!("SMTP OAuth certificate {}", row.id),
+        "certificate, private_key",
+    )
+    .await?;
+    tx.commit().await.map_err(auth::internal)?;
+    Ok(certificate_info(row))
+}
+
+/// Generates a key pair and a self-signed certificate in the console.
+#[server(endpoint = "generate_oauth_certificate")]
+pub async fn generate_oauth_certificate() -> Result<OAuthCertificateInfo, ApiError> {
+    use crate::server::auth;
+    let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
+    let now = state.clock.now();
+    let common_name = format!("Mailroom SMTP OAuth {}", state.config.node_name);
+    // RSA key generation takes a moment: keep it off the async workers.
+    let pair = tokio::task::spawn_blocking(move || {
+        crate::server::oauth::certificate::generate(&common_name, now)
+    })
+    .await
+    .map_err(auth::internal)?
+    .map_err(auth::internal)?;
+    store_certificate(&state, &caller, pair, "generated").await
+}
+
+/// Uploads a certificate and its private key (multipart: `certificate`, `private_key`).
+#[server(input = MultipartFormData, endpoint = "upload_oauth_certificate")]
+pub async fn upload_oauth_certificate(
+    data: MultipartData,
+) -> Result<OAuthCertificateInfo, ApiError> {
+    use crate::domain::{FieldError, Secret};
+    use crate::server::clock::unix;
+    use crate::server::{auth, certs};
+    let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
+    let Some(mut multipart) = data.into_inner() else {
+        return Err(auth::bad_request(ApiError::Rejected(
+            "Upload the form as multipart/form-data.".into(),
+        )));
+    };
+    let mut certificate = Vec::new();
+    let mut key = Secret::new("");
+    while let Ok(Some(field)) = multipart.next_field().await {
+        let name = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(|_| {
+            auth::bad_request(ApiError::Rejected(
+                "The upload was interrupted; try again.".into(),
+            ))
+        })?;
+        if bytes.len() > 64 * 1024 {
+            return Err(auth::bad_request(FieldError::new(
+                name,
+                "The file is too large.",
+            )));
+        }
+        match name.as_str() {
+            "certificate" => certificate = bytes.to_vec(),
+            "private_key" => key = Secret::new(String::from_utf8_lossy(&bytes).into_owned()),
+            _ => {}
+        }
+    }
+    let parsed = certs::parse(&certificate, unix(state.clock.now()))
+        .map_err(|message| auth::bad_request(FieldError::new("certificate", message)))?;
+    let private_key_pem =
+        crate::server::oauth::certificate::key_for_certificate(key.expose(), &parsed.der)
+            .map_err(|message| auth::bad_request(FieldError::new("private_key", message)))?;
+    let pair = crate::server::oauth::certificate::KeyAndCertificate {
+        private_key_pem,
+        certificate_der: parsed.der,
+    };
+    store_certificate(&state, &caller, pair, "uploaded").await
 }

@@ -138,6 +138,22 @@ pub fn token_failure(
             "In Entra ID > App registrations > Certificates & secrets, create a new client secret, then enter its value and its new expiry date here.",
             false,
         )
+    } else if has(700027) {
+        Diagnosis::new(
+            Step::Token,
+            aadsts(codes),
+            "Entra ID does not accept the certificate that signed the client assertion.",
+            "Upload this console's certificate (Download certificate) to the app registration's Certificates & secrets > Certificates, or generate a new one and upload that.",
+            false,
+        )
+    } else if has(700024) {
+        Diagnosis::new(
+            Step::Token,
+            aadsts(codes),
+            "The client assertion is outside its valid time range.",
+            "Check the node's clock (NTP): Entra rejects assertions from a clock that is off by minutes.",
+            false,
+        )
     } else if has(70011) {
         Diagnosis::new(
             Step::Token,

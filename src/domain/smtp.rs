@@ -465,6 +465,8 @@ pub struct SmtpSettingsForm {
     pub credential: String,
     pub client_secret: String,
     pub secret_expiry: String,
+    /// The certificate credential to use (its ID), when `credential` is "certificate".
+    pub certificate_id: String,
 }
 
 /// Masks the secret fields, so a logged form never shows them.
@@ -487,6 +489,7 @@ impl fmt::Debug for SmtpSettingsForm {
             .field("credential", &self.credential)
             .field("client_secret", &masked(&self.client_secret))
             .field("secret_expiry", &self.secret_expiry)
+            .field("certificate_id", &self.certificate_id)
             .finish()
     }
 }
@@ -496,6 +499,7 @@ impl fmt::Debug for SmtpSettingsForm {
 pub struct StoredSecrets {
     pub password: bool,
     pub client_secret: bool,
+    /// The certificate the form names exists, with its private key.
     pub certificate: bool,
 }
 
@@ -506,7 +510,9 @@ pub enum OAuthCredential {
         new_value: Option<String>,
         expiry: Date,
     },
-    Certificate,
+    Certificate {
+        id: i64,
+    },
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -542,7 +548,7 @@ impl fmt::Debug for OAuthCredential {
                 .field("new_value", &new_secret_marker(new_value))
                 .field("expiry", expiry)
                 .finish(),
-            OAuthCredential::Certificate => f.write_str("Certificate"),
+            OAuthCredential::Certificate { id } => write!(f, "Certificate({id})"),
         }
     }
 }
@@ -654,13 +660,23 @@ impl SmtpSettingsForm {
                             }
                         }
                         "certificate" => {
-                            if !stored.certificate {
-                                return Err(FieldError::new(
-                                    "credential",
-                                    "Generate or upload a certificate first.",
-                                ));
+                            let id = self
+                                .certificate_id
+                                .trim()
+                                .parse::<i64>()
+                                .ok()
+                                .filter(|id| *id > 0);
+                            match id {
+                                Some(id) if stored.certificate => {
+                                    OAuthCredential::Certificate { id }
+                                }
+                                _ => {
+                                    return Err(FieldError::new(
+                                        "credential",
+                                        "Generate or upload a certificate first.",
+                                    ));
+                                }
                             }
-                            OAuthCredential::Certificate
                         }
                         _ => {
                             return Err(FieldError::new(
@@ -712,7 +728,7 @@ impl SmtpSettings {
             } => {
                 let credential = match credential {
                     OAuthCredential::Secret { expiry, .. } => format!("secret|{expiry}"),
-                    OAuthCredential::Certificate => "certificate".to_string(),
+                    OAuthCredential::Certificate { id } => format!("certificate|{id}"),
                 };
                 format!(
                     "oauth|{}|{}|{}|{}|{credential}",

@@ -4,7 +4,10 @@
 //! screen passed; any edit disables it again (and the server checks the
 //! same rule on its own).
 
-use crate::api::smtp::{SmtpPage, get_smtp_settings, save_smtp_settings, test_smtp_connection};
+use crate::api::smtp::{
+    OAuthCertificateInfo, SmtpPage, generate_oauth_certificate, get_smtp_settings,
+    save_smtp_settings, test_smtp_connection, upload_oauth_certificate,
+};
 use crate::components::{Banner, BannerKind, CopyButton, Field, LeftNav, PageHeader, use_can};
 use crate::domain::connection_test::{ConnectionTestReport, StepStatus};
 use crate::domain::exchange::{OBJECT_ID_NOTE, parse_enterprise_object_id, setup_script};
@@ -13,7 +16,10 @@ use crate::domain::smtp::{
 };
 use crate::domain::transcript::{Direction, to_text};
 use crate::domain::{Access, EmailAddress, FieldError};
+use crate::pages::format_time;
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsCast;
+use leptos::web_sys::{FormData, HtmlFormElement};
 use leptos_meta::Title;
 
 const INTRO: &str = "Configure a Simple Mail Transfer Protocol (SMTP) server to send email notifications for alarms, to enable sponsors to send email notification to guests with their login credentials and password reset instructions, and to enable guests to automatically receive their login credentials after they successfully register themselves and with actions to take before their guest accounts expire.";
@@ -52,8 +58,10 @@ struct FormSignals {
     custom_authority: RwSignal<String>,
     client_id: RwSignal<String>,
     tenant_id: RwSignal<String>,
+    credential: RwSignal<String>,
     client_secret: RwSignal<String>,
     secret_expiry: RwSignal<String>,
+    certificate_id: RwSignal<String>,
 }
 
 impl FormSignals {
@@ -71,8 +79,14 @@ impl FormSignals {
             custom_authority: RwSignal::new(form.custom_authority.clone()),
             client_id: RwSignal::new(form.client_id.clone()),
             tenant_id: RwSignal::new(form.tenant_id.clone()),
+            credential: RwSignal::new(if form.credential.is_empty() {
+                "secret".into()
+            } else {
+                form.credential.clone()
+            }),
             client_secret: RwSignal::new(String::new()),
             secret_expiry: RwSignal::new(form.secret_expiry.clone()),
+            certificate_id: RwSignal::new(form.certificate_id.clone()),
         }
     }
 
@@ -91,9 +105,10 @@ impl FormSignals {
             custom_authority: self.custom_authority.get(),
             client_id: self.client_id.get(),
             tenant_id: self.tenant_id.get(),
-            credential: "secret".into(),
+            credential: self.credential.get(),
             client_secret: self.client_secret.get(),
             secret_expiry: self.secret_expiry.get(),
+            certificate_id: self.certificate_id.get(),
         }
     }
 }
@@ -125,6 +140,7 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
     let f = FormSignals::new(&page.form);
     let password_set = RwSignal::new(page.password_set);
     let secret_set = RwSignal::new(page.client_secret_set);
+    let certificate = RwSignal::new(page.certificate.clone());
     let client_error = RwSignal::new(None::<FieldError>);
     let tested_form = RwSignal::new(None::<SmtpSettingsForm>);
     let test_action = Action::new(|form: &SmtpSettingsForm| test_smtp_connection(form.clone()));
@@ -134,7 +150,9 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
     let stored = move || StoredSecrets {
         password: password_set.get(),
         client_secret: secret_set.get(),
-        certificate: false,
+        certificate: certificate
+            .get()
+            .is_some_and(|c| c.id.to_string() == f.certificate_id.get()),
     };
     let report = move || test_action.value().get().and_then(|r| r.ok());
     let test_error = move || test_action.value().get().and_then(|r| r.err());
@@ -343,6 +361,28 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
                         <input id="smtp-tenant-id" type="text" maxlength="253" autocomplete="off" spellcheck="false"
                             prop:value=f.tenant_id on:input=move |ev| f.tenant_id.set(event_target_value(&ev)) />
                     </Field>
+                    <div class="field" role="radiogroup" aria-label="Credential">
+                        <span class="radio-label">"Credential"</span>
+                        <div class="control radios">
+                            <label class="radio">
+                                <input type="radio" name="credential" value="secret"
+                                    prop:checked=move || f.credential.get() != "certificate"
+                                    on:change=move |_| f.credential.set("secret".into()) />
+                                "Client Secret"
+                            </label>
+                            <label class="radio">
+                                <input type="radio" name="credential" value="certificate"
+                                    prop:checked=move || f.credential.get() == "certificate"
+                                    on:change=move |_| f.credential.set("certificate".into()) />
+                                "Certificate (private key kept in this console)"
+                            </label>
+                            {move || error_for("credential").get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                        </div>
+                    </div>
+                    <Show when=move || f.credential.get() == "certificate">
+                        <CertificatePanel f certificate />
+                    </Show>
+                    <Show when=move || f.credential.get() != "certificate">
                     <Field label="Client Secret" for_id="smtp-client-secret" required=true error=error_for("client_secret")
                         hint="The secret's Value (not its Secret ID). Write-only: leave blank to keep the stored secret.">
                         <input id="smtp-client-secret" type="password" autocomplete="new-password"
@@ -359,6 +399,7 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
                         <input id="smtp-secret-expiry" type="date" class="short"
                             prop:value=f.secret_expiry on:input=move |ev| f.secret_expiry.set(event_target_value(&ev)) />
                     </Field>
+                    </Show>
                     <Field label="OAuth Token Endpoint API" for_id="smtp-endpoint">
                         <input id="smtp-endpoint" type="text" readonly prop:value=endpoint />
                     </Field>
@@ -499,5 +540,110 @@ fn ExchangeHelper(f: FormSignals) -> impl IntoView {
                 Err(missing) => view! { <p class="hint script-missing">{missing}</p> }.into_any(),
             }}
         </section>
+    }
+}
+
+fn pem_download_link(pem: &str) -> String {
+    let encoded: String = pem
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b' ' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("data:application/x-pem-file;charset=utf-8,{encoded}")
+}
+
+/// The certificate credential: the one the form names, with buttons to
+/// generate a new key pair here or upload one made elsewhere.
+#[component]
+fn CertificatePanel(
+    f: FormSignals,
+    certificate: RwSignal<Option<OAuthCertificateInfo>>,
+) -> impl IntoView {
+    let generate = Action::new(|_: &()| generate_oauth_certificate());
+    let upload = Action::new_local(|data: &FormData| upload_oauth_certificate(data.clone().into()));
+    let uploading = RwSignal::new(false);
+    Effect::new(move |_| {
+        let made = generate.value().get().and_then(|r| r.ok());
+        if let Some(made) = made {
+            f.certificate_id.set(made.id.to_string());
+            certificate.set(Some(made));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(made)) = upload.value().get() {
+            f.certificate_id.set(made.id.to_string());
+            certificate.set(Some(made));
+            uploading.set(false);
+        }
+    });
+    let error = move || {
+        generate
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .or_else(|| upload.value().get().and_then(|r| r.err()))
+    };
+    let on_upload = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(form) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
+        else {
+            return;
+        };
+        if let Ok(data) = FormData::new_with_form(&form) {
+            upload.dispatch_local(data);
+        }
+    };
+    let current = move || {
+        certificate
+            .get()
+            .filter(|c| c.id.to_string() == f.certificate_id.get())
+    };
+    view! {
+        <div class="certificate-panel" aria-label="Certificate credential" role="group">
+            {move || match current() {
+                Some(cert) => view! {
+                    <dl class="facts">
+                        <dt>"Subject"</dt><dd>{cert.subject.clone()}</dd>
+                        <dt>"Valid to"</dt><dd>{format_time(cert.not_after)}</dd>
+                        <dt>"x5t#S256"</dt><dd class="mono">{cert.x5t_s256.clone()}</dd>
+                        <dt>"SHA-256"</dt><dd class="mono">{cert.sha256.clone()}</dd>
+                        <dt>"Origin"</dt><dd>{if cert.origin == "generated" { "Generated in this console" } else { "Uploaded" }}</dd>
+                    </dl>
+                    <p class="hint wide-hint">"Upload this certificate to Entra ID > App registrations > (app) > Certificates & secrets > Certificates. The private key stays in this console's vault."</p>
+                    <div class="transcript-actions">
+                        <a class="btn small" href=pem_download_link(&cert.pem) download="mailroom-smtp-oauth.pem">"Download certificate"</a>
+                        <CopyButton text=cert.pem.clone() label="Copy certificate" />
+                    </div>
+                }.into_any(),
+                None => view! { <p class="hint wide-hint">"No certificate yet: generate a key pair here, or upload a certificate and its private key."</p> }.into_any(),
+            }}
+            {move || error().map(|e| view! {
+                <p class="field-error" role="alert">{e.field_message("certificate").or_else(|| e.field_message("private_key")).unwrap_or_else(|| e.to_string())}</p>
+            })}
+            <div class="transcript-actions">
+                <button type="button" class="btn" disabled=move || generate.pending().get()
+                    on:click=move |_| { generate.dispatch(()); }>
+                    {move || if generate.pending().get() { "Generating…" } else { "Generate key pair and certificate" }}
+                </button>
+                <button type="button" class="btn" on:click=move |_| uploading.update(|u| *u = !*u)>"Upload certificate and key"</button>
+            </div>
+            <Show when=move || uploading.get()>
+                <form class="upload-form" on:submit=on_upload>
+                    <Field label="Certificate" for_id="oauth-cert-file" hint="PEM or DER.">
+                        <input id="oauth-cert-file" name="certificate" type="file" accept=".pem,.crt,.cer,.der" />
+                    </Field>
+                    <Field label="Private Key" for_id="oauth-key-file" hint="Unencrypted RSA key in PEM (PKCS#8 or PKCS#1).">
+                        <input id="oauth-key-file" name="private_key" type="file" accept=".pem,.key" />
+                    </Field>
+                    <div class="form-actions">
+                        <button type="submit" class="btn primary" disabled=move || upload.pending().get()>"Upload"</button>
+                    </div>
+                </form>
+            </Show>
+        </div>
     }
 }

@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 pub const SMTP_PASSWORD: &str = "smtp.password";
 pub const SMTP_CLIENT_SECRET: &str = "smtp.client_secret";
 pub const PROXY_PASSWORD: &str = "proxy.password";
+/// Keyed by the certificate's ID in `oauth_certificates`.
+pub const OAUTH_CERTIFICATE_KEY: &str = "oauth.certificate_key";
 pub const SINGLETON: &str = "1";
 
 /// ISE's defaults for a node that has never saved the page.
@@ -35,12 +37,62 @@ pub fn default_smtp_form() -> SmtpSettingsForm {
     }
 }
 
-pub async fn stored_secrets(state: &AppState) -> anyhow::Result<StoredSecrets> {
+/// What is stored for a form: the password, the client secret, and the
+/// certificate the form names (with its private key).
+pub async fn stored_secrets(
+    state: &AppState,
+    form: &SmtpSettingsForm,
+) -> anyhow::Result<StoredSecrets> {
+    let certificate = match form.certificate_id.trim().parse::<i64>() {
+        Ok(id) => {
+            db::oauth_certificates::get(&state.db, id).await?.is_some()
+                && state
+                    .vault
+                    .contains(OAUTH_CERTIFICATE_KEY, &id.to_string())
+                    .await?
+        }
+        Err(_) => false,
+    };
     Ok(StoredSecrets {
         password: state.vault.contains(SMTP_PASSWORD, SINGLETON).await?,
         client_secret: state.vault.contains(SMTP_CLIENT_SECRET, SINGLETON).await?,
-        certificate: false,
+        certificate,
     })
+}
+
+/// The signed client assertion for the certificate credential, if the
+/// settings use one.
+pub async fn client_assertion(
+    state: &AppState,
+    settings: &SmtpSettings,
+) -> anyhow::Result<Option<Secret>> {
+    let SmtpAuth::OAuth {
+        cloud,
+        client_id,
+        tenant_id,
+        credential: OAuthCredential::Certificate { id },
+        ..
+    } = &settings.auth
+    else {
+        return Ok(None);
+    };
+    let row = db::oauth_certificates::get(&state.db, *id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("certificate {id} is gone"))?;
+    let key = state
+        .vault
+        .get(OAUTH_CERTIFICATE_KEY, &id.to_string())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the private key of certificate {id} is gone"))?;
+    let jwt = crate::server::oauth::certificate::client_assertion(
+        &key,
+        &row.der,
+        client_id.as_str(),
+        &cloud.token_endpoint(tenant_id),
+        crate::server::clock::unix(state.clock.now()),
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    Ok(Some(jwt))
 }
 
 /// The password or client secret a test or a send uses: the one just
@@ -63,7 +115,7 @@ pub async fn effective_secret(
             OAuthCredential::Secret {
                 new_value: None, ..
             } => state.vault.get(SMTP_CLIENT_SECRET, SINGLETON).await?,
-            OAuthCredential::Certificate => None,
+            OAuthCredential::Certificate { .. } => None,
         },
     })
 }
@@ -179,7 +231,7 @@ impl TestGate {
 /// The names of the fields that differ between two forms (for the audit
 /// log: names only, never values).
 pub fn changed_fields(before: &SmtpSettingsForm, after: &SmtpSettingsForm) -> Vec<&'static str> {
-    let text_fields: [(&'static str, &String, &String); 11] = [
+    let text_fields: [(&'static str, &String, &String); 12] = [
         ("smtp_server", &before.smtp_server, &after.smtp_server),
         ("smtp_port", &before.smtp_port, &after.smtp_port),
         (
@@ -199,6 +251,7 @@ pub fn changed_fields(before: &SmtpSettingsForm, after: &SmtpSettingsForm) -> Ve
         ("tenant_id", &before.tenant_id, &after.tenant_id),
         ("credential", &before.credential, &after.credential),
         ("secret_expiry", &before.secret_expiry, &after.secret_expiry),
+        ("certificate", &before.certificate_id, &after.certificate_id),
     ];
     let mut changed: Vec<&'static str> = text_fields
         .into_iter()

@@ -16,6 +16,7 @@ pub struct SmtpRow {
     pub tenant_id: String,
     pub credential: String,
     pub secret_expiry: String,
+    pub certificate_id: Option<i64>,
     pub updated_at: i64,
     pub updated_by: String,
 }
@@ -39,6 +40,10 @@ impl SmtpRow {
             credential: self.credential.clone(),
             client_secret: String::new(),
             secret_expiry: self.secret_expiry.clone(),
+            certificate_id: self
+                .certificate_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -47,7 +52,7 @@ pub async fn get(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<SmtpRow>> {
     sqlx::query_as(
         "SELECT smtp_server, smtp_port, connection_timeout, use_tls, use_authentication, auth_type, \
          username, cloud, custom_authority, client_id, tenant_id, credential, secret_expiry, \
-         updated_at, updated_by FROM smtp_settings WHERE id = 1",
+         certificate_id, updated_at, updated_by FROM smtp_settings WHERE id = 1",
     )
     .fetch_optional(db)
     .await
@@ -59,21 +64,23 @@ pub async fn put(
     form: &SmtpSettingsForm,
     port: u16,
     timeout: u32,
+    certificate_id: Option<i64>,
     now: i64,
     by: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO smtp_settings (id, smtp_server, smtp_port, connection_timeout, use_tls, \
          use_authentication, auth_type, username, cloud, custom_authority, client_id, tenant_id, \
-         credential, secret_expiry, updated_at, updated_by) \
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         credential, secret_expiry, certificate_id, updated_at, updated_by) \
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET smtp_server = excluded.smtp_server, \
          smtp_port = excluded.smtp_port, connection_timeout = excluded.connection_timeout, \
          use_tls = excluded.use_tls, use_authentication = excluded.use_authentication, \
          auth_type = excluded.auth_type, username = excluded.username, cloud = excluded.cloud, \
          custom_authority = excluded.custom_authority, client_id = excluded.client_id, \
          tenant_id = excluded.tenant_id, credential = excluded.credential, \
-         secret_expiry = excluded.secret_expiry, updated_at = excluded.updated_at, \
+         secret_expiry = excluded.secret_expiry, certificate_id = excluded.certificate_id, \
+         updated_at = excluded.updated_at, \
          updated_by = excluded.updated_by",
     )
     .bind(form.smtp_server.trim())
@@ -89,6 +96,7 @@ pub async fn put(
     .bind(form.tenant_id.trim())
     .bind(&form.credential)
     .bind(form.secret_expiry.trim())
+    .bind(certificate_id)
     .bind(now)
     .bind(by)
     .execute(db)

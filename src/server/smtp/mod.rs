@@ -113,7 +113,7 @@ async fn climb(
                 OAuthCredential::Secret { .. } => TokenCredential::Secret(
                     context.secret.clone().unwrap_or_else(|| Secret::new("")),
                 ),
-                OAuthCredential::Certificate => TokenCredential::Assertion(
+                OAuthCredential::Certificate { .. } => TokenCredential::Assertion(
                     context.assertion.clone().unwrap_or_else(|| Secret::new("")),
                 ),
             };
