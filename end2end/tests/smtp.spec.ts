@@ -25,6 +25,12 @@ test("import the test CA, pass Test Connection, then Save", async ({ page }) => 
   await expect(page.getByRole("status").filter({ hasText: "was imported" })).toBeVisible();
   const row = page.locator("tbody tr", { hasText: "Mailroom Test Root CA" });
   await expect(row).toContainText("Infrastructure");
+  await row.getByRole("checkbox").check();
+  await page.getByRole("button", { name: "View" }).click();
+  const detail = page.getByRole("region", { name: "Certificate details" });
+  await expect(detail).toContainText("CN=Mailroom Test Root CA");
+  await expect(detail.locator("pre.pem")).toContainText("BEGIN CERTIFICATE");
+  if (shots) await page.screenshot({ path: path.join(shots, "trusted-certificates.png") });
 
   // Fill in the SMTP Server page.
   await page.goto(SMTP);
@@ -41,7 +47,7 @@ test("import the test CA, pass Test Connection, then Save", async ({ page }) => 
   await page.getByLabel("Username").fill(MAILBOX);
   await page.getByLabel("Client ID").fill(GOOD_APP);
   await page.getByLabel("Tenant ID").fill(p.tenant_id);
-  await page.getByLabel("Client Secret").fill(p.client_secret);
+  await page.getByLabel("Client Secret", { exact: true }).fill(p.client_secret);
   await page.getByLabel("Expiry Date").fill("2027-06-30");
   await expect(page.getByLabel("OAuth Token Endpoint API")).toHaveValue(
     `http://127.0.0.1:${TOKEN_PORT}/${p.tenant_id}/oauth2/v2.0/token`);
@@ -49,7 +55,7 @@ test("import the test CA, pass Test Connection, then Save", async ({ page }) => 
   await expect(save).toBeDisabled();
 
   // A wrong secret: the ladder stops at the token with Entra's code and IDs.
-  await page.getByLabel("Client Secret").fill("the-secret-id-not-its-value");
+  await page.getByLabel("Client Secret", { exact: true }).fill("the-secret-id-not-its-value");
   await page.getByRole("button", { name: "Test Connection" }).click();
   const result = page.getByRole("region", { name: "Test Connection result" });
   await expect(result.getByRole("heading", { name: "Diagnosis: AADSTS7000215" })).toBeVisible();
@@ -58,7 +64,7 @@ test("import the test CA, pass Test Connection, then Save", async ({ page }) => 
   await expect(save).toBeDisabled();
 
   // The right secret passes every rung and enables Save.
-  await page.getByLabel("Client Secret").fill(p.client_secret);
+  await page.getByLabel("Client Secret", { exact: true }).fill(p.client_secret);
   await page.getByRole("button", { name: "Test Connection" }).click();
   await expect(result.getByRole("status")).toHaveText("Successfully connected to localhost.");
   await expect(result.locator("li.rung.passed")).toHaveCount(9);
@@ -71,7 +77,12 @@ test("import the test CA, pass Test Connection, then Save", async ({ page }) => 
   await expect(save).toBeDisabled();
   await page.getByLabel("Connection Timeout").fill("10");
   await expect(save).toBeEnabled();
-  if (shots) await page.screenshot({ path: path.join(shots, "smtp-server.png"), fullPage: true });
+  if (shots) {
+    // A tall viewport rather than fullPage, which paints the sticky top bar mid-page.
+    await page.setViewportSize({ width: 1280, height: 2700 });
+    await page.screenshot({ path: path.join(shots, "smtp-server.png") });
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
 
   await save.click();
   await expect(page.getByRole("status").filter({ hasText: "The SMTP server settings were saved." })).toBeVisible();
@@ -81,7 +92,7 @@ test("import the test CA, pass Test Connection, then Save", async ({ page }) => 
   await page.reload();
   await hydrated(page);
   await expect(page.getByLabel("SMTP Server", { exact: true })).toHaveValue("localhost");
-  await expect(page.getByLabel("Client Secret")).toHaveValue("");
+  await expect(page.getByLabel("Client Secret", { exact: true })).toHaveValue("");
   await expect(page.getByText("Secret set")).toBeVisible();
   expect(await page.content()).not.toContain(p.client_secret);
 
@@ -110,4 +121,57 @@ test("the Exchange helper writes the PowerShell from the page's values", async (
   await expect(script).toContainText(`New-ServicePrincipal -AppId ${GOOD_APP} -ObjectId 6a1b2c3d-0000-4000-8000-0000000000ef`);
   await expect(script).toContainText(`Add-MailboxPermission -Identity "${MAILBOX}"`);
   if (shots) await helper.screenshot({ path: path.join(shots, "exchange-helper.png") });
+});
+
+test("a certificate credential is generated in the console and offered for download", async ({ page }) => {
+  await signInOk(page, "admin", ADMIN_PASSWORD);
+  await page.goto(SMTP);
+  await hydrated(page);
+  await page.getByLabel("Use a certificate (private key kept in this console)").check();
+  const panel = page.getByRole("group", { name: "Certificate credential" });
+  await expect(panel).toContainText("No certificate yet");
+  await panel.getByRole("button", { name: "Generate key pair and certificate" }).click();
+  await expect(panel).toContainText("x5t#S256");
+  await expect(panel).toContainText("Generated in this console");
+  const download = panel.getByRole("link", { name: "Download certificate" });
+  await expect(download).toHaveAttribute("href", /^data:application\/x-pem-file/);
+  expect(decodeURIComponent((await download.getAttribute("href")) ?? "")).toContain("BEGIN CERTIFICATE");
+  expect(await page.content()).not.toContain("PRIVATE KEY");
+  // Switching credential after a passed test of the secret disables Save.
+  await expect(page.getByRole("button", { name: "Save" })).toBeDisabled();
+  if (shots) {
+    await page.setViewportSize({ width: 1280, height: 1700 });
+    await page.screenshot({ path: path.join(shots, "smtp-certificate.png") });
+  }
+});
+
+test("Test Connection says when the token request went through the proxy", async ({ page }) => {
+  const p = peers();
+  await signInOk(page, "admin", ADMIN_PASSWORD);
+  await page.goto("/administration/system/settings/proxy");
+  await hydrated(page);
+  await page.getByLabel("Proxy host server").fill("127.0.0.1");
+  await page.getByLabel("Proxy port").fill(String(p.proxy));
+  await page.getByLabel("User name").fill(p.proxy_user);
+  await page.getByLabel("Password").fill(p.proxy_password);
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "The proxy settings were saved." })).toBeVisible();
+  if (shots) await page.screenshot({ path: path.join(shots, "proxy.png") });
+
+  // The saved SMTP settings (client secret credential), tested with the stored secret.
+  await page.goto(SMTP);
+  await hydrated(page);
+  await page.getByLabel("Use a client secret").check();
+  await page.getByRole("button", { name: "Test Connection" }).click();
+  const result = page.getByRole("region", { name: "Test Connection result" });
+  await expect(result.getByRole("status")).toHaveText("Successfully connected to localhost.");
+  await expect(result).toContainText("The token request went through the configured proxy.");
+  await expect(result.locator("li.rung").first()).toContainText("through the proxy");
+
+  // Clearing the host removes the proxy.
+  await page.goto("/administration/system/settings/proxy");
+  await hydrated(page);
+  await page.getByLabel("Proxy host server").fill("");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "The proxy settings were saved." })).toBeVisible();
 });

@@ -368,13 +368,13 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
                                 <input type="radio" name="credential" value="secret"
                                     prop:checked=move || f.credential.get() != "certificate"
                                     on:change=move |_| f.credential.set("secret".into()) />
-                                "Client Secret"
+                                "Use a client secret"
                             </label>
                             <label class="radio">
                                 <input type="radio" name="credential" value="certificate"
                                     prop:checked=move || f.credential.get() == "certificate"
                                     on:change=move |_| f.credential.set("certificate".into()) />
-                                "Certificate (private key kept in this console)"
+                                "Use a certificate (private key kept in this console)"
                             </label>
                             {move || error_for("credential").get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
                         </div>

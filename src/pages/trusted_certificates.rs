@@ -89,6 +89,7 @@ fn CertificateTable(
 ) -> impl IntoView {
     let count = rows.len();
     view! {
+        <div class="table-scroll">
         <table class="data-table">
             <thead>
                 <tr>
@@ -117,7 +118,7 @@ fn CertificateTable(
                             <td>{cert.friendly_name.clone()}</td>
                             <td><span class="status enabled">"Enabled"</span></td>
                             <td>{if cert.trust_infrastructure { "Infrastructure" } else { "—" }}</td>
-                            <td class="mono">{cert.serial.clone()}</td>
+                            <td class="mono serial">{cert.serial.clone()}</td>
                             <td>{cert.subject.clone()}</td>
                             <td>{cert.issuer.clone()}</td>
                             <td>{date(cert.not_before)}</td>
@@ -130,6 +131,7 @@ fn CertificateTable(
                 <tr><td colspan="9">{if count == 0 { "No certificates imported: only the operating system's roots are trusted.".to_string() } else { format!("{count} certificate(s)") }}</td></tr>
             </tfoot>
         </table>
+        </div>
     }
 }
 
