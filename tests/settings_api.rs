@@ -53,12 +53,23 @@ fn smtp_fields(peers: &Peers, secret: &str) -> Vec<(&'static str, String)> {
 }
 
 fn upload(file: &[u8], friendly_name: &str) -> String {
+    upload_with_trust(file, friendly_name, true)
+}
+
+/// The Import form; an unticked checkbox is simply absent from the post.
+fn upload_with_trust(file: &[u8], friendly_name: &str, infrastructure: bool) -> String {
+    let trust = if infrastructure {
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"trust_infrastructure\"\r\n\r\ntrue\r\n"
+        )
+    } else {
+        String::new()
+    };
     format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"ca.pem\"\r\n\
          Content-Type: application/x-pem-file\r\n\r\n{}\r\n\
          --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"friendly_name\"\r\n\r\n{friendly_name}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"trust_infrastructure\"\r\n\r\ntrue\r\n\
-         --{BOUNDARY}--\r\n",
+         {trust}--{BOUNDARY}--\r\n",
         String::from_utf8_lossy(file)
     )
 }
@@ -97,8 +108,33 @@ async fn save_follows_a_passed_test_of_the_same_values_and_never_leaks_the_secre
     let report = test_connection(&h, &root, &body).await;
     assert_eq!(report.diagnosis.unwrap().code, "untrusted-certificate");
 
-    // Import it through the Trusted Certificates server function.
+    // Imported without the infrastructure trust role, it is not trusted for TLS.
     let pem = std::fs::read(peers.text("ca_pem")).unwrap();
+    let reply = post(
+        &h.app,
+        "/api/import_trusted_certificate",
+        &upload_with_trust(&pem, "No role", false),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        reply.body.contains("\"trust_infrastructure\":false"),
+        "{}",
+        reply.body
+    );
+    let report = test_connection(&h, &root, &body).await;
+    assert_eq!(report.diagnosis.unwrap().code, "untrusted-certificate");
+    let id: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    post(
+        &h.app,
+        "/api/delete_trusted_certificates",
+        &format!("ids%5B0%5D={}", id["id"]),
+        Some(&root),
+    )
+    .await;
+
+    // Import it with the role through the Trusted Certificates server function.
     let reply = post(
         &h.app,
         "/api/import_trusted_certificate",

@@ -307,6 +307,21 @@ async fn a_server_without_xoauth2_answers_504() {
     assert_eq!(failed_step(&report), Step::Auth);
     assert!(code(&report).starts_with("504"), "{report:#?}");
     assert!(report.diagnosis.unwrap().hint.contains("STARTTLS"));
+
+    // The Exchange-like port refuses AUTH before STARTTLS ("538 ... STARTTLS
+    // first", Exchange Online says 504 5.7.4): the same advice.
+    let mut form = oauth_form(peers);
+    form.use_tls = false;
+    let report = run(&form, true).await;
+    assert_eq!(failed_step(&report), Step::Auth);
+    assert!(code(&report).starts_with("538"), "{report:#?}");
+    assert!(
+        report
+            .diagnosis
+            .unwrap()
+            .hint
+            .contains("Use TLS/SSL Encryption")
+    );
 }
 
 #[tokio::test]

@@ -43,6 +43,7 @@ pub async fn save_proxy_settings(form: ProxyForm) -> Result<ProxyPage, ApiError>
     use crate::server::{auth, db, settings};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
     let validated = form.validate().map_err(auth::bad_request)?;
+    let before = db::proxy::get(&state.db).await.map_err(auth::internal)?;
     let now = unix(state.clock.now());
     let mut tx = state.db.begin().await.map_err(auth::internal)?;
     let changed = match validated {
@@ -60,20 +61,36 @@ pub async fn save_proxy_settings(form: ProxyForm) -> Result<ProxyPage, ApiError>
             new_password,
             bypass,
         } => {
+            let bypass_text = bypass.join("\n");
+            let mut fields: Vec<&str> = match &before {
+                None => vec!["host", "port", "username", "bypass"],
+                Some(old) => [
+                    ("host", old.host != host.as_str()),
+                    ("port", old.port != i64::from(port.get())),
+                    (
+                        "username",
+                        old.username != username.clone().unwrap_or_default(),
+                    ),
+                    ("bypass", old.bypass != bypass_text),
+                ]
+                .into_iter()
+                .filter(|(_, changed)| *changed)
+                .map(|(name, _)| name)
+                .collect(),
+            };
             db::proxy::put(
                 &mut *tx,
                 &db::proxy::ProxyRow {
                     host: host.as_str().to_string(),
                     port: i64::from(port.get()),
                     username: username.clone().unwrap_or_default(),
-                    bypass: bypass.join("\n"),
+                    bypass: bypass_text,
                     updated_at: now,
                     updated_by: caller.admin.name.clone(),
                 },
             )
             .await
             .map_err(auth::internal)?;
-            let mut fields = vec!["host", "port", "username", "bypass"];
             match (&username, new_password) {
                 (None, _) => {
                     db::vault::delete(&mut *tx, settings::PROXY_PASSWORD, settings::SINGLETON)

@@ -91,6 +91,46 @@ pub fn to_pem(der: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn self_signed(not_before: time::OffsetDateTime, not_after: time::OffsetDateTime) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["ca.example".into()]).unwrap();
+        params.not_before = not_before;
+        params.not_after = not_after;
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn pem_and_der_read_the_same_and_validity_is_checked() {
+        let now = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let der = self_signed(
+            now - time::Duration::days(1),
+            now + time::Duration::days(30),
+        );
+        let from_der = parse(&der, now.unix_timestamp()).unwrap();
+        let from_pem = parse(to_pem(&der).as_bytes(), now.unix_timestamp()).unwrap();
+        assert_eq!(from_der.sha256, from_pem.sha256);
+        assert_eq!(from_der.der, der);
+
+        let expired = self_signed(
+            now - time::Duration::days(60),
+            now - time::Duration::days(2),
+        );
+        let message = parse(&expired, now.unix_timestamp()).unwrap_err();
+        assert!(
+            message.starts_with("This certificate expired on 2027-01-1"),
+            "{message}"
+        );
+        let future = self_signed(
+            now + time::Duration::days(2),
+            now + time::Duration::days(60),
+        );
+        assert!(
+            parse(&future, now.unix_timestamp())
+                .unwrap_err()
+                .contains("not valid until")
+        );
+    }
+
     #[test]
     fn garbage_and_keys_are_refused_with_a_reason() {
         assert!(parse(b"", 0).unwrap_err().contains("Choose"));
