@@ -74,6 +74,15 @@ fn upload_with_trust(file: &[u8], friendly_name: &str, infrastructure: bool) -> 
     )
 }
 
+/// The certificate credential upload form.
+fn certificate_and_key(certificate: &str, key: &str) -> String {
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"c.pem\"\r\n\r\n{certificate}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"private_key\"; filename=\"k.pem\"\r\n\r\n{key}\r\n\
+         --{BOUNDARY}--\r\n"
+    )
+}
+
 async fn test_connection(h: &Harness, cookie: &str, body: &str) -> ConnectionTestReport {
     let reply = post(&h.app, "/api/test_smtp_connection", body, Some(cookie)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -425,16 +434,11 @@ async fn a_certificate_generated_in_the_console_replaces_the_secret() {
 
     // A certificate and key made elsewhere can be uploaded instead; a key
     // that does not match its certificate is refused next to its field.
-    let mismatched = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"c.pem\"\r\n\r\n{}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"private_key\"; filename=\"k.pem\"\r\n\r\n{}\r\n\
-         --{BOUNDARY}--\r\n",
-        info["pem"].as_str().unwrap(),
-        std::fs::read_to_string(
-            std::path::Path::new(&peers.text("ca_pem")).with_file_name("test-ca.key")
-        )
-        .unwrap(),
-    );
+    let ca_key = std::fs::read_to_string(
+        std::path::Path::new(&peers.text("ca_pem")).with_file_name("test-ca.key"),
+    )
+    .unwrap();
+    let mismatched = certificate_and_key(info["pem"].as_str().unwrap(), &ca_key);
     let refused = post(
         &h.app,
         "/api/upload_oauth_certificate",
@@ -448,16 +452,7 @@ async fn a_certificate_generated_in_the_console_replaces_the_secret() {
         "{}",
         refused.body
     );
-    let matching = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"c.pem\"\r\n\r\n{}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"private_key\"; filename=\"k.pem\"\r\n\r\n{}\r\n\
-         --{BOUNDARY}--\r\n",
-        String::from_utf8_lossy(&pem),
-        std::fs::read_to_string(
-            std::path::Path::new(&peers.text("ca_pem")).with_file_name("test-ca.key")
-        )
-        .unwrap(),
-    );
+    let matching = certificate_and_key(&String::from_utf8_lossy(&pem), &ca_key);
     let uploaded = post(
         &h.app,
         "/api/upload_oauth_certificate",

@@ -65,37 +65,17 @@ pub async fn import_trusted_certificate(
     use crate::server::clock::unix;
     use crate::server::{auth, certs, db};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
-    let Some(mut multipart) = data.into_inner() else {
-        return Err(auth::bad_request(ApiError::Rejected(
-            "Upload the form as multipart/form-data.".into(),
-        )));
+    let mut fields = super::read_multipart(data, 128 * 1024).await?;
+    let text = |name: &str| {
+        fields
+            .get(name)
+            .map(|b| String::from_utf8_lossy(b).trim().to_string())
+            .unwrap_or_default()
     };
-    let mut file = Vec::new();
-    let mut friendly_name = String::new();
-    let mut description = String::new();
-    let mut trust_infrastructure = false;
-    while let Ok(Some(field)) = multipart.next_field().await {
-        let name = field.name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(|_| {
-            auth::bad_request(ApiError::Rejected(
-                "The upload was interrupted; try again.".into(),
-            ))
-        })?;
-        if bytes.len() > 128 * 1024 {
-            return Err(auth::bad_request(FieldError::new(
-                "certificate",
-                "The file is too large for a certificate.",
-            )));
-        }
-        let text = || String::from_utf8_lossy(&bytes).trim().to_string();
-        match name.as_str() {
-            "certificate" => file = bytes.to_vec(),
-            "friendly_name" => friendly_name = text(),
-            "description" => description = text(),
-            "trust_infrastructure" => trust_infrastructure = text() == "true",
-            _ => {}
-        }
-    }
+    let mut friendly_name = text("friendly_name");
+    let description = text("description");
+    let trust_infrastructure = text("trust_infrastructure") == "true";
+    let file = fields.remove("certificate").unwrap_or_default();
     let now = unix(state.clock.now());
     let parsed = certs::parse(&file, now)
         .map_err(|message| auth::bad_request(FieldError::new("certificate", message)))?;

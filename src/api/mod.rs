@@ -90,3 +90,35 @@ pub(crate) async fn record_audit(
     tracing::info!(target: "admin-access", user = %caller.admin.name, "audit: {action} {target} [{changed_fields}]");
     Ok(())
 }
+
+/// The fields of a multipart upload by name, each at most `max_bytes`
+/// (a larger one is refused next to its field).
+#[cfg(feature = "ssr")]
+pub(crate) async fn read_multipart(
+    data: leptos::server_fn::codec::MultipartData,
+    max_bytes: usize,
+) -> Result<std::collections::HashMap<String, Vec<u8>>, ApiError> {
+    use crate::server::auth;
+    let Some(mut multipart) = data.into_inner() else {
+        return Err(auth::bad_request(ApiError::Rejected(
+            "Upload the form as multipart/form-data.".into(),
+        )));
+    };
+    let mut fields = std::collections::HashMap::new();
+    while let Ok(Some(field)) = multipart.next_field().await {
+        let name = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(|_| {
+            auth::bad_request(ApiError::Rejected(
+                "The upload was interrupted; try again.".into(),
+            ))
+        })?;
+        if bytes.len() > max_bytes {
+            return Err(auth::bad_request(FieldError::new(
+                name,
+                "The file is too large.",
+            )));
+        }
+        fields.insert(name, bytes.to_vec());
+    }
+    Ok(fields)
+}

@@ -82,19 +82,37 @@ pub async fn get_smtp_settings() -> Result<SmtpPage, ApiError> {
     })
 }
 
+/// The form checked against what is stored, and the password or client
+/// secret it would use (typed, or the stored one).
+#[cfg(feature = "ssr")]
+async fn resolve(
+    state: &crate::server::AppState,
+    form: &SmtpSettingsForm,
+) -> Result<
+    (
+        crate::domain::smtp::SmtpSettings,
+        Option<crate::domain::Secret>,
+    ),
+    ApiError,
+> {
+    use crate::server::{auth, settings};
+    let stored = settings::stored_secrets(state, form)
+        .await
+        .map_err(auth::internal)?;
+    let validated = form.validate(stored).map_err(auth::bad_request)?;
+    let secret = settings::effective_secret(state, &validated)
+        .await
+        .map_err(auth::internal)?;
+    Ok((validated, secret))
+}
+
 #[server(endpoint = "test_smtp_connection")]
 pub async fn test_smtp_connection(
     form: SmtpSettingsForm,
 ) -> Result<ConnectionTestReport, ApiError> {
     use crate::server::{auth, settings, smtp};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
-    let stored = settings::stored_secrets(&state, &form)
-        .await
-        .map_err(auth::internal)?;
-    let validated = form.validate(stored).map_err(auth::bad_request)?;
-    let secret = settings::effective_secret(&state, &validated)
-        .await
-        .map_err(auth::internal)?;
+    let (validated, secret) = resolve(&state, &form).await?;
     let assertion = settings::client_assertion(&state, &validated)
         .await
         .map_err(auth::internal)?;
@@ -127,13 +145,7 @@ pub async fn save_smtp_settings(form: SmtpSettingsForm) -> Result<SmtpPage, ApiE
     use crate::server::clock::unix;
     use crate::server::{auth, db, settings};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
-    let stored = settings::stored_secrets(&state, &form)
-        .await
-        .map_err(auth::internal)?;
-    let validated = form.validate(stored).map_err(auth::bad_request)?;
-    let secret = settings::effective_secret(&state, &validated)
-        .await
-        .map_err(auth::internal)?;
+    let (validated, secret) = resolve(&state, &form).await?;
     if !state
         .test_gate
         .allows(&caller.admin.name, &validated, secret.as_ref())
@@ -294,32 +306,11 @@ pub async fn upload_oauth_certificate(
     use crate::server::clock::unix;
     use crate::server::{auth, certs};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
-    let Some(mut multipart) = data.into_inner() else {
-        return Err(auth::bad_request(ApiError::Rejected(
-            "Upload the form as multipart/form-data.".into(),
-        )));
-    };
-    let mut certificate = Vec::new();
-    let mut key = Secret::new("");
-    while let Ok(Some(field)) = multipart.next_field().await {
-        let name = field.name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(|_| {
-            auth::bad_request(ApiError::Rejected(
-                "The upload was interrupted; try again.".into(),
-            ))
-        })?;
-        if bytes.len() > 64 * 1024 {
-            return Err(auth::bad_request(FieldError::new(
-                name,
-                "The file is too large.",
-            )));
-        }
-        match name.as_str() {
-            "certificate" => certificate = bytes.to_vec(),
-            "private_key" => key = Secret::new(String::from_utf8_lossy(&bytes).into_owned()),
-            _ => {}
-        }
-    }
+    let mut fields = super::read_multipart(data, 64 * 1024).await?;
+    let certificate = fields.remove("certificate").unwrap_or_default();
+    let key = Secret::new(
+        String::from_utf8_lossy(&fields.remove("private_key").unwrap_or_default()).into_owned(),
+    );
     let parsed = certs::parse(&certificate, unix(state.clock.now()))
         .map_err(|message| auth::bad_request(FieldError::new("certificate", message)))?;
     let private_key_pem =
