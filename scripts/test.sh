@@ -16,6 +16,6 @@ cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warn
 echo "==> unit and integration tests"
 cargo test --features ssr
 echo "==> release build"
-cargo leptos build --release
+cargo leptos build --release --split
 echo "==> Playwright in Chromium"
 (cd end2end && npx playwright test)

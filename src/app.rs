@@ -14,7 +14,37 @@ use crate::pages::trusted_certificates::{ImportCertificatePage, TrustedCertifica
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
+
+/// A route whose page is compiled into its own wasm chunk (with
+/// `cargo leptos build --split`), fetched when the route is first shown, so
+/// the bundle every page loads holds only the shell, sign-in and dashboard.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(this: Self) -> AnyView {
+                let _: $route = this;
+                view! { <$page /> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(AdministratorsRoute, AdministratorsPage);
+lazy_page!(NewAdministratorRoute, NewAdministratorPage);
+lazy_page!(EditAdministratorRoute, EditAdministratorPage);
+lazy_page!(TrustedCertificatesRoute, TrustedCertificatesPage);
+lazy_page!(ImportCertificateRoute, ImportCertificatePage);
+lazy_page!(SmtpServerRoute, SmtpServerPage);
+lazy_page!(ProxyRoute, ProxyPage);
+lazy_page!(ChangeAuditRoute, ChangeAuditPage);
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -51,14 +81,14 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/administration/system/admin-access/administrators") view=AdministratorsPage ssr=SsrMode::Async />
-                    <Route path=path!("/administration/system/admin-access/administrators/new") view=NewAdministratorPage ssr=SsrMode::Async />
-                    <Route path=path!("/administration/system/admin-access/administrators/:id") view=EditAdministratorPage ssr=SsrMode::Async />
-                    <Route path=path!("/administration/system/certificates/trusted-certificates") view=TrustedCertificatesPage ssr=SsrMode::Async />
-                    <Route path=path!("/administration/system/certificates/trusted-certificates/import") view=ImportCertificatePage ssr=SsrMode::Async />
-                    <Route path=path!("/administration/system/settings/smtp-server") view=SmtpServerPage ssr=SsrMode::Async />
-                    <Route path=path!("/administration/system/settings/proxy") view=ProxyPage ssr=SsrMode::Async />
-                    <Route path=path!("/operations/reports/audit/change-configuration-audit") view=ChangeAuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/admin-access/administrators") view={Lazy::<AdministratorsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/admin-access/administrators/new") view={Lazy::<NewAdministratorRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/admin-access/administrators/:id") view={Lazy::<EditAdministratorRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/certificates/trusted-certificates") view={Lazy::<TrustedCertificatesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/certificates/trusted-certificates/import") view={Lazy::<ImportCertificateRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/settings/smtp-server") view={Lazy::<SmtpServerRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/settings/proxy") view={Lazy::<ProxyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operations/reports/audit/change-configuration-audit") view={Lazy::<ChangeAuditRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -14,9 +14,15 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // A marker for end-to-end tests: clicks after this run client code.
-    if let Some(body) = leptos::prelude::document().body() {
+    // Lazy routes: the page's chunk is loaded before hydration starts. The
+    // marker for end-to-end tests is set once hydration has finished, so
+    // clicks after it appears run client code.
+    let Some(body) = leptos::prelude::document().body() else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let owner = leptos::mount::hydrate_from_async(body.clone(), app::App).await;
+        owner.forget();
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }
