@@ -5,6 +5,7 @@ use crate::pages::administrators::{
     AdministratorsPage, EditAdministratorPage, NewAdministratorPage,
 };
 use crate::pages::change_audit::ChangeAuditPage;
+use crate::pages::debug_log::DebugLogPage;
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
 use crate::pages::not_found::NotFound;
@@ -45,6 +46,7 @@ lazy_page!(ImportCertificateRoute, ImportCertificatePage);
 lazy_page!(SmtpServerRoute, SmtpServerPage);
 lazy_page!(ProxyRoute, ProxyPage);
 lazy_page!(ChangeAuditRoute, ChangeAuditPage);
+lazy_page!(DebugLogRoute, DebugLogPage);
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -89,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/administration/system/settings/smtp-server") view={Lazy::<SmtpServerRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/proxy") view={Lazy::<ProxyRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operations/reports/audit/change-configuration-audit") view={Lazy::<ChangeAuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operations/troubleshoot/debug-wizard/debug-log-configuration") view={Lazy::<DebugLogRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

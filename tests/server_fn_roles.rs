@@ -145,6 +145,16 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::Only(SETTINGS_ROLES),
         ),
         (
+            "/api/get_log_levels",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/set_log_level",
+            Box::new(|_| "component=smtp&level=DEBUG".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
             "/api/get_proxy_settings",
             Box::new(|_| String::new()),
             Expect::AnyAdmin,

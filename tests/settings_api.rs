@@ -463,3 +463,60 @@ async fn a_certificate_generated_in_the_console_replaces_the_secret() {
     assert_eq!(uploaded.status, StatusCode::OK, "{}", uploaded.body);
     assert!(uploaded.body.contains("\"origin\":\"uploaded\""));
 }
+
+#[tokio::test]
+async fn log_levels_change_at_once_and_survive_a_restart() {
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    assert_eq!(
+        h.state.log_levels.get("guest-access-admin"),
+        Some(mailroom::server::logging::LogLevel::Info)
+    );
+    let set = post(
+        &h.app,
+        "/api/set_log_level",
+        "component=guest-access-admin&level=DEBUG",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(
+        h.state.log_levels.get("guest-access-admin"),
+        Some(mailroom::server::logging::LogLevel::Debug)
+    );
+    let listed = post(&h.app, "/api/get_log_levels", "", Some(&root)).await;
+    assert!(
+        listed.body.contains(
+            r#"{"component":"guest-access-admin","level":"DEBUG","log_file":"guest.log"}"#
+        ),
+        "{}",
+        listed.body
+    );
+    for (body, field) in [
+        ("component=guest-access-admin&level=VERBOSE", "level"),
+        ("component=no-such-thing&level=INFO", "component"),
+    ] {
+        let refused = post(&h.app, "/api/set_log_level", body, Some(&root)).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(
+            refused.body.contains(&format!("\"field\":\"{field}\"")),
+            "{}",
+            refused.body
+        );
+    }
+    // A new start on the same data directory applies the saved level.
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("mailroom")
+        .build();
+    let restarted = mailroom::server::http::build_state(
+        h.dir.path(),
+        options,
+        mailroom::server::http::system_clock(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        restarted.log_levels.get("guest-access-admin"),
+        Some(mailroom::server::logging::LogLevel::Debug)
+    );
+}

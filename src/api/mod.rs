@@ -4,6 +4,7 @@
 pub mod admins;
 pub mod auth;
 pub mod certificates;
+pub mod logs;
 pub mod proxy;
 pub mod smtp;
 

@@ -28,6 +28,7 @@ pub const TRUSTED_CERTIFICATES: &str = "/administration/system/certificates/trus
 pub const SMTP_SERVER: &str = "/administration/system/settings/smtp-server";
 pub const PROXY: &str = "/administration/system/settings/proxy";
 pub const CHANGE_AUDIT: &str = "/operations/reports/audit/change-configuration-audit";
+pub const DEBUG_LOG: &str = "/operations/troubleshoot/debug-wizard/debug-log-configuration";
 
 pub const MENU: &[MenuSection] = &[
     MenuSection {
@@ -71,16 +72,28 @@ pub const MENU: &[MenuSection] = &[
     },
     MenuSection {
         label: "Operations",
-        areas: &[MenuArea {
-            label: "Reports",
-            groups: &[MenuGroup {
-                label: "Audit",
-                items: &[MenuItem {
-                    label: "Change Configuration Audit",
-                    path: CHANGE_AUDIT,
+        areas: &[
+            MenuArea {
+                label: "Reports",
+                groups: &[MenuGroup {
+                    label: "Audit",
+                    items: &[MenuItem {
+                        label: "Change Configuration Audit",
+                        path: CHANGE_AUDIT,
+                    }],
                 }],
-            }],
-        }],
+            },
+            MenuArea {
+                label: "Troubleshoot",
+                groups: &[MenuGroup {
+                    label: "Debug Wizard",
+                    items: &[MenuItem {
+                        label: "Debug Log Configuration",
+                        path: DEBUG_LOG,
+                    }],
+                }],
+            },
+        ],
     },
 ];
 

@@ -2,6 +2,7 @@
 
 pub mod administrators;
 pub mod change_audit;
+pub mod debug_log;
 pub mod home;
 pub mod login;
 pub mod not_found;

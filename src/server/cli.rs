@@ -105,8 +105,13 @@ async fn open_state(data_dir: &std::path::Path) -> anyhow::Result<AppState> {
 
 async fn serve(data_dir: PathBuf) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)?;
-    logging::init(Some(&data_dir), true);
-    let state = open_state(&data_dir).await?;
+    let levels = logging::init(Some(&data_dir), true);
+    let mut state = open_state(&data_dir).await?;
+    // The logging layer reads `levels`; start it from the saved ones.
+    for (component, level) in state.log_levels.snapshot() {
+        levels.set(component, level);
+    }
+    state.log_levels = levels;
     if let Some(password) = bootstrap_admin(&state).await? {
         // Printed once, here; only the hash is stored.
         println!(

@@ -31,6 +31,13 @@ pub async fn build_state(
     std::fs::create_dir_all(data_dir)?;
     let db = db::open(data_dir).await?;
     let vault = Vault::open(db.clone(), data_dir).await?;
+    let log_levels = Arc::new(crate::server::logging::LogLevels::default());
+    // Levels an admin set on Debug Log Configuration survive restarts.
+    for (component, level) in db::log_levels::all(&db).await? {
+        if let Some(level) = crate::server::logging::LogLevel::parse(&level) {
+            log_levels.set(&component, level);
+        }
+    }
     Ok(AppState {
         leptos_options,
         db,
@@ -39,6 +46,7 @@ pub async fn build_state(
         throttle: Arc::new(LoginThrottle::default()),
         config: Arc::new(Config::new(data_dir.to_path_buf())),
         test_gate: Arc::default(),
+        log_levels,
     })
 }
 

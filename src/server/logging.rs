@@ -111,6 +111,14 @@ impl LogLevels {
             .copied()
     }
 
+    /// Every component with its level, in the order of `COMPONENTS`.
+    pub fn snapshot(&self) -> Vec<(&'static str, LogLevel)> {
+        COMPONENTS
+            .iter()
+            .map(|(name, _)| (*name, self.get(name).unwrap_or(LogLevel::Info)))
+            .collect()
+    }
+
     /// Sets a component's level; false if there is no such component.
     pub fn set(&self, component: &str, level: LogLevel) -> bool {
         let mut levels = self.levels.write().unwrap_or_else(|e| e.into_inner());

@@ -67,6 +67,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     pub config: Arc<Config>,
     pub test_gate: Arc<settings::TestGate>,
+    /// The per-component log levels the logging layer reads on every event.
+    pub log_levels: Arc<logging::LogLevels>,
 }
 
 /// Product version shown on the dashboard and in logs.

@@ -1,0 +1,75 @@
+//! Operations > Troubleshoot > Debug Wizard > Debug Log Configuration.
+
+use super::ApiError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// ISE's level names, most severe first.
+pub const LEVELS: [&str; 6] = ["FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentLevel {
+    pub component: String,
+    pub level: String,
+    /// The file its lines go to besides the main log, if any.
+    pub log_file: Option<String>,
+}
+
+#[server(endpoint = "get_log_levels")]
+pub async fn get_log_levels() -> Result<Vec<ComponentLevel>, ApiError> {
+    use crate::server::{auth, logging};
+    let (state, _caller) = auth::require(crate::domain::Access::View).await?;
+    Ok(state
+        .log_levels
+        .snapshot()
+        .into_iter()
+        .map(|(component, level)| ComponentLevel {
+            component: component.to_string(),
+            level: level.name().to_string(),
+            log_file: logging::COMPONENTS
+                .iter()
+                .find(|(name, _)| *name == component)
+                .and_then(|(_, file)| file.map(str::to_string)),
+        })
+        .collect())
+}
+
+/// Sets one component's level at once, without a restart, and keeps it.
+#[server(endpoint = "set_log_level")]
+pub async fn set_log_level(component: String, level: String) -> Result<(), ApiError> {
+    use crate::domain::FieldError;
+    use crate::server::clock::unix;
+    use crate::server::logging::{COMPONENTS, LogLevel};
+    use crate::server::{auth, db};
+    let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
+    if !COMPONENTS.iter().any(|(name, _)| *name == component) {
+        return Err(auth::bad_request(FieldError::new(
+            "component",
+            "There is no such component.",
+        )));
+    }
+    let Some(parsed) = LogLevel::parse(&level) else {
+        return Err(auth::bad_request(FieldError::new(
+            "level",
+            "Choose FATAL, ERROR, WARN, INFO, DEBUG or TRACE.",
+        )));
+    };
+    let now = unix(state.clock.now());
+    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    db::log_levels::put(&mut *tx, &component, parsed.name(), now, &caller.admin.name)
+        .await
+        .map_err(auth::internal)?;
+    super::record_audit(
+        &mut tx,
+        &caller,
+        now,
+        "update",
+        "Debug Log Configuration",
+        &format!("{component} level"),
+    )
+    .await?;
+    tx.commit().await.map_err(auth::internal)?;
+    state.log_levels.set(&component, parsed);
+    tracing::info!(target: "system", user = %caller.admin.name, "log level of {component} set to {}", parsed.name());
+    Ok(())
+}
