@@ -83,6 +83,20 @@ fn certificate_and_key(certificate: &str, key: &str) -> String {
     )
 }
 
+/// Imports the peers' CA with the infrastructure role; returns its PEM.
+async fn trust_test_ca(h: &Harness, cookie: &str, peers: &Peers) -> Vec<u8> {
+    let pem = std::fs::read(peers.text("ca_pem")).unwrap();
+    let reply = post(
+        &h.app,
+        "/api/import_trusted_certificate",
+        &upload(&pem, "Test Root"),
+        Some(cookie),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    pem
+}
+
 async fn test_connection(h: &Harness, cookie: &str, body: &str) -> ConnectionTestReport {
     let reply = post(&h.app, "/api/test_smtp_connection", body, Some(cookie)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -336,14 +350,7 @@ async fn the_saved_proxy_carries_the_token_request() {
     assert!(saved.body.contains("\"password_set\":true"));
     assert!(!saved.body.contains(&proxy_password));
 
-    let pem = std::fs::read(peers.text("ca_pem")).unwrap();
-    post(
-        &h.app,
-        "/api/import_trusted_certificate",
-        &upload(&pem, "Test Root"),
-        Some(&root),
-    )
-    .await;
+    trust_test_ca(&h, &root, &peers).await;
     let body = form_body(&smtp_fields(&peers, &peers.text("client_secret")));
     let report = test_connection(&h, &root, &body).await;
     assert!(report.passed(), "{report:#?}");
@@ -370,14 +377,7 @@ async fn a_certificate_generated_in_the_console_replaces_the_secret() {
     let peers = Peers::start();
     let h = harness().await;
     let root = sign_in(&h.app, "root").await;
-    let pem = std::fs::read(peers.text("ca_pem")).unwrap();
-    post(
-        &h.app,
-        "/api/import_trusted_certificate",
-        &upload(&pem, "Test Root"),
-        Some(&root),
-    )
-    .await;
+    let pem = trust_test_ca(&h, &root, &peers).await;
 
     let generated = post(&h.app, "/api/generate_oauth_certificate", "", Some(&root)).await;
     assert_eq!(generated.status, StatusCode::OK, "{}", generated.body);

@@ -93,3 +93,45 @@ pub fn CopyButton(#[prop(into)] text: String, label: &'static str) -> impl IntoV
         </button>
     }
 }
+
+/// An ISE toggle: a real checkbox (`role="switch"`) styled as a switch.
+#[component]
+pub fn Switch(id: &'static str, label: &'static str, checked: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <div class="field switch-field">
+            <span></span>
+            <label class="switch">
+                <input id=id type="checkbox" role="switch"
+                    prop:checked=checked on:change=move |ev| checked.set(event_target_checked(&ev)) />
+                <span class="slider" aria-hidden="true"></span>
+                {label}
+            </label>
+        </div>
+    }
+}
+
+/// A link that downloads a PEM text as a file, without a server round trip.
+#[component]
+pub fn PemDownload(pem: String, file_name: &'static str, label: &'static str) -> impl IntoView {
+    let encoded: String = pem
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b' ' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let href = format!("data:application/x-pem-file;charset=utf-8,{encoded}");
+    view! { <a class="btn small" href=href download=file_name>{label}</a> }
+}
+
+/// The form data of a submitted form, for a multipart upload from the
+/// browser (the default post is prevented).
+pub fn submitted_form_data(ev: &leptos::ev::SubmitEvent) -> Option<leptos::web_sys::FormData> {
+    use leptos::wasm_bindgen::JsCast;
+    ev.prevent_default();
+    let form = ev
+        .target()?
+        .dyn_into::<leptos::web_sys::HtmlFormElement>()
+        .ok()?;
+    leptos::web_sys::FormData::new_with_form(&form).ok()
+}

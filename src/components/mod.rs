@@ -4,5 +4,7 @@ pub mod form;
 pub mod menu;
 pub mod shell;
 
-pub use form::{Banner, BannerKind, CopyButton, Field, PageHeader};
+pub use form::{
+    Banner, BannerKind, CopyButton, Field, PageHeader, PemDownload, Switch, submitted_form_data,
+};
 pub use shell::{ConsoleLayout, CurrentAdmin, LeftNav, use_can};

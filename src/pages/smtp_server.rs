@@ -8,7 +8,10 @@ use crate::api::smtp::{
     OAuthCertificateInfo, SmtpPage, generate_oauth_certificate, get_smtp_settings,
     save_smtp_settings, test_smtp_connection, upload_oauth_certificate,
 };
-use crate::components::{Banner, BannerKind, CopyButton, Field, LeftNav, PageHeader, use_can};
+use crate::components::{
+    Banner, BannerKind, CopyButton, Field, LeftNav, PageHeader, PemDownload, Switch,
+    submitted_form_data, use_can,
+};
 use crate::domain::connection_test::{ConnectionTestReport, StepStatus};
 use crate::domain::exchange::{OBJECT_ID_NOTE, parse_enterprise_object_id, setup_script};
 use crate::domain::smtp::{
@@ -18,8 +21,7 @@ use crate::domain::transcript::{Direction, to_text};
 use crate::domain::{Access, EmailAddress, FieldError};
 use crate::pages::format_time;
 use leptos::prelude::*;
-use leptos::wasm_bindgen::JsCast;
-use leptos::web_sys::{FormData, HtmlFormElement};
+use leptos::web_sys::FormData;
 use leptos_meta::Title;
 
 const INTRO: &str = "Configure a Simple Mail Transfer Protocol (SMTP) server to send email notifications for alarms, to enable sponsors to send email notification to guests with their login credentials and password reset instructions, and to enable guests to automatically receive their login credentials after they successfully register themselves and with actions to take before their guest accounts expire.";
@@ -278,27 +280,11 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
             </fieldset>
             <fieldset class="form-section" disabled=move || !can_change.get()>
                 <legend>"Encryption settings"</legend>
-                <div class="field switch-field">
-                    <span></span>
-                    <label class="switch">
-                        <input id="smtp-use-tls" type="checkbox" role="switch"
-                            prop:checked=f.use_tls on:change=move |ev| f.use_tls.set(event_target_checked(&ev)) />
-                        <span class="slider" aria-hidden="true"></span>
-                        "Use TLS/SSL Encryption"
-                    </label>
-                </div>
+                <Switch id="smtp-use-tls" label="Use TLS/SSL Encryption" checked=f.use_tls />
             </fieldset>
             <fieldset class="form-section" disabled=move || !can_change.get()>
                 <legend>"Authentication Settings"</legend>
-                <div class="field switch-field">
-                    <span></span>
-                    <label class="switch">
-                        <input id="smtp-use-auth" type="checkbox" role="switch"
-                            prop:checked=f.use_authentication on:change=move |ev| f.use_authentication.set(event_target_checked(&ev)) />
-                        <span class="slider" aria-hidden="true"></span>
-                        "Use Authentication Settings"
-                    </label>
-                </div>
+                <Switch id="smtp-use-auth" label="Use Authentication Settings" checked=f.use_authentication />
                 <Show when=move || f.use_authentication.get()>
                     <div class="field" role="radiogroup" aria-label="Authentication Type">
                         <span class="radio-label">"Authentication Type"</span>
@@ -543,17 +529,6 @@ fn ExchangeHelper(f: FormSignals) -> impl IntoView {
     }
 }
 
-fn pem_download_link(pem: &str) -> String {
-    let encoded: String = pem
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b' ' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("data:application/x-pem-file;charset=utf-8,{encoded}")
-}
-
 /// The certificate credential: the one the form names, with buttons to
 /// generate a new key pair here or upload one made elsewhere.
 #[component]
@@ -586,14 +561,7 @@ fn CertificatePanel(
             .or_else(|| upload.value().get().and_then(|r| r.err()))
     };
     let on_upload = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(form) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
-        else {
-            return;
-        };
-        if let Ok(data) = FormData::new_with_form(&form) {
+        if let Some(data) = submitted_form_data(&ev) {
             upload.dispatch_local(data);
         }
     };
@@ -615,7 +583,7 @@ fn CertificatePanel(
                     </dl>
                     <p class="hint wide-hint">"Upload this certificate to Entra ID > App registrations > (app) > Certificates & secrets > Certificates. The private key stays in this console's vault."</p>
                     <div class="transcript-actions">
-                        <a class="btn small" href=pem_download_link(&cert.pem) download="mailroom-smtp-oauth.pem">"Download certificate"</a>
+                        <PemDownload pem=cert.pem.clone() file_name="mailroom-smtp-oauth.pem" label="Download certificate" />
                         <CopyButton text=cert.pem.clone() label="Copy certificate" />
                     </div>
                 }.into_any(),

@@ -5,12 +5,14 @@ use crate::api::certificates::{
     import_trusted_certificate, list_trusted_certificates,
 };
 use crate::components::menu::TRUSTED_CERTIFICATES;
-use crate::components::{Banner, BannerKind, CopyButton, Field, LeftNav, PageHeader, use_can};
+use crate::components::{
+    Banner, BannerKind, CopyButton, Field, LeftNav, PageHeader, PemDownload, submitted_form_data,
+    use_can,
+};
 use crate::domain::Access;
 use crate::pages::format_time;
 use leptos::prelude::*;
-use leptos::wasm_bindgen::JsCast;
-use leptos::web_sys::{FormData, HtmlFormElement};
+use leptos::web_sys::FormData;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeSet;
@@ -137,14 +139,6 @@ fn CertificateTable(
 
 #[component]
 fn CertificateDetail(cert: TrustedCertificate) -> impl IntoView {
-    let download = format!(
-        "data:application/x-pem-file;charset=utf-8,{}",
-        cert.pem
-            .replace('\n', "%0A")
-            .replace('+', "%2B")
-            .replace('=', "%3D")
-            .replace('/', "%2F")
-    );
     view! {
         <section class="cert-detail" aria-label="Certificate details">
             <h2>{cert.friendly_name.clone()}</h2>
@@ -161,7 +155,7 @@ fn CertificateDetail(cert: TrustedCertificate) -> impl IntoView {
             </dl>
             <div class="transcript-actions">
                 <CopyButton text=cert.pem.clone() label="Copy PEM" />
-                <a class="btn small" href=download download="certificate.pem">"Download PEM"</a>
+                <PemDownload pem=cert.pem.clone() file_name="certificate.pem" label="Download PEM" />
             </div>
             <pre class="pem">{cert.pem.clone()}</pre>
         </section>
@@ -188,14 +182,7 @@ pub fn ImportCertificatePage() -> impl IntoView {
         Signal::derive(move || error().and_then(|e| e.field_message(field)))
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let Some(form) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
-        else {
-            return;
-        };
-        if let Ok(data) = FormData::new_with_form(&form) {
+        if let Some(data) = submitted_form_data(&ev) {
             import.dispatch_local(data);
         }
     };

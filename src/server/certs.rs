@@ -28,8 +28,7 @@ pub fn parse(bytes: &[u8], now: i64) -> Result<ParsedCertificate, String> {
     if bytes.len() > MAX_BYTES {
         return Err("The file is too large for a certificate (64 KiB at most).".into());
     }
-    let der = if bytes.starts_with(b"-----BEGIN") || bytes.windows(11).any(|w| w == b"-----BEGIN ")
-    {
+    let der = if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         CertificateDer::from_pem_slice(bytes)
             .map_err(|_| {
                 "The file has no PEM CERTIFICATE block (a private key or a CSR cannot be trusted)."
