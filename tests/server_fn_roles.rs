@@ -45,6 +45,7 @@ enum Expect {
 }
 
 const SETTINGS_ROLES: &[Role] = &[Role::SuperAdmin, Role::SystemAdmin];
+const ALL_ROLES: &[Role] = &Role::ALL;
 
 #[tokio::test]
 async fn every_server_fn_checks_the_callers_role() {
@@ -163,6 +164,33 @@ async fn every_server_fn_checks_the_callers_role() {
             "/api/save_proxy_settings",
             Box::new(|_| "form%5Bhost%5D=".to_string()),
             Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/get_mail_queue",
+            Box::new(|_| "status=&kind=&recipient=&subject=&page=1".to_string()),
+            Expect::AnyAdmin,
+        ),
+        (
+            // The queue is empty: every role gets past the check to "no such message".
+            "/api/get_mail_detail",
+            Box::new(|_| "id=1".to_string()),
+            Expect::OnlyThen(ALL_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/retry_mail",
+            Box::new(|_| "id=1".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/discard_mail",
+            Box::new(|_| "id=1".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            // No SMTP server is configured yet.
+            "/api/send_test_email",
+            Box::new(|_| "to=ops%40example.com".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),
     ];
 

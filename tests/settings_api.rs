@@ -8,71 +8,12 @@ mod common;
 
 use common::Peers;
 use common::app::{BOUNDARY, Harness, harness, post, sign_in};
+use common::forms::{
+    GOOD_APP, encode, form_body, smtp_fields, test_connection, trust_test_ca, upload,
+    upload_with_trust,
+};
 use http::StatusCode;
 use mailroom::api::smtp::SAVE_NEEDS_TEST;
-use mailroom::domain::connection_test::ConnectionTestReport;
-
-const MAILBOX: &str = "noreply@contoso.onmicrosoft.com";
-const GOOD_APP: &str = "1b2c3d4e-0000-4000-8000-00000000abcd";
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn form_body(fields: &[(&str, String)]) -> String {
-    fields
-        .iter()
-        .map(|(name, value)| format!("form%5B{name}%5D={}", encode(value)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn smtp_fields(peers: &Peers, secret: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("smtp_server", "localhost".into()),
-        ("smtp_port", peers.port("smtp").to_string()),
-        ("connection_timeout", "10".into()),
-        ("use_tls", "true".into()),
-        ("use_authentication", "true".into()),
-        ("auth_type", "oauth".into()),
-        ("username", MAILBOX.into()),
-        ("cloud", "custom".into()),
-        ("custom_authority", peers.authority()),
-        ("client_id", GOOD_APP.into()),
-        ("tenant_id", peers.text("tenant_id")),
-        ("credential", "secret".into()),
-        ("client_secret", secret.into()),
-        ("secret_expiry", "2027-06-30".into()),
-    ]
-}
-
-fn upload(file: &[u8], friendly_name: &str) -> String {
-    upload_with_trust(file, friendly_name, true)
-}
-
-/// The Import form; an unticked checkbox is simply absent from the post.
-fn upload_with_trust(file: &[u8], friendly_name: &str, infrastructure: bool) -> String {
-    let trust = if infrastructure {
-        format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"trust_infrastructure\"\r\n\r\ntrue\r\n"
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"ca.pem\"\r\n\
-         Content-Type: application/x-pem-file\r\n\r\n{}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"friendly_name\"\r\n\r\n{friendly_name}\r\n\
-         {trust}--{BOUNDARY}--\r\n",
-        String::from_utf8_lossy(file)
-    )
-}
 
 /// The certificate credential upload form.
 fn certificate_and_key(certificate: &str, key: &str) -> String {
@@ -81,26 +22,6 @@ fn certificate_and_key(certificate: &str, key: &str) -> String {
          --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"private_key\"; filename=\"k.pem\"\r\n\r\n{key}\r\n\
          --{BOUNDARY}--\r\n"
     )
-}
-
-/// Imports the peers' CA with the infrastructure role; returns its PEM.
-async fn trust_test_ca(h: &Harness, cookie: &str, peers: &Peers) -> Vec<u8> {
-    let pem = std::fs::read(peers.text("ca_pem")).unwrap();
-    let reply = post(
-        &h.app,
-        "/api/import_trusted_certificate",
-        &upload(&pem, "Test Root"),
-        Some(cookie),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    pem
-}
-
-async fn test_connection(h: &Harness, cookie: &str, body: &str) -> ConnectionTestReport {
-    let reply = post(&h.app, "/api/test_smtp_connection", body, Some(cookie)).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    serde_json::from_str(&reply.body).unwrap()
 }
 
 fn database_bytes(h: &Harness) -> Vec<u8> {

@@ -56,12 +56,12 @@ const RELAY_USER = { username: 'relay-user', password: 'Relay-Passw0rd' };
 const signingKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const b64url = (data) => Buffer.from(data).toString('base64url');
 
-function issueToken(appId, roles) {
+function issueToken(appId, roles, lifetime = 3599) {
   const now = Math.floor(Date.now() / 1000);
   const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', kid: 'peer' }));
   const claims = b64url(JSON.stringify({
     aud: 'https://outlook.office365.com', iss: `https://sts.windows.net/${TENANT.id}/`, iat: now, nbf: now,
-    exp: now + 3599, appid: appId, roles, tid: TENANT.id, sub: crypto.randomUUID(), oid: crypto.randomUUID(),
+    exp: now + lifetime, appid: appId, roles, tid: TENANT.id, sub: crypto.randomUUID(), oid: crypto.randomUUID(),
   }));
   const signature = crypto.sign('RSA-SHA256', Buffer.from(`${header}.${claims}`), signingKey.privateKey);
   return `${header}.${claims}.${b64url(signature)}`;
@@ -78,8 +78,26 @@ function verifyToken(token) {
 }
 
 // ---- counters the tests read through GET /_stats
-const stats = { token_requests: 0, token_requests_by_client: {}, auth_ok: 0, auth_failed: 0, proxied: 0, messages: 0 };
+const stats = { token_requests: 0, token_requests_by_client: {}, auth_ok: 0, auth_failed: 0, proxied: 0, messages: 0, faults_used: 0 };
 const messages = [];
+
+// ---- faults the tests script through POST /_faults, each used `times` times:
+//   {at: 'connect'|'mail'|'rcpt'|'data', action: 'reply', code, text}  an SMTP refusal
+//   {at: 'connect', action: 'hang'}      the greeting never comes
+//   {at: 'data', action: 'drop'}         the connection drops after the message, before the reply
+//   {at: 'token', action: 'status', status: 429|503, retry_after}   Entra throttling
+//   {at: 'token', action: 'expired', lifetime}  a token whose exp is `lifetime` s away (default:
+//                                        already past) while expires_in still says 3599
+const faults = [];
+function takeFault(at) {
+  const index = faults.findIndex((f) => f.at === at);
+  if (index < 0) return null;
+  const fault = faults[index];
+  fault.times = (fault.times || 1) - 1;
+  if (fault.times <= 0) faults.splice(index, 1);
+  stats.faults_used += 1;
+  return fault;
+}
 
 function entraError(res, status, error, code, description, extraHeaders = {}) {
   const trace = crypto.randomUUID();
@@ -129,6 +147,17 @@ async function tokenEndpoint(req, res) {
       res.writeHead(400, { 'content-type': 'text/plain' });
       res.write(String(err.message));
     }
+    return res.end();
+  }
+  if (req.method === 'POST' && url.pathname === '/_faults') {
+    const body = JSON.parse(await readBody(req) || '[]');
+    faults.push(...(Array.isArray(body) ? body : [body]));
+    res.writeHead(204);
+    return res.end();
+  }
+  if (req.method === 'POST' && (url.pathname === '/_smtp/down' || url.pathname === '/_smtp/up')) {
+    await (url.pathname === '/_smtp/down' ? smtpDown() : smtpUp());
+    res.writeHead(204);
     return res.end();
   }
   if (req.method === 'POST' && url.pathname === '/_reset') {
@@ -188,9 +217,20 @@ async function tokenEndpoint(req, res) {
     return entraError(res, 400, 'invalid_scope', 70011,
       `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${form.get('scope')} is not valid.`);
   }
+  const fault = takeFault('token');
+  if (fault && fault.action === 'status' && fault.status === 429) {
+    return entraError(res, 429, 'temporarily_unavailable', 50196,
+      'The server terminated an operation because it encountered a client request loop.',
+      { 'retry-after': String(fault.retry_after ?? 1) });
+  }
+  if (fault && fault.action === 'status') {
+    res.writeHead(fault.status, { 'content-type': 'text/html', 'retry-after': String(fault.retry_after ?? 1) });
+    return res.end('<html><body><h1>Service Unavailable</h1></body></html>');
+  }
+  const lifetime = fault && fault.action === 'expired' ? (fault.lifetime ?? -60) : 3599;
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify({
-    token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: issueToken(clientId, app.roles),
+    token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: issueToken(clientId, app.roles, lifetime),
   }));
 }
 
@@ -264,10 +304,44 @@ function onAuth(auth, session, callback) {
   return callback(exchangeError(535, '5.7.139 Authentication unsuccessful, basic authentication is disabled. [PEER0004.contoso.test]'));
 }
 
+// Sockets of the Exchange-like server by client port, so a fault can drop one.
+const sockets = new Map();
+
+function refusal(at, callback) {
+  const fault = takeFault(at);
+  if (fault && fault.action === 'reply') {
+    callback(exchangeError(fault.code, fault.text));
+    return true;
+  }
+  return false;
+}
+
+function onConnect(session, callback) {
+  const fault = takeFault('connect');
+  if (fault && fault.action === 'hang') return; // never greet
+  if (fault && fault.action === 'reply') return callback(exchangeError(fault.code, fault.text));
+  return callback();
+}
+
+function onMailFrom(address, session, callback) {
+  if (!refusal('mail', callback)) callback();
+}
+
+function onRcptTo(address, session, callback) {
+  if (!refusal('rcpt', callback)) callback();
+}
+
 function onData(stream, session, callback) {
   const chunks = [];
   stream.on('data', (chunk) => chunks.push(chunk));
   stream.on('end', () => {
+    const fault = takeFault('data');
+    if (fault && fault.action === 'drop') {
+      const socket = sockets.get(session.remotePort);
+      if (socket) socket.destroy();
+      return;
+    }
+    if (fault && fault.action === 'reply') return callback(exchangeError(fault.code, fault.text));
     const raw = Buffer.concat(chunks).toString();
     const id = (raw.match(/^Message-ID:\s*(.+)$/im) || [])[1] || '';
     stats.messages += 1;
@@ -284,7 +358,12 @@ const quiet = { logger: false, disableReverseLookup: true, size: 35 * 1024 * 102
 // Exchange-like submission port: STARTTLS, then AUTH XOAUTH2 (and basic auth for the relay user).
 const exchange = new SMTPServer({
   ...quiet, name: 'PEER0000.contoso.test', secure: false, ...tlsOptions,
-  authMethods: ['XOAUTH2', 'PLAIN', 'LOGIN'], onAuth, onData,
+  authMethods: ['XOAUTH2', 'PLAIN', 'LOGIN'], onAuth, onData, onConnect, onMailFrom, onRcptTo,
+});
+exchange.server.on('connection', (socket) => {
+  const port = socket.remotePort;
+  sockets.set(port, socket);
+  socket.on('close', () => sockets.delete(port));
 });
 // A server that is busy: 421 at the greeting.
 const busy = new SMTPServer({
@@ -376,6 +455,18 @@ const info = {
   proxy_password: PROXY_PASSWORD,
   relay_user: RELAY_USER,
 };
+// "Server down, then up": stop listening and cut every open session; then
+// listen again on the same port.
+async function smtpDown() {
+  await new Promise((resolve) => {
+    exchange.server.close(() => resolve());
+    for (const socket of sockets.values()) socket.destroy();
+  });
+}
+async function smtpUp() {
+  if (!exchange.server.listening) await listen(exchange.server, ports.smtp);
+}
+
 const tmp = path.join(stateDir, 'peers.json.tmp');
 fs.writeFileSync(tmp, JSON.stringify(info, null, 2));
 fs.renameSync(tmp, path.join(stateDir, 'peers.json'));

@@ -137,6 +137,7 @@ pub async fn import_trusted_certificate(
     )
     .await?;
     tx.commit().await.map_err(auth::internal)?;
+    state.mailer.settings_changed();
     tracing::info!(target: "admin-access", user = %caller.admin.name, "imported trusted certificate {} (sha256 {})", row.subject, row.sha256);
     Ok(view(row))
 }
@@ -176,5 +177,6 @@ pub async fn delete_trusted_certificates(ids: Vec<i64>) -> Result<usize, ApiErro
         deleted += 1;
     }
     tx.commit().await.map_err(auth::internal)?;
+    state.mailer.settings_changed();
     Ok(deleted)
 }

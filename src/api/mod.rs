@@ -5,6 +5,7 @@ pub mod admins;
 pub mod auth;
 pub mod certificates;
 pub mod logs;
+pub mod mail;
 pub mod proxy;
 pub mod smtp;
 

@@ -118,5 +118,6 @@ pub async fn save_proxy_settings(form: ProxyForm) -> Result<ProxyPage, ApiError>
     };
     super::record_audit(&mut tx, &caller, now, "update", "Proxy", &changed).await?;
     tx.commit().await.map_err(auth::internal)?;
+    state.mailer.settings_changed();
     get_proxy_settings().await
 }

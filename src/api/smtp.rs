@@ -222,6 +222,7 @@ pub async fn save_smtp_settings(form: SmtpSettingsForm) -> Result<SmtpPage, ApiE
     let changed = settings::changed_fields(&before, &form).join(", ");
     super::record_audit(&mut tx, &caller, now, "update", "SMTP Server", &changed).await?;
     tx.commit().await.map_err(auth::internal)?;
+    state.mailer.settings_changed();
     state.test_gate.forget(&caller.admin.name);
     get_smtp_settings().await
 }

@@ -50,6 +50,9 @@ pub struct Diagnosis {
     pub temporary: bool,
     pub trace_id: Option<String>,
     pub correlation_id: Option<String>,
+    /// The server's Retry-After, when it sent one.
+    #[serde(default)]
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl Diagnosis {
@@ -68,6 +71,7 @@ impl Diagnosis {
             temporary,
             trace_id: None,
             correlation_id: None,
+            retry_after_seconds: None,
         }
     }
 }
@@ -192,6 +196,7 @@ pub fn token_failure(
             status >= 500,
         )
     };
+    diagnosis.retry_after_seconds = retry_after_seconds.filter(|_| status == 429 || status == 503);
     if let Some(body) = body {
         diagnosis.trace_id = Some(body.trace_id.clone()).filter(|t| !t.is_empty());
         diagnosis.correlation_id = Some(body.correlation_id.clone()).filter(|c| !c.is_empty());
@@ -303,6 +308,50 @@ pub fn starttls_unavailable(host: &str) -> Diagnosis {
         "no-starttls",
         format!("{host} does not offer STARTTLS on this port."),
         "Use port 587 for Exchange Online, or turn off Use TLS/SSL Encryption only for a relay that has no TLS.",
+        false,
+    )
+}
+
+/// The console could not read what it needs to send (database or vault trouble).
+pub fn settings_unreadable(detail: &str) -> Diagnosis {
+    Diagnosis::new(
+        Step::Connect,
+        "internal",
+        format!("The console could not read the mail settings or message: {detail}."),
+        "See the server log; the message is retried.",
+        true,
+    )
+}
+
+/// A message was queued while no SMTP server is configured.
+pub fn smtp_not_configured() -> Diagnosis {
+    Diagnosis::new(
+        Step::Connect,
+        "not-configured",
+        "No SMTP server is configured, so the message cannot be sent.",
+        "Configure Administration > System > Settings > SMTP Server, then Retry the message from Operations > Mail Queue.",
+        false,
+    )
+}
+
+/// The message itself cannot be sent (an address that does not parse).
+pub fn message_unsendable(detail: &str) -> Diagnosis {
+    Diagnosis::new(
+        Step::MailFrom,
+        "message-invalid",
+        format!("The message cannot be sent as written: {detail}."),
+        "Correct the sender or recipient address where the message was created, then queue it again.",
+        false,
+    )
+}
+
+/// The SMTP client gave up before the server said no (no usable AUTH mechanism...).
+pub fn smtp_client_refused(host: &str, detail: &str) -> Diagnosis {
+    Diagnosis::new(
+        Step::Auth,
+        "client",
+        format!("The session with {host} could not go on: {detail}."),
+        "Check Use TLS/SSL Encryption (Exchange Online offers AUTH XOAUTH2 only after STARTTLS on 587) and the authentication type.",
         false,
     )
 }

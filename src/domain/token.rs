@@ -44,6 +44,7 @@ pub fn check_claims(token: &str, tenant_guid: Option<&str>) -> Result<TokenClaim
             temporary: false,
             trace_id: None,
             correlation_id: None,
+            retry_after_seconds: None,
         })
     };
     let claims = decode_claims(token).ok_or_else(|| {

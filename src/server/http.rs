@@ -38,10 +38,15 @@ pub async fn build_state(
             log_levels.set(&component, level);
         }
     }
+    let mailer = Arc::new(crate::server::mail::Mailer::new(
+        crate::server::mail::MailConfig::from_env(),
+        clock.clone(),
+    ));
     Ok(AppState {
         leptos_options,
         db,
         vault: Arc::new(vault),
+        mailer,
         clock,
         throttle: Arc::new(LoginThrottle::default()),
         config: Arc::new(Config::new(data_dir.to_path_buf())),

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod db;
 pub mod http;
 pub mod logging;
+pub mod mail;
 pub mod oauth;
 pub mod settings;
 pub mod smtp;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub test_gate: Arc<settings::TestGate>,
     /// The per-component log levels the logging layer reads on every event.
     pub log_levels: Arc<logging::LogLevels>,
+    /// The outbox's dispatcher: token cache, pooled transport, waiters.
+    pub mailer: Arc<mail::Mailer>,
 }
 
 /// Product version shown on the dashboard and in logs.

@@ -11,6 +11,7 @@ use mailroom::server::auth::hash_password;
 use mailroom::server::clock::Clock;
 use mailroom::server::db;
 use mailroom::server::http::{build_state, router, system_clock};
+use mailroom::server::mail::{MailConfig, Mailer};
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -29,9 +30,24 @@ pub async fn harness() -> Harness {
 }
 
 pub async fn harness_with_clock(clock: Arc<dyn Clock>) -> Harness {
+    harness_with(clock, None).await
+}
+
+/// A harness whose delivery workers use `config` (they are not started:
+/// call `mailroom::server::mail::worker::spawn`).
+pub async fn harness_with_mail(config: MailConfig) -> Harness {
+    harness_with(system_clock(), Some(config)).await
+}
+
+async fn harness_with(clock: Arc<dyn Clock>, mail: Option<MailConfig>) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let options = LeptosOptions::builder().output_name("mailroom").build();
-    let state = build_state(dir.path(), options, clock).await.unwrap();
+    let mut state = build_state(dir.path(), options, clock.clone())
+        .await
+        .unwrap();
+    if let Some(config) = mail {
+        state.mailer = Arc::new(Mailer::new(config, clock));
+    }
     let hash = hash_password(&Secret::new(PASSWORD)).unwrap();
     for (name, role) in [
         ("root", Role::SuperAdmin),

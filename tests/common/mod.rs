@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod forms;
 
 use serde_json::Value;
 use std::path::PathBuf;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod certificates;
 pub mod log_levels;
 pub mod oauth_certificates;
+pub mod outbox;
 pub mod proxy;
 pub mod sessions;
 pub mod smtp;

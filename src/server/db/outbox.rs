@@ -1,0 +1,351 @@
+//! The outbox and its delivery attempts. Times are unix milliseconds.
+
+use crate::domain::mail::{AttemptRow, MailKind, MailStatus, QueueCounts, QueueRow};
+use sqlx::{FromRow, SqliteExecutor};
+
+pub struct NewMail<'a> {
+    pub kind: MailKind,
+    pub sender: &'a str,
+    pub recipients: &'a [String],
+    pub subject: &'a str,
+    pub message_id: &'a str,
+    pub created_by: &'a str,
+}
+
+pub async fn insert(
+    db: impl SqliteExecutor<'_>,
+    mail: &NewMail<'_>,
+    now: i64,
+) -> sqlx::Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO outbox (kind, persona, sender, recipients, subject, message_id, status, \
+         attempts, next_attempt_at, created_by, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(mail.kind.as_str())
+    .bind(mail.kind.persona().as_str())
+    .bind(mail.sender)
+    .bind(mail.recipients.join(","))
+    .bind(mail.subject)
+    .bind(mail.message_id)
+    .bind(now)
+    .bind(mail.created_by)
+    .bind(now)
+    .bind(now)
+    .fetch_one(db)
+    .await?;
+    Ok(id)
+}
+
+/// A row a worker has claimed, with what it needs to send it.
+#[derive(Debug, Clone, FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub kind: String,
+    pub sender: String,
+    pub recipients: String,
+    pub subject: String,
+    pub message_id: String,
+    /// Including the attempt being made now.
+    pub attempts: i64,
+}
+
+/// Leases up to `limit` due rows to `owner` until `lease_until`, counting
+/// the attempt. Due means queued or retrying with its time come, or leased
+/// to a worker whose lease has run out. SQLite runs one writer at a time, so
+/// two workers never claim the same row; on PostgreSQL the inner SELECT
+/// takes `FOR UPDATE SKIP LOCKED` for the same effect without blocking.
+pub async fn claim(
+    db: impl SqliteExecutor<'_>,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<Claimed>> {
+    let mut rows: Vec<Claimed> = sqlx::query_as(
+        "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
+         attempts = attempts + 1, updated_at = ?3 \
+         WHERE id IN (SELECT id FROM outbox \
+           WHERE (status IN ('queued', 'retrying') AND next_attempt_at <= ?3) \
+              OR (status = 'sending' AND lease_until < ?3) \
+           ORDER BY next_attempt_at, id LIMIT ?4) \
+         RETURNING id, kind, sender, recipients, subject, message_id, attempts",
+    )
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.sort_by_key(|row| row.id);
+    Ok(rows)
+}
+
+/// When the next row falls due (a waiting retry, or a lease running out).
+pub async fn next_due(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<i64>> {
+    let (due,): (Option<i64>,) = sqlx::query_as(
+        "SELECT MIN(t) FROM ( \
+           SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status IN ('queued', 'retrying') \
+           UNION ALL SELECT MIN(lease_until) FROM outbox WHERE status = 'sending')",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(due)
+}
+
+/// After a restart nothing is being sent: rows leased before it are due now.
+pub async fn release_all_leases(db: impl SqliteExecutor<'_>, now: i64) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "UPDATE outbox SET status = 'queued', lease_owner = NULL, lease_until = NULL, \
+         next_attempt_at = ?1, updated_at = ?1 WHERE status = 'sending'",
+    )
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// The result of one attempt, written only while `owner` still holds the
+/// lease (a worker whose lease ran out and was re-claimed writes nothing).
+pub struct Settled<'a> {
+    pub id: i64,
+    pub owner: &'a str,
+    pub status: MailStatus,
+    pub reply: &'a str,
+    pub diagnosis_json: Option<&'a str>,
+    pub next_attempt_at: i64,
+    pub now: i64,
+}
+
+pub async fn settle(db: impl SqliteExecutor<'_>, settled: &Settled<'_>) -> sqlx::Result<bool> {
+    let sent_at = (settled.status == MailStatus::Sent).then_some(settled.now);
+    let result = sqlx::query(
+        "UPDATE outbox SET status = ?, last_reply = ?, diagnosis = ?, next_attempt_at = ?, \
+         lease_owner = NULL, lease_until = NULL, updated_at = ?, sent_at = COALESCE(?, sent_at) \
+         WHERE id = ? AND status = 'sending' AND lease_owner = ?",
+    )
+    .bind(settled.status.as_str())
+    .bind(settled.reply)
+    .bind(settled.diagnosis_json)
+    .bind(settled.next_attempt_at)
+    .bind(settled.now)
+    .bind(sent_at)
+    .bind(settled.id)
+    .bind(settled.owner)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn insert_attempt(
+    db: impl SqliteExecutor<'_>,
+    outbox_id: i64,
+    attempt: i64,
+    started_at: i64,
+    millis: i64,
+    outcome: &str,
+    reply: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox_attempts (outbox_id, attempt, started_at, millis, outcome, reply) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(outbox_id)
+    .bind(attempt)
+    .bind(started_at)
+    .bind(millis)
+    .bind(outcome)
+    .bind(reply)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Puts a dead letter back in the queue, due now, with a fresh attempt count.
+pub async fn requeue_dead(db: impl SqliteExecutor<'_>, id: i64, now: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?1, updated_at = ?1 \
+         WHERE id = ?2 AND status = 'dead'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn discard_dead(db: impl SqliteExecutor<'_>, id: i64, now: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE outbox SET status = 'discarded', updated_at = ?1 WHERE id = ?2 AND status = 'dead'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn counts(db: impl SqliteExecutor<'_>) -> sqlx::Result<QueueCounts> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+            .fetch_all(db)
+            .await?;
+    let mut counts = QueueCounts::default();
+    for (status, count) in rows {
+        if let Some(status) = MailStatus::parse(&status) {
+            counts.add(status, count);
+        }
+    }
+    Ok(counts)
+}
+
+/// The Mail Queue table's filter; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<MailStatus>,
+    pub kind: Option<MailKind>,
+    /// Substring of a recipient address.
+    pub recipient: String,
+    /// Substring of the subject.
+    pub subject: String,
+}
+
+#[derive(FromRow)]
+struct RowRecord {
+    id: i64,
+    kind: String,
+    recipients: String,
+    subject: String,
+    status: String,
+    attempts: i64,
+    last_reply: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    next_attempt_at: i64,
+}
+
+impl RowRecord {
+    fn into_row(self) -> QueueRow {
+        let status = MailStatus::parse(&self.status).unwrap_or(MailStatus::Queued);
+        QueueRow {
+            id: self.id,
+            kind: MailKind::parse(&self.kind).unwrap_or(MailKind::TestEmail),
+            recipients: self.recipients,
+            subject: self.subject,
+            status,
+            attempts: self.attempts,
+            last_reply: self.last_reply,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            next_attempt_at: matches!(status, MailStatus::Queued | MailStatus::Retrying)
+                .then_some(self.next_attempt_at),
+        }
+    }
+}
+
+const ROW_COLUMNS: &str = "id, kind, recipients, subject, status, attempts, last_reply, \
+                           created_at, updated_at, next_attempt_at";
+
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    escaped.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    escaped
+}
+
+/// One page of the table, newest first, and how many rows match in all.
+pub async fn page(
+    db: &sqlx::SqlitePool,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> sqlx::Result<(Vec<QueueRow>, i64)> {
+    let where_clause = "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2) \
+         AND (?3 = '%%' OR recipients LIKE ?3 ESCAPE '\\') \
+         AND (?4 = '%%' OR subject LIKE ?4 ESCAPE '\\')";
+    let status = filter.status.map(MailStatus::as_str);
+    let kind = filter.kind.map(MailKind::as_str);
+    let recipient = escape_like(filter.recipient.trim());
+    let subject = escape_like(filter.subject.trim());
+    let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM outbox {where_clause}"))
+        .bind(status)
+        .bind(kind)
+        .bind(&recipient)
+        .bind(&subject)
+        .fetch_one(db)
+        .await?;
+    let records: Vec<RowRecord> = sqlx::query_as(&format!(
+        "SELECT {ROW_COLUMNS} FROM outbox {where_clause} ORDER BY id DESC LIMIT ?5 OFFSET ?6"
+    ))
+    .bind(status)
+    .bind(kind)
+    .bind(&recipient)
+    .bind(&subject)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    Ok((
+        records.into_iter().map(RowRecord::into_row).collect(),
+        total,
+    ))
+}
+
+pub struct Detail {
+    pub row: QueueRow,
+    pub sender: String,
+    pub message_id: String,
+    pub created_by: String,
+    pub diagnosis_json: Option<String>,
+}
+
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Detail>> {
+    #[derive(FromRow)]
+    struct Extra {
+        sender: String,
+        message_id: String,
+        created_by: String,
+        diagnosis: Option<String>,
+        #[sqlx(flatten)]
+        row: RowRecord,
+    }
+    let extra: Option<Extra> = sqlx::query_as(&format!(
+        "SELECT sender, message_id, created_by, diagnosis, {ROW_COLUMNS} FROM outbox WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(extra.map(|e| Detail {
+        row: e.row.into_row(),
+        sender: e.sender,
+        message_id: e.message_id,
+        created_by: e.created_by,
+        diagnosis_json: e.diagnosis,
+    }))
+}
+
+pub async fn attempts(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Vec<AttemptRow>> {
+    let rows: Vec<(i64, i64, i64, String, String)> = sqlx::query_as(
+        "SELECT attempt, started_at, millis, outcome, reply FROM outbox_attempts \
+         WHERE outbox_id = ? ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(attempt, started_at, millis, outcome, reply)| AttemptRow {
+            attempt,
+            started_at,
+            millis,
+            outcome,
+            reply,
+        })
+        .collect())
+}

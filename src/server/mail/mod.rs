@@ -1,0 +1,288 @@
+//! Mail dispatch: the outbox, the delivery workers and their pooled SMTP
+//! transport. Every email the console sends is queued here, in the same
+//! transaction as the change that caused it, and delivered by `worker`.
+
+/// Logs a mail event under the component that owns its kind: guest mail
+/// goes to guest.log as `guestaccess`, test emails as `guest-access-admin`
+/// (ISE logs Send Test Email there), everything else as `smtp`.
+macro_rules! mail_log {
+    ($kind:expr, $level:ident, $($arg:tt)+) => {{
+        let kind: $crate::domain::mail::MailKind = $kind;
+        if kind.is_guest_mail() {
+            tracing::$level!(target: "guestaccess", $($arg)+)
+        } else if kind == $crate::domain::mail::MailKind::TestEmail {
+            tracing::$level!(target: "guest-access-admin", $($arg)+)
+        } else {
+            tracing::$level!(target: "smtp", $($arg)+)
+        }
+    }};
+}
+
+mod transport;
+pub mod worker;
+
+use crate::domain::Secret;
+use crate::domain::diagnosis::Diagnosis;
+use crate::domain::mail::{MailKind, MailStatus, RetryPolicy};
+use crate::server::clock::Clock;
+use crate::server::db;
+use crate::server::oauth::cache::TokenCache;
+use crate::server::vault::Vault;
+use serde::{Deserialize, Serialize};
+use sqlx::{Sqlite, Transaction};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::{Notify, broadcast};
+
+/// The vault purpose of message bodies, keyed by outbox id. Bodies are
+/// sealed because guest credentials carry passwords; each is deleted once
+/// its message is delivered or discarded.
+pub const BODY_PURPOSE: &str = "outbox.body";
+
+/// How the delivery workers behave.
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// Connections kept open to the SMTP server, and messages in flight.
+    /// Exchange Online allows 3 concurrent connections per mailbox.
+    pub pool_size: u32,
+    pub retry: RetryPolicy,
+    /// How long a claimed row stays with its worker before another may take it.
+    pub lease: Duration,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            pool_size: 3,
+            retry: RetryPolicy::default(),
+            lease: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+impl MailConfig {
+    /// `MAILROOM_MAIL_POOL_SIZE` (1-32), `MAILROOM_MAIL_MAX_ATTEMPTS` (1-50),
+    /// `MAILROOM_MAIL_RETRY_BASE_MS` (100 ms - 1 h), others by default.
+    pub fn from_env() -> Self {
+        let number = |name: &str, range: std::ops::RangeInclusive<u64>| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|v| range.contains(v))
+        };
+        let mut config = MailConfig::default();
+        if let Some(size) = number("MAILROOM_MAIL_POOL_SIZE", 1..=32) {
+            config.pool_size = size as u32;
+        }
+        if let Some(attempts) = number("MAILROOM_MAIL_MAX_ATTEMPTS", 1..=50) {
+            config.retry.max_attempts = attempts as u32;
+        }
+        if let Some(base) = number("MAILROOM_MAIL_RETRY_BASE_MS", 100..=3_600_000) {
+            config.retry.base_ms = base;
+            config.retry.max_ms = config.retry.max_ms.max(base);
+        }
+        config
+    }
+}
+
+/// An email to queue.
+pub struct Outgoing {
+    pub kind: MailKind,
+    pub sender: String,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    /// The admin, sponsor or job that caused it.
+    pub created_by: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Body {
+    text: String,
+    html: Option<String>,
+}
+
+pub struct Queued {
+    pub id: i64,
+    pub message_id: String,
+    pub kind: MailKind,
+}
+
+/// The end of one attempt, announced to whoever waits for it (Send Test
+/// Email) and to the Mail Queue's progress.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    pub id: i64,
+    pub status: MailStatus,
+    pub reply: String,
+    pub diagnosis: Option<Diagnosis>,
+    pub millis: i64,
+    pub next_attempt_at: Option<i64>,
+}
+
+/// The dispatcher's shared state: how to wake the workers, who waits for
+/// which message, the OAuth token cache and the pooled transport.
+pub struct Mailer {
+    pub config: MailConfig,
+    wake: Notify,
+    settled: broadcast::Sender<Settlement>,
+    /// Bumped whenever SMTP, proxy or trust settings change, so the next
+    /// delivery loads them again and builds a new pool.
+    generation: AtomicU64,
+    pub tokens: TokenCache,
+    transport: transport::TransportSlot,
+    /// Names this process's leases.
+    owner: String,
+}
+
+impl Mailer {
+    pub fn new(config: MailConfig, clock: Arc<dyn Clock>) -> Self {
+        let (settled, _) = broadcast::channel(1024);
+        Mailer {
+            config,
+            wake: Notify::new(),
+            settled,
+            generation: AtomicU64::new(1),
+            tokens: TokenCache::new(clock),
+            transport: transport::TransportSlot::default(),
+            owner: format!(
+                "worker-{}-{}",
+                std::process::id(),
+                crate::server::auth::random_token()
+            ),
+        }
+    }
+
+    /// Called after the SMTP, proxy or trusted-certificate settings change.
+    pub fn settings_changed(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Tells the workers that rows may be due (after a commit that queued some).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Settlement> {
+        self.settled.subscribe()
+    }
+
+    /// Writes the message to the outbox inside the caller's transaction:
+    /// it exists exactly when the change that caused it was committed. Call
+    /// `submitted` after the commit.
+    pub async fn enqueue(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        vault: &Vault,
+        mail: &Outgoing,
+        now_ms: i64,
+    ) -> anyhow::Result<Queued> {
+        let domain = mail
+            .sender
+            .rsplit_once('@')
+            .map(|(_, domain)| domain)
+            .unwrap_or("mailroom.invalid");
+        let message_id = format!("<{}@{}>", crate::server::auth::random_token(), domain);
+        let id = db::outbox::insert(
+            &mut **tx,
+            &db::outbox::NewMail {
+                kind: mail.kind,
+                sender: &mail.sender,
+                recipients: &mail.recipients,
+                subject: &mail.subject,
+                message_id: &message_id,
+                created_by: &mail.created_by,
+            },
+            now_ms,
+        )
+        .await?;
+        let body = serde_json::to_string(&Body {
+            text: mail.text.clone(),
+            html: mail.html.clone(),
+        })?;
+        vault
+            .put_in(
+                &mut **tx,
+                BODY_PURPOSE,
+                &id.to_string(),
+                &Secret::new(body),
+                now_ms / 1000,
+            )
+            .await?;
+        Ok(Queued {
+            id,
+            message_id,
+            kind: mail.kind,
+        })
+    }
+
+    /// Logs the job as ISE does and wakes the workers, once committed.
+    pub fn submitted(&self, queued: &[Queued]) {
+        for mail in queued {
+            mail_log!(
+                mail.kind,
+                debug,
+                "sendMailMessage: Submitting Mail Job {} ({}) Message-ID {}",
+                mail.id,
+                mail.kind.label(),
+                mail.message_id
+            );
+        }
+        if !queued.is_empty() {
+            self.wake();
+        }
+    }
+
+    /// Waits until message `id` has finished an attempt, up to `timeout`.
+    /// Subscribe before queueing, so the settlement cannot slip past.
+    pub async fn wait_for(
+        mut receiver: broadcast::Receiver<Settlement>,
+        id: i64,
+        timeout: Duration,
+    ) -> Option<Settlement> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(Ok(settlement)) if settlement.id == id => return Some(settlement),
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_waiter_sees_only_its_own_settlement() {
+        let mailer = Mailer::new(
+            MailConfig::default(),
+            Arc::new(crate::server::clock::SystemClock),
+        );
+        let receiver = mailer.subscribe();
+        let settled = |id| Settlement {
+            id,
+            status: MailStatus::Sent,
+            reply: format!("250 {id}"),
+            diagnosis: None,
+            millis: 1,
+            next_attempt_at: None,
+        };
+        mailer.settled.send(settled(1)).unwrap();
+        mailer.settled.send(settled(2)).unwrap();
+        let seen = Mailer::wait_for(receiver, 2, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(seen.reply, "250 2");
+        let nobody = Mailer::wait_for(mailer.subscribe(), 3, Duration::from_millis(50)).await;
+        assert!(nobody.is_none());
+    }
+}

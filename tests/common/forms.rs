@@ -1,0 +1,115 @@
+//! Form bodies for the settings server functions, and the steps that
+//! configure the console against the peers the way an admin would.
+
+use super::Peers;
+use super::app::{BOUNDARY, Harness, post};
+use http::StatusCode;
+use mailroom::domain::connection_test::ConnectionTestReport;
+
+pub const MAILBOX: &str = "noreply@contoso.onmicrosoft.com";
+pub const GOOD_APP: &str = "1b2c3d4e-0000-4000-8000-00000000abcd";
+
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn form_body(fields: &[(&str, String)]) -> String {
+    fields
+        .iter()
+        .map(|(name, value)| format!("form%5B{name}%5D={}", encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn smtp_fields(peers: &Peers, secret: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("smtp_server", "localhost".into()),
+        ("smtp_port", peers.port("smtp").to_string()),
+        ("connection_timeout", "10".into()),
+        ("use_tls", "true".into()),
+        ("use_authentication", "true".into()),
+        ("auth_type", "oauth".into()),
+        ("username", MAILBOX.into()),
+        ("cloud", "custom".into()),
+        ("custom_authority", peers.authority()),
+        ("client_id", GOOD_APP.into()),
+        ("tenant_id", peers.text("tenant_id")),
+        ("credential", "secret".into()),
+        ("client_secret", secret.into()),
+        ("secret_expiry", "2027-06-30".into()),
+    ]
+}
+
+pub fn upload(file: &[u8], friendly_name: &str) -> String {
+    upload_with_trust(file, friendly_name, true)
+}
+
+/// The Import form; an unticked checkbox is simply absent from the post.
+pub fn upload_with_trust(file: &[u8], friendly_name: &str, infrastructure: bool) -> String {
+    let trust = if infrastructure {
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"trust_infrastructure\"\r\n\r\ntrue\r\n"
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"ca.pem\"\r\n\
+         Content-Type: application/x-pem-file\r\n\r\n{}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"friendly_name\"\r\n\r\n{friendly_name}\r\n\
+         {trust}--{BOUNDARY}--\r\n",
+        String::from_utf8_lossy(file)
+    )
+}
+
+/// Imports the peers' CA with the infrastructure role; returns its PEM.
+pub async fn trust_test_ca(h: &Harness, cookie: &str, peers: &Peers) -> Vec<u8> {
+    let pem = std::fs::read(peers.text("ca_pem")).unwrap();
+    let reply = post(
+        &h.app,
+        "/api/import_trusted_certificate",
+        &upload(&pem, "Test Root"),
+        Some(cookie),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    pem
+}
+
+pub async fn test_connection(h: &Harness, cookie: &str, body: &str) -> ConnectionTestReport {
+    let reply = post(&h.app, "/api/test_smtp_connection", body, Some(cookie)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+/// Imports the CA, passes Test Connection with the peers' OAuth app and
+/// saves: the console is set up to send as MAILBOX.
+pub async fn configure_oauth_smtp(h: &Harness, cookie: &str, peers: &Peers) {
+    configure_smtp(h, cookie, peers, &[]).await
+}
+
+/// Like `configure_oauth_smtp`, with some fields replaced.
+pub async fn configure_smtp(
+    h: &Harness,
+    cookie: &str,
+    peers: &Peers,
+    overrides: &[(&'static str, String)],
+) {
+    trust_test_ca(h, cookie, peers).await;
+    let mut fields = smtp_fields(peers, &peers.text("client_secret"));
+    for (name, value) in overrides {
+        fields.retain(|(field, _)| field != name);
+        fields.push((name, value.clone()));
+    }
+    let body = form_body(&fields);
+    let report = test_connection(h, cookie, &body).await;
+    assert!(report.diagnosis.is_none(), "{:?}", report.diagnosis);
+    let saved = post(&h.app, "/api/save_smtp_settings", &body, Some(cookie)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+}

@@ -1,0 +1,482 @@
+//! The outbox and its delivery workers against the peers' smtp-server
+//! (STARTTLS, AUTH XOAUTH2 with the token verified) and the Entra-like
+//! token endpoint: pooled delivery with one token, and each retry path
+//! (server down then up, a greeting that never comes, a drop during DATA,
+//! 421 and 432, token throttling, an expired token, a permanent 5xx to a
+//! dead letter and back) while the console keeps answering.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::Peers;
+use common::app::{Harness, harness_with_mail, post, sign_in};
+use common::forms::{GOOD_APP, MAILBOX, configure_smtp};
+use http::StatusCode;
+use mailroom::domain::mail::{MailDetail, MailKind, MailStatus, RetryPolicy, TestEmailResult};
+use mailroom::server::db;
+use mailroom::server::mail::{MailConfig, Outgoing, worker};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+const POOL_SIZE: u32 = 3;
+
+struct Rig {
+    h: Harness,
+    root: String,
+    peers: Peers,
+}
+
+async fn rig() -> Rig {
+    rig_with(&[]).await
+}
+
+async fn rig_with(overrides: &[(&'static str, String)]) -> Rig {
+    let peers = Peers::start();
+    let h = harness_with_mail(MailConfig {
+        pool_size: POOL_SIZE,
+        retry: RetryPolicy {
+            max_attempts: 4,
+            base_ms: 200,
+            max_ms: 2000,
+        },
+        lease: Duration::from_secs(60),
+    })
+    .await;
+    let root = sign_in(&h.app, "root").await;
+    configure_smtp(&h, &root, &peers, overrides).await;
+    worker::spawn(h.state.clone());
+    Rig { h, root, peers }
+}
+
+impl Rig {
+    async fn control(&self, path: &str, body: Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.peers.authority()))
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+    }
+
+    async fn fault(&self, fault: Value) {
+        self.control("/_faults", fault).await
+    }
+
+    /// Queues `count` guest-credential emails in one transaction, as a
+    /// sponsor creating guests would.
+    async fn queue(&self, count: usize) -> Vec<(i64, String)> {
+        let state = &self.h.state;
+        let now = (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
+        let mut tx = state.db.begin().await.unwrap();
+        let mut queued = Vec::new();
+        for n in 0..count {
+            let mail = Outgoing {
+                kind: MailKind::GuestCredentials,
+                sender: MAILBOX.into(),
+                recipients: vec![format!("guest{n}@example.com")],
+                subject: format!("Your guest account {n}"),
+                text: format!("Username: guest{n}\nPassword: Pw-{n}-secret"),
+                html: Some(format!("<p>Username: <b>guest{n}</b></p>")),
+                created_by: "sponsor1".into(),
+            };
+            queued.push(
+                state
+                    .mailer
+                    .enqueue(&mut tx, &state.vault, &mail, now)
+                    .await
+                    .unwrap(),
+            );
+        }
+        tx.commit().await.unwrap();
+        let ids = queued
+            .iter()
+            .map(|q| (q.id, q.message_id.clone()))
+            .collect();
+        state.mailer.submitted(&queued);
+        ids
+    }
+
+    async fn status(&self, id: i64) -> MailStatus {
+        db::outbox::get(&self.h.state.db, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .row
+            .status
+    }
+
+    /// Waits until message `id` reaches `wanted`, failing after `within`.
+    async fn wait_for(&self, id: i64, wanted: MailStatus, within: Duration) -> MailDetail {
+        let started = Instant::now();
+        loop {
+            let status = self.status(id).await;
+            if status == wanted {
+                return self.detail(id).await;
+            }
+            assert!(
+                started.elapsed() < within,
+                "message {id} is {status:?}, not {wanted:?}: {:#?}",
+                self.detail(id).await
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    async fn detail(&self, id: i64) -> MailDetail {
+        let reply = post(
+            &self.h.app,
+            "/api/get_mail_detail",
+            &format!("id={id}"),
+            Some(&self.root),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        serde_json::from_str(&reply.body).unwrap()
+    }
+
+    async fn received(&self) -> Vec<String> {
+        let messages: Vec<Value> = reqwest::get(format!("{}/_messages", self.peers.authority()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        messages
+            .iter()
+            .map(|m| m["message_id"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    async fn stats(&self) -> Value {
+        self.peers.stats().await
+    }
+}
+
+fn outcomes(detail: &MailDetail) -> Vec<&str> {
+    detail.attempts.iter().map(|a| a.outcome.as_str()).collect()
+}
+
+#[tokio::test]
+async fn pooled_delivery_uses_one_token_and_few_sessions() {
+    let rig = rig().await;
+    let before = rig.stats().await;
+    let queued = rig.queue(60).await;
+    for (id, _) in &queued {
+        rig.wait_for(*id, MailStatus::Sent, Duration::from_secs(60))
+            .await;
+    }
+    let received: HashSet<String> = rig.received().await.into_iter().collect();
+    for (_, message_id) in &queued {
+        assert!(received.contains(message_id), "{message_id} never arrived");
+    }
+    let stats = rig.stats().await;
+    let tokens = stats["token_requests_by_client"][GOOD_APP]
+        .as_i64()
+        .unwrap()
+        - before["token_requests_by_client"][GOOD_APP]
+            .as_i64()
+            .unwrap();
+    assert_eq!(tokens, 1, "one token for 60 messages: {stats}");
+    let sessions = stats["auth_ok"].as_i64().unwrap() - before["auth_ok"].as_i64().unwrap();
+    assert!(
+        (1..=POOL_SIZE as i64).contains(&sessions),
+        "60 messages over at most {POOL_SIZE} signed-in sessions, not {sessions}"
+    );
+    let detail = rig.detail(queued[0].0).await;
+    assert_eq!(outcomes(&detail), ["sent"]);
+    assert!(
+        detail.row.last_reply.as_deref().unwrap().starts_with("250"),
+        "{detail:?}"
+    );
+    assert!(!detail.body_kept, "a delivered body is dropped");
+    assert_eq!(detail.persona.as_str(), "PSN");
+}
+
+#[tokio::test]
+async fn send_test_email_waits_for_the_servers_reply() {
+    let rig = rig().await;
+    let reply = post(
+        &rig.h.app,
+        "/api/send_test_email",
+        "to=admin%40example.com",
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let result: TestEmailResult = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(result.status, MailStatus::Sent, "{result:?}");
+    assert!(result.reply.as_deref().unwrap().starts_with("250 "));
+    assert!(rig.received().await.contains(&result.message_id));
+
+    // The result of a failing first attempt is the diagnosis.
+    rig.fault(json!({"at": "rcpt", "action": "reply", "code": 550,
+        "text": "5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"}))
+        .await;
+    let reply = post(
+        &rig.h.app,
+        "/api/send_test_email",
+        "to=nobody%40example.com",
+        Some(&rig.root),
+    )
+    .await;
+    let result: TestEmailResult = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(result.status, MailStatus::Dead, "{result:?}");
+    assert_eq!(result.diagnosis.unwrap().code, "550 5.1.10");
+
+    // A bad address is refused next to the field, and nothing is queued.
+    let reply = post(
+        &rig.h.app,
+        "/api/send_test_email",
+        "to=not-an-address",
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(reply.body.contains("\"field\":\"to\""), "{}", reply.body);
+    let counts = db::outbox::counts(&rig.h.state.db).await.unwrap();
+    assert_eq!(counts.sent + counts.dead, 2);
+
+    let viewer = sign_in(&rig.h.app, "viewer").await;
+    let refused = post(
+        &rig.h.app,
+        "/api/send_test_email",
+        "to=a%40example.com",
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn server_down_then_up_is_retried_while_pages_keep_answering() {
+    let rig = rig().await;
+    rig.control("/_smtp/down", json!({})).await;
+    let (id, message_id) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(id, MailStatus::Retrying, Duration::from_secs(20))
+        .await;
+    assert_eq!(
+        detail.diagnosis.as_ref().unwrap().code,
+        "connect-failed",
+        "{detail:?}"
+    );
+    // The console answers while delivery fails.
+    let started = Instant::now();
+    let page = post(
+        &rig.h.app,
+        "/api/get_mail_queue",
+        "status=retrying&kind=&recipient=guest0&subject=&page=1",
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(page.body.contains("\"total\":1"), "{}", page.body);
+
+    rig.control("/_smtp/up", json!({})).await;
+    let detail = rig
+        .wait_for(id, MailStatus::Sent, Duration::from_secs(30))
+        .await;
+    assert_eq!(outcomes(&detail).last(), Some(&"sent"));
+    assert!(outcomes(&detail).len() >= 2);
+    assert!(rig.received().await.contains(&message_id));
+}
+
+#[tokio::test]
+async fn a_greeting_that_never_comes_times_out_and_is_retried() {
+    let rig = rig_with(&[("connection_timeout", "2".into())]).await;
+    rig.fault(json!({"at": "connect", "action": "hang"})).await;
+    let (id, _) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(id, MailStatus::Sent, Duration::from_secs(30))
+        .await;
+    assert_eq!(outcomes(&detail), ["retry", "sent"], "{detail:?}");
+    assert!(
+        detail.attempts[0].reply.starts_with("timeout")
+            || detail.attempts[0].reply.starts_with("connect-timeout"),
+        "{detail:?}"
+    );
+    assert!(detail.attempts[0].millis >= 1900, "{detail:?}");
+}
+
+#[tokio::test]
+async fn a_drop_during_data_is_retried_with_the_same_message_id() {
+    let rig = rig().await;
+    rig.fault(json!({"at": "data", "action": "drop"})).await;
+    let (id, message_id) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(id, MailStatus::Sent, Duration::from_secs(30))
+        .await;
+    assert_eq!(outcomes(&detail), ["retry", "sent"], "{detail:?}");
+    assert!(
+        detail.attempts[0].reply.starts_with("connection-lost"),
+        "{detail:?}"
+    );
+    let received = rig.received().await;
+    assert_eq!(
+        received.iter().filter(|id| **id == message_id).count(),
+        1,
+        "the dropped copy was never accepted, the retry was"
+    );
+}
+
+#[tokio::test]
+async fn replies_421_and_432_are_temporary() {
+    let rig = rig().await;
+    rig.fault(json!({"at": "connect", "action": "reply", "code": 421,
+        "text": "4.3.2 Service not available, closing transmission channel"}))
+        .await;
+    let (first, _) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(first, MailStatus::Sent, Duration::from_secs(30))
+        .await;
+    assert_eq!(outcomes(&detail), ["retry", "sent"], "{detail:?}");
+    assert!(detail.attempts[0].reply.starts_with("421"), "{detail:?}");
+
+    rig.fault(json!({"at": "mail", "action": "reply", "code": 432,
+        "text": "4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information."}))
+        .await;
+    let (second, _) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(second, MailStatus::Sent, Duration::from_secs(30))
+        .await;
+    assert_eq!(outcomes(&detail), ["retry", "sent"], "{detail:?}");
+    assert!(
+        detail.attempts[0].reply.starts_with("432 4.3.2"),
+        "{detail:?}"
+    );
+}
+
+#[tokio::test]
+async fn token_endpoint_throttling_waits_for_retry_after() {
+    let rig = rig().await;
+    rig.fault(json!({"at": "token", "action": "status", "status": 429, "retry_after": 2}))
+        .await;
+    let (id, _) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(id, MailStatus::Sent, Duration::from_secs(30))
+        .await;
+    assert_eq!(outcomes(&detail), ["retry", "sent"], "{detail:?}");
+    assert!(
+        detail.attempts[0].reply.starts_with("HTTP 429"),
+        "{detail:?}"
+    );
+    let waited = detail.attempts[1].started_at - detail.attempts[0].started_at;
+    assert!(
+        waited >= 2000,
+        "Retry-After: 2 honoured, waited {waited} ms"
+    );
+}
+
+#[tokio::test]
+async fn a_cached_token_that_exchange_refuses_is_refreshed_once_within_the_attempt() {
+    let rig = rig().await;
+    let before = rig.stats().await;
+    // Entra says the token lives an hour, but it expires in 2 s (a revoked
+    // or clock-skewed token looks the same to the console).
+    rig.fault(json!({"at": "token", "action": "expired", "lifetime": 2}))
+        .await;
+    let (first, _) = rig.queue(1).await.remove(0);
+    rig.wait_for(first, MailStatus::Sent, Duration::from_secs(30))
+        .await;
+    // Cut the pooled sessions, so the next message signs in again, with
+    // the cached token that has expired by then.
+    rig.control("/_smtp/down", json!({})).await;
+    rig.control("/_smtp/up", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (second, message_id) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(second, MailStatus::Sent, Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        outcomes(&detail),
+        ["sent"],
+        "refreshed within the attempt: {detail:?}"
+    );
+    let stats = rig.stats().await;
+    let tokens = |s: &Value| s["token_requests_by_client"][GOOD_APP].as_i64().unwrap();
+    assert_eq!(tokens(&stats) - tokens(&before), 2, "{stats}");
+    assert!(
+        stats["auth_failed"].as_i64() > before["auth_failed"].as_i64(),
+        "{stats}"
+    );
+    assert!(rig.received().await.contains(&message_id));
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_is_a_dead_letter_until_retried_or_discarded() {
+    let rig = rig().await;
+    let refusal = json!({"at": "rcpt", "action": "reply", "code": 550,
+        "text": "5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"});
+    rig.fault(refusal.clone()).await;
+    let (id, message_id) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(id, MailStatus::Dead, Duration::from_secs(30))
+        .await;
+    assert_eq!(outcomes(&detail), ["dead"], "one attempt, no retries");
+    let diagnosis = detail.diagnosis.clone().unwrap();
+    assert_eq!(diagnosis.code, "550 5.1.10");
+    assert!(!diagnosis.temporary);
+    assert!(detail.body_kept, "a dead letter keeps its body for Retry");
+
+    // A Read-Only admin may look but not retry.
+    let viewer = sign_in(&rig.h.app, "viewer").await;
+    let refused = post(
+        &rig.h.app,
+        "/api/retry_mail",
+        &format!("id={id}"),
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let retried = post(
+        &rig.h.app,
+        "/api/retry_mail",
+        &format!("id={id}"),
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.body);
+    rig.wait_for(id, MailStatus::Sent, Duration::from_secs(30))
+        .await;
+    assert!(rig.received().await.contains(&message_id));
+    let again = post(
+        &rig.h.app,
+        "/api/retry_mail",
+        &format!("id={id}"),
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "only dead letters");
+
+    // Exhausted retries are dead letters too; Discard drops the body.
+    rig.fault(json!({"at": "mail", "action": "reply", "code": 421,
+        "text": "4.3.2 Service not available, closing transmission channel", "times": 4}))
+        .await;
+    let (doomed, _) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(doomed, MailStatus::Dead, Duration::from_secs(30))
+        .await;
+    assert_eq!(outcomes(&detail), ["retry", "retry", "retry", "dead"]);
+    let discarded = post(
+        &rig.h.app,
+        "/api/discard_mail",
+        &format!("id={doomed}"),
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(discarded.status, StatusCode::OK, "{}", discarded.body);
+    let detail = rig.detail(doomed).await;
+    assert_eq!(detail.row.status, MailStatus::Discarded);
+    assert!(!detail.body_kept);
+    let audit = db::audit::recent(&rig.h.state.db, 10).await.unwrap();
+    assert!(audit.iter().any(|row| row.action == "discard"));
+    assert!(audit.iter().any(|row| row.action == "retry"));
+}
