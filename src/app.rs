@@ -6,8 +6,10 @@ use crate::pages::administrators::{
 };
 use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::debug_log::DebugLogPage;
+use crate::pages::download_logs::DownloadLogsPage;
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
+use crate::pages::mail_queue::MailQueuePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::proxy::ProxyPage;
 use crate::pages::smtp_server::SmtpServerPage;
@@ -47,6 +49,8 @@ lazy_page!(SmtpServerRoute, SmtpServerPage);
 lazy_page!(ProxyRoute, ProxyPage);
 lazy_page!(ChangeAuditRoute, ChangeAuditPage);
 lazy_page!(DebugLogRoute, DebugLogPage);
+lazy_page!(MailQueueRoute, MailQueuePage);
+lazy_page!(DownloadLogsRoute, DownloadLogsPage);
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -92,6 +96,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/administration/system/settings/proxy") view={Lazy::<ProxyRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operations/reports/audit/change-configuration-audit") view={Lazy::<ChangeAuditRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operations/troubleshoot/debug-wizard/debug-log-configuration") view={Lazy::<DebugLogRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operations/mail-queue/outbound-email/mail-queue") view={Lazy::<MailQueueRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operations/troubleshoot/download-logs/debug-logs") view={Lazy::<DownloadLogsRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

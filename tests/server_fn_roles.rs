@@ -166,6 +166,11 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::Only(SETTINGS_ROLES),
         ),
         (
+            "/api/list_log_files",
+            Box::new(|_| String::new()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
             "/api/get_mail_queue",
             Box::new(|_| "status=&kind=&recipient=&subject=&page=1".to_string()),
             Expect::AnyAdmin,

@@ -85,6 +85,7 @@ const messages = [];
 //   {at: 'connect'|'mail'|'rcpt'|'data', action: 'reply', code, text}  an SMTP refusal
 //   {at: 'connect', action: 'hang'}      the greeting never comes
 //   {at: 'data', action: 'drop'}         the connection drops after the message, before the reply
+//   {at: 'data', action: 'delay', ms}    the reply to DATA comes `ms` later (a slow server)
 //   {at: 'token', action: 'status', status: 429|503, retry_after}   Entra throttling
 //   {at: 'token', action: 'expired', lifetime}  a token whose exp is `lifetime` s away (default:
 //                                        already past) while expires_in still says 3599
@@ -342,15 +343,19 @@ function onData(stream, session, callback) {
       return;
     }
     if (fault && fault.action === 'reply') return callback(exchangeError(fault.code, fault.text));
-    const raw = Buffer.concat(chunks).toString();
-    const id = (raw.match(/^Message-ID:\s*(.+)$/im) || [])[1] || '';
-    stats.messages += 1;
-    messages.push({
-      at: Date.now(), user: session.user, from: session.envelope.mailFrom && session.envelope.mailFrom.address,
-      to: session.envelope.rcptTo.map((r) => r.address), message_id: id.trim(), size: raw.length,
-    });
-    if (messages.length > 20000) messages.shift();
-    callback(null, '2.6.0 Queued mail for delivery');
+    const accept = () => {
+      const raw = Buffer.concat(chunks).toString();
+      const id = (raw.match(/^Message-ID:\s*(.+)$/im) || [])[1] || '';
+      stats.messages += 1;
+      messages.push({
+        at: Date.now(), user: session.user, from: session.envelope.mailFrom && session.envelope.mailFrom.address,
+        to: session.envelope.rcptTo.map((r) => r.address), message_id: id.trim(), size: raw.length,
+      });
+      if (messages.length > 20000) messages.shift();
+      callback(null, '2.6.0 Queued mail for delivery');
+    };
+    if (fault && fault.action === 'delay') setTimeout(accept, fault.ms || 0);
+    else accept();
   });
 }
 

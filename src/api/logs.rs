@@ -73,3 +73,34 @@ pub async fn set_log_level(component: String, level: String) -> Result<(), ApiEr
     tracing::info!(target: "system", user = %caller.admin.name, "log level of {component} set to {}", parsed.name());
     Ok(())
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogFileInfo {
+    pub name: String,
+    pub size: u64,
+    /// Unix seconds.
+    pub modified: i64,
+}
+
+/// Where Download Logs gets the zip of every log file.
+pub const LOGS_ZIP_PATH: &str = "/download/mailroom-logs.zip";
+
+/// The log files Download Logs will put in its zip.
+#[server(endpoint = "list_log_files")]
+pub async fn list_log_files() -> Result<Vec<LogFileInfo>, ApiError> {
+    use crate::server::{auth, logging};
+    let (state, _caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
+    let dir = logging::log_dir(&state.config.data_dir);
+    let files = tokio::task::spawn_blocking(move || logging::log_files(&dir))
+        .await
+        .map_err(auth::internal)?
+        .map_err(auth::internal)?;
+    Ok(files
+        .into_iter()
+        .map(|f| LogFileInfo {
+            name: f.name,
+            size: f.size,
+            modified: f.modified,
+        })
+        .collect())
+}

@@ -17,6 +17,8 @@ pub struct MailQueuePage {
     /// 1-based.
     pub page: i64,
     pub page_size: i64,
+    /// (done, total) of the batch being sent, while one is.
+    pub batch: Option<(i64, i64)>,
 }
 
 /// One page of the queue, newest first. Empty filter fields match all.
@@ -57,12 +59,16 @@ pub async fn get_mail_queue(
     let (rows, total) = db::outbox::page(&state.db, &filter, (page - 1) * PAGE_SIZE, PAGE_SIZE)
         .await
         .map_err(auth::internal)?;
+    let batch = db::outbox::batch_progress(&state.db)
+        .await
+        .map_err(auth::internal)?;
     Ok(MailQueuePage {
         counts,
         rows,
         total,
         page,
         page_size: PAGE_SIZE,
+        batch,
     })
 }
 
@@ -185,7 +191,12 @@ pub async fn send_test_email(to: String) -> Result<TestEmailResult, ApiError> {
     let stored = settings::stored_secrets(&state, &form)
         .await
         .map_err(auth::internal)?;
-    let saved = form.validate(stored).map_err(|_| not_configured())?;
+    let saved = form.validate(stored).map_err(|e| {
+        auth::bad_request(ApiError::Rejected(format!(
+            "The saved SMTP settings cannot be used ({}: {}); correct them on Administration > System > Settings > SMTP Server.",
+            e.field, e.message
+        )))
+    })?;
     let sender = match &saved.auth {
         SmtpAuth::OAuth { mailbox, .. } => mailbox.as_str().to_string(),
         SmtpAuth::Password { username, .. } if username.contains('@') => username.clone(),

@@ -29,6 +29,8 @@ pub const SMTP_SERVER: &str = "/administration/system/settings/smtp-server";
 pub const PROXY: &str = "/administration/system/settings/proxy";
 pub const CHANGE_AUDIT: &str = "/operations/reports/audit/change-configuration-audit";
 pub const DEBUG_LOG: &str = "/operations/troubleshoot/debug-wizard/debug-log-configuration";
+pub const DOWNLOAD_LOGS: &str = "/operations/troubleshoot/download-logs/debug-logs";
+pub const MAIL_QUEUE: &str = "/operations/mail-queue/outbound-email/mail-queue";
 
 pub const MENU: &[MenuSection] = &[
     MenuSection {
@@ -84,14 +86,33 @@ pub const MENU: &[MenuSection] = &[
                 }],
             },
             MenuArea {
-                label: "Troubleshoot",
+                label: "Mail Queue",
                 groups: &[MenuGroup {
-                    label: "Debug Wizard",
+                    label: "Outbound Email",
                     items: &[MenuItem {
-                        label: "Debug Log Configuration",
-                        path: DEBUG_LOG,
+                        label: "Mail Queue",
+                        path: MAIL_QUEUE,
                     }],
                 }],
+            },
+            MenuArea {
+                label: "Troubleshoot",
+                groups: &[
+                    MenuGroup {
+                        label: "Debug Wizard",
+                        items: &[MenuItem {
+                            label: "Debug Log Configuration",
+                            path: DEBUG_LOG,
+                        }],
+                    },
+                    MenuGroup {
+                        label: "Download Logs",
+                        items: &[MenuItem {
+                            label: "Debug Logs",
+                            path: DOWNLOAD_LOGS,
+                        }],
+                    },
+                ],
             },
         ],
     },

@@ -1,9 +1,11 @@
 //! Reusable widgets and the console frame.
 
+pub mod diagnosis;
 pub mod form;
 pub mod menu;
 pub mod shell;
 
+pub use diagnosis::DiagnosisPanel;
 pub use form::{
     Banner, BannerKind, CopyButton, Field, PageHeader, PemDownload, Switch, submitted_form_data,
 };

@@ -3,8 +3,10 @@
 pub mod administrators;
 pub mod change_audit;
 pub mod debug_log;
+pub mod download_logs;
 pub mod home;
 pub mod login;
+pub mod mail_queue;
 pub mod not_found;
 pub mod proxy;
 pub mod smtp_server;

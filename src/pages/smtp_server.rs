@@ -9,8 +9,8 @@ use crate::api::smtp::{
     save_smtp_settings, test_smtp_connection, upload_oauth_certificate,
 };
 use crate::components::{
-    Banner, BannerKind, CopyButton, Field, LeftNav, PageHeader, PemDownload, Switch,
-    submitted_form_data, use_can,
+    Banner, BannerKind, CopyButton, DiagnosisPanel, Field, LeftNav, PageHeader, PemDownload,
+    Switch, submitted_form_data, use_can,
 };
 use crate::domain::connection_test::{ConnectionTestReport, StepStatus};
 use crate::domain::exchange::{OBJECT_ID_NOTE, parse_enterprise_object_id, setup_script};
@@ -455,20 +455,7 @@ fn TestResult(report: ConnectionTestReport) -> impl IntoView {
                     }
                 }).collect_view()}
             </ol>
-            {report.diagnosis.clone().map(|d| view! {
-                <div class="diagnosis" role="alert">
-                    <h3>{format!("Diagnosis: {}", d.code)}</h3>
-                    <p class="what">{d.message.clone()}</p>
-                    <p class="fix"><strong>"How to fix: "</strong>{d.hint.clone()}</p>
-                    {d.temporary.then(|| view! { <p class="hint">"This looks temporary: the same request may succeed later."</p> })}
-                    {(d.trace_id.is_some() || d.correlation_id.is_some()).then(|| view! {
-                        <dl class="facts ids">
-                            <dt>"Trace ID"</dt><dd>{d.trace_id.clone().unwrap_or_default()}</dd>
-                            <dt>"Correlation ID"</dt><dd>{d.correlation_id.clone().unwrap_or_default()}</dd>
-                        </dl>
-                    })}
-                </div>
-            })}
+            {report.diagnosis.clone().map(|diagnosis| view! { <DiagnosisPanel diagnosis /> })}
             {report.token_via_proxy.then(|| view! { <p class="hint">"The token request went through the configured proxy."</p> })}
             <details class="transcript">
                 <summary>"Transcript (secrets masked)"</summary>

@@ -105,7 +105,9 @@ async fn server_fn_handler(
 
 async fn page_handler(State(state): State<AppState>, request: Request<Body>) -> Response {
     let options = state.leptos_options.clone();
-    let handler = leptos_axum::render_app_to_stream_with_context(
+    // Async: the whole page is rendered before it is sent, so it works
+    // (reads, links, GET forms) before or without the wasm.
+    let handler = leptos_axum::render_app_async_with_context(
         move || provide_context(state.clone()),
         move || shell(options.clone()),
     );
@@ -118,6 +120,77 @@ async fn page_handler(State(state): State<AppState>, request: Request<Body>) -> 
     response
 }
 
+/// Download Logs: every log file in one zip, for admins who may change
+/// system settings (logs name hosts, admins and recipients). Audited.
+async fn download_logs(State(state): State<AppState>, request: Request<Body>) -> Response {
+    use crate::domain::Access;
+    use crate::server::{auth, logging};
+    use http::StatusCode;
+    let (parts, _) = request.into_parts();
+    let caller = match auth::current_caller(&state, &parts).await {
+        Ok(Some(caller)) => caller,
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "Sign in first.").into_response(),
+        Err(e) => {
+            tracing::error!(target: "admin-access", "download logs: {e}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    if !caller.role().allows(Access::ChangeSystemSettings) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Your admin role does not allow this action.",
+        )
+            .into_response();
+    }
+    let dir = logging::log_dir(&state.config.data_dir);
+    let zipped = tokio::task::spawn_blocking(move || logging::zip_logs(&dir)).await;
+    let bytes = match zipped {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            tracing::error!(target: "admin-access", "download logs: {e:#}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        Err(e) => {
+            tracing::error!(target: "admin-access", "download logs: {e}");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let now = unix(state.clock.now());
+    let audited: anyhow::Result<()> = async {
+        db::audit::insert(
+            &state.db,
+            &db::audit::AuditRow {
+                at: now,
+                admin: caller.admin.name.clone(),
+                client_ip: caller.client_ip.clone(),
+                action: "download".into(),
+                target: "Debug Logs".into(),
+                changed_fields: String::new(),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = audited {
+        tracing::error!(target: "admin-access", "download logs: {e}");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    let file_name = format!("mailroom-logs-{}-{now}.zip", state.config.node_name);
+    (
+        [
+            (http::header::CONTENT_TYPE, "application/zip".to_string()),
+            (
+                http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (http::header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// The whole HTTP surface: pages, server functions under /api, static files.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -127,6 +200,7 @@ pub fn router(state: AppState) -> Router {
             "/api/{*fn_name}",
             post(server_fn_handler).get(server_fn_handler),
         )
+        .route(crate::api::logs::LOGS_ZIP_PATH, get(download_logs))
         .leptos_routes_with_handler(routes, get(page_handler))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

@@ -262,9 +262,64 @@ impl<S: Subscriber> Layer<S> for IseLayer {
 }
 
 /// Installs the global subscriber; log files go to `<data_dir>/logs/`.
+/// Where the log files are, inside the data directory.
+pub fn log_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("logs")
+}
+
+/// A log file: name, size in bytes, last change (unix seconds).
+pub struct LogFile {
+    pub name: String,
+    pub size: u64,
+    pub modified: i64,
+}
+
+/// The log files in `dir`, by name. Only plain `*.log` files are listed.
+pub fn log_files(dir: &Path) -> std::io::Result<Vec<LogFile>> {
+    let mut files = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let meta = entry.metadata()?;
+        if !meta.is_file() || !name.ends_with(".log") {
+            continue;
+        }
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs() as i64);
+        files.push(LogFile {
+            name,
+            size: meta.len(),
+            modified,
+        });
+    }
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}
+
+/// The log files of `dir` as one zip archive (deflated), for Download Logs.
+pub fn zip_logs(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    use zip::write::SimpleFileOptions;
+    let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for file in log_files(dir)? {
+        archive.start_file(file.name.as_str(), options)?;
+        let mut source = File::open(dir.join(&file.name))?;
+        std::io::copy(&mut source, &mut archive)?;
+    }
+    Ok(archive.finish()?.into_inner())
+}
+
 pub fn init(data_dir: Option<&Path>, to_stdout: bool) -> Arc<LogLevels> {
     let levels = Arc::new(LogLevels::default());
-    let dir = data_dir.map(|d| d.join("logs"));
+    let dir = data_dir.map(log_dir);
     if let Some(dir) = &dir {
         let _ = std::fs::create_dir_all(dir);
     }

@@ -40,7 +40,16 @@ pub async fn harness_with_mail(config: MailConfig) -> Harness {
 }
 
 async fn harness_with(clock: Arc<dyn Clock>, mail: Option<MailConfig>) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
+    harness_in(tempfile::tempdir().unwrap(), clock, mail).await
+}
+
+/// A harness on `dir` (which it keeps), for tests that later hand the same
+/// data directory to the shipped binary.
+pub async fn harness_in(
+    dir: tempfile::TempDir,
+    clock: Arc<dyn Clock>,
+    mail: Option<MailConfig>,
+) -> Harness {
     let options = LeptosOptions::builder().output_name("mailroom").build();
     let mut state = build_state(dir.path(), options, clock.clone())
         .await

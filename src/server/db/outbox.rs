@@ -349,3 +349,26 @@ pub async fn attempts(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Vec<
         })
         .collect())
 }
+
+/// The batch being sent: every message from the oldest one still on its
+/// way to the newest, and how many of them are done. None when idle.
+pub async fn batch_progress(
+    db: impl SqliteExecutor<'_> + Copy,
+) -> sqlx::Result<Option<(i64, i64)>> {
+    let (oldest,): (Option<i64>,) = sqlx::query_as(
+        "SELECT MIN(id) FROM outbox WHERE status IN ('queued', 'sending', 'retrying')",
+    )
+    .fetch_one(db)
+    .await?;
+    let Some(oldest) = oldest else {
+        return Ok(None);
+    };
+    let (total, done): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(status IN ('sent', 'dead', 'discarded')), 0) \
+         FROM outbox WHERE id >= ?",
+    )
+    .bind(oldest)
+    .fetch_one(db)
+    .await?;
+    Ok(Some((done, total)))
+}

@@ -513,20 +513,35 @@ fn reply_text(response: &Response) -> String {
     format!("{} {text}", response.code()).trim().to_string()
 }
 
+/// Which command a refusal most likely answered: lettre does not say, so
+/// the reply tells (RFC 3463: X.1.7/X.1.8 are about the sender, other X.1
+/// and X.2 codes about a recipient's address or mailbox).
+fn step_of_reply(code: u16, text: &str) -> Step {
+    if matches!(code, 504 | 530 | 534 | 535 | 538) {
+        return Step::Auth;
+    }
+    let enhanced = diagnosis::enhanced_code(text).unwrap_or_default();
+    let mut parts = enhanced.split('.').skip(1);
+    match (parts.next(), parts.next()) {
+        (Some("1"), Some("7" | "8")) => Step::MailFrom,
+        (Some("1"), _) => Step::RcptTo,
+        (Some("2"), Some(detail)) if detail != "252" => Step::RcptTo,
+        _ => Step::Data,
+    }
+}
+
 /// Explains a failed send with the same table as Test Connection.
 fn classify(error: &lettre::transport::smtp::Error, prepared: &Prepared) -> Diagnosis {
     let host = prepared.settings.host.as_str();
     let port = prepared.settings.port.get();
     let seconds = prepared.settings.timeout.seconds();
     if let Some(code) = error.status() {
+        // lettre reports the code and the text apart.
         let code: u16 = code.to_string().parse().unwrap_or(0);
         let text = std::error::Error::source(error)
             .map(|s| s.to_string())
             .unwrap_or_default();
-        let step = match code {
-            530 | 534 | 535 | 538 | 504 => Step::Auth,
-            _ => Step::Data,
-        };
+        let step = step_of_reply(code, &text);
         return diagnosis::smtp_reply(step, code, &text);
     }
     if let Some(problem) = tls::certificate_problem(error) {
@@ -555,4 +570,28 @@ fn classify(error: &lettre::transport::smtp::Error, prepared: &Prepared) -> Diag
         return diagnosis::connection_lost(Step::StartTls, host, &detail);
     }
     diagnosis::connection_lost(Step::Data, host, &detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_placed_at_the_command_it_answered() {
+        assert_eq!(
+            step_of_reply(535, "5.7.3 Authentication unsuccessful"),
+            Step::Auth
+        );
+        assert_eq!(
+            step_of_reply(550, "5.1.10 RESOLVER.ADR.RecipientNotFound"),
+            Step::RcptTo
+        );
+        assert_eq!(
+            step_of_reply(550, "5.1.8 Access denied, bad outbound sender"),
+            Step::MailFrom
+        );
+        assert_eq!(step_of_reply(552, "5.2.2 Mailbox full"), Step::RcptTo);
+        assert_eq!(step_of_reply(554, "5.2.252 SendAsDenied"), Step::Data);
+        assert_eq!(step_of_reply(554, "Transaction failed"), Step::Data);
+    }
 }

@@ -1,0 +1,289 @@
+//! Throughput of the whole mail pipeline against a bare pooled lettre loop,
+//! side by side in one run, to the peers' smtp-server (STARTTLS, AUTH
+//! XOAUTH2 with the token verified). Run:
+//!
+//!     cargo bench --features ssr --bench dispatch
+//!
+//! `BENCH_SIZES=1000,10000` and `BENCH_POOL_SIZE=3` change the defaults.
+//! Prints a Markdown table (the one in BENCHMARKS.md).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::Peers;
+use common::app::{harness_in, sign_in};
+use common::forms::{GOOD_APP, MAILBOX, configure_oauth_smtp};
+use lettre::{AsyncTransport, Message};
+use mailroom::domain::Secret;
+use mailroom::domain::mail::{MailKind, MailStatus, RetryPolicy};
+use mailroom::server::clock::SystemClock;
+use mailroom::server::db;
+use mailroom::server::mail::{MailConfig, Outgoing, worker};
+use mailroom::server::oauth::client::{HttpSetup, TokenCredential, TokenRequest, request_token};
+use mailroom::server::smtp::transport::{Endpoint, Login, pooled, tls_parameters, xoauth2};
+use mailroom::server::tls;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| default.to_vec())
+}
+
+async fn reset(peers: &Peers) {
+    reqwest::Client::new()
+        .post(format!("{}/_reset", peers.authority()))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn message(n: usize) -> Message {
+    Message::builder()
+        .from(MAILBOX.parse().unwrap())
+        .to(format!("guest{n}@example.com").parse().unwrap())
+        .subject(format!("Your guest account {n}"))
+        .message_id(Some(format!("<bare-{n}@contoso.onmicrosoft.com>")))
+        .body(format!("Username: guest{n}\nPassword: Pw-{n}"))
+        .unwrap()
+}
+
+async fn token(peers: &Peers, setup: &HttpSetup) -> Secret {
+    request_token(
+        setup,
+        TokenRequest {
+            token_url: format!(
+                "{}/{}/oauth2/v2.0/token",
+                peers.authority(),
+                peers.text("tenant_id")
+            ),
+            client_id: GOOD_APP.into(),
+            scope: "https://outlook.office365.com/.default".into(),
+            credential: TokenCredential::Secret(Secret::new(peers.text("client_secret"))),
+        },
+    )
+    .await
+    .result
+    .map_err(|d| d.message)
+    .expect("a token")
+    .access_token
+}
+
+fn endpoint<'a>(peers: &Peers, ca: &[u8], hello: &'a str) -> Endpoint<'a> {
+    Endpoint {
+        host: "localhost",
+        port: peers.port("smtp"),
+        timeout: Duration::from_secs(30),
+        starttls: Some(tls_parameters("localhost", &[ca.to_vec()]).unwrap()),
+        hello_name: hello,
+    }
+}
+
+/// `pool` tasks share one pooled transport and send `n` messages.
+async fn bare_pooled(peers: &Peers, n: usize, pool: u32) -> Duration {
+    let ca = peers.ca_der();
+    let setup = HttpSetup {
+        tls: tls::client_config(std::slice::from_ref(&ca)),
+        proxy: None,
+        timeout: Duration::from_secs(10),
+    };
+    let token = token(peers, &setup).await;
+    let transport = Arc::new(pooled(
+        endpoint(peers, &ca, "bench"),
+        Login::XOAuth2 {
+            mailbox: MAILBOX,
+            token: &token,
+        },
+        pool,
+    ));
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..pool {
+        let (transport, next) = (transport.clone(), next.clone());
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= n {
+                    break;
+                }
+                transport.send(message(i)).await.expect("bare send");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    started.elapsed()
+}
+
+/// A new connection, STARTTLS and AUTH for every message (one sender at a
+/// time per connection, `pool` at once), as ISE does.
+async fn per_message(peers: &Peers, n: usize, pool: u32) -> Duration {
+    let ca = peers.ca_der();
+    let setup = HttpSetup {
+        tls: tls::client_config(std::slice::from_ref(&ca)),
+        proxy: None,
+        timeout: Duration::from_secs(10),
+    };
+    let token = Arc::new(token(peers, &setup).await);
+    let starttls = tls_parameters("localhost", std::slice::from_ref(&ca)).unwrap();
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..pool {
+        let (next, token, starttls) = (next.clone(), token.clone(), starttls.clone());
+        let port = peers.port("smtp");
+        tasks.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= n {
+                    break;
+                }
+                let transport = xoauth2(
+                    Endpoint {
+                        host: "localhost",
+                        port,
+                        timeout: Duration::from_secs(30),
+                        starttls: Some(starttls.clone()),
+                        hello_name: "bench",
+                    },
+                    MAILBOX,
+                    &token,
+                );
+                transport.send(message(i)).await.expect("per-message send");
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    started.elapsed()
+}
+
+struct PipelineRun {
+    queue: Duration,
+    deliver: Duration,
+    token_requests: i64,
+}
+
+/// The console's own path: n rows queued in one transaction (timed apart),
+/// then the workers deliver them; timed until the last is recorded sent.
+async fn pipeline(peers: &Peers, n: usize, pool: u32) -> PipelineRun {
+    let config = MailConfig {
+        pool_size: pool,
+        retry: RetryPolicy::default(),
+        lease: Duration::from_secs(600),
+    };
+    let h = harness_in(
+        tempfile::tempdir().unwrap(),
+        Arc::new(SystemClock),
+        Some(config),
+    )
+    .await;
+    let root = sign_in(&h.app, "root").await;
+    configure_oauth_smtp(&h, &root, peers).await;
+    reset(peers).await;
+    let state = h.state.clone();
+    let queue_started = Instant::now();
+    let now = (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
+    let mut tx = state.db.begin().await.unwrap();
+    let mut queued = Vec::with_capacity(n);
+    for i in 0..n {
+        let mail = Outgoing {
+            kind: MailKind::GuestCredentials,
+            sender: MAILBOX.into(),
+            recipients: vec![format!("guest{i}@example.com")],
+            subject: format!("Your guest account {i}"),
+            text: format!("Username: guest{i}\nPassword: Pw-{i}"),
+            html: None,
+            created_by: "bench".into(),
+        };
+        queued.push(
+            state
+                .mailer
+                .enqueue(&mut tx, &state.vault, &mail, now)
+                .await
+                .unwrap(),
+        );
+    }
+    tx.commit().await.unwrap();
+    let queue = queue_started.elapsed();
+    let started = Instant::now();
+    let workers = worker::spawn(state.clone());
+    state.mailer.submitted(&queued);
+    loop {
+        let counts = db::outbox::counts(&state.db).await.unwrap();
+        if counts.get(MailStatus::Sent) == n as i64 {
+            break;
+        }
+        assert_eq!(counts.dead, 0, "no message may fail in the benchmark");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let deliver = started.elapsed();
+    workers.abort();
+    let stats = peers.stats().await;
+    PipelineRun {
+        queue,
+        deliver,
+        token_requests: stats["token_requests_by_client"][GOOD_APP]
+            .as_i64()
+            .unwrap_or(0),
+    }
+}
+
+fn rate(n: usize, elapsed: Duration) -> f64 {
+    n as f64 / elapsed.as_secs_f64()
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let sizes = env_list("BENCH_SIZES", &[1000, 10_000]);
+    let pool = env_list("BENCH_POOL_SIZE", &[3])[0] as u32;
+    let peers = Peers::start();
+    // Warm up the peers (JIT, TLS session set-up) before measuring.
+    bare_pooled(&peers, 200, pool).await;
+
+    println!(
+        "| N | bare pooled lettre loop | whole pipeline (queue → delivered) | pipeline / bare | token requests (pipeline) | queueing N rows |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for &n in &sizes {
+        reset(&peers).await;
+        let bare = bare_pooled(&peers, n, pool).await;
+        let run = pipeline(&peers, n, pool).await;
+        println!(
+            "| {n} | {:.0} msg/s ({:.2} s) | {:.0} msg/s ({:.2} s) | **{:.2}** | {} | {:.2} s |",
+            rate(n, bare),
+            bare.as_secs_f64(),
+            rate(n, run.deliver),
+            run.deliver.as_secs_f64(),
+            rate(n, run.deliver) / rate(n, bare),
+            run.token_requests,
+            run.queue.as_secs_f64(),
+        );
+    }
+    let n = 300;
+    reset(&peers).await;
+    let single = per_message(&peers, n, pool).await;
+    let bare = bare_pooled(&peers, n, pool).await;
+    println!();
+    println!("| N | new connection per message (ISE) | pooled | pooled / per-message |");
+    println!("|---:|---:|---:|---:|");
+    println!(
+        "| {n} | {:.0} msg/s ({:.2} s) | {:.0} msg/s ({:.2} s) | **{:.1}x** |",
+        rate(n, single),
+        single.as_secs_f64(),
+        rate(n, bare),
+        bare.as_secs_f64(),
+        rate(n, bare) / rate(n, single)
+    );
+    println!(
+        "\npool size {pool}, {} CPU(s)",
+        std::thread::available_parallelism().map_or(0, |p| p.get())
+    );
+}
