@@ -26,7 +26,9 @@ CREATE TABLE outbox (
     updated_at INTEGER NOT NULL,
     sent_at INTEGER
 );
+-- Claims walk these in order and stop after a batch: never a full scan.
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_lease ON outbox (status, lease_until);
 CREATE INDEX outbox_kind ON outbox (kind, id);
 
 CREATE TABLE outbox_attempts (

@@ -248,6 +248,27 @@ impl Vault {
         Ok(Some(Secret::new(text)))
     }
 
+    /// Several secrets of one purpose at once, by record id (absent ones
+    /// are left out).
+    pub async fn get_many(
+        &self,
+        purpose: &str,
+        record_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Secret>, VaultError> {
+        let rows = db::vault::get_many(&self.db, purpose, record_ids).await?;
+        let key = self.key.read().await;
+        let mut secrets = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let plain = unseal(&key, &row)?;
+            let text = String::from_utf8(plain.to_vec()).map_err(|_| VaultError::Tampered {
+                purpose: row.purpose.clone(),
+                record_id: row.record_id.clone(),
+            })?;
+            secrets.insert(row.record_id, Secret::new(text));
+        }
+        Ok(secrets)
+    }
+
     pub async fn contains(&self, purpose: &str, record_id: &str) -> Result<bool, VaultError> {
         Ok(db::vault::get(&self.db, purpose, record_id)
             .await?

@@ -52,9 +52,11 @@ pub struct Claimed {
 
 /// Leases up to `limit` due rows to `owner` until `lease_until`, counting
 /// the attempt. Due means queued or retrying with its time come, or leased
-/// to a worker whose lease has run out. SQLite runs one writer at a time, so
-/// two workers never claim the same row; on PostgreSQL the inner SELECT
-/// takes `FOR UPDATE SKIP LOCKED` for the same effect without blocking.
+/// to a worker whose lease has run out. Each kind is read from its index
+/// and stops at `limit`, so a claim costs the same with 100 or 100,000 rows
+/// waiting. SQLite runs one writer at a time, so two workers never claim
+/// the same row; on PostgreSQL the inner SELECTs take `FOR UPDATE SKIP
+/// LOCKED` for the same effect without blocking.
 pub async fn claim(
     db: impl SqliteExecutor<'_>,
     owner: &str,
@@ -65,10 +67,14 @@ pub async fn claim(
     let mut rows: Vec<Claimed> = sqlx::query_as(
         "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
          attempts = attempts + 1, updated_at = ?3 \
-         WHERE id IN (SELECT id FROM outbox \
-           WHERE (status IN ('queued', 'retrying') AND next_attempt_at <= ?3) \
-              OR (status = 'sending' AND lease_until < ?3) \
-           ORDER BY next_attempt_at, id LIMIT ?4) \
+         WHERE id IN (SELECT id FROM ( \
+           SELECT id, next_attempt_at AS due FROM (SELECT id, next_attempt_at FROM outbox \
+             WHERE status = 'queued' AND next_attempt_at <= ?3 ORDER BY next_attempt_at LIMIT ?4) \
+           UNION ALL SELECT id, next_attempt_at FROM (SELECT id, next_attempt_at FROM outbox \
+             WHERE status = 'retrying' AND next_attempt_at <= ?3 ORDER BY next_attempt_at LIMIT ?4) \
+           UNION ALL SELECT id, lease_until FROM (SELECT id, lease_until FROM outbox \
+             WHERE status = 'sending' AND lease_until < ?3 ORDER BY lease_until LIMIT ?4) \
+           ) ORDER BY due, id LIMIT ?4) \
          RETURNING id, kind, sender, recipients, subject, message_id, attempts",
     )
     .bind(owner)
@@ -85,7 +91,8 @@ pub async fn claim(
 pub async fn next_due(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<i64>> {
     let (due,): (Option<i64>,) = sqlx::query_as(
         "SELECT MIN(t) FROM ( \
-           SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status IN ('queued', 'retrying') \
+           SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status = 'queued' \
+           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'retrying' \
            UNION ALL SELECT MIN(lease_until) FROM outbox WHERE status = 'sending')",
     )
     .fetch_one(db)
@@ -105,60 +112,82 @@ pub async fn release_all_leases(db: impl SqliteExecutor<'_>, now: i64) -> sqlx::
     Ok(result.rows_affected())
 }
 
-/// The result of one attempt, written only while `owner` still holds the
-/// lease (a worker whose lease ran out and was re-claimed writes nothing).
+/// The result of one attempt.
 pub struct Settled<'a> {
     pub id: i64,
-    pub owner: &'a str,
     pub status: MailStatus,
     pub reply: &'a str,
     pub diagnosis_json: Option<&'a str>,
     pub next_attempt_at: i64,
     pub now: i64,
+    /// The attempt's number, start (unix ms) and duration, for its history row.
+    pub attempt: i64,
+    pub started_at: i64,
+    pub millis: i64,
+    /// "sent", "retry" or "dead".
+    pub outcome: &'a str,
 }
 
-pub async fn settle(db: impl SqliteExecutor<'_>, settled: &Settled<'_>) -> sqlx::Result<bool> {
-    let sent_at = (settled.status == MailStatus::Sent).then_some(settled.now);
-    let result = sqlx::query(
-        "UPDATE outbox SET status = ?, last_reply = ?, diagnosis = ?, next_attempt_at = ?, \
-         lease_owner = NULL, lease_until = NULL, updated_at = ?, sent_at = COALESCE(?, sent_at) \
-         WHERE id = ? AND status = 'sending' AND lease_owner = ?",
-    )
-    .bind(settled.status.as_str())
-    .bind(settled.reply)
-    .bind(settled.diagnosis_json)
-    .bind(settled.next_attempt_at)
-    .bind(settled.now)
-    .bind(sent_at)
-    .bind(settled.id)
-    .bind(settled.owner)
-    .execute(db)
-    .await?;
-    Ok(result.rows_affected() == 1)
-}
-
-pub async fn insert_attempt(
-    db: impl SqliteExecutor<'_>,
-    outbox_id: i64,
-    attempt: i64,
-    started_at: i64,
-    millis: i64,
-    outcome: &str,
-    reply: &str,
-) -> sqlx::Result<()> {
-    sqlx::query(
+/// Records a batch of attempts in two statements, whatever its size: each
+/// row's new state (only where `owner` still holds the lease: a worker
+/// whose lease ran out and was re-claimed writes nothing) and the attempt
+/// history. Returns the ids that were recorded.
+pub async fn settle_all(
+    tx: &mut sqlx::SqliteConnection,
+    owner: &str,
+    batch: &[Settled<'_>],
+) -> sqlx::Result<Vec<i64>> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = vec!["(?, ?, ?, ?, ?, ?)"; batch.len()].join(", ");
+    let sql = format!(
+        "UPDATE outbox SET status = v.column2, last_reply = v.column3, diagnosis = v.column4, \
+         next_attempt_at = v.column5, lease_owner = NULL, lease_until = NULL, \
+         updated_at = v.column6, \
+         sent_at = CASE WHEN v.column2 = 'sent' THEN v.column6 ELSE sent_at END \
+         FROM (VALUES {values}) AS v \
+         WHERE outbox.id = v.column1 AND outbox.status = 'sending' AND outbox.lease_owner = ? \
+         RETURNING outbox.id"
+    );
+    let mut update = sqlx::query_as::<_, (i64,)>(&sql);
+    for row in batch {
+        update = update
+            .bind(row.id)
+            .bind(row.status.as_str())
+            .bind(row.reply)
+            .bind(row.diagnosis_json)
+            .bind(row.next_attempt_at)
+            .bind(row.now);
+    }
+    let recorded: Vec<i64> = update
+        .bind(owner)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(id,)| id)
+        .collect();
+    let kept: Vec<&Settled> = batch.iter().filter(|r| recorded.contains(&r.id)).collect();
+    if kept.is_empty() {
+        return Ok(recorded);
+    }
+    let values = vec!["(?, ?, ?, ?, ?, ?)"; kept.len()].join(", ");
+    let sql = format!(
         "INSERT INTO outbox_attempts (outbox_id, attempt, started_at, millis, outcome, reply) \
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(outbox_id)
-    .bind(attempt)
-    .bind(started_at)
-    .bind(millis)
-    .bind(outcome)
-    .bind(reply)
-    .execute(db)
-    .await?;
-    Ok(())
+         VALUES {values}"
+    );
+    let mut insert = sqlx::query(&sql);
+    for row in &kept {
+        insert = insert
+            .bind(row.id)
+            .bind(row.attempt)
+            .bind(row.started_at)
+            .bind(row.millis)
+            .bind(row.outcome)
+            .bind(row.reply);
+    }
+    insert.execute(&mut *tx).await?;
+    Ok(recorded)
 }
 
 /// Puts a dead letter back in the queue, due now, with a fresh attempt count.

@@ -36,6 +36,27 @@ pub async fn get(
         .await
 }
 
+/// The records of one purpose among `record_ids`, in one statement.
+pub async fn get_many(
+    db: impl SqliteExecutor<'_>,
+    purpose: &str,
+    record_ids: &[String],
+) -> sqlx::Result<Vec<SealedRow>> {
+    if record_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; record_ids.len()].join(", ");
+    let sql = format!(
+        "SELECT purpose, record_id, nonce, ciphertext FROM vault_secrets \
+         WHERE purpose = ? AND record_id IN ({marks})"
+    );
+    let mut query = sqlx::query_as(&sql).bind(purpose);
+    for id in record_ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(db).await
+}
+
 pub async fn all(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<SealedRow>> {
     sqlx::query_as("SELECT purpose, record_id, nonce, ciphertext FROM vault_secrets")
         .fetch_all(db)
@@ -53,6 +74,24 @@ pub async fn delete(
         .execute(db)
         .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Deletes the given records of one purpose in one statement.
+pub async fn delete_many(
+    db: impl SqliteExecutor<'_>,
+    purpose: &str,
+    record_ids: &[String],
+) -> sqlx::Result<u64> {
+    if record_ids.is_empty() {
+        return Ok(0);
+    }
+    let marks = vec!["?"; record_ids.len()].join(", ");
+    let sql = format!("DELETE FROM vault_secrets WHERE purpose = ? AND record_id IN ({marks})");
+    let mut delete = sqlx::query(&sql).bind(purpose);
+    for id in record_ids {
+        delete = delete.bind(id);
+    }
+    Ok(delete.execute(db).await?.rows_affected())
 }
 
 pub async fn key_check(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<(Vec<u8>, Vec<u8>)>> {

@@ -1,5 +1,5 @@
 //! The settings the workers deliver with, loaded once per change, and the
-//! pooled lettre transport built from them and the current credential.
+//! pool of open SMTP sessions signed in with the current credential.
 
 use crate::domain::Secret;
 use crate::domain::smtp::SmtpSettings;
@@ -7,14 +7,16 @@ use crate::server::AppState;
 use crate::server::db;
 use crate::server::oauth::client::HttpSetup;
 use crate::server::settings;
+use crate::server::smtp::session::{Session, Target};
 use crate::server::smtp::transport::tls_parameters;
 use lettre::transport::smtp::client::TlsParameters;
-use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub type Transport = AsyncSmtpTransport<Tokio1Executor>;
+/// An idle session older than this is closed rather than reused: servers
+/// drop idle SMTP sessions (Exchange after about a minute).
+const IDLE_LIMIT: Duration = Duration::from_secs(50);
 
 pub struct Prepared {
     pub generation: u64,
@@ -31,6 +33,16 @@ impl Prepared {
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(u64::from(self.settings.timeout.seconds()))
     }
+
+    pub fn target(&self) -> Target {
+        Target {
+            host: self.settings.host.as_str().to_string(),
+            port: self.settings.port.get(),
+            timeout: self.timeout(),
+            starttls: self.starttls.clone(),
+            hello_name: self.hello_name.clone(),
+        }
+    }
 }
 
 /// Why there is nothing to deliver with.
@@ -39,18 +51,27 @@ pub enum Unprepared {
     Failed(anyhow::Error),
 }
 
-/// A built pool and what it was built for: the settings generation and a
-/// digest of the credential (never the credential itself).
-struct Pool {
+/// An idle session and what it was opened with: the settings generation
+/// and a digest of the credential (never the credential itself).
+struct Idle {
     generation: u64,
     credential_digest: [u8; 32],
-    transport: Arc<Transport>,
+    session: Session,
+}
+
+/// The digest that tells sessions signed in with different credentials apart.
+pub fn credential_digest(credential: Option<&Secret>) -> [u8; 32] {
+    let mut digest = Sha256::new();
+    if let Some(credential) = credential {
+        digest.update(credential.expose().as_bytes());
+    }
+    digest.finalize().into()
 }
 
 #[derive(Default)]
 pub struct TransportSlot {
     prepared: tokio::sync::Mutex<Option<Arc<Prepared>>>,
-    pool: Mutex<Option<Pool>>,
+    idle: Mutex<Vec<Idle>>,
 }
 
 impl TransportSlot {
@@ -71,34 +92,27 @@ impl TransportSlot {
         Ok(prepared)
     }
 
-    /// The pool for these settings and this credential (a token, a
-    /// password): the current one, or a new one when either changed. The
-    /// flag says whether it was just created.
-    pub fn pool(
-        &self,
-        prepared: &Prepared,
-        credential: Option<&Secret>,
-        build: impl FnOnce() -> Transport,
-    ) -> (Arc<Transport>, bool) {
-        let mut digest = Sha256::new();
-        if let Some(credential) = credential {
-            digest.update(credential.expose().as_bytes());
-        }
-        let digest: [u8; 32] = digest.finalize().into();
-        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(current) = pool.as_ref()
-            && current.generation == prepared.generation
-            && current.credential_digest == digest
-        {
-            return (current.transport.clone(), false);
-        }
-        let transport = Arc::new(build());
-        *pool = Some(Pool {
-            generation: prepared.generation,
-            credential_digest: digest,
-            transport: transport.clone(),
+    /// An idle session opened with these settings and this credential, if
+    /// any. Sessions of older settings or credentials, broken ones and
+    /// ones idle too long are dropped on the way.
+    pub fn checkout(&self, generation: u64, credential_digest: &[u8; 32]) -> Option<Session> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.retain(|i| {
+            i.generation == generation
+                && i.credential_digest == *credential_digest
+                && i.session.reusable(IDLE_LIMIT)
         });
-        (transport, true)
+        idle.pop().map(|i| i.session)
+    }
+
+    /// Returns a session after a successful send, for the next message.
+    pub fn checkin(&self, generation: u64, credential_digest: [u8; 32], session: Session) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.push(Idle {
+            generation,
+            credential_digest,
+            session,
+        });
     }
 }
 

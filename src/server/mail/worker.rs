@@ -2,7 +2,7 @@
 //! the pooled transport with the cached OAuth token, and record the reply,
 //! the retry or the dead letter with its diagnosis.
 
-use super::transport::{Prepared, Transport, Unprepared};
+use super::transport::{Prepared, Unprepared, credential_digest};
 use super::{BODY_PURPOSE, Body, Settlement};
 use crate::domain::Secret;
 use crate::domain::diagnosis::{self, Diagnosis, Step};
@@ -14,14 +14,15 @@ use crate::server::db::outbox::Claimed;
 use crate::server::oauth::cache::{CacheKey, Origin};
 use crate::server::oauth::client::{TokenCredential, TokenRequest, request_token};
 use crate::server::settings;
-use crate::server::smtp::transport::{Endpoint, Login, pooled};
+use crate::server::smtp::session::{Failure as SessionFailure, Session, SessionError};
+use crate::server::smtp::transport::Login;
 use crate::server::tls;
+use lettre::Message;
 use lettre::message::MultiPart;
 use lettre::transport::smtp::response::Response;
-use lettre::{AsyncTransport, Message};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
 fn now_ms(state: &AppState) -> i64 {
@@ -48,26 +49,29 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 async fn run(state: AppState) {
     let mailer = state.mailer.clone();
     let in_flight = mailer.config.pool_size.max(1) as usize;
+    // One slot per session: how many messages are on the wire at once.
     let slots = Arc::new(Semaphore::new(in_flight));
     let lease_ms = mailer.config.lease.as_millis() as i64;
+    let recorder = spawn_recorder(state.clone(), mailer.owner.clone());
+    // Rows claimed at a time: enough that claiming is rare next to sending.
+    let batch = (in_flight * 8).max(32);
+    // Claimed rows not yet recorded. Each is read from the vault and built
+    // before it waits for a slot, and recorded after it gives the slot
+    // back, so a slot is only ever busy with the SMTP dialogue.
+    let backlog = Arc::new(Semaphore::new(batch * 2));
     loop {
         let now = now_ms(&state);
-        let claimed = match db::outbox::claim(
-            &state.db,
-            &mailer.owner,
-            now,
-            now + lease_ms,
-            (in_flight * 2) as i64,
-        )
-        .await
-        {
-            Ok(claimed) => claimed,
-            Err(e) => {
-                tracing::error!(target: "smtp", "could not claim mail jobs: {e}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
+        let claimed =
+            match db::outbox::claim(&state.db, &mailer.owner, now, now + lease_ms, batch as i64)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::error!(target: "smtp", "could not claim mail jobs: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
         if claimed.is_empty() {
             // Sleep until the next retry falls due, a commit wakes us, or a
             // second passes (the clock may be moved by tests or NTP).
@@ -79,16 +83,27 @@ async fn run(state: AppState) {
             }
             continue;
         }
+        // The batch's bodies in one read; a row whose read fails is retried.
+        let ids: Vec<String> = claimed.iter().map(|row| row.id.to_string()).collect();
+        let mut bodies = state
+            .vault
+            .get_many(BODY_PURPOSE, &ids)
+            .await
+            .map_err(|e| e.to_string());
         for row in claimed {
-            let permit = slots
+            let body = match &mut bodies {
+                Ok(bodies) => Ok(bodies.remove(&row.id.to_string())),
+                Err(e) => Err(e.clone()),
+            };
+            let queued = backlog
                 .clone()
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            let state = state.clone();
+            let (state, recorder, slots) = (state.clone(), recorder.clone(), slots.clone());
             tokio::spawn(async move {
-                deliver(&state, row).await;
-                drop(permit);
+                deliver(&state, row, body, &slots, &recorder).await;
+                drop(queued);
             });
         }
     }
@@ -96,27 +111,45 @@ async fn run(state: AppState) {
 
 /// Why an attempt failed, and how soon it may be tried again.
 struct Failure {
-    diagnosis: Diagnosis,
+    diagnosis: Box<Diagnosis>,
 }
 
 impl From<Diagnosis> for Failure {
     fn from(diagnosis: Diagnosis) -> Self {
-        Failure { diagnosis }
+        Failure {
+            diagnosis: Box::new(diagnosis),
+        }
     }
 }
 
-async fn deliver(state: &AppState, row: Claimed) {
+async fn deliver(
+    state: &AppState,
+    row: Claimed,
+    body: Result<Option<Secret>, String>,
+    slots: &Semaphore,
+    recorder: &mpsc::UnboundedSender<Outcome>,
+) {
     let mailer = &state.mailer;
     let kind = MailKind::parse(&row.kind).unwrap_or(MailKind::TestEmail);
+    let message = message(&row, body);
+    let slot = slots
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
     let started_at = now_ms(state);
     let started = Instant::now();
-    let result = attempt(state, &row, kind).await;
+    let result = match message {
+        Ok(message) => attempt(state, &row, kind, &message).await,
+        Err(failure) => Err(failure),
+    };
+    drop(slot);
     let millis = started.elapsed().as_millis() as i64;
     let now = now_ms(state);
     let policy = mailer.config.retry;
     let (status, reply, diagnosis, next_attempt_at) = match result {
         Ok(reply) => (MailStatus::Sent, reply, None, now),
         Err(Failure { diagnosis }) => {
+            let diagnosis = *diagnosis;
             let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
             let reply = format!("{}: {}", diagnosis.code, diagnosis.message);
             if diagnosis.temporary && !policy.exhausted(attempts) {
@@ -140,16 +173,22 @@ async fn deliver(state: &AppState, row: Claimed) {
     let diagnosis_json = diagnosis
         .as_ref()
         .and_then(|d| serde_json::to_string(d).ok());
-    let settled = db::outbox::Settled {
+    let (done, recorded) = oneshot::channel();
+    let _ = recorder.send(Outcome {
         id: row.id,
-        owner: &mailer.owner,
+        attempt: row.attempts,
         status,
-        reply: &reply,
-        diagnosis_json: diagnosis_json.as_deref(),
+        reply: reply.clone(),
+        diagnosis_json,
         next_attempt_at,
         now,
-    };
-    let recorded = record(state, &row, &settled, started_at, millis, outcome).await;
+        started_at,
+        millis,
+        outcome,
+        done,
+    });
+    // No answer means the recorder is gone (shutting down): not recorded.
+    let recorded = recorded.await.unwrap_or(false);
     match (status, &diagnosis) {
         (MailStatus::Sent, _) => {
             mail_log!(
@@ -192,49 +231,88 @@ async fn deliver(state: &AppState, row: Claimed) {
     }
 }
 
-/// Writes the outcome (and drops a delivered body) in one transaction,
-/// trying again if the database is briefly busy. False when the lease was
-/// lost to another worker, which then owns the row.
-async fn record(
-    state: &AppState,
-    row: &Claimed,
-    settled: &db::outbox::Settled<'_>,
+/// The end of one attempt, on its way to the database.
+struct Outcome {
+    id: i64,
+    attempt: i64,
+    status: MailStatus,
+    reply: String,
+    diagnosis_json: Option<String>,
+    next_attempt_at: i64,
+    now: i64,
     started_at: i64,
     millis: i64,
-    outcome: &str,
-) -> bool {
+    outcome: &'static str,
+    /// Whether it was recorded (false when the lease was lost to another
+    /// worker, which then owns the row).
+    done: oneshot::Sender<bool>,
+}
+
+/// Writes outcomes as they come, many per transaction when many come at
+/// once (group commit): the outbox's write cost stays flat as the pool grows.
+fn spawn_recorder(state: AppState, owner: String) -> mpsc::UnboundedSender<Outcome> {
+    let (sender, mut receiver) = mpsc::unbounded_channel::<Outcome>();
+    tokio::spawn(async move {
+        while let Some(first) = receiver.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < 256 {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let results = record(&state, &owner, &batch).await;
+            for (outcome, recorded) in batch.into_iter().zip(results) {
+                let _ = outcome.done.send(recorded);
+            }
+        }
+    });
+    sender
+}
+
+/// One transaction for the batch: each row's result, its attempt, and a
+/// delivered body dropped. Tried again if the database is briefly busy;
+/// if it never works, the leases run out and the rows are sent again (a
+/// duplicate at worst, with the same Message-ID).
+async fn record(state: &AppState, owner: &str, batch: &[Outcome]) -> Vec<bool> {
     for pause in [0u64, 50, 250, 1000, 5000] {
         tokio::time::sleep(Duration::from_millis(pause)).await;
-        let result: sqlx::Result<bool> = async {
+        let result: sqlx::Result<Vec<bool>> = async {
+            let settled: Vec<db::outbox::Settled> = batch
+                .iter()
+                .map(|outcome| db::outbox::Settled {
+                    id: outcome.id,
+                    status: outcome.status,
+                    reply: &outcome.reply,
+                    diagnosis_json: outcome.diagnosis_json.as_deref(),
+                    next_attempt_at: outcome.next_attempt_at,
+                    now: outcome.now,
+                    attempt: outcome.attempt,
+                    started_at: outcome.started_at,
+                    millis: outcome.millis,
+                    outcome: outcome.outcome,
+                })
+                .collect();
             let mut tx = state.db.begin().await?;
-            if !db::outbox::settle(&mut *tx, settled).await? {
-                return Ok(false);
-            }
-            db::outbox::insert_attempt(
-                &mut *tx,
-                row.id,
-                row.attempts,
-                started_at,
-                millis,
-                outcome,
-                settled.reply,
-            )
-            .await?;
-            if settled.status == MailStatus::Sent {
-                db::vault::delete(&mut *tx, BODY_PURPOSE, &row.id.to_string()).await?;
-            }
+            let recorded = db::outbox::settle_all(&mut tx, owner, &settled).await?;
+            let delivered: Vec<String> = batch
+                .iter()
+                .filter(|o| o.status == MailStatus::Sent && recorded.contains(&o.id))
+                .map(|o| o.id.to_string())
+                .collect();
+            db::vault::delete_many(&mut *tx, BODY_PURPOSE, &delivered).await?;
             tx.commit().await?;
-            Ok(true)
+            Ok(batch.iter().map(|o| recorded.contains(&o.id)).collect())
         }
         .await;
         match result {
             Ok(recorded) => return recorded,
-            Err(e) => tracing::warn!(target: "smtp", "could not record mail job {}: {e}", row.id),
+            Err(e) => {
+                tracing::warn!(target: "smtp", "could not record {} mail job(s): {e}", batch.len())
+            }
         }
     }
-    // The lease runs out and the row is tried again: a duplicate at worst,
-    // with the same Message-ID.
-    false
+    vec![false; batch.len()]
 }
 
 enum Credential {
@@ -261,9 +339,15 @@ impl Credential {
     }
 }
 
-async fn attempt(state: &AppState, row: &Claimed, kind: MailKind) -> Result<String, Failure> {
+async fn attempt(
+    state: &AppState,
+    row: &Claimed,
+    kind: MailKind,
+    message: &Message,
+) -> Result<String, Failure> {
     let mailer = &state.mailer;
-    let prepared = match mailer.transport.prepared(state, mailer.generation()).await {
+    let generation = mailer.generation();
+    let prepared = match mailer.transport.prepared(state, generation).await {
         Ok(prepared) => prepared,
         Err(Unprepared::NotConfigured) => return Err(diagnosis::smtp_not_configured().into()),
         Err(Unprepared::Failed(e)) => {
@@ -271,7 +355,6 @@ async fn attempt(state: &AppState, row: &Claimed, kind: MailKind) -> Result<Stri
             return Err(diagnosis::settings_unreadable(&format!("{e:#}")).into());
         }
     };
-    let message = message(state, row).await?;
     let host = prepared.settings.host.as_str().to_string();
     let port = prepared.settings.port.get();
     mail_log!(
@@ -280,101 +363,106 @@ async fn attempt(state: &AppState, row: &Claimed, kind: MailKind) -> Result<Stri
         "submitMailMsgJob: SMTP server FQDN ==> {host}:{port} (mail job {})",
         row.id
     );
-    let mut refreshed = false;
+    let mut refreshed_token = false;
+    let mut reopened = false;
     loop {
         let credential = credential(state, &prepared, kind).await?;
-        let (transport, created) = mailer.transport.pool(&prepared, credential.secret(), || {
-            build_transport(&prepared, &credential, mailer.config.pool_size)
-        });
-        if created {
-            mail_log!(
-                kind,
-                debug,
-                "Creating transport object... (pool of up to {} connections to {host}:{port})",
-                mailer.config.pool_size
-            );
-        } else {
-            mail_log!(kind, trace, "Reusing transport object for {host}:{port}");
-        }
+        let digest = credential_digest(credential.secret());
+        let (mut session, reused) = match mailer.transport.checkout(prepared.generation, &digest) {
+            Some(session) => {
+                mail_log!(kind, trace, "Reusing transport object for {host}:{port}");
+                (session, true)
+            }
+            None => {
+                mail_log!(kind, debug, "Creating transport object... ({host}:{port})");
+                match Session::open(&prepared.target(), &login(&credential)).await {
+                    Ok(session) => {
+                        mail_log!(
+                            kind,
+                            info,
+                            "Successfully created mail session and connected to mail server."
+                        );
+                        (session, false)
+                    }
+                    Err(error) => {
+                        // Exchange says 535 to a token it no longer accepts
+                        // though the cache still trusts it (revoked, clock
+                        // skew): one new token, one more try.
+                        if let Credential::Token {
+                            key,
+                            origin: Origin::Cache,
+                            ..
+                        } = &credential
+                            && !refreshed_token
+                            && error.step == Step::Auth
+                            && error.reply_code() == Some(535)
+                        {
+                            refreshed_token = true;
+                            mail_log!(
+                                kind,
+                                warn,
+                                "The SMTP server refused the cached OAuth token ({error}); requesting a new token and sending again"
+                            );
+                            mailer.tokens.invalidate(key).await;
+                            continue;
+                        }
+                        return Err(failed(kind, &error, &prepared));
+                    }
+                }
+            }
+        };
         let started = Instant::now();
-        // lettre applies the timeout to each read and write; this bounds
-        // the whole dialogue (connect, TLS, AUTH, DATA) as well.
-        let result =
-            tokio::time::timeout(prepared.timeout() * 3, transport.send(message.clone())).await;
+        let result = session.send(message, prepared.timeout()).await;
         mail_log!(
             kind,
             debug,
             "Time taken for transport.sendMessage() call is {} Milli Seconds",
             started.elapsed().as_millis()
         );
-        let error = match result {
-            Ok(Ok(response)) => {
-                if created {
-                    mail_log!(
-                        kind,
-                        info,
-                        "Successfully created mail session and connected to mail server."
-                    );
-                }
+        match result {
+            Ok(response) => {
+                mailer
+                    .transport
+                    .checkin(prepared.generation, digest, session);
                 return Ok(reply_text(&response));
             }
-            Ok(Err(error)) => error,
-            Err(_) => {
+            // A pooled session the server had closed: once, on a new one.
+            Err(error) if reused && !reopened && error.reply_code().is_none() => {
+                reopened = true;
                 mail_log!(
                     kind,
-                    error,
-                    "MessagingException: no reply from {host}, port {port}; timeout {}",
-                    prepared.timeout().as_millis()
+                    debug,
+                    "The pooled session to {host}:{port} was closed ({error}); opening a new one"
                 );
-                return Err(diagnosis::step_timeout(
-                    Step::Data,
-                    &host,
-                    prepared.settings.timeout.seconds(),
-                )
-                .into());
             }
-        };
-        // Exchange says 535 to a token it no longer accepts even though the
-        // cache still trusts it (revoked, clock skew): one new token, one
-        // more try, then the diagnosis stands.
-        if let Credential::Token {
-            key,
-            origin: Origin::Cache,
-            ..
-        } = &credential
-            && !refreshed
-            && error.status().is_some_and(|code| code.to_string() == "535")
-        {
-            refreshed = true;
-            mail_log!(
-                kind,
-                warn,
-                "The SMTP server refused the cached OAuth token ({error}); requesting a new token and sending again"
-            );
-            mailer.tokens.invalidate(key).await;
-            continue;
+            Err(error) => return Err(failed(kind, &error, &prepared)),
         }
-        let diagnosis = classify(&error, &prepared);
-        if diagnosis.step == Step::Connect {
-            mail_log!(
-                kind,
-                error,
-                "MessagingException: Couldn't connect to host, port: {host}, {port}; timeout {}",
-                prepared.timeout().as_millis()
-            );
-        }
-        return Err(diagnosis.into());
     }
 }
 
+fn failed(kind: MailKind, error: &SessionError, prepared: &Prepared) -> Failure {
+    let diagnosis = classify(error, prepared);
+    if diagnosis.step == Step::Connect {
+        mail_log!(
+            kind,
+            error,
+            "MessagingException: Couldn't connect to host, port: {}, {}; timeout {}",
+            prepared.settings.host.as_str(),
+            prepared.settings.port.get(),
+            prepared.timeout().as_millis()
+        );
+    }
+    diagnosis.into()
+}
+
 /// The message as stored: envelope from the outbox row, body from the vault.
-async fn message(state: &AppState, row: &Claimed) -> Result<Message, Failure> {
-    let body = match state.vault.get(BODY_PURPOSE, &row.id.to_string()).await {
+fn message(row: &Claimed, body: Result<Option<Secret>, String>) -> Result<Message, Failure> {
+    let body = match body {
         Ok(Some(body)) => body,
         Ok(None) => {
             return Err(diagnosis::message_unsendable("its body is no longer stored").into());
         }
-        Err(e) => return Err(diagnosis::settings_unreadable(&e.to_string()).into()),
+        Err(e) => return Err(diagnosis::settings_unreadable(&e).into()),
     };
     let body: Body = serde_json::from_str(body.expose()).map_err(|_| {
         Failure::from(diagnosis::message_unsendable(
@@ -484,27 +572,19 @@ async fn credential(
                         diagnosis.code,
                         diagnosis.message
                     );
-                    Err(Failure::from(*diagnosis))
+                    Err(Failure { diagnosis })
                 }
             }
         }
     }
 }
 
-fn build_transport(prepared: &Prepared, credential: &Credential, pool_size: u32) -> Transport {
-    let endpoint = Endpoint {
-        host: prepared.settings.host.as_str(),
-        port: prepared.settings.port.get(),
-        timeout: prepared.timeout(),
-        starttls: prepared.starttls.clone(),
-        hello_name: &prepared.hello_name,
-    };
-    let login = match credential {
+fn login(credential: &Credential) -> Login<'_> {
+    match credential {
         Credential::None => Login::None,
         Credential::Password { username, password } => Login::Password { username, password },
         Credential::Token { mailbox, token, .. } => Login::XOAuth2 { mailbox, token },
-    };
-    pooled(endpoint, login, pool_size)
+    }
 }
 
 /// `250 2.6.0 Queued mail for delivery`.
@@ -530,46 +610,41 @@ fn step_of_reply(code: u16, text: &str) -> Step {
     }
 }
 
-/// Explains a failed send with the same table as Test Connection.
-fn classify(error: &lettre::transport::smtp::Error, prepared: &Prepared) -> Diagnosis {
+/// Explains a failed step with the same table as Test Connection.
+fn classify(error: &SessionError, prepared: &Prepared) -> Diagnosis {
     let host = prepared.settings.host.as_str();
     let port = prepared.settings.port.get();
     let seconds = prepared.settings.timeout.seconds();
-    if let Some(code) = error.status() {
-        // lettre reports the code and the text apart.
-        let code: u16 = code.to_string().parse().unwrap_or(0);
-        let text = std::error::Error::source(error)
-            .map(|s| s.to_string())
-            .unwrap_or_default();
-        let step = step_of_reply(code, &text);
-        return diagnosis::smtp_reply(step, code, &text);
-    }
-    if let Some(problem) = tls::certificate_problem(error) {
-        return diagnosis::untrusted_certificate(Step::StartTls, host, &problem);
-    }
-    let detail = std::error::Error::source(error)
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| error.to_string());
-    if error.is_timeout() {
-        return if error.to_string().starts_with("Connection error") {
+    match &error.failure {
+        SessionFailure::Dns => diagnosis::dns_failure(host),
+        SessionFailure::Connect(e) => diagnosis::connection_failed(host, port, &e.to_string()),
+        SessionFailure::Timeout if error.step == Step::Connect => {
             diagnosis::connect_timeout(host, port, seconds)
-        } else {
-            diagnosis::step_timeout(Step::Data, host, seconds)
-        };
-    }
-    if error.is_client() {
-        return diagnosis::smtp_client_refused(host, &detail);
-    }
-    if error.to_string().starts_with("Connection error") {
-        if detail.contains("failed to lookup") || detail.contains("resolve") {
-            return diagnosis::dns_failure(host);
         }
-        return diagnosis::connection_failed(host, port, &detail);
+        SessionFailure::Timeout => diagnosis::step_timeout(error.step, host, seconds),
+        SessionFailure::NoStartTls => diagnosis::starttls_unavailable(host),
+        SessionFailure::Smtp(e) => {
+            // lettre keeps the reply's text as the error's source.
+            let detail = std::error::Error::source(e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| e.to_string());
+            if let Some(code) = error.reply_code() {
+                let step = if error.step == Step::Data {
+                    step_of_reply(code, &detail)
+                } else {
+                    error.step
+                };
+                return diagnosis::smtp_reply(step, code, &detail);
+            }
+            if let Some(problem) = tls::certificate_problem(e) {
+                return diagnosis::untrusted_certificate(error.step, host, &problem);
+            }
+            if e.is_client() {
+                return diagnosis::smtp_client_refused(host, &detail);
+            }
+            diagnosis::connection_lost(error.step, host, &detail)
+        }
     }
-    if error.is_tls() && prepared.starttls.is_some() {
-        return diagnosis::connection_lost(Step::StartTls, host, &detail);
-    }
-    diagnosis::connection_lost(Step::Data, host, &detail)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod probe;
 pub mod recorder;
+pub mod session;
 pub mod transport;
 
 use crate::domain::Secret;

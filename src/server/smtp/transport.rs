@@ -2,7 +2,6 @@
 //! password) and trust exactly the console's trust store.
 
 use crate::domain::Secret;
-use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
@@ -45,7 +44,7 @@ pub fn xoauth2(
         .build()
 }
 
-/// How a pooled transport signs in.
+/// How a session signs in.
 pub enum Login<'a> {
     None,
     Password {
@@ -56,38 +55,6 @@ pub enum Login<'a> {
         mailbox: &'a str,
         token: &'a Secret,
     },
-}
-
-/// A transport that keeps up to `pool_size` signed-in connections open and
-/// reuses them for message after message (RSET between them), instead of
-/// a new TCP + STARTTLS + AUTH for every message.
-pub fn pooled(
-    endpoint: Endpoint<'_>,
-    login: Login<'_>,
-    pool_size: u32,
-) -> AsyncSmtpTransport<Tokio1Executor> {
-    let builder = builder(endpoint).pool_config(
-        PoolConfig::new()
-            .max_size(pool_size.max(1))
-            .idle_timeout(Duration::from_secs(60)),
-    );
-    match login {
-        Login::None => builder.build(),
-        Login::Password { username, password } => builder
-            .credentials(Credentials::new(
-                username.to_string(),
-                password.expose().to_string(),
-            ))
-            .authentication(vec![Mechanism::Plain, Mechanism::Login])
-            .build(),
-        Login::XOAuth2 { mailbox, token } => builder
-            .credentials(Credentials::new(
-                mailbox.to_string(),
-                token.expose().to_string(),
-            ))
-            .authentication(vec![Mechanism::Xoauth2])
-            .build(),
-    }
 }
 
 fn builder(endpoint: Endpoint<'_>) -> lettre::transport::smtp::AsyncSmtpTransportBuilder {
