@@ -13,15 +13,17 @@ mod common;
 use common::Peers;
 use common::app::{harness_in, sign_in};
 use common::forms::{GOOD_APP, MAILBOX, configure_oauth_smtp};
+use common::mail::queue_guest_mail;
+use lettre::message::MultiPart;
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use lettre::{AsyncTransport, Message};
 use mailroom::domain::Secret;
-use mailroom::domain::mail::{MailKind, MailStatus, RetryPolicy};
+use mailroom::domain::mail::{MailStatus, RetryPolicy};
 use mailroom::server::clock::SystemClock;
 use mailroom::server::db;
-use mailroom::server::mail::{MailConfig, Outgoing, worker};
+use mailroom::server::mail::{MailConfig, worker};
 use mailroom::server::oauth::client::{HttpSetup, TokenCredential, TokenRequest, request_token};
 use mailroom::server::smtp::session::{Session, Target};
 use mailroom::server::smtp::transport::{Endpoint, Login, tls_parameters, xoauth2};
@@ -46,13 +48,17 @@ async fn reset(peers: &Peers) {
         .unwrap();
 }
 
+/// The same message the pipeline sends (tests/common/mail.rs).
 fn message(n: usize) -> Message {
     Message::builder()
         .from(MAILBOX.parse().unwrap())
         .to(format!("guest{n}@example.com").parse().unwrap())
         .subject(format!("Your guest account {n}"))
         .message_id(Some(format!("<bare-{n}@contoso.onmicrosoft.com>")))
-        .body(format!("Username: guest{n}\nPassword: Pw-{n}"))
+        .multipart(MultiPart::alternative_plain_html(
+            format!("Username: guest{n}\nPassword: Bench-{n}-pw"),
+            format!("<p>Username: <b>guest{n}</b></p>"),
+        ))
         .unwrap()
 }
 
@@ -232,28 +238,7 @@ async fn pipeline(peers: &Peers, n: usize, pool: u32) -> PipelineRun {
     reset(peers).await;
     let state = h.state.clone();
     let queue_started = Instant::now();
-    let now = (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
-    let mut tx = state.db.begin().await.unwrap();
-    let mut queued = Vec::with_capacity(n);
-    for i in 0..n {
-        let mail = Outgoing {
-            kind: MailKind::GuestCredentials,
-            sender: MAILBOX.into(),
-            recipients: vec![format!("guest{i}@example.com")],
-            subject: format!("Your guest account {i}"),
-            text: format!("Username: guest{i}\nPassword: Pw-{i}"),
-            html: None,
-            created_by: "bench".into(),
-        };
-        queued.push(
-            state
-                .mailer
-                .enqueue(&mut tx, &state.vault, &mail, now)
-                .await
-                .unwrap(),
-        );
-    }
-    tx.commit().await.unwrap();
+    let queued = queue_guest_mail(&state, n, "Bench").await;
     let queue = queue_started.elapsed();
     let started = Instant::now();
     let workers = worker::spawn(state.clone());

@@ -8,11 +8,11 @@ mod common;
 
 use common::Peers;
 use common::app::{harness_in, sign_in};
-use common::forms::{MAILBOX, configure_oauth_smtp};
-use mailroom::domain::mail::{MailKind, MailStatus};
+use common::forms::configure_oauth_smtp;
+use common::mail::queue_guest_mail;
+use mailroom::domain::mail::MailStatus;
 use mailroom::server::db;
 use mailroom::server::http::system_clock;
-use mailroom::server::mail::Outgoing;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -78,31 +78,12 @@ async fn a_kill_9_in_the_middle_of_a_batch_loses_no_message() {
     db::log_levels::put(&h.state.db, "guestaccess", "DEBUG", 0, "root")
         .await
         .unwrap();
-    let state = h.state.clone();
-    let now = (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
-    let mut tx = state.db.begin().await.unwrap();
-    let mut queued = Vec::new();
-    for n in 0..MESSAGES {
-        let mail = Outgoing {
-            kind: MailKind::GuestCredentials,
-            sender: MAILBOX.into(),
-            recipients: vec![format!("guest{n}@example.com")],
-            subject: format!("Your guest account {n}"),
-            text: format!("Username: guest{n}\nPassword: Crash-{n}-pw"),
-            html: None,
-            created_by: "sponsor1".into(),
-        };
-        queued.push(
-            state
-                .mailer
-                .enqueue(&mut tx, &state.vault, &mail, now)
-                .await
-                .unwrap()
-                .message_id,
-        );
-    }
-    tx.commit().await.unwrap();
-    state.db.close().await;
+    let queued: Vec<String> = queue_guest_mail(&h.state, MESSAGES, "Crash")
+        .await
+        .into_iter()
+        .map(|q| q.message_id)
+        .collect();
+    h.state.db.close().await;
     let dir = h.dir;
 
     // A slow server (20 ms per message), so the batch is surely in flight

@@ -10,11 +10,12 @@ mod common;
 
 use common::Peers;
 use common::app::{Harness, harness_with_mail, post, sign_in};
-use common::forms::{GOOD_APP, MAILBOX, configure_smtp};
+use common::forms::{GOOD_APP, configure_smtp};
+use common::mail::queue_guest_mail;
 use http::StatusCode;
-use mailroom::domain::mail::{MailDetail, MailKind, MailStatus, RetryPolicy, TestEmailResult};
+use mailroom::domain::mail::{MailDetail, MailStatus, RetryPolicy, TestEmailResult};
 use mailroom::server::db;
-use mailroom::server::mail::{MailConfig, Outgoing, worker};
+use mailroom::server::mail::{MailConfig, worker};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -68,38 +69,11 @@ impl Rig {
         self.control("/_faults", fault).await
     }
 
-    /// Queues `count` guest-credential emails in one transaction, as a
-    /// sponsor creating guests would.
+    /// Queues `count` guest-credential emails and wakes the workers.
     async fn queue(&self, count: usize) -> Vec<(i64, String)> {
-        let state = &self.h.state;
-        let now = (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
-        let mut tx = state.db.begin().await.unwrap();
-        let mut queued = Vec::new();
-        for n in 0..count {
-            let mail = Outgoing {
-                kind: MailKind::GuestCredentials,
-                sender: MAILBOX.into(),
-                recipients: vec![format!("guest{n}@example.com")],
-                subject: format!("Your guest account {n}"),
-                text: format!("Username: guest{n}\nPassword: Pw-{n}-secret"),
-                html: Some(format!("<p>Username: <b>guest{n}</b></p>")),
-                created_by: "sponsor1".into(),
-            };
-            queued.push(
-                state
-                    .mailer
-                    .enqueue(&mut tx, &state.vault, &mail, now)
-                    .await
-                    .unwrap(),
-            );
-        }
-        tx.commit().await.unwrap();
-        let ids = queued
-            .iter()
-            .map(|q| (q.id, q.message_id.clone()))
-            .collect();
-        state.mailer.submitted(&queued);
-        ids
+        let queued = queue_guest_mail(&self.h.state, count, "Dispatch").await;
+        self.h.state.mailer.submitted(&queued);
+        queued.into_iter().map(|q| (q.id, q.message_id)).collect()
     }
 
     async fn status(&self, id: i64) -> MailStatus {

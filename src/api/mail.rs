@@ -109,60 +109,67 @@ pub async fn get_mail_detail(id: i64) -> Result<MailDetail, ApiError> {
 /// Puts a dead letter back in the queue with a fresh set of attempts.
 #[server(endpoint = "retry_mail")]
 pub async fn retry_mail(id: i64) -> Result<(), ApiError> {
-    use crate::server::{auth, db};
-    let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
-    let now_ms = (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
-    if !db::outbox::requeue_dead(&mut *tx, id, now_ms)
-        .await
-        .map_err(auth::internal)?
-    {
-        return Err(auth::bad_request(ApiError::Rejected(
-            "Only a dead letter can be retried; this message is not one (any more).".into(),
-        )));
-    }
-    super::record_audit(
-        &mut tx,
-        &caller,
-        now_ms / 1000,
-        "retry",
-        &format!("Mail Queue message {id}"),
-        "status",
-    )
-    .await?;
-    tx.commit().await.map_err(auth::internal)?;
-    state.mailer.wake();
-    Ok(())
+    act_on_dead_letter(id, DeadLetterAction::Retry).await
 }
 
 /// Gives up on a dead letter for good and drops its stored body.
 #[server(endpoint = "discard_mail")]
 pub async fn discard_mail(id: i64) -> Result<(), ApiError> {
+    act_on_dead_letter(id, DeadLetterAction::Discard).await
+}
+
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DeadLetterAction {
+    Retry,
+    Discard,
+}
+
+/// Retry or Discard, audited, and refused for anything but a dead letter.
+#[cfg(feature = "ssr")]
+async fn act_on_dead_letter(id: i64, action: DeadLetterAction) -> Result<(), ApiError> {
     use crate::server::{auth, db, mail};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
     let now_ms = (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
     let mut tx = state.db.begin().await.map_err(auth::internal)?;
-    if !db::outbox::discard_dead(&mut *tx, id, now_ms)
-        .await
-        .map_err(auth::internal)?
-    {
-        return Err(auth::bad_request(ApiError::Rejected(
-            "Only a dead letter can be discarded; this message is not one (any more).".into(),
-        )));
+    let (changed, verb) = match action {
+        DeadLetterAction::Retry => (
+            db::outbox::requeue_dead(&mut *tx, id, now_ms).await,
+            "retry",
+        ),
+        DeadLetterAction::Discard => (
+            db::outbox::discard_dead(&mut *tx, id, now_ms).await,
+            "discard",
+        ),
+    };
+    if !changed.map_err(auth::internal)? {
+        return Err(auth::bad_request(ApiError::Rejected(format!(
+            "Only a dead letter can be {}; this message is not one (any more).",
+            if action == DeadLetterAction::Retry {
+                "retried"
+            } else {
+                "discarded"
+            }
+        ))));
     }
-    db::vault::delete(&mut *tx, mail::BODY_PURPOSE, &id.to_string())
-        .await
-        .map_err(auth::internal)?;
+    if action == DeadLetterAction::Discard {
+        db::vault::delete(&mut *tx, mail::BODY_PURPOSE, &id.to_string())
+            .await
+            .map_err(auth::internal)?;
+    }
     super::record_audit(
         &mut tx,
         &caller,
         now_ms / 1000,
-        "discard",
+        verb,
         &format!("Mail Queue message {id}"),
         "status",
     )
     .await?;
     tx.commit().await.map_err(auth::internal)?;
+    if action == DeadLetterAction::Retry {
+        state.mailer.wake();
+    }
     Ok(())
 }
 

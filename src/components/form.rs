@@ -113,14 +113,10 @@ pub fn Switch(id: &'static str, label: &'static str, checked: RwSignal<bool>) ->
 /// A link that downloads a PEM text as a file, without a server round trip.
 #[component]
 pub fn PemDownload(pem: String, file_name: &'static str, label: &'static str) -> impl IntoView {
-    let encoded: String = pem
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b' ' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    let href = format!("data:application/x-pem-file;charset=utf-8,{encoded}");
+    let href = format!(
+        "data:application/x-pem-file;charset=utf-8,{}",
+        crate::domain::percent_encode(&pem)
+    );
     view! { <a class="btn small" href=href download=file_name>{label}</a> }
 }
 

@@ -18,6 +18,20 @@ pub use email::EmailAddress;
 pub use role::{Access, Role};
 pub use secret::Secret;
 
+/// Percent-encodes everything but RFC 3986's unreserved characters, for a
+/// URL's query or a data: URL.
+pub fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Rejects carriage returns and line feeds, which would let a value inject
 /// headers or SMTP commands wherever it is later written.
 pub fn reject_line_breaks(field: &str, value: &str) -> Result<(), FieldError> {

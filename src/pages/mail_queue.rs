@@ -8,8 +8,8 @@ use crate::api::mail::{
 };
 use crate::components::menu::MAIL_QUEUE;
 use crate::components::{Banner, BannerKind, DiagnosisPanel, Field, LeftNav, PageHeader, use_can};
-use crate::domain::Access;
 use crate::domain::mail::{MailDetail, MailKind, MailStatus, QueueRow};
+use crate::domain::{Access, percent_encode};
 use crate::pages::format_time;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -20,12 +20,33 @@ fn time_ms(ms: i64) -> String {
     format_time(ms.div_euclid(1000))
 }
 
-/// The queue URL with these filters, this page and (optionally) a message open.
-fn queue_href(filters: &[(&str, String)], page: i64, open: Option<i64>) -> String {
-    let mut query: Vec<String> = filters
-        .iter()
+/// The table's filter, as the URL carries it.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Filter {
+    status: String,
+    kind: String,
+    recipient: String,
+    subject: String,
+}
+
+impl Filter {
+    fn fields(&self) -> [(&'static str, &String); 4] {
+        [
+            ("status", &self.status),
+            ("kind", &self.kind),
+            ("recipient", &self.recipient),
+            ("subject", &self.subject),
+        ]
+    }
+}
+
+/// The queue URL with this filter, this page and (optionally) a message open.
+fn queue_href(filter: &Filter, page: i64, open: Option<i64>) -> String {
+    let mut query: Vec<String> = filter
+        .fields()
+        .into_iter()
         .filter(|(_, value)| !value.is_empty())
-        .map(|(name, value)| format!("{name}={}", encode(value)))
+        .map(|(name, value)| format!("{name}={}", percent_encode(value)))
         .collect();
     if page > 1 {
         query.push(format!("page={page}"));
@@ -38,16 +59,6 @@ fn queue_href(filters: &[(&str, String)], page: i64, open: Option<i64>) -> Strin
     } else {
         format!("{MAIL_QUEUE}?{}", query.join("&"))
     }
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn status_class(status: MailStatus) -> &'static str {
@@ -65,13 +76,11 @@ pub fn MailQueuePage() -> impl IntoView {
     let can_change = use_can(Access::ChangeSystemSettings);
     let query = use_query_map();
     let param = move |name: &str| query.read().get(name).unwrap_or_default();
-    let filters = move || {
-        vec![
-            ("status", param("status")),
-            ("kind", param("kind")),
-            ("recipient", param("recipient")),
-            ("subject", param("subject")),
-        ]
+    let filters = move || Filter {
+        status: param("status"),
+        kind: param("kind"),
+        recipient: param("recipient"),
+        subject: param("subject"),
     };
     let page_number = move || param("page").parse::<i64>().unwrap_or(1).max(1);
     let open_id = move || param("id").parse::<i64>().ok();
@@ -92,19 +101,12 @@ pub fn MailQueuePage() -> impl IntoView {
                 test_email.version().get(),
             )
         },
-        |(filters, page, ..)| {
-            let value = |name: &str| {
-                filters
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
+        |(filter, page, ..)| {
             get_mail_queue(
-                value("status"),
-                value("kind"),
-                value("recipient"),
-                value("subject"),
+                filter.status,
+                filter.kind,
+                filter.recipient,
+                filter.subject,
                 page,
             )
         },
@@ -235,27 +237,21 @@ fn TestEmailPanel(
 }
 
 #[component]
-fn QueueView(page: MailQueuePage, filters: Vec<(&'static str, String)>) -> impl IntoView {
-    let value = |name: &str| {
-        filters
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let (status, kind, recipient, subject) = (
-        value("status"),
-        value("kind"),
-        value("recipient"),
-        value("subject"),
-    );
+fn QueueView(page: MailQueuePage, filters: Filter) -> impl IntoView {
+    let Filter {
+        status,
+        kind,
+        recipient,
+        subject,
+    } = filters.clone();
     let pages = ((page.total + page.page_size - 1) / page.page_size).max(1);
     let counts = page.counts.clone();
     view! {
         <div class="queue-counts" role="group" aria-label="Messages by status">
             {MailStatus::ALL.into_iter().map(|s| {
                 let selected = status == s.as_str();
-                let href = queue_href(&[("status", if selected { String::new() } else { s.as_str().to_string() })], 1, None);
+                let only = Filter { status: if selected { String::new() } else { s.as_str().to_string() }, ..Filter::default() };
+                let href = queue_href(&only, 1, None);
                 view! {
                     <a class=format!("count-card {}", s.as_str()) class:selected=selected href=href aria-label=format!("{}: {}", s.label(), counts.get(s))>
                         <span class="count">{counts.get(s)}</span>
@@ -314,7 +310,7 @@ fn QueueView(page: MailQueuePage, filters: Vec<(&'static str, String)>) -> impl 
 }
 
 #[component]
-fn QueueLine(row: QueueRow, filters: Vec<(&'static str, String)>, page: i64) -> impl IntoView {
+fn QueueLine(row: QueueRow, filters: Filter, page: i64) -> impl IntoView {
     view! {
         <tr>
             <td><a href=queue_href(&filters, page, Some(row.id)) aria-label=format!("Open message {}", row.id)>{row.id}</a></td>

@@ -9,15 +9,7 @@ use mailroom::domain::connection_test::ConnectionTestReport;
 pub const MAILBOX: &str = "noreply@contoso.onmicrosoft.com";
 pub const GOOD_APP: &str = "1b2c3d4e-0000-4000-8000-00000000abcd";
 
-pub fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use mailroom::domain::percent_encode as encode;
 
 pub fn form_body(fields: &[(&str, String)]) -> String {
     fields

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod forms;
+pub mod mail;
 
 use serde_json::Value;
 use std::path::PathBuf;

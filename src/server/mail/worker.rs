@@ -12,9 +12,10 @@ use crate::server::AppState;
 use crate::server::db;
 use crate::server::db::outbox::Claimed;
 use crate::server::oauth::cache::{CacheKey, Origin};
-use crate::server::oauth::client::{TokenCredential, TokenRequest, request_token};
+use crate::server::oauth::client::request_token;
 use crate::server::settings;
 use crate::server::smtp::session::{Failure as SessionFailure, Session, SessionError};
+use crate::server::smtp::token_request;
 use crate::server::smtp::transport::Login;
 use crate::server::tls;
 use lettre::Message;
@@ -520,30 +521,21 @@ async fn credential(
                 .mailer
                 .tokens
                 .get(&key, || async {
-                    let credential = match credential {
-                        OAuthCredential::Secret { .. } => TokenCredential::Secret(
-                            prepared.secret.clone().unwrap_or_else(|| Secret::new("")),
-                        ),
+                    // A certificate credential signs a fresh assertion per request.
+                    let assertion = match credential {
                         OAuthCredential::Certificate { .. } => {
-                            let assertion = settings::client_assertion(state, &prepared.settings)
+                            settings::client_assertion(state, &prepared.settings)
                                 .await
                                 .map_err(|e| {
                                     Box::new(diagnosis::settings_unreadable(&format!("{e:#}")))
-                                })?;
-                            TokenCredential::Assertion(assertion.unwrap_or_else(|| Secret::new("")))
+                                })?
                         }
+                        OAuthCredential::Secret { .. } => None,
                     };
-                    request_token(
-                        &prepared.http,
-                        TokenRequest {
-                            token_url: cloud.token_endpoint(tenant_id),
-                            client_id: client_id.as_str().to_string(),
-                            scope: cloud.scope().to_string(),
-                            credential,
-                        },
-                    )
-                    .await
-                    .result
+                    let request =
+                        token_request(&prepared.settings, prepared.secret.clone(), assertion)
+                            .expect("OAuth settings make a token request");
+                    request_token(&prepared.http, request).await.result
                 })
                 .await;
             match fetched {

@@ -32,6 +32,40 @@ pub struct TestContext {
     pub hello_name: String,
 }
 
+/// The token request OAuth settings call for, with the client secret or
+/// the signed client assertion (as the credential type says); `None` for
+/// settings without OAuth.
+pub fn token_request(
+    settings: &SmtpSettings,
+    secret: Option<Secret>,
+    assertion: Option<Secret>,
+) -> Option<TokenRequest> {
+    let SmtpAuth::OAuth {
+        cloud,
+        client_id,
+        tenant_id,
+        credential,
+        ..
+    } = &settings.auth
+    else {
+        return None;
+    };
+    let credential = match credential {
+        OAuthCredential::Secret { .. } => {
+            TokenCredential::Secret(secret.unwrap_or_else(|| Secret::new("")))
+        }
+        OAuthCredential::Certificate { .. } => {
+            TokenCredential::Assertion(assertion.unwrap_or_else(|| Secret::new("")))
+        }
+    };
+    Some(TokenRequest {
+        token_url: cloud.token_endpoint(tenant_id),
+        client_id: client_id.as_str().to_string(),
+        scope: cloud.scope().to_string(),
+        credential,
+    })
+}
+
 /// The rungs this configuration climbs, in order.
 fn plan(settings: &SmtpSettings) -> Vec<Step> {
     let mut steps = Vec::new();
@@ -104,20 +138,8 @@ async fn climb(
             password: context.secret.clone().unwrap_or_else(|| Secret::new("")),
         },
         SmtpAuth::OAuth {
-            mailbox,
-            cloud,
-            client_id,
-            tenant_id,
-            credential,
+            mailbox, tenant_id, ..
         } => {
-            let credential = match credential {
-                OAuthCredential::Secret { .. } => TokenCredential::Secret(
-                    context.secret.clone().unwrap_or_else(|| Secret::new("")),
-                ),
-                OAuthCredential::Certificate { .. } => TokenCredential::Assertion(
-                    context.assertion.clone().unwrap_or_else(|| Secret::new("")),
-                ),
-            };
             let started = Instant::now();
             let remaining = ladder.deadline().saturating_duration_since(started);
             let setup = HttpSetup {
@@ -125,16 +147,10 @@ async fn climb(
                 proxy: context.proxy.clone(),
                 timeout: remaining.max(Duration::from_millis(100)),
             };
-            let exchange = request_token(
-                &setup,
-                TokenRequest {
-                    token_url: cloud.token_endpoint(tenant_id),
-                    client_id: client_id.as_str().to_string(),
-                    scope: cloud.scope().to_string(),
-                    credential,
-                },
-            )
-            .await;
+            let request =
+                token_request(settings, context.secret.clone(), context.assertion.clone())
+                    .expect("OAuth settings make a token request");
+            let exchange = request_token(&setup, request).await;
             *token_via_proxy = exchange.via_proxy;
             ladder.transcript.extend(exchange.transcript);
             let token = match exchange.result {

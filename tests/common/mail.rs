@@ -1,0 +1,35 @@
+//! Queueing guest-credential emails as a sponsor creating guests would.
+
+use super::forms::MAILBOX;
+use mailroom::domain::mail::MailKind;
+use mailroom::server::AppState;
+use mailroom::server::mail::{Outgoing, Queued};
+
+/// Queues `count` emails (to guest0@example.com, ...) in one transaction.
+/// Each body holds the password `{tag}-{n}-pw`, for checks that it never
+/// leaks. The workers are not woken: call `state.mailer.submitted`.
+pub async fn queue_guest_mail(state: &AppState, count: usize, tag: &str) -> Vec<Queued> {
+    let now = (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
+    let mut tx = state.db.begin().await.unwrap();
+    let mut queued = Vec::with_capacity(count);
+    for n in 0..count {
+        let mail = Outgoing {
+            kind: MailKind::GuestCredentials,
+            sender: MAILBOX.into(),
+            recipients: vec![format!("guest{n}@example.com")],
+            subject: format!("Your guest account {n}"),
+            text: format!("Username: guest{n}\nPassword: {tag}-{n}-pw"),
+            html: Some(format!("<p>Username: <b>guest{n}</b></p>")),
+            created_by: "sponsor1".into(),
+        };
+        queued.push(
+            state
+                .mailer
+                .enqueue(&mut tx, &state.vault, &mail, now)
+                .await
+                .unwrap(),
+        );
+    }
+    tx.commit().await.unwrap();
+    queued
+}
