@@ -11,7 +11,7 @@ mod common;
 use common::Peers;
 use common::app::{Harness, harness_with_mail, post, sign_in};
 use common::forms::{GOOD_APP, configure_smtp};
-use common::mail::queue_guest_mail;
+use common::mail::{fill_outbox, queue_guest_mail};
 use http::StatusCode;
 use mailroom::domain::mail::{MailDetail, MailStatus, RetryPolicy, TestEmailResult};
 use mailroom::server::db;
@@ -453,4 +453,51 @@ async fn a_permanent_refusal_is_a_dead_letter_until_retried_or_discarded() {
     let audit = db::audit::recent(&rig.h.state.db, 10).await.unwrap();
     assert!(audit.iter().any(|row| row.action == "discard"));
     assert!(audit.iter().any(|row| row.action == "retry"));
+}
+
+#[tokio::test]
+async fn the_mail_queue_pages_and_filters_a_hundred_thousand_rows() {
+    let h = harness_with_mail(MailConfig::default()).await;
+    let root = sign_in(&h.app, "root").await;
+    fill_outbox(&h.state, 100_000).await;
+    let page = |query: String| {
+        let (app, root) = (h.app.clone(), root.clone());
+        async move {
+            let reply = post(&app, "/api/get_mail_queue", &query, Some(&root)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            serde_json::from_str::<mailroom::api::mail::MailQueuePage>(&reply.body).unwrap()
+        }
+    };
+    let first = page("status=&kind=&recipient=&subject=&page=1".into()).await;
+    assert_eq!(first.total, 100_000);
+    assert_eq!((first.counts.sent, first.counts.dead), (99_900, 100));
+    assert_eq!(first.rows.len(), 50);
+    assert_eq!(first.rows[0].id, 100_000, "newest first");
+    let last = page("status=&kind=&recipient=&subject=&page=2000".into()).await;
+    assert_eq!(last.rows.last().unwrap().id, 1);
+    let beyond = page("status=&kind=&recipient=&subject=&page=2001".into()).await;
+    assert!(beyond.rows.is_empty());
+    let dead = page("status=dead&kind=&recipient=&subject=&page=2".into()).await;
+    assert_eq!(dead.total, 100);
+    assert_eq!(dead.rows[0].id, 50_000);
+    let one =
+        page("status=&kind=guest-credentials&recipient=guest77777%40&subject=&page=1".into()).await;
+    assert_eq!(one.total, 1);
+    assert_eq!(one.rows[0].recipients, "guest77777@example.com");
+    // LIKE wildcards in a filter are taken literally.
+    let none = page("status=&kind=&recipient=%25_%25&subject=&page=1".into()).await;
+    assert_eq!(none.total, 0);
+    let refused = post(
+        &h.app,
+        "/api/get_mail_queue",
+        "status=lost&kind=&recipient=&subject=&page=1",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("\"field\":\"status\""),
+        "{}",
+        refused.body
+    );
 }

@@ -420,6 +420,12 @@ pub fn smtp_reply(step: Step, code: u16, text: &str) -> Diagnosis {
             "Temporary: the message is retried with fewer connections.",
             true,
         )
+    } else if step == Step::RcptTo && (500..600).contains(&code) {
+        (
+            format!("The server refused the recipient: {code} {text_line}"),
+            "Correct the recipient's email address where it was entered (the guest's or admin's record), then send again: retrying the same address will not help.",
+            false,
+        )
     } else if code == 421 {
         (
             format!("The server is busy or closing the connection: {text_line}"),
@@ -566,6 +572,21 @@ mod tests {
         assert!(smtp_reply(Step::Greeting, 421, "4.3.2 Service not available").temporary);
         let other = smtp_reply(Step::RcptTo, 550, "5.1.1 User unknown");
         assert!(!other.temporary && other.message.contains("550"));
+    }
+
+    #[test]
+    fn a_refused_recipient_points_at_the_address() {
+        let d = smtp_reply(
+            Step::RcptTo,
+            550,
+            "5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+        );
+        assert_eq!(d.code, "550 5.1.10");
+        assert!(d.message.contains("refused the recipient"), "{d:?}");
+        assert!(d.hint.contains("recipient's email address") && !d.temporary);
+        // A full sending mailbox stays its own diagnosis at any step.
+        let full = smtp_reply(Step::RcptTo, 554, "5.2.2 mailbox full");
+        assert!(full.message.contains("sending mailbox is full"), "{full:?}");
     }
 
     #[test]

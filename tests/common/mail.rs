@@ -33,3 +33,21 @@ pub async fn queue_guest_mail(state: &AppState, count: usize, tag: &str) -> Vec<
     tx.commit().await.unwrap();
     queued
 }
+
+/// Fills the outbox with `count` delivered rows (every 1,000th a dead
+/// letter) in one statement, for the Mail Queue's paging.
+pub async fn fill_outbox(state: &AppState, count: i64) {
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+         INSERT INTO outbox (kind, persona, sender, recipients, subject, message_id, status, \
+           attempts, next_attempt_at, last_reply, created_by, created_at, updated_at, sent_at) \
+         SELECT 'guest-credentials', 'PSN', 'noreply@contoso.onmicrosoft.com', \
+           'guest' || i || '@example.com', 'Your guest account ' || i, '<fill-' || i || '@x>', \
+           CASE WHEN i % 1000 = 0 THEN 'dead' ELSE 'sent' END, 1, 0, '250 2.6.0 Queued', \
+           'sponsor1', i, i, i FROM n",
+    )
+    .bind(count)
+    .execute(&state.db)
+    .await
+    .unwrap();
+}
