@@ -7,6 +7,7 @@ use crate::pages::administrators::{
 use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::debug_log::DebugLogPage;
 use crate::pages::download_logs::DownloadLogsPage;
+use crate::pages::guest_email::GuestEmailPage;
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
 use crate::pages::mail_queue::MailQueuePage;
@@ -51,6 +52,7 @@ lazy_page!(ChangeAuditRoute, ChangeAuditPage);
 lazy_page!(DebugLogRoute, DebugLogPage);
 lazy_page!(MailQueueRoute, MailQueuePage);
 lazy_page!(DownloadLogsRoute, DownloadLogsPage);
+lazy_page!(GuestEmailRoute, GuestEmailPage);
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -98,6 +100,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operations/troubleshoot/debug-wizard/debug-log-configuration") view={Lazy::<DebugLogRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operations/mail-queue/outbound-email/mail-queue") view={Lazy::<MailQueueRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operations/troubleshoot/download-logs/debug-logs") view={Lazy::<DownloadLogsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/work-centers/guest-access/settings/guest-email-settings") view={Lazy::<GuestEmailRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

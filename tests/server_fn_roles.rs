@@ -166,6 +166,18 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::Only(SETTINGS_ROLES),
         ),
         (
+            "/api/get_guest_email_settings",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/save_guest_email_settings",
+            Box::new(|_| {
+                "form%5Benabled%5D=true&form%5Bdefault_from%5D=ops%40example.com".to_string()
+            }),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
             "/api/list_log_files",
             Box::new(|_| String::new()),
             Expect::Only(SETTINGS_ROLES),

@@ -9,8 +9,8 @@ mod common;
 use common::Peers;
 use common::app::{BOUNDARY, Harness, harness, post, sign_in};
 use common::forms::{
-    GOOD_APP, encode, form_body, smtp_fields, test_connection, trust_test_ca, upload,
-    upload_with_trust,
+    GOOD_APP, MAILBOX, configure_oauth_smtp, encode, form_body, smtp_fields, test_connection,
+    trust_test_ca, upload, upload_with_trust,
 };
 use http::StatusCode;
 use mailroom::api::smtp::SAVE_NEEDS_TEST;
@@ -440,4 +440,95 @@ async fn log_levels_change_at_once_and_survive_a_restart() {
         restarted.log_levels.get("guest-access-admin"),
         Some(mailroom::server::logging::LogLevel::Debug)
     );
+}
+
+#[tokio::test]
+async fn guest_email_settings_start_from_ise_defaults_and_know_the_exchange_mailbox() {
+    use mailroom::api::guest::GuestEmailPage;
+    let peers = Peers::start();
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    let get = |cookie: String| {
+        let app = h.app.clone();
+        async move {
+            let reply = post(&app, "/api/get_guest_email_settings", "", Some(&cookie)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            serde_json::from_str::<GuestEmailPage>(&reply.body).unwrap()
+        }
+    };
+    let page = get(root.clone()).await;
+    assert!(page.form.enabled);
+    assert_eq!(page.form.default_from, "donotreply@example.com");
+    assert!(!page.form.from_sponsor);
+    assert_eq!(page.oauth_mailbox, None);
+
+    // A bad address is refused next to its field and changes nothing.
+    let refused = post(
+        &h.app,
+        "/api/save_guest_email_settings",
+        "form%5Benabled%5D=true&form%5Bdefault_from%5D=not%20an%20address",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("\"field\":\"default_from\""),
+        "{}",
+        refused.body
+    );
+    assert_eq!(get(root.clone()).await.form, page.form);
+
+    // Once the SMTP Server page signs in with OAuth, the page knows the
+    // only sender Exchange accepts (the warning rule is in domain::guest).
+    configure_oauth_smtp(&h, &root, &peers).await;
+    assert_eq!(
+        get(root.clone()).await.oauth_mailbox.as_deref(),
+        Some(MAILBOX)
+    );
+
+    let saved = post(
+        &h.app,
+        "/api/save_guest_email_settings",
+        &format!(
+            "form%5Benabled%5D=true&form%5Bdefault_from%5D={}&form%5Bfrom_sponsor%5D=false",
+            encode(MAILBOX)
+        ),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let page = get(root.clone()).await;
+    assert_eq!(page.form.default_from, MAILBOX);
+    assert!(page.form.enabled && !page.form.from_sponsor);
+
+    // An unticked switch is absent from the post: notifications off.
+    let off = post(
+        &h.app,
+        "/api/save_guest_email_settings",
+        &format!("form%5Bdefault_from%5D={}", encode(MAILBOX)),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    assert!(!get(root.clone()).await.form.enabled);
+    let audit = mailroom::server::db::audit::recent(&h.state.db, 20)
+        .await
+        .unwrap();
+    let changes: Vec<&str> = audit
+        .iter()
+        .filter(|row| row.target == "Guest Email Settings")
+        .map(|row| row.changed_fields.as_str())
+        .collect();
+    assert_eq!(changes, ["enabled", "default_from"], "newest first");
+
+    let viewer = sign_in(&h.app, "viewer").await;
+    assert!(get(viewer.clone()).await.form.default_from == MAILBOX);
+    let forbidden = post(
+        &h.app,
+        "/api/save_guest_email_settings",
+        "form%5Bdefault_from%5D=a%40b.example",
+        Some(&viewer),
+    )
+    .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
 }

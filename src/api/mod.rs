@@ -4,6 +4,7 @@
 pub mod admins;
 pub mod auth;
 pub mod certificates;
+pub mod guest;
 pub mod logs;
 pub mod mail;
 pub mod proxy;

@@ -5,15 +5,18 @@ pub enum BannerKind {
     Success,
     Error,
     Info,
+    /// Saved or allowed, but likely to fail later (announced politely).
+    Warning,
 }
 
-/// A green, red or blue message bar. Errors are announced as alerts.
+/// A green, red, blue or amber message bar. Errors are announced as alerts.
 #[component]
 pub fn Banner(kind: BannerKind, children: Children) -> impl IntoView {
     let (class, role) = match kind {
         BannerKind::Success => ("banner success", "status"),
         BannerKind::Error => ("banner error", "alert"),
         BannerKind::Info => ("banner info", "status"),
+        BannerKind::Warning => ("banner warning", "status"),
     };
     // The icon is drawn by CSS, so the banner's text is only its message.
     view! {
@@ -95,13 +98,19 @@ pub fn CopyButton(#[prop(into)] text: String, label: &'static str) -> impl IntoV
 }
 
 /// An ISE toggle: a real checkbox (`role="switch"`) styled as a switch.
+/// With a `name`, a form post carries `name=true` when it is on.
 #[component]
-pub fn Switch(id: &'static str, label: &'static str, checked: RwSignal<bool>) -> impl IntoView {
+pub fn Switch(
+    id: &'static str,
+    label: &'static str,
+    checked: RwSignal<bool>,
+    #[prop(optional)] name: Option<&'static str>,
+) -> impl IntoView {
     view! {
         <div class="field switch-field">
             <span></span>
             <label class="switch">
-                <input id=id type="checkbox" role="switch"
+                <input id=id type="checkbox" role="switch" name=name value="true" checked=checked.get_untracked()
                     prop:checked=checked on:change=move |ev| checked.set(event_target_checked(&ev)) />
                 <span class="slider" aria-hidden="true"></span>
                 {label}

@@ -29,6 +29,7 @@ pub const SMTP_SERVER: &str = "/administration/system/settings/smtp-server";
 pub const PROXY: &str = "/administration/system/settings/proxy";
 pub const CHANGE_AUDIT: &str = "/operations/reports/audit/change-configuration-audit";
 pub const DEBUG_LOG: &str = "/operations/troubleshoot/debug-wizard/debug-log-configuration";
+pub const GUEST_EMAIL_SETTINGS: &str = "/work-centers/guest-access/settings/guest-email-settings";
 pub const DOWNLOAD_LOGS: &str = "/operations/troubleshoot/download-logs/debug-logs";
 pub const MAIL_QUEUE: &str = "/operations/mail-queue/outbound-email/mail-queue";
 
@@ -70,7 +71,16 @@ pub const MENU: &[MenuSection] = &[
     },
     MenuSection {
         label: "Work Centers",
-        areas: &[],
+        areas: &[MenuArea {
+            label: "Guest Access",
+            groups: &[MenuGroup {
+                label: "Settings",
+                items: &[MenuItem {
+                    label: "Guest Email Settings",
+                    path: GUEST_EMAIL_SETTINGS,
+                }],
+            }],
+        }],
     },
     MenuSection {
         label: "Operations",

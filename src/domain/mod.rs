@@ -5,6 +5,7 @@ pub mod connection_test;
 pub mod diagnosis;
 mod email;
 pub mod exchange;
+pub mod guest;
 pub mod mail;
 pub mod proxy;
 mod role;

@@ -4,6 +4,7 @@ pub mod administrators;
 pub mod change_audit;
 pub mod debug_log;
 pub mod download_logs;
+pub mod guest_email;
 pub mod home;
 pub mod login;
 pub mod mail_queue;

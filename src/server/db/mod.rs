@@ -3,6 +3,7 @@
 pub mod admins;
 pub mod audit;
 pub mod certificates;
+pub mod guest_email;
 pub mod log_levels;
 pub mod oauth_certificates;
 pub mod outbox;

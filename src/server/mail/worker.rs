@@ -110,7 +110,8 @@ async fn run(state: AppState) {
     }
 }
 
-/// Why an attempt failed, and how soon it may be tried again.
+/// Why an attempt failed; the diagnosis says whether that is temporary
+/// and carries any Retry-After.
 struct Failure {
     diagnosis: Box<Diagnosis>,
 }

@@ -1,0 +1,144 @@
+//! Work Centers > Guest Access > Settings > Guest Email Settings: whether
+//! guests get email, and the From address it goes out with. Pure: checked
+//! the same way in the browser and on the server.
+
+use super::{EmailAddress, FieldError};
+use serde::{Deserialize, Serialize};
+
+/// ISE's default "From" address.
+pub const DEFAULT_FROM: &str = "donotreply@example.com";
+
+/// The form as posted. A checkbox that is not ticked is absent from the
+/// post, so every field defaults to empty/false; ISE's defaults for a node
+/// that never saved the page are `GuestEmailForm::ise_defaults`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GuestEmailForm {
+    /// Enable email notifications to guests.
+    pub enabled: bool,
+    pub default_from: String,
+    /// Use the sponsor's email address as From (when the guest has a sponsor)
+    /// rather than always the default.
+    pub from_sponsor: bool,
+}
+
+impl GuestEmailForm {
+    /// Notifications on, from the default address. Exchange Online sends
+    /// only as the signed-in mailbox, so "always the default" is the choice
+    /// that works there.
+    pub fn ise_defaults() -> Self {
+        GuestEmailForm {
+            enabled: true,
+            default_from: DEFAULT_FROM.into(),
+            from_sponsor: false,
+        }
+    }
+
+    pub fn validate(&self) -> Result<GuestEmailSettings, FieldError> {
+        Ok(GuestEmailSettings {
+            enabled: self.enabled,
+            default_from: EmailAddress::parse("default_from", &self.default_from)?,
+            from_sponsor: self.from_sponsor,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestEmailSettings {
+    pub enabled: bool,
+    pub default_from: EmailAddress,
+    pub from_sponsor: bool,
+}
+
+impl GuestEmailSettings {
+    /// The From address of a guest's email: the sponsor's when the
+    /// settings say so and the guest has a sponsor with an address.
+    pub fn sender(&self, sponsor_email: Option<&str>) -> String {
+        match sponsor_email {
+            Some(sponsor) if self.from_sponsor && !sponsor.trim().is_empty() => {
+                sponsor.trim().to_string()
+            }
+            _ => self.default_from.as_str().to_string(),
+        }
+    }
+}
+
+/// What goes wrong with these From settings when the SMTP Server page signs
+/// in to Exchange Online as `oauth_mailbox`: Exchange refuses any other
+/// sender (554 5.2.252 SendAsDenied) unless that mailbox has Send As
+/// permission on it.
+pub fn sender_warning(form: &GuestEmailForm, oauth_mailbox: Option<&str>) -> Option<String> {
+    let mailbox = oauth_mailbox?.trim();
+    if !form.enabled || mailbox.is_empty() {
+        return None;
+    }
+    if form.from_sponsor {
+        return Some(format!(
+            "Exchange Online sends only as {mailbox}, the mailbox on the SMTP Server page: a sponsor's own address is refused with 554 5.2.252 SendAsDenied unless {mailbox} has Send As permission on it. Choose \"Always use the default From address\" and set it to {mailbox}."
+        ));
+    }
+    let from = form.default_from.trim();
+    (!from.is_empty() && !from.eq_ignore_ascii_case(mailbox)).then(|| {
+        format!(
+            "Exchange Online sends only as {mailbox}, the mailbox on the SMTP Server page: mail from {from} is refused with 554 5.2.252 SendAsDenied unless {mailbox} has Send As permission on it. Set the default From address to {mailbox}."
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAILBOX: &str = "noreply@contoso.onmicrosoft.com";
+
+    #[test]
+    fn the_default_from_must_be_an_address() {
+        let mut form = GuestEmailForm::ise_defaults();
+        assert!(form.validate().is_ok());
+        form.default_from = "not an address".into();
+        assert_eq!(form.validate().unwrap_err().field, "default_from");
+        form.default_from = "a@b.example\r\nBcc: x@y.example".into();
+        assert!(form.validate().is_err(), "no header injection");
+    }
+
+    #[test]
+    fn the_sender_is_the_sponsor_only_when_chosen_and_known() {
+        let mut settings = GuestEmailForm::ise_defaults().validate().unwrap();
+        assert_eq!(settings.sender(Some("sponsor@contoso.com")), DEFAULT_FROM);
+        settings.from_sponsor = true;
+        assert_eq!(
+            settings.sender(Some("sponsor@contoso.com")),
+            "sponsor@contoso.com"
+        );
+        assert_eq!(
+            settings.sender(None),
+            DEFAULT_FROM,
+            "self-registered guests"
+        );
+        assert_eq!(settings.sender(Some(" ")), DEFAULT_FROM);
+    }
+
+    #[test]
+    fn exchange_oauth_warns_about_any_other_sender() {
+        let mut form = GuestEmailForm::ise_defaults();
+        assert!(sender_warning(&form, None).is_none(), "not OAuth");
+        let warning = sender_warning(&form, Some(MAILBOX)).unwrap();
+        assert!(warning.contains("554 5.2.252") && warning.contains(DEFAULT_FROM));
+        form.default_from = "NoReply@Contoso.onmicrosoft.com".into();
+        assert!(
+            sender_warning(&form, Some(MAILBOX)).is_none(),
+            "same mailbox"
+        );
+        form.from_sponsor = true;
+        assert!(
+            sender_warning(&form, Some(MAILBOX))
+                .unwrap()
+                .contains("sponsor")
+        );
+        form.enabled = false;
+        assert!(
+            sender_warning(&form, Some(MAILBOX)).is_none(),
+            "no guest email"
+        );
+    }
+}
