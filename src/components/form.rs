@@ -52,6 +52,22 @@ pub fn Field(
     }
 }
 
+/// The message for one field: the browser's own check first, else the
+/// server's answer about that field.
+pub fn field_error(
+    client_error: RwSignal<Option<crate::domain::FieldError>>,
+    server_error: Signal<Option<crate::api::ApiError>>,
+    field: &'static str,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        client_error
+            .get()
+            .filter(|e| e.field == field)
+            .map(|e| e.message)
+            .or_else(|| server_error.get().and_then(|e| e.field_message(field)))
+    })
+}
+
 /// The page title row.
 #[component]
 pub fn PageHeader(

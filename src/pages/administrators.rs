@@ -3,7 +3,7 @@
 use crate::api::ApiError;
 use crate::api::admins::{AdminSummary, SaveAdmin, get_admin, list_admins, set_admins_status};
 use crate::components::menu::ADMINISTRATORS;
-use crate::components::{Banner, BannerKind, Field, LeftNav, PageHeader, use_can};
+use crate::components::{Banner, BannerKind, Field, LeftNav, PageHeader, field_error, use_can};
 use crate::domain::{Access, AdminPassword, AdminStatus, FieldError, Role};
 use leptos::form::FromFormData;
 use leptos::prelude::*;
@@ -224,15 +224,7 @@ fn AdminFields(
 ) -> impl IntoView {
     let can_manage = use_can(Access::ManageAdmins);
     let creating = initial.is_none();
-    let error_for = move |field: &'static str| {
-        Signal::derive(move || {
-            client_error
-                .get()
-                .filter(|e| e.field == field)
-                .map(|e| e.message)
-                .or_else(|| server_error.get().and_then(|e| e.field_message(field)))
-        })
-    };
+    let error_for = move |field: &'static str| field_error(client_error, server_error, field);
     let banner = move || server_error.get().and_then(|e| e.banner());
     let value = initial.clone().unwrap_or(AdminSummary {
         id: 0,

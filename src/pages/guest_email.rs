@@ -1,7 +1,9 @@
 //! Work Centers > Guest Access > Settings > Guest Email Settings.
 
 use crate::api::guest::{GuestEmailPage, SaveGuestEmailSettings, get_guest_email_settings};
-use crate::components::{Banner, BannerKind, Field, LeftNav, PageHeader, Switch, use_can};
+use crate::components::{
+    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, field_error, use_can,
+};
 use crate::domain::guest::{GuestEmailForm, sender_warning};
 use crate::domain::{Access, FieldError};
 use leptos::form::FromFormData;
@@ -57,17 +59,7 @@ fn GuestEmailEditor(page: GuestEmailPage) -> impl IntoView {
         },
         Err(_) => client_error.set(None),
     };
-    let from_error = Signal::derive(move || {
-        client_error
-            .get()
-            .filter(|e| e.field == "default_from")
-            .map(|e| e.message)
-            .or_else(|| {
-                server_error
-                    .get()
-                    .and_then(|e| e.field_message("default_from"))
-            })
-    });
+    let from_error = field_error(client_error, server_error, "default_from");
     view! {
         {move || server_error.get().and_then(|e| e.banner()).map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
         {move || matches!(action.value().get(), Some(Ok(_))).then(|| view! { <Banner kind=BannerKind::Success>"The guest email settings were saved."</Banner> })}

@@ -1,7 +1,7 @@
 //! Administration > System > Settings > Proxy.
 
 use crate::api::proxy::{ProxyPage, SaveProxySettings, get_proxy_settings};
-use crate::components::{Banner, BannerKind, Field, LeftNav, PageHeader, use_can};
+use crate::components::{Banner, BannerKind, Field, LeftNav, PageHeader, field_error, use_can};
 use crate::domain::{Access, FieldError};
 use leptos::form::FromFormData;
 use leptos::prelude::*;
@@ -46,15 +46,7 @@ fn ProxyEditor(page: ProxyPage) -> impl IntoView {
         },
         Err(_) => client_error.set(None),
     };
-    let error_for = move |field: &'static str| {
-        Signal::derive(move || {
-            client_error
-                .get()
-                .filter(|e| e.field == field)
-                .map(|e| e.message)
-                .or_else(|| server_error.get().and_then(|e| e.field_message(field)))
-        })
-    };
+    let error_for = move |field: &'static str| field_error(client_error, server_error, field);
     let form = page.form.clone();
     view! {
         {move || server_error.get().and_then(|e| e.banner()).map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
