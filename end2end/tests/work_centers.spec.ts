@@ -16,7 +16,7 @@ test("Guest Email Settings: the From address Exchange accepts, checked as the ad
   await hydrated(page);
 
   // ISE's defaults, and the warning that Exchange will refuse them.
-  const from = page.getByLabel('Default "From" email address');
+  const from = page.getByLabel('Default "From" email address', { exact: true });
   await expect(from).toHaveValue("donotreply@example.com");
   await expect(page.getByRole("switch", { name: "Enable email notifications to guests" })).toBeChecked();
   const warning = page.getByRole("status").filter({ hasText: "554 5.2.252" });
@@ -35,7 +35,7 @@ test("Guest Email Settings: the From address Exchange accepts, checked as the ad
   await expect(page.getByRole("status").filter({ hasText: "The guest email settings were saved." })).toBeVisible();
   await page.reload();
   await hydrated(page);
-  await expect(page.getByLabel('Default "From" email address')).toHaveValue(MAILBOX);
+  await expect(page.getByLabel('Default "From" email address', { exact: true })).toHaveValue(MAILBOX);
 
   // The sponsor's own address would be refused too.
   await page.getByLabel("Use sponsor's email address").check();

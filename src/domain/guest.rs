@@ -77,8 +77,10 @@ pub fn sender_warning(form: &GuestEmailForm, oauth_mailbox: Option<&str>) -> Opt
             "Exchange Online sends only as {mailbox}, the mailbox on the SMTP Server page: a sponsor's own address is refused with 554 5.2.252 SendAsDenied unless {mailbox} has Send As permission on it. Choose \"Always use the default From address\" and set it to {mailbox}."
         ));
     }
-    let from = form.default_from.trim();
-    (!from.is_empty() && !from.eq_ignore_ascii_case(mailbox)).then(|| {
+    // An address that does not parse gets its field error instead.
+    let from = EmailAddress::parse("default_from", &form.default_from).ok()?;
+    let from = from.as_str();
+    (!from.eq_ignore_ascii_case(mailbox)).then(|| {
         format!(
             "Exchange Online sends only as {mailbox}, the mailbox on the SMTP Server page: mail from {from} is refused with 554 5.2.252 SendAsDenied unless {mailbox} has Send As permission on it. Set the default From address to {mailbox}."
         )

@@ -63,7 +63,7 @@ fn GuestEmailEditor(page: GuestEmailPage) -> impl IntoView {
     view! {
         {move || server_error.get().and_then(|e| e.banner()).map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
         {move || matches!(action.value().get(), Some(Ok(_))).then(|| view! { <Banner kind=BannerKind::Success>"The guest email settings were saved."</Banner> })}
-        <ActionForm action=action attr:class="settings-form" on:submit:capture=on_submit>
+        <ActionForm action=action attr:class="settings-form" attr:novalidate=true on:submit:capture=on_submit>
             <fieldset class="form-section" disabled=move || !can_change.get()>
                 <legend>"Email Notifications"</legend>
                 <Switch id="guest-email-enabled" name="form[enabled]" label="Enable email notifications to guests" checked=enabled />
