@@ -70,7 +70,7 @@ pub struct AppState {
     pub test_gate: Arc<settings::TestGate>,
     /// The per-component log levels the logging layer reads on every event.
     pub log_levels: Arc<logging::LogLevels>,
-    /// The outbox's dispatcher: token cache, pooled transport, waiters.
+    /// The outbox's dispatcher: token cache, SMTP session pool, waiters.
     pub mailer: Arc<mail::Mailer>,
 }
 

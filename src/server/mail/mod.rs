@@ -1,5 +1,5 @@
-//! Mail dispatch: the outbox, the delivery workers and their pooled SMTP
-//! transport. Every email the console sends is queued here, in the same
+//! Mail dispatch: the outbox, the delivery workers and their pool of SMTP
+//! sessions. Every email the console sends is queued here, in the same
 //! transaction as the change that caused it, and delivered by `worker`.
 
 /// Logs a mail event under the component that owns its kind: guest mail
@@ -123,7 +123,7 @@ pub struct Settlement {
 }
 
 /// The dispatcher's shared state: how to wake the workers, who waits for
-/// which message, the OAuth token cache and the pooled transport.
+/// which message, the OAuth token cache and the pool of SMTP sessions.
 pub struct Mailer {
     pub config: MailConfig,
     wake: Notify,

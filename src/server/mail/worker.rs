@@ -1,6 +1,6 @@
 //! The delivery workers: claim due outbox rows under a lease, send each over
-//! the pooled transport with the cached OAuth token, and record the reply,
-//! the retry or the dead letter with its diagnosis.
+//! a pooled SMTP session signed in with the cached OAuth token, and record
+//! the reply, the retry or the dead letter with its diagnosis.
 
 use super::transport::{Prepared, Unprepared, credential_digest};
 use super::{BODY_PURPOSE, Body, Settlement};

@@ -1,5 +1,5 @@
-//! lettre transports that authenticate with the cached OAuth token (or a
-//! password) and trust exactly the console's trust store.
+//! lettre's TLS parameters on the console's trust store, a one-message
+//! XOAUTH2 transport, and how a session signs in.
 
 use crate::domain::Secret;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
