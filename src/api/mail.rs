@@ -130,7 +130,7 @@ enum DeadLetterAction {
 async fn act_on_dead_letter(id: i64, action: DeadLetterAction) -> Result<(), ApiError> {
     use crate::server::{auth, db, mail};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
-    let now_ms = (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
+    let now_ms = crate::server::clock::unix_ms(state.clock.now());
     let mut tx = state.db.begin().await.map_err(auth::internal)?;
     let (changed, verb) = match action {
         DeadLetterAction::Retry => (
@@ -216,7 +216,7 @@ pub async fn send_test_email(to: String) -> Result<TestEmailResult, ApiError> {
         )));
     }
     let timeout = Duration::from_secs(u64::from(saved.timeout.seconds()));
-    let now_ms = (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
+    let now_ms = crate::server::clock::unix_ms(state.clock.now());
     let node = &state.config.node_name;
     let outgoing = Outgoing {
         kind: MailKind::TestEmail,

@@ -39,3 +39,8 @@ impl Clock for ManualClock {
 pub fn unix(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()
 }
+
+/// Milliseconds since the Unix epoch, for the outbox (retries are sub-second).
+pub fn unix_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}

@@ -9,7 +9,7 @@ use mailroom::server::mail::{Outgoing, Queued};
 /// Each body holds the password `{tag}-{n}-pw`, for checks that it never
 /// leaks. The workers are not woken: call `state.mailer.submitted`.
 pub async fn queue_guest_mail(state: &AppState, count: usize, tag: &str) -> Vec<Queued> {
-    let now = (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
+    let now = mailroom::server::clock::unix_ms(state.clock.now());
     let mut tx = state.db.begin().await.unwrap();
     let mut queued = Vec::with_capacity(count);
     for n in 0..count {

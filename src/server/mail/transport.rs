@@ -135,10 +135,11 @@ async fn load(state: &AppState, generation: u64) -> Result<Prepared, Unprepared>
     let secret = settings::effective_secret(state, &settings)
         .await
         .map_err(failed)?;
+    // One read of the trusted CAs serves both STARTTLS and the token request.
+    let imported = db::certificates::infrastructure_ders(&state.db)
+        .await
+        .map_err(|e| failed(e.into()))?;
     let starttls = if settings.use_tls {
-        let imported = db::certificates::infrastructure_ders(&state.db)
-            .await
-            .map_err(|e| failed(e.into()))?;
         Some(
             tls_parameters(settings.host.as_str(), &imported)
                 .map_err(|e| failed(anyhow::anyhow!("TLS set-up: {e}")))?,
@@ -148,7 +149,7 @@ async fn load(state: &AppState, generation: u64) -> Result<Prepared, Unprepared>
     };
     let timeout = Duration::from_secs(u64::from(settings.timeout.seconds()));
     let http = HttpSetup {
-        tls: settings::trust(state).await.map_err(failed)?,
+        tls: crate::server::tls::client_config(&imported),
         proxy: settings::proxy(state).await.map_err(failed)?,
         timeout,
     };

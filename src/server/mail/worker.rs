@@ -27,7 +27,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
 fn now_ms(state: &AppState) -> i64 {
-    (state.clock.now().unix_timestamp_nanos() / 1_000_000) as i64
+    crate::server::clock::unix_ms(state.clock.now())
 }
 
 /// Starts the workers. Rows leased before a restart are due at once: a
