@@ -8,6 +8,7 @@ use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::debug_log::DebugLogPage;
 use crate::pages::download_logs::DownloadLogsPage;
 use crate::pages::guest_email::GuestEmailPage;
+use crate::pages::guest_types::{EditGuestTypePage, GuestTypesPage, NewGuestTypePage};
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
 use crate::pages::mail_queue::MailQueuePage;
@@ -53,6 +54,9 @@ lazy_page!(DebugLogRoute, DebugLogPage);
 lazy_page!(MailQueueRoute, MailQueuePage);
 lazy_page!(DownloadLogsRoute, DownloadLogsPage);
 lazy_page!(GuestEmailRoute, GuestEmailPage);
+lazy_page!(GuestTypesRoute, GuestTypesPage);
+lazy_page!(NewGuestTypeRoute, NewGuestTypePage);
+lazy_page!(EditGuestTypeRoute, EditGuestTypePage);
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -101,6 +105,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operations/mail-queue/outbound-email/mail-queue") view={Lazy::<MailQueueRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operations/troubleshoot/download-logs/debug-logs") view={Lazy::<DownloadLogsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/work-centers/guest-access/settings/guest-email-settings") view={Lazy::<GuestEmailRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/work-centers/guest-access/portals-components/guest-types") view={Lazy::<GuestTypesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/work-centers/guest-access/portals-components/guest-types/new") view={Lazy::<NewGuestTypeRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/work-centers/guest-access/portals-components/guest-types/:id") view={Lazy::<EditGuestTypeRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

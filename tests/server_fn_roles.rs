@@ -204,6 +204,32 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),
         (
+            "/api/list_guest_types",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/get_guest_type",
+            Box::new(|_| "id=1".to_string()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/save_guest_type",
+            Box::new(|role| guest_type_form(&format!("Visitor {role:?}"))),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/delete_guest_types",
+            Box::new(|_| "ids%5B0%5D=999".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            // No SMTP server is configured yet.
+            "/api/send_test_expiry_notice",
+            Box::new(|_| format!("{}&to=ops%40example.com", guest_type_form("Visitor"))),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
             // No SMTP server is configured yet.
             "/api/send_test_email",
             Box::new(|_| "to=ops%40example.com".to_string()),
@@ -499,4 +525,12 @@ async fn an_idle_session_expires() {
         StatusCode::UNAUTHORIZED,
         "31 idle minutes end the session"
     );
+}
+
+/// A valid Guest Type form named `name`.
+fn guest_type_form(name: &str) -> String {
+    format!(
+        "form%5Bname%5D={}&form%5Bmax_days%5D=5&form%5Bdefault_days%5D=1&form%5Bnotify_advance%5D=3&form%5Bnotify_unit%5D=hours",
+        mailroom::domain::percent_encode(name)
+    )
 }

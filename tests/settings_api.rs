@@ -532,3 +532,121 @@ async fn guest_email_settings_start_from_ise_defaults_and_know_the_exchange_mail
     .await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn guest_types_refuse_duplicate_names_and_deleting_a_type_in_use() {
+    use mailroom::api::guest_types::GuestTypeSummary;
+    use mailroom::domain::guest::GuestState;
+    use mailroom::server::db::guests::{NewGuest, insert};
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    let list = || async {
+        let reply = post(&h.app, "/api/list_guest_types", "", Some(&root)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        serde_json::from_str::<Vec<GuestTypeSummary>>(&reply.body).unwrap()
+    };
+    let before = list().await;
+    let names: Vec<&str> = before.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Contractor (default)",
+            "Daily (default)",
+            "Weekly (default)"
+        ]
+    );
+    let fields = |name: &str, max: &str| {
+        form_body(&[
+            ("name", name.to_string()),
+            ("max_days", max.to_string()),
+            ("default_days", "1".into()),
+            ("notify_advance", "3".into()),
+            ("notify_unit", "days".into()),
+        ])
+    };
+
+    // Another type's name, in any case, is refused next to the field.
+    let duplicate = post(
+        &h.app,
+        "/api/save_guest_type",
+        &fields("daily (DEFAULT)", "5"),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(duplicate.status, StatusCode::BAD_REQUEST);
+    assert!(
+        duplicate.body.contains("\"field\":\"name\""),
+        "{}",
+        duplicate.body
+    );
+    let bad = post(
+        &h.app,
+        "/api/save_guest_type",
+        &fields("Visitor", "many"),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("\"field\":\"max_days\""), "{}", bad.body);
+    assert_eq!(list().await, before, "nothing changed");
+
+    // A type with a guest cannot be deleted; an unused one can.
+    let created = post(
+        &h.app,
+        "/api/save_guest_type",
+        &fields("Visitor", "2"),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let visitor: i64 = created.body.trim().parse().unwrap();
+    let daily = before[1].id;
+    insert(
+        &h.state.db,
+        &NewGuest {
+            username: "guest1",
+            password_hash: "x",
+            state: GuestState::Active,
+            first_name: "A",
+            last_name: "B",
+            email: "a@example.com",
+            company: "",
+            person_visited: "",
+            guest_type_id: daily,
+            valid_from: 0,
+            valid_until: 86_400,
+            sponsor: None,
+            sponsor_email: None,
+            portal: "Self-Registered Guest Portal (default)",
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let refused = post(
+        &h.app,
+        "/api/delete_guest_types",
+        &format!("ids%5B0%5D={daily}&ids%5B1%5D={visitor}"),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("Daily (default) (1 guest accounts)"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(list().await.len(), 4, "nothing deleted");
+    let deleted = post(
+        &h.app,
+        "/api/delete_guest_types",
+        &format!("ids%5B0%5D={visitor}"),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert_eq!(deleted.body.trim(), "1");
+    let after = list().await;
+    assert_eq!(after.len(), 3);
+    assert_eq!(after[1].accounts, 1, "the guest counts against its type");
+}

@@ -346,10 +346,12 @@ function onData(stream, session, callback) {
     const accept = () => {
       const raw = Buffer.concat(chunks).toString();
       const id = (raw.match(/^Message-ID:\s*(.+)$/im) || [])[1] || '';
+      const subject = (raw.match(/^Subject:\s*(.+)$/im) || [])[1] || '';
       stats.messages += 1;
       messages.push({
         at: Date.now(), user: session.user, from: session.envelope.mailFrom && session.envelope.mailFrom.address,
         to: session.envelope.rcptTo.map((r) => r.address), message_id: id.trim(), size: raw.length,
+        subject: subject.trim(), raw: raw.length <= 65536 ? raw : undefined,
       });
       if (messages.length > 20000) messages.shift();
       callback(null, '2.6.0 Queued mail for delivery');

@@ -177,14 +177,60 @@ async fn act_on_dead_letter(id: i64, action: DeadLetterAction) -> Result<(), Api
 /// first attempt, up to the connection timeout, like ISE's Future.get.
 #[server(endpoint = "send_test_email")]
 pub async fn send_test_email(to: String) -> Result<TestEmailResult, ApiError> {
-    use crate::domain::mail::{MailKind, MailStatus};
+    use crate::domain::mail::MailKind;
+    use crate::server::auth;
+    let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
+    let node = state.config.node_name.clone();
+    let text = format!(
+        "This is a test email from the Mailroom console {node}, sent by {} to check the SMTP settings.",
+        caller.admin.name
+    );
+    send_and_wait(
+        &state,
+        &caller.admin.name,
+        TestSend {
+            kind: MailKind::TestEmail,
+            to_field: "to",
+            to: &to,
+            sender: None,
+            subject: format!("Mailroom test email from {node}"),
+            text,
+            html: None,
+        },
+    )
+    .await
+}
+
+/// A message an admin sends to see the result at once.
+#[cfg(feature = "ssr")]
+pub(crate) struct TestSend<'a> {
+    pub kind: crate::domain::mail::MailKind,
+    /// The form field the address came from, for its error.
+    pub to_field: &'a str,
+    pub to: &'a str,
+    /// None: the SMTP Server page's mailbox (the only sender Exchange
+    /// Online accepts with OAuth).
+    pub sender: Option<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+/// Queues `mail` through the outbox and waits, up to the SMTP connection
+/// timeout, for its first attempt's settlement, as ISE's Future.get does.
+#[cfg(feature = "ssr")]
+pub(crate) async fn send_and_wait(
+    state: &crate::server::AppState,
+    created_by: &str,
+    mail: TestSend<'_>,
+) -> Result<TestEmailResult, ApiError> {
+    use crate::domain::mail::MailStatus;
     use crate::domain::smtp::SmtpAuth;
     use crate::domain::{EmailAddress, FieldError};
     use crate::server::mail::{Mailer, Outgoing};
     use crate::server::{auth, db, settings};
     use std::time::Duration;
-    let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
-    let to = EmailAddress::parse("to", &to).map_err(auth::bad_request)?;
+    let to = EmailAddress::parse(mail.to_field, mail.to).map_err(auth::bad_request)?;
     let row = db::smtp::get(&state.db).await.map_err(auth::internal)?;
     let not_configured = || {
         auth::bad_request(ApiError::Rejected(
@@ -195,7 +241,7 @@ pub async fn send_test_email(to: String) -> Result<TestEmailResult, ApiError> {
         return Err(not_configured());
     };
     let form = row.form();
-    let stored = settings::stored_secrets(&state, &form)
+    let stored = settings::stored_secrets(state, &form)
         .await
         .map_err(auth::internal)?;
     let saved = form.validate(stored).map_err(|e| {
@@ -204,31 +250,27 @@ pub async fn send_test_email(to: String) -> Result<TestEmailResult, ApiError> {
             e.field, e.message
         )))
     })?;
-    let sender = match &saved.auth {
+    let sender = mail.sender.unwrap_or_else(|| match &saved.auth {
         SmtpAuth::OAuth { mailbox, .. } => mailbox.as_str().to_string(),
         SmtpAuth::Password { username, .. } if username.contains('@') => username.clone(),
         _ => format!("mailroom@{}", state.config.node_name),
-    };
+    });
     if EmailAddress::parse("from", &sender).is_err() {
         return Err(auth::bad_request(FieldError::new(
-            "to",
+            mail.to_field,
             "The SMTP settings give no usable From address (use a mailbox address as Username).",
         )));
     }
     let timeout = Duration::from_secs(u64::from(saved.timeout.seconds()));
     let now_ms = crate::server::clock::unix_ms(state.clock.now());
-    let node = &state.config.node_name;
     let outgoing = Outgoing {
-        kind: MailKind::TestEmail,
+        kind: mail.kind,
         sender,
         recipients: vec![to.as_str().to_string()],
-        subject: format!("Mailroom test email from {node}"),
-        text: format!(
-            "This is a test email from the Mailroom console {node}, sent by {} to check the SMTP settings.",
-            caller.admin.name
-        ),
-        html: None,
-        created_by: caller.admin.name.clone(),
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        created_by: created_by.to_string(),
     };
     let receiver = state.mailer.subscribe();
     let mut tx = state.db.begin().await.map_err(auth::internal)?;

@@ -5,6 +5,7 @@ pub mod admins;
 pub mod auth;
 pub mod certificates;
 pub mod guest;
+pub mod guest_types;
 pub mod logs;
 pub mod mail;
 pub mod proxy;

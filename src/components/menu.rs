@@ -30,6 +30,7 @@ pub const PROXY: &str = "/administration/system/settings/proxy";
 pub const CHANGE_AUDIT: &str = "/operations/reports/audit/change-configuration-audit";
 pub const DEBUG_LOG: &str = "/operations/troubleshoot/debug-wizard/debug-log-configuration";
 pub const GUEST_EMAIL_SETTINGS: &str = "/work-centers/guest-access/settings/guest-email-settings";
+pub const GUEST_TYPES: &str = "/work-centers/guest-access/portals-components/guest-types";
 pub const DOWNLOAD_LOGS: &str = "/operations/troubleshoot/download-logs/debug-logs";
 pub const MAIL_QUEUE: &str = "/operations/mail-queue/outbound-email/mail-queue";
 
@@ -73,13 +74,22 @@ pub const MENU: &[MenuSection] = &[
         label: "Work Centers",
         areas: &[MenuArea {
             label: "Guest Access",
-            groups: &[MenuGroup {
-                label: "Settings",
-                items: &[MenuItem {
-                    label: "Guest Email Settings",
-                    path: GUEST_EMAIL_SETTINGS,
-                }],
-            }],
+            groups: &[
+                MenuGroup {
+                    label: "Portals & Components",
+                    items: &[MenuItem {
+                        label: "Guest Types",
+                        path: GUEST_TYPES,
+                    }],
+                },
+                MenuGroup {
+                    label: "Settings",
+                    items: &[MenuItem {
+                        label: "Guest Email Settings",
+                        path: GUEST_EMAIL_SETTINGS,
+                    }],
+                },
+            ],
         }],
     },
     MenuSection {

@@ -5,7 +5,7 @@ pub mod form;
 pub mod menu;
 pub mod shell;
 
-pub use diagnosis::DiagnosisPanel;
+pub use diagnosis::{DiagnosisPanel, TestEmailOutcome};
 pub use form::{
     Banner, BannerKind, CopyButton, Field, PageHeader, PemDownload, Switch, field_error,
     submitted_form_data,

@@ -2,6 +2,7 @@
 //! guests get email, and the From address it goes out with. Pure: checked
 //! the same way in the browser and on the server.
 
+use super::template::{self, Placeholder};
 use super::{EmailAddress, FieldError};
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +86,89 @@ pub fn sender_warning(form: &GuestEmailForm, oauth_mailbox: Option<&str>) -> Opt
             "Exchange Online sends only as {mailbox}, the mailbox on the SMTP Server page: mail from {from} is refused with 554 5.2.252 SendAsDenied unless {mailbox} has Send As permission on it. Set the default From address to {mailbox}."
         )
     })
+}
+
+/// ISE's guest account states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GuestState {
+    /// Created, not yet signed in.
+    Created,
+    Active,
+    PendingApproval,
+    Suspended,
+    Expired,
+    Denied,
+}
+
+impl GuestState {
+    pub const ALL: [GuestState; 6] = [
+        GuestState::Created,
+        GuestState::Active,
+        GuestState::PendingApproval,
+        GuestState::Suspended,
+        GuestState::Expired,
+        GuestState::Denied,
+    ];
+
+    /// The stored form, which is also ISE's label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuestState::Created => "Created",
+            GuestState::Active => "Active",
+            GuestState::PendingApproval => "Pending Approval",
+            GuestState::Suspended => "Suspended",
+            GuestState::Expired => "Expired",
+            GuestState::Denied => "Denied",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<GuestState> {
+        GuestState::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// ISE resends credentials only to accounts that may still sign in
+    /// with them.
+    pub fn may_resend(self) -> bool {
+        matches!(self, GuestState::Created | GuestState::Active)
+    }
+}
+
+/// What a guest's emails are rendered with. The password is present only
+/// while it may be sent (credentials); notices carry none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestDetails {
+    pub username: String,
+    pub password: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub company: String,
+    pub sponsor_name: String,
+    pub person_visited: String,
+    pub portal_name: String,
+    pub valid_from: i64,
+    pub valid_until: i64,
+}
+
+impl template::Values for GuestDetails {
+    fn value(&self, placeholder: Placeholder) -> String {
+        match placeholder {
+            Placeholder::Username => self.username.clone(),
+            Placeholder::Password => self
+                .password
+                .clone()
+                .unwrap_or_else(|| "(not shown)".into()),
+            Placeholder::FirstName => self.first_name.clone(),
+            Placeholder::LastName => self.last_name.clone(),
+            Placeholder::EmailAddress => self.email.clone(),
+            Placeholder::Company => self.company.clone(),
+            Placeholder::SponsorName => self.sponsor_name.clone(),
+            Placeholder::PersonBeingVisited => self.person_visited.clone(),
+            Placeholder::PortalName => self.portal_name.clone(),
+            Placeholder::StartDateTime => template::format_utc(self.valid_from),
+            Placeholder::EndDateTime => template::format_utc(self.valid_until),
+        }
+    }
 }
 
 #[cfg(test)]

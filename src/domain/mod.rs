@@ -6,11 +6,13 @@ pub mod diagnosis;
 mod email;
 pub mod exchange;
 pub mod guest;
+pub mod guest_type;
 pub mod mail;
 pub mod proxy;
 mod role;
 mod secret;
 pub mod smtp;
+pub mod template;
 pub mod token;
 pub mod transcript;
 

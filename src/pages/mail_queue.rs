@@ -7,7 +7,9 @@ use crate::api::mail::{
     MailQueuePage, discard_mail, get_mail_detail, get_mail_queue, retry_mail, send_test_email,
 };
 use crate::components::menu::MAIL_QUEUE;
-use crate::components::{Banner, BannerKind, DiagnosisPanel, Field, LeftNav, PageHeader, use_can};
+use crate::components::{
+    Banner, BannerKind, DiagnosisPanel, Field, LeftNav, PageHeader, TestEmailOutcome, use_can,
+};
 use crate::domain::mail::{MailDetail, MailKind, MailStatus, QueueRow};
 use crate::domain::{Access, percent_encode};
 use crate::pages::format_time;
@@ -211,27 +213,7 @@ fn TestEmailPanel(
                     {move || if action.pending().get() { "Sending…" } else { "Send" }}
                 </button>
             </form>
-            {move || action.value().get().map(|result| match result {
-                Ok(result) => match result.status {
-                    MailStatus::Sent => view! {
-                        <Banner kind=BannerKind::Success>{format!("Delivered in {} ms: {} (Message-ID {})", result.millis, result.reply.unwrap_or_default(), result.message_id)}</Banner>
-                    }.into_any(),
-                    MailStatus::Queued | MailStatus::Sending => view! {
-                        <Banner kind=BannerKind::Info>{format!("Still queued after {} ms: follow message {} in the table below.", result.millis, result.mail_id)}</Banner>
-                    }.into_any(),
-                    status => {
-                        let next = result.next_attempt_at.map(|t| format!(" The queue tries again at {}.", time_ms(t))).unwrap_or_default();
-                        view! {
-                            <Banner kind=BannerKind::Error>{format!("{}: the first attempt failed.{next}", status.label())}</Banner>
-                            {result.diagnosis.map(|diagnosis| view! { <DiagnosisPanel diagnosis /> })}
-                        }.into_any()
-                    }
-                },
-                Err(e) => match e.banner() {
-                    Some(text) => view! { <Banner kind=BannerKind::Error>{text}</Banner> }.into_any(),
-                    None => ().into_any(),
-                },
-            })}
+            {move || action.value().get().map(|result| view! { <TestEmailOutcome result /> })}
         </details>
     }
 }

@@ -5,6 +5,7 @@ pub mod change_audit;
 pub mod debug_log;
 pub mod download_logs;
 pub mod guest_email;
+pub mod guest_types;
 pub mod home;
 pub mod login;
 pub mod mail_queue;
@@ -15,18 +16,8 @@ pub mod trusted_certificates;
 
 /// "2026-02-02 05:17:34 UTC" for a Unix timestamp.
 pub fn format_time(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
+    let (year, month, day) = crate::domain::template::civil_from_days(unix.div_euclid(86_400));
     let secs = unix.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm): no time crate in the browser build.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
         "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
         secs / 3600,

@@ -5,6 +5,7 @@ pub mod certs;
 pub mod cli;
 pub mod clock;
 pub mod db;
+pub mod guests;
 pub mod http;
 pub mod logging;
 pub mod mail;

@@ -4,6 +4,8 @@ pub mod admins;
 pub mod audit;
 pub mod certificates;
 pub mod guest_email;
+pub mod guest_types;
+pub mod guests;
 pub mod log_levels;
 pub mod oauth_certificates;
 pub mod outbox;
