@@ -8,6 +8,8 @@ use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::debug_log::DebugLogPage;
 use crate::pages::download_logs::DownloadLogsPage;
 use crate::pages::guest_email::GuestEmailPage;
+use crate::pages::guest_portal_public::SelfRegistrationPage;
+use crate::pages::guest_portals::{EditGuestPortalPage, GuestPortalsPage};
 use crate::pages::guest_types::{EditGuestTypePage, GuestTypesPage, NewGuestTypePage};
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
@@ -57,6 +59,9 @@ lazy_page!(GuestEmailRoute, GuestEmailPage);
 lazy_page!(GuestTypesRoute, GuestTypesPage);
 lazy_page!(NewGuestTypeRoute, NewGuestTypePage);
 lazy_page!(EditGuestTypeRoute, EditGuestTypePage);
+lazy_page!(GuestPortalsRoute, GuestPortalsPage);
+lazy_page!(EditGuestPortalRoute, EditGuestPortalPage);
+lazy_page!(SelfRegistrationRoute, SelfRegistrationPage);
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -91,6 +96,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/portal/:id/self-registration") view={Lazy::<SelfRegistrationRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/admin-access/administrators") view={Lazy::<AdministratorsRoute>::new()} ssr=SsrMode::Async />
@@ -105,6 +111,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operations/mail-queue/outbound-email/mail-queue") view={Lazy::<MailQueueRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operations/troubleshoot/download-logs/debug-logs") view={Lazy::<DownloadLogsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/work-centers/guest-access/settings/guest-email-settings") view={Lazy::<GuestEmailRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/work-centers/guest-access/portals-components/guest-portals") view={Lazy::<GuestPortalsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/work-centers/guest-access/portals-components/guest-portals/:id") view={Lazy::<EditGuestPortalRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/work-centers/guest-access/portals-components/guest-types") view={Lazy::<GuestTypesRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/work-centers/guest-access/portals-components/guest-types/new") view={Lazy::<NewGuestTypeRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/work-centers/guest-access/portals-components/guest-types/:id") view={Lazy::<EditGuestTypeRoute>::new()} ssr=SsrMode::Async />

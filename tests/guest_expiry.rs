@@ -137,6 +137,7 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
                     sponsor: Some("sponsor1"),
                     sponsor_email: Some("sponsor1@contoso.com"),
                     portal: "Sponsor Portal (default)",
+                    registered_ip: None,
                 },
                 start,
             )

@@ -230,6 +230,29 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),
         (
+            "/api/list_guest_portals",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/get_guest_portal",
+            Box::new(|_| "id=1".to_string()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/save_guest_portal",
+            Box::new(|_| format!("id=1&{}", common::forms::portal_body(2, &[]))),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            // No SMTP server is configured yet.
+            "/api/send_portal_test_email",
+            Box::new(|_| {
+                "email%5Bsubject%5D=Hi&email%5Btext%5D=Hello&to=ops%40example.com".to_string()
+            }),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
             // No SMTP server is configured yet.
             "/api/send_test_email",
             Box::new(|_| "to=ops%40example.com".to_string()),
@@ -238,13 +261,23 @@ async fn every_server_fn_checks_the_callers_role() {
     ];
 
     // The table must name every registered server function, so a new one
-    // cannot be added without deciding who may call it. login, logout and
-    // current_admin are the public ones, tested below.
+    // cannot be added without deciding who may call it. login, logout,
+    // current_admin and the guest portal's two are the public ones, tested
+    // below and in guest_portal.rs.
     let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.to_string())
         .collect();
     let mut covered: BTreeSet<String> = table.iter().map(|(path, _, _)| path.to_string()).collect();
-    covered.extend(["/api/login", "/api/logout", "/api/current_admin"].map(String::from));
+    covered.extend(
+        [
+            "/api/login",
+            "/api/logout",
+            "/api/current_admin",
+            "/api/get_public_portal",
+            "/api/register_guest",
+        ]
+        .map(String::from),
+    );
     assert_eq!(
         registered, covered,
         "every server fn needs a row in this table"

@@ -618,6 +618,7 @@ async fn guest_types_refuse_duplicate_names_and_deleting_a_type_in_use() {
             sponsor: None,
             sponsor_email: None,
             portal: "Self-Registered Guest Portal (default)",
+            registered_ip: None,
         },
         0,
     )

@@ -116,3 +116,76 @@ test("Guest Types: ISE's defaults, the expiration notice edited, test-sent and s
   await expect(page.getByRole("status").filter({ hasText: "Deleted 1 guest type(s)." })).toBeVisible();
   await expect(table.getByRole("link", { name: "Conference" })).toHaveCount(0);
 });
+
+test("Self-Registered Guest Portal: the email template with live preview, Send Test Email, then a guest registers", async ({ page, browser }) => {
+  await page.setViewportSize({ width: 1360, height: 1000 });
+  await signInOk(page, "admin", ADMIN_PASSWORD);
+  await page.getByLabel("Menu", { exact: true }).click();
+  await page.getByRole("link", { name: "Guest Portals" }).click();
+  await expect(page.getByRole("heading", { name: "Guest Portals", level: 1 })).toBeVisible();
+  await hydrated(page);
+  await page.getByRole("link", { name: "Self-Registered Guest Portal (default)" }).click();
+  await hydrated(page);
+  await expect(page.getByLabel("Employees using this portal as guests inherit login options from")).toHaveValue(/\d+/);
+  await expect(page.getByLabel("Employees using this portal as guests inherit login options from").locator("option:checked")).toHaveText("Daily (default)");
+
+  // Portal Page Customization > Notifications > Email.
+  await page.getByRole("link", { name: "Portal Page Customization" }).click();
+  const subject = page.getByLabel("Email subject");
+  await expect(subject).toBeVisible();
+  const preview = page.getByRole("region", { name: "Email preview" });
+  await expect(preview.getByTestId("preview-subject")).toHaveText("Your guest account credentials");
+  await subject.fill("Guest Wi-Fi for $ui_first_name$ at $ui_company$");
+  await expect(preview.getByTestId("preview-subject")).toHaveText("Guest Wi-Fi for John at Smith & Sons <Consulting>");
+  const html = page.getByLabel("Email body (HTML)");
+  await html.fill("<p>Welcome <b>$ui_first_name$</b> of $ui_company$</p><p>$ui_user_name$ / $ui_password$ $ui_typo$</p>");
+  await expect(page.getByRole("alert").filter({ hasText: "Unknown placeholder $ui_typo$" })).toBeVisible();
+  const frame = page.frameLocator("iframe[title='HTML preview']");
+  await expect(frame.locator("b")).toHaveText("John");
+  await expect(frame.locator("body")).toContainText("of Smith & Sons <Consulting>");
+  await html.fill("<p>Welcome <b>$ui_first_name$</b> of $ui_company$</p><p>$ui_user_name$ / $ui_password$</p>");
+  await expect(page.getByRole("alert").filter({ hasText: "Unknown placeholder" })).toHaveCount(0);
+  await expect(frame.locator("b")).toHaveText("John");
+  if (shots) await page.screenshot({ path: path.join(shots, "portal-email-customization.png"), fullPage: true });
+
+  // Settings > Send Test Email: the unsaved template, escaped, from the mailbox.
+  const to = "portal-admin@example.com";
+  await page.getByLabel("Send test email to").fill(to);
+  await page.getByRole("region", { name: "Send Test Email" }).getByRole("button", { name: "Send" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Delivered in" })).toBeVisible({ timeout: 20_000 });
+  const [test] = await receivedBy(to);
+  expect(test.subject).toBe("Guest Wi-Fi for John at Smith & Sons <Consulting>");
+  expect(test.from).toBe(MAILBOX);
+  expect(test.raw).toContain("<b>John</b> of Smith &amp; Sons &lt;Consulting&gt;");
+
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "The guest portal was saved." })).toBeVisible();
+
+  // A guest, in a browser with no admin session, registers on the portal.
+  const guestContext = await browser.newContext();
+  const guest = await guestContext.newPage();
+  await guest.goto("/portal/1/self-registration");
+  await hydrated(guest);
+  await guest.getByLabel("First name").fill("Grace");
+  await guest.getByLabel("Last name").fill("Hopper");
+  await guest.getByLabel("Email address").fill("grace@example.com");
+  await guest.getByLabel("Company").fill("Navy & <Co>");
+  await guest.getByRole("button", { name: "Register" }).click();
+  await expect(guest.getByRole("alert").filter({ hasText: "Accept the Acceptable Use Policy" })).toBeVisible();
+  await guest.getByLabel("I agree to the terms and conditions").check();
+  await guest.getByRole("button", { name: "Register" }).click();
+  await expect(guest.getByRole("heading", { name: "Account created" })).toBeVisible();
+  const credentials = guest.getByRole("definition");
+  await expect(credentials.first()).toHaveText("grace");
+  const password = (await credentials.nth(1).textContent()) ?? "";
+  expect(password).toMatch(/^[A-Za-z0-9]{8}$/);
+  await expect(guest.getByText("Your credentials were sent to grace@example.com.")).toBeVisible();
+  if (shots) await guest.screenshot({ path: path.join(shots, "self-registration-success.png") });
+  await guestContext.close();
+
+  await expect.poll(async () => (await receivedBy("grace@example.com")).length, { timeout: 20_000 }).toBe(1);
+  const [credentialsMail] = await receivedBy("grace@example.com");
+  expect(credentialsMail.subject).toBe("Guest Wi-Fi for Grace at Navy & <Co>");
+  expect(credentialsMail.raw).toContain(`grace / ${password}`);
+  expect(credentialsMail.raw).toContain("of Navy &amp; &lt;Co&gt;");
+});

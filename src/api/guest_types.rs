@@ -178,13 +178,18 @@ pub async fn delete_guest_types(ids: Vec<i64>) -> Result<u64, ApiError> {
         {
             if row.accounts > 0 {
                 in_use.push(format!("{} ({} guest accounts)", row.name, row.accounts));
+            } else if row.portals > 0 {
+                in_use.push(format!(
+                    "{} (the default of {} guest portal(s))",
+                    row.name, row.portals
+                ));
             }
             names.push(row.name);
         }
     }
     if !in_use.is_empty() {
         return Err(auth::bad_request(ApiError::Rejected(format!(
-            "Guest types in use cannot be deleted: {}. Move or delete their guest accounts first.",
+            "Guest types in use cannot be deleted: {}. Move or delete their guest accounts, or choose another type on the portal, first.",
             in_use.join(", ")
         ))));
     }

@@ -8,6 +8,7 @@ pub mod guest;
 pub mod guest_types;
 pub mod logs;
 pub mod mail;
+pub mod portals;
 pub mod proxy;
 pub mod smtp;
 

@@ -31,6 +31,7 @@ pub const CHANGE_AUDIT: &str = "/operations/reports/audit/change-configuration-a
 pub const DEBUG_LOG: &str = "/operations/troubleshoot/debug-wizard/debug-log-configuration";
 pub const GUEST_EMAIL_SETTINGS: &str = "/work-centers/guest-access/settings/guest-email-settings";
 pub const GUEST_TYPES: &str = "/work-centers/guest-access/portals-components/guest-types";
+pub const GUEST_PORTALS: &str = "/work-centers/guest-access/portals-components/guest-portals";
 pub const DOWNLOAD_LOGS: &str = "/operations/troubleshoot/download-logs/debug-logs";
 pub const MAIL_QUEUE: &str = "/operations/mail-queue/outbound-email/mail-queue";
 
@@ -77,10 +78,16 @@ pub const MENU: &[MenuSection] = &[
             groups: &[
                 MenuGroup {
                     label: "Portals & Components",
-                    items: &[MenuItem {
-                        label: "Guest Types",
-                        path: GUEST_TYPES,
-                    }],
+                    items: &[
+                        MenuItem {
+                            label: "Guest Portals",
+                            path: GUEST_PORTALS,
+                        },
+                        MenuItem {
+                            label: "Guest Types",
+                            path: GUEST_TYPES,
+                        },
+                    ],
                 },
                 MenuGroup {
                     label: "Settings",

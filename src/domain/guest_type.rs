@@ -2,7 +2,7 @@
 //! long a guest's access may last and when the guest is warned that it
 //! ends. Pure: the edit page and the server check with the same rules.
 
-use super::template::{self, Placeholder};
+use super::template;
 use super::{FieldError, reject_line_breaks};
 use serde::{Deserialize, Serialize};
 
@@ -161,17 +161,10 @@ fn whole_number(field: &str, raw: &str, min: u32, max: u32) -> Result<u32, Field
 fn no_unknown_placeholders(field: &str, text: &str) -> Result<(), FieldError> {
     let unknown = template::unknown_placeholders(text);
     if unknown.is_empty() {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(FieldError::new(field, template::unknown_message(&unknown)))
     }
-    let known: Vec<String> = Placeholder::ALL.iter().map(|p| p.token()).collect();
-    Err(FieldError::new(
-        field,
-        format!(
-            "Unknown placeholder {}. Use one of {}.",
-            unknown.join(", "),
-            known.join(", ")
-        ),
-    ))
 }
 
 impl GuestTypeForm {

@@ -8,6 +8,7 @@ pub mod exchange;
 pub mod guest;
 pub mod guest_type;
 pub mod mail;
+pub mod portal;
 pub mod proxy;
 mod role;
 mod secret;

@@ -151,6 +151,16 @@ pub fn unknown_placeholders(text: &str) -> Vec<String> {
     unknown
 }
 
+/// The message for a template that names unknown placeholders.
+pub fn unknown_message(unknown: &[String]) -> String {
+    let known: Vec<String> = Placeholder::ALL.iter().map(|p| p.token()).collect();
+    format!(
+        "Unknown placeholder {}. Use one of {}.",
+        unknown.join(", "),
+        known.join(", ")
+    )
+}
+
 pub fn escape_html(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {

@@ -5,6 +5,8 @@ pub mod change_audit;
 pub mod debug_log;
 pub mod download_logs;
 pub mod guest_email;
+pub mod guest_portal_public;
+pub mod guest_portals;
 pub mod guest_types;
 pub mod home;
 pub mod login;

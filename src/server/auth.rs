@@ -219,7 +219,7 @@ pub fn context() -> Result<(AppState, Parts), ApiError> {
     }
 }
 
-fn set_status(status: StatusCode) {
+pub fn set_status(status: StatusCode) {
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(status);
     }

@@ -1,14 +1,18 @@
-//! The guest accounts' scheduled job (the PAN persona's): each guest gets
-//! its expiration notice once, as its guest type says, and accounts expire
-//! at their end of access. Time comes from the injected clock.
+//! Guest accounts: creating them (with their credentials email, in the
+//! same transaction), and the scheduled job (the PAN persona's) that sends
+//! each guest its expiration notice once, as its guest type says, and
+//! expires accounts at their end of access. Time comes from the injected
+//! clock.
 
-use crate::domain::guest::{GuestEmailForm, GuestEmailSettings};
+use crate::domain::guest::{GuestDetails, GuestEmailForm, GuestEmailSettings, GuestState};
 use crate::domain::mail::MailKind;
+use crate::domain::portal::EmailTemplate;
 use crate::domain::template::{Part, render};
+use crate::domain::{EmailAddress, Secret};
 use crate::server::AppState;
 use crate::server::clock::{unix, unix_ms};
 use crate::server::db;
-use crate::server::mail::Outgoing;
+use crate::server::mail::{Outgoing, Queued};
 use std::time::Duration;
 
 /// The vault purpose of a guest's password while it may still be resent.
@@ -21,6 +25,206 @@ const BATCH: i64 = 200;
 pub struct ExpiryRun {
     pub notices: usize,
     pub expired: usize,
+}
+
+/// One account to create.
+pub struct NewAccount {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<EmailAddress>,
+    pub company: String,
+    pub person_visited: String,
+    pub guest_type_id: i64,
+    pub valid_from: i64,
+    pub valid_until: i64,
+    /// The sponsor's user name and address; None for self-registration.
+    pub sponsor: Option<(String, Option<String>)>,
+    pub portal: String,
+    pub registered_ip: Option<String>,
+}
+
+pub struct CreatedAccount {
+    pub id: i64,
+    pub username: String,
+    pub password: Secret,
+    /// The credentials email, when one was queued.
+    pub mail: Option<(i64, String)>,
+}
+
+/// ISE's guest passwords: 8 characters from letters and digits that cannot
+/// be mistaken for one another (no 0/O, 1/l/I).
+pub fn generate_guest_password() -> Secret {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rngs::OsRng;
+    let password: String = (0..8)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect();
+    Secret::new(password)
+}
+
+/// Argon2id with 8 MiB and one pass: a random 8-character password from
+/// 55 symbols (46 bits) needs no more, and a sponsor creating 1,000
+/// guests must not wait a minute for hashing.
+pub fn hash_guest_password(password: &Secret) -> anyhow::Result<String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let params =
+        Params::new(8 * 1024, 1, 1, None).map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))?
+        .to_string())
+}
+
+/// A user name from the guest's address (ISE's default username policy):
+/// the local part, lowercased, letters, digits, dots, dashes, underscores.
+fn username_base(account: &NewAccount) -> String {
+    let source = match &account.email {
+        Some(email) => email.as_str().split('@').next().unwrap_or("").to_string(),
+        None => format!("{}.{}", account.first_name, account.last_name),
+    };
+    let base: String = source
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .take(40)
+        .collect();
+    let base = base.trim_matches('.').to_string();
+    if base.is_empty() {
+        "guest".into()
+    } else {
+        base
+    }
+}
+
+/// Creates `accounts` in one transaction, with each guest's credentials
+/// email (rendered from `template`) queued in it when `send_email` and the
+/// Guest Email Settings allow. Passwords are hashed first, on blocking
+/// threads, two at a time per core.
+pub async fn create_accounts(
+    state: &AppState,
+    accounts: &[NewAccount],
+    template: Option<&EmailTemplate>,
+    created_by: &str,
+) -> anyhow::Result<Vec<CreatedAccount>> {
+    let passwords: Vec<Secret> = accounts.iter().map(|_| generate_guest_password()).collect();
+    let hashes = hash_all(&passwords).await?;
+    let settings = email_settings(state).await?;
+    let now = unix(state.clock.now());
+    let now_ms = unix_ms(state.clock.now());
+    let mut tx = state.db.begin().await?;
+    let mut created = Vec::with_capacity(accounts.len());
+    let mut queued: Vec<Queued> = Vec::new();
+    for ((account, password), hash) in accounts.iter().zip(passwords).zip(hashes) {
+        let base = username_base(account);
+        let mut username = base.clone();
+        let mut suffix = 1;
+        while db::guests::username_taken(&mut *tx, &username).await? {
+            suffix += 1;
+            username = format!("{base}{suffix}");
+        }
+        let (sponsor, sponsor_email) = match &account.sponsor {
+            Some((name, email)) => (Some(name.as_str()), email.as_deref()),
+            None => (None, None),
+        };
+        let email = account.email.as_ref().map(|e| e.as_str()).unwrap_or("");
+        let id = db::guests::insert(
+            &mut *tx,
+            &db::guests::NewGuest {
+                username: &username,
+                password_hash: &hash,
+                state: GuestState::Created,
+                first_name: &account.first_name,
+                last_name: &account.last_name,
+                email,
+                company: &account.company,
+                person_visited: &account.person_visited,
+                guest_type_id: account.guest_type_id,
+                valid_from: account.valid_from,
+                valid_until: account.valid_until,
+                sponsor,
+                sponsor_email,
+                portal: &account.portal,
+                registered_ip: account.registered_ip.as_deref(),
+            },
+            now,
+        )
+        .await?;
+        // Kept sealed while the credentials may be resent.
+        state
+            .vault
+            .put_in(&mut *tx, PASSWORD_PURPOSE, &id.to_string(), &password, now)
+            .await?;
+        let mut mail = None;
+        if let Some(template) = template
+            && settings.enabled
+            && !email.is_empty()
+        {
+            let details = GuestDetails {
+                username: username.clone(),
+                password: Some(password.expose().to_string()),
+                first_name: account.first_name.clone(),
+                last_name: account.last_name.clone(),
+                email: email.to_string(),
+                company: account.company.clone(),
+                sponsor_name: sponsor.unwrap_or_default().to_string(),
+                person_visited: account.person_visited.clone(),
+                portal_name: account.portal.clone(),
+                valid_from: account.valid_from,
+                valid_until: account.valid_until,
+            };
+            let rendered = template.render(&details);
+            let one = state
+                .mailer
+                .enqueue(
+                    &mut tx,
+                    &state.vault,
+                    &Outgoing {
+                        kind: MailKind::GuestCredentials,
+                        sender: settings.sender(sponsor_email),
+                        recipients: vec![email.to_string()],
+                        subject: rendered.subject,
+                        text: rendered.text,
+                        html: rendered.html,
+                        created_by: created_by.to_string(),
+                    },
+                    now_ms,
+                )
+                .await?;
+            mail = Some((one.id, one.message_id.clone()));
+            queued.push(one);
+        }
+        created.push(CreatedAccount {
+            id,
+            username,
+            password,
+            mail,
+        });
+    }
+    tx.commit().await?;
+    state.mailer.submitted(&queued);
+    Ok(created)
+}
+
+async fn hash_all(passwords: &[Secret]) -> anyhow::Result<Vec<String>> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = passwords.len().div_ceil(workers).max(1);
+    let mut tasks = Vec::new();
+    for part in passwords.chunks(chunk) {
+        let part: Vec<Secret> = part.to_vec();
+        tasks.push(tokio::task::spawn_blocking(move || {
+            part.iter()
+                .map(hash_guest_password)
+                .collect::<anyhow::Result<Vec<_>>>()
+        }));
+    }
+    let mut hashes = Vec::with_capacity(passwords.len());
+    for task in tasks {
+        hashes.extend(task.await??);
+    }
+    Ok(hashes)
 }
 
 /// The saved Guest Email Settings, or ISE's defaults before any save.

@@ -105,3 +105,41 @@ pub async fn configure_smtp(
     let saved = post(&h.app, "/api/save_smtp_settings", &body, Some(cookie)).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
 }
+
+/// The Self-Registered Guest Portal's form with ISE's defaults, `changes`
+/// applied (names as in `PortalForm`; the template's as `email.subject`).
+pub fn portal_body(guest_type_id: i64, changes: &[(&str, &str)]) -> String {
+    use mailroom::domain::portal::{DEFAULT_AUP, DEFAULT_PORTAL_NAME, EmailTemplate};
+    let email = EmailTemplate::ise_default();
+    let mut fields: Vec<(String, String)> = vec![
+        ("name".into(), DEFAULT_PORTAL_NAME.into()),
+        ("description".into(), "Guests register themselves.".into()),
+        ("guest_type_id".into(), guest_type_id.to_string()),
+        ("max_per_hour".into(), "10".into()),
+        ("require_aup".into(), "true".into()),
+        ("aup_text".into(), DEFAULT_AUP.into()),
+        ("email_credentials".into(), "true".into()),
+        ("show_credentials".into(), "true".into()),
+        ("email.subject".into(), email.subject),
+        ("email.text".into(), email.text),
+        ("email.html".into(), email.html),
+    ];
+    for (name, value) in changes {
+        match fields.iter_mut().find(|(n, _)| n == name) {
+            Some(field) => field.1 = value.to_string(),
+            None => fields.push((name.to_string(), value.to_string())),
+        }
+    }
+    fields
+        .iter()
+        .filter(|(_, value)| !(value == "false"))
+        .map(|(name, value)| {
+            let key = name
+                .split('.')
+                .map(|part| format!("%5B{part}%5D"))
+                .collect::<String>();
+            format!("form{key}={}", encode(value))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}

@@ -17,6 +17,8 @@ pub struct GuestTypeRow {
     pub updated_by: String,
     /// Guest accounts of this type (any state).
     pub accounts: i64,
+    /// Guest portals that give new accounts this type.
+    pub portals: i64,
 }
 
 impl GuestTypeRow {
@@ -39,7 +41,8 @@ impl GuestTypeRow {
 
 const SELECT: &str = "SELECT t.id, t.name, t.description, t.max_days, t.default_days, t.notify_enabled, \
      t.notify_advance, t.notify_unit, t.notify_subject, t.notify_text, t.updated_at, t.updated_by, \
-     (SELECT COUNT(*) FROM guest_accounts a WHERE a.guest_type_id = t.id) AS accounts \
+     (SELECT COUNT(*) FROM guest_accounts a WHERE a.guest_type_id = t.id) AS accounts, \
+     (SELECT COUNT(*) FROM guest_portals p WHERE p.guest_type_id = t.id) AS portals \
      FROM guest_types t";
 
 pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<GuestTypeRow>> {
@@ -104,7 +107,7 @@ pub async fn save(
         .await
 }
 
-/// Deletes the types no account uses; returns the number deleted.
+/// Deletes the types no account or portal uses; returns the number deleted.
 pub async fn delete_unused(db: impl SqliteExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
     if ids.is_empty() {
         return Ok(0);
@@ -112,7 +115,8 @@ pub async fn delete_unused(db: impl SqliteExecutor<'_>, ids: &[i64]) -> sqlx::Re
     let marks = vec!["?"; ids.len()].join(", ");
     let sql = format!(
         "DELETE FROM guest_types WHERE id IN ({marks}) \
-         AND NOT EXISTS (SELECT 1 FROM guest_accounts a WHERE a.guest_type_id = guest_types.id)"
+         AND NOT EXISTS (SELECT 1 FROM guest_accounts a WHERE a.guest_type_id = guest_types.id) \
+         AND NOT EXISTS (SELECT 1 FROM guest_portals p WHERE p.guest_type_id = guest_types.id)"
     );
     let mut query = sqlx::query(&sql);
     for id in ids {

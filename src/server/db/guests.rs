@@ -16,6 +16,8 @@ pub struct NewGuest<'a> {
     pub sponsor: Option<&'a str>,
     pub sponsor_email: Option<&'a str>,
     pub portal: &'a str,
+    /// The client address of a self-registration.
+    pub registered_ip: Option<&'a str>,
 }
 
 pub async fn insert(
@@ -26,8 +28,8 @@ pub async fn insert(
     sqlx::query_scalar(
         "INSERT INTO guest_accounts (username, password_hash, state, first_name, last_name, email, \
          company, person_visited, guest_type_id, valid_from, valid_until, sponsor, sponsor_email, \
-         portal, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         portal, registered_ip, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(guest.username)
     .bind(guest.password_hash)
@@ -43,6 +45,7 @@ pub async fn insert(
     .bind(guest.sponsor)
     .bind(guest.sponsor_email)
     .bind(guest.portal)
+    .bind(guest.registered_ip)
     .bind(now)
     .bind(now)
     .fetch_one(db)
@@ -164,5 +167,27 @@ pub async fn expire_ended(db: impl SqliteExecutor<'_>, now: i64) -> sqlx::Result
     )
     .bind(now)
     .fetch_all(db)
+    .await
+}
+
+pub async fn username_taken(db: impl SqliteExecutor<'_>, username: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM guest_accounts WHERE username = ?)")
+        .bind(username)
+        .fetch_one(db)
+        .await
+}
+
+/// Self-registrations from `ip` since `since` (unix seconds).
+pub async fn registrations_from(
+    db: impl SqliteExecutor<'_>,
+    ip: &str,
+    since: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM guest_accounts WHERE registered_ip = ? AND created_at >= ?",
+    )
+    .bind(ip)
+    .bind(since)
+    .fetch_one(db)
     .await
 }

@@ -9,6 +9,7 @@ pub mod guests;
 pub mod log_levels;
 pub mod oauth_certificates;
 pub mod outbox;
+pub mod portals;
 pub mod proxy;
 pub mod sessions;
 pub mod smtp;

@@ -1,0 +1,490 @@
+//! The Self-Registered Guest Portal: its behaviour (guest type, who may
+//! register, how often, what the guest is told) and its credentials email
+//! template, plus the registration form a guest fills in. Pure: the
+//! editor's live checks, the public portal and the server share it.
+
+use super::email::is_domain_name;
+use super::template::{self, Part, Values};
+use super::{EmailAddress, FieldError, reject_line_breaks};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_PORTAL_NAME: &str = "Self-Registered Guest Portal (default)";
+pub const DEFAULT_SUBJECT: &str = "Your guest account credentials";
+pub const DEFAULT_TEXT: &str = "Hello $ui_first_name$,
+
+Your guest account for $ui_portal_name$ is ready.
+
+Username: $ui_user_name$
+Password: $ui_password$
+Valid from $ui_start_date_time$ until $ui_end_date_time$.
+
+Sign in to the guest Wi-Fi with these credentials.";
+pub const DEFAULT_HTML: &str = "<p>Hello $ui_first_name$,</p>
+<p>Your guest account for <b>$ui_portal_name$</b> is ready.</p>
+<table>
+<tr><td>Username:</td><td><b>$ui_user_name$</b></td></tr>
+<tr><td>Password:</td><td><b>$ui_password$</b></td></tr>
+<tr><td>Valid from:</td><td>$ui_start_date_time$</td></tr>
+<tr><td>Valid until:</td><td>$ui_end_date_time$</td></tr>
+</table>
+<p>Sign in to the guest Wi-Fi with these credentials.</p>";
+pub const DEFAULT_AUP: &str = "You are responsible for maintaining the confidentiality of the password and all activities that occur under your username and password. This service is provided for lawful purposes only.";
+
+/// The credentials email: subject, text and HTML parts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmailTemplate {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// One rendered email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+impl EmailTemplate {
+    pub fn ise_default() -> Self {
+        EmailTemplate {
+            subject: DEFAULT_SUBJECT.into(),
+            text: DEFAULT_TEXT.into(),
+            html: DEFAULT_HTML.into(),
+        }
+    }
+
+    /// Each part's unknown placeholders, as (field, tokens), for the
+    /// editor to flag while the admin types.
+    pub fn unknown_placeholders(&self) -> Vec<(&'static str, Vec<String>)> {
+        [
+            ("email_subject", &self.subject),
+            ("email_text", &self.text),
+            ("email_html", &self.html),
+        ]
+        .into_iter()
+        .map(|(field, text)| (field, template::unknown_placeholders(text)))
+        .filter(|(_, unknown)| !unknown.is_empty())
+        .collect()
+    }
+
+    pub fn validate(&self) -> Result<EmailTemplate, FieldError> {
+        let subject = self.subject.trim();
+        if subject.is_empty() {
+            return Err(FieldError::new(
+                "email_subject",
+                "Enter the email's subject.",
+            ));
+        }
+        reject_line_breaks("email_subject", subject)?;
+        if subject.chars().count() > 256 {
+            return Err(FieldError::new(
+                "email_subject",
+                "Use at most 256 characters.",
+            ));
+        }
+        if self.text.trim().is_empty() {
+            return Err(FieldError::new(
+                "email_text",
+                "Enter the text part: mail clients without HTML show it.",
+            ));
+        }
+        if self.text.chars().count() > 10_000 {
+            return Err(FieldError::new(
+                "email_text",
+                "Use at most 10,000 characters.",
+            ));
+        }
+        if self.html.chars().count() > 50_000 {
+            return Err(FieldError::new(
+                "email_html",
+                "Use at most 50,000 characters.",
+            ));
+        }
+        if let Some((field, unknown)) = self.unknown_placeholders().into_iter().next() {
+            return Err(FieldError::new(field, template::unknown_message(&unknown)));
+        }
+        Ok(EmailTemplate {
+            subject: subject.into(),
+            text: self.text.trim().into(),
+            html: self.html.trim().into(),
+        })
+    }
+
+    /// Renders the three parts; values are HTML-escaped in the HTML part.
+    pub fn render(&self, values: &impl Values) -> RenderedEmail {
+        RenderedEmail {
+            subject: template::render(&self.subject, values, Part::Subject),
+            text: template::render(&self.text, values, Part::Text),
+            html: (!self.html.trim().is_empty())
+                .then(|| template::render(&self.html, values, Part::Html)),
+        }
+    }
+}
+
+/// The portal's settings as posted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PortalForm {
+    pub name: String,
+    pub description: String,
+    /// The id of the guest type new accounts get.
+    pub guest_type_id: String,
+    /// Registrations accepted from one address per hour.
+    pub max_per_hour: String,
+    /// One domain per line or comma-separated; empty allows any.
+    pub allowed_domains: String,
+    pub blocked_domains: String,
+    pub require_aup: bool,
+    pub aup_text: String,
+    /// Send the credentials to the guest by email automatically.
+    pub email_credentials: bool,
+    /// Show the username and password on the success page.
+    pub show_credentials: bool,
+    pub email: EmailTemplate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalSettings {
+    pub name: String,
+    pub description: String,
+    pub guest_type_id: i64,
+    pub max_per_hour: u32,
+    pub allowed_domains: Vec<String>,
+    pub blocked_domains: Vec<String>,
+    pub require_aup: bool,
+    pub aup_text: String,
+    pub email_credentials: bool,
+    pub show_credentials: bool,
+    pub email: EmailTemplate,
+}
+
+fn domain_list(field: &str, raw: &str) -> Result<Vec<String>, FieldError> {
+    let mut domains = Vec::new();
+    for token in raw.split([',', '\n', '\r', ' ', ';']) {
+        let domain = token.trim().trim_start_matches('@').to_ascii_lowercase();
+        if domain.is_empty() {
+            continue;
+        }
+        if !is_domain_name(&domain) {
+            return Err(FieldError::new(
+                field,
+                format!("'{domain}' is not a domain name (for example contoso.com)."),
+            ));
+        }
+        if !domains.contains(&domain) {
+            domains.push(domain);
+        }
+    }
+    if domains.len() > 500 {
+        return Err(FieldError::new(field, "List at most 500 domains."));
+    }
+    Ok(domains)
+}
+
+/// `domain` is `listed` or one of its subdomains.
+fn matches_domain(domain: &str, listed: &str) -> bool {
+    domain == listed
+        || domain
+            .strip_suffix(listed)
+            .is_some_and(|rest| rest.ends_with('.'))
+}
+
+impl PortalForm {
+    pub fn validate(&self) -> Result<PortalSettings, FieldError> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err(FieldError::new("name", "Enter the portal's name."));
+        }
+        reject_line_breaks("name", name)?;
+        if name.chars().count() > 256 {
+            return Err(FieldError::new("name", "Use at most 256 characters."));
+        }
+        let description = self.description.trim();
+        if description.chars().count() > 256 {
+            return Err(FieldError::new(
+                "description",
+                "Use at most 256 characters.",
+            ));
+        }
+        let guest_type_id = self
+            .guest_type_id
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| FieldError::new("guest_type_id", "Choose a guest type."))?;
+        let max_per_hour = match self.max_per_hour.trim().parse::<u32>() {
+            Ok(value) if (1..=10_000).contains(&value) => value,
+            _ => {
+                return Err(FieldError::new(
+                    "max_per_hour",
+                    "Enter a whole number from 1 to 10000.",
+                ));
+            }
+        };
+        let allowed_domains = domain_list("allowed_domains", &self.allowed_domains)?;
+        let blocked_domains = domain_list("blocked_domains", &self.blocked_domains)?;
+        let aup_text = self.aup_text.trim();
+        if self.require_aup && aup_text.is_empty() {
+            return Err(FieldError::new(
+                "aup_text",
+                "Enter the Acceptable Use Policy guests must accept.",
+            ));
+        }
+        if aup_text.chars().count() > 50_000 {
+            return Err(FieldError::new(
+                "aup_text",
+                "Use at most 50,000 characters.",
+            ));
+        }
+        let email = self.email.validate()?;
+        Ok(PortalSettings {
+            name: name.into(),
+            description: description.into(),
+            guest_type_id,
+            max_per_hour,
+            allowed_domains,
+            blocked_domains,
+            require_aup: self.require_aup,
+            aup_text: aup_text.into(),
+            email_credentials: self.email_credentials,
+            show_credentials: self.show_credentials,
+            email,
+        })
+    }
+}
+
+impl PortalSettings {
+    pub fn to_form(&self) -> PortalForm {
+        PortalForm {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            guest_type_id: self.guest_type_id.to_string(),
+            max_per_hour: self.max_per_hour.to_string(),
+            allowed_domains: self.allowed_domains.join("\n"),
+            blocked_domains: self.blocked_domains.join("\n"),
+            require_aup: self.require_aup,
+            aup_text: self.aup_text.clone(),
+            email_credentials: self.email_credentials,
+            show_credentials: self.show_credentials,
+            email: self.email.clone(),
+        }
+    }
+
+    /// Why a guest with `email` may not register here, if not.
+    pub fn refuses_domain(&self, email: &EmailAddress) -> Option<String> {
+        let domain = email
+            .as_str()
+            .rsplit_once('@')
+            .map(|(_, d)| d)
+            .unwrap_or("");
+        if self
+            .blocked_domains
+            .iter()
+            .any(|listed| matches_domain(domain, listed))
+        {
+            return Some(format!(
+                "Email addresses at {domain} cannot register on this portal."
+            ));
+        }
+        if !self.allowed_domains.is_empty()
+            && !self
+                .allowed_domains
+                .iter()
+                .any(|listed| matches_domain(domain, listed))
+        {
+            return Some(format!(
+                "This portal accepts email addresses at {} only.",
+                self.allowed_domains.join(", ")
+            ));
+        }
+        None
+    }
+}
+
+/// What a guest fills in on the portal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RegistrationForm {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub company: String,
+    pub person_visited: String,
+    pub accept_aup: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: EmailAddress,
+    pub company: String,
+    pub person_visited: String,
+}
+
+fn short_text(field: &str, value: &str, required: Option<&str>) -> Result<String, FieldError> {
+    let value = value.trim();
+    if let Some(message) = required
+        && value.is_empty()
+    {
+        return Err(FieldError::new(field, message));
+    }
+    reject_line_breaks(field, value)?;
+    if value.chars().count() > 64 {
+        return Err(FieldError::new(field, "Use at most 64 characters."));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "Control characters are not allowed.",
+        ));
+    }
+    Ok(value.into())
+}
+
+impl RegistrationForm {
+    pub fn validate(&self, require_aup: bool) -> Result<Registration, FieldError> {
+        let registration = Registration {
+            first_name: short_text(
+                "first_name",
+                &self.first_name,
+                Some("Enter your first name."),
+            )?,
+            last_name: short_text("last_name", &self.last_name, Some("Enter your last name."))?,
+            email: EmailAddress::parse("email", &self.email)?,
+            company: short_text("company", &self.company, None)?,
+            person_visited: short_text("person_visited", &self.person_visited, None)?,
+        };
+        if require_aup && !self.accept_aup {
+            return Err(FieldError::new(
+                "accept_aup",
+                "Accept the Acceptable Use Policy to register.",
+            ));
+        }
+        Ok(registration)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::template::SampleValues;
+
+    fn portal() -> PortalForm {
+        PortalForm {
+            name: DEFAULT_PORTAL_NAME.into(),
+            guest_type_id: "2".into(),
+            max_per_hour: "10".into(),
+            require_aup: true,
+            aup_text: DEFAULT_AUP.into(),
+            email_credentials: true,
+            show_credentials: true,
+            email: EmailTemplate::ise_default(),
+            ..PortalForm::default()
+        }
+    }
+
+    #[test]
+    fn the_default_template_renders_every_value_and_escapes_html() {
+        let email = EmailTemplate::ise_default().validate().unwrap();
+        let rendered = email.render(&SampleValues);
+        assert_eq!(rendered.subject, DEFAULT_SUBJECT);
+        assert!(
+            rendered
+                .text
+                .contains("Username: jsmith42\nPassword: Kx7#mQ2p")
+        );
+        let html = rendered.html.unwrap();
+        assert!(html.contains("<b>jsmith42</b>"), "{html}");
+        let mut with_company = EmailTemplate::ise_default();
+        with_company.html = "<p>$ui_company$</p>".into();
+        assert_eq!(
+            with_company.render(&SampleValues).html.unwrap(),
+            "<p>Smith &amp; Sons &lt;Consulting&gt;</p>"
+        );
+    }
+
+    #[test]
+    fn unknown_placeholders_are_flagged_per_part() {
+        let mut email = EmailTemplate::ise_default();
+        email.html.push_str("$ui_nope$");
+        email.subject.push_str(" $ui_what$");
+        assert_eq!(
+            email.unknown_placeholders(),
+            vec![
+                ("email_subject", vec!["$ui_what$".to_string()]),
+                ("email_html", vec!["$ui_nope$".to_string()])
+            ]
+        );
+        assert_eq!(email.validate().unwrap_err().field, "email_subject");
+    }
+
+    #[test]
+    fn portal_fields_are_checked() {
+        assert!(portal().validate().is_ok());
+        let mut form = portal();
+        form.max_per_hour = "0".into();
+        assert_eq!(form.validate().unwrap_err().field, "max_per_hour");
+        let mut form = portal();
+        form.allowed_domains = "contoso.com, not a domain".into();
+        assert_eq!(form.validate().unwrap_err().field, "allowed_domains");
+        let mut form = portal();
+        form.aup_text = " ".into();
+        assert_eq!(form.validate().unwrap_err().field, "aup_text");
+        let mut form = portal();
+        form.guest_type_id = "x".into();
+        assert_eq!(form.validate().unwrap_err().field, "guest_type_id");
+    }
+
+    #[test]
+    fn domains_allow_and_block_with_subdomains() {
+        let mut form = portal();
+        form.allowed_domains = "@Contoso.com\nfabrikam.com".into();
+        form.blocked_domains = "bad.contoso.com".into();
+        let settings = form.validate().unwrap();
+        assert_eq!(settings.allowed_domains, ["contoso.com", "fabrikam.com"]);
+        let address = |a: &str| EmailAddress::parse("email", a).unwrap();
+        assert!(settings.refuses_domain(&address("a@contoso.com")).is_none());
+        assert!(
+            settings
+                .refuses_domain(&address("a@eu.contoso.com"))
+                .is_none()
+        );
+        assert!(
+            settings
+                .refuses_domain(&address("a@bad.contoso.com"))
+                .is_some()
+        );
+        assert!(
+            settings
+                .refuses_domain(&address("a@notcontoso.com"))
+                .is_some()
+        );
+        assert!(settings.refuses_domain(&address("a@gmail.com")).is_some());
+    }
+
+    #[test]
+    fn a_registration_needs_names_an_address_and_the_aup() {
+        let mut form = RegistrationForm {
+            first_name: "Ann".into(),
+            last_name: "Guest".into(),
+            email: "ann@example.com".into(),
+            accept_aup: true,
+            ..RegistrationForm::default()
+        };
+        assert!(form.validate(true).is_ok());
+        form.accept_aup = false;
+        assert_eq!(form.validate(true).unwrap_err().field, "accept_aup");
+        assert!(form.validate(false).is_ok());
+        form.email = "nope".into();
+        assert_eq!(form.validate(false).unwrap_err().field, "email");
+        form.email = "ann@example.com".into();
+        form.company = "A\r\nB".into();
+        assert_eq!(form.validate(false).unwrap_err().field, "company");
+        form.company = String::new();
+        form.first_name = " ".into();
+        assert_eq!(form.validate(false).unwrap_err().field, "first_name");
+    }
+}

@@ -1,0 +1,327 @@
+//! Work Centers > Guest Access > Portals & Components > Guest Portals: the
+//! list, and a portal's editor with its two ISE tabs: Portal Behavior and
+//! Flow Settings, and Portal Page Customization > Notifications > Email
+//! (template, live preview, Send Test Email).
+
+use crate::api::ApiError;
+use crate::api::portals::{
+    PortalPage, PortalSummary, SaveGuestPortal, get_guest_portal, list_guest_portals, public_path,
+    send_portal_test_email,
+};
+use crate::components::menu::GUEST_PORTALS;
+use crate::components::{
+    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome, field_error, use_can,
+};
+use crate::domain::portal::EmailTemplate;
+use crate::domain::template::{Placeholder, SampleValues, unknown_message};
+use crate::domain::{Access, FieldError};
+use leptos::form::FromFormData;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn GuestPortalsPage() -> impl IntoView {
+    let portals = Resource::new(|| (), |_| list_guest_portals());
+    view! {
+        <Title text="Guest Portals" />
+        <LeftNav>
+            <PageHeader title="Guest Portals" subtitle="The portals guests use to get access: who may register, the guest type they get, and the email that brings their credentials." />
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match portals.await {
+                        Ok(rows) => view! { <PortalTable rows /> }.into_any(),
+                        Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </LeftNav>
+    }
+}
+
+#[component]
+fn PortalTable(rows: Vec<PortalSummary>) -> impl IntoView {
+    view! {
+        <table class="data-table" aria-label="Guest portals">
+            <thead>
+                <tr>
+                    <th>"Portal Name"</th>
+                    <th>"Description"</th>
+                    <th>"Guest Type"</th>
+                    <th>"Credentials by Email"</th>
+                    <th>"Portal Test URL"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows.into_iter().map(|row| {
+                    let url = public_path(row.id);
+                    view! {
+                        <tr>
+                            <td><a href=format!("{GUEST_PORTALS}/{}", row.id)>{row.name}</a></td>
+                            <td>{row.description}</td>
+                            <td>{row.guest_type}</td>
+                            <td>{if row.email_credentials { "Yes" } else { "No" }}</td>
+                            <td><a href=url.clone() target="_blank" rel="noopener">{url.clone()}</a></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+pub fn EditGuestPortalPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+    };
+    let portal = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_guest_portal(id).await,
+            None => Err(ApiError::Rejected(
+                "This address does not name a guest portal.".into(),
+            )),
+        }
+    });
+    view! {
+        <Title text="Guest Portal" />
+        <LeftNav>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match portal.await {
+                        Ok(page) => view! { <PortalEditor page /> }.into_any(),
+                        Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </LeftNav>
+    }
+}
+
+/// The whole portal is one form: the hidden tab's fields still post.
+#[component]
+fn PortalEditor(page: PortalPage) -> impl IntoView {
+    let can_change = use_can(Access::ChangeSystemSettings);
+    let query = use_query_map();
+    let customizing = move || query.read().get("tab").as_deref() == Some("customization");
+    let action = ServerAction::<SaveGuestPortal>::new();
+    let client_error = RwSignal::new(None::<FieldError>);
+    let server_error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
+    let form = page.form.clone();
+    let require_aup = RwSignal::new(form.require_aup);
+    let email_credentials = RwSignal::new(form.email_credentials);
+    let show_credentials = RwSignal::new(form.show_credentials);
+    let subject = RwSignal::new(form.email.subject.clone());
+    let text = RwSignal::new(form.email.text.clone());
+    let html = RwSignal::new(form.email.html.clone());
+    let template = move || EmailTemplate {
+        subject: subject.get(),
+        text: text.get(),
+        html: html.get(),
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| match SaveGuestPortal::from_event(&ev) {
+        Ok(data) => match data.form.validate() {
+            Ok(_) => client_error.set(None),
+            Err(error) => {
+                ev.prevent_default();
+                client_error.set(Some(error));
+            }
+        },
+        Err(_) => client_error.set(None),
+    };
+    let error_for = move |field: &'static str| field_error(client_error, server_error, field);
+    let base = format!("{GUEST_PORTALS}/{}", page.id);
+    let behavior_href = base.clone();
+    let customization_href = format!("{base}?tab=customization");
+    let guest_type_id = form.guest_type_id.clone();
+    view! {
+        <header class="page-header">
+            <h1>{format!("Guest Portal {}", form.name)}</h1>
+            <p class="subtitle">
+                "Guests register at "
+                <a href=public_path(page.id) target="_blank" rel="noopener">{public_path(page.id)}</a>
+            </p>
+        </header>
+        <nav class="sub-tabs" aria-label="Portal settings">
+            <a href=behavior_href class:active=move || !customizing() aria-current=move || (!customizing()).then_some("page")>"Portal Behavior and Flow Settings"</a>
+            <a href=customization_href class:active=customizing aria-current=move || customizing().then_some("page")>"Portal Page Customization"</a>
+        </nav>
+        {move || server_error.get().and_then(|e| e.banner()).map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
+        {move || matches!(action.value().get(), Some(Ok(_))).then(|| view! { <Banner kind=BannerKind::Success>"The guest portal was saved."</Banner> })}
+        <ActionForm action=action attr:class="settings-form" attr:novalidate=true on:submit:capture=on_submit>
+            <input type="hidden" name="id" value=page.id />
+            <div hidden=customizing>
+                <fieldset class="form-section" disabled=move || !can_change.get()>
+                    <legend>"Portal Settings"</legend>
+                    <Field label="Portal name" for_id="portal-name" required=true error=error_for("name")>
+                        <input id="portal-name" name="form[name]" type="text" maxlength="256" value=form.name.clone() />
+                    </Field>
+                    <Field label="Description" for_id="portal-description" error=error_for("description")>
+                        <input id="portal-description" name="form[description]" type="text" maxlength="256" value=form.description.clone() />
+                    </Field>
+                    <Field label="Employees using this portal as guests inherit login options from" for_id="portal-guest-type" required=true error=error_for("guest_type_id")
+                        hint="The guest type of self-registered accounts: their access lasts its default duration.">
+                        <select id="portal-guest-type" name="form[guest_type_id]">
+                            {page.guest_types.iter().map(|(id, name)| {
+                                let value = id.to_string();
+                                let selected = value == guest_type_id;
+                                view! { <option value=value selected=selected>{name.clone()}</option> }
+                            }).collect_view()}
+                        </select>
+                    </Field>
+                </fieldset>
+                <fieldset class="form-section" disabled=move || !can_change.get()>
+                    <legend>"Self-Registration Page Settings"</legend>
+                    <Field label="Registrations per hour from one address" for_id="portal-rate" required=true error=error_for("max_per_hour")
+                        hint="More from the same network address within an hour are refused.">
+                        <input id="portal-rate" name="form[max_per_hour]" type="text" inputmode="numeric" class="short" value=form.max_per_hour.clone() />
+                    </Field>
+                    <Field label="Only allow guests with an email address from" for_id="portal-allowed" error=error_for("allowed_domains")
+                        hint="One domain per line; subdomains are included. Empty allows every domain.">
+                        <textarea id="portal-allowed" name="form[allowed_domains]" rows="3">{form.allowed_domains.clone()}</textarea>
+                    </Field>
+                    <Field label="Do not allow guests with an email address from" for_id="portal-blocked" error=error_for("blocked_domains")>
+                        <textarea id="portal-blocked" name="form[blocked_domains]" rows="3">{form.blocked_domains.clone()}</textarea>
+                    </Field>
+                    <Switch id="portal-require-aup" name="form[require_aup]" label="Include an AUP: guests must accept it to register" checked=require_aup />
+                    <Field label="Acceptable Use Policy" for_id="portal-aup" error=error_for("aup_text")>
+                        <textarea id="portal-aup" name="form[aup_text]" rows="4">{form.aup_text.clone()}</textarea>
+                    </Field>
+                </fieldset>
+                <fieldset class="form-section" disabled=move || !can_change.get()>
+                    <legend>"Self-Registration Success Page Settings"</legend>
+                    <Switch id="portal-email-credentials" name="form[email_credentials]" label="Send credential notification automatically using email" checked=email_credentials />
+                    <Switch id="portal-show-credentials" name="form[show_credentials]" label="Include username and password on the Self-Registration Success page" checked=show_credentials />
+                </fieldset>
+            </div>
+            <div hidden=move || !customizing()>
+                <EmailCustomization subject text html error_for can_change />
+            </div>
+            <div class="form-actions">
+                <button type="submit" class="btn primary" disabled=move || !can_change.get() || action.pending().get()>
+                    {move || if action.pending().get() { "Saving…" } else { "Save" }}
+                </button>
+                <a href=GUEST_PORTALS class="btn">"Close"</a>
+            </div>
+        </ActionForm>
+        <div hidden=move || !customizing()>
+            <TestEmailPanel template=Signal::derive(template) can_change />
+        </div>
+    }
+}
+
+/// Notifications > Email: the template fields beside a preview rendered
+/// with sample values as the admin types.
+#[component]
+fn EmailCustomization(
+    subject: RwSignal<String>,
+    text: RwSignal<String>,
+    html: RwSignal<String>,
+    error_for: impl Fn(&'static str) -> Signal<Option<String>> + Copy + Send + Sync + 'static,
+    can_change: Signal<bool>,
+) -> impl IntoView {
+    let template = move || EmailTemplate {
+        subject: subject.get(),
+        text: text.get(),
+        html: html.get(),
+    };
+    let rendered = Memo::new(move |_| template().render(&SampleValues));
+    // Unknown placeholders are flagged as they are typed, per field.
+    let flagged = move |field: &'static str| {
+        Signal::derive(move || {
+            error_for(field).get().or_else(|| {
+                template()
+                    .unknown_placeholders()
+                    .into_iter()
+                    .find(|(f, _)| *f == field)
+                    .map(|(_, unknown)| unknown_message(&unknown))
+            })
+        })
+    };
+    let placeholders = Placeholder::ALL
+        .iter()
+        .map(|p| view! { <li><code>{p.token()}</code>" "{p.label()}</li> })
+        .collect_view();
+    let initial = (
+        subject.get_untracked(),
+        text.get_untracked(),
+        html.get_untracked(),
+    );
+    view! {
+        <div class="template-editor">
+            <fieldset class="form-section" disabled=move || !can_change.get()>
+                <legend>"Notifications > Email"</legend>
+                <Field label="Email subject" for_id="portal-email-subject" required=true error=flagged("email_subject")>
+                    <input id="portal-email-subject" name="form[email][subject]" type="text" maxlength="256" value=initial.0
+                        prop:value=subject on:input=move |ev| subject.set(event_target_value(&ev)) />
+                </Field>
+                <Field label="Email body (text)" for_id="portal-email-text" required=true error=flagged("email_text")>
+                    <textarea id="portal-email-text" name="form[email][text]" rows="9"
+                        prop:value=text on:input=move |ev| text.set(event_target_value(&ev))>{initial.1}</textarea>
+                </Field>
+                <Field label="Email body (HTML)" for_id="portal-email-html" error=flagged("email_html")
+                    hint="Your HTML is sent as written; every value put in place of a placeholder is HTML-escaped.">
+                    <textarea id="portal-email-html" name="form[email][html]" rows="9" class="code"
+                        prop:value=html on:input=move |ev| html.set(event_target_value(&ev))>{initial.2}</textarea>
+                </Field>
+                <details class="placeholders">
+                    <summary>"Placeholders"</summary>
+                    <ul>{placeholders}</ul>
+                </details>
+            </fieldset>
+            <section class="preview-pane" aria-label="Email preview">
+                <h2>"Preview"</h2>
+                <p class="preview-note">"With sample guest values."</p>
+                <dl class="preview-headers">
+                    <dt>"Subject"</dt>
+                    <dd data-testid="preview-subject">{move || rendered.get().subject}</dd>
+                </dl>
+                {move || rendered.get().html.map(|doc| view! {
+                    // No scripts, no same-origin access: the admin's HTML is shown, not run.
+                    <iframe class="preview-html" title="HTML preview" sandbox="" srcdoc=doc></iframe>
+                })}
+                <pre class="preview-text" data-testid="preview-text">{move || rendered.get().text}</pre>
+            </section>
+        </div>
+    }
+}
+
+/// Settings > Send Test Email.
+#[component]
+fn TestEmailPanel(template: Signal<EmailTemplate>, can_change: Signal<bool>) -> impl IntoView {
+    let to = RwSignal::new(String::new());
+    let send = Action::new(|(email, to): &(EmailTemplate, String)| {
+        send_portal_test_email(email.clone(), to.clone())
+    });
+    let to_error = move || {
+        send.value().get().and_then(|r| r.err()).and_then(|e| {
+            e.field_message("test_to").or_else(|| {
+                ["email_subject", "email_text", "email_html"]
+                    .iter()
+                    .find_map(|f| e.field_message(f))
+            })
+        })
+    };
+    view! {
+        <section class="panel test-email" aria-label="Send Test Email">
+            <h2>"Settings > Send Test Email"</h2>
+            <form class="inline-form" on:submit=move |ev| {
+                ev.prevent_default();
+                send.dispatch((template.get_untracked(), to.get_untracked()));
+            }>
+                <Field label="Send test email to" for_id="portal-test-to" error=Signal::derive(to_error)
+                    hint="The template as it stands now, with sample values, from the Guest Email Settings' From address, through the mail queue.">
+                    <input id="portal-test-to" type="email" prop:value=to on:input=move |ev| to.set(event_target_value(&ev)) />
+                </Field>
+                <button type="submit" class="btn primary" disabled=move || !can_change.get() || send.pending().get()>
+                    {move || if send.pending().get() { "Sending…" } else { "Send" }}
+                </button>
+            </form>
+            {move || send.value().get().map(|result| view! { <TestEmailOutcome result /> })}
+        </section>
+    }
+}

@@ -1,0 +1,127 @@
+use crate::domain::portal::{DEFAULT_AUP, DEFAULT_PORTAL_NAME, EmailTemplate, PortalSettings};
+use sqlx::{FromRow, SqliteExecutor};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PortalRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub guest_type_id: i64,
+    pub max_per_hour: i64,
+    pub allowed_domains: String,
+    pub blocked_domains: String,
+    pub require_aup: bool,
+    pub aup_text: String,
+    pub email_credentials: bool,
+    pub show_credentials: bool,
+    pub email_subject: String,
+    pub email_text: String,
+    pub email_html: String,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+impl PortalRow {
+    pub fn settings(&self) -> PortalSettings {
+        PortalSettings {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            guest_type_id: self.guest_type_id,
+            max_per_hour: self.max_per_hour.clamp(1, i64::from(u32::MAX)) as u32,
+            allowed_domains: lines(&self.allowed_domains),
+            blocked_domains: lines(&self.blocked_domains),
+            require_aup: self.require_aup,
+            aup_text: self.aup_text.clone(),
+            email_credentials: self.email_credentials,
+            show_credentials: self.show_credentials,
+            email: EmailTemplate {
+                subject: self.email_subject.clone(),
+                text: self.email_text.clone(),
+                html: self.email_html.clone(),
+            },
+        }
+    }
+}
+
+const SELECT: &str = "SELECT id, name, description, guest_type_id, max_per_hour, allowed_domains, \
+     blocked_domains, require_aup, aup_text, email_credentials, show_credentials, email_subject, \
+     email_text, email_html, updated_at, updated_by FROM guest_portals";
+
+pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<PortalRow>> {
+    sqlx::query_as(&format!("{SELECT} ORDER BY name"))
+        .fetch_all(db)
+        .await
+}
+
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<PortalRow>> {
+    sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Creates ISE's Self-Registered Guest Portal (default) on a database
+/// that has no portal yet, with the Daily guest type as ISE does.
+pub async fn ensure_default(db: impl SqliteExecutor<'_>, now: i64) -> sqlx::Result<()> {
+    let email = EmailTemplate::ise_default();
+    sqlx::query(
+        "INSERT INTO guest_portals (name, description, guest_type_id, max_per_hour, allowed_domains, \
+         blocked_domains, require_aup, aup_text, email_credentials, show_credentials, email_subject, \
+         email_text, email_html, updated_at, updated_by) \
+         SELECT ?, ?, t.id, 10, '', '', 1, ?, 1, 1, ?, ?, ?, ?, 'system' FROM guest_types t \
+         WHERE NOT EXISTS (SELECT 1 FROM guest_portals) \
+         ORDER BY t.name <> 'Daily (default)', t.id LIMIT 1",
+    )
+    .bind(DEFAULT_PORTAL_NAME)
+    .bind("Guests register themselves and receive their credentials by email.")
+    .bind(DEFAULT_AUP)
+    .bind(&email.subject)
+    .bind(&email.text)
+    .bind(&email.html)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn update(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    settings: &PortalSettings,
+    now: i64,
+    by: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE guest_portals SET name = ?, description = ?, guest_type_id = ?, max_per_hour = ?, \
+         allowed_domains = ?, blocked_domains = ?, require_aup = ?, aup_text = ?, \
+         email_credentials = ?, show_credentials = ?, email_subject = ?, email_text = ?, \
+         email_html = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+    )
+    .bind(&settings.name)
+    .bind(&settings.description)
+    .bind(settings.guest_type_id)
+    .bind(i64::from(settings.max_per_hour))
+    .bind(settings.allowed_domains.join("\n"))
+    .bind(settings.blocked_domains.join("\n"))
+    .bind(settings.require_aup)
+    .bind(&settings.aup_text)
+    .bind(settings.email_credentials)
+    .bind(settings.show_credentials)
+    .bind(&settings.email.subject)
+    .bind(&settings.email.text)
+    .bind(&settings.email.html)
+    .bind(now)
+    .bind(by)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

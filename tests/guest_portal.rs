@@ -1,0 +1,321 @@
+//! The Self-Registered Guest Portal over HTTP with the real router: its
+//! settings and email template, Send Test Email and a guest's registration
+//! delivered through the outbox to the peers' smtp-server, the domain
+//! lists and the per-address rate limit.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::Peers;
+use common::app::{Harness, harness_with_mail, post, sign_in};
+use common::forms::{MAILBOX, configure_smtp, encode, portal_body};
+use http::StatusCode;
+use mailroom::api::portals::{PortalPage, Registered};
+use mailroom::domain::guest::GuestState;
+use mailroom::domain::mail::{MailStatus, RetryPolicy, TestEmailResult};
+use mailroom::server::db;
+use mailroom::server::guests::PASSWORD_PURPOSE;
+use mailroom::server::mail::{MailConfig, worker};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+struct Rig {
+    h: Harness,
+    root: String,
+    peers: Peers,
+    portal: PortalPage,
+}
+
+async fn rig() -> Rig {
+    let peers = Peers::start();
+    let h = harness_with_mail(MailConfig {
+        pool_size: 2,
+        retry: RetryPolicy::default(),
+        lease: Duration::from_secs(60),
+    })
+    .await;
+    let root = sign_in(&h.app, "root").await;
+    configure_smtp(&h, &root, &peers, &[]).await;
+    let saved = post(
+        &h.app,
+        "/api/save_guest_email_settings",
+        &format!(
+            "form%5Benabled%5D=true&form%5Bdefault_from%5D={}",
+            encode(MAILBOX)
+        ),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    worker::spawn(h.state.clone());
+    let reply = post(&h.app, "/api/get_guest_portal", "id=1", Some(&root)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let portal = serde_json::from_str(&reply.body).unwrap();
+    Rig {
+        h,
+        root,
+        peers,
+        portal,
+    }
+}
+
+impl Rig {
+    fn guest_type(&self) -> i64 {
+        self.portal.form.guest_type_id.parse().unwrap()
+    }
+
+    async fn save(&self, changes: &[(&str, &str)]) -> common::app::Reply {
+        post(
+            &self.h.app,
+            "/api/save_guest_portal",
+            &format!("id=1&{}", portal_body(self.guest_type(), changes)),
+            Some(&self.root),
+        )
+        .await
+    }
+
+    async fn register(&self, email: &str, company: &str) -> common::app::Reply {
+        let body = format!(
+            "portal=1&form%5Bfirst_name%5D=Ann&form%5Blast_name%5D=Guest&form%5Bemail%5D={}\
+             &form%5Bcompany%5D={}&form%5Bperson_visited%5D=host%40contoso.com&form%5Baccept_aup%5D=true",
+            encode(email),
+            encode(company)
+        );
+        post(&self.h.app, "/api/register_guest", &body, None).await
+    }
+
+    async fn received_by(&self, address: &str) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let messages: Vec<Value> =
+                reqwest::get(format!("{}/_messages", self.peers.authority()))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+            let mine: Vec<Value> = messages
+                .into_iter()
+                .filter(|m| m["to"][0] == address)
+                .collect();
+            if !mine.is_empty() || started.elapsed() > Duration::from_secs(20) {
+                return mine;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn guests(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM guest_accounts")
+            .fetch_one(&self.h.state.db)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_guest_registers_and_receives_the_customised_credentials_email() {
+    let rig = rig().await;
+    assert_eq!(
+        rig.portal.form.name,
+        "Self-Registered Guest Portal (default)"
+    );
+    let daily = rig
+        .portal
+        .guest_types
+        .iter()
+        .find(|(_, name)| name == "Daily (default)")
+        .unwrap()
+        .0;
+    assert_eq!(rig.guest_type(), daily, "ISE's self-registration default");
+
+    // The admin customises the template.
+    let saved = rig
+        .save(&[
+            ("email.subject", "Wi-Fi access for $ui_first_name$"),
+            (
+                "email.html",
+                "<p>Company: <i>$ui_company$</i></p><p>User $ui_user_name$ / $ui_password$</p>",
+            ),
+        ])
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    let reply = rig.register("ann.guest@example.com", "<Acme & Co>").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let registered: Registered = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(registered.username, "ann.guest");
+    let password = registered
+        .password
+        .clone()
+        .expect("the success page shows it");
+    assert_eq!(password.len(), 8);
+    assert_eq!(
+        registered.emailed_to.as_deref(),
+        Some("ann.guest@example.com")
+    );
+
+    let mail = rig.received_by("ann.guest@example.com").await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["subject"], "Wi-Fi access for Ann");
+    assert_eq!(mail[0]["from"], MAILBOX);
+    let raw = mail[0]["raw"].as_str().unwrap();
+    assert!(
+        raw.contains("<i>&lt;Acme &amp; Co&gt;</i>"),
+        "escaped in HTML: {raw}"
+    );
+    assert!(
+        raw.contains(&format!("User ann.guest / {password}")),
+        "{raw}"
+    );
+    assert!(
+        raw.contains(&format!("Password: {password}")),
+        "text part: {raw}"
+    );
+
+    // The account: Created, Daily's one day, the password hashed and sealed.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM guest_accounts WHERE username = 'ann.guest'")
+        .fetch_one(&rig.h.state.db)
+        .await
+        .unwrap();
+    let row = db::guests::get(&rig.h.state.db, id).await.unwrap().unwrap();
+    assert_eq!(row.state(), Some(GuestState::Created));
+    assert_eq!(row.valid_until - row.valid_from, 86_400);
+    assert_eq!(row.company, "<Acme & Co>");
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM guest_accounts WHERE id = ?")
+        .bind(id)
+        .fetch_one(&rig.h.state.db)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$") && !hash.contains(&password));
+    let sealed = rig
+        .h
+        .state
+        .vault
+        .get(PASSWORD_PURPOSE, &id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(sealed.unwrap().expose(), password);
+
+    // A second guest with the same address part gets another username.
+    let reply = rig.register("ann.guest@example.org", "").await;
+    let second: Registered = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(second.username, "ann.guest2");
+}
+
+#[tokio::test]
+async fn send_test_email_delivers_the_unsaved_template_with_escaped_samples() {
+    let rig = rig().await;
+    let body = format!(
+        "email%5Bsubject%5D={}&email%5Btext%5D={}&email%5Bhtml%5D={}&to={}",
+        encode("Test for $ui_user_name$"),
+        encode("Hi $ui_first_name$ from $ui_company$"),
+        encode("<b>$ui_company$</b>"),
+        encode("portal-admin@example.com")
+    );
+    let reply = post(
+        &rig.h.app,
+        "/api/send_portal_test_email",
+        &body,
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let result: TestEmailResult = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(result.status, MailStatus::Sent, "{result:?}");
+    let mail = rig.received_by("portal-admin@example.com").await;
+    assert_eq!(mail[0]["subject"], "Test for jsmith42");
+    let raw = mail[0]["raw"].as_str().unwrap();
+    assert!(
+        raw.contains("<b>Smith &amp; Sons &lt;Consulting&gt;</b>"),
+        "{raw}"
+    );
+    assert!(
+        raw.contains("Hi John from Smith & Sons <Consulting>"),
+        "{raw}"
+    );
+
+    // An unknown placeholder is refused next to its field; nothing is sent.
+    let body = format!(
+        "email%5Bsubject%5D=x&email%5Btext%5D={}&to=a%40example.com",
+        encode("$ui_nope$")
+    );
+    let reply = post(
+        &rig.h.app,
+        "/api/send_portal_test_email",
+        &body,
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(
+        reply.body.contains("\"field\":\"email_text\""),
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn domains_and_the_hourly_limit_refuse_registrations_without_creating_accounts() {
+    let rig = rig().await;
+    let saved = rig
+        .save(&[
+            ("allowed_domains", "example.com\ncontoso.com"),
+            ("blocked_domains", "spam.example.com"),
+            ("max_per_hour", "2"),
+        ])
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let bad = rig.save(&[("email.text", "$ui_unknown$")]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("\"field\":\"email_text\""),
+        "{}",
+        bad.body
+    );
+
+    for (address, why) in [
+        (
+            "a@gmail.com",
+            "accepts email addresses at example.com, contoso.com only",
+        ),
+        ("a@spam.example.com", "cannot register"),
+    ] {
+        let reply = rig.register(address, "").await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{address}");
+        assert!(
+            reply.body.contains("\"field\":\"email\"") && reply.body.contains(why),
+            "{}",
+            reply.body
+        );
+    }
+    // The AUP must be accepted.
+    let no_aup = post(
+        &rig.h.app,
+        "/api/register_guest",
+        "portal=1&form%5Bfirst_name%5D=A&form%5Blast_name%5D=B&form%5Bemail%5D=a%40example.com",
+        None,
+    )
+    .await;
+    assert_eq!(no_aup.status, StatusCode::BAD_REQUEST);
+    assert!(no_aup.body.contains("accept_aup"), "{}", no_aup.body);
+    assert_eq!(rig.guests().await, 0);
+
+    for n in 0..2 {
+        let reply = rig.register(&format!("g{n}@eu.contoso.com"), "").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let third = rig.register("g3@contoso.com", "").await;
+    assert_eq!(
+        third.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        third.body
+    );
+    assert!(
+        third.body.contains("Too many registrations"),
+        "{}",
+        third.body
+    );
+    assert_eq!(rig.guests().await, 2);
+}
