@@ -138,6 +138,8 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
                     sponsor_email: Some("sponsor1@contoso.com"),
                     portal: "Sponsor Portal (default)",
                     registered_ip: None,
+                    sponsor_id: None,
+                    sponsor_group_id: None,
                 },
                 start,
             )

@@ -253,6 +253,31 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),
         (
+            "/api/get_sponsor_groups",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/save_sponsor_group",
+            Box::new(|_| "id=3&permissions%5Bscope%5D=Own".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/create_sponsor_user",
+            Box::new(|role| {
+                format!(
+                    "form%5Busername%5D=sponsor{}&form%5Bemail%5D=s%40example.com&form%5Bpassword%5D={PASSWORD}&form%5Bgroup_id%5D=1",
+                    role.as_str().len()
+                )
+            }),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/delete_sponsor_users",
+            Box::new(|_| "ids%5B0%5D=999".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
             // No SMTP server is configured yet.
             "/api/send_test_email",
             Box::new(|_| "to=ops%40example.com".to_string()),
@@ -275,13 +300,30 @@ async fn every_server_fn_checks_the_callers_role() {
             "/api/current_admin",
             "/api/get_public_portal",
             "/api/register_guest",
+            "/api/sponsor_login",
+            "/api/sponsor_logout",
+            "/api/current_sponsor",
         ]
         .map(String::from),
     );
+    covered.extend(SPONSOR_ONLY.map(|(path, _)| path.to_string()));
     assert_eq!(
         registered, covered,
         "every server fn needs a row in this table"
     );
+
+    // The sponsor portal's own: no admin session opens them.
+    for (path, body) in SPONSOR_ONLY {
+        for cookie in [None, Some(cookies[0].1.as_str())] {
+            let reply = post(&h.app, path, body, cookie).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{path}: {}",
+                reply.body
+            );
+        }
+    }
 
     for (path, body, expect) in &table {
         let anonymous = post(&h.app, path, &body(Role::ReadOnlyAdmin), None).await;
@@ -559,6 +601,17 @@ async fn an_idle_session_expires() {
         "31 idle minutes end the session"
     );
 }
+
+/// The sponsor portal's functions, which need a sponsor's session
+/// (permissions per sponsor group: tests/sponsor_portal.rs).
+const SPONSOR_ONLY: [(&str, &str); 6] = [
+    ("/api/sponsor_create_known", "form%5Bguest_type_id%5D=1"),
+    ("/api/sponsor_create_random", "form%5Bcount%5D=1"),
+    ("/api/sponsor_import_guests", "form%5Bcsv%5D=email"),
+    ("/api/sponsor_delivery", "mail_ids%5B0%5D=1"),
+    ("/api/sponsor_guests", "search=&state=&page=1"),
+    ("/api/sponsor_guest_action", "ids%5B0%5D=1&action=Resend"),
+];
 
 /// A valid Guest Type form named `name`.
 fn guest_type_form(name: &str) -> String {

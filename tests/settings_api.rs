@@ -619,6 +619,8 @@ async fn guest_types_refuse_duplicate_names_and_deleting_a_type_in_use() {
             sponsor_email: None,
             portal: "Self-Registered Guest Portal (default)",
             registered_ip: None,
+            sponsor_id: None,
+            sponsor_group_id: None,
         },
         0,
     )

@@ -11,6 +11,8 @@ pub mod mail;
 pub mod portals;
 pub mod proxy;
 pub mod smtp;
+pub mod sponsor;
+pub mod sponsor_groups;
 
 use crate::domain::FieldError;
 use leptos::server_fn::codec::JsonEncoding;

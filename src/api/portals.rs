@@ -295,6 +295,7 @@ pub async fn register_guest(portal: i64, form: RegistrationForm) -> Result<Regis
         sponsor: None,
         portal: settings.name.clone(),
         registered_ip: Some(ip.clone()),
+        username: None,
     };
     let template = settings.email_credentials.then_some(&settings.email);
     let created = create_accounts(&state, &[account], template, "self-registration")

@@ -13,6 +13,7 @@ pub mod proxy;
 mod role;
 mod secret;
 pub mod smtp;
+pub mod sponsor;
 pub mod template;
 pub mod token;
 pub mod transcript;

@@ -36,7 +36,7 @@ pub fn verify_password(password: &Secret, phc: &str) -> bool {
 
 /// A hash to verify against when the user does not exist, so that an
 /// unknown name takes as long as a wrong password.
-fn decoy_hash() -> &'static str {
+pub fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
     DECOY.get_or_init(|| {
         hash_password(&Secret::new(random_token())).expect("hashing a random value")

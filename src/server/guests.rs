@@ -37,10 +37,21 @@ pub struct NewAccount {
     pub guest_type_id: i64,
     pub valid_from: i64,
     pub valid_until: i64,
-    /// The sponsor's user name and address; None for self-registration.
-    pub sponsor: Option<(String, Option<String>)>,
+    /// None for self-registration.
+    pub sponsor: Option<SponsorRef>,
     pub portal: String,
     pub registered_ip: Option<String>,
+    /// A chosen user name (Random accounts); else one from the address.
+    pub username: Option<String>,
+}
+
+/// The sponsor of new accounts.
+#[derive(Debug, Clone)]
+pub struct SponsorRef {
+    pub id: i64,
+    pub group_id: i64,
+    pub username: String,
+    pub email: String,
 }
 
 pub struct CreatedAccount {
@@ -118,17 +129,18 @@ pub async fn create_accounts(
     let mut created = Vec::with_capacity(accounts.len());
     let mut queued: Vec<Queued> = Vec::new();
     for ((account, password), hash) in accounts.iter().zip(passwords).zip(hashes) {
-        let base = username_base(account);
+        let base = account
+            .username
+            .clone()
+            .unwrap_or_else(|| username_base(account));
         let mut username = base.clone();
         let mut suffix = 1;
         while db::guests::username_taken(&mut *tx, &username).await? {
             suffix += 1;
             username = format!("{base}{suffix}");
         }
-        let (sponsor, sponsor_email) = match &account.sponsor {
-            Some((name, email)) => (Some(name.as_str()), email.as_deref()),
-            None => (None, None),
-        };
+        let sponsor = account.sponsor.as_ref();
+        let sponsor_email = sponsor.map(|s| s.email.as_str()).filter(|e| !e.is_empty());
         let email = account.email.as_ref().map(|e| e.as_str()).unwrap_or("");
         let id = db::guests::insert(
             &mut *tx,
@@ -144,10 +156,12 @@ pub async fn create_accounts(
                 guest_type_id: account.guest_type_id,
                 valid_from: account.valid_from,
                 valid_until: account.valid_until,
-                sponsor,
+                sponsor: sponsor.map(|s| s.username.as_str()),
                 sponsor_email,
                 portal: &account.portal,
                 registered_ip: account.registered_ip.as_deref(),
+                sponsor_id: sponsor.map(|s| s.id),
+                sponsor_group_id: sponsor.map(|s| s.group_id),
             },
             now,
         )
@@ -169,30 +183,24 @@ pub async fn create_accounts(
                 last_name: account.last_name.clone(),
                 email: email.to_string(),
                 company: account.company.clone(),
-                sponsor_name: sponsor.unwrap_or_default().to_string(),
+                sponsor_name: sponsor.map(|s| s.username.clone()).unwrap_or_default(),
                 person_visited: account.person_visited.clone(),
                 portal_name: account.portal.clone(),
                 valid_from: account.valid_from,
                 valid_until: account.valid_until,
             };
-            let rendered = template.render(&details);
-            let one = state
-                .mailer
-                .enqueue(
-                    &mut tx,
-                    &state.vault,
-                    &Outgoing {
-                        kind: MailKind::GuestCredentials,
-                        sender: settings.sender(sponsor_email),
-                        recipients: vec![email.to_string()],
-                        subject: rendered.subject,
-                        text: rendered.text,
-                        html: rendered.html,
-                        created_by: created_by.to_string(),
-                    },
-                    now_ms,
-                )
-                .await?;
+            let one = queue_credentials(
+                state,
+                &mut tx,
+                &settings,
+                template,
+                &details,
+                sponsor_email,
+                id,
+                created_by,
+                now_ms,
+            )
+            .await?;
             mail = Some((one.id, one.message_id.clone()));
             queued.push(one);
         }
@@ -206,6 +214,42 @@ pub async fn create_accounts(
     tx.commit().await?;
     state.mailer.submitted(&queued);
     Ok(created)
+}
+
+/// Queues a guest's credentials email in `tx` and records it as the
+/// guest's last, for the sponsor portal's delivery state.
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_credentials(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    settings: &GuestEmailSettings,
+    template: &EmailTemplate,
+    details: &GuestDetails,
+    sponsor_email: Option<&str>,
+    guest_id: i64,
+    created_by: &str,
+    now_ms: i64,
+) -> anyhow::Result<Queued> {
+    let rendered = template.render(details);
+    let queued = state
+        .mailer
+        .enqueue(
+            tx,
+            &state.vault,
+            &Outgoing {
+                kind: MailKind::GuestCredentials,
+                sender: settings.sender(sponsor_email),
+                recipients: vec![details.email.clone()],
+                subject: rendered.subject,
+                text: rendered.text,
+                html: rendered.html,
+                created_by: created_by.to_string(),
+            },
+            now_ms,
+        )
+        .await?;
+    db::guests::set_last_mail(&mut **tx, guest_id, queued.id).await?;
+    Ok(queued)
 }
 
 async fn hash_all(passwords: &[Secret]) -> anyhow::Result<Vec<String>> {

@@ -12,6 +12,7 @@ pub mod mail;
 pub mod oauth;
 pub mod settings;
 pub mod smtp;
+pub mod sponsors;
 pub mod throttle;
 pub mod tls;
 pub mod vault;

@@ -132,7 +132,7 @@ pub fn portal_body(guest_type_id: i64, changes: &[(&str, &str)]) -> String {
     }
     fields
         .iter()
-        .filter(|(_, value)| !(value == "false"))
+        .filter(|(_, value)| value != "false")
         .map(|(name, value)| {
             let key = name
                 .split('.')

@@ -18,6 +18,9 @@ pub struct NewGuest<'a> {
     pub portal: &'a str,
     /// The client address of a self-registration.
     pub registered_ip: Option<&'a str>,
+    /// The sponsor user and its group, for the sponsor portal's scopes.
+    pub sponsor_id: Option<i64>,
+    pub sponsor_group_id: Option<i64>,
 }
 
 pub async fn insert(
@@ -28,8 +31,8 @@ pub async fn insert(
     sqlx::query_scalar(
         "INSERT INTO guest_accounts (username, password_hash, state, first_name, last_name, email, \
          company, person_visited, guest_type_id, valid_from, valid_until, sponsor, sponsor_email, \
-         portal, registered_ip, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         portal, registered_ip, sponsor_id, sponsor_group_id, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(guest.username)
     .bind(guest.password_hash)
@@ -46,6 +49,8 @@ pub async fn insert(
     .bind(guest.sponsor_email)
     .bind(guest.portal)
     .bind(guest.registered_ip)
+    .bind(guest.sponsor_id)
+    .bind(guest.sponsor_group_id)
     .bind(now)
     .bind(now)
     .fetch_one(db)
@@ -190,4 +195,184 @@ pub async fn registrations_from(
     .bind(since)
     .fetch_one(db)
     .await
+}
+
+pub async fn set_last_mail(db: impl SqliteExecutor<'_>, id: i64, mail_id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE guest_accounts SET last_mail_id = ? WHERE id = ?")
+        .bind(mail_id)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Whose accounts a sponsor sees.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope {
+    All,
+    Group(i64),
+    Own(i64),
+}
+
+impl Scope {
+    /// The condition, with its id as parameter `slot`.
+    fn clause(self, slot: &str) -> (String, Option<i64>) {
+        match self {
+            Scope::All => ("1 = 1".into(), None),
+            Scope::Group(id) => (format!("g.sponsor_group_id = {slot}"), Some(id)),
+            Scope::Own(id) => (format!("g.sponsor_id = {slot}"), Some(id)),
+        }
+    }
+}
+
+/// A row of the sponsor portal's Manage Accounts table.
+#[derive(Debug, Clone, FromRow)]
+pub struct ManagedRow {
+    pub id: i64,
+    pub username: String,
+    pub state: String,
+    pub password_changed: bool,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub company: String,
+    pub guest_type_id: i64,
+    pub guest_type: String,
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub sponsor: Option<String>,
+    pub sponsor_email: Option<String>,
+    pub portal: String,
+    pub mail_status: Option<String>,
+    pub mail_reply: Option<String>,
+}
+
+const MANAGED: &str = "SELECT g.id, g.username, g.state, g.password_changed, g.first_name, g.last_name, \
+     g.email, g.company, g.guest_type_id, t.name AS guest_type, g.valid_from, g.valid_until, g.sponsor, \
+     g.sponsor_email, g.portal, o.status AS mail_status, o.last_reply AS mail_reply \
+     FROM guest_accounts g JOIN guest_types t ON t.id = g.guest_type_id \
+     LEFT JOIN outbox o ON o.id = g.last_mail_id";
+
+/// One page of the accounts in `scope`, newest first, filtered by a search
+/// over username, names, email and company, and by state; with the total.
+pub async fn managed_page(
+    db: &sqlx::SqlitePool,
+    scope: Scope,
+    search: &str,
+    state: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<ManagedRow>, i64)> {
+    let (scope_sql, scope_id) = scope.clause("?3");
+    let pattern = format!(
+        "%{}%",
+        search
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let filter = format!(
+        "WHERE {scope_sql} AND (?1 = '%%' OR g.username LIKE ?1 ESCAPE '\\' OR g.email LIKE ?1 ESCAPE '\\' \
+         OR g.first_name LIKE ?1 ESCAPE '\\' OR g.last_name LIKE ?1 ESCAPE '\\' OR g.company LIKE ?1 ESCAPE '\\') \
+         AND (?2 IS NULL OR g.state = ?2)"
+    );
+    let rows_sql = format!("{MANAGED} {filter} ORDER BY g.id DESC LIMIT ?4 OFFSET ?5");
+    let count_sql = format!("SELECT COUNT(*) FROM guest_accounts g {filter}");
+    let rows = sqlx::query_as(&rows_sql)
+        .bind(&pattern)
+        .bind(state)
+        .bind(scope_id.unwrap_or(0))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db)
+        .await?;
+    let total = sqlx::query_scalar(&count_sql)
+        .bind(&pattern)
+        .bind(state)
+        .bind(scope_id.unwrap_or(0))
+        .fetch_one(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The accounts among `ids` that `scope` may touch.
+pub async fn managed_by_ids(
+    db: impl SqliteExecutor<'_>,
+    scope: Scope,
+    ids: &[i64],
+) -> sqlx::Result<Vec<ManagedRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (scope_sql, scope_id) = scope.clause("?");
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = format!("{MANAGED} WHERE {scope_sql} AND g.id IN ({marks}) ORDER BY g.id");
+    let mut query = sqlx::query_as(&sql);
+    if let Some(id) = scope_id {
+        query = query.bind(id);
+    }
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(db).await
+}
+
+pub async fn set_state(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    state: GuestState,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE guest_accounts SET state = ?, updated_at = ? WHERE id = ?")
+        .bind(state.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// A new end of access; the expiration notice is due again for it.
+pub async fn extend(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    valid_until: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE guest_accounts SET valid_until = ?, expiry_notice_at = NULL, updated_at = ?, \
+         state = CASE WHEN state = 'Expired' THEN 'Created' ELSE state END WHERE id = ?",
+    )
+    .bind(valid_until)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_password(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    password_hash: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE guest_accounts SET password_hash = ?, password_changed = 0, updated_at = ? WHERE id = ?",
+    )
+    .bind(password_hash)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM guest_accounts WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
 }

@@ -13,6 +13,7 @@ pub mod portals;
 pub mod proxy;
 pub mod sessions;
 pub mod smtp;
+pub mod sponsors;
 pub mod vault;
 
 use sqlx::SqlitePool;

@@ -228,6 +228,33 @@ pub async fn counts(db: impl SqliteExecutor<'_>) -> sqlx::Result<QueueCounts> {
     Ok(counts)
 }
 
+/// Counts by status of the messages `ids` that `created_by` queued (a
+/// sponsor's batch: others' messages are not counted).
+pub async fn statuses_created_by(
+    db: impl SqliteExecutor<'_>,
+    ids: &[i64],
+    created_by: &str,
+) -> sqlx::Result<QueueCounts> {
+    let mut counts = QueueCounts::default();
+    if ids.is_empty() {
+        return Ok(counts);
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = format!(
+        "SELECT status, COUNT(*) FROM outbox WHERE created_by = ? AND id IN ({marks}) GROUP BY status"
+    );
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(created_by);
+    for id in ids {
+        query = query.bind(id);
+    }
+    for (status, count) in query.fetch_all(db).await? {
+        if let Some(status) = MailStatus::parse(&status) {
+            counts.add(status, count);
+        }
+    }
+    Ok(counts)
+}
+
 /// The Mail Queue table's filter; empty fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {

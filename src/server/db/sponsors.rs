@@ -1,0 +1,201 @@
+use crate::domain::sponsor::{ManageScope, SponsorPermissions};
+use sqlx::{FromRow, SqliteExecutor};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct GroupRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub can_create: bool,
+    pub manage_scope: String,
+    pub can_resend: bool,
+    pub can_reset: bool,
+    pub can_extend: bool,
+    pub can_suspend: bool,
+    pub can_delete: bool,
+    pub members: i64,
+}
+
+impl GroupRow {
+    pub fn permissions(&self) -> SponsorPermissions {
+        SponsorPermissions {
+            can_create: self.can_create,
+            scope: ManageScope::parse(&self.manage_scope).unwrap_or_default(),
+            can_resend: self.can_resend,
+            can_reset: self.can_reset,
+            can_extend: self.can_extend,
+            can_suspend: self.can_suspend,
+            can_delete: self.can_delete,
+        }
+    }
+}
+
+const GROUPS: &str = "SELECT g.id, g.name, g.description, g.can_create, g.manage_scope, g.can_resend, \
+     g.can_reset, g.can_extend, g.can_suspend, g.can_delete, \
+     (SELECT COUNT(*) FROM sponsor_users u WHERE u.group_id = g.id) AS members FROM sponsor_groups g";
+
+pub async fn groups(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<GroupRow>> {
+    sqlx::query_as(&format!("{GROUPS} ORDER BY g.id"))
+        .fetch_all(db)
+        .await
+}
+
+pub async fn group(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<GroupRow>> {
+    sqlx::query_as(&format!("{GROUPS} WHERE g.id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn update_group(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    permissions: &SponsorPermissions,
+    now: i64,
+    by: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE sponsor_groups SET can_create = ?, manage_scope = ?, can_resend = ?, can_reset = ?, \
+         can_extend = ?, can_suspend = ?, can_delete = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+    )
+    .bind(permissions.can_create)
+    .bind(permissions.scope.as_str())
+    .bind(permissions.can_resend)
+    .bind(permissions.can_reset)
+    .bind(permissions.can_extend)
+    .bind(permissions.can_suspend)
+    .bind(permissions.can_delete)
+    .bind(now)
+    .bind(by)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SponsorRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub full_name: String,
+    pub email: String,
+    pub group_id: i64,
+    pub enabled: bool,
+}
+
+const USERS: &str =
+    "SELECT id, username, password_hash, full_name, email, group_id, enabled FROM sponsor_users";
+
+pub async fn users(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<SponsorRow>> {
+    sqlx::query_as(&format!("{USERS} ORDER BY username"))
+        .fetch_all(db)
+        .await
+}
+
+pub async fn by_name(
+    db: impl SqliteExecutor<'_>,
+    username: &str,
+) -> sqlx::Result<Option<SponsorRow>> {
+    sqlx::query_as(&format!("{USERS} WHERE username = ?"))
+        .bind(username)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn by_id(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<SponsorRow>> {
+    sqlx::query_as(&format!("{USERS} WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub struct NewSponsor<'a> {
+    pub username: &'a str,
+    pub password_hash: &'a str,
+    pub full_name: &'a str,
+    pub email: &'a str,
+    pub group_id: i64,
+}
+
+pub async fn insert_user(
+    db: impl SqliteExecutor<'_>,
+    sponsor: &NewSponsor<'_>,
+    now: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO sponsor_users (username, password_hash, full_name, email, group_id, enabled, created_at) \
+         VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING id",
+    )
+    .bind(sponsor.username)
+    .bind(sponsor.password_hash)
+    .bind(sponsor.full_name)
+    .bind(sponsor.email)
+    .bind(sponsor.group_id)
+    .bind(now)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn delete_users(db: impl SqliteExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = format!("DELETE FROM sponsor_users WHERE id IN ({marks})");
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    Ok(query.execute(db).await?.rows_affected())
+}
+
+pub async fn insert_session(
+    db: impl SqliteExecutor<'_>,
+    token_hash: &str,
+    sponsor_id: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO sponsor_sessions (token_hash, sponsor_id, created_at, last_seen) VALUES (?, ?, ?, ?)",
+    )
+    .bind(token_hash)
+    .bind(sponsor_id)
+    .bind(now)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// (sponsor id, last seen) of a session.
+pub async fn find_session(
+    db: impl SqliteExecutor<'_>,
+    token_hash: &str,
+) -> sqlx::Result<Option<(i64, i64)>> {
+    sqlx::query_as("SELECT sponsor_id, last_seen FROM sponsor_sessions WHERE token_hash = ?")
+        .bind(token_hash)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn touch_session(
+    db: impl SqliteExecutor<'_>,
+    token_hash: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sponsor_sessions SET last_seen = ? WHERE token_hash = ?")
+        .bind(now)
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_session(db: impl SqliteExecutor<'_>, token_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sponsor_sessions WHERE token_hash = ?")
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
