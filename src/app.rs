@@ -17,6 +17,8 @@ use crate::pages::mail_queue::MailQueuePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::proxy::ProxyPage;
 use crate::pages::smtp_server::SmtpServerPage;
+use crate::pages::sponsor_groups::SponsorGroupsPage;
+use crate::pages::sponsor_portal::{SponsorLoginPage, SponsorPortalPage};
 use crate::pages::trusted_certificates::{ImportCertificatePage, TrustedCertificatesPage};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -62,6 +64,9 @@ lazy_page!(EditGuestTypeRoute, EditGuestTypePage);
 lazy_page!(GuestPortalsRoute, GuestPortalsPage);
 lazy_page!(EditGuestPortalRoute, EditGuestPortalPage);
 lazy_page!(SelfRegistrationRoute, SelfRegistrationPage);
+lazy_page!(SponsorGroupsRoute, SponsorGroupsPage);
+lazy_page!(SponsorLoginRoute, SponsorLoginPage);
+lazy_page!(SponsorPortalRoute, SponsorPortalPage);
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -97,6 +102,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/portal/:id/self-registration") view={Lazy::<SelfRegistrationRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/sponsor/login") view={Lazy::<SponsorLoginRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/sponsor") view={Lazy::<SponsorPortalRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/admin-access/administrators") view={Lazy::<AdministratorsRoute>::new()} ssr=SsrMode::Async />
@@ -113,6 +120,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/work-centers/guest-access/settings/guest-email-settings") view={Lazy::<GuestEmailRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/work-centers/guest-access/portals-components/guest-portals") view={Lazy::<GuestPortalsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/work-centers/guest-access/portals-components/guest-portals/:id") view={Lazy::<EditGuestPortalRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/work-centers/guest-access/portals-components/sponsor-groups") view={Lazy::<SponsorGroupsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/work-centers/guest-access/portals-components/guest-types") view={Lazy::<GuestTypesRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/work-centers/guest-access/portals-components/guest-types/new") view={Lazy::<NewGuestTypeRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/work-centers/guest-access/portals-components/guest-types/:id") view={Lazy::<EditGuestTypeRoute>::new()} ssr=SsrMode::Async />

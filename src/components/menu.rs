@@ -32,6 +32,7 @@ pub const DEBUG_LOG: &str = "/operations/troubleshoot/debug-wizard/debug-log-con
 pub const GUEST_EMAIL_SETTINGS: &str = "/work-centers/guest-access/settings/guest-email-settings";
 pub const GUEST_TYPES: &str = "/work-centers/guest-access/portals-components/guest-types";
 pub const GUEST_PORTALS: &str = "/work-centers/guest-access/portals-components/guest-portals";
+pub const SPONSOR_GROUPS: &str = "/work-centers/guest-access/portals-components/sponsor-groups";
 pub const DOWNLOAD_LOGS: &str = "/operations/troubleshoot/download-logs/debug-logs";
 pub const MAIL_QUEUE: &str = "/operations/mail-queue/outbound-email/mail-queue";
 
@@ -86,6 +87,10 @@ pub const MENU: &[MenuSection] = &[
                         MenuItem {
                             label: "Guest Types",
                             path: GUEST_TYPES,
+                        },
+                        MenuItem {
+                            label: "Sponsor Groups",
+                            path: SPONSOR_GROUPS,
                         },
                     ],
                 },

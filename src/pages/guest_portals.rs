@@ -280,10 +280,11 @@ fn EmailCustomization(
                     <dt>"Subject"</dt>
                     <dd data-testid="preview-subject">{move || rendered.get().subject}</dd>
                 </dl>
-                {move || rendered.get().html.map(|doc| view! {
-                    // No scripts, no same-origin access: the admin's HTML is shown, not run.
-                    <iframe class="preview-html" title="HTML preview" sandbox="" srcdoc=doc></iframe>
-                })}
+                // One frame whose document follows the template. No scripts, no
+                // same-origin access: the admin's HTML is shown, not run.
+                <iframe class="preview-html" title="HTML preview" sandbox=""
+                    hidden=move || rendered.get().html.is_none()
+                    srcdoc=move || rendered.get().html.unwrap_or_default()></iframe>
                 <pre class="preview-text" data-testid="preview-text">{move || rendered.get().text}</pre>
             </section>
         </div>

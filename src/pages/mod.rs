@@ -14,6 +14,8 @@ pub mod mail_queue;
 pub mod not_found;
 pub mod proxy;
 pub mod smtp_server;
+pub mod sponsor_groups;
+pub mod sponsor_portal;
 pub mod trusted_certificates;
 
 /// "2026-02-02 05:17:34 UTC" for a Unix timestamp.
