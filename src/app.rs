@@ -8,7 +8,7 @@ use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::debug_log::DebugLogPage;
 use crate::pages::download_logs::DownloadLogsPage;
 use crate::pages::guest_email::GuestEmailPage;
-use crate::pages::guest_portal_public::SelfRegistrationPage;
+use crate::pages::guest_portal_public::{GuestLoginPage, SelfRegistrationPage};
 use crate::pages::guest_portals::{EditGuestPortalPage, GuestPortalsPage};
 use crate::pages::guest_types::{EditGuestTypePage, GuestTypesPage, NewGuestTypePage};
 use crate::pages::home::HomePage;
@@ -64,6 +64,7 @@ lazy_page!(EditGuestTypeRoute, EditGuestTypePage);
 lazy_page!(GuestPortalsRoute, GuestPortalsPage);
 lazy_page!(EditGuestPortalRoute, EditGuestPortalPage);
 lazy_page!(SelfRegistrationRoute, SelfRegistrationPage);
+lazy_page!(GuestLoginRoute, GuestLoginPage);
 lazy_page!(SponsorGroupsRoute, SponsorGroupsPage);
 lazy_page!(SponsorLoginRoute, SponsorLoginPage);
 lazy_page!(SponsorPortalRoute, SponsorPortalPage);
@@ -102,6 +103,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/portal/:id/self-registration") view={Lazy::<SelfRegistrationRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/portal/:id/login") view={Lazy::<GuestLoginRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/sponsor/login") view={Lazy::<SponsorLoginRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/sponsor") view={Lazy::<SponsorPortalRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>

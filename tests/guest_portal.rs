@@ -319,3 +319,172 @@ async fn domains_and_the_hourly_limit_refuse_registrations_without_creating_acco
     );
     assert_eq!(rig.guests().await, 2);
 }
+
+#[tokio::test]
+async fn a_guest_signs_in_changes_the_password_and_resend_then_needs_a_reset() {
+    use common::app::PASSWORD;
+    use mailroom::domain::sponsor::ActionReport;
+    let rig = rig().await;
+    let registered: Registered =
+        serde_json::from_str(&rig.register("ann@example.com", "").await.body).unwrap();
+    let password = registered.password.unwrap();
+    let login = |password: String| {
+        let app = rig.h.app.clone();
+        async move {
+            post(
+                &app,
+                "/api/guest_login",
+                &format!("portal=1&username=ann&password={}", encode(&password)),
+                None,
+            )
+            .await
+        }
+    };
+    let wrong = login("not-it".into()).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong.body.contains("Invalid username or password"),
+        "{}",
+        wrong.body
+    );
+    let ok = login(password.clone()).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let state: String =
+        sqlx::query_scalar("SELECT state FROM guest_accounts WHERE username = 'ann'")
+            .fetch_one(&rig.h.state.db)
+            .await
+            .unwrap();
+    assert_eq!(state, "Active", "the first sign-in activates the account");
+
+    let change = |current: String, new: &str| {
+        let app = rig.h.app.clone();
+        let body = format!(
+            "portal=1&username=ann&current={}&new_password={}&confirm={}",
+            encode(&current),
+            encode(new),
+            encode(new)
+        );
+        async move { post(&app, "/api/guest_change_password", &body, None).await }
+    };
+    let mismatch = post(
+        &rig.h.app,
+        "/api/guest_change_password",
+        &format!(
+            "portal=1&username=ann&current={}&new_password=Abcdefgh1&confirm=Abcdefgh2",
+            encode(&password)
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(mismatch.status, StatusCode::BAD_REQUEST);
+    assert!(
+        mismatch.body.contains("\"field\":\"confirm\""),
+        "{}",
+        mismatch.body
+    );
+    let short = change(password.clone(), "short").await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert!(short.body.contains("new_password"), "{}", short.body);
+    let changed = change(password.clone(), "My-Own-Passw0rd").await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(
+        login(password.clone()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(login("My-Own-Passw0rd".into()).await.status, StatusCode::OK);
+    let id: i64 = sqlx::query_scalar("SELECT id FROM guest_accounts WHERE username = 'ann'")
+        .fetch_one(&rig.h.state.db)
+        .await
+        .unwrap();
+    assert!(
+        !rig.h
+            .state
+            .vault
+            .contains(PASSWORD_PURPOSE, &id.to_string())
+            .await
+            .unwrap(),
+        "the guest's own password is never kept"
+    );
+
+    // A sponsor who manages every account: Resend is refused, Reset works.
+    let created = post(
+        &rig.h.app,
+        "/api/create_sponsor_user",
+        &format!("form%5Busername%5D=sponsor1&form%5Bemail%5D=s%40contoso.com&form%5Bpassword%5D={PASSWORD}&form%5Bgroup_id%5D=1"),
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let sponsor = post(
+        &rig.h.app,
+        "/api/sponsor_login",
+        &format!("username=sponsor1&password={PASSWORD}"),
+        None,
+    )
+    .await
+    .set_cookie
+    .unwrap()
+    .split(';')
+    .next()
+    .unwrap()
+    .to_string();
+    let act = |action: &str| {
+        let app = rig.h.app.clone();
+        let sponsor = sponsor.clone();
+        let body = format!("ids%5B0%5D={id}&action={action}");
+        async move {
+            let reply = post(&app, "/api/sponsor_guest_action", &body, Some(&sponsor)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            serde_json::from_str::<ActionReport>(&reply.body).unwrap()
+        }
+    };
+    let resend = act("Resend").await;
+    assert!(
+        resend.refused[0].1.contains("use Reset Password"),
+        "{resend:?}"
+    );
+    assert_eq!(act("ResetPassword").await.done, ["ann"]);
+    let mails = rig.received_by("ann@example.com").await;
+    assert!(!mails.is_empty());
+
+    // A suspended guest cannot sign in, whatever the password.
+    assert_eq!(act("Suspend").await.done, ["ann"]);
+    let refused = login("My-Own-Passw0rd".into()).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNAUTHORIZED,
+        "the reset replaced it"
+    );
+    let new_password: String = {
+        let started = Instant::now();
+        loop {
+            let mails: Vec<Value> = reqwest::get(format!("{}/_messages", rig.peers.authority()))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let mine: Vec<&Value> = mails
+                .iter()
+                .filter(|m| m["to"][0] == "ann@example.com")
+                .collect();
+            if mine.len() >= 2 {
+                let raw = mine[1]["raw"].as_str().unwrap();
+                break raw
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Password: "))
+                    .unwrap()
+                    .trim()
+                    .to_string();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the reset email"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let suspended = login(new_password).await;
+    assert_eq!(suspended.status, StatusCode::FORBIDDEN);
+    assert!(suspended.body.contains("suspended"), "{}", suspended.body);
+}

@@ -300,6 +300,8 @@ async fn every_server_fn_checks_the_callers_role() {
             "/api/current_admin",
             "/api/get_public_portal",
             "/api/register_guest",
+            "/api/guest_login",
+            "/api/guest_change_password",
             "/api/sponsor_login",
             "/api/sponsor_logout",
             "/api/current_sponsor",

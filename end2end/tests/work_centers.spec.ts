@@ -181,6 +181,23 @@ test("Self-Registered Guest Portal: the email template with live preview, Send T
   expect(password).toMatch(/^[A-Za-z0-9]{8}$/);
   await expect(guest.getByText("Your credentials were sent to grace@example.com.")).toBeVisible();
   if (shots) await guest.screenshot({ path: path.join(shots, "self-registration-success.png") });
+
+  // The guest signs in with them (the account becomes Active) and picks
+  // its own password.
+  await guest.getByRole("link", { name: "Sign in now" }).click();
+  await hydrated(guest);
+  await guest.getByLabel("Username").fill("grace");
+  await guest.getByLabel("Password").fill(password);
+  await guest.getByRole("button", { name: "Sign On" }).click();
+  await expect(guest.getByRole("heading", { name: "Welcome" })).toBeVisible();
+  await guest.getByLabel("Current password").fill(password);
+  await guest.getByLabel("New password").fill("Grace-0wn-Pass");
+  await guest.getByLabel("Confirm password").fill("Grace-0wn-Pasz");
+  await guest.getByRole("button", { name: "Change Password" }).click();
+  await expect(guest.getByRole("alert").filter({ hasText: "The passwords do not match." })).toBeVisible();
+  await guest.getByLabel("Confirm password").fill("Grace-0wn-Pass");
+  await guest.getByRole("button", { name: "Change Password" }).click();
+  await expect(guest.getByRole("status").filter({ hasText: "Your password was changed." })).toBeVisible();
   await guestContext.close();
 
   await expect.poll(async () => (await receivedBy("grace@example.com")).length, { timeout: 20_000 }).toBe(1);

@@ -130,7 +130,9 @@ async fn create_admin(form: AdminForm) -> Result<(), ApiError> {
     let password = Secret::new(valid.password.clone().unwrap_or_default());
     let hash = auth::hash_password(&password).map_err(auth::internal)?;
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     db::admins::insert(
         &mut *tx,
         &db::admins::NewAdmin {
@@ -186,7 +188,9 @@ async fn update_admin(id: i64, form: AdminForm) -> Result<(), ApiError> {
         )));
     }
     let enabled = valid.status == AdminStatus::Enabled;
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     check_keeps_a_super_admin(&mut tx, &caller, &current, valid.role, enabled).await?;
 
     let mut changed = Vec::new();
@@ -272,7 +276,9 @@ pub async fn set_admins_status(ids: Vec<i64>, enabled: bool) -> Result<usize, Ap
         )));
     }
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     let mut changed = 0;
     for id in ids {
         let Some(current) = db::admins::by_id(&mut *tx, id)

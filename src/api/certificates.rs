@@ -94,7 +94,9 @@ pub async fn import_trusted_certificate(
     if friendly_name.is_empty() {
         friendly_name = parsed.subject.clone();
     }
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     if db::certificates::exists_with_sha256(&mut *tx, &parsed.sha256)
         .await
         .map_err(auth::internal)?
@@ -153,7 +155,9 @@ pub async fn delete_trusted_certificates(ids: Vec<i64>) -> Result<usize, ApiErro
         )));
     }
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     let mut deleted = 0;
     for id in ids {
         let Some(row) = db::certificates::get(&mut *tx, id)

@@ -59,7 +59,9 @@ pub async fn save_guest_email_settings(form: GuestEmailForm) -> Result<GuestEmai
     .map(|(name, _)| name)
     .collect();
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     db::guest_email::put(
         &mut *tx,
         &db::guest_email::GuestEmailRow {

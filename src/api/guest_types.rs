@@ -83,7 +83,9 @@ pub async fn save_guest_type(id: Option<i64>, form: GuestTypeForm) -> Result<i64
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
     let guest_type = form.validate().map_err(auth::bad_request)?;
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     if let Some(other) = db::guest_types::find_by_name(&mut *tx, &guest_type.name)
         .await
         .map_err(auth::internal)?
@@ -168,7 +170,9 @@ pub async fn delete_guest_types(ids: Vec<i64>) -> Result<u64, ApiError> {
     use crate::server::{auth, db};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     let mut names = Vec::new();
     let mut in_use = Vec::new();
     for id in &ids {

@@ -55,7 +55,9 @@ pub async fn set_log_level(component: String, level: String) -> Result<(), ApiEr
         )));
     };
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     db::log_levels::put(&mut *tx, &component, parsed.name(), now, &caller.admin.name)
         .await
         .map_err(auth::internal)?;

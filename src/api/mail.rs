@@ -131,7 +131,9 @@ async fn act_on_dead_letter(id: i64, action: DeadLetterAction) -> Result<(), Api
     use crate::server::{auth, db, mail};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
     let now_ms = crate::server::clock::unix_ms(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     let (changed, verb) = match action {
         DeadLetterAction::Retry => (
             db::outbox::requeue_dead(&mut *tx, id, now_ms).await,
@@ -273,7 +275,9 @@ pub(crate) async fn send_and_wait(
         created_by: created_by.to_string(),
     };
     let receiver = state.mailer.subscribe();
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     let queued = state
         .mailer
         .enqueue(&mut tx, &state.vault, &outgoing, now_ms)

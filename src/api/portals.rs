@@ -90,7 +90,9 @@ pub async fn save_guest_portal(id: i64, form: PortalForm) -> Result<(), ApiError
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
     let settings = form.validate().map_err(auth::bad_request)?;
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     if db::guest_types::get(&mut *tx, settings.guest_type_id)
         .await
         .map_err(auth::internal)?
@@ -315,4 +317,81 @@ pub async fn register_guest(portal: i64, form: RegistrationForm) -> Result<Regis
             .mail
             .map(|_| registration.email.as_str().to_string()),
     })
+}
+
+/// A guest signed in on the portal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestSignedIn {
+    pub username: String,
+    pub valid_until: i64,
+}
+
+/// Public: a guest signs in with the credentials it received, on any guest
+/// portal (`portal` names the page it came from, for the log). The first
+/// sign-in makes a Created account Active. Throttled like the admins'.
+#[server(endpoint = "guest_login")]
+pub async fn guest_login(
+    portal: i64,
+    username: String,
+    password: String,
+) -> Result<GuestSignedIn, ApiError> {
+    use crate::domain::Secret;
+    use crate::server::{auth, guests};
+    let (state, parts) = auth::context()?;
+    let ip = auth::client_ip(&parts);
+    let account = guests::sign_in(&state, &username, &Secret::new(password), &ip)
+        .await
+        .map_err(auth::internal)?
+        .map_err(|refusal| {
+            auth::set_status(refusal.status());
+            ApiError::Rejected(refusal.message())
+        })?;
+    tracing::debug!(target: "guestaccess", "Guest '{}' signed in on portal {portal}", account.username);
+    Ok(GuestSignedIn {
+        username: account.username,
+        valid_until: account.valid_until,
+    })
+}
+
+/// Public: the guest changes the password (ISE's "allow guests to change
+/// password after login"). The sealed copy is dropped: from now on a
+/// sponsor must use Reset Password, not Resend.
+#[server(endpoint = "guest_change_password")]
+pub async fn guest_change_password(
+    portal: i64,
+    username: String,
+    current: String,
+    new_password: String,
+    confirm: String,
+) -> Result<(), ApiError> {
+    use crate::domain::{FieldError, Secret};
+    use crate::server::{auth, guests};
+    let (state, parts) = auth::context()?;
+    let ip = auth::client_ip(&parts);
+    if new_password != confirm {
+        return Err(auth::bad_request(FieldError::new(
+            "confirm",
+            "The passwords do not match.",
+        )));
+    }
+    let new_password = Secret::new(new_password);
+    let length = new_password.expose().chars().count();
+    if !(8..=64).contains(&length) || new_password.expose().eq_ignore_ascii_case(username.trim()) {
+        return Err(auth::bad_request(FieldError::new(
+            "new_password",
+            "Use 8 to 64 characters, not your username.",
+        )));
+    }
+    let account = guests::sign_in(&state, &username, &Secret::new(current), &ip)
+        .await
+        .map_err(auth::internal)?
+        .map_err(|refusal| {
+            auth::set_status(refusal.status());
+            ApiError::Rejected(refusal.message())
+        })?;
+    guests::change_password(&state, account.id, &new_password)
+        .await
+        .map_err(auth::internal)?;
+    tracing::info!(target: "guestaccess", "Guest '{}' changed the password on portal {portal}", account.username);
+    Ok(())
 }

@@ -45,7 +45,9 @@ pub async fn save_proxy_settings(form: ProxyForm) -> Result<ProxyPage, ApiError>
     let validated = form.validate().map_err(auth::bad_request)?;
     let before = db::proxy::get(&state.db).await.map_err(auth::internal)?;
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     let changed = match validated {
         ProxySettings::Direct => {
             db::proxy::clear(&mut *tx).await.map_err(auth::internal)?;

@@ -167,7 +167,9 @@ pub async fn save_smtp_settings(form: SmtpSettingsForm) -> Result<SmtpPage, ApiE
         } => Some(*id),
         _ => None,
     };
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     db::smtp::put(
         &mut *tx,
         &form,
@@ -253,7 +255,9 @@ async fn store_certificate(
         created_at: now,
         created_by: caller.admin.name.clone(),
     };
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     row.id = db::oauth_certificates::insert(&mut *tx, &row)
         .await
         .map_err(auth::internal)?;

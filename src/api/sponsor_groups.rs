@@ -74,7 +74,9 @@ pub async fn save_sponsor_group(id: i64, permissions: SponsorPermissions) -> Res
     use crate::server::{auth, db};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     let group = db::sponsors::group(&mut *tx, id)
         .await
         .map_err(auth::internal)?
@@ -108,7 +110,9 @@ pub async fn create_sponsor_user(form: SponsorUserForm) -> Result<(), ApiError> 
     let valid = form.validate().map_err(auth::bad_request)?;
     let now = unix(state.clock.now());
     let hash = auth::hash_password(&Secret::new(form.password.clone())).map_err(auth::internal)?;
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     if db::sponsors::group(&mut *tx, valid.group_id)
         .await
         .map_err(auth::internal)?
@@ -161,7 +165,9 @@ pub async fn delete_sponsor_users(ids: Vec<i64>) -> Result<u64, ApiError> {
     use crate::server::{auth, db};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await.map_err(auth::internal)?;
+    let mut tx = crate::server::db::begin_write(&state.db)
+        .await
+        .map_err(auth::internal)?;
     let deleted = db::sponsors::delete_users(&mut *tx, &ids)
         .await
         .map_err(auth::internal)?;

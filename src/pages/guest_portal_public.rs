@@ -1,7 +1,9 @@
 //! The Self-Registered Guest Portal as guests see it: no admin sign-in.
 
 use crate::api::ApiError;
-use crate::api::portals::{PublicPortal, RegisterGuest, Registered, get_public_portal};
+use crate::api::portals::{
+    GuestChangePassword, GuestLogin, PublicPortal, RegisterGuest, Registered, get_public_portal,
+};
 use crate::components::{Banner, BannerKind};
 use crate::domain::FieldError;
 use crate::domain::template::format_utc;
@@ -79,7 +81,7 @@ fn Registration(portal: PublicPortal) -> impl IntoView {
     let aup_error = error_for("accept_aup");
     view! {
         {move || match action.value().get() {
-            Some(Ok(registered)) => view! { <Success registered /> }.into_any(),
+            Some(Ok(registered)) => view! { <Success registered portal=portal.id /> }.into_any(),
             _ => {
                 let portal = portal.clone();
                 view! {
@@ -108,7 +110,11 @@ fn Registration(portal: PublicPortal) -> impl IntoView {
                         {move || if action.pending().get() { "Registering…" } else { "Register" }}
                     </button>
                 </ActionForm>
-                <p class="login-foot">"Registrations are limited per network. Your details are kept for your sponsor and the network team."</p>
+                <p class="login-foot">
+                    "Already have an account? "
+                    <a href=format!("/portal/{}/login", portal.id)>"Sign in"</a>
+                    ". Registrations are limited per network."
+                </p>
                 }
                 .into_any()
             }
@@ -118,7 +124,7 @@ fn Registration(portal: PublicPortal) -> impl IntoView {
 
 /// ISE's Self-Registration Success page.
 #[component]
-fn Success(registered: Registered) -> impl IntoView {
+fn Success(registered: Registered, portal: i64) -> impl IntoView {
     view! {
         <h1>"Account created"</h1>
         <p class="lead">{format!("Your guest access is valid until {}.", format_utc(registered.valid_until))}</p>
@@ -135,5 +141,97 @@ fn Success(registered: Registered) -> impl IntoView {
             Some(to) => view! { <p>{format!("Your credentials were sent to {to}.")}</p> }.into_any(),
             None => view! { <p>"Keep these credentials: they are not sent by email."</p> }.into_any(),
         }}
+        <a class="btn primary wide" href=format!("/portal/{portal}/login")>"Sign in now"</a>
+    }
+}
+
+/// The portal's sign-in for guests, and the change of password after it.
+#[component]
+pub fn GuestLoginPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+    };
+    let login = ServerAction::<GuestLogin>::new();
+    let change = ServerAction::<GuestChangePassword>::new();
+    let change_error = move |field: &'static str| {
+        move || {
+            change
+                .value()
+                .get()
+                .and_then(|r| r.err())
+                .and_then(|e| e.field_message(field))
+        }
+    };
+    let login_error = move || {
+        login
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
+    view! {
+        <Title text="Guest Sign In" />
+        <main class="portal-screen">
+            <div class="portal-card">
+                {move || match login.value().get() {
+                    Some(Ok(signed_in)) => view! {
+                        <h1>"Welcome"</h1>
+                        <p class="lead">{format!("You are signed in as {}. Your access is valid until {}.", signed_in.username, format_utc(signed_in.valid_until))}</p>
+                        {move || match change.value().get() {
+                            Some(Ok(())) => Some(view! { <Banner kind=BannerKind::Success>"Your password was changed. Use it from now on."</Banner> }.into_any()),
+                            Some(Err(e)) => e.banner().map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> }.into_any()),
+                            None => None,
+                        }}
+                        <ActionForm action=change attr:class="portal-form">
+                            <h2>"Change password"</h2>
+                            <input type="hidden" name="portal" value=id().unwrap_or_default() />
+                            <input type="hidden" name="username" value=signed_in.username.clone() />
+                            <div class="field">
+                                <label for="guest-current">"Current password"</label>
+                                <input id="guest-current" name="current" type="password" autocomplete="current-password" required />
+                            </div>
+                            <div class="field">
+                                <label for="guest-new">"New password"</label>
+                                <input id="guest-new" name="new_password" type="password" autocomplete="new-password" required />
+                                {move || change_error("new_password")().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                            </div>
+                            <div class="field">
+                                <label for="guest-confirm">"Confirm password"</label>
+                                <input id="guest-confirm" name="confirm" type="password" autocomplete="new-password" required />
+                                {move || change_error("confirm")().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                            </div>
+                            <button type="submit" class="btn primary wide" disabled=move || change.pending().get()>"Change Password"</button>
+                        </ActionForm>
+                    }
+                    .into_any(),
+                    _ => view! {
+                        <h1>"Guest Sign In"</h1>
+                        <p class="lead">"Sign in with the username and password you received."</p>
+                        {move || login_error().map(|e| view! { <Banner kind=BannerKind::Error>{e}</Banner> })}
+                        <ActionForm action=login attr:class="portal-form">
+                            <input type="hidden" name="portal" value=id().unwrap_or_default() />
+                            <div class="field">
+                                <label for="guest-username">"Username"</label>
+                                <input id="guest-username" name="username" type="text" autocomplete="username" required />
+                            </div>
+                            <div class="field">
+                                <label for="guest-password">"Password"</label>
+                                <input id="guest-password" name="password" type="password" autocomplete="current-password" required />
+                            </div>
+                            <button type="submit" class="btn primary wide" disabled=move || login.pending().get()>"Sign On"</button>
+                        </ActionForm>
+                        <p class="login-foot">
+                            "No account yet? "
+                            <a href=format!("/portal/{}/self-registration", id().unwrap_or_default())>"Register"</a>
+                        </p>
+                    }
+                    .into_any(),
+                }}
+            </div>
+        </main>
     }
 }

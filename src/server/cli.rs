@@ -153,7 +153,7 @@ async fn reset_password(data_dir: PathBuf, name: &str) -> anyhow::Result<()> {
     AdminPassword::check("MAILROOM_NEW_PASSWORD", password.expose(), &admin.name)
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let now = unix(state.clock.now());
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::server::db::begin_write(&state.db).await?;
     db::admins::set_password_hash(&mut *tx, admin.id, &auth::hash_password(&password)?, now)
         .await?;
     db::admins::set_enabled(&mut *tx, admin.id, true, now).await?;

@@ -125,7 +125,7 @@ pub async fn create_accounts(
     let settings = email_settings(state).await?;
     let now = unix(state.clock.now());
     let now_ms = unix_ms(state.clock.now());
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::server::db::begin_write(&state.db).await?;
     let mut created = Vec::with_capacity(accounts.len());
     let mut queued: Vec<Queued> = Vec::new();
     for ((account, password), hash) in accounts.iter().zip(passwords).zip(hashes) {
@@ -271,6 +271,116 @@ async fn hash_all(passwords: &[Secret]) -> anyhow::Result<Vec<String>> {
     Ok(hashes)
 }
 
+/// Why a guest may not sign in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestRefusal {
+    /// Unknown user, wrong password, or another portal's guest: one message.
+    Invalid,
+    Throttled(i64),
+    State(GuestState),
+    NotYet(i64),
+}
+
+impl GuestRefusal {
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            GuestRefusal::Throttled(_) => http::StatusCode::TOO_MANY_REQUESTS,
+            GuestRefusal::Invalid => http::StatusCode::UNAUTHORIZED,
+            _ => http::StatusCode::FORBIDDEN,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            GuestRefusal::Invalid => crate::api::auth::INVALID_CREDENTIALS.into(),
+            GuestRefusal::Throttled(wait) => {
+                format!("Too many failed sign-in attempts. Try again in {wait} seconds.")
+            }
+            GuestRefusal::State(GuestState::Suspended) => {
+                "Your account is suspended. Contact your sponsor.".into()
+            }
+            GuestRefusal::State(GuestState::Expired) => {
+                "Your account has expired. Ask your sponsor to extend it.".into()
+            }
+            GuestRefusal::State(state) => {
+                format!("Your account cannot sign in: it is {}.", state.as_str())
+            }
+            GuestRefusal::NotYet(from) => format!(
+                "Your access starts at {}.",
+                crate::domain::template::format_utc(*from)
+            ),
+        }
+    }
+}
+
+pub struct SignedInGuest {
+    pub id: i64,
+    pub username: String,
+    pub valid_until: i64,
+}
+
+/// Checks a guest's credentials, throttled per user name and address. The
+/// first sign-in makes a Created account Active.
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password: &Secret,
+    ip: &str,
+) -> anyhow::Result<Result<SignedInGuest, GuestRefusal>> {
+    use crate::server::throttle::{PER_IP, PER_USER, ip_key, user_key};
+    let now = unix(state.clock.now());
+    let user_key = format!("guest:{}", user_key(username));
+    let ip_key = ip_key(ip);
+    if let Some(wait) = state.throttle.wait(&[&user_key, &ip_key], now) {
+        return Ok(Err(GuestRefusal::Throttled(wait)));
+    }
+    let row = db::guests::credentials(&state.db, username.trim()).await?;
+    let verified = match &row {
+        Some((_, hash)) => crate::server::auth::verify_password(password, hash),
+        None => {
+            crate::server::auth::verify_password(password, crate::server::auth::decoy_hash());
+            false
+        }
+    };
+    let (Some((guest, _)), true) = (row, verified) else {
+        state.throttle.record_failure(&user_key, PER_USER, now);
+        state.throttle.record_failure(&ip_key, PER_IP, now);
+        return Ok(Err(GuestRefusal::Invalid));
+    };
+    state.throttle.clear(&user_key);
+    let guest_state = guest.state().unwrap_or(GuestState::Denied);
+    if guest_state == GuestState::Expired || guest.valid_until <= now {
+        return Ok(Err(GuestRefusal::State(GuestState::Expired)));
+    }
+    if !guest_state.may_resend() {
+        return Ok(Err(GuestRefusal::State(guest_state)));
+    }
+    if guest.valid_from > now {
+        return Ok(Err(GuestRefusal::NotYet(guest.valid_from)));
+    }
+    if guest_state == GuestState::Created {
+        db::guests::set_state(&state.db, guest.id, GuestState::Active, now).await?;
+    }
+    tracing::info!(target: "guestaccess", "Guest '{}' signed in", guest.username);
+    Ok(Ok(SignedInGuest {
+        id: guest.id,
+        username: guest.username,
+        valid_until: guest.valid_until,
+    }))
+}
+
+/// The guest's own new password: hashed, marked changed, and the sealed
+/// copy dropped (it is no longer the password).
+pub async fn change_password(state: &AppState, id: i64, password: &Secret) -> anyhow::Result<()> {
+    let now = unix(state.clock.now());
+    let hash = hash_guest_password(password)?;
+    let mut tx = crate::server::db::begin_write(&state.db).await?;
+    db::guests::set_changed_password(&mut *tx, id, &hash, now).await?;
+    db::vault::delete(&mut *tx, PASSWORD_PURPOSE, &id.to_string()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The saved Guest Email Settings, or ISE's defaults before any save.
 pub async fn email_settings(state: &AppState) -> anyhow::Result<GuestEmailSettings> {
     let form = db::guest_email::get(&state.db)
@@ -293,7 +403,7 @@ pub async fn run_expiry_job(state: &AppState) -> anyhow::Result<ExpiryRun> {
     while more {
         let due = db::guests::due_notices(&state.db, now, BATCH).await?;
         let mut queued = Vec::with_capacity(due.len());
-        let mut tx = state.db.begin().await?;
+        let mut tx = crate::server::db::begin_write(&state.db).await?;
         for notice in &due {
             if !db::guests::mark_notice_sent(&mut *tx, notice.guest.id, now).await? {
                 continue;
@@ -320,7 +430,7 @@ pub async fn run_expiry_job(state: &AppState) -> anyhow::Result<ExpiryRun> {
         state.mailer.submitted(&queued);
         more = due.len() as i64 == BATCH;
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::server::db::begin_write(&state.db).await?;
     let expired = db::guests::expire_ended(&mut *tx, now).await?;
     // An expired account's credentials are never resent: drop the copy.
     let ids: Vec<String> = expired.iter().map(|id| id.to_string()).collect();

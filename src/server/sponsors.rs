@@ -196,7 +196,7 @@ pub async fn run_action(
         .ok_or_else(|| anyhow::anyhow!("no guest portal holds a credentials email"))?;
     let mut report = ActionReport::default();
     let mut queued = Vec::new();
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::server::db::begin_write(&state.db).await?;
     let rows = db::guests::managed_by_ids(&mut *tx, sponsor.scope(), ids).await?;
     for id in ids {
         if !rows.iter().any(|row| row.id == *id) {

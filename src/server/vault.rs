@@ -290,7 +290,7 @@ impl Vault {
         if let KeySource::File(_) = self.source {
             write_key_file(&new_key_path, &new_key)?;
         }
-        let mut tx = self.db.begin().await?;
+        let mut tx = crate::server::db::begin_write(&self.db).await?;
         let rows = db::vault::all(&mut *tx).await?;
         for row in &rows {
             let plain = unseal(&key, row)?;

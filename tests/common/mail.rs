@@ -10,7 +10,7 @@ use mailroom::server::mail::{Outgoing, Queued};
 /// leaks. The workers are not woken: call `state.mailer.submitted`.
 pub async fn queue_guest_mail(state: &AppState, count: usize, tag: &str) -> Vec<Queued> {
     let now = mailroom::server::clock::unix_ms(state.clock.now());
-    let mut tx = state.db.begin().await.unwrap();
+    let mut tx = mailroom::server::db::begin_write(&state.db).await.unwrap();
     let mut queued = Vec::with_capacity(count);
     for n in 0..count {
         let mail = Outgoing {

@@ -376,3 +376,41 @@ pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<()> {
         .await?;
     Ok(())
 }
+
+/// A guest and its password hash, for sign-in.
+pub async fn credentials(
+    db: impl SqliteExecutor<'_>,
+    username: &str,
+) -> sqlx::Result<Option<(GuestRow, String)>> {
+    #[derive(FromRow)]
+    struct WithHash {
+        #[sqlx(flatten)]
+        guest: GuestRow,
+        password_hash: String,
+    }
+    let row: Option<WithHash> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, g.password_hash FROM guest_accounts g WHERE g.username = ?"
+    ))
+    .bind(username)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| (r.guest, r.password_hash)))
+}
+
+/// The guest chose this password: Resend no longer applies.
+pub async fn set_changed_password(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    password_hash: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE guest_accounts SET password_hash = ?, password_changed = 1, updated_at = ? WHERE id = ?",
+    )
+    .bind(password_hash)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}

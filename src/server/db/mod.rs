@@ -22,6 +22,17 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Starts a write transaction. SQLite's default (DEFERRED) begins as a
+/// read; if another connection (a delivery worker recording replies)
+/// commits before its first write, that write fails at once with
+/// SQLITE_BUSY, busy timeout or not. IMMEDIATE takes the write lock first,
+/// waiting up to the busy timeout.
+pub async fn begin_write(
+    pool: &SqlitePool,
+) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
 /// Opens (creating if needed) the SQLite file in the data directory and
 /// brings its schema up to date.
 pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {

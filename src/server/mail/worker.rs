@@ -295,7 +295,7 @@ async fn record(state: &AppState, owner: &str, batch: &[Outcome]) -> Vec<bool> {
                     outcome: outcome.outcome,
                 })
                 .collect();
-            let mut tx = state.db.begin().await?;
+            let mut tx = crate::server::db::begin_write(&state.db).await?;
             let recorded = db::outbox::settle_all(&mut tx, owner, &settled).await?;
             let delivered: Vec<String> = batch
                 .iter()
