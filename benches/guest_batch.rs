@@ -14,7 +14,7 @@ mod common;
 
 use common::Peers;
 use common::app::{PASSWORD, harness_in, post, sign_in};
-use common::forms::{MAILBOX, configure_oauth_smtp, encode};
+use common::forms::{configure_oauth_smtp, encode, guest_mail_from_mailbox};
 use http::StatusCode;
 use mailroom::domain::mail::RetryPolicy;
 use mailroom::server::clock::SystemClock;
@@ -53,13 +53,7 @@ async fn run(peers: &Peers, n: usize, pool: u32) -> Run {
     let root = sign_in(&h.app, "root").await;
     configure_oauth_smtp(&h, &root, peers).await;
     let ok = |reply: common::app::Reply| assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    ok(post(
-        &h.app,
-        "/api/save_guest_email_settings",
-        &format!("form%5Benabled%5D=true&form%5Bdefault_from%5D={}", encode(MAILBOX)),
-        Some(&root),
-    )
-    .await);
+    guest_mail_from_mailbox(&h, &root).await;
     ok(post(
         &h.app,
         "/api/create_sponsor_user",
@@ -76,7 +70,13 @@ async fn run(peers: &Peers, n: usize, pool: u32) -> Run {
         None,
     )
     .await;
-    let sponsor = login.set_cookie.unwrap().split(';').next().unwrap().to_string();
+    let sponsor = login
+        .set_cookie
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     worker::spawn(h.state.clone());
 
     let mut csv = String::from("First Name,Last Name,Email Address,Company\n");
@@ -96,7 +96,10 @@ async fn run(peers: &Peers, n: usize, pool: u32) -> Run {
         if accepted(peers).await - before >= n as i64 {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(300), "never finished");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "never finished"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Run {

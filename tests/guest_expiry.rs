@@ -9,7 +9,7 @@ mod common;
 
 use common::Peers;
 use common::app::{harness_in, post, sign_in};
-use common::forms::{MAILBOX, configure_smtp, encode, form_body};
+use common::forms::{MAILBOX, configure_smtp, form_body, guest_mail_from_mailbox};
 use http::StatusCode;
 use leptos::config::LeptosOptions;
 use mailroom::domain::Secret;
@@ -46,17 +46,7 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
     .await;
     let root = sign_in(&h.app, "root").await;
     configure_smtp(&h, &root, &peers, &[]).await;
-    let saved = post(
-        &h.app,
-        "/api/save_guest_email_settings",
-        &format!(
-            "form%5Benabled%5D=true&form%5Bdefault_from%5D={}",
-            encode(MAILBOX)
-        ),
-        Some(&root),
-    )
-    .await;
-    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    guest_mail_from_mailbox(&h, &root).await;
 
     // Contractor: the ISE default notice, 3 days before, turned on.
     let types: Vec<Value> = serde_json::from_str(

@@ -8,7 +8,7 @@ mod common;
 
 use common::Peers;
 use common::app::{Harness, harness_with_mail, post, sign_in};
-use common::forms::{MAILBOX, configure_smtp, encode, portal_body};
+use common::forms::{MAILBOX, configure_smtp, encode, guest_mail_from_mailbox, portal_body};
 use http::StatusCode;
 use mailroom::api::portals::{PortalPage, Registered};
 use mailroom::domain::guest::GuestState;
@@ -36,17 +36,7 @@ async fn rig() -> Rig {
     .await;
     let root = sign_in(&h.app, "root").await;
     configure_smtp(&h, &root, &peers, &[]).await;
-    let saved = post(
-        &h.app,
-        "/api/save_guest_email_settings",
-        &format!(
-            "form%5Benabled%5D=true&form%5Bdefault_from%5D={}",
-            encode(MAILBOX)
-        ),
-        Some(&root),
-    )
-    .await;
-    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    guest_mail_from_mailbox(&h, &root).await;
     worker::spawn(h.state.clone());
     let reply = post(&h.app, "/api/get_guest_portal", "id=1", Some(&root)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);

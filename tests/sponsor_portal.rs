@@ -9,7 +9,7 @@ mod common;
 
 use common::Peers;
 use common::app::{Harness, PASSWORD, harness_with_mail, post, sign_in};
-use common::forms::{MAILBOX, configure_smtp, encode};
+use common::forms::{configure_smtp, encode, guest_mail_from_mailbox};
 use http::StatusCode;
 use mailroom::api::sponsor::{CreatedBatch, DeliveryProgress, SponsoredPage};
 use mailroom::api::sponsor_groups::SponsorGroupsPage;
@@ -36,17 +36,7 @@ async fn rig() -> Rig {
     .await;
     let root = sign_in(&h.app, "root").await;
     configure_smtp(&h, &root, &peers, &[]).await;
-    let saved = post(
-        &h.app,
-        "/api/save_guest_email_settings",
-        &format!(
-            "form%5Benabled%5D=true&form%5Bdefault_from%5D={}",
-            encode(MAILBOX)
-        ),
-        Some(&root),
-    )
-    .await;
-    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    guest_mail_from_mailbox(&h, &root).await;
     worker::spawn(h.state.clone());
     Rig { h, root, peers }
 }

@@ -55,6 +55,7 @@ test("an admin sets up sponsor groups and sponsor users", async ({ page }) => {
   await addSponsor(page, "sponsor1", "ALL_ACCOUNTS (default)");
   await addSponsor(page, "limited", "OWN_ACCOUNTS (default)");
   await expect(page.getByLabel("Username", { exact: true })).toHaveValue("");
+  await page.evaluate(() => window.scrollTo(0, 0));
   if (shots) await page.screenshot({ path: path.join(shots, "sponsor-groups.png") });
 });
 

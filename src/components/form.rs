@@ -52,6 +52,24 @@ pub fn Field(
     }
 }
 
+/// A form's submit handler (`on:submit:capture`): checks the post with the
+/// server's own rule in the browser, and stops it with the message by its
+/// field when the rule says no. A form that does not parse is left to the
+/// server, which answers for it.
+pub fn check_before_post<T: leptos::form::FromFormData, V>(
+    ev: &leptos::ev::SubmitEvent,
+    client_error: RwSignal<Option<crate::domain::FieldError>>,
+    rule: impl FnOnce(T) -> Result<V, crate::domain::FieldError>,
+) {
+    match T::from_event(ev).map(rule) {
+        Ok(Err(error)) => {
+            ev.prevent_default();
+            client_error.set(Some(error));
+        }
+        _ => client_error.set(None),
+    }
+}
+
 /// The message for one field: the browser's own check first, else the
 /// server's answer about that field.
 pub fn field_error(

@@ -3,9 +3,10 @@
 use crate::api::ApiError;
 use crate::api::admins::{AdminSummary, SaveAdmin, get_admin, list_admins, set_admins_status};
 use crate::components::menu::ADMINISTRATORS;
-use crate::components::{Banner, BannerKind, Field, LeftNav, PageHeader, field_error, use_can};
+use crate::components::{
+    Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, use_can,
+};
 use crate::domain::{Access, AdminPassword, AdminStatus, FieldError, Role};
-use leptos::form::FromFormData;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -194,15 +195,10 @@ fn AdminEditor(initial: Option<AdminSummary>) -> impl IntoView {
     let action = ServerAction::<SaveAdmin>::new();
     let client_error = RwSignal::new(None::<FieldError>);
     let server_error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
-    let on_submit = move |ev: leptos::ev::SubmitEvent| match SaveAdmin::from_event(&ev) {
-        Ok(data) => match data.form.validate(data.id.is_none()) {
-            Ok(_) => client_error.set(None),
-            Err(error) => {
-                ev.prevent_default();
-                client_error.set(Some(error));
-            }
-        },
-        Err(_) => client_error.set(None),
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        check_before_post(&ev, client_error, |data: SaveAdmin| {
+            data.form.validate(data.id.is_none())
+        })
     };
     let id = initial.as_ref().map(|admin| admin.id.to_string());
     view! {

@@ -2,11 +2,10 @@
 
 use crate::api::guest::{GuestEmailPage, SaveGuestEmailSettings, get_guest_email_settings};
 use crate::components::{
-    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, field_error, use_can,
+    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, check_before_post, field_error, use_can,
 };
 use crate::domain::guest::{GuestEmailForm, sender_warning};
 use crate::domain::{Access, FieldError};
-use leptos::form::FromFormData;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -48,16 +47,10 @@ fn GuestEmailEditor(page: GuestEmailPage) -> impl IntoView {
         };
         sender_warning(&form, oauth_mailbox.as_deref())
     });
-    let on_submit = move |ev: leptos::ev::SubmitEvent| match SaveGuestEmailSettings::from_event(&ev)
-    {
-        Ok(data) => match data.form.validate() {
-            Ok(_) => client_error.set(None),
-            Err(error) => {
-                ev.prevent_default();
-                client_error.set(Some(error));
-            }
-        },
-        Err(_) => client_error.set(None),
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        check_before_post(&ev, client_error, |data: SaveGuestEmailSettings| {
+            data.form.validate()
+        })
     };
     let from_error = field_error(client_error, server_error, "default_from");
     view! {

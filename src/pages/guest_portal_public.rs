@@ -4,10 +4,9 @@ use crate::api::ApiError;
 use crate::api::portals::{
     GuestChangePassword, GuestLogin, PublicPortal, RegisterGuest, Registered, get_public_portal,
 };
-use crate::components::{Banner, BannerKind};
+use crate::components::{Banner, BannerKind, check_before_post};
 use crate::domain::FieldError;
 use crate::domain::template::format_utc;
-use leptos::form::FromFormData;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -51,15 +50,10 @@ fn Registration(portal: PublicPortal) -> impl IntoView {
     let action = ServerAction::<RegisterGuest>::new();
     let client_error = RwSignal::new(None::<FieldError>);
     let require_aup = portal.require_aup;
-    let on_submit = move |ev: leptos::ev::SubmitEvent| match RegisterGuest::from_event(&ev) {
-        Ok(data) => match data.form.validate(require_aup) {
-            Ok(_) => client_error.set(None),
-            Err(error) => {
-                ev.prevent_default();
-                client_error.set(Some(error));
-            }
-        },
-        Err(_) => client_error.set(None),
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        check_before_post(&ev, client_error, |data: RegisterGuest| {
+            data.form.validate(require_aup)
+        })
     };
     let server_error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
     let error_for = move |field: &'static str| {

@@ -10,12 +10,12 @@ use crate::api::portals::{
 };
 use crate::components::menu::GUEST_PORTALS;
 use crate::components::{
-    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome, field_error, use_can,
+    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome, check_before_post,
+    field_error, use_can,
 };
 use crate::domain::portal::EmailTemplate;
 use crate::domain::template::{Placeholder, SampleValues, unknown_message};
 use crate::domain::{Access, FieldError};
-use leptos::form::FromFormData;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -123,15 +123,10 @@ fn PortalEditor(page: PortalPage) -> impl IntoView {
         text: text.get(),
         html: html.get(),
     };
-    let on_submit = move |ev: leptos::ev::SubmitEvent| match SaveGuestPortal::from_event(&ev) {
-        Ok(data) => match data.form.validate() {
-            Ok(_) => client_error.set(None),
-            Err(error) => {
-                ev.prevent_default();
-                client_error.set(Some(error));
-            }
-        },
-        Err(_) => client_error.set(None),
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        check_before_post(&ev, client_error, |data: SaveGuestPortal| {
+            data.form.validate()
+        })
     };
     let error_for = move |field: &'static str| field_error(client_error, server_error, field);
     let base = format!("{GUEST_PORTALS}/{}", page.id);
@@ -280,9 +275,9 @@ fn EmailCustomization(
                     <dt>"Subject"</dt>
                     <dd data-testid="preview-subject">{move || rendered.get().subject}</dd>
                 </dl>
-                // One frame whose document follows the template. No scripts, no
-                // same-origin access: the admin's HTML is shown, not run.
-                <iframe class="preview-html" title="HTML preview" sandbox=""
+                // One frame whose document follows the template. Without
+                // allow-scripts nothing in it runs: the admin's HTML is shown.
+                <iframe class="preview-html" title="HTML preview" sandbox="allow-same-origin"
                     hidden=move || rendered.get().html.is_none()
                     srcdoc=move || rendered.get().html.unwrap_or_default()></iframe>
                 <pre class="preview-text" data-testid="preview-text">{move || rendered.get().text}</pre>

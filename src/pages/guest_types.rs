@@ -8,12 +8,12 @@ use crate::api::guest_types::{
 };
 use crate::components::menu::GUEST_TYPES;
 use crate::components::{
-    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome, field_error, use_can,
+    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome, check_before_post,
+    field_error, use_can,
 };
 use crate::domain::guest_type::{GuestType, GuestTypeForm, TimeUnit};
 use crate::domain::template::Placeholder;
 use crate::domain::{Access, FieldError};
-use leptos::form::FromFormData;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -242,15 +242,10 @@ fn GuestTypeEditor(id: Option<i64>, form: GuestTypeForm) -> impl IntoView {
         let _ = current();
         client_error.set(None);
     });
-    let on_submit = move |ev: leptos::ev::SubmitEvent| match SaveGuestType::from_event(&ev) {
-        Ok(data) => match data.form.validate() {
-            Ok(_) => client_error.set(None),
-            Err(error) => {
-                ev.prevent_default();
-                client_error.set(Some(error));
-            }
-        },
-        Err(_) => client_error.set(None),
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        check_before_post(&ev, client_error, |data: SaveGuestType| {
+            data.form.validate()
+        })
     };
     let test_to = RwSignal::new(String::new());
     let test_send = Action::new(|(form, to): &(GuestTypeForm, String)| {

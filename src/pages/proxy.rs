@@ -1,9 +1,10 @@
 //! Administration > System > Settings > Proxy.
 
 use crate::api::proxy::{ProxyPage, SaveProxySettings, get_proxy_settings};
-use crate::components::{Banner, BannerKind, Field, LeftNav, PageHeader, field_error, use_can};
+use crate::components::{
+    Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, use_can,
+};
 use crate::domain::{Access, FieldError};
-use leptos::form::FromFormData;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -36,15 +37,10 @@ fn ProxyEditor(page: ProxyPage) -> impl IntoView {
         Some(Ok(saved)) => saved.password_set,
         _ => page.password_set,
     });
-    let on_submit = move |ev: leptos::ev::SubmitEvent| match SaveProxySettings::from_event(&ev) {
-        Ok(data) => match data.form.validate() {
-            Ok(_) => client_error.set(None),
-            Err(error) => {
-                ev.prevent_default();
-                client_error.set(Some(error));
-            }
-        },
-        Err(_) => client_error.set(None),
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        check_before_post(&ev, client_error, |data: SaveProxySettings| {
+            data.form.validate()
+        })
     };
     let error_for = move |field: &'static str| field_error(client_error, server_error, field);
     let form = page.form.clone();

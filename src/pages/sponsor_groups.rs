@@ -5,10 +5,11 @@ use crate::api::sponsor_groups::{
     CreateSponsorUser, SponsorGroupSummary, SponsorGroupsPage, delete_sponsor_users,
     get_sponsor_groups, save_sponsor_group,
 };
-use crate::components::{Banner, BannerKind, Field, LeftNav, PageHeader, field_error, use_can};
+use crate::components::{
+    Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, use_can,
+};
 use crate::domain::sponsor::{ManageScope, SponsorPermissions};
 use crate::domain::{Access, AdminPassword, FieldError};
-use leptos::form::FromFormData;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -142,15 +143,10 @@ fn NewSponsorUser(
 ) -> impl IntoView {
     let client_error = RwSignal::new(None::<FieldError>);
     let server_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
-    let on_submit = move |ev: leptos::ev::SubmitEvent| match CreateSponsorUser::from_event(&ev) {
-        Ok(data) => match data.form.validate() {
-            Ok(_) => client_error.set(None),
-            Err(error) => {
-                ev.prevent_default();
-                client_error.set(Some(error));
-            }
-        },
-        Err(_) => client_error.set(None),
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        check_before_post(&ev, client_error, |data: CreateSponsorUser| {
+            data.form.validate()
+        })
     };
     let error_for = move |field: &'static str| field_error(client_error, server_error, field);
     // A user added: the form is empty for the next one.

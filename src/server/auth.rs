@@ -124,8 +124,13 @@ pub async fn sign_in(
     }
 }
 
-/// The session token from the request's cookies.
+/// The admin session token from the request's cookies.
 pub fn session_token(parts: &Parts) -> Option<String> {
+    cookie_value(parts, SESSION_COOKIE)
+}
+
+/// A cookie's value from the request, if set and not empty.
+pub fn cookie_value(parts: &Parts, cookie: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -133,7 +138,7 @@ pub fn session_token(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == cookie)
         .map(|(_, value)| value.to_string())
         .filter(|v| !v.is_empty())
 }
@@ -190,17 +195,26 @@ pub fn over_tls(parts: &Parts) -> bool {
 }
 
 pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
+    named_session_cookie(SESSION_COOKIE, token, secure)
+}
+
+pub fn clearing_cookie(secure: bool) -> HeaderValue {
+    clearing_named_cookie(SESSION_COOKIE, secure)
+}
+
+/// A session cookie: HttpOnly, SameSite=Strict, Secure behind TLS.
+pub fn named_session_cookie(cookie: &'static str, token: &str, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
+        "{cookie}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
     ))
     .expect("a URL-safe token makes a valid header")
 }
 
-pub fn clearing_cookie(secure: bool) -> HeaderValue {
+pub fn clearing_named_cookie(cookie: &'static str, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
+        "{cookie}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
     ))
     .expect("static header")
 }

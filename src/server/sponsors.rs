@@ -16,8 +16,8 @@ use crate::server::guests::{
     PASSWORD_PURPOSE, SponsorRef, email_settings, generate_guest_password, hash_guest_password,
     queue_credentials,
 };
+use http::HeaderValue;
 use http::request::Parts;
-use http::{HeaderValue, header};
 
 pub const SPONSOR_COOKIE: &str = "mailroom_sponsor";
 /// The portal name sponsor-created guests carry.
@@ -97,32 +97,15 @@ pub async fn sign_in(
 }
 
 pub fn cookie(token: &str, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{SPONSOR_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .expect("a URL-safe token makes a valid header")
+    auth::named_session_cookie(SPONSOR_COOKIE, token, secure)
 }
 
 pub fn clearing_cookie(secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{SPONSOR_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
-    ))
-    .expect("static header")
+    auth::clearing_named_cookie(SPONSOR_COOKIE, secure)
 }
 
 pub fn session_token(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SPONSOR_COOKIE)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| !v.is_empty())
+    auth::cookie_value(parts, SPONSOR_COOKIE)
 }
 
 /// The sponsor signed in with this request's cookie, if the session is live.

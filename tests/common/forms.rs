@@ -143,3 +143,19 @@ pub fn portal_body(guest_type_id: i64, changes: &[(&str, &str)]) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+/// Guest Email Settings on, from the SMTP Server page's mailbox (the only
+/// sender the peers' Exchange-like server takes), as an admin saves them.
+pub async fn guest_mail_from_mailbox(h: &Harness, cookie: &str) {
+    let saved = post(
+        &h.app,
+        "/api/save_guest_email_settings",
+        &format!(
+            "form%5Benabled%5D=true&form%5Bdefault_from%5D={}",
+            encode(MAILBOX)
+        ),
+        Some(cookie),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+}
