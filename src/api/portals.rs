@@ -12,6 +12,23 @@ pub fn public_path(id: i64) -> String {
     format!("/portal/{id}/self-registration")
 }
 
+/// Portal `id`, or the refusal that names it gone.
+#[cfg(feature = "ssr")]
+async fn existing_portal(
+    db: impl sqlx::SqliteExecutor<'_>,
+    id: i64,
+) -> Result<crate::server::db::portals::PortalRow, ApiError> {
+    use crate::server::{auth, db};
+    db::portals::get(db, id)
+        .await
+        .map_err(auth::internal)?
+        .ok_or_else(|| {
+            auth::bad_request(ApiError::Rejected(
+                "This guest portal does not exist.".into(),
+            ))
+        })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalSummary {
     pub id: i64,
@@ -59,14 +76,7 @@ pub async fn list_guest_portals() -> Result<Vec<PortalSummary>, ApiError> {
 pub async fn get_guest_portal(id: i64) -> Result<PortalPage, ApiError> {
     use crate::server::{auth, db};
     let (state, _caller) = auth::require(crate::domain::Access::View).await?;
-    let row = db::portals::get(&state.db, id)
-        .await
-        .map_err(auth::internal)?
-        .ok_or_else(|| {
-            auth::bad_request(ApiError::Rejected(
-                "This guest portal does not exist.".into(),
-            ))
-        })?;
+    let row = existing_portal(&state.db, id).await?;
     let guest_types = db::guest_types::list(&state.db)
         .await
         .map_err(auth::internal)?
@@ -103,16 +113,7 @@ pub async fn save_guest_portal(id: i64, form: PortalForm) -> Result<(), ApiError
             "Choose a guest type that exists.",
         )));
     }
-    let before = db::portals::get(&mut *tx, id)
-        .await
-        .map_err(auth::internal)?
-        .ok_or_else(|| {
-            auth::bad_request(ApiError::Rejected(
-                "This guest portal does not exist.".into(),
-            ))
-        })?
-        .settings()
-        .to_form();
+    let before = existing_portal(&mut *tx, id).await?.settings().to_form();
     db::portals::update(&mut *tx, id, &settings, now, &caller.admin.name)
         .await
         .map_err(|e| match e {
@@ -222,16 +223,9 @@ pub struct Registered {
 /// Public: no sign-in.
 #[server(endpoint = "get_public_portal")]
 pub async fn get_public_portal(id: i64) -> Result<PublicPortal, ApiError> {
-    use crate::server::{auth, db};
+    use crate::server::auth;
     let (state, _parts) = auth::context()?;
-    let row = db::portals::get(&state.db, id)
-        .await
-        .map_err(auth::internal)?
-        .ok_or_else(|| {
-            auth::bad_request(ApiError::Rejected(
-                "This guest portal does not exist.".into(),
-            ))
-        })?;
+    let row = existing_portal(&state.db, id).await?;
     Ok(PublicPortal {
         id: row.id,
         name: row.name,
@@ -252,14 +246,7 @@ pub async fn register_guest(portal: i64, form: RegistrationForm) -> Result<Regis
     use crate::server::{auth, db};
     let (state, parts) = auth::context()?;
     let ip = auth::client_ip(&parts);
-    let row = db::portals::get(&state.db, portal)
-        .await
-        .map_err(auth::internal)?
-        .ok_or_else(|| {
-            auth::bad_request(ApiError::Rejected(
-                "This guest portal does not exist.".into(),
-            ))
-        })?;
+    let row = existing_portal(&state.db, portal).await?;
     let settings = row.settings();
     let registration = form
         .validate(settings.require_aup)

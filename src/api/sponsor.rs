@@ -200,7 +200,7 @@ async fn create_for_sponsor(
 ) -> Result<CreatedBatch, ApiError> {
     use crate::domain::sponsor::{access_days, guest_type_id as parse_type};
     use crate::server::clock::unix;
-    use crate::server::guests::{NewAccount, create_accounts};
+    use crate::server::guests::{NewAccount, create_accounts, sponsor_template};
     use crate::server::sponsors::{self, SPONSOR_PORTAL};
     use crate::server::{auth, db};
     let (state, sponsor) = sponsors::require().await?;
@@ -239,12 +239,7 @@ async fn create_for_sponsor(
             username: d.username,
         })
         .collect();
-    let template = db::portals::list(&state.db)
-        .await
-        .map_err(auth::internal)?
-        .into_iter()
-        .next()
-        .map(|p| p.settings().email);
+    let template = sponsor_template(&state).await.map_err(auth::internal)?;
     let emails: Vec<String> = accounts
         .iter()
         .map(|a| {

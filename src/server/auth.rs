@@ -80,6 +80,62 @@ pub enum LoginOutcome {
     Throttled { wait_seconds: i64 },
 }
 
+/// One sign-in attempt, throttled per user name and per client address: the
+/// admins', the sponsors' and the guests' sign-ins share it.
+pub struct Attempt {
+    user_key: String,
+    ip_key: String,
+    now: i64,
+}
+
+impl Attempt {
+    /// Starts an attempt for `user_key` (a `throttle::user_key`, prefixed
+    /// per kind of user) from `client_ip`; the seconds to wait if throttled.
+    pub fn start(state: &AppState, user_key: String, client_ip: &str) -> Result<Attempt, i64> {
+        let now = unix(state.clock.now());
+        let ip_key = crate::server::throttle::ip_key(client_ip);
+        match state.throttle.wait(&[&user_key, &ip_key], now) {
+            Some(wait_seconds) => Err(wait_seconds),
+            None => Ok(Attempt {
+                user_key,
+                ip_key,
+                now,
+            }),
+        }
+    }
+
+    /// The attempt's time (Unix seconds).
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Checks `password` against `hash`; `None` (an unknown or disabled
+    /// user) is checked against a decoy, so that it takes as long, and
+    /// fails. A failure counts against the user and the address; a success
+    /// clears the user's.
+    pub fn verify(&self, state: &AppState, password: &Secret, hash: Option<&str>) -> bool {
+        use crate::server::throttle::{PER_IP, PER_USER};
+        let verified = match hash {
+            Some(hash) => verify_password(password, hash),
+            None => {
+                verify_password(password, decoy_hash());
+                false
+            }
+        };
+        if verified {
+            state.throttle.clear(&self.user_key);
+        } else {
+            state
+                .throttle
+                .record_failure(&self.user_key, PER_USER, self.now);
+            state
+                .throttle
+                .record_failure(&self.ip_key, PER_IP, self.now);
+        }
+        verified
+    }
+}
+
 /// Checks a name and password, throttled per user and per IP; on success
 /// creates a session and returns its token (to go in the cookie).
 pub async fn sign_in(
@@ -88,40 +144,31 @@ pub async fn sign_in(
     password: &Secret,
     client_ip: &str,
 ) -> anyhow::Result<LoginOutcome> {
-    let now = unix(state.clock.now());
-    let user_key = crate::server::throttle::user_key(name);
-    let ip_key = crate::server::throttle::ip_key(client_ip);
-    if let Some(wait_seconds) = state.throttle.wait(&[&user_key, &ip_key], now) {
-        return Ok(LoginOutcome::Throttled { wait_seconds });
-    }
-    let admin = db::admins::by_name(&state.db, name.trim()).await?;
-    let verified = match &admin {
-        Some(admin) => verify_password(password, &admin.password_hash),
-        None => {
-            verify_password(password, decoy_hash());
-            false
-        }
+    let attempt = match Attempt::start(state, crate::server::throttle::user_key(name), client_ip) {
+        Ok(attempt) => attempt,
+        Err(wait_seconds) => return Ok(LoginOutcome::Throttled { wait_seconds }),
     };
-    match admin {
-        Some(admin) if verified && admin.enabled => {
-            state.throttle.clear(&user_key);
-            let token = random_token();
-            db::sessions::insert(&state.db, &token_hash(&token), admin.id, now, client_ip).await?;
-            Ok(LoginOutcome::SignedIn {
-                token,
-                admin: Box::new(admin),
-            })
-        }
-        _ => {
-            state
-                .throttle
-                .record_failure(&user_key, crate::server::throttle::PER_USER, now);
-            state
-                .throttle
-                .record_failure(&ip_key, crate::server::throttle::PER_IP, now);
-            Ok(LoginOutcome::Refused)
-        }
-    }
+    let admin = db::admins::by_name(&state.db, name.trim())
+        .await?
+        .filter(|admin| admin.enabled);
+    let hash = admin.as_ref().map(|admin| admin.password_hash.as_str());
+    let verified = attempt.verify(state, password, hash);
+    let Some(admin) = admin.filter(|_| verified) else {
+        return Ok(LoginOutcome::Refused);
+    };
+    let token = random_token();
+    db::sessions::insert(
+        &state.db,
+        &token_hash(&token),
+        admin.id,
+        attempt.now,
+        client_ip,
+    )
+    .await?;
+    Ok(LoginOutcome::SignedIn {
+        token,
+        admin: Box::new(admin),
+    })
 }
 
 /// The admin session token from the request's cookies.

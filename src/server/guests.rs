@@ -327,27 +327,18 @@ pub async fn sign_in(
     password: &Secret,
     ip: &str,
 ) -> anyhow::Result<Result<SignedInGuest, GuestRefusal>> {
-    use crate::server::throttle::{PER_IP, PER_USER, ip_key, user_key};
-    let now = unix(state.clock.now());
-    let user_key = format!("guest:{}", user_key(username));
-    let ip_key = ip_key(ip);
-    if let Some(wait) = state.throttle.wait(&[&user_key, &ip_key], now) {
-        return Ok(Err(GuestRefusal::Throttled(wait)));
-    }
-    let row = db::guests::credentials(&state.db, username.trim()).await?;
-    let verified = match &row {
-        Some((_, hash)) => crate::server::auth::verify_password(password, hash),
-        None => {
-            crate::server::auth::verify_password(password, crate::server::auth::decoy_hash());
-            false
-        }
+    use crate::server::auth::Attempt;
+    use crate::server::throttle::user_key;
+    let attempt = match Attempt::start(state, format!("guest:{}", user_key(username)), ip) {
+        Ok(attempt) => attempt,
+        Err(wait) => return Ok(Err(GuestRefusal::Throttled(wait))),
     };
-    let (Some((guest, _)), true) = (row, verified) else {
-        state.throttle.record_failure(&user_key, PER_USER, now);
-        state.throttle.record_failure(&ip_key, PER_IP, now);
+    let now = attempt.now();
+    let row = db::guests::credentials(&state.db, username.trim()).await?;
+    let verified = attempt.verify(state, password, row.as_ref().map(|(_, hash)| hash.as_str()));
+    let Some((guest, _)) = row.filter(|_| verified) else {
         return Ok(Err(GuestRefusal::Invalid));
     };
-    state.throttle.clear(&user_key);
     let guest_state = guest.state().unwrap_or(GuestState::Denied);
     if guest_state == GuestState::Expired || guest.valid_until <= now {
         return Ok(Err(GuestRefusal::State(GuestState::Expired)));
@@ -379,6 +370,14 @@ pub async fn change_password(state: &AppState, id: i64, password: &Secret) -> an
     db::vault::delete(&mut *tx, PASSWORD_PURPOSE, &id.to_string()).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The credentials email of accounts a sponsor creates or resends to: the
+/// default portal's template (there is no sponsor portal template).
+pub async fn sponsor_template(state: &AppState) -> anyhow::Result<Option<EmailTemplate>> {
+    Ok(db::portals::first(&state.db)
+        .await?
+        .map(|portal| portal.settings().email))
 }
 
 /// The saved Guest Email Settings, or ISE's defaults before any save.

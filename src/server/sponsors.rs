@@ -7,14 +7,14 @@ use crate::domain::Secret;
 use crate::domain::guest::{GuestDetails, GuestState};
 use crate::domain::sponsor::{ActionReport, GuestAction, ManageScope, SponsorPermissions};
 use crate::server::AppState;
-use crate::server::auth::{self, random_token, token_hash, verify_password};
+use crate::server::auth::{self, random_token, token_hash};
 use crate::server::clock::{unix, unix_ms};
 use crate::server::db;
 use crate::server::db::guests::Scope;
 use crate::server::db::sponsors::{GroupRow, SponsorRow};
 use crate::server::guests::{
     PASSWORD_PURPOSE, SponsorRef, email_settings, generate_guest_password, hash_guest_password,
-    queue_credentials,
+    queue_credentials, sponsor_template,
 };
 use http::HeaderValue;
 use http::request::Parts;
@@ -65,35 +65,27 @@ pub async fn sign_in(
     password: &Secret,
     client_ip: &str,
 ) -> anyhow::Result<SponsorLogin> {
-    use crate::server::throttle::{PER_IP, PER_USER, ip_key, user_key};
-    let now = unix(state.clock.now());
-    let user_key = format!("sponsor:{}", user_key(name));
-    let ip_key = ip_key(client_ip);
-    if let Some(wait_seconds) = state.throttle.wait(&[&user_key, &ip_key], now) {
-        return Ok(SponsorLogin::Throttled { wait_seconds });
+    use crate::server::throttle::user_key;
+    let attempt =
+        match auth::Attempt::start(state, format!("sponsor:{}", user_key(name)), client_ip) {
+            Ok(attempt) => attempt,
+            Err(wait_seconds) => return Ok(SponsorLogin::Throttled { wait_seconds }),
+        };
+    let sponsor = db::sponsors::by_name(&state.db, name.trim())
+        .await?
+        .filter(|sponsor| sponsor.enabled);
+    let hash = sponsor
+        .as_ref()
+        .map(|sponsor| sponsor.password_hash.as_str());
+    if !attempt.verify(state, password, hash) {
+        return Ok(SponsorLogin::Refused);
     }
-    let sponsor = db::sponsors::by_name(&state.db, name.trim()).await?;
-    let verified = match &sponsor {
-        Some(sponsor) => verify_password(password, &sponsor.password_hash),
-        None => {
-            // As long as a real check, so a name cannot be probed.
-            verify_password(password, auth::decoy_hash());
-            false
-        }
+    let Some(sponsor) = sponsor else {
+        return Ok(SponsorLogin::Refused);
     };
-    match sponsor {
-        Some(sponsor) if verified && sponsor.enabled => {
-            state.throttle.clear(&user_key);
-            let token = random_token();
-            db::sponsors::insert_session(&state.db, &token_hash(&token), sponsor.id, now).await?;
-            Ok(SponsorLogin::SignedIn { token })
-        }
-        _ => {
-            state.throttle.record_failure(&user_key, PER_USER, now);
-            state.throttle.record_failure(&ip_key, PER_IP, now);
-            Ok(SponsorLogin::Refused)
-        }
-    }
+    let token = random_token();
+    db::sponsors::insert_session(&state.db, &token_hash(&token), sponsor.id, attempt.now()).await?;
+    Ok(SponsorLogin::SignedIn { token })
 }
 
 pub fn cookie(token: &str, secure: bool) -> HeaderValue {
@@ -171,11 +163,8 @@ pub async fn run_action(
     let now = unix(state.clock.now());
     let now_ms = unix_ms(state.clock.now());
     let settings = email_settings(state).await?;
-    let template = db::portals::list(&state.db)
+    let template = sponsor_template(state)
         .await?
-        .into_iter()
-        .next()
-        .map(|portal| portal.settings().email)
         .ok_or_else(|| anyhow::anyhow!("no guest portal holds a credentials email"))?;
     let mut report = ActionReport::default();
     let mut queued = Vec::new();

@@ -68,6 +68,13 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Po
         .await
 }
 
+/// The first portal created: the Self-Registered Guest Portal (default).
+pub async fn first(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<PortalRow>> {
+    sqlx::query_as(&format!("{SELECT} ORDER BY id LIMIT 1"))
+        .fetch_optional(db)
+        .await
+}
+
 /// Creates ISE's Self-Registered Guest Portal (default) on a database
 /// that has no portal yet, with the Daily guest type as ISE does.
 pub async fn ensure_default(db: impl SqliteExecutor<'_>, now: i64) -> sqlx::Result<()> {
