@@ -13,7 +13,7 @@
 mod common;
 
 use common::Peers;
-use common::app::{PASSWORD, harness_in, post, sign_in};
+use common::app::{add_sponsor, harness_in, post, sign_in, sponsor_sign_in};
 use common::forms::{configure_oauth_smtp, encode, guest_mail_from_mailbox};
 use http::StatusCode;
 use mailroom::domain::mail::RetryPolicy;
@@ -52,31 +52,9 @@ async fn run(peers: &Peers, n: usize, pool: u32) -> Run {
     .await;
     let root = sign_in(&h.app, "root").await;
     configure_oauth_smtp(&h, &root, peers).await;
-    let ok = |reply: common::app::Reply| assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     guest_mail_from_mailbox(&h, &root).await;
-    ok(post(
-        &h.app,
-        "/api/create_sponsor_user",
-        &format!(
-            "form%5Busername%5D=sponsor1&form%5Bemail%5D=sponsor1%40contoso.com&form%5Bpassword%5D={PASSWORD}&form%5Bgroup_id%5D=1"
-        ),
-        Some(&root),
-    )
-    .await);
-    let login = post(
-        &h.app,
-        "/api/sponsor_login",
-        &format!("username=sponsor1&password={PASSWORD}"),
-        None,
-    )
-    .await;
-    let sponsor = login
-        .set_cookie
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    add_sponsor(&h.app, &root, "sponsor1", 1).await;
+    let sponsor = sponsor_sign_in(&h.app, "sponsor1").await;
     worker::spawn(h.state.clone());
 
     let mut csv = String::from("First Name,Last Name,Email Address,Company\n");

@@ -7,7 +7,7 @@
 mod common;
 
 use common::Peers;
-use common::app::{Harness, harness_with_mail, post, sign_in};
+use common::app::{Harness, add_sponsor, harness_with_mail, post, sign_in, sponsor_sign_in};
 use common::forms::{MAILBOX, configure_smtp, encode, guest_mail_from_mailbox, portal_body};
 use http::StatusCode;
 use mailroom::api::portals::{PortalPage, Registered};
@@ -312,7 +312,6 @@ async fn domains_and_the_hourly_limit_refuse_registrations_without_creating_acco
 
 #[tokio::test]
 async fn a_guest_signs_in_changes_the_password_and_resend_then_needs_a_reset() {
-    use common::app::PASSWORD;
     use mailroom::domain::sponsor::ActionReport;
     let rig = rig().await;
     let registered: Registered =
@@ -397,27 +396,8 @@ async fn a_guest_signs_in_changes_the_password_and_resend_then_needs_a_reset() {
     );
 
     // A sponsor who manages every account: Resend is refused, Reset works.
-    let created = post(
-        &rig.h.app,
-        "/api/create_sponsor_user",
-        &format!("form%5Busername%5D=sponsor1&form%5Bemail%5D=s%40contoso.com&form%5Bpassword%5D={PASSWORD}&form%5Bgroup_id%5D=1"),
-        Some(&rig.root),
-    )
-    .await;
-    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
-    let sponsor = post(
-        &rig.h.app,
-        "/api/sponsor_login",
-        &format!("username=sponsor1&password={PASSWORD}"),
-        None,
-    )
-    .await
-    .set_cookie
-    .unwrap()
-    .split(';')
-    .next()
-    .unwrap()
-    .to_string();
+    add_sponsor(&rig.h.app, &rig.root, "sponsor1", 1).await;
+    let sponsor = sponsor_sign_in(&rig.h.app, "sponsor1").await;
     let act = |action: &str| {
         let app = rig.h.app.clone();
         let sponsor = sponsor.clone();

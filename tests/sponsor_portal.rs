@@ -8,7 +8,7 @@
 mod common;
 
 use common::Peers;
-use common::app::{Harness, PASSWORD, harness_with_mail, post, sign_in};
+use common::app::{Harness, add_sponsor, harness_with_mail, post, sign_in, sponsor_sign_in};
 use common::forms::{configure_smtp, encode, guest_mail_from_mailbox};
 use http::StatusCode;
 use mailroom::api::sponsor::{CreatedBatch, DeliveryProgress, SponsoredPage};
@@ -54,32 +54,11 @@ impl Rig {
     async fn add_sponsor(&self, username: &str, group: &str) {
         let groups = self.groups().await;
         let group_id = groups.groups.iter().find(|g| g.name == group).unwrap().id;
-        let body = format!(
-            "form%5Busername%5D={username}&form%5Bfull_name%5D=Sam%20Sponsor&form%5Bemail%5D={username}%40contoso.com\
-             &form%5Bpassword%5D={PASSWORD}&form%5Bgroup_id%5D={group_id}"
-        );
-        let reply = post(
-            &self.h.app,
-            "/api/create_sponsor_user",
-            &body,
-            Some(&self.root),
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        add_sponsor(&self.h.app, &self.root, username, group_id).await;
     }
 
     async fn sponsor_sign_in(&self, username: &str) -> String {
-        let reply = post(
-            &self.h.app,
-            "/api/sponsor_login",
-            &format!("username={username}&password={PASSWORD}"),
-            None,
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        let cookie = reply.set_cookie.expect("a sponsor session cookie");
-        assert!(cookie.starts_with("mailroom_sponsor=") && cookie.contains("HttpOnly"));
-        cookie.split(';').next().unwrap().to_string()
+        sponsor_sign_in(&self.h.app, username).await
     }
 
     async fn guests(&self, sponsor: &str, search: &str) -> SponsoredPage {

@@ -155,3 +155,30 @@ pub async fn sign_in(app: &Router, name: &str) -> String {
     );
     cookie.split(';').next().unwrap().to_string()
 }
+
+/// Adds the sponsor user `username` (password `PASSWORD`, address
+/// `username@contoso.com`) to sponsor group `group_id`, as the admin whose
+/// session `cookie` is.
+pub async fn add_sponsor(app: &Router, cookie: &str, username: &str, group_id: i64) {
+    let body = format!(
+        "form%5Busername%5D={username}&form%5Bfull_name%5D=Sam%20Sponsor&form%5Bemail%5D={username}%40contoso.com\
+         &form%5Bpassword%5D={PASSWORD}&form%5Bgroup_id%5D={group_id}"
+    );
+    let reply = post(app, "/api/create_sponsor_user", &body, Some(cookie)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+/// Signs the sponsor `username` in on the sponsor portal; its session cookie.
+pub async fn sponsor_sign_in(app: &Router, username: &str) -> String {
+    let reply = post(
+        app,
+        "/api/sponsor_login",
+        &format!("username={username}&password={PASSWORD}"),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let cookie = reply.set_cookie.expect("a sponsor session cookie");
+    assert!(cookie.starts_with("mailroom_sponsor=") && cookie.contains("HttpOnly"));
+    cookie.split(';').next().unwrap().to_string()
+}
