@@ -45,10 +45,83 @@ pub async fn login(username: String, password: String) -> Result<(), ApiError> {
                 "Too many failed sign-in attempts. Try again in {wait_seconds} seconds."
             )))
         }
+        LoginOutcome::PasswordExpired => {
+            tracing::info!(target: "admin-access", user = %username.trim(), "admin password expired: a new one is required");
+            response_status(http::StatusCode::FORBIDDEN);
+            Err(ApiError::Rejected(PASSWORD_EXPIRED.into()))
+        }
     }
 }
 
 pub const INVALID_CREDENTIALS: &str = "Invalid username or password. Try again.";
+pub const PASSWORD_EXPIRED: &str = "Your password has expired. Choose a new password to sign in.";
+
+/// Signs in with an expired password by replacing it: the current password
+/// is checked (throttled) as at sign-in, the new one against the rules.
+#[server(endpoint = "change_expired_password")]
+pub async fn change_expired_password(
+    username: String,
+    password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), ApiError> {
+    use crate::domain::{AdminPassword, FieldError, Secret};
+    use crate::server::auth::{self, Attempt};
+    use crate::server::db;
+    let (state, parts) = auth::context()?;
+    let client_ip = auth::client_ip(&parts);
+    let attempt = match Attempt::start(
+        &state,
+        crate::server::throttle::user_key(&username),
+        &client_ip,
+    ) {
+        Ok(attempt) => attempt,
+        Err(wait_seconds) => {
+            response_status(http::StatusCode::TOO_MANY_REQUESTS);
+            return Err(ApiError::Throttled(format!(
+                "Too many failed sign-in attempts. Try again in {wait_seconds} seconds."
+            )));
+        }
+    };
+    let admin = db::admins::by_name(&state.db, username.trim())
+        .await
+        .map_err(auth::internal)?
+        .filter(|admin| admin.enabled);
+    let hash = admin.as_ref().map(|admin| admin.password_hash.as_str());
+    let verified = attempt.verify(&state, &Secret::new(password.clone()), hash);
+    let Some(admin) = admin.filter(|_| verified) else {
+        response_status(http::StatusCode::UNAUTHORIZED);
+        return Err(ApiError::Rejected(INVALID_CREDENTIALS.into()));
+    };
+    AdminPassword::check("new_password", &new_password, &admin.name).map_err(auth::bad_request)?;
+    if new_password == password {
+        return Err(auth::bad_request(FieldError::new(
+            "new_password",
+            "Choose a password different from the expired one.",
+        )));
+    }
+    if new_password != confirm_password {
+        return Err(auth::bad_request(FieldError::new(
+            "confirm_password",
+            "The passwords do not match.",
+        )));
+    }
+    let new_hash = auth::hash_password(&Secret::new(new_password)).map_err(auth::internal)?;
+    db::admins::set_password_hash(&state.db, admin.id, &new_hash, attempt.now())
+        .await
+        .map_err(auth::internal)?;
+    tracing::info!(target: "admin-access", user = %admin.name, "admin changed an expired password from {client_ip}");
+    let token = auth::start_session(&state, admin.id, attempt.now(), &client_ip)
+        .await
+        .map_err(auth::internal)?;
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    response.insert_header(
+        http::header::SET_COOKIE,
+        auth::session_cookie(&token, auth::over_tls(&parts)),
+    );
+    leptos_axum::redirect("/");
+    Ok(())
+}
 
 #[cfg(feature = "ssr")]
 fn response_status(status: http::StatusCode) {

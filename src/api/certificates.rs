@@ -140,6 +140,7 @@ pub async fn import_trusted_certificate(
     .await?;
     tx.commit().await.map_err(auth::internal)?;
     state.mailer.settings_changed();
+    crate::server::alarms::check_soon(&state);
     tracing::info!(target: "admin-access", user = %caller.admin.name, "imported trusted certificate {} (sha256 {})", row.subject, row.sha256);
     Ok(view(row))
 }
@@ -182,5 +183,6 @@ pub async fn delete_trusted_certificates(ids: Vec<i64>) -> Result<usize, ApiErro
     }
     tx.commit().await.map_err(auth::internal)?;
     state.mailer.settings_changed();
+    crate::server::alarms::check_soon(&state);
     Ok(deleted)
 }

@@ -169,8 +169,20 @@ async fn act_on_dead_letter(id: i64, action: DeadLetterAction) -> Result<(), Api
     )
     .await?;
     tx.commit().await.map_err(auth::internal)?;
-    if action == DeadLetterAction::Retry {
-        state.mailer.wake();
+    match action {
+        DeadLetterAction::Retry => {
+            // Its delivery will look at the dead-letter alarm again.
+            state
+                .mailer
+                .delivery_alarms_may_be_open
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            state.mailer.wake();
+        }
+        DeadLetterAction::Discard => {
+            if let Err(error) = crate::server::alarms::dead_letters_changed(&state).await {
+                tracing::error!(target: "alarms", "could not clear alarms: {error:#}");
+            }
+        }
     }
     Ok(())
 }

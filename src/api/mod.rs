@@ -2,10 +2,12 @@
 //! checks its caller's role on the server before doing anything.
 
 pub mod admins;
+pub mod alarms;
 pub mod auth;
 pub mod certificates;
 pub mod guest;
 pub mod guest_types;
+pub mod identities;
 pub mod logs;
 pub mod mail;
 pub mod portals;

@@ -225,6 +225,10 @@ pub async fn save_smtp_settings(form: SmtpSettingsForm) -> Result<SmtpPage, ApiE
     super::record_audit(&mut tx, &caller, now, "update", "SMTP Server", &changed).await?;
     tx.commit().await.map_err(auth::internal)?;
     state.mailer.settings_changed();
+    // A renewed secret clears its alarm before the page reloads.
+    if let Err(error) = crate::server::alarms::run_check(&state).await {
+        tracing::error!(target: "alarms", "alarm check failed: {error:#}");
+    }
     state.test_gate.forget(&caller.admin.name);
     get_smtp_settings().await
 }

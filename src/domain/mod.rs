@@ -1,6 +1,7 @@
 //! Pure types and rules shared by the server and the browser. No IO here.
 
 mod admin;
+pub mod alarm;
 pub mod connection_test;
 pub mod diagnosis;
 mod email;
@@ -8,6 +9,7 @@ pub mod exchange;
 pub mod guest;
 pub mod guest_type;
 pub mod mail;
+pub mod password_policy;
 pub mod portal;
 pub mod proxy;
 mod role;

@@ -1,6 +1,7 @@
 //! Passwords, sessions and the role check every server function calls.
 
 use crate::api::ApiError;
+use crate::domain::password_policy::PolicyScope;
 use crate::domain::{Access, Role, Secret};
 use crate::server::AppState;
 use crate::server::clock::unix;
@@ -75,9 +76,17 @@ impl Caller {
 }
 
 pub enum LoginOutcome {
-    SignedIn { token: String, admin: Box<AdminRow> },
+    SignedIn {
+        token: String,
+        admin: Box<AdminRow>,
+    },
     Refused,
-    Throttled { wait_seconds: i64 },
+    Throttled {
+        wait_seconds: i64,
+    },
+    /// The password was right but has outlived the admin password policy:
+    /// a new one must be chosen before a session is given.
+    PasswordExpired,
 }
 
 /// One sign-in attempt, throttled per user name and per client address: the
@@ -156,19 +165,31 @@ pub async fn sign_in(
     let Some(admin) = admin.filter(|_| verified) else {
         return Ok(LoginOutcome::Refused);
     };
-    let token = random_token();
-    db::sessions::insert(
-        &state.db,
-        &token_hash(&token),
-        admin.id,
+    let policy = db::identities::policy(&state.db, PolicyScope::Admin).await?;
+    if crate::server::passwords::admin_password_expired(
+        &policy,
+        admin.password_changed_at,
         attempt.now,
-        client_ip,
-    )
-    .await?;
+    ) {
+        return Ok(LoginOutcome::PasswordExpired);
+    }
+    let token = start_session(state, admin.id, attempt.now, client_ip).await?;
     Ok(LoginOutcome::SignedIn {
         token,
         admin: Box::new(admin),
     })
+}
+
+/// Creates a session for a verified admin; its token goes in the cookie.
+pub async fn start_session(
+    state: &AppState,
+    admin_id: i64,
+    now: i64,
+    client_ip: &str,
+) -> anyhow::Result<String> {
+    let token = random_token();
+    db::sessions::insert(&state.db, &token_hash(&token), admin_id, now, client_ip).await?;
+    Ok(token)
 }
 
 /// The admin session token from the request's cookies.

@@ -126,6 +126,7 @@ async fn serve(data_dir: PathBuf) -> anyhow::Result<()> {
     spawn_session_sweeper(state.clone());
     crate::server::mail::worker::spawn(state.clone());
     crate::server::guests::spawn_expiry_scheduler(state.clone());
+    crate::server::alarms::spawn_scheduler(state.clone());
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(target: "system", "Mailroom {} listening on http://{addr} (data directory {})", crate::server::VERSION, data_dir.display());

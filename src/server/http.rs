@@ -32,6 +32,7 @@ pub async fn build_state(
     let db = db::open(data_dir).await?;
     let vault = Vault::open(db.clone(), data_dir).await?;
     db::portals::ensure_default(&db, clock.now().unix_timestamp()).await?;
+    db::alarms::ensure_catalogue(&db, clock.now().unix_timestamp()).await?;
     let log_levels = Arc::new(crate::server::logging::LogLevels::default());
     // Levels an admin set on Debug Log Configuration survive restarts.
     for (component, level) in db::log_levels::all(&db).await? {

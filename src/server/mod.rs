@@ -1,5 +1,6 @@
 //! Everything that does IO. Compiled only into the server binary.
 
+pub mod alarms;
 pub mod auth;
 pub mod certs;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod http;
 pub mod logging;
 pub mod mail;
 pub mod oauth;
+pub mod passwords;
 pub mod settings;
 pub mod smtp;
 pub mod sponsors;

@@ -1,11 +1,13 @@
 //! Every SQL statement lives under this module, one file per aggregate.
 
 pub mod admins;
+pub mod alarms;
 pub mod audit;
 pub mod certificates;
 pub mod guest_email;
 pub mod guest_types;
 pub mod guests;
+pub mod identities;
 pub mod log_levels;
 pub mod oauth_certificates;
 pub mod outbox;

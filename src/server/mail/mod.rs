@@ -87,6 +87,7 @@ impl MailConfig {
 }
 
 /// An email to queue.
+#[derive(Clone)]
 pub struct Outgoing {
     pub kind: MailKind,
     pub sender: String,
@@ -135,6 +136,10 @@ pub struct Mailer {
     transport: transport::TransportSlot,
     /// Names this process's leases.
     owner: String,
+    /// Whether a delivery alarm (token, unreachable, dead letter) may be
+    /// open: a delivery that works then clears them, and otherwise costs
+    /// nothing. True at start, for alarms left by a previous run.
+    pub delivery_alarms_may_be_open: std::sync::atomic::AtomicBool,
 }
 
 impl Mailer {
@@ -147,6 +152,7 @@ impl Mailer {
             generation: AtomicU64::new(1),
             tokens: TokenCache::new(clock),
             transport: transport::TransportSlot::default(),
+            delivery_alarms_may_be_open: std::sync::atomic::AtomicBool::new(true),
             owner: format!(
                 "worker-{}-{}",
                 std::process::id(),

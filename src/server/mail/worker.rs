@@ -222,6 +222,7 @@ async fn deliver(
         _ => {}
     }
     if recorded {
+        watch_alarms(state, kind, status, diagnosis.as_ref(), &row);
         let _ = mailer.settled.send(Settlement {
             id: row.id,
             status,
@@ -231,6 +232,77 @@ async fn deliver(
             next_attempt_at: (status == MailStatus::Retrying).then_some(next_attempt_at),
         });
     }
+}
+
+/// Raises the alarm a failure points at, or clears the delivery alarms
+/// once mail goes through again; off the delivery path.
+fn watch_alarms(
+    state: &AppState,
+    kind: MailKind,
+    status: MailStatus,
+    diagnosis: Option<&Diagnosis>,
+    row: &Claimed,
+) {
+    use crate::domain::alarm::AlarmCode;
+    use crate::server::alarms::{self, Condition};
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut conditions = Vec::new();
+    match (status, diagnosis) {
+        (MailStatus::Sent, _) => {
+            if state.mailer.delivery_alarms_may_be_open.swap(false, SeqCst) {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = alarms::delivery_works(&state).await {
+                        tracing::error!(target: "alarms", "could not clear alarms: {error:#}");
+                    }
+                });
+            }
+            return;
+        }
+        (_, Some(d)) => {
+            let seen = format!("{}: {} ({})", d.code, d.message, d.hint);
+            match d.step {
+                Step::Token | Step::TokenClaims => conditions.push(Condition::event(
+                    AlarmCode::TokenAcquisitionFailed,
+                    format!("Token request failed: {seen}"),
+                )),
+                Step::Connect | Step::Greeting | Step::StartTls => {
+                    conditions.push(Condition::event(
+                        AlarmCode::SmtpUnreachable,
+                        format!("Connection failed: {seen}"),
+                    ))
+                }
+                _ => {}
+            }
+            // A failed alarm email would otherwise alarm about itself.
+            if status == MailStatus::Dead && kind != MailKind::Alarm {
+                conditions.push(Condition::event(
+                    AlarmCode::DeliveryFailed,
+                    format!(
+                        "{} {} to {} ('{}') moved to dead letters after {} attempt(s): {seen}",
+                        kind.label(),
+                        row.id,
+                        row.recipients,
+                        row.subject,
+                        row.attempts
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    if conditions.is_empty() {
+        return;
+    }
+    state.mailer.delivery_alarms_may_be_open.store(true, SeqCst);
+    let state = state.clone();
+    tokio::spawn(async move {
+        for condition in conditions {
+            if let Err(error) = alarms::raise(&state, &condition).await {
+                tracing::error!(target: "alarms", "could not raise an alarm: {error:#}");
+            }
+        }
+    });
 }
 
 /// The end of one attempt, on its way to the database.
