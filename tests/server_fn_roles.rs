@@ -283,6 +283,77 @@ async fn every_server_fn_checks_the_callers_role() {
             Box::new(|_| "to=ops%40example.com".to_string()),
             Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),
+        (
+            "/api/list_alarms",
+            Box::new(|_| "include_cleared=true".to_string()),
+            Expect::AnyAdmin,
+        ),
+        (
+            // No such alarm: nothing changes, but the role is checked first.
+            "/api/act_on_alarms",
+            Box::new(|_| "ids%5B0%5D=999&action=Acknowledge".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/get_alarm_settings",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/save_alarm_setting",
+            Box::new(|_| {
+                "code=email-delivery-failed&form%5Benabled%5D=true&form%5Bseverity%5D=warning\
+                 &form%5Bsend_email%5D=true&form%5Bsuppress_hours%5D=12"
+                    .to_string()
+            }),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/save_alarm_sender",
+            Box::new(|_| "sender=alarms%40example.com".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            // No SMTP server is configured yet.
+            "/api/send_test_alarm_email",
+            Box::new(|_| "to=ops%40example.com".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/get_password_policy",
+            Box::new(|_| "scope=Admin".to_string()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/save_password_policy",
+            Box::new(|_| format!("scope=Admin&{PASSWORD_POLICY_FORM}")),
+            Expect::Only(&[Role::SuperAdmin]),
+        ),
+        (
+            "/api/save_password_policy",
+            Box::new(|_| format!("scope=User&{PASSWORD_POLICY_FORM}")),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/list_internal_users",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/create_internal_user",
+            Box::new(|role| {
+                format!(
+                    "form%5Bname%5D=user-{}&form%5Bemail%5D=u%40example.com&form%5Bpassword%5D=Net-User-Passw0rd",
+                    role.as_str().replace('_', "-")
+                )
+            }),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/delete_internal_users",
+            Box::new(|_| "ids%5B0%5D=999".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
     ];
 
     // The table must name every registered server function, so a new one
@@ -296,6 +367,7 @@ async fn every_server_fn_checks_the_callers_role() {
     covered.extend(
         [
             "/api/login",
+            "/api/change_expired_password",
             "/api/logout",
             "/api/current_admin",
             "/api/get_public_portal",
@@ -606,6 +678,9 @@ async fn an_idle_session_expires() {
 
 /// The sponsor portal's functions, which need a sponsor's session
 /// (permissions per sponsor group: tests/sponsor_portal.rs).
+const PASSWORD_POLICY_FORM: &str = "form%5Blifetime_enabled%5D=false&form%5Blifetime_days%5D=45\
+    &form%5Breminder_days%5D=30&form%5Breminder_subject%5D=Expiring&form%5Breminder_text%5D=Change%20it";
+
 const SPONSOR_ONLY: [(&str, &str); 6] = [
     ("/api/sponsor_create_known", "form%5Bguest_type_id%5D=1"),
     ("/api/sponsor_create_random", "form%5Bcount%5D=1"),
