@@ -4,6 +4,7 @@ use crate::components::ConsoleLayout;
 use crate::pages::administrators::{
     AdministratorsPage, EditAdministratorPage, NewAdministratorPage,
 };
+use crate::pages::alarms::{AlarmSettingsPage, AlarmsPage};
 use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::debug_log::DebugLogPage;
 use crate::pages::download_logs::DownloadLogsPage;
@@ -12,6 +13,7 @@ use crate::pages::guest_portal_public::{GuestLoginPage, SelfRegistrationPage};
 use crate::pages::guest_portals::{EditGuestPortalPage, GuestPortalsPage};
 use crate::pages::guest_types::{EditGuestTypePage, GuestTypesPage, NewGuestTypePage};
 use crate::pages::home::HomePage;
+use crate::pages::identities::{AdminPasswordPolicyPage, UserPasswordPolicyPage, UsersPage};
 use crate::pages::login::LoginPage;
 use crate::pages::mail_queue::MailQueuePage;
 use crate::pages::not_found::NotFound;
@@ -68,6 +70,11 @@ lazy_page!(GuestLoginRoute, GuestLoginPage);
 lazy_page!(SponsorGroupsRoute, SponsorGroupsPage);
 lazy_page!(SponsorLoginRoute, SponsorLoginPage);
 lazy_page!(SponsorPortalRoute, SponsorPortalPage);
+lazy_page!(AlarmsRoute, AlarmsPage);
+lazy_page!(AlarmSettingsRoute, AlarmSettingsPage);
+lazy_page!(AdminPasswordPolicyRoute, AdminPasswordPolicyPage);
+lazy_page!(UserPasswordPolicyRoute, UserPasswordPolicyPage);
+lazy_page!(UsersRoute, UsersPage);
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -115,6 +122,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/administration/system/certificates/trusted-certificates/import") view={Lazy::<ImportCertificateRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/smtp-server") view={Lazy::<SmtpServerRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/proxy") view={Lazy::<ProxyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/settings/alarm-settings") view={Lazy::<AlarmSettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/admin-access/password-policy") view={Lazy::<AdminPasswordPolicyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/identity-management/identities/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/identity-management/settings/user-password-policy") view={Lazy::<UserPasswordPolicyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/operations/alarms/alarms/all-alarms") view={Lazy::<AlarmsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operations/reports/audit/change-configuration-audit") view={Lazy::<ChangeAuditRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operations/troubleshoot/debug-wizard/debug-log-configuration") view={Lazy::<DebugLogRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/operations/mail-queue/outbound-email/mail-queue") view={Lazy::<MailQueueRoute>::new()} ssr=SsrMode::Async />

@@ -35,42 +35,79 @@ pub const GUEST_PORTALS: &str = "/work-centers/guest-access/portals-components/g
 pub const SPONSOR_GROUPS: &str = "/work-centers/guest-access/portals-components/sponsor-groups";
 pub const DOWNLOAD_LOGS: &str = "/operations/troubleshoot/download-logs/debug-logs";
 pub const MAIL_QUEUE: &str = "/operations/mail-queue/outbound-email/mail-queue";
+pub const ALARMS: &str = "/operations/alarms/alarms/all-alarms";
+pub const ALARM_SETTINGS: &str = "/administration/system/settings/alarm-settings";
+pub const ADMIN_PASSWORD_POLICY: &str = "/administration/system/admin-access/password-policy";
+pub const USERS: &str = "/administration/identity-management/identities/users";
+pub const USER_PASSWORD_POLICY: &str =
+    "/administration/identity-management/settings/user-password-policy";
 
 pub const MENU: &[MenuSection] = &[
     MenuSection {
         label: "Administration",
-        areas: &[MenuArea {
-            label: "System",
-            groups: &[
-                MenuGroup {
-                    label: "Certificates",
-                    items: &[MenuItem {
-                        label: "Trusted Certificates",
-                        path: TRUSTED_CERTIFICATES,
-                    }],
-                },
-                MenuGroup {
-                    label: "Admin Access",
-                    items: &[MenuItem {
-                        label: "Administrators",
-                        path: ADMINISTRATORS,
-                    }],
-                },
-                MenuGroup {
-                    label: "Settings",
-                    items: &[
-                        MenuItem {
-                            label: "Proxy",
-                            path: PROXY,
-                        },
-                        MenuItem {
-                            label: "SMTP Server",
-                            path: SMTP_SERVER,
-                        },
-                    ],
-                },
-            ],
-        }],
+        areas: &[
+            MenuArea {
+                label: "System",
+                groups: &[
+                    MenuGroup {
+                        label: "Certificates",
+                        items: &[MenuItem {
+                            label: "Trusted Certificates",
+                            path: TRUSTED_CERTIFICATES,
+                        }],
+                    },
+                    MenuGroup {
+                        label: "Admin Access",
+                        items: &[
+                            MenuItem {
+                                label: "Administrators",
+                                path: ADMINISTRATORS,
+                            },
+                            MenuItem {
+                                label: "Password Policy",
+                                path: ADMIN_PASSWORD_POLICY,
+                            },
+                        ],
+                    },
+                    MenuGroup {
+                        label: "Settings",
+                        items: &[
+                            MenuItem {
+                                label: "Alarm Settings",
+                                path: ALARM_SETTINGS,
+                            },
+                            MenuItem {
+                                label: "Proxy",
+                                path: PROXY,
+                            },
+                            MenuItem {
+                                label: "SMTP Server",
+                                path: SMTP_SERVER,
+                            },
+                        ],
+                    },
+                ],
+            },
+            MenuArea {
+                label: "Identity Management",
+                groups: &[
+                    MenuGroup {
+                        label: "Identities",
+                        items: &[MenuItem {
+                            label: "Users",
+                            path: USERS,
+                        }],
+                    },
+                    MenuGroup {
+                        label: "Settings",
+                        items: &[MenuItem {
+                            label: "User Password Policy",
+                            path: USER_PASSWORD_POLICY,
+                        }],
+                    },
+                ],
+            },
+        ],
     },
     MenuSection {
         label: "Work Centers",
@@ -114,6 +151,16 @@ pub const MENU: &[MenuSection] = &[
                     items: &[MenuItem {
                         label: "Change Configuration Audit",
                         path: CHANGE_AUDIT,
+                    }],
+                }],
+            },
+            MenuArea {
+                label: "Alarms",
+                groups: &[MenuGroup {
+                    label: "Alarms",
+                    items: &[MenuItem {
+                        label: "All Alarms",
+                        path: ALARMS,
                     }],
                 }],
             },

@@ -19,14 +19,6 @@ impl PolicyScope {
             PolicyScope::User => "user",
         }
     }
-
-    /// What an expired password does, as the page explains it.
-    pub fn on_expiry(self) -> &'static str {
-        match self {
-            PolicyScope::Admin => "the admin must choose a new password at the next sign-in",
-            PolicyScope::User => "the user account is disabled",
-        }
-    }
 }
 
 pub const DEFAULT_REMINDER_SUBJECT: &str = "Your password expires in $days$ days";

@@ -1,5 +1,7 @@
 use crate::api::admins::get_dashboard;
+use crate::components::menu::ALARMS;
 use crate::components::{Banner, BannerKind, CurrentAdmin};
+use crate::pages::alarms::AlarmList;
 use crate::pages::format_time;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,6 +14,13 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="Home" />
         <h1 class="dashboard-title">"Summary"</h1>
+        // Outside the summary's Suspend: the list has its own resource.
+        <div class="dashlets">
+            <section class="dashlet wide" data-testid="alarms-dashlet">
+                <h2>"Alarms" <a class="dashlet-link" href=ALARMS>"All alarms ›"</a></h2>
+                <AlarmList include_cleared=false compact=true />
+            </section>
+        </div>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let admin = me.await.ok().flatten();

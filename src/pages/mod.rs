@@ -1,6 +1,7 @@
 //! One module per console page, named after its ISE menu path.
 
 pub mod administrators;
+pub mod alarms;
 pub mod change_audit;
 pub mod debug_log;
 pub mod download_logs;
@@ -9,6 +10,7 @@ pub mod guest_portal_public;
 pub mod guest_portals;
 pub mod guest_types;
 pub mod home;
+pub mod identities;
 pub mod login;
 pub mod mail_queue;
 pub mod not_found;

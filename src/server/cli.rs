@@ -34,7 +34,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the console (listen address from LEPTOS_SITE_ADDR, default 127.0.0.1:3000).
-    Serve,
+    Serve {
+        /// Development builds only: start the clock at this time
+        /// (RFC 3339, e.g. 2027-06-01T09:00:00Z) to see expiry alarms and
+        /// reminders without waiting.
+        #[cfg(debug_assertions)]
+        #[arg(long, value_parser = parse_now)]
+        now: Option<time::OffsetDateTime>,
+    },
     /// Admin user tasks.
     Admin {
         #[command(subcommand)]
@@ -79,8 +86,24 @@ pub fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(cli.data_dir).await,
+        let command = cli.command.unwrap_or(Command::Serve {
+            #[cfg(debug_assertions)]
+            now: None,
+        });
+        match command {
+            #[cfg(debug_assertions)]
+            Command::Serve { now } => {
+                let clock = match now {
+                    Some(now) => {
+                        std::sync::Arc::new(crate::server::clock::ShiftedClock::starting_at(now))
+                            as _
+                    }
+                    None => system_clock(),
+                };
+                serve(cli.data_dir, clock).await
+            }
+            #[cfg(not(debug_assertions))]
+            Command::Serve {} => serve(cli.data_dir, system_clock()).await,
             Command::Admin {
                 task: AdminTask::ResetPassword { name },
             } => reset_password(cli.data_dir, &name).await,
@@ -103,10 +126,20 @@ async fn open_state(data_dir: &std::path::Path) -> anyhow::Result<AppState> {
     build_state(data_dir, options, system_clock()).await
 }
 
-async fn serve(data_dir: PathBuf) -> anyhow::Result<()> {
+#[cfg(debug_assertions)]
+fn parse_now(value: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("expected an RFC 3339 time such as 2027-06-01T09:00:00Z: {e}"))
+}
+
+async fn serve(
+    data_dir: PathBuf,
+    clock: std::sync::Arc<dyn crate::server::clock::Clock>,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)?;
     let levels = logging::init(Some(&data_dir), true);
-    let mut state = open_state(&data_dir).await?;
+    let options = get_configuration(None)?.leptos_options;
+    let mut state = build_state(&data_dir, options, clock).await?;
     // The logging layer reads `levels`; start it from the saved ones.
     for (component, level) in state.log_levels.snapshot() {
         levels.set(component, level);
