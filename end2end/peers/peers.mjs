@@ -150,6 +150,21 @@ async function tokenEndpoint(req, res) {
     }
     return res.end();
   }
+  // Exchange Online's per-mailbox limits, scaled for tests:
+  // {max_connections, daily_recipients}; {} turns them off.
+  if (req.method === 'POST' && url.pathname === '/_limits') {
+    const body = JSON.parse(await readBody(req) || '{}');
+    limits.max_connections = body.max_connections || 0;
+    limits.daily_recipients = body.daily_recipients || 0;
+    res.writeHead(204);
+    return res.end();
+  }
+  // The rolling 24 hours have passed: the daily quota is free again.
+  if (req.method === 'POST' && url.pathname === '/_limits/new-day') {
+    for (const user of Object.keys(recipientsToday)) delete recipientsToday[user];
+    res.writeHead(204);
+    return res.end();
+  }
   if (req.method === 'POST' && url.pathname === '/_faults') {
     const body = JSON.parse(await readBody(req) || '[]');
     faults.push(...(Array.isArray(body) ? body : [body]));
@@ -294,6 +309,9 @@ function onAuth(auth, session, callback) {
       stats.auth_failed += 1;
       return callback(exchangeError(535, '5.7.3 Authentication unsuccessful [PEER0003.contoso.test]'));
     }
+    if (overConnectionLimit(session, auth.username)) {
+      return callback(exchangeError(432, '4.3.2 Concurrent connections limit exceeded. Visit https://aka.ms/concurrent_sending for more information. [Hostname=PEER0000.contoso.test]'));
+    }
     stats.auth_ok += 1;
     return callback(null, { user: auth.username });
   }
@@ -303,6 +321,32 @@ function onAuth(auth, session, callback) {
   }
   stats.auth_failed += 1;
   return callback(exchangeError(535, '5.7.139 Authentication unsuccessful, basic authentication is disabled. [PEER0004.contoso.test]'));
+}
+
+// Per-mailbox limits (off until a test sets them), the authenticated
+// connections open per mailbox, and recipients accepted per mailbox.
+const limits = { max_connections: 0, daily_recipients: 0 };
+const openByUser = {};
+const recipientsToday = {};
+const countedSessions = new Map();
+
+function overConnectionLimit(session, user) {
+  if (limits.max_connections && (openByUser[user] || 0) >= limits.max_connections) {
+    stats.refused_432 = (stats.refused_432 || 0) + 1;
+    return true;
+  }
+  openByUser[user] = (openByUser[user] || 0) + 1;
+  stats.max_open = Math.max(stats.max_open || 0, openByUser[user]);
+  countedSessions.set(session.id, user);
+  return false;
+}
+
+function onClose(session) {
+  const user = countedSessions.get(session.id);
+  if (user !== undefined) {
+    countedSessions.delete(session.id);
+    openByUser[user] -= 1;
+  }
 }
 
 // Sockets of the Exchange-like server by client port, so a fault can drop one.
@@ -343,6 +387,13 @@ function onData(stream, session, callback) {
       return;
     }
     if (fault && fault.action === 'reply') return callback(exchangeError(fault.code, fault.text));
+    const user = session.user;
+    const count = session.envelope.rcptTo.length;
+    if (limits.daily_recipients && (recipientsToday[user] || 0) + count > limits.daily_recipients) {
+      stats.quota_refusals = (stats.quota_refusals || 0) + 1;
+      return callback(exchangeError(554, '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message. [PEER0000.contoso.test]'));
+    }
+    recipientsToday[user] = (recipientsToday[user] || 0) + count;
     const accept = () => {
       const raw = Buffer.concat(chunks).toString();
       const id = (raw.match(/^Message-ID:\s*(.+)$/im) || [])[1] || '';
@@ -365,7 +416,7 @@ const quiet = { logger: false, disableReverseLookup: true, size: 35 * 1024 * 102
 // Exchange-like submission port: STARTTLS, then AUTH XOAUTH2 (and basic auth for the relay user).
 const exchange = new SMTPServer({
   ...quiet, name: 'PEER0000.contoso.test', secure: false, ...tlsOptions,
-  authMethods: ['XOAUTH2', 'PLAIN', 'LOGIN'], onAuth, onData, onConnect, onMailFrom, onRcptTo,
+  authMethods: ['XOAUTH2', 'PLAIN', 'LOGIN'], onAuth, onData, onConnect, onMailFrom, onRcptTo, onClose,
 });
 exchange.server.on('connection', (socket) => {
   const port = socket.remotePort;

@@ -8,6 +8,7 @@ pub mod certificates;
 pub mod guest;
 pub mod guest_types;
 pub mod identities;
+pub mod limits;
 pub mod logs;
 pub mod mail;
 pub mod portals;

@@ -46,6 +46,8 @@ pub enum AlarmCode {
     SmtpUnreachable,
     DeliveryFailed,
     TrustedCertificateExpiring,
+    SendingQuotaExceeded,
+    MailboxFull,
 }
 
 /// One entry of the catalogue, with its defaults.
@@ -62,7 +64,7 @@ pub struct AlarmDefinition {
 }
 
 impl AlarmCode {
-    pub const ALL: [AlarmCode; 8] = [
+    pub const ALL: [AlarmCode; 10] = [
         AlarmCode::SecretExpiring,
         AlarmCode::SecretExpired,
         AlarmCode::CertificateCredentialExpiring,
@@ -71,6 +73,8 @@ impl AlarmCode {
         AlarmCode::SmtpUnreachable,
         AlarmCode::DeliveryFailed,
         AlarmCode::TrustedCertificateExpiring,
+        AlarmCode::SendingQuotaExceeded,
+        AlarmCode::MailboxFull,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +87,8 @@ impl AlarmCode {
             AlarmCode::SmtpUnreachable => "smtp-unreachable",
             AlarmCode::DeliveryFailed => "email-delivery-failed",
             AlarmCode::TrustedCertificateExpiring => "trusted-certificate-expiring",
+            AlarmCode::SendingQuotaExceeded => "sending-quota-exceeded",
+            AlarmCode::MailboxFull => "sending-mailbox-full",
         }
     }
 
@@ -170,6 +176,22 @@ impl AlarmCode {
                 "Import the renewed certificate on Administration > System > Certificates > Trusted Certificates and delete the old one.",
                 &[30],
                 &[7],
+            ),
+            AlarmCode::SendingQuotaExceeded => d(
+                "Sending quota exceeded",
+                Severity::Warning,
+                "Exchange Online refused a message with 554 5.2.0 SubmissionQuotaExceededException: the mailbox's daily recipient quota is used up. Its messages stay queued and sending resumes when the rolling 24 hours free up.",
+                "Lower Recipients per day on the SMTP Server page's Sending Limits to what the mailbox may send (10,000 for Exchange Online, shared with anything else that sends as it), or spread bulk guest mail over more time.",
+                &[],
+                &[],
+            ),
+            AlarmCode::MailboxFull => d(
+                "Sending mailbox full",
+                Severity::Critical,
+                "Exchange Online refused a message with 554 5.2.2: the sending mailbox is over its storage quota, usually because every message sent is kept in its Sent Items.",
+                "Empty the mailbox's Sent Items, and stop keeping copies of messages sent over SMTP: set a retention policy on Sent Items, or in Exchange Online PowerShell run Set-Mailbox with -MessageCopyForSentAsEnabled $false and -MessageCopyForSendOnBehalfEnabled $false. Messages wait in the queue meanwhile.",
+                &[],
+                &[],
             ),
         }
     }

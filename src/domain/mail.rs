@@ -119,6 +119,17 @@ impl MailKind {
         }
     }
 
+    /// Who goes first when a mailbox is paced: what an admin waits for
+    /// (test emails, alarms, password reminders), then sponsors' notices,
+    /// then bulk guest mail. Lower goes first.
+    pub fn priority(self) -> i64 {
+        match self {
+            MailKind::TestEmail | MailKind::Alarm | MailKind::PasswordReminder => 0,
+            MailKind::SponsorNotice => 1,
+            MailKind::GuestCredentials | MailKind::GuestExpiryNotice => 2,
+        }
+    }
+
     /// Guest emails are logged to guest.log like ISE's guest components.
     pub fn is_guest_mail(self) -> bool {
         matches!(

@@ -8,6 +8,7 @@ mod email;
 pub mod exchange;
 pub mod guest;
 pub mod guest_type;
+pub mod limits;
 pub mod mail;
 pub mod password_policy;
 pub mod portal;

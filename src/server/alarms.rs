@@ -152,6 +152,8 @@ pub async fn raise(state: &AppState, condition: &Condition) -> anyhow::Result<Ra
 pub async fn delivery_works(state: &AppState) -> anyhow::Result<()> {
     clear(state, AlarmCode::TokenAcquisitionFailed).await?;
     clear(state, AlarmCode::SmtpUnreachable).await?;
+    clear(state, AlarmCode::SendingQuotaExceeded).await?;
+    clear(state, AlarmCode::MailboxFull).await?;
     dead_letters_changed(state).await
 }
 

@@ -11,6 +11,7 @@ pub mod identities;
 pub mod log_levels;
 pub mod oauth_certificates;
 pub mod outbox;
+pub mod pacing;
 pub mod portals;
 pub mod proxy;
 pub mod sessions;

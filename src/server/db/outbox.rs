@@ -19,8 +19,8 @@ pub async fn insert(
 ) -> sqlx::Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO outbox (kind, persona, sender, recipients, subject, message_id, status, \
-         attempts, next_attempt_at, created_by, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?) RETURNING id",
+         attempts, next_attempt_at, created_by, created_at, updated_at, priority) \
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(mail.kind.as_str())
     .bind(mail.kind.persona().as_str())
@@ -32,6 +32,7 @@ pub async fn insert(
     .bind(mail.created_by)
     .bind(now)
     .bind(now)
+    .bind(mail.kind.priority())
     .fetch_one(db)
     .await?;
     Ok(id)
@@ -68,13 +69,15 @@ pub async fn claim(
         "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
          attempts = attempts + 1, updated_at = ?3 \
          WHERE id IN (SELECT id FROM ( \
-           SELECT id, next_attempt_at AS due FROM (SELECT id, next_attempt_at FROM outbox \
-             WHERE status = 'queued' AND next_attempt_at <= ?3 ORDER BY next_attempt_at LIMIT ?4) \
-           UNION ALL SELECT id, next_attempt_at FROM (SELECT id, next_attempt_at FROM outbox \
-             WHERE status = 'retrying' AND next_attempt_at <= ?3 ORDER BY next_attempt_at LIMIT ?4) \
-           UNION ALL SELECT id, lease_until FROM (SELECT id, lease_until FROM outbox \
+           SELECT id, priority, next_attempt_at AS due FROM (SELECT id, priority, next_attempt_at \
+             FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?3 \
+             ORDER BY priority, next_attempt_at LIMIT ?4) \
+           UNION ALL SELECT id, priority, next_attempt_at FROM (SELECT id, priority, next_attempt_at \
+             FROM outbox WHERE status = 'retrying' AND next_attempt_at <= ?3 \
+             ORDER BY priority, next_attempt_at LIMIT ?4) \
+           UNION ALL SELECT id, priority, lease_until FROM (SELECT id, priority, lease_until FROM outbox \
              WHERE status = 'sending' AND lease_until < ?3 ORDER BY lease_until LIMIT ?4) \
-           ) ORDER BY due, id LIMIT ?4) \
+           ) ORDER BY priority, due, id LIMIT ?4) \
          RETURNING id, kind, sender, recipients, subject, message_id, attempts",
     )
     .bind(owner)
@@ -85,6 +88,41 @@ pub async fn claim(
     .await?;
     rows.sort_by_key(|row| row.id);
     Ok(rows)
+}
+
+/// Gives a claimed row back without counting the attempt: its mailbox is
+/// paused until `until` (a quota), and the row waits, queued, until then.
+pub async fn defer(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    owner: &str,
+    until: i64,
+    reason: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE outbox SET status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, \
+         lease_until = NULL, next_attempt_at = ?, last_reply = ?, updated_at = ? \
+         WHERE id = ? AND lease_owner = ? AND status = 'sending'",
+    )
+    .bind(until)
+    .bind(reason)
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Messages not yet delivered: queued, retrying or being sent.
+pub async fn waiting(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'retrying', 'sending')",
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// When the next row falls due (a waiting retry, or a lease running out).

@@ -18,6 +18,7 @@ macro_rules! mail_log {
     }};
 }
 
+pub mod pacing;
 mod transport;
 pub mod worker;
 
@@ -140,6 +141,10 @@ pub struct Mailer {
     /// open: a delivery that works then clears them, and otherwise costs
     /// nothing. True at start, for alarms left by a previous run.
     pub delivery_alarms_may_be_open: std::sync::atomic::AtomicBool,
+    /// Connections open at once to the paced mailbox.
+    pub gate: Arc<pacing::ConnectionGate>,
+    /// The limits in force, loaded by the workers with each settings change.
+    pub paced: std::sync::Mutex<Option<pacing::Paced>>,
 }
 
 impl Mailer {
@@ -153,6 +158,8 @@ impl Mailer {
             tokens: TokenCache::new(clock),
             transport: transport::TransportSlot::default(),
             delivery_alarms_may_be_open: std::sync::atomic::AtomicBool::new(true),
+            gate: Arc::new(pacing::ConnectionGate::default()),
+            paced: std::sync::Mutex::new(None),
             owner: format!(
                 "worker-{}-{}",
                 std::process::id(),

@@ -105,9 +105,19 @@ impl TransportSlot {
         idle.pop().map(|i| i.session)
     }
 
-    /// Returns a session after a successful send, for the next message.
-    pub fn checkin(&self, generation: u64, credential_digest: [u8; 32], session: Session) {
+    /// Returns a session after a successful send, for the next message;
+    /// closes it instead when `max_idle` (0: no limit) are already idle.
+    pub fn checkin(
+        &self,
+        generation: u64,
+        credential_digest: [u8; 32],
+        session: Session,
+        max_idle: usize,
+    ) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if max_idle > 0 && idle.len() >= max_idle {
+            return;
+        }
         idle.push(Idle {
             generation,
             credential_digest,

@@ -2,15 +2,18 @@
 //! a pooled SMTP session signed in with the cached OAuth token, and record
 //! the reply, the retry or the dead letter with its diagnosis.
 
+use super::pacing::{self, Paced, Signal};
 use super::transport::{Prepared, Unprepared, credential_digest};
 use super::{BODY_PURPOSE, Body, Settlement};
 use crate::domain::Secret;
 use crate::domain::diagnosis::{self, Diagnosis, Step};
+use crate::domain::limits::SendingLimits;
 use crate::domain::mail::{MailKind, MailStatus};
 use crate::domain::smtp::{OAuthCredential, SmtpAuth};
 use crate::server::AppState;
 use crate::server::db;
 use crate::server::db::outbox::Claimed;
+use crate::server::db::pacing::Release;
 use crate::server::oauth::cache::{CacheKey, Origin};
 use crate::server::oauth::client::request_token;
 use crate::server::settings;
@@ -60,7 +63,32 @@ async fn run(state: AppState) {
     // before it waits for a slot, and recorded after it gives the slot
     // back, so a slot is only ever busy with the SMTP dialogue.
     let backlog = Arc::new(Semaphore::new(batch * 2));
+    let mut paced = Paced {
+        mailbox: String::new(),
+        limits: SendingLimits::UNLIMITED,
+    };
+    let mut paced_generation = 0;
     loop {
+        let generation = mailer.generation();
+        if generation != paced_generation {
+            match pacing::current(&state).await {
+                Ok(current) => {
+                    mailer.gate.configure(current.limits.max_connections);
+                    *mailer.paced.lock().unwrap_or_else(|e| e.into_inner()) = Some(current.clone());
+                    paced = current;
+                    paced_generation = generation;
+                }
+                Err(e) => {
+                    tracing::error!(target: "smtp", "could not load the sending limits: {e:#}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            }
+        }
+        if paced.limits.is_limited() {
+            paced_step(&state, &paced, &slots, &recorder, lease_ms).await;
+            continue;
+        }
         let now = now_ms(&state);
         let claimed =
             match db::outbox::claim(&state.db, &mailer.owner, now, now + lease_ms, batch as i64)
@@ -110,6 +138,102 @@ async fn run(state: AppState) {
     }
 }
 
+/// The mailbox whose pace a message counts against: the SMTP login.
+fn paced_mailbox(state: &AppState, row: &Claimed) -> String {
+    state
+        .mailer
+        .paced
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|p| p.mailbox.clone())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| row.sender.to_ascii_lowercase())
+}
+
+/// One message under the mailbox's limits: a connection slot, the next
+/// due row by priority (so a test email overtakes a draining batch), then
+/// its release from the shared pace. A row that meets a quota goes back to
+/// the queue, unattempted, until the quota frees.
+async fn paced_step(
+    state: &AppState,
+    paced: &Paced,
+    slots: &Arc<Semaphore>,
+    recorder: &mpsc::UnboundedSender<Outcome>,
+    lease_ms: i64,
+) {
+    let mailer = &state.mailer;
+    let pass = mailer.gate.enter(|| now_ms(state)).await;
+    let now = now_ms(state);
+    let claimed = match db::outbox::claim(&state.db, &mailer.owner, now, now + lease_ms, 1).await {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            tracing::error!(target: "smtp", "could not claim mail jobs: {e}");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return;
+        }
+    };
+    let Some(row) = claimed.into_iter().next() else {
+        drop(pass);
+        let next = db::outbox::next_due(&state.db).await.ok().flatten();
+        let wait = next.map_or(1000, |due| (due - now).clamp(5, 1000)) as u64;
+        tokio::select! {
+            _ = mailer.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+        }
+        return;
+    };
+    let recipients = row.recipients.split(',').filter(|r| !r.is_empty()).count() as i64;
+    loop {
+        let now = now_ms(state);
+        match db::pacing::reserve(&state.db, &paced.mailbox, &paced.limits, recipients, now).await {
+            Ok(Release::Go) => break,
+            Ok(Release::Wait {
+                until,
+                quota: false,
+                ..
+            }) => {
+                // The pace: a short wait, on the clock the pace is kept in.
+                tokio::time::sleep(Duration::from_millis((until - now).clamp(1, 1000) as u64))
+                    .await;
+            }
+            Ok(Release::Wait { until, reason, .. }) => {
+                let kind = MailKind::parse(&row.kind).unwrap_or(MailKind::TestEmail);
+                mail_log!(
+                    kind,
+                    info,
+                    "mail job {} waits until {}: {reason}",
+                    row.id,
+                    crate::domain::template::format_utc(until / 1000)
+                );
+                let reply = format!("Waiting: {reason}");
+                if let Err(e) =
+                    db::outbox::defer(&state.db, row.id, &mailer.owner, until, &reply, now).await
+                {
+                    tracing::error!(target: "smtp", "could not put mail job {} back: {e}", row.id);
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::error!(target: "smtp", "could not reserve a release: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    let body = state
+        .vault
+        .get_many(BODY_PURPOSE, &[row.id.to_string()])
+        .await
+        .map(|mut bodies| bodies.remove(&row.id.to_string()))
+        .map_err(|e| e.to_string());
+    let (state, recorder, slots) = (state.clone(), recorder.clone(), slots.clone());
+    // The connection slot is held until the message is settled.
+    tokio::spawn(async move {
+        deliver(&state, row, body, &slots, &recorder).await;
+        drop(pass);
+    });
+}
+
 /// Why an attempt failed; the diagnosis says whether that is temporary
 /// and carries any Retry-After.
 struct Failure {
@@ -154,7 +278,35 @@ async fn deliver(
             let diagnosis = *diagnosis;
             let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
             let reply = format!("{}: {}", diagnosis.code, diagnosis.message);
-            if diagnosis.temporary && !policy.exhausted(attempts) {
+            let signal = pacing::signal(&diagnosis);
+            if signal == Some(Signal::TooManyConnections) {
+                let allowed = mailer.gate.lower(now);
+                mail_log!(
+                    kind,
+                    warn,
+                    "The server allows fewer concurrent connections ({}): using at most {allowed} for the next 10 minutes",
+                    diagnosis.code
+                );
+            }
+            if let Some(quota @ (Signal::QuotaExceeded | Signal::MailboxFull)) = &signal {
+                // Never a dead letter for this: the message waits for the quota.
+                let mailbox = paced_mailbox(state, &row);
+                let until = match pacing::pause_for(state, &mailbox, quota, now).await {
+                    Ok(until) => until,
+                    Err(e) => {
+                        tracing::error!(target: "smtp", "could not pause {mailbox}: {e:#}");
+                        now + 60_000
+                    }
+                };
+                mail_log!(
+                    kind,
+                    warn,
+                    "{} for {mailbox}: sending pauses until {}",
+                    diagnosis.code,
+                    crate::domain::template::format_utc(until / 1000)
+                );
+                (MailStatus::Retrying, reply, Some(diagnosis), until)
+            } else if diagnosis.temporary && !policy.exhausted(attempts) {
                 let delay = policy.delay_ms(
                     attempts,
                     diagnosis.retry_after_seconds.map(|s| s * 1000),
@@ -272,6 +424,20 @@ fn watch_alarms(
                         format!("Connection failed: {seen}"),
                     ))
                 }
+                _ => {}
+            }
+            match pacing::signal(d) {
+                Some(Signal::QuotaExceeded) => conditions.push(Condition::event(
+                    AlarmCode::SendingQuotaExceeded,
+                    format!(
+                        "The server refused {} for its quota; the mailbox's messages wait: {seen}",
+                        row.id
+                    ),
+                )),
+                Some(Signal::MailboxFull) => conditions.push(Condition::event(
+                    AlarmCode::MailboxFull,
+                    format!("The server refused {}: {seen}", row.id),
+                )),
                 _ => {}
             }
             // A failed alarm email would otherwise alarm about itself.
@@ -495,9 +661,14 @@ async fn attempt(
         );
         match result {
             Ok(response) => {
-                mailer
-                    .transport
-                    .checkin(prepared.generation, digest, session);
+                // Idle sessions count as connections too: keep no more
+                // than the mailbox allows.
+                mailer.transport.checkin(
+                    prepared.generation,
+                    digest,
+                    session,
+                    mailer.gate.allowed(now_ms(state)),
+                );
                 return Ok(reply_text(&response));
             }
             // A pooled session the server had closed: once, on a new one.

@@ -1,0 +1,218 @@
+//! Pacing one sending mailbox under its limits: how many connections may
+//! be open, how fast messages are released (shared through the database by
+//! every worker and across restarts), and what the server's own signals
+//! (432 4.3.2, 554 5.2.0, 554 5.2.2) change.
+
+use crate::domain::diagnosis::Diagnosis;
+use crate::domain::limits::SendingLimits;
+use crate::server::AppState;
+use crate::server::db;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How long a 432 4.3.2 lowers the mailbox's connections.
+const LOWERED_FOR_MS: i64 = 10 * 60 * 1000;
+/// How long a full mailbox (554 5.2.2) pauses sending before trying again.
+const MAILBOX_FULL_PAUSE_MS: i64 = 15 * 60 * 1000;
+
+/// The limits in force and the mailbox they apply to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paced {
+    pub mailbox: String,
+    pub limits: SendingLimits,
+}
+
+/// The saved Sending Limits, else the cloud's defaults: Exchange Online's
+/// for its clouds (OAuth to Microsoft), none for a plain relay.
+pub async fn current(state: &AppState) -> anyhow::Result<Paced> {
+    let Some(smtp) = db::smtp::get(&state.db).await? else {
+        return Ok(Paced {
+            mailbox: String::new(),
+            limits: SendingLimits::UNLIMITED,
+        });
+    };
+    let exchange_cloud =
+        smtp.use_authentication && smtp.auth_type == "oauth" && smtp.cloud != "custom";
+    let limits = match db::pacing::limits(&state.db).await? {
+        Some(limits) => limits,
+        None if exchange_cloud => SendingLimits::EXCHANGE_ONLINE,
+        None => SendingLimits::UNLIMITED,
+    };
+    Ok(Paced {
+        mailbox: smtp.username.to_ascii_lowercase(),
+        limits,
+    })
+}
+
+/// Connections open at once to the mailbox: at most its limit, one less
+/// for a while after each 432 4.3.2.
+#[derive(Default)]
+pub struct ConnectionGate {
+    configured: AtomicUsize,
+    in_use: AtomicUsize,
+    /// (connections taken off, until when).
+    lowered: Mutex<(usize, i64)>,
+    freed: Notify,
+}
+
+/// A connection slot, given back when dropped.
+pub struct GatePass(Arc<ConnectionGate>);
+
+impl Drop for GatePass {
+    fn drop(&mut self) {
+        self.0.in_use.fetch_sub(1, Ordering::SeqCst);
+        self.0.freed.notify_waiters();
+    }
+}
+
+impl ConnectionGate {
+    pub fn configure(&self, max_connections: u32) {
+        self.configured
+            .store(max_connections as usize, Ordering::SeqCst);
+        self.freed.notify_waiters();
+    }
+
+    /// The connections allowed now (0: no limit).
+    pub fn allowed(&self, now_ms: i64) -> usize {
+        let configured = self.configured.load(Ordering::SeqCst);
+        let (off, until) = *self.lowered.lock().unwrap_or_else(|e| e.into_inner());
+        if configured == 0 || now_ms >= until {
+            configured
+        } else {
+            configured.saturating_sub(off).max(1)
+        }
+    }
+
+    /// The server refused a connection as one too many: one fewer, for a while.
+    pub fn lower(&self, now_ms: i64) -> usize {
+        let allowed = self.allowed(now_ms);
+        let mut lowered = self.lowered.lock().unwrap_or_else(|e| e.into_inner());
+        let configured = self.configured.load(Ordering::SeqCst);
+        let off = if now_ms < lowered.1 { lowered.0 } else { 0 };
+        *lowered = (
+            (off + 1).min(configured.saturating_sub(1)),
+            now_ms + LOWERED_FOR_MS,
+        );
+        allowed.saturating_sub(1).max(1)
+    }
+
+    /// Waits for a connection slot.
+    pub async fn enter(self: &Arc<Self>, now_ms: impl Fn() -> i64) -> GatePass {
+        loop {
+            let freed = self.freed.notified();
+            let allowed = self.allowed(now_ms());
+            let in_use = self.in_use.load(Ordering::SeqCst);
+            if (allowed == 0 || in_use < allowed)
+                && self
+                    .in_use
+                    .compare_exchange(in_use, in_use + 1, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                return GatePass(self.clone());
+            }
+            // Also wakes when the lowering runs out.
+            let _ = tokio::time::timeout(Duration::from_millis(500), freed).await;
+        }
+    }
+}
+
+/// What the server's reply means for the mailbox, beyond this message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signal {
+    /// 432 4.3.2: too many connections (other clients share the mailbox).
+    TooManyConnections,
+    /// 554 5.2.0 SubmissionQuotaExceededException: the day's quota is used.
+    QuotaExceeded,
+    /// 554 5.2.2: the mailbox (its Sent Items) is full.
+    MailboxFull,
+}
+
+pub fn signal(diagnosis: &Diagnosis) -> Option<Signal> {
+    let text = format!("{} {}", diagnosis.code, diagnosis.message);
+    if diagnosis.code.starts_with("432") && text.contains("4.3.2") {
+        Some(Signal::TooManyConnections)
+    } else if text.contains("SubmissionQuotaExceeded")
+        || (diagnosis.code.starts_with("554") && text.contains("5.2.0"))
+    {
+        Some(Signal::QuotaExceeded)
+    } else if text.contains("5.2.2") && diagnosis.code.starts_with("55") {
+        Some(Signal::MailboxFull)
+    } else {
+        None
+    }
+}
+
+/// Pauses the mailbox after a quota signal and returns until when: the
+/// earliest its rolling 24 hours can free up (at least a minute away), or
+/// a quarter hour for a full mailbox.
+pub async fn pause_for(
+    state: &AppState,
+    mailbox: &str,
+    signal: &Signal,
+    now_ms: i64,
+) -> anyhow::Result<i64> {
+    let (until, reason) = match signal {
+        Signal::QuotaExceeded => (
+            db::pacing::window_frees_at(&state.db, mailbox, now_ms)
+                .await?
+                .unwrap_or(now_ms + 3_600_000)
+                .max(now_ms + 60_000),
+            "the server's sending quota is exceeded (554 5.2.0 SubmissionQuotaExceededException)",
+        ),
+        _ => (
+            now_ms + MAILBOX_FULL_PAUSE_MS,
+            "the sending mailbox is full (554 5.2.2)",
+        ),
+    };
+    db::pacing::pause(&state.db, mailbox, until, reason).await?;
+    Ok(until)
+}
+
+/// The paced mailbox's state for the Mail Queue and the sponsor portal:
+/// rate, usage, what waits and when it should all be out.
+pub async fn view(state: &AppState) -> anyhow::Result<crate::domain::limits::PacingView> {
+    let paced = current(state).await?;
+    let now = crate::server::clock::unix_ms(state.clock.now());
+    let (sent_last_minute, recipients_today, paused_until_ms, pause_reason) =
+        db::pacing::usage(&state.db, &paced.mailbox, now).await?;
+    let waiting = db::outbox::waiting(&state.db).await?;
+    let start = paused_until_ms.unwrap_or(now).max(now);
+    let eta_ms = paced
+        .limits
+        .eta_seconds(waiting)
+        .map(|seconds| start + seconds * 1000);
+    Ok(crate::domain::limits::PacingView {
+        mailbox: paced.mailbox,
+        limits: paced.limits,
+        sent_last_minute,
+        recipients_today,
+        waiting,
+        eta_ms,
+        paused_until_ms,
+        pause_reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_432_takes_one_connection_off_for_a_while() {
+        let gate = Arc::new(ConnectionGate::default());
+        gate.configure(3);
+        assert_eq!(gate.allowed(0), 3);
+        assert_eq!(gate.lower(0), 2);
+        assert_eq!(gate.allowed(1), 2);
+        assert_eq!(gate.lower(2), 1);
+        assert_eq!(gate.lower(3), 1, "never below one");
+        assert_eq!(gate.allowed(3 + LOWERED_FOR_MS), 3);
+        let first = gate.enter(|| 4).await;
+        let waiting = tokio::time::timeout(Duration::from_millis(50), gate.enter(|| 4)).await;
+        assert!(waiting.is_err(), "one connection while lowered");
+        drop(first);
+        let _second = gate.enter(|| 4).await;
+    }
+}

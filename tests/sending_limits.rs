@@ -1,0 +1,264 @@
+//! Pacing under Exchange Online's per-mailbox limits, against the peers'
+//! smtp-server enforcing them (a concurrent-connection limit answered with
+//! 432 4.3.2, a daily recipient quota answered with 554 5.2.0
+//! SubmissionQuotaExceededException): a paced batch never trips them and
+//! never exceeds the rate, a test email overtakes the batch, and a quota
+//! refusal pauses the mailbox and resumes without loss or dead letters.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::Peers;
+use common::app::{harness_in, post, sign_in};
+use common::forms::{configure_smtp, form_body};
+use common::mail::queue_guest_mail;
+use http::StatusCode;
+use leptos::config::LeptosOptions;
+use mailroom::domain::alarm::{AlarmCode, AlarmView};
+use mailroom::domain::limits::SendingLimits;
+use mailroom::domain::mail::{MailStatus, RetryPolicy, TestEmailResult};
+use mailroom::server::clock::{ManualClock, SystemClock, unix_ms};
+use mailroom::server::db;
+use mailroom::server::db::pacing::{Release, reserve};
+use mailroom::server::http::build_state;
+use mailroom::server::mail::{MailConfig, worker};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn mail_config() -> MailConfig {
+    MailConfig {
+        // More than the mailbox allows: the limiter, not the pool, decides.
+        pool_size: 8,
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_ms: 200,
+            max_ms: 1000,
+        },
+        lease: Duration::from_secs(60),
+    }
+}
+
+async fn control(peers: &Peers, path: &str, body: Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", peers.authority()))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{path}");
+}
+
+async fn save_limits(h: &common::app::Harness, cookie: &str, limits: [&str; 4]) {
+    let body = form_body(&[
+        ("max_connections", limits[0].into()),
+        ("messages_per_minute", limits[1].into()),
+        ("recipients_per_day", limits[2].into()),
+        ("recipients_per_message", limits[3].into()),
+    ]);
+    let reply = post(&h.app, "/api/save_sending_limits", &body, Some(cookie)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+async fn wait_sent(state: &mailroom::server::AppState, sent: i64, within: Duration) {
+    let started = Instant::now();
+    loop {
+        let counts = db::outbox::counts(&state.db).await.unwrap();
+        if counts.sent >= sent {
+            return;
+        }
+        assert!(started.elapsed() < within, "not delivered: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_paced_batch_stays_under_the_limits_and_a_test_email_overtakes_it() {
+    let peers = Peers::start();
+    let h = harness_in(
+        tempfile::tempdir().unwrap(),
+        Arc::new(SystemClock),
+        Some(mail_config()),
+    )
+    .await;
+    let root = sign_in(&h.app, "root").await;
+    configure_smtp(&h, &root, &peers, &[]).await;
+    control(&peers, "/_limits", json!({"max_connections": 3})).await;
+    // Exchange's limits, scaled down: 3 connections, 600 messages a minute.
+    save_limits(&h, &root, ["3", "600", "0", "0"]).await;
+    worker::spawn(h.state.clone());
+
+    let queued = queue_guest_mail(&h.state, 300, "Paced").await;
+    h.state.mailer.submitted(&queued);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let waiting = db::outbox::waiting(&h.state.db).await.unwrap();
+    assert!(waiting > 200, "the batch is still draining: {waiting} left");
+
+    // A test email goes ahead of the bulk mail still waiting.
+    let started = Instant::now();
+    let reply = post(
+        &h.app,
+        "/api/send_test_email",
+        "to=admin%40example.com",
+        Some(&root),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let result: TestEmailResult = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(result.status, MailStatus::Sent, "{result:?}");
+    assert!(took < Duration::from_secs(2), "accepted after {took:?}");
+
+    wait_sent(&h.state, 301, Duration::from_secs(90)).await;
+    let stats = peers.stats().await;
+    assert_eq!(stats["refused_432"].as_i64().unwrap_or(0), 0, "{stats}");
+    assert!(stats["max_open"].as_i64().unwrap() <= 3, "{stats}");
+
+    // The server's receive times: never more than 600 in any 60 s, and
+    // evenly paced (at most 101 in any 10 s) rather than in bursts.
+    let messages: Vec<Value> = reqwest::get(format!("{}/_messages", peers.authority()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut times: Vec<i64> = messages.iter().map(|m| m["at"].as_i64().unwrap()).collect();
+    times.sort_unstable();
+    assert_eq!(times.len(), 301);
+    let most_within = |window: i64| {
+        (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|t| **t < times[i] + window)
+                    .count()
+            })
+            .max()
+            .unwrap()
+    };
+    assert!(most_within(60_000) <= 600);
+    assert!(most_within(10_000) <= 101, "{}", most_within(10_000));
+    assert!(
+        times[times.len() - 1] - times[0] >= 29_000,
+        "300 messages at 600 a minute take about 30 s"
+    );
+    let dead = db::outbox::counts(&h.state.db).await.unwrap().dead;
+    assert_eq!(dead, 0);
+}
+
+#[tokio::test]
+async fn a_quota_refusal_pauses_the_mailbox_and_it_resumes_without_loss() {
+    let peers = Peers::start();
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let h = harness_in(
+        tempfile::tempdir().unwrap(),
+        clock.clone(),
+        Some(mail_config()),
+    )
+    .await;
+    let root = sign_in(&h.app, "root").await;
+    configure_smtp(&h, &root, &peers, &[]).await;
+    // The server's quota (20 recipients) is below what the console was
+    // told: the server's 554 5.2.0 is what stops sending.
+    control(&peers, "/_limits", json!({"daily_recipients": 20})).await;
+    save_limits(&h, &root, ["3", "0", "10000", "500"]).await;
+    worker::spawn(h.state.clone());
+    let queued = queue_guest_mail(&h.state, 30, "Quota").await;
+    h.state.mailer.submitted(&queued);
+
+    // 20 go through; the rest wait, none is a dead letter.
+    wait_sent(&h.state, 20, Duration::from_secs(30)).await;
+    let started = Instant::now();
+    loop {
+        let counts = db::outbox::counts(&h.state.db).await.unwrap();
+        let paused = db::pacing::usage(
+            &h.state.db,
+            common::forms::MAILBOX,
+            unix_ms(time::OffsetDateTime::now_utc()),
+        )
+        .await
+        .unwrap()
+        .2;
+        if counts.sending == 0 && paused.is_some() {
+            assert_eq!(counts.sent, 20, "{counts:?}");
+            assert_eq!(counts.dead, 0, "{counts:?}");
+            assert_eq!(counts.queued + counts.retrying, 10, "{counts:?}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{counts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(peers.stats().await["quota_refusals"].as_i64().unwrap() >= 1);
+    let reply = post(
+        &h.app,
+        "/api/list_alarms",
+        "include_cleared=false",
+        Some(&root),
+    )
+    .await;
+    let alarms: Vec<AlarmView> = serde_json::from_str(&reply.body).unwrap();
+    assert!(
+        alarms
+            .iter()
+            .any(|a| a.code == AlarmCode::SendingQuotaExceeded),
+        "{alarms:?}"
+    );
+
+    // A day later the quota is free again: the rest go, in full.
+    control(&peers, "/_limits/new-day", json!({})).await;
+    clock.advance(time::Duration::hours(25));
+    h.state.mailer.wake();
+    wait_sent(&h.state, 30, Duration::from_secs(30)).await;
+    let counts = db::outbox::counts(&h.state.db).await.unwrap();
+    assert_eq!(counts.dead, 0, "{counts:?}");
+    let started = Instant::now();
+    loop {
+        let reply = post(
+            &h.app,
+            "/api/list_alarms",
+            "include_cleared=false",
+            Some(&sign_in(&h.app, "root").await),
+        )
+        .await;
+        let alarms: Vec<AlarmView> = serde_json::from_str(&reply.body).unwrap();
+        if alarms.is_empty() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{alarms:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_pace_is_kept_across_a_restart() {
+    let h = harness_in(tempfile::tempdir().unwrap(), Arc::new(SystemClock), None).await;
+    let limits = SendingLimits {
+        messages_per_minute: 30,
+        ..SendingLimits::UNLIMITED
+    };
+    let now = unix_ms(time::OffsetDateTime::now_utc());
+    assert_eq!(
+        reserve(&h.state.db, "mbx", &limits, 1, now).await.unwrap(),
+        Release::Go
+    );
+    let options = LeptosOptions::builder().output_name("mailroom").build();
+    let restarted = build_state(h.dir.path(), options, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    match reserve(&restarted.db, "mbx", &limits, 1, now + 10)
+        .await
+        .unwrap()
+    {
+        Release::Wait { until, quota, .. } => {
+            assert!(!quota);
+            assert_eq!(until, now + 2020);
+        }
+        Release::Go => panic!("a restart must not reset the pace"),
+    }
+    assert_eq!(
+        reserve(&restarted.db, "mbx", &limits, 1, now + 2020)
+            .await
+            .unwrap(),
+        Release::Go
+    );
+}
