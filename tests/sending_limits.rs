@@ -262,3 +262,77 @@ async fn the_pace_is_kept_across_a_restart() {
         Release::Go
     );
 }
+
+#[tokio::test]
+async fn a_message_to_more_recipients_than_allowed_goes_in_parts() {
+    let peers = Peers::start();
+    let h = harness_in(
+        tempfile::tempdir().unwrap(),
+        Arc::new(SystemClock),
+        Some(mail_config()),
+    )
+    .await;
+    let root = sign_in(&h.app, "root").await;
+    configure_smtp(&h, &root, &peers, &[]).await;
+    save_limits(&h, &root, ["3", "0", "0", "2"]).await;
+    worker::spawn(h.state.clone());
+    // The workers load the limits before their first message.
+    let started = Instant::now();
+    while h
+        .state
+        .mailer
+        .paced
+        .lock()
+        .unwrap()
+        .as_ref()
+        .is_none_or(|p| p.limits.recipients_per_message != 2)
+    {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let to: Vec<String> = (0..5).map(|n| format!("staff{n}@example.com")).collect();
+    let mut tx = db::begin_write(&h.state.db).await.unwrap();
+    let queued = h
+        .state
+        .mailer
+        .enqueue(
+            &mut tx,
+            &h.state.vault,
+            &mailroom::server::mail::Outgoing {
+                kind: mailroom::domain::mail::MailKind::Alarm,
+                sender: common::forms::MAILBOX.into(),
+                recipients: to.clone(),
+                subject: "To many".into(),
+                text: "Split".into(),
+                html: None,
+                created_by: "test".into(),
+            },
+            unix_ms(time::OffsetDateTime::now_utc()),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    h.state.mailer.submitted(&queued);
+    assert_eq!(queued.len(), 3);
+    wait_sent(&h.state, 3, Duration::from_secs(20)).await;
+    let messages: Vec<Value> = reqwest::get(format!("{}/_messages", peers.authority()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut sizes: Vec<usize> = messages
+        .iter()
+        .filter(|m| m["subject"] == "To many")
+        .map(|m| m["to"].as_array().unwrap().len())
+        .collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [1, 2, 2]);
+    let mut received: Vec<String> = messages
+        .iter()
+        .flat_map(|m| m["to"].as_array().unwrap().clone())
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    received.sort();
+    assert_eq!(received, to);
+}

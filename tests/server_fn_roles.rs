@@ -335,6 +335,20 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::Only(SETTINGS_ROLES),
         ),
         (
+            "/api/get_sending_limits",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/save_sending_limits",
+            Box::new(|_| {
+                "form%5Bmax_connections%5D=3&form%5Bmessages_per_minute%5D=30\
+                 &form%5Brecipients_per_day%5D=10000&form%5Brecipients_per_message%5D=500"
+                    .to_string()
+            }),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
             "/api/list_internal_users",
             Box::new(|_| String::new()),
             Expect::AnyAdmin,
@@ -681,7 +695,8 @@ async fn an_idle_session_expires() {
 const PASSWORD_POLICY_FORM: &str = "form%5Blifetime_enabled%5D=false&form%5Blifetime_days%5D=45\
     &form%5Breminder_days%5D=30&form%5Breminder_subject%5D=Expiring&form%5Breminder_text%5D=Change%20it";
 
-const SPONSOR_ONLY: [(&str, &str); 6] = [
+const SPONSOR_ONLY: [(&str, &str); 7] = [
+    ("/api/sponsor_send_budget", ""),
     ("/api/sponsor_create_known", "form%5Bguest_type_id%5D=1"),
     ("/api/sponsor_create_random", "form%5Bcount%5D=1"),
     ("/api/sponsor_import_guests", "form%5Bcsv%5D=email"),

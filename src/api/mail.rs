@@ -296,8 +296,12 @@ pub(crate) async fn send_and_wait(
         .await
         .map_err(auth::internal)?;
     tx.commit().await.map_err(auth::internal)?;
-    let (id, message_id) = (queued.id, queued.message_id.clone());
-    state.mailer.submitted(&[queued]);
+    // One recipient: one part.
+    let (id, message_id) = match queued.first() {
+        Some(first) => (first.id, first.message_id.clone()),
+        None => return Err(ApiError::Internal),
+    };
+    state.mailer.submitted(&queued);
     let started = std::time::Instant::now();
     let settled = Mailer::wait_for(receiver, id, timeout).await;
     Ok(match settled {

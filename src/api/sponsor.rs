@@ -48,6 +48,22 @@ pub struct DeliveryProgress {
     pub sent: i64,
     pub failed: i64,
     pub pending: i64,
+    /// The mailbox's pace (messages a minute; 0: not paced).
+    pub per_minute: u32,
+    /// Seconds until the batch's last email should go, when paced: it
+    /// waits behind what was queued before it and what goes first.
+    pub eta_seconds: Option<i64>,
+    /// The mailbox is paused (its quota) until then, unix ms.
+    pub paused_until_ms: Option<i64>,
+}
+
+/// What the mailbox can still send, shown before a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendBudget {
+    /// Messages a minute (0: not paced).
+    pub per_minute: u32,
+    /// Recipients left in the rolling 24 hours, when the day is limited.
+    pub recipients_left: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,13 +332,46 @@ pub async fn sponsor_import_guests(form: ImportGuestsForm) -> Result<CreatedBatc
 pub async fn sponsor_delivery(mail_ids: Vec<i64>) -> Result<DeliveryProgress, ApiError> {
     use crate::server::{auth, db, sponsors};
     let (state, sponsor) = sponsors::require().await?;
+    use crate::server::mail::pacing;
     let counts = db::outbox::statuses_created_by(&state.db, &mail_ids, &sponsor.user.username)
         .await
         .map_err(auth::internal)?;
-    Ok(DeliveryProgress {
+    let pending = counts.queued + counts.sending + counts.retrying;
+    let mut progress = DeliveryProgress {
         sent: counts.sent,
         failed: counts.dead + counts.discarded,
-        pending: counts.queued + counts.sending + counts.retrying,
+        pending,
+        per_minute: 0,
+        eta_seconds: None,
+        paused_until_ms: None,
+    };
+    if pending > 0 {
+        let view = pacing::view(&state).await.map_err(auth::internal)?;
+        progress.per_minute = view.limits.messages_per_minute;
+        progress.paused_until_ms = view.paused_until_ms;
+        let last = mail_ids.iter().copied().max().unwrap_or(0);
+        let ahead = db::outbox::waiting_through(&state.db, last)
+            .await
+            .map_err(auth::internal)?;
+        let now = crate::server::clock::unix_ms(state.clock.now());
+        let pause = view
+            .paused_until_ms
+            .map_or(0, |until| (until - now).max(0) / 1000);
+        progress.eta_seconds = view.limits.eta_seconds(ahead).map(|s| s + pause);
+    }
+    Ok(progress)
+}
+
+#[server(endpoint = "sponsor_send_budget")]
+pub async fn sponsor_send_budget() -> Result<SendBudget, ApiError> {
+    use crate::server::mail::pacing;
+    use crate::server::{auth, sponsors};
+    let (state, _sponsor) = sponsors::require().await?;
+    let view = pacing::view(&state).await.map_err(auth::internal)?;
+    let daily = i64::from(view.limits.recipients_per_day);
+    Ok(SendBudget {
+        per_minute: view.limits.messages_per_minute,
+        recipients_left: (daily > 0).then(|| (daily - view.recipients_today).max(0)),
     })
 }
 

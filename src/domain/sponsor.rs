@@ -203,6 +203,10 @@ pub struct ActionReport {
     pub done: Vec<String>,
     /// (user name, why not) for the others.
     pub refused: Vec<(String, String)>,
+    /// The credentials emails queued (Resend, Reset Password), for the
+    /// progress bar.
+    #[serde(default)]
+    pub mail_ids: Vec<i64>,
 }
 
 /// How long new accounts last, checked against their guest type.

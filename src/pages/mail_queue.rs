@@ -129,6 +129,10 @@ pub fn MailQueuePage() -> impl IntoView {
             }
         },
     );
+    let pacing = Resource::new(
+        move || (tick.get(), test_email.version().get()),
+        |_| crate::api::limits::get_sending_limits(),
+    );
     let sending = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(Ok(page)) = queue.get() {
@@ -164,6 +168,11 @@ pub fn MailQueuePage() -> impl IntoView {
                 Some(Err(e)) => Some(view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any()),
                 None => None,
             }}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    pacing.await.ok().map(|page| view! { <crate::pages::sending_limits::PacingPanel view=page.pacing /> })
+                })}
+            </Transition>
             <TestEmailPanel action=test_email can_send=can_change />
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {

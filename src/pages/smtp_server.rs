@@ -29,6 +29,7 @@ const INTRO: &str = "Configure a Simple Mail Transfer Protocol (SMTP) server to 
 #[component]
 pub fn SmtpServerPage() -> impl IntoView {
     let page = Resource::new(|| (), |_| get_smtp_settings());
+    let limits = Resource::new(|| (), |_| crate::api::limits::get_sending_limits());
     view! {
         <Title text="SMTP Server" />
         <LeftNav>
@@ -37,6 +38,14 @@ pub fn SmtpServerPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(page) => view! { <SmtpEditor page /> }.into_any(),
+                        Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match limits.await {
+                        Ok(page) => view! { <crate::pages::sending_limits::SendingLimitsSection page /> }.into_any(),
                         Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
                     }
                 })}

@@ -141,6 +141,48 @@ fn CreateAccounts(info: SponsorInfo) -> impl IntoView {
     let company = RwSignal::new(String::new());
     let csv = RwSignal::new(String::new());
     let client_error = RwSignal::new(None::<FieldError>);
+    // What the mailbox can still send, read once in the browser.
+    let budget = Action::new(|_: &()| crate::api::sponsor::sponsor_send_budget());
+    Effect::new(move |_| {
+        budget.dispatch(());
+    });
+    let batch_notice = move || -> Option<(bool, String)> {
+        let budget = budget.value().get()?.ok()?;
+        let emails = match mode.get() {
+            Mode::Known => 1,
+            Mode::Random => return None,
+            Mode::Import => crate::domain::sponsor::parse_guest_csv(&csv.get())
+                .ok()?
+                .len() as i64,
+        };
+        if emails == 0 {
+            return None;
+        }
+        if let Some(left) = budget.recipients_left.filter(|left| *left < emails) {
+            return Some((
+                true,
+                format!(
+                    "This batch sends {emails} credentials email(s) but the mailbox may send only {left} more in the rolling 24 hours: the rest will wait in the queue until the quota frees up."
+                ),
+            ));
+        }
+        (budget.per_minute > 0 && emails > 1).then(|| {
+            let seconds = crate::domain::limits::SendingLimits {
+                messages_per_minute: budget.per_minute,
+                ..crate::domain::limits::SendingLimits::UNLIMITED
+            }
+            .eta_seconds(emails)
+            .unwrap_or(0);
+            (
+                false,
+                format!(
+                    "The mailbox sends {} emails a minute: these {emails} take {}.",
+                    budget.per_minute,
+                    duration_text(seconds)
+                ),
+            )
+        })
+    };
     let create = Action::new(move |mode: &Mode| {
         let (guest_type_id, duration_days) = (guest_type.get_untracked(), duration.get_untracked());
         let mode = *mode;
@@ -305,6 +347,11 @@ fn CreateAccounts(info: SponsorInfo) -> impl IntoView {
                     </div>
                 </div>
             </fieldset>
+            {move || batch_notice().map(|(over, text)| if over {
+                view! { <Banner kind=BannerKind::Warning>{text}</Banner> }.into_any()
+            } else {
+                view! { <p class="hint" data-testid="batch-pace">{text}</p> }.into_any()
+            })}
             {move || server_error.get().and_then(|e| e.banner()).map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
             <div class="form-actions">
                 <button type="submit" class="btn primary" disabled=move || create.pending().get()>
@@ -346,8 +393,42 @@ fn CsvFile(csv: RwSignal<String>) -> impl IntoView {
 /// emails until every one is delivered or has failed.
 #[component]
 fn CreatedView(batch: CreatedBatch) -> impl IntoView {
-    let total = batch.mail_ids.len() as i64;
-    let mail_ids = batch.mail_ids.clone();
+    let shown: Vec<_> = batch
+        .guests
+        .iter()
+        .filter(|g| g.password.is_some())
+        .cloned()
+        .collect();
+    view! {
+        <section class="panel created" aria-label="Created accounts">
+            <h2>{format!("Created {} guest account(s)", batch.guests.len())}</h2>
+            <EmailProgress mail_ids=batch.mail_ids.clone() />
+            {(!shown.is_empty()).then(|| view! {
+                <table class="data-table" aria-label="New credentials">
+                    <thead><tr><th>"Username"</th><th>"Password"</th></tr></thead>
+                    <tbody>
+                        {shown.into_iter().map(|g| view! { <tr><td>{g.username}</td><td class="mono">{g.password.unwrap_or_default()}</td></tr> }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </section>
+    }
+}
+
+/// "about 2 min 5 s"
+fn duration_text(seconds: i64) -> String {
+    match seconds {
+        s if s < 60 => format!("about {s} s"),
+        s if s < 3600 => format!("about {} min {} s", s / 60, s % 60),
+        s => format!("about {} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// A batch's credentials emails: sent of total, and when the last should
+/// go at the mailbox's pace (or, unpaced, at the rate seen so far).
+#[component]
+fn EmailProgress(mail_ids: Vec<i64>) -> impl IntoView {
+    let total = mail_ids.len() as i64;
     let tick = RwSignal::new(0u64);
     let progress = Resource::new(
         move || tick.get(),
@@ -381,37 +462,71 @@ fn CreatedView(batch: CreatedBatch) -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     }
-    let shown: Vec<_> = batch
-        .guests
-        .iter()
-        .filter(|g| g.password.is_some())
-        .cloned()
-        .collect();
+    // Unpaced, the ETA comes from the rate seen: (ms, settled) at the
+    // first poll that found something still pending.
+    let first_seen = StoredValue::new(None::<(f64, i64)>);
+    let eta = move |p: &crate::api::sponsor::DeliveryProgress| -> Option<String> {
+        if p.pending == 0 {
+            return None;
+        }
+        if let Some(until) = p.paused_until_ms {
+            return Some(format!(
+                " · paused until {}: the mailbox's sending quota is used up",
+                format_utc(until / 1000)
+            ));
+        }
+        if let Some(seconds) = p.eta_seconds {
+            return Some(format!(
+                " · {} left at {} a minute",
+                duration_text(seconds),
+                p.per_minute
+            ));
+        }
+        let now = now_ms();
+        let settled = p.sent + p.failed;
+        match first_seen.get_value() {
+            None => {
+                first_seen.set_value(Some((now, settled)));
+                None
+            }
+            Some((at, before)) if settled > before && now > at => {
+                let per_ms = (settled - before) as f64 / (now - at);
+                Some(format!(
+                    " · {} left",
+                    duration_text((p.pending as f64 / per_ms / 1000.0).ceil() as i64)
+                ))
+            }
+            Some(_) => None,
+        }
+    };
     view! {
-        <section class="panel created" aria-label="Created accounts">
-            <h2>{format!("Created {} guest account(s)", batch.guests.len())}</h2>
-            {(total > 0).then(|| view! {
-                <Transition fallback=|| ()>
-                    {move || progress.get().and_then(|r| r.ok()).flatten().map(|p| {
-                        let settled = p.sent + p.failed;
-                        view! {
-                            <div class="batch-progress" role="status">
-                                <span>{format!("Credentials emails: {} of {total} sent{}", p.sent, if p.failed > 0 { format!(", {} failed (see Manage Accounts)", p.failed) } else { String::new() })}</span>
-                                <progress max=total value=settled aria-label="Email progress"></progress>
-                            </div>
-                        }
-                    })}
-                </Transition>
-            })}
-            {(!shown.is_empty()).then(|| view! {
-                <table class="data-table" aria-label="New credentials">
-                    <thead><tr><th>"Username"</th><th>"Password"</th></tr></thead>
-                    <tbody>
-                        {shown.into_iter().map(|g| view! { <tr><td>{g.username}</td><td class="mono">{g.password.unwrap_or_default()}</td></tr> }).collect_view()}
-                    </tbody>
-                </table>
-            })}
-        </section>
+        {(total > 0).then(|| view! {
+            <Transition fallback=|| ()>
+                {move || progress.get().and_then(|r| r.ok()).flatten().map(|p| {
+                    let settled = p.sent + p.failed;
+                    let failed = if p.failed > 0 { format!(", {} failed (see Manage Accounts)", p.failed) } else { String::new() };
+                    view! {
+                        <div class="batch-progress" role="status">
+                            <span>{format!("Credentials emails: {} of {total} sent{failed}", p.sent)}</span>
+                            <span class="eta" data-testid="email-eta">{eta(&p).unwrap_or_default()}</span>
+                            <progress max=total value=settled aria-label="Email progress"></progress>
+                        </div>
+                    }
+                })}
+            </Transition>
+        })}
+    }
+}
+
+/// The browser's clock, for the observed rate.
+fn now_ms() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
     }
 }
 
@@ -510,6 +625,7 @@ fn ManageAccounts(info: SponsorInfo) -> impl IntoView {
                         </ul>
                     </div>
                 })}
+                <EmailProgress mail_ids=report.mail_ids />
             }.into_any(),
             Err(e) => view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any(),
         })}

@@ -107,7 +107,7 @@ pub async fn raise(state: &AppState, condition: &Condition) -> anyhow::Result<Ra
                         recipients: vec![recipient],
                         ..mail.clone()
                     };
-                    queued.push(
+                    queued.extend(
                         state
                             .mailer
                             .enqueue(&mut tx, &state.vault, &mail, unix_ms(state.clock.now()))

@@ -189,7 +189,7 @@ pub async fn create_accounts(
                 valid_from: account.valid_from,
                 valid_until: account.valid_until,
             };
-            let one = queue_credentials(
+            let parts = queue_credentials(
                 state,
                 &mut tx,
                 &settings,
@@ -201,8 +201,8 @@ pub async fn create_accounts(
                 now_ms,
             )
             .await?;
-            mail = Some((one.id, one.message_id.clone()));
-            queued.push(one);
+            mail = parts.first().map(|one| (one.id, one.message_id.clone()));
+            queued.extend(parts);
         }
         created.push(CreatedAccount {
             id,
@@ -229,7 +229,7 @@ pub async fn queue_credentials(
     guest_id: i64,
     created_by: &str,
     now_ms: i64,
-) -> anyhow::Result<Queued> {
+) -> anyhow::Result<Vec<Queued>> {
     let rendered = template.render(details);
     let queued = state
         .mailer
@@ -248,7 +248,9 @@ pub async fn queue_credentials(
             now_ms,
         )
         .await?;
-    db::guests::set_last_mail(&mut **tx, guest_id, queued.id).await?;
+    if let Some(first) = queued.first() {
+        db::guests::set_last_mail(&mut **tx, guest_id, first.id).await?;
+    }
     Ok(queued)
 }
 
@@ -417,7 +419,7 @@ pub async fn run_expiry_job(state: &AppState) -> anyhow::Result<ExpiryRun> {
                 html: None,
                 created_by: JOB.into(),
             };
-            queued.push(
+            queued.extend(
                 state
                     .mailer
                     .enqueue(&mut tx, &state.vault, &mail, unix_ms(state.clock.now()))

@@ -77,7 +77,7 @@ pub async fn run_reminder_job(state: &AppState) -> anyhow::Result<ReminderRun> {
                     html: None,
                     created_by: JOB.into(),
                 };
-                queued.push(
+                queued.extend(
                     state
                         .mailer
                         .enqueue(&mut tx, &state.vault, &mail, unix_ms(state.clock.now()))

@@ -234,7 +234,7 @@ pub async fn run_action(
                     password
                 };
                 details.password = Some(password.expose().to_string());
-                queued.push(
+                queued.extend(
                     queue_credentials(
                         state,
                         &mut tx,
@@ -286,5 +286,6 @@ pub async fn run_action(
     }
     tx.commit().await?;
     state.mailer.submitted(&queued);
+    report.mail_ids = queued.iter().map(|q| q.id).collect();
     Ok(report)
 }

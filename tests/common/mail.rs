@@ -22,7 +22,7 @@ pub async fn queue_guest_mail(state: &AppState, count: usize, tag: &str) -> Vec<
             html: Some(format!("<p>Username: <b>guest{n}</b></p>")),
             created_by: "sponsor1".into(),
         };
-        queued.push(
+        queued.extend(
             state
                 .mailer
                 .enqueue(&mut tx, &state.vault, &mail, now)

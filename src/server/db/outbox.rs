@@ -116,6 +116,18 @@ pub async fn defer(
         == 1)
 }
 
+/// Messages not yet delivered that go before or with message `last`: its
+/// own and earlier bulk mail, and anything that takes priority over it.
+pub async fn waiting_through(db: impl SqliteExecutor<'_>, last: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'retrying', 'sending') \
+         AND (id <= ? OR priority < 2)",
+    )
+    .bind(last)
+    .fetch_one(db)
+    .await
+}
+
 /// Messages not yet delivered: queued, retrying or being sent.
 pub async fn waiting(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar(

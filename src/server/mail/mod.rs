@@ -187,13 +187,44 @@ impl Mailer {
     }
 
     /// Writes the message to the outbox inside the caller's transaction:
-    /// it exists exactly when the change that caused it was committed. Call
-    /// `submitted` after the commit.
+    /// it exists exactly when the change that caused it was committed. A
+    /// message to more recipients than the mailbox allows in one is split
+    /// into parts, each its own row and Message-ID. Call `submitted` after
+    /// the commit.
     pub async fn enqueue(
         &self,
         tx: &mut Transaction<'_, Sqlite>,
         vault: &Vault,
         mail: &Outgoing,
+        now_ms: i64,
+    ) -> anyhow::Result<Vec<Queued>> {
+        let per_message = self
+            .paced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or(0, |p| p.limits.recipients_per_message as usize);
+        let parts: Vec<&[String]> = if per_message > 0 && mail.recipients.len() > per_message {
+            mail.recipients.chunks(per_message).collect()
+        } else {
+            vec![&mail.recipients[..]]
+        };
+        let mut queued = Vec::with_capacity(parts.len());
+        for recipients in parts {
+            queued.push(
+                self.enqueue_part(tx, vault, mail, recipients, now_ms)
+                    .await?,
+            );
+        }
+        Ok(queued)
+    }
+
+    async fn enqueue_part(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        vault: &Vault,
+        mail: &Outgoing,
+        recipients: &[String],
         now_ms: i64,
     ) -> anyhow::Result<Queued> {
         let domain = mail
@@ -207,7 +238,7 @@ impl Mailer {
             &db::outbox::NewMail {
                 kind: mail.kind,
                 sender: &mail.sender,
-                recipients: &mail.recipients,
+                recipients,
                 subject: &mail.subject,
                 message_id: &message_id,
                 created_by: &mail.created_by,
