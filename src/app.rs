@@ -14,7 +14,7 @@ use crate::pages::guest_portals::{EditGuestPortalPage, GuestPortalsPage};
 use crate::pages::guest_types::{EditGuestTypePage, GuestTypesPage, NewGuestTypePage};
 use crate::pages::home::HomePage;
 use crate::pages::identities::{AdminPasswordPolicyPage, UserPasswordPolicyPage, UsersPage};
-use crate::pages::login::LoginPage;
+use crate::pages::login::{ChangeExpiredPasswordPage, LoginPage};
 use crate::pages::mail_queue::MailQueuePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::proxy::ProxyPage;
@@ -71,6 +71,7 @@ lazy_page!(SponsorGroupsRoute, SponsorGroupsPage);
 lazy_page!(SponsorLoginRoute, SponsorLoginPage);
 lazy_page!(SponsorPortalRoute, SponsorPortalPage);
 lazy_page!(AlarmsRoute, AlarmsPage);
+lazy_page!(ChangeExpiredPasswordRoute, ChangeExpiredPasswordPage);
 lazy_page!(AlarmSettingsRoute, AlarmSettingsPage);
 lazy_page!(AdminPasswordPolicyRoute, AdminPasswordPolicyPage);
 lazy_page!(UserPasswordPolicyRoute, UserPasswordPolicyPage);
@@ -109,6 +110,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/login/expired-password") view={Lazy::<ChangeExpiredPasswordRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/portal/:id/self-registration") view={Lazy::<SelfRegistrationRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/portal/:id/login") view={Lazy::<GuestLoginRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/sponsor/login") view={Lazy::<SponsorLoginRoute>::new()} ssr=SsrMode::Async />

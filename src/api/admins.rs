@@ -39,6 +39,20 @@ pub struct DashboardSummary {
     pub admins_enabled: usize,
     pub admins_total: usize,
     pub recent_changes: Vec<AuditEntry>,
+    /// Open alarms, newest first, in plain text: the dashboard is in the
+    /// bundle every page loads, so it carries no alarm types or actions.
+    pub alarms: Vec<DashboardAlarm>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardAlarm {
+    /// "critical", "warning" or "info", for the badge's class.
+    pub severity: String,
+    pub severity_label: String,
+    pub name: String,
+    pub occurrences: i64,
+    pub last_at: i64,
+    pub status: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -378,6 +392,20 @@ pub async fn get_dashboard() -> Result<DashboardSummary, ApiError> {
         admins_enabled: admins.iter().filter(|a| a.enabled).count(),
         admins_total: admins.len(),
         recent_changes: recent.into_iter().map(audit_entry).collect(),
+        alarms: db::alarms::list(&state.db, false, 10)
+            .await
+            .map_err(auth::internal)?
+            .into_iter()
+            .filter_map(crate::server::alarms::view)
+            .map(|alarm| DashboardAlarm {
+                severity: alarm.severity.as_str().into(),
+                severity_label: alarm.severity.label().into(),
+                status: alarm.status(),
+                name: alarm.name,
+                occurrences: alarm.occurrences,
+                last_at: alarm.last_at,
+            })
+            .collect(),
     })
 }
 

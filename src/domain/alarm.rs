@@ -347,6 +347,17 @@ pub struct AlarmView {
     pub cleared_by: Option<String>,
 }
 
+impl AlarmView {
+    /// "New", "Acknowledged by ..." or "Cleared by ...".
+    pub fn status(&self) -> String {
+        match (&self.cleared_by, &self.acknowledged_by) {
+            (Some(by), _) => format!("Cleared by {by}"),
+            (None, Some(by)) => format!("Acknowledged by {by}"),
+            (None, None) => "New".to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

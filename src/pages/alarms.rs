@@ -21,13 +21,9 @@ fn severity_badge(severity: Severity) -> impl IntoView {
     view! { <span class=format!("severity {}", severity.as_str())>{severity.label()}</span> }
 }
 
-/// The alarms table with its Acknowledge and Clear buttons; `compact`
-/// leaves out the details column (the dashlet).
+/// The alarms table with its Acknowledge and Clear buttons.
 #[component]
-pub fn AlarmList(
-    #[prop(into)] include_cleared: Signal<bool>,
-    #[prop(optional)] compact: bool,
-) -> impl IntoView {
+fn AlarmList(#[prop(into)] include_cleared: Signal<bool>) -> impl IntoView {
     let can_act = use_can(Access::ChangeSystemSettings);
     let act =
         Action::new(|(ids, action): &(Vec<i64>, AlarmAction)| act_on_alarms(ids.clone(), *action));
@@ -68,7 +64,7 @@ pub fn AlarmList(
             {move || Suspend::new(async move {
                 match alarms.await {
                     Ok(rows) if rows.is_empty() => view! { <p class="empty" data-testid="no-alarms">"No alarms. Everything the console watches is healthy."</p> }.into_any(),
-                    Ok(rows) => view! { <AlarmTable rows selected compact /> }.into_any(),
+                    Ok(rows) => view! { <AlarmTable rows selected /> }.into_any(),
                     Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
                 }
             })}
@@ -77,11 +73,7 @@ pub fn AlarmList(
 }
 
 #[component]
-fn AlarmTable(
-    rows: Vec<AlarmView>,
-    selected: RwSignal<BTreeSet<i64>>,
-    compact: bool,
-) -> impl IntoView {
+fn AlarmTable(rows: Vec<AlarmView>, selected: RwSignal<BTreeSet<i64>>) -> impl IntoView {
     let open_ids: Vec<i64> = rows
         .iter()
         .filter(|r| r.cleared_at.is_none())
@@ -106,18 +98,14 @@ fn AlarmTable(
                     <th>"Occurrences"</th>
                     <th>"Last Occurred"</th>
                     <th>"Status"</th>
-                    {(!compact).then(|| view! { <th>"Details and Suggested Action"</th> })}
+                    <th>"Details and Suggested Action"</th>
                 </tr>
             </thead>
             <tbody>
                 {rows.into_iter().map(|row| {
                     let id = row.id;
                     let open = row.cleared_at.is_none();
-                    let status = match (&row.cleared_by, &row.acknowledged_by) {
-                        (Some(by), _) => format!("Cleared by {by}"),
-                        (None, Some(by)) => format!("Acknowledged by {by}"),
-                        (None, None) => "New".to_string(),
-                    };
+                    let status = row.status();
                     let label = format!("Select {}", row.name);
                     let title = format!("{}\n\n{}", row.details, row.action);
                     view! {
@@ -136,12 +124,10 @@ fn AlarmTable(
                             <td class="number">{row.occurrences}</td>
                             <td>{format_time(row.last_at)}</td>
                             <td>{status}</td>
-                            {(!compact).then(|| view! {
-                                <td class="alarm-details">
-                                    <p>{row.details.clone()}</p>
-                                    <p class="hint">{format!("Suggested action: {}", row.action)}</p>
-                                </td>
-                            })}
+                            <td class="alarm-details">
+                                <p>{row.details.clone()}</p>
+                                <p class="hint">{format!("Suggested action: {}", row.action)}</p>
+                            </td>
                         </tr>
                     }
                 }).collect_view()}

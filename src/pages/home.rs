@@ -1,7 +1,6 @@
 use crate::api::admins::get_dashboard;
 use crate::components::menu::ALARMS;
 use crate::components::{Banner, BannerKind, CurrentAdmin};
-use crate::pages::alarms::AlarmList;
 use crate::pages::format_time;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -14,19 +13,35 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="Home" />
         <h1 class="dashboard-title">"Summary"</h1>
-        // Outside the summary's Suspend: the list has its own resource.
-        <div class="dashlets">
-            <section class="dashlet wide" data-testid="alarms-dashlet">
-                <h2>"Alarms" <a class="dashlet-link" href=ALARMS>"All alarms ›"</a></h2>
-                <AlarmList include_cleared=false compact=true />
-            </section>
-        </div>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let admin = me.await.ok().flatten();
                 match summary.await {
                     Ok(summary) => view! {
                         <div class="dashlets">
+                            <section class="dashlet wide" data-testid="alarms-dashlet">
+                                <h2>"Alarms" <a class="dashlet-link" href=ALARMS>"Acknowledge or clear on All Alarms ›"</a></h2>
+                                {if summary.alarms.is_empty() {
+                                    view! { <p class="empty" data-testid="no-alarms">"No alarms. Everything the console watches is healthy."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <table class="data-table compact alarms" aria-label="Alarms">
+                                            <thead><tr><th>"Severity"</th><th>"Name"</th><th>"Occurrences"</th><th>"Last Occurred"</th><th>"Status"</th></tr></thead>
+                                            <tbody>
+                                                {summary.alarms.iter().map(|a| view! {
+                                                    <tr class:unacknowledged=a.status == "New">
+                                                        <td><span class=format!("severity {}", a.severity)>{a.severity_label.clone()}</span></td>
+                                                        <td>{a.name.clone()}</td>
+                                                        <td class="number">{a.occurrences}</td>
+                                                        <td>{format_time(a.last_at)}</td>
+                                                        <td>{a.status.clone()}</td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    }.into_any()
+                                }}
+                            </section>
                             <section class="dashlet">
                                 <h2>"System Summary"</h2>
                                 <dl class="facts">

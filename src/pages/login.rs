@@ -4,37 +4,12 @@ use crate::domain::AdminPassword;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+/// Where an admin whose password has expired chooses a new one.
+pub const CHANGE_EXPIRED_PASSWORD: &str = "/login/expired-password";
+
 #[component]
-pub fn LoginPage() -> impl IntoView {
-    let login = ServerAction::<Login>::new();
-    let change = ServerAction::<ChangeExpiredPassword>::new();
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let error = move || {
-        login
-            .value()
-            .get()
-            .and_then(|result| result.err())
-            .map(|e| e.to_string())
-    };
-    // The password was right but too old: ask for a new one, ISE-style.
-    let expired = move || error().as_deref() == Some(PASSWORD_EXPIRED);
-    let change_error = move |field: &'static str| {
-        change
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .and_then(|e| e.field_message(field))
-    };
-    let change_banner = move || {
-        change
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .and_then(|e| e.banner())
-    };
+fn LoginCard(children: Children) -> impl IntoView {
     view! {
-        <Title text="Sign In" />
         <main class="login-screen">
             <div class="login-card">
                 <div class="login-brand">
@@ -44,40 +19,77 @@ pub fn LoginPage() -> impl IntoView {
                         <p>"Identity Services Email Console"</p>
                     </div>
                 </div>
-                <div hidden=expired>
-                    <ActionForm action=login attr:class="login-form">
-                        {move || error().filter(|_| !expired()).map(|e| view! { <Banner kind=BannerKind::Error>{e}</Banner> })}
-                        <label for="username">"Username"</label>
-                        <input id="username" name="username" type="text" autocomplete="username" required autofocus
-                            on:input=move |ev| username.set(event_target_value(&ev)) />
-                        <label for="password">"Password"</label>
-                        <input id="password" name="password" type="password" autocomplete="current-password" required
-                            on:input=move |ev| password.set(event_target_value(&ev)) />
-                        <button type="submit" class="btn primary wide" disabled=move || login.pending().get()>
-                            {move || if login.pending().get() { "Signing in…" } else { "Login" }}
-                        </button>
-                    </ActionForm>
-                </div>
-                {move || expired().then(|| view! {
-                    <ActionForm action=change attr:class="login-form">
-                        <Banner kind=BannerKind::Warning>{PASSWORD_EXPIRED}</Banner>
-                        {move || change_banner().map(|e| view! { <Banner kind=BannerKind::Error>{e}</Banner> })}
-                        <input type="hidden" name="username" prop:value=username />
-                        <input type="hidden" name="password" prop:value=password />
-                        <label for="new-password">"New password"</label>
-                        <input id="new-password" name="new_password" type="password" autocomplete="new-password" required />
-                        {move || change_error("new_password").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
-                        <label for="confirm-password">"Confirm new password"</label>
-                        <input id="confirm-password" name="confirm_password" type="password" autocomplete="new-password" required />
-                        {move || change_error("confirm_password").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
-                        <p class="hint">{AdminPassword::RULES}</p>
-                        <button type="submit" class="btn primary wide" disabled=move || change.pending().get()>
-                            {move || if change.pending().get() { "Changing…" } else { "Change password and sign in" }}
-                        </button>
-                    </ActionForm>
-                })}
+                {children()}
                 <p class="login-foot">"Sessions end after a period of inactivity. Sign-in attempts are throttled."</p>
             </div>
         </main>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let error = move || {
+        login
+            .value()
+            .get()
+            .and_then(|result| result.err())
+            .map(|e| e.to_string())
+    };
+    view! {
+        <Title text="Sign In" />
+        <LoginCard>
+            <ActionForm action=login attr:class="login-form">
+                {move || error().map(|e| {
+                    // The password was right but too old: a new one first, ISE-style.
+                    if e == PASSWORD_EXPIRED {
+                        view! {
+                            <Banner kind=BannerKind::Warning>{e}</Banner>
+                            <a class="btn primary wide" href=CHANGE_EXPIRED_PASSWORD>"Choose a new password"</a>
+                        }.into_any()
+                    } else {
+                        view! { <Banner kind=BannerKind::Error>{e}</Banner> }.into_any()
+                    }
+                })}
+                <label for="username">"Username"</label>
+                <input id="username" name="username" type="text" autocomplete="username" required autofocus />
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required />
+                <button type="submit" class="btn primary wide" disabled=move || login.pending().get()>
+                    {move || if login.pending().get() { "Signing in…" } else { "Login" }}
+                </button>
+            </ActionForm>
+        </LoginCard>
+    }
+}
+
+/// A lazy page: its form is loaded only by those who need it.
+#[component]
+pub fn ChangeExpiredPasswordPage() -> impl IntoView {
+    let change = ServerAction::<ChangeExpiredPassword>::new();
+    let failure = move || change.value().get().and_then(|r| r.err());
+    let field = move |name: &'static str| failure().and_then(|e| e.field_message(name));
+    view! {
+        <Title text="Change Password" />
+        <LoginCard>
+            <ActionForm action=change attr:class="login-form">
+                <Banner kind=BannerKind::Warning>{PASSWORD_EXPIRED}</Banner>
+                {move || failure().and_then(|e| e.banner()).map(|e| view! { <Banner kind=BannerKind::Error>{e}</Banner> })}
+                <label for="username">"Username"</label>
+                <input id="username" name="username" type="text" autocomplete="username" required />
+                <label for="password">"Current password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required />
+                <label for="new-password">"New password"</label>
+                <input id="new-password" name="new_password" type="password" autocomplete="new-password" required />
+                {move || field("new_password").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                <label for="confirm-password">"Confirm new password"</label>
+                <input id="confirm-password" name="confirm_password" type="password" autocomplete="new-password" required />
+                {move || field("confirm_password").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                <p class="hint">{AdminPassword::RULES}</p>
+                <button type="submit" class="btn primary wide" disabled=move || change.pending().get()>
+                    {move || if change.pending().get() { "Changing…" } else { "Change password and sign in" }}
+                </button>
+            </ActionForm>
+        </LoginCard>
     }
 }
