@@ -9,8 +9,9 @@
 mod common;
 
 use common::Peers;
-use common::app::{harness_in, post, sign_in};
+use common::app::{harness_in, open_alarms, post, sign_in};
 use common::forms::{MAILBOX, configure_smtp, form_body, smtp_fields};
+use common::mail::{received_with_subject, settled};
 use http::StatusCode;
 use leptos::config::LeptosOptions;
 use mailroom::domain::alarm::{AlarmCode, AlarmView, Severity};
@@ -33,66 +34,11 @@ fn date_in(clock: &ManualClock, days: i64) -> String {
     )
 }
 
-async fn open_alarms(h: &common::app::Harness, cookie: &str) -> Vec<AlarmView> {
-    let reply = post(
-        &h.app,
-        "/api/list_alarms",
-        "include_cleared=false",
-        Some(cookie),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    serde_json::from_str(&reply.body).unwrap()
-}
-
-/// The alarm emails the SMTP server has received, once `count` have come.
-async fn alarm_mails(peers: &Peers, count: usize) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
-        let messages: Vec<Value> = reqwest::get(format!("{}/_messages", peers.authority()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let alarms: Vec<Value> = messages
-            .into_iter()
-            .filter(|m| {
-                m["subject"]
-                    .as_str()
-                    .is_some_and(|s| s.starts_with("Mailroom Alarm"))
-            })
-            .collect();
-        if alarms.len() >= count || started.elapsed() > Duration::from_secs(30) {
-            return alarms;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 struct Rig {
     h: common::app::Harness,
     peers: Peers,
     root: String,
     clock: Arc<ManualClock>,
-}
-
-/// Waits until the outbox has nothing queued, in flight or retrying.
-async fn settled(h: &common::app::Harness) {
-    let started = Instant::now();
-    loop {
-        let counts = mailroom::server::db::outbox::counts(&h.state.db)
-            .await
-            .unwrap();
-        if counts.queued + counts.sending + counts.retrying == 0 {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "not delivered: {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 async fn rig() -> Rig {
@@ -175,11 +121,11 @@ async fn the_secret_countdown_alarms_once_per_threshold_and_clears_on_renewal() 
             open[0].details
         );
         expected_mails += 2;
-        let mails = alarm_mails(&peers, expected_mails).await;
+        let mails = received_with_subject(&peers, "Mailroom Alarm", expected_mails).await;
         assert_eq!(mails.len(), expected_mails, "{mails:#?}");
         // Delivery runs on the same clock: let it record its replies
         // before time jumps by days, as it would in life.
-        settled(&h).await;
+        settled(&h.state).await;
     }
     assert_eq!(
         open_alarms(&h, &sign_in(&h.app, "root").await).await[0].occurrences,
@@ -209,7 +155,7 @@ async fn the_secret_countdown_alarms_once_per_threshold_and_clears_on_renewal() 
     assert_eq!(open[0].code, AlarmCode::SecretExpired);
     assert_eq!(open[0].severity, Severity::Critical);
     expected_mails += 2;
-    let mails = alarm_mails(&peers, expected_mails).await;
+    let mails = received_with_subject(&peers, "Mailroom Alarm", expected_mails).await;
     assert_eq!(mails.len(), expected_mails, "no duplicates");
     for mail in &mails {
         assert_eq!(mail["from"], MAILBOX);
@@ -303,7 +249,7 @@ async fn delivery_failures_alarm_and_a_working_delivery_clears_them() {
     assert_eq!(open.len(), 1, "{open:?}");
     assert_eq!(open[0].code, AlarmCode::DeliveryFailed);
     assert!(open[0].details.contains("550"), "{}", open[0].details);
-    let mails = alarm_mails(&peers, 2).await;
+    let mails = received_with_subject(&peers, "Mailroom Alarm", 2).await;
     assert_eq!(mails.len(), 2);
     assert_eq!(
         mails[0]["subject"],

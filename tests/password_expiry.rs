@@ -10,6 +10,7 @@ mod common;
 use common::Peers;
 use common::app::{PASSWORD, harness_in, post, sign_in};
 use common::forms::{MAILBOX, configure_smtp, encode, form_body};
+use common::mail::{received_with_subject, settled};
 use http::StatusCode;
 use leptos::config::LeptosOptions;
 use mailroom::api::auth::PASSWORD_EXPIRED;
@@ -20,45 +21,6 @@ use mailroom::server::mail::worker;
 use mailroom::server::passwords::{ReminderRun, run_reminder_job};
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-async fn reminders_received(peers: &Peers, count: usize) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
-        let messages: Vec<Value> = reqwest::get(format!("{}/_messages", peers.authority()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let reminders: Vec<Value> = messages
-            .into_iter()
-            .filter(|m| {
-                m["subject"]
-                    .as_str()
-                    .is_some_and(|s| s.starts_with("Your password expires"))
-            })
-            .collect();
-        if reminders.len() >= count || started.elapsed() > Duration::from_secs(30) {
-            return reminders;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn settled(state: &mailroom::server::AppState) {
-    let started = Instant::now();
-    loop {
-        let counts = mailroom::server::db::outbox::counts(&state.db)
-            .await
-            .unwrap();
-        if counts.queued + counts.sending + counts.retrying == 0 {
-            return;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "{counts:?}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
 
 #[tokio::test]
 async fn each_password_gets_each_reminder_once_then_expires() {
@@ -156,11 +118,11 @@ async fn each_password_gets_each_reminder_once_then_expires() {
         assert_eq!(a.unwrap().reminders + b.unwrap().reminders, due);
         assert_eq!(run().await.unwrap(), ReminderRun::default());
         expected += due;
-        let received = reminders_received(&peers, expected).await;
+        let received = received_with_subject(&peers, "Your password expires", expected).await;
         assert_eq!(received.len(), expected, "{received:#?}");
         settled(&h.state).await;
     }
-    let received = reminders_received(&peers, expected).await;
+    let received = received_with_subject(&peers, "Your password expires", expected).await;
     let alice: Vec<&Value> = received
         .iter()
         .filter(|m| m["to"][0] == "alice@contoso.com")

@@ -9,12 +9,12 @@
 mod common;
 
 use common::Peers;
-use common::app::{harness_in, post, sign_in};
+use common::app::{harness_in, open_alarms, post, sign_in};
 use common::forms::{configure_smtp, form_body};
 use common::mail::queue_guest_mail;
 use http::StatusCode;
 use leptos::config::LeptosOptions;
-use mailroom::domain::alarm::{AlarmCode, AlarmView};
+use mailroom::domain::alarm::AlarmCode;
 use mailroom::domain::limits::SendingLimits;
 use mailroom::domain::mail::{MailStatus, RetryPolicy, TestEmailResult};
 use mailroom::server::clock::{ManualClock, SystemClock, unix_ms};
@@ -37,6 +37,26 @@ fn mail_config() -> MailConfig {
         },
         lease: Duration::from_secs(60),
     }
+}
+
+/// A console on `clock` whose SMTP Server page is set up against `peers`.
+async fn configured(
+    clock: Arc<dyn mailroom::server::clock::Clock>,
+    peers: &Peers,
+) -> (common::app::Harness, String) {
+    let h = harness_in(tempfile::tempdir().unwrap(), clock, Some(mail_config())).await;
+    let root = sign_in(&h.app, "root").await;
+    configure_smtp(&h, &root, peers, &[]).await;
+    (h, root)
+}
+
+/// New peers and a console set up against them.
+async fn rig(
+    clock: Arc<dyn mailroom::server::clock::Clock>,
+) -> (common::app::Harness, Peers, String) {
+    let peers = Peers::start();
+    let (h, root) = configured(clock, &peers).await;
+    (h, peers, root)
 }
 
 async fn control(peers: &Peers, path: &str, body: Value) {
@@ -74,15 +94,7 @@ async fn wait_sent(state: &mailroom::server::AppState, sent: i64, within: Durati
 
 #[tokio::test]
 async fn a_paced_batch_stays_under_the_limits_and_a_test_email_overtakes_it() {
-    let peers = Peers::start();
-    let h = harness_in(
-        tempfile::tempdir().unwrap(),
-        Arc::new(SystemClock),
-        Some(mail_config()),
-    )
-    .await;
-    let root = sign_in(&h.app, "root").await;
-    configure_smtp(&h, &root, &peers, &[]).await;
+    let (h, peers, root) = rig(Arc::new(SystemClock)).await;
     control(&peers, "/_limits", json!({"max_connections": 3})).await;
     // Exchange's limits, scaled down: 3 connections, 600 messages a minute.
     save_limits(&h, &root, ["3", "600", "0", "0"]).await;
@@ -148,16 +160,10 @@ async fn a_paced_batch_stays_under_the_limits_and_a_test_email_overtakes_it() {
 
 #[tokio::test]
 async fn a_quota_refusal_pauses_the_mailbox_and_it_resumes_without_loss() {
+    // Now, once the peers run: their test CA is valid from their start.
     let peers = Peers::start();
     let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
-    let h = harness_in(
-        tempfile::tempdir().unwrap(),
-        clock.clone(),
-        Some(mail_config()),
-    )
-    .await;
-    let root = sign_in(&h.app, "root").await;
-    configure_smtp(&h, &root, &peers, &[]).await;
+    let (h, root) = configured(clock.clone(), &peers).await;
     // The server's quota (20 recipients) is below what the console was
     // told: the server's 554 5.2.0 is what stops sending.
     control(&peers, "/_limits", json!({"daily_recipients": 20})).await;
@@ -189,14 +195,7 @@ async fn a_quota_refusal_pauses_the_mailbox_and_it_resumes_without_loss() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(peers.stats().await["quota_refusals"].as_i64().unwrap() >= 1);
-    let reply = post(
-        &h.app,
-        "/api/list_alarms",
-        "include_cleared=false",
-        Some(&root),
-    )
-    .await;
-    let alarms: Vec<AlarmView> = serde_json::from_str(&reply.body).unwrap();
+    let alarms = open_alarms(&h, &root).await;
     assert!(
         alarms
             .iter()
@@ -213,14 +212,8 @@ async fn a_quota_refusal_pauses_the_mailbox_and_it_resumes_without_loss() {
     assert_eq!(counts.dead, 0, "{counts:?}");
     let started = Instant::now();
     loop {
-        let reply = post(
-            &h.app,
-            "/api/list_alarms",
-            "include_cleared=false",
-            Some(&sign_in(&h.app, "root").await),
-        )
-        .await;
-        let alarms: Vec<AlarmView> = serde_json::from_str(&reply.body).unwrap();
+        // The clock moved a day: a new session.
+        let alarms = open_alarms(&h, &sign_in(&h.app, "root").await).await;
         if alarms.is_empty() {
             break;
         }
@@ -265,15 +258,7 @@ async fn the_pace_is_kept_across_a_restart() {
 
 #[tokio::test]
 async fn a_message_to_more_recipients_than_allowed_goes_in_parts() {
-    let peers = Peers::start();
-    let h = harness_in(
-        tempfile::tempdir().unwrap(),
-        Arc::new(SystemClock),
-        Some(mail_config()),
-    )
-    .await;
-    let root = sign_in(&h.app, "root").await;
-    configure_smtp(&h, &root, &peers, &[]).await;
+    let (h, peers, root) = rig(Arc::new(SystemClock)).await;
     save_limits(&h, &root, ["3", "0", "0", "2"]).await;
     worker::spawn(h.state.clone());
     // The workers load the limits before their first message.

@@ -182,3 +182,16 @@ pub async fn sponsor_sign_in(app: &Router, username: &str) -> String {
     assert!(cookie.starts_with("mailroom_sponsor=") && cookie.contains("HttpOnly"));
     cookie.split(';').next().unwrap().to_string()
 }
+
+/// The open alarms, as Operations > Alarms lists them.
+pub async fn open_alarms(h: &Harness, cookie: &str) -> Vec<mailroom::domain::alarm::AlarmView> {
+    let reply = post(
+        &h.app,
+        "/api/list_alarms",
+        "include_cleared=false",
+        Some(cookie),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}

@@ -51,3 +51,48 @@ pub async fn fill_outbox(state: &AppState, count: i64) {
     .await
     .unwrap();
 }
+
+/// Waits until the outbox has nothing queued, in flight or retrying.
+pub async fn settled(state: &AppState) {
+    let started = std::time::Instant::now();
+    loop {
+        let counts = mailroom::server::db::outbox::counts(&state.db)
+            .await
+            .unwrap();
+        if counts.queued + counts.sending + counts.retrying == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "not delivered: {counts:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+/// The messages the peers' SMTP server received whose subject starts with
+/// `prefix`, once `count` have come (or after 30 s, whatever came).
+pub async fn received_with_subject(
+    peers: &super::Peers,
+    prefix: &str,
+    count: usize,
+) -> Vec<serde_json::Value> {
+    let started = std::time::Instant::now();
+    loop {
+        let messages: Vec<serde_json::Value> =
+            reqwest::get(format!("{}/_messages", peers.authority()))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        let matching: Vec<serde_json::Value> = messages
+            .into_iter()
+            .filter(|m| m["subject"].as_str().is_some_and(|s| s.starts_with(prefix)))
+            .collect();
+        if matching.len() >= count || started.elapsed() > std::time::Duration::from_secs(30) {
+            return matching;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

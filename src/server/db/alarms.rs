@@ -276,17 +276,7 @@ pub async fn acknowledge(
     now: i64,
     by: &str,
 ) -> sqlx::Result<u64> {
-    let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-    Ok(sqlx::query(
-        "UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ? \
-         WHERE id IN (SELECT value FROM json_each(?)) AND cleared_at IS NULL",
-    )
-    .bind(now)
-    .bind(by)
-    .bind(ids)
-    .execute(db)
-    .await?
-    .rows_affected())
+    mark_open(db, "acknowledged", ids, now, by).await
 }
 
 pub async fn clear(
@@ -295,11 +285,22 @@ pub async fn clear(
     now: i64,
     by: &str,
 ) -> sqlx::Result<u64> {
+    mark_open(db, "cleared", ids, now, by).await
+}
+
+/// Sets `{mark}_at` and `{mark}_by` on the open alarms among `ids`.
+async fn mark_open(
+    db: impl SqliteExecutor<'_>,
+    mark: &'static str,
+    ids: &[i64],
+    now: i64,
+    by: &str,
+) -> sqlx::Result<u64> {
     let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-    Ok(sqlx::query(
-        "UPDATE alarms SET cleared_at = ?, cleared_by = ? \
-         WHERE id IN (SELECT value FROM json_each(?)) AND cleared_at IS NULL",
-    )
+    Ok(sqlx::query(&format!(
+        "UPDATE alarms SET {mark}_at = ?, {mark}_by = ? \
+         WHERE id IN (SELECT value FROM json_each(?)) AND cleared_at IS NULL"
+    ))
     .bind(now)
     .bind(by)
     .bind(ids)
