@@ -4,31 +4,15 @@
 use super::ApiError;
 use crate::domain::limits::{PacingView, SendingLimitsForm};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SendingLimitsPage {
-    pub form: SendingLimitsForm,
-    /// Whether the limits were saved, or are the cloud's defaults.
-    pub saved: bool,
-    pub pacing: PacingView,
-}
-
+/// The limits in force (saved or the cloud's defaults) and the mailbox's
+/// pacing: the Sending Limits section shows the first, the Mail Queue both.
 #[server(endpoint = "get_sending_limits")]
-pub async fn get_sending_limits() -> Result<SendingLimitsPage, ApiError> {
+pub async fn get_sending_limits() -> Result<PacingView, ApiError> {
+    use crate::server::auth;
     use crate::server::mail::pacing;
-    use crate::server::{auth, db};
     let (state, _caller) = auth::require(crate::domain::Access::View).await?;
-    let saved = db::pacing::limits(&state.db)
-        .await
-        .map_err(auth::internal)?
-        .is_some();
-    let pacing = pacing::view(&state).await.map_err(auth::internal)?;
-    Ok(SendingLimitsPage {
-        form: pacing.limits.form(),
-        saved,
-        pacing,
-    })
+    pacing::view(&state).await.map_err(auth::internal)
 }
 
 #[server(endpoint = "save_sending_limits")]

@@ -346,18 +346,19 @@ pub async fn sponsor_delivery(mail_ids: Vec<i64>) -> Result<DeliveryProgress, Ap
         paused_until_ms: None,
     };
     if pending > 0 {
-        let view = pacing::view(&state).await.map_err(auth::internal)?;
-        progress.per_minute = view.limits.messages_per_minute;
-        progress.paused_until_ms = view.paused_until_ms;
+        let paced = pacing::current(&state).await.map_err(auth::internal)?;
+        let now = crate::server::clock::unix_ms(state.clock.now());
+        let (_, _, paused_until_ms, _) = db::pacing::usage(&state.db, &paced.mailbox, now)
+            .await
+            .map_err(auth::internal)?;
+        progress.per_minute = paced.limits.messages_per_minute;
+        progress.paused_until_ms = paused_until_ms;
         let last = mail_ids.iter().copied().max().unwrap_or(0);
         let ahead = db::outbox::waiting_through(&state.db, last)
             .await
             .map_err(auth::internal)?;
-        let now = crate::server::clock::unix_ms(state.clock.now());
-        let pause = view
-            .paused_until_ms
-            .map_or(0, |until| (until - now).max(0) / 1000);
-        progress.eta_seconds = view.limits.eta_seconds(ahead).map(|s| s + pause);
+        let pause = paused_until_ms.map_or(0, |until| (until - now).max(0) / 1000);
+        progress.eta_seconds = paced.limits.eta_seconds(ahead).map(|s| s + pause);
     }
     Ok(progress)
 }
@@ -365,13 +366,17 @@ pub async fn sponsor_delivery(mail_ids: Vec<i64>) -> Result<DeliveryProgress, Ap
 #[server(endpoint = "sponsor_send_budget")]
 pub async fn sponsor_send_budget() -> Result<SendBudget, ApiError> {
     use crate::server::mail::pacing;
-    use crate::server::{auth, sponsors};
+    use crate::server::{auth, db, sponsors};
     let (state, _sponsor) = sponsors::require().await?;
-    let view = pacing::view(&state).await.map_err(auth::internal)?;
-    let daily = i64::from(view.limits.recipients_per_day);
+    let paced = pacing::current(&state).await.map_err(auth::internal)?;
+    let now = crate::server::clock::unix_ms(state.clock.now());
+    let (_, recipients_today, _, _) = db::pacing::usage(&state.db, &paced.mailbox, now)
+        .await
+        .map_err(auth::internal)?;
+    let daily = i64::from(paced.limits.recipients_per_day);
     Ok(SendBudget {
-        per_minute: view.limits.messages_per_minute,
-        recipients_left: (daily > 0).then(|| (daily - view.recipients_today).max(0)),
+        per_minute: paced.limits.messages_per_minute,
+        recipients_left: (daily > 0).then(|| (daily - recipients_today).max(0)),
     })
 }
 

@@ -102,6 +102,8 @@ impl SendingLimitsForm {
 pub struct PacingView {
     pub mailbox: String,
     pub limits: SendingLimits,
+    /// Whether the limits were saved, or are the cloud's defaults.
+    pub saved: bool,
     /// Messages released in the last minute.
     pub sent_last_minute: i64,
     /// Recipients in the rolling 24 hours.

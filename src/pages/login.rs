@@ -7,20 +7,29 @@ use leptos_meta::Title;
 /// Where an admin whose password has expired chooses a new one.
 pub const CHANGE_EXPIRED_PASSWORD: &str = "/login/expired-password";
 
+/// The sign-in card: the product's (or the sponsor portal's) name over a
+/// form, and a line under it.
 #[component]
-fn LoginCard(children: Children) -> impl IntoView {
+pub fn LoginCard(
+    #[prop(default = "login-screen")] screen_class: &'static str,
+    #[prop(default = "Mailroom")] title: &'static str,
+    #[prop(default = "Identity Services Email Console")] tagline: &'static str,
+    #[prop(default = "Sessions end after a period of inactivity. Sign-in attempts are throttled.")]
+    foot: &'static str,
+    children: Children,
+) -> impl IntoView {
     view! {
-        <main class="login-screen">
+        <main class=screen_class>
             <div class="login-card">
                 <div class="login-brand">
                     <span class="brand-mark large" aria-hidden="true">"✉"</span>
                     <div>
-                        <h1>"Mailroom"</h1>
-                        <p>"Identity Services Email Console"</p>
+                        <h1>{title}</h1>
+                        <p>{tagline}</p>
                     </div>
                 </div>
                 {children()}
-                <p class="login-foot">"Sessions end after a period of inactivity. Sign-in attempts are throttled."</p>
+                <p class="login-foot">{foot}</p>
             </div>
         </main>
     }

@@ -170,7 +170,7 @@ pub fn MailQueuePage() -> impl IntoView {
             }}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    pacing.await.ok().map(|page| view! { <crate::pages::sending_limits::PacingPanel view=page.pacing /> })
+                    pacing.await.ok().map(|view| view! { <crate::pages::sending_limits::PacingPanel view /> })
                 })}
             </Transition>
             <TestEmailPanel action=test_email can_send=can_change />

@@ -1,7 +1,7 @@
 //! The SMTP Server page's Sending Limits section, and the Mail Queue's
 //! view of the paced mailbox (rate, what waits, when it should be out).
 
-use crate::api::limits::{SaveSendingLimits, SendingLimitsPage};
+use crate::api::limits::SaveSendingLimits;
 use crate::components::{Banner, BannerKind, Field, check_before_post, field_error, use_can};
 use crate::domain::limits::PacingView;
 use crate::domain::{Access, FieldError};
@@ -17,7 +17,7 @@ fn limit_text(value: u32, unit: &str) -> String {
 }
 
 #[component]
-pub fn SendingLimitsSection(page: SendingLimitsPage) -> impl IntoView {
+pub fn SendingLimitsSection(pacing: PacingView) -> impl IntoView {
     let can_change = use_can(Access::ChangeSystemSettings);
     let action = ServerAction::<SaveSendingLimits>::new();
     let client_error = RwSignal::new(None::<FieldError>);
@@ -28,14 +28,14 @@ pub fn SendingLimitsSection(page: SendingLimitsPage) -> impl IntoView {
         })
     };
     let error_for = move |field: &'static str| field_error(client_error, server_error, field);
-    let origin = if page.saved {
+    let origin = if pacing.saved {
         "Saved for this mailbox."
-    } else if page.pacing.limits.is_limited() {
+    } else if pacing.limits.is_limited() {
         "Not saved yet: Exchange Online's limits apply, as the SMTP Server signs in to a Microsoft cloud."
     } else {
         "Not saved yet: no limits apply to a plain SMTP relay."
     };
-    let form = page.form.clone();
+    let form = pacing.limits.form();
     view! {
         <section class="form-section sending-limits" aria-label="Sending limits">
             <h2 class="section-title">"Sending Limits"</h2>

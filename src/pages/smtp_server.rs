@@ -45,7 +45,7 @@ pub fn SmtpServerPage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match limits.await {
-                        Ok(page) => view! { <crate::pages::sending_limits::SendingLimitsSection page /> }.into_any(),
+                        Ok(pacing) => view! { <crate::pages::sending_limits::SendingLimitsSection pacing /> }.into_any(),
                         Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
                     }
                 })}

@@ -14,6 +14,7 @@ use crate::domain::guest::GuestState;
 use crate::domain::portal::RegistrationForm;
 use crate::domain::sponsor::{GuestAction, KnownGuestForm, RandomGuestsForm};
 use crate::domain::template::format_utc;
+use crate::pages::login::LoginCard;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -32,15 +33,9 @@ pub fn SponsorLoginPage() -> impl IntoView {
     };
     view! {
         <Title text="Sponsor Portal Sign In" />
-        <main class="login-screen sponsor">
-            <div class="login-card">
-                <div class="login-brand">
-                    <span class="brand-mark large" aria-hidden="true">"✉"</span>
-                    <div>
-                        <h1>"Sponsor Portal"</h1>
-                        <p>"Create guest accounts and send their credentials"</p>
-                    </div>
-                </div>
+        <LoginCard screen_class="login-screen sponsor" title="Sponsor Portal"
+            tagline="Create guest accounts and send their credentials"
+            foot="Sponsor accounts are created by your administrator.">
                 <ActionForm action=login attr:class="login-form">
                     {move || error().map(|e| view! { <Banner kind=BannerKind::Error>{e}</Banner> })}
                     <label for="sponsor-username">"Username"</label>
@@ -51,9 +46,7 @@ pub fn SponsorLoginPage() -> impl IntoView {
                         {move || if login.pending().get() { "Signing in…" } else { "Sign On" }}
                     </button>
                 </ActionForm>
-                <p class="login-foot">"Sponsor accounts are created by your administrator."</p>
-            </div>
-        </main>
+        </LoginCard>
     }
 }
 

@@ -42,12 +42,8 @@ impl Condition {
 pub enum Raised {
     /// The alarm is disabled, or a countdown alarm already at this threshold.
     Unchanged,
-    New {
-        emailed: bool,
-    },
-    Again {
-        emailed: bool,
-    },
+    New,
+    Again,
 }
 
 /// Raises the alarm or counts another occurrence of it, and queues its
@@ -140,11 +136,7 @@ pub async fn raise(state: &AppState, condition: &Condition) -> anyhow::Result<Ra
         condition.details,
         if emailed { "; emailed to the opted-in admins" } else { "" }
     );
-    Ok(if raised {
-        Raised::New { emailed }
-    } else {
-        Raised::Again { emailed }
-    })
+    Ok(if raised { Raised::New } else { Raised::Again })
 }
 
 /// A message went through: the token and connection alarms clear, and

@@ -22,20 +22,24 @@ const MAILBOX_FULL_PAUSE_MS: i64 = 15 * 60 * 1000;
 pub struct Paced {
     pub mailbox: String,
     pub limits: SendingLimits,
+    /// Whether the limits were saved, or are the cloud's defaults.
+    pub saved: bool,
 }
 
 /// The saved Sending Limits, else the cloud's defaults: Exchange Online's
 /// for its clouds (OAuth to Microsoft), none for a plain relay.
 pub async fn current(state: &AppState) -> anyhow::Result<Paced> {
+    let saved = db::pacing::limits(&state.db).await?;
     let Some(smtp) = db::smtp::get(&state.db).await? else {
         return Ok(Paced {
             mailbox: String::new(),
             limits: SendingLimits::UNLIMITED,
+            saved: saved.is_some(),
         });
     };
     let exchange_cloud =
         smtp.use_authentication && smtp.auth_type == "oauth" && smtp.cloud != "custom";
-    let limits = match db::pacing::limits(&state.db).await? {
+    let limits = match saved {
         Some(limits) => limits,
         None if exchange_cloud => SendingLimits::EXCHANGE_ONLINE,
         None => SendingLimits::UNLIMITED,
@@ -43,6 +47,7 @@ pub async fn current(state: &AppState) -> anyhow::Result<Paced> {
     Ok(Paced {
         mailbox: smtp.username.to_ascii_lowercase(),
         limits,
+        saved: saved.is_some(),
     })
 }
 
@@ -186,6 +191,7 @@ pub async fn view(state: &AppState) -> anyhow::Result<crate::domain::limits::Pac
     Ok(crate::domain::limits::PacingView {
         mailbox: paced.mailbox,
         limits: paced.limits,
+        saved: paced.saved,
         sent_last_minute,
         recipients_today,
         waiting,

@@ -66,6 +66,7 @@ async fn run(state: AppState) {
     let mut paced = Paced {
         mailbox: String::new(),
         limits: SendingLimits::UNLIMITED,
+        saved: false,
     };
     let mut paced_generation = 0;
     loop {
@@ -102,14 +103,7 @@ async fn run(state: AppState) {
                 }
             };
         if claimed.is_empty() {
-            // Sleep until the next retry falls due, a commit wakes us, or a
-            // second passes (the clock may be moved by tests or NTP).
-            let next = db::outbox::next_due(&state.db).await.ok().flatten();
-            let wait = next.map_or(1000, |due| (due - now).clamp(5, 1000)) as u64;
-            tokio::select! {
-                _ = mailer.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
-            }
+            idle_until_due(&state, now).await;
             continue;
         }
         // The batch's bodies in one read; a row whose read fails is retried.
@@ -135,6 +129,17 @@ async fn run(state: AppState) {
                 drop(queued);
             });
         }
+    }
+}
+
+/// Nothing was due: sleeps until the next retry falls due, a commit wakes
+/// the workers, or a second passes (the clock may be moved by tests or NTP).
+async fn idle_until_due(state: &AppState, now: i64) {
+    let next = db::outbox::next_due(&state.db).await.ok().flatten();
+    let wait = next.map_or(1000, |due| (due - now).clamp(5, 1000)) as u64;
+    tokio::select! {
+        _ = state.mailer.wake.notified() => {}
+        _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
     }
 }
 
@@ -175,12 +180,7 @@ async fn paced_step(
     };
     let Some(row) = claimed.into_iter().next() else {
         drop(pass);
-        let next = db::outbox::next_due(&state.db).await.ok().flatten();
-        let wait = next.map_or(1000, |due| (due - now).clamp(5, 1000)) as u64;
-        tokio::select! {
-            _ = mailer.wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
-        }
+        idle_until_due(state, now).await;
         return;
     };
     let recipients = row.recipients.split(',').filter(|r| !r.is_empty()).count() as i64;
