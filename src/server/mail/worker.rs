@@ -490,15 +490,25 @@ struct Outcome {
 
 /// Writes outcomes as they come, many per transaction when many come at
 /// once (group commit): the outbox's write cost stays flat as the pool grows.
+/// How long the recorder waits for more outcomes before a commit, and how
+/// many it commits at most at once (half the backlog, so claiming goes on).
+const RECORD_LINGER: Duration = Duration::from_millis(10);
+const RECORD_BATCH: usize = 32;
+
 fn spawn_recorder(state: AppState, owner: String) -> mpsc::UnboundedSender<Outcome> {
     let (sender, mut receiver) = mpsc::unbounded_channel::<Outcome>();
     tokio::spawn(async move {
         while let Some(first) = receiver.recv().await {
+            // Lingering a few milliseconds for more outcomes turns a
+            // draining batch's thousands of tiny transactions (each a round
+            // trip to SQLite's thread per statement) into a few large ones.
+            // The sessions do not wait: a slot is freed before recording.
             let mut batch = vec![first];
-            while batch.len() < 256 {
-                match receiver.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
+            let deadline = tokio::time::Instant::now() + RECORD_LINGER;
+            while batch.len() < RECORD_BATCH {
+                match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                    Ok(Some(next)) => batch.push(next),
+                    Ok(None) | Err(_) => break,
                 }
             }
             let results = record(&state, &owner, &batch).await;
