@@ -50,6 +50,18 @@ impl SendingLimits {
             .map(|ms| (remaining.max(0) * ms + 999) / 1000)
     }
 
+    /// The limits of `lanes` mailboxes sending side by side (the sender
+    /// pool): bulk mail goes that many times as fast and as far a day.
+    pub fn spread(&self, lanes: u32) -> SendingLimits {
+        let lanes = lanes.max(1);
+        SendingLimits {
+            max_connections: self.max_connections.saturating_mul(lanes),
+            messages_per_minute: self.messages_per_minute.saturating_mul(lanes),
+            recipients_per_day: self.recipients_per_day.saturating_mul(lanes),
+            recipients_per_message: self.recipients_per_message,
+        }
+    }
+
     pub fn form(&self) -> SendingLimitsForm {
         SendingLimitsForm {
             max_connections: self.max_connections.to_string(),
@@ -97,10 +109,71 @@ impl SendingLimitsForm {
     }
 }
 
+/// The most further mailboxes the sender pool takes.
+pub const MAX_POOL_MAILBOXES: usize = 20;
+
+/// A further sending mailbox to add to the sender pool.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SenderMailboxForm {
+    pub mailbox: String,
+}
+
+impl SenderMailboxForm {
+    /// The mailbox, lower-cased; refused when it is the SMTP Server page's
+    /// own (`primary`), already pooled, or one too many.
+    pub fn validate(&self, primary: &str, pooled: &[String]) -> Result<String, FieldError> {
+        let address = super::EmailAddress::parse("mailbox", &self.mailbox).map_err(|_| {
+            FieldError::new(
+                "mailbox",
+                "Enter the full address of an Exchange Online mailbox, such as guests2@contoso.com.",
+            )
+        })?;
+        let mailbox = address.as_str().to_ascii_lowercase();
+        if mailbox == primary.to_ascii_lowercase() {
+            return Err(FieldError::new(
+                "mailbox",
+                "This is the SMTP Server's own mailbox; it always sends.",
+            ));
+        }
+        if pooled.iter().any(|m| m.eq_ignore_ascii_case(&mailbox)) {
+            return Err(FieldError::new(
+                "mailbox",
+                "This mailbox is in the pool already.",
+            ));
+        }
+        if pooled.len() >= MAX_POOL_MAILBOXES {
+            return Err(FieldError::new(
+                "mailbox",
+                format!("The pool takes at most {MAX_POOL_MAILBOXES} further mailboxes."),
+            ));
+        }
+        Ok(mailbox)
+    }
+}
+
+/// One sending mailbox's use of its limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailboxUsage {
+    pub mailbox: String,
+    /// Whether it sends: the SMTP Server's mailbox always does; a pool
+    /// mailbox when enabled (and the SMTP server signs in with OAuth).
+    pub sending: bool,
+    pub enabled: bool,
+    pub sent_last_minute: i64,
+    pub recipients_today: i64,
+    pub paused_until_ms: Option<i64>,
+    pub pause_reason: String,
+}
+
 /// A mailbox's pacing as the Mail Queue and the sponsor portal show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PacingView {
     pub mailbox: String,
+    /// Whether the SMTP server signs in with OAuth, which a sender pool needs.
+    pub oauth: bool,
+    /// The further mailboxes of the sender pool, enabled or not.
+    pub pool: Vec<MailboxUsage>,
     pub limits: SendingLimits,
     /// Whether the limits were saved, or are the cloud's defaults.
     pub saved: bool,
@@ -110,7 +183,8 @@ pub struct PacingView {
     pub recipients_today: i64,
     /// Messages waiting (queued, retrying, being sent).
     pub waiting: i64,
-    /// When the waiting messages should all be out (unix ms), if paced.
+    /// When the waiting messages should all be out (unix ms), if paced;
+    /// bulk mail spread over every sending mailbox.
     pub eta_ms: Option<i64>,
     /// Paused after the server's quota signal, until (unix ms), and why.
     pub paused_until_ms: Option<i64>,
@@ -139,5 +213,32 @@ mod tests {
         form.max_connections = "3".into();
         form.messages_per_minute = "-1".into();
         assert_eq!(form.validate().unwrap_err().field, "messages_per_minute");
+    }
+
+    #[test]
+    fn a_pool_of_three_sends_three_times_as_fast() {
+        let three = SendingLimits::EXCHANGE_ONLINE.spread(3);
+        assert_eq!(three.messages_per_minute, 90);
+        assert_eq!(three.recipients_per_day, 30_000);
+        assert_eq!(three.recipients_per_message, 500);
+        assert_eq!(SendingLimits::UNLIMITED.spread(3), SendingLimits::UNLIMITED);
+        assert_eq!(SendingLimits::EXCHANGE_ONLINE.spread(0), SendingLimits::EXCHANGE_ONLINE);
+    }
+
+    #[test]
+    fn a_pool_mailbox_is_a_new_full_address() {
+        let form = |m: &str| SenderMailboxForm { mailbox: m.into() };
+        let pooled = vec!["guests1@contoso.com".to_string()];
+        let primary = "noreply@contoso.com";
+        assert_eq!(
+            form(" Guests2@Contoso.com ").validate(primary, &pooled).unwrap(),
+            "guests2@contoso.com"
+        );
+        for bad in ["guests2", "", "NoReply@contoso.com", "GUESTS1@contoso.com"] {
+            let error = form(bad).validate(primary, &pooled).unwrap_err();
+            assert_eq!(error.field, "mailbox", "{bad}");
+        }
+        let full: Vec<String> = (0..MAX_POOL_MAILBOXES).map(|n| format!("g{n}@contoso.com")).collect();
+        assert!(form("new@contoso.com").validate(primary, &full).unwrap_err().message.contains("at most"));
     }
 }

@@ -139,11 +139,23 @@ pub fn MailQueuePage() -> impl IntoView {
             sending.set(page.counts.pending() > 0);
         }
     });
+    // The open message too: the table and the detail are read apart, so
+    // the table may already show nothing pending while the detail still
+    // shows the message on its way.
+    let open_pending = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Some(Ok(detail))) = detail.get() {
+            open_pending.set(matches!(
+                detail.row.status,
+                MailStatus::Queued | MailStatus::Sending
+            ));
+        }
+    });
     #[cfg(feature = "hydrate")]
     {
         let handle = set_interval_with_handle(
             move || {
-                if sending.get_untracked() {
+                if sending.get_untracked() || open_pending.get_untracked() {
                     tick.update(|t| *t += 1);
                 }
             },

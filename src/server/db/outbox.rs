@@ -90,6 +90,62 @@ pub async fn claim(
     Ok(rows)
 }
 
+/// Leases the next due row a sending mailbox's lane may take, by priority:
+/// with `lane` empty, the SMTP Server page's mailbox, which takes any row
+/// not From a pool mailbox; else that pool mailbox, which takes rows From
+/// itself and bulk guest mail (priority 2) From no other pool mailbox.
+pub async fn claim_for_lane(
+    db: impl SqliteExecutor<'_>,
+    owner: &str,
+    now: i64,
+    lease_until: i64,
+    lane: &str,
+    pool: &[String],
+) -> sqlx::Result<Option<Claimed>> {
+    let pool = serde_json::to_string(pool).unwrap_or_else(|_| "[]".into());
+    let takes = "(lower(sender) NOT IN (SELECT value FROM json_each(?5)) \
+         AND (?6 = '' OR priority = 2) OR (?6 <> '' AND lower(sender) = ?6))";
+    sqlx::query_as(&format!(
+        "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
+         attempts = attempts + 1, updated_at = ?3 \
+         WHERE id IN (SELECT id FROM ( \
+           SELECT id, priority, next_attempt_at AS due FROM (SELECT id, priority, next_attempt_at \
+             FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?3 AND {takes} \
+             ORDER BY priority, next_attempt_at LIMIT ?4) \
+           UNION ALL SELECT id, priority, next_attempt_at FROM (SELECT id, priority, next_attempt_at \
+             FROM outbox WHERE status = 'retrying' AND next_attempt_at <= ?3 AND {takes} \
+             ORDER BY priority, next_attempt_at LIMIT ?4) \
+           UNION ALL SELECT id, priority, lease_until FROM (SELECT id, priority, lease_until FROM outbox \
+             WHERE status = 'sending' AND lease_until < ?3 AND {takes} ORDER BY lease_until LIMIT ?4) \
+           ) ORDER BY priority, due, id LIMIT ?4) \
+         RETURNING id, kind, sender, recipients, subject, message_id, attempts",
+    ))
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(1)
+    .bind(pool)
+    .bind(lane)
+    .fetch_optional(db)
+    .await
+}
+
+/// The mailbox a pool lane sends a claimed row From, recorded with it.
+pub async fn set_sender(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    owner: &str,
+    sender: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE outbox SET sender = ? WHERE id = ? AND lease_owner = ?")
+        .bind(sender)
+        .bind(id)
+        .bind(owner)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Gives a claimed row back without counting the attempt: its mailbox is
 /// paused until `until` (a quota), and the row waits, queued, until then.
 pub async fn defer(

@@ -212,3 +212,56 @@ pub async fn usage(
     });
     Ok((minute, day, paused, reason))
 }
+
+/// The sender pool: each further mailbox and whether it takes bulk mail.
+pub async fn sender_mailboxes(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(String, bool)>> {
+    sqlx::query_as("SELECT mailbox, enabled FROM sender_mailboxes ORDER BY mailbox")
+        .fetch_all(db)
+        .await
+}
+
+/// Adds a mailbox to the pool; false when it is there already.
+pub async fn add_sender_mailbox(
+    db: impl SqliteExecutor<'_>,
+    mailbox: &str,
+    now: i64,
+    by: &str,
+) -> sqlx::Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO sender_mailboxes (mailbox, enabled, added_at, added_by) VALUES (?, 1, ?, ?) \
+         ON CONFLICT (mailbox) DO NOTHING",
+    )
+    .bind(mailbox)
+    .bind(now)
+    .bind(by)
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Turns a pool mailbox on or off; false when it is not in the pool.
+pub async fn enable_sender_mailbox(
+    db: impl SqliteExecutor<'_>,
+    mailbox: &str,
+    enabled: bool,
+) -> sqlx::Result<bool> {
+    Ok(
+        sqlx::query("UPDATE sender_mailboxes SET enabled = ? WHERE mailbox = ?")
+            .bind(enabled)
+            .bind(mailbox)
+            .execute(db)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+pub async fn remove_sender_mailbox(db: impl SqliteExecutor<'_>, mailbox: &str) -> sqlx::Result<bool> {
+    Ok(sqlx::query("DELETE FROM sender_mailboxes WHERE mailbox = ?")
+        .bind(mailbox)
+        .execute(db)
+        .await?
+        .rows_affected()
+        == 1)
+}

@@ -141,8 +141,8 @@ pub struct Mailer {
     /// open: a delivery that works then clears them, and otherwise costs
     /// nothing. True at start, for alarms left by a previous run.
     pub delivery_alarms_may_be_open: std::sync::atomic::AtomicBool,
-    /// Connections open at once to the paced mailbox.
-    pub gate: Arc<pacing::ConnectionGate>,
+    /// Connections open at once to each sending mailbox.
+    gates: std::sync::Mutex<std::collections::HashMap<String, Arc<pacing::ConnectionGate>>>,
     /// The limits in force, loaded by the workers with each settings change.
     pub paced: std::sync::Mutex<Option<pacing::Paced>>,
 }
@@ -158,7 +158,7 @@ impl Mailer {
             tokens: TokenCache::new(clock),
             transport: transport::TransportSlot::default(),
             delivery_alarms_may_be_open: std::sync::atomic::AtomicBool::new(true),
-            gate: Arc::new(pacing::ConnectionGate::default()),
+            gates: Default::default(),
             paced: std::sync::Mutex::new(None),
             owner: format!(
                 "worker-{}-{}",
@@ -177,9 +177,21 @@ impl Mailer {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Tells the workers that rows may be due (after a commit that queued some).
+    /// Tells the workers that rows may be due (after a commit that queued
+    /// some): every waiting lane, and the next one to wait if none is.
     pub fn wake(&self) {
+        self.wake.notify_waiters();
         self.wake.notify_one();
+    }
+
+    /// The connection gate of a sending mailbox (lower-case).
+    pub fn gate(&self, mailbox: &str) -> Arc<pacing::ConnectionGate> {
+        self.gates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(mailbox.to_string())
+            .or_default()
+            .clone()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Settlement> {

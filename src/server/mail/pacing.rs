@@ -24,6 +24,22 @@ pub struct Paced {
     pub limits: SendingLimits,
     /// Whether the limits were saved, or are the cloud's defaults.
     pub saved: bool,
+    /// The sender pool's enabled mailboxes, each under the same limits;
+    /// empty unless the SMTP server signs in with OAuth, where one app
+    /// token serves every mailbox it has permission on.
+    pub pool: Vec<String>,
+}
+
+impl Paced {
+    /// How many mailboxes send bulk guest mail side by side.
+    pub fn lanes(&self) -> u32 {
+        1 + self.pool.len() as u32
+    }
+
+    /// The limits bulk guest mail goes under: the pool's together.
+    pub fn bulk_limits(&self) -> SendingLimits {
+        self.limits.spread(self.lanes())
+    }
 }
 
 /// The saved Sending Limits, else the cloud's defaults: Exchange Online's
@@ -35,10 +51,20 @@ pub async fn current(state: &AppState) -> anyhow::Result<Paced> {
             mailbox: String::new(),
             limits: SendingLimits::UNLIMITED,
             saved: saved.is_some(),
+            pool: Vec::new(),
         });
     };
-    let exchange_cloud =
-        smtp.use_authentication && smtp.auth_type == "oauth" && smtp.cloud != "custom";
+    let oauth = smtp.use_authentication && smtp.auth_type == "oauth";
+    let exchange_cloud = oauth && smtp.cloud != "custom";
+    let pool = if oauth {
+        db::pacing::sender_mailboxes(&state.db)
+            .await?
+            .into_iter()
+            .filter_map(|(mailbox, enabled)| enabled.then_some(mailbox))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let limits = match saved {
         Some(limits) => limits,
         None if exchange_cloud => SendingLimits::EXCHANGE_ONLINE,
@@ -48,7 +74,15 @@ pub async fn current(state: &AppState) -> anyhow::Result<Paced> {
         mailbox: smtp.username.to_ascii_lowercase(),
         limits,
         saved: saved.is_some(),
+        pool,
     })
+}
+
+/// Whether the SMTP Server page signs in with OAuth (a pool needs it).
+pub async fn signs_in_with_oauth(state: &AppState) -> anyhow::Result<bool> {
+    Ok(db::smtp::get(&state.db)
+        .await?
+        .is_some_and(|smtp| smtp.use_authentication && smtp.auth_type == "oauth"))
 }
 
 /// Connections open at once to the mailbox: at most its limit, one less
@@ -175,21 +209,40 @@ pub async fn pause_for(
     Ok(until)
 }
 
-/// The paced mailbox's state for the Mail Queue and the sponsor portal:
-/// rate, usage, what waits and when it should all be out.
+/// The sending mailboxes' state for the Mail Queue, the SMTP Server page
+/// and the sponsor portal: rate, usage, what waits and when it should all
+/// be out.
 pub async fn view(state: &AppState) -> anyhow::Result<crate::domain::limits::PacingView> {
+    use crate::domain::limits::MailboxUsage;
     let paced = current(state).await?;
     let now = crate::server::clock::unix_ms(state.clock.now());
     let (sent_last_minute, recipients_today, paused_until_ms, pause_reason) =
         db::pacing::usage(&state.db, &paced.mailbox, now).await?;
     let waiting = db::outbox::waiting(&state.db).await?;
+    let oauth = signs_in_with_oauth(state).await?;
+    let mut pool = Vec::new();
+    for (mailbox, enabled) in db::pacing::sender_mailboxes(&state.db).await? {
+        let (sent_last_minute, recipients_today, paused_until_ms, pause_reason) =
+            db::pacing::usage(&state.db, &mailbox, now).await?;
+        pool.push(MailboxUsage {
+            sending: enabled && oauth,
+            mailbox,
+            enabled,
+            sent_last_minute,
+            recipients_today,
+            paused_until_ms,
+            pause_reason,
+        });
+    }
     let start = paused_until_ms.unwrap_or(now).max(now);
     let eta_ms = paced
-        .limits
+        .bulk_limits()
         .eta_seconds(waiting)
         .map(|seconds| start + seconds * 1000);
     Ok(crate::domain::limits::PacingView {
         mailbox: paced.mailbox,
+        oauth,
+        pool,
         limits: paced.limits,
         saved: paced.saved,
         sent_last_minute,

@@ -55,6 +55,8 @@ pub enum Unprepared {
 /// and a digest of the credential (never the credential itself).
 struct Idle {
     generation: u64,
+    /// Who the session signed in as: a pool has one mailbox per sender.
+    login: String,
     credential_digest: [u8; 32],
     session: Session,
 }
@@ -92,34 +94,44 @@ impl TransportSlot {
         Ok(prepared)
     }
 
-    /// An idle session opened with these settings and this credential, if
-    /// any. Sessions of older settings or credentials, broken ones and
-    /// ones idle too long are dropped on the way.
-    pub fn checkout(&self, generation: u64, credential_digest: &[u8; 32]) -> Option<Session> {
+    /// An idle session of `login` opened with these settings and this
+    /// credential, if any. Sessions of older settings, of this login's older
+    /// credentials, broken ones and ones idle too long are dropped on the
+    /// way; other logins' sessions stay.
+    pub fn checkout(
+        &self,
+        generation: u64,
+        login: &str,
+        credential_digest: &[u8; 32],
+    ) -> Option<Session> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         idle.retain(|i| {
             i.generation == generation
-                && i.credential_digest == *credential_digest
+                && (i.login != login || i.credential_digest == *credential_digest)
                 && i.session.reusable(IDLE_LIMIT)
         });
-        idle.pop().map(|i| i.session)
+        let found = idle.iter().rposition(|i| i.login == login)?;
+        Some(idle.swap_remove(found).session)
     }
 
     /// Returns a session after a successful send, for the next message;
-    /// closes it instead when `max_idle` (0: no limit) are already idle.
+    /// closes it instead when `max_idle` (0: no limit) of its login are
+    /// already idle.
     pub fn checkin(
         &self,
         generation: u64,
+        login: &str,
         credential_digest: [u8; 32],
         session: Session,
         max_idle: usize,
     ) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if max_idle > 0 && idle.len() >= max_idle {
+        if max_idle > 0 && idle.iter().filter(|i| i.login == login).count() >= max_idle {
             return;
         }
         idle.push(Idle {
             generation,
+            login: login.to_string(),
             credential_digest,
             session,
         });

@@ -67,16 +67,23 @@ async fn run(state: AppState) {
         mailbox: String::new(),
         limits: SendingLimits::UNLIMITED,
         saved: false,
+        pool: Vec::new(),
     };
+    let mut lane = Lane::main(&state, &paced);
     let mut paced_generation = 0;
     loop {
         let generation = mailer.generation();
         if generation != paced_generation {
             match pacing::current(&state).await {
                 Ok(current) => {
-                    mailer.gate.configure(current.limits.max_connections);
+                    for mailbox in std::iter::once(&current.mailbox).chain(&current.pool) {
+                        mailer
+                            .gate(mailbox)
+                            .configure(current.limits.max_connections);
+                    }
                     *mailer.paced.lock().unwrap_or_else(|e| e.into_inner()) = Some(current.clone());
                     paced = current;
+                    lane = Lane::main(&state, &paced);
                     paced_generation = generation;
                 }
                 Err(e) => {
@@ -86,8 +93,8 @@ async fn run(state: AppState) {
                 }
             }
         }
-        if paced.limits.is_limited() {
-            paced_step(&state, &paced, &slots, &recorder, lease_ms).await;
+        if paced.limits.is_limited() || !paced.pool.is_empty() {
+            run_lanes(&state, &paced, generation, &slots, &recorder, lease_ms).await;
             continue;
         }
         let now = now_ms(&state);
@@ -123,13 +130,86 @@ async fn run(state: AppState) {
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
-            let (state, recorder, slots) = (state.clone(), recorder.clone(), slots.clone());
+            let (state, recorder, slots, lane) =
+                (state.clone(), recorder.clone(), slots.clone(), lane.clone());
             tokio::spawn(async move {
-                deliver(&state, row, body, &slots, &recorder).await;
+                deliver(&state, row, body, &slots, &recorder, &lane).await;
                 drop(queued);
             });
         }
     }
+}
+
+/// A sending mailbox's way to the server: the mailbox it signs in as and
+/// paces (lower-case), its connection gate, and the sender pool it shares
+/// the bulk guest mail with.
+#[derive(Clone)]
+struct Lane {
+    mailbox: String,
+    /// A pool mailbox: it takes mail From itself and bulk guest mail, and
+    /// sends each From itself.
+    pooled: bool,
+    gate: Arc<pacing::ConnectionGate>,
+    pool: Arc<[String]>,
+}
+
+impl Lane {
+    /// The SMTP Server page's mailbox, which takes every other message.
+    fn main(state: &AppState, paced: &Paced) -> Lane {
+        Lane {
+            mailbox: paced.mailbox.clone(),
+            pooled: false,
+            gate: state.mailer.gate(&paced.mailbox),
+            pool: paced.pool.clone().into(),
+        }
+    }
+
+    fn pooled(state: &AppState, paced: &Paced, mailbox: &str) -> Lane {
+        Lane {
+            mailbox: mailbox.to_string(),
+            pooled: true,
+            gate: state.mailer.gate(mailbox),
+            pool: paced.pool.clone().into(),
+        }
+    }
+
+    /// The mailbox a message counts against.
+    fn paced_mailbox(&self, row: &Claimed) -> String {
+        if self.mailbox.is_empty() {
+            row.sender.to_ascii_lowercase()
+        } else {
+            self.mailbox.clone()
+        }
+    }
+}
+
+/// Each sending mailbox sends side by side under its own limits until the
+/// settings change: the SMTP Server page's, and each of the sender pool's.
+async fn run_lanes(
+    state: &AppState,
+    paced: &Paced,
+    generation: u64,
+    slots: &Arc<Semaphore>,
+    recorder: &mpsc::UnboundedSender<Outcome>,
+    lease_ms: i64,
+) {
+    let lanes = std::iter::once(Lane::main(state, paced)).chain(
+        paced
+            .pool
+            .iter()
+            .map(|mailbox| Lane::pooled(state, paced, mailbox)),
+    );
+    let mut running = tokio::task::JoinSet::new();
+    for lane in lanes {
+        let (state, paced, slots, recorder) =
+            (state.clone(), paced.clone(), slots.clone(), recorder.clone());
+        running.spawn(async move {
+            while state.mailer.generation() == generation {
+                paced_step(&state, &paced, &lane, &slots, &recorder, lease_ms).await;
+            }
+        });
+    }
+    while running.join_next().await.is_some() {}
 }
 
 /// Nothing was due: sleeps until the next retry falls due, a commit wakes
@@ -143,34 +223,33 @@ async fn idle_until_due(state: &AppState, now: i64) {
     }
 }
 
-/// The mailbox whose pace a message counts against: the SMTP login.
-fn paced_mailbox(state: &AppState, row: &Claimed) -> String {
-    state
-        .mailer
-        .paced
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_ref()
-        .map(|p| p.mailbox.clone())
-        .filter(|m| !m.is_empty())
-        .unwrap_or_else(|| row.sender.to_ascii_lowercase())
-}
-
-/// One message under the mailbox's limits: a connection slot, the next
-/// due row by priority (so a test email overtakes a draining batch), then
-/// its release from the shared pace. A row that meets a quota goes back to
-/// the queue, unattempted, until the quota frees.
+/// One message under a mailbox's limits: a connection slot, the next due
+/// row its lane takes by priority (so a test email overtakes a draining
+/// batch), then its release from the mailbox's shared pace. A row that
+/// meets a quota goes back to the queue, unattempted: until the quota
+/// frees, or, with a sender pool, at once for another mailbox while this
+/// one rests.
 async fn paced_step(
     state: &AppState,
     paced: &Paced,
+    lane: &Lane,
     slots: &Arc<Semaphore>,
     recorder: &mpsc::UnboundedSender<Outcome>,
     lease_ms: i64,
 ) {
     let mailer = &state.mailer;
-    let pass = mailer.gate.enter(|| now_ms(state)).await;
+    let pass = lane.gate.enter(|| now_ms(state)).await;
     let now = now_ms(state);
-    let claimed = match db::outbox::claim(&state.db, &mailer.owner, now, now + lease_ms, 1).await {
+    let claimed = if lane.pool.is_empty() {
+        db::outbox::claim(&state.db, &mailer.owner, now, now + lease_ms, 1)
+            .await
+            .map(|rows| rows.into_iter().next())
+    } else {
+        let name = if lane.pooled { lane.mailbox.as_str() } else { "" };
+        db::outbox::claim_for_lane(&state.db, &mailer.owner, now, now + lease_ms, name, &lane.pool)
+            .await
+    };
+    let claimed = match claimed {
         Ok(claimed) => claimed,
         Err(e) => {
             tracing::error!(target: "smtp", "could not claim mail jobs: {e}");
@@ -178,15 +257,16 @@ async fn paced_step(
             return;
         }
     };
-    let Some(row) = claimed.into_iter().next() else {
+    let Some(mut row) = claimed else {
         drop(pass);
         idle_until_due(state, now).await;
         return;
     };
     let recipients = row.recipients.split(',').filter(|r| !r.is_empty()).count() as i64;
+    let mailbox = lane.paced_mailbox(&row);
     loop {
         let now = now_ms(state);
-        match db::pacing::reserve(&state.db, &paced.mailbox, &paced.limits, recipients, now).await {
+        match db::pacing::reserve(&state.db, &mailbox, &paced.limits, recipients, now).await {
             Ok(Release::Go) => break,
             Ok(Release::Wait {
                 until,
@@ -199,18 +279,25 @@ async fn paced_step(
             }
             Ok(Release::Wait { until, reason, .. }) => {
                 let kind = MailKind::parse(&row.kind).unwrap_or(MailKind::TestEmail);
+                let shared = !lane.pool.is_empty();
                 mail_log!(
                     kind,
                     info,
-                    "mail job {} waits until {}: {reason}",
+                    "mail job {} waits until {}: {reason}{}",
                     row.id,
-                    crate::domain::template::format_utc(until / 1000)
+                    crate::domain::template::format_utc(until / 1000),
+                    if shared { " (another sending mailbox may take it sooner)" } else { "" }
                 );
-                let reply = format!("Waiting: {reason}");
+                let reply = format!("Waiting: {mailbox}: {reason}");
+                let due = if shared { now } else { until };
                 if let Err(e) =
-                    db::outbox::defer(&state.db, row.id, &mailer.owner, until, &reply, now).await
+                    db::outbox::defer(&state.db, row.id, &mailer.owner, due, &reply, now).await
                 {
                     tracing::error!(target: "smtp", "could not put mail job {} back: {e}", row.id);
+                }
+                if shared {
+                    drop(pass);
+                    rest_until(state, until).await;
                 }
                 return;
             }
@@ -220,18 +307,36 @@ async fn paced_step(
             }
         }
     }
+    if lane.pooled && !row.sender.eq_ignore_ascii_case(&lane.mailbox) {
+        // The Mail Queue shows the mailbox that sent it.
+        if let Err(e) = db::outbox::set_sender(&state.db, row.id, &mailer.owner, &lane.mailbox).await {
+            tracing::error!(target: "smtp", "could not record the sender of mail job {}: {e}", row.id);
+        }
+        row.sender = lane.mailbox.clone();
+    }
     let body = state
         .vault
         .get_many(BODY_PURPOSE, &[row.id.to_string()])
         .await
         .map(|mut bodies| bodies.remove(&row.id.to_string()))
         .map_err(|e| e.to_string());
-    let (state, recorder, slots) = (state.clone(), recorder.clone(), slots.clone());
+    let (state, recorder, slots, lane) =
+        (state.clone(), recorder.clone(), slots.clone(), lane.clone());
     // The connection slot is held until the message is settled.
     tokio::spawn(async move {
-        deliver(&state, row, body, &slots, &recorder).await;
+        deliver(&state, row, body, &slots, &recorder, &lane).await;
         drop(pass);
     });
+}
+
+/// A pool mailbox at its quota rests, so the others take its share, until
+/// the quota frees or the settings change (a second at a time, as the
+/// clock may be moved).
+async fn rest_until(state: &AppState, until: i64) {
+    let generation = state.mailer.generation();
+    while now_ms(state) < until && state.mailer.generation() == generation {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// Why an attempt failed; the diagnosis says whether that is temporary
@@ -254,6 +359,7 @@ async fn deliver(
     body: Result<Option<Secret>, String>,
     slots: &Semaphore,
     recorder: &mpsc::UnboundedSender<Outcome>,
+    lane: &Lane,
 ) {
     let mailer = &state.mailer;
     let kind = MailKind::parse(&row.kind).unwrap_or(MailKind::TestEmail);
@@ -265,7 +371,7 @@ async fn deliver(
     let started_at = now_ms(state);
     let started = Instant::now();
     let result = match message {
-        Ok(message) => attempt(state, &row, kind, &message).await,
+        Ok(message) => attempt(state, &row, kind, &message, lane).await,
         Err(failure) => Err(failure),
     };
     drop(slot);
@@ -280,7 +386,7 @@ async fn deliver(
             let reply = format!("{}: {}", diagnosis.code, diagnosis.message);
             let signal = pacing::signal(&diagnosis);
             if signal == Some(Signal::TooManyConnections) {
-                let allowed = mailer.gate.lower(now);
+                let allowed = lane.gate.lower(now);
                 mail_log!(
                     kind,
                     warn,
@@ -290,7 +396,7 @@ async fn deliver(
             }
             if let Some(quota @ (Signal::QuotaExceeded | Signal::MailboxFull)) = &signal {
                 // Never a dead letter for this: the message waits for the quota.
-                let mailbox = paced_mailbox(state, &row);
+                let mailbox = lane.paced_mailbox(&row);
                 let until = match pacing::pause_for(state, &mailbox, quota, now).await {
                     Ok(until) => until,
                     Err(e) => {
@@ -305,7 +411,9 @@ async fn deliver(
                     diagnosis.code,
                     crate::domain::template::format_utc(until / 1000)
                 );
-                (MailStatus::Retrying, reply, Some(diagnosis), until)
+                // With a sender pool another mailbox takes it at once.
+                let due = if lane.pool.is_empty() { until } else { now };
+                (MailStatus::Retrying, reply, Some(diagnosis), due)
             } else if diagnosis.temporary && !policy.exhausted(attempts) {
                 let delay = policy.delay_ms(
                     attempts,
@@ -580,6 +688,15 @@ enum Credential {
 }
 
 impl Credential {
+    /// Who the session signs in as.
+    fn login_name(&self) -> &str {
+        match self {
+            Credential::None => "",
+            Credential::Password { username, .. } => username,
+            Credential::Token { mailbox, .. } => mailbox,
+        }
+    }
+
     fn secret(&self) -> Option<&Secret> {
         match self {
             Credential::None => None,
@@ -594,6 +711,7 @@ async fn attempt(
     row: &Claimed,
     kind: MailKind,
     message: &Message,
+    lane: &Lane,
 ) -> Result<String, Failure> {
     let mailer = &state.mailer;
     let generation = mailer.generation();
@@ -616,9 +734,19 @@ async fn attempt(
     let mut refreshed_token = false;
     let mut reopened = false;
     loop {
-        let credential = credential(state, &prepared, kind).await?;
+        let mut credential = credential(state, &prepared, kind).await?;
+        if let Credential::Token { mailbox, .. } = &mut credential
+            && lane.pooled
+        {
+            // One app token serves each mailbox it has permission on.
+            mailbox.clone_from(&lane.mailbox);
+        }
         let digest = credential_digest(credential.secret());
-        let (mut session, reused) = match mailer.transport.checkout(prepared.generation, &digest) {
+        let login_name = credential.login_name().to_string();
+        let (mut session, reused) = match mailer
+            .transport
+            .checkout(prepared.generation, &login_name, &digest)
+        {
             Some(session) => {
                 mail_log!(kind, trace, "Reusing transport object for {host}:{port}");
                 (session, true)
@@ -675,9 +803,10 @@ async fn attempt(
                 // than the mailbox allows.
                 mailer.transport.checkin(
                     prepared.generation,
+                    &login_name,
                     digest,
                     session,
-                    mailer.gate.allowed(now_ms(state)),
+                    lane.gate.allowed(now_ms(state)),
                 );
                 return Ok(reply_text(&response));
             }
