@@ -321,3 +321,154 @@ async fn a_message_to_more_recipients_than_allowed_goes_in_parts() {
     received.sort();
     assert_eq!(received, to);
 }
+
+#[tokio::test]
+async fn a_sender_pool_spreads_bulk_mail_each_mailbox_under_its_own_limits() {
+    let (h, peers, root) = rig(Arc::new(SystemClock)).await;
+    control(&peers, "/_limits", json!({"max_connections": 3})).await;
+    save_limits(&h, &root, ["3", "600", "0", "0"]).await;
+    let add = |mailbox: &str| {
+        let body = form_body(&[("mailbox", mailbox.into())]);
+        let (app, root) = (h.app.clone(), root.clone());
+        async move { post(&app, "/api/add_sender_mailbox", &body, Some(&root)).await }
+    };
+    // Refused next to the field, and nothing changes: the SMTP Server's
+    // own mailbox, and a half address.
+    for bad in [common::forms::MAILBOX, "guests1"] {
+        let reply = add(bad).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+        assert!(reply.body.contains("mailbox"), "{}", reply.body);
+    }
+    // guests3@ is a mailbox the app has no permission on.
+    for mailbox in [
+        "guests1@contoso.onmicrosoft.com",
+        "Guests2@contoso.onmicrosoft.com",
+        "guests3@contoso.onmicrosoft.com",
+    ] {
+        let reply = add(mailbox).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    assert_eq!(
+        db::pacing::sender_mailboxes(&h.state.db)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    worker::spawn(h.state.clone());
+
+    // A test email From a pool mailbox is sent signed in as it.
+    let reply = post(
+        &h.app,
+        "/api/send_pool_test_email",
+        "mailbox=guests1%40contoso.onmicrosoft.com&to=admin%40example.com",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let result: TestEmailResult = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(result.status, MailStatus::Sent, "{result:?}");
+
+    let queued = queue_guest_mail(&h.state, 240, "Pooled").await;
+    h.state.mailer.submitted(&queued);
+    wait_sent(&h.state, 241, Duration::from_secs(60)).await;
+
+    let messages: Vec<Value> = reqwest::get(format!("{}/_messages", peers.authority()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 241);
+    let mut by_mailbox: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+    for message in &messages {
+        let user = message["user"].as_str().unwrap().to_string();
+        assert_eq!(
+            message["from"].as_str(),
+            Some(user.as_str()),
+            "From is the sending mailbox"
+        );
+        by_mailbox
+            .entry(user)
+            .or_default()
+            .push(message["at"].as_i64().unwrap());
+    }
+    let names: Vec<&str> = by_mailbox.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "guests1@contoso.onmicrosoft.com",
+            "guests2@contoso.onmicrosoft.com",
+            common::forms::MAILBOX
+        ],
+        "the mailbox without permission sent nothing"
+    );
+    for (mailbox, times) in &mut by_mailbox {
+        times.sort_unstable();
+        assert!(
+            times.len() >= 40,
+            "{mailbox} took its share: {}",
+            times.len()
+        );
+        // Each mailbox at its own pace: at most 101 in any 10 s.
+        let most = (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|t| **t < times[i] + 10_000)
+                    .count()
+            })
+            .max()
+            .unwrap();
+        assert!(most <= 101, "{mailbox}: {most} in 10 s");
+    }
+    // Three mailboxes at 600 a minute each: 240 take about 8 s (one alone, 24 s).
+    let all: Vec<i64> = by_mailbox.values().flatten().copied().collect();
+    let span = all.iter().max().unwrap() - all.iter().min().unwrap();
+    assert!(span < 16_000, "the pool sent 241 in {span} ms");
+    let stats = peers.stats().await;
+    assert_eq!(stats["refused_432"].as_i64().unwrap_or(0), 0, "{stats}");
+    assert!(stats["max_open"].as_i64().unwrap() <= 3, "{stats}");
+
+    // Nothing was lost to the refused mailbox: it rests, the others sent its share.
+    let counts = db::outbox::counts(&h.state.db).await.unwrap();
+    assert_eq!(counts.dead, 0, "{counts:?}");
+    let now = unix_ms(time::OffsetDateTime::now_utc());
+    let rest = db::pacing::usage(&h.state.db, "guests3@contoso.onmicrosoft.com", now)
+        .await
+        .unwrap();
+    assert!(rest.2.is_some(), "guests3@ rests: {rest:?}");
+    assert!(rest.3.contains("permission"), "{}", rest.3);
+    // The Mail Queue shows the mailbox each message went from.
+    let recorded: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT sender, COUNT(*) FROM outbox WHERE status = 'sent' GROUP BY sender ORDER BY sender",
+    )
+    .fetch_all(&h.state.db)
+    .await
+    .unwrap();
+    let shown: Vec<(String, i64)> = by_mailbox
+        .iter()
+        .map(|(mailbox, times)| (mailbox.clone(), times.len() as i64))
+        .collect();
+    assert_eq!(recorded, shown);
+
+    // Disabled, a mailbox sends no more; its pacing view says so.
+    let reply = post(
+        &h.app,
+        "/api/enable_sender_mailbox",
+        "mailbox=guests2%40contoso.onmicrosoft.com&enabled=false",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let view = mailroom::server::mail::pacing::view(&h.state)
+        .await
+        .unwrap();
+    let guests2 = view
+        .pool
+        .iter()
+        .find(|m| m.mailbox.starts_with("guests2"))
+        .unwrap();
+    assert!(!guests2.enabled && !guests2.sending);
+    assert!(view.oauth);
+}

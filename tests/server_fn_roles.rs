@@ -349,6 +349,27 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::Only(SETTINGS_ROLES),
         ),
         (
+            // No SMTP server signs in with OAuth here: a pool is refused.
+            "/api/add_sender_mailbox",
+            Box::new(|_| "form%5Bmailbox%5D=guests1%40contoso.com".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/enable_sender_mailbox",
+            Box::new(|_| "mailbox=guests1%40contoso.com&enabled=false".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/remove_sender_mailbox",
+            Box::new(|_| "mailbox=guests1%40contoso.com".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/send_pool_test_email",
+            Box::new(|_| "mailbox=guests1%40contoso.com&to=a%40example.com".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
             "/api/list_internal_users",
             Box::new(|_| String::new()),
             Expect::AnyAdmin,

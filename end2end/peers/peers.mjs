@@ -40,8 +40,13 @@ const TENANT = { id: '9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f', domains: ['contoso.
 const SECRET = 'Good~Secret.Value_123+/=&%';
 const EXCHANGE_SCOPE = 'https://outlook.office365.com/.default';
 const apps = {
-  // Registered, consented, and a service principal with FullAccess on two mailboxes.
-  '1b2c3d4e-0000-4000-8000-00000000abcd': { secret: SECRET, roles: ['SMTP.SendAsApp'], mailboxes: ['noreply@contoso.onmicrosoft.com', 'smtp-disabled@contoso.onmicrosoft.com'] },
+  // Registered, consented, and a service principal with FullAccess on four
+  // mailboxes (two of them for a sender pool); not on guests3@.
+  '1b2c3d4e-0000-4000-8000-00000000abcd': {
+    secret: SECRET, roles: ['SMTP.SendAsApp'],
+    mailboxes: ['noreply@contoso.onmicrosoft.com', 'smtp-disabled@contoso.onmicrosoft.com',
+      'guests1@contoso.onmicrosoft.com', 'guests2@contoso.onmicrosoft.com'],
+  },
   // Registered without the SMTP.SendAsApp permission.
   '1b2c3d4e-0000-4000-8000-00000000beef': { secret: SECRET, roles: [], mailboxes: [] },
   // Its only secret has expired.

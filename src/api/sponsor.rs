@@ -351,14 +351,14 @@ pub async fn sponsor_delivery(mail_ids: Vec<i64>) -> Result<DeliveryProgress, Ap
         let (_, _, paused_until_ms, _) = db::pacing::usage(&state.db, &paced.mailbox, now)
             .await
             .map_err(auth::internal)?;
-        progress.per_minute = paced.limits.messages_per_minute;
+        progress.per_minute = paced.bulk_limits().messages_per_minute;
         progress.paused_until_ms = paused_until_ms;
         let last = mail_ids.iter().copied().max().unwrap_or(0);
         let ahead = db::outbox::waiting_through(&state.db, last)
             .await
             .map_err(auth::internal)?;
         let pause = paused_until_ms.map_or(0, |until| (until - now).max(0) / 1000);
-        progress.eta_seconds = paced.limits.eta_seconds(ahead).map(|s| s + pause);
+        progress.eta_seconds = paced.bulk_limits().eta_seconds(ahead).map(|s| s + pause);
     }
     Ok(progress)
 }
@@ -370,12 +370,18 @@ pub async fn sponsor_send_budget() -> Result<SendBudget, ApiError> {
     let (state, _sponsor) = sponsors::require().await?;
     let paced = pacing::current(&state).await.map_err(auth::internal)?;
     let now = crate::server::clock::unix_ms(state.clock.now());
-    let (_, recipients_today, _, _) = db::pacing::usage(&state.db, &paced.mailbox, now)
-        .await
-        .map_err(auth::internal)?;
-    let daily = i64::from(paced.limits.recipients_per_day);
+    // Guests' credentials are bulk mail: the sender pool shares them.
+    let mut recipients_today = 0;
+    for mailbox in std::iter::once(&paced.mailbox).chain(&paced.pool) {
+        recipients_today += db::pacing::usage(&state.db, mailbox, now)
+            .await
+            .map_err(auth::internal)?
+            .1;
+    }
+    let limits = paced.bulk_limits();
+    let daily = i64::from(limits.recipients_per_day);
     Ok(SendBudget {
-        per_minute: paced.limits.messages_per_minute,
+        per_minute: limits.messages_per_minute,
         recipients_left: (daily > 0).then(|| (daily - recipients_today).max(0)),
     })
 }

@@ -222,7 +222,10 @@ mod tests {
         assert_eq!(three.recipients_per_day, 30_000);
         assert_eq!(three.recipients_per_message, 500);
         assert_eq!(SendingLimits::UNLIMITED.spread(3), SendingLimits::UNLIMITED);
-        assert_eq!(SendingLimits::EXCHANGE_ONLINE.spread(0), SendingLimits::EXCHANGE_ONLINE);
+        assert_eq!(
+            SendingLimits::EXCHANGE_ONLINE.spread(0),
+            SendingLimits::EXCHANGE_ONLINE
+        );
     }
 
     #[test]
@@ -231,14 +234,24 @@ mod tests {
         let pooled = vec!["guests1@contoso.com".to_string()];
         let primary = "noreply@contoso.com";
         assert_eq!(
-            form(" Guests2@Contoso.com ").validate(primary, &pooled).unwrap(),
+            form(" Guests2@Contoso.com ")
+                .validate(primary, &pooled)
+                .unwrap(),
             "guests2@contoso.com"
         );
         for bad in ["guests2", "", "NoReply@contoso.com", "GUESTS1@contoso.com"] {
             let error = form(bad).validate(primary, &pooled).unwrap_err();
             assert_eq!(error.field, "mailbox", "{bad}");
         }
-        let full: Vec<String> = (0..MAX_POOL_MAILBOXES).map(|n| format!("g{n}@contoso.com")).collect();
-        assert!(form("new@contoso.com").validate(primary, &full).unwrap_err().message.contains("at most"));
+        let full: Vec<String> = (0..MAX_POOL_MAILBOXES)
+            .map(|n| format!("g{n}@contoso.com"))
+            .collect();
+        assert!(
+            form("new@contoso.com")
+                .validate(primary, &full)
+                .unwrap_err()
+                .message
+                .contains("at most")
+        );
     }
 }

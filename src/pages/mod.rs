@@ -15,6 +15,7 @@ pub mod login;
 pub mod mail_queue;
 pub mod not_found;
 pub mod proxy;
+pub mod sender_pool;
 pub mod sending_limits;
 pub mod smtp_server;
 pub mod sponsor_groups;

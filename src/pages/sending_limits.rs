@@ -90,16 +90,41 @@ pub fn PacingPanel(view: PacingView) -> impl IntoView {
     } else {
         view.mailbox.clone()
     };
+    let pooled: Vec<_> = view.pool.iter().filter(|m| m.sending).cloned().collect();
+    let lanes = 1 + pooled.len() as u32;
+    let pace = if lanes > 1 && limits.messages_per_minute > 0 {
+        format!(
+            "{} a minute each ({} together for guest mail)",
+            limits.messages_per_minute,
+            limits.spread(lanes).messages_per_minute
+        )
+    } else {
+        limit_text(limits.messages_per_minute, "a minute")
+    };
     view! {
         <section class="pacing" aria-label="Sending mailbox">
             <div class="pacing-item"><span class="count-label">"Mailbox"</span><span class="pacing-value">{mailbox}</span></div>
-            <div class="pacing-item"><span class="count-label">"Pace"</span><span class="pacing-value" data-testid="pace">{limit_text(limits.messages_per_minute, "a minute")}</span></div>
+            <div class="pacing-item"><span class="count-label">"Pace"</span><span class="pacing-value" data-testid="pace">{pace}</span></div>
             <div class="pacing-item"><span class="count-label">"Sent last minute"</span><span class="pacing-value">{view.sent_last_minute}</span></div>
             <div class="pacing-item"><span class="count-label">"Connections"</span><span class="pacing-value">{limit_text(limits.max_connections, "at most")}</span></div>
             <div class="pacing-item"><span class="count-label">"Waiting"</span><span class="pacing-value" data-testid="waiting">{view.waiting}</span></div>
             <div class="pacing-item"><span class="count-label">"All sent by"</span><span class="pacing-value" data-testid="eta">{eta}</span></div>
             <div class="pacing-item"><span class="count-label">"Recipients, 24 h"</span><span class="pacing-value">{today}</span></div>
         </section>
+        {(!pooled.is_empty()).then(|| view! {
+            <table class="data-table compact" aria-label="Sender pool">
+                <thead><tr><th>"Sender pool mailbox"</th><th class="num">"Sent last minute"</th><th class="num">"Recipients, 24 h"</th><th>"State"</th></tr></thead>
+                <tbody>
+                    {pooled.into_iter().map(|m| {
+                        let state = match m.paused_until_ms {
+                            Some(until) => format!("Resting until {}: {}", format_time(until / 1000), m.pause_reason),
+                            None => "Sending".to_string(),
+                        };
+                        view! { <tr><td>{m.mailbox}</td><td class="num">{m.sent_last_minute}</td><td class="num">{m.recipients_today}</td><td>{state}</td></tr> }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
         {view.paused_until_ms.map(|until| view! {
             <Banner kind=BannerKind::Warning>{format!("Sending is paused until {}: {}. Messages stay queued; none becomes a dead letter for this.", format_time(until / 1000), view.pause_reason)}</Banner>
         })}

@@ -50,6 +50,7 @@ pub fn SmtpServerPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            <crate::pages::sender_pool::SenderPoolSection />
         </LeftNav>
     }
 }

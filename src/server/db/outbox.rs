@@ -130,22 +130,6 @@ pub async fn claim_for_lane(
     .await
 }
 
-/// The mailbox a pool lane sends a claimed row From, recorded with it.
-pub async fn set_sender(
-    db: impl SqliteExecutor<'_>,
-    id: i64,
-    owner: &str,
-    sender: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE outbox SET sender = ? WHERE id = ? AND lease_owner = ?")
-        .bind(sender)
-        .bind(id)
-        .bind(owner)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
 /// Gives a claimed row back without counting the attempt: its mailbox is
 /// paused until `until` (a quota), and the row waits, queued, until then.
 pub async fn defer(
@@ -232,6 +216,8 @@ pub struct Settled<'a> {
     pub millis: i64,
     /// "sent", "retry" or "dead".
     pub outcome: &'a str,
+    /// The pool mailbox that sent it From itself, shown as its sender.
+    pub sent_from: Option<&'a str>,
 }
 
 /// Records a batch of attempts in two statements, whatever its size: each
@@ -246,11 +232,11 @@ pub async fn settle_all(
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    let values = vec!["(?, ?, ?, ?, ?, ?)"; batch.len()].join(", ");
+    let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; batch.len()].join(", ");
     let sql = format!(
         "UPDATE outbox SET status = v.column2, last_reply = v.column3, diagnosis = v.column4, \
          next_attempt_at = v.column5, lease_owner = NULL, lease_until = NULL, \
-         updated_at = v.column6, \
+         updated_at = v.column6, sender = COALESCE(v.column7, outbox.sender), \
          sent_at = CASE WHEN v.column2 = 'sent' THEN v.column6 ELSE sent_at END \
          FROM (VALUES {values}) AS v \
          WHERE outbox.id = v.column1 AND outbox.status = 'sending' AND outbox.lease_owner = ? \
@@ -264,7 +250,8 @@ pub async fn settle_all(
             .bind(row.reply)
             .bind(row.diagnosis_json)
             .bind(row.next_attempt_at)
-            .bind(row.now);
+            .bind(row.now)
+            .bind(row.sent_from);
     }
     let recorded: Vec<i64> = update
         .bind(owner)

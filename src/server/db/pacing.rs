@@ -257,11 +257,16 @@ pub async fn enable_sender_mailbox(
     )
 }
 
-pub async fn remove_sender_mailbox(db: impl SqliteExecutor<'_>, mailbox: &str) -> sqlx::Result<bool> {
-    Ok(sqlx::query("DELETE FROM sender_mailboxes WHERE mailbox = ?")
-        .bind(mailbox)
-        .execute(db)
-        .await?
-        .rows_affected()
-        == 1)
+pub async fn remove_sender_mailbox(
+    db: impl SqliteExecutor<'_>,
+    mailbox: &str,
+) -> sqlx::Result<bool> {
+    Ok(
+        sqlx::query("DELETE FROM sender_mailboxes WHERE mailbox = ?")
+            .bind(mailbox)
+            .execute(db)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }

@@ -24,6 +24,8 @@ pub struct Paced {
     pub limits: SendingLimits,
     /// Whether the limits were saved, or are the cloud's defaults.
     pub saved: bool,
+    /// Whether the SMTP server signs in with OAuth, which a pool needs.
+    pub oauth: bool,
     /// The sender pool's enabled mailboxes, each under the same limits;
     /// empty unless the SMTP server signs in with OAuth, where one app
     /// token serves every mailbox it has permission on.
@@ -51,6 +53,7 @@ pub async fn current(state: &AppState) -> anyhow::Result<Paced> {
             mailbox: String::new(),
             limits: SendingLimits::UNLIMITED,
             saved: saved.is_some(),
+            oauth: false,
             pool: Vec::new(),
         });
     };
@@ -74,15 +77,9 @@ pub async fn current(state: &AppState) -> anyhow::Result<Paced> {
         mailbox: smtp.username.to_ascii_lowercase(),
         limits,
         saved: saved.is_some(),
+        oauth,
         pool,
     })
-}
-
-/// Whether the SMTP Server page signs in with OAuth (a pool needs it).
-pub async fn signs_in_with_oauth(state: &AppState) -> anyhow::Result<bool> {
-    Ok(db::smtp::get(&state.db)
-        .await?
-        .is_some_and(|smtp| smtp.use_authentication && smtp.auth_type == "oauth"))
 }
 
 /// Connections open at once to the mailbox: at most its limit, one less
@@ -219,7 +216,7 @@ pub async fn view(state: &AppState) -> anyhow::Result<crate::domain::limits::Pac
     let (sent_last_minute, recipients_today, paused_until_ms, pause_reason) =
         db::pacing::usage(&state.db, &paced.mailbox, now).await?;
     let waiting = db::outbox::waiting(&state.db).await?;
-    let oauth = signs_in_with_oauth(state).await?;
+    let oauth = paced.oauth;
     let mut pool = Vec::new();
     for (mailbox, enabled) in db::pacing::sender_mailboxes(&state.db).await? {
         let (sent_last_minute, recipients_today, paused_until_ms, pause_reason) =

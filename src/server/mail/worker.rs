@@ -67,6 +67,7 @@ async fn run(state: AppState) {
         mailbox: String::new(),
         limits: SendingLimits::UNLIMITED,
         saved: false,
+        oauth: false,
         pool: Vec::new(),
     };
     let mut lane = Lane::main(&state, &paced);
@@ -201,8 +202,12 @@ async fn run_lanes(
     );
     let mut running = tokio::task::JoinSet::new();
     for lane in lanes {
-        let (state, paced, slots, recorder) =
-            (state.clone(), paced.clone(), slots.clone(), recorder.clone());
+        let (state, paced, slots, recorder) = (
+            state.clone(),
+            paced.clone(),
+            slots.clone(),
+            recorder.clone(),
+        );
         running.spawn(async move {
             while state.mailer.generation() == generation {
                 paced_step(&state, &paced, &lane, &slots, &recorder, lease_ms).await;
@@ -245,9 +250,20 @@ async fn paced_step(
             .await
             .map(|rows| rows.into_iter().next())
     } else {
-        let name = if lane.pooled { lane.mailbox.as_str() } else { "" };
-        db::outbox::claim_for_lane(&state.db, &mailer.owner, now, now + lease_ms, name, &lane.pool)
-            .await
+        let name = if lane.pooled {
+            lane.mailbox.as_str()
+        } else {
+            ""
+        };
+        db::outbox::claim_for_lane(
+            &state.db,
+            &mailer.owner,
+            now,
+            now + lease_ms,
+            name,
+            &lane.pool,
+        )
+        .await
     };
     let claimed = match claimed {
         Ok(claimed) => claimed,
@@ -286,7 +302,11 @@ async fn paced_step(
                     "mail job {} waits until {}: {reason}{}",
                     row.id,
                     crate::domain::template::format_utc(until / 1000),
-                    if shared { " (another sending mailbox may take it sooner)" } else { "" }
+                    if shared {
+                        " (another sending mailbox may take it sooner)"
+                    } else {
+                        ""
+                    }
                 );
                 let reply = format!("Waiting: {mailbox}: {reason}");
                 let due = if shared { now } else { until };
@@ -307,11 +327,8 @@ async fn paced_step(
             }
         }
     }
-    if lane.pooled && !row.sender.eq_ignore_ascii_case(&lane.mailbox) {
-        // The Mail Queue shows the mailbox that sent it.
-        if let Err(e) = db::outbox::set_sender(&state.db, row.id, &mailer.owner, &lane.mailbox).await {
-            tracing::error!(target: "smtp", "could not record the sender of mail job {}: {e}", row.id);
-        }
+    if lane.pooled {
+        // Recorded as its sender once sent; until then any mailbox may take it.
         row.sender = lane.mailbox.clone();
     }
     let body = state
@@ -338,6 +355,9 @@ async fn rest_until(state: &AppState, until: i64) {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
+
+/// How long a pool mailbox the server refused to sign in rests.
+const POOL_MAILBOX_REST_MS: i64 = 15 * 60 * 1000;
 
 /// Why an attempt failed; the diagnosis says whether that is temporary
 /// and carries any Retry-After.
@@ -394,7 +414,27 @@ async fn deliver(
                     diagnosis.code
                 );
             }
-            if let Some(quota @ (Signal::QuotaExceeded | Signal::MailboxFull)) = &signal {
+            if lane.pooled && kind.priority() == 2 && diagnosis.step == Step::Auth {
+                // A pool mailbox the app may not sign in as (no mailbox
+                // permission): it rests, and another mailbox sends this.
+                let until = now + POOL_MAILBOX_REST_MS;
+                let reason = format!(
+                    "the server refused to sign in as this mailbox ({}); check its mailbox permission for the app",
+                    diagnosis.code
+                );
+                if let Err(e) = db::pacing::pause(&state.db, &lane.mailbox, until, &reason).await {
+                    tracing::error!(target: "smtp", "could not rest {}: {e}", lane.mailbox);
+                }
+                mail_log!(
+                    kind,
+                    warn,
+                    "Sender pool mailbox {} was refused at sign-in ({}): it rests until {} and other mailboxes send its share",
+                    lane.mailbox,
+                    diagnosis.code,
+                    crate::domain::template::format_utc(until / 1000)
+                );
+                (MailStatus::Retrying, reply, Some(diagnosis), now)
+            } else if let Some(quota @ (Signal::QuotaExceeded | Signal::MailboxFull)) = &signal {
                 // Never a dead letter for this: the message waits for the quota.
                 let mailbox = lane.paced_mailbox(&row);
                 let until = match pacing::pause_for(state, &mailbox, quota, now).await {
@@ -447,6 +487,7 @@ async fn deliver(
         started_at,
         millis,
         outcome,
+        sent_from: (lane.pooled && status == MailStatus::Sent).then(|| lane.mailbox.clone()),
         done,
     });
     // No answer means the recorder is gone (shutting down): not recorded.
@@ -591,6 +632,7 @@ struct Outcome {
     started_at: i64,
     millis: i64,
     outcome: &'static str,
+    sent_from: Option<String>,
     /// Whether it was recorded (false when the lease was lost to another
     /// worker, which then owns the row).
     done: oneshot::Sender<bool>,
@@ -649,6 +691,7 @@ async fn record(state: &AppState, owner: &str, batch: &[Outcome]) -> Vec<bool> {
                     started_at: outcome.started_at,
                     millis: outcome.millis,
                     outcome: outcome.outcome,
+                    sent_from: outcome.sent_from.as_deref(),
                 })
                 .collect();
             let mut tx = crate::server::db::begin_write(&state.db).await?;
@@ -743,10 +786,11 @@ async fn attempt(
         }
         let digest = credential_digest(credential.secret());
         let login_name = credential.login_name().to_string();
-        let (mut session, reused) = match mailer
-            .transport
-            .checkout(prepared.generation, &login_name, &digest)
-        {
+        let (mut session, reused) = match mailer.transport.checkout(
+            prepared.generation,
+            &login_name,
+            &digest,
+        ) {
             Some(session) => {
                 mail_log!(kind, trace, "Reusing transport object for {host}:{port}");
                 (session, true)
