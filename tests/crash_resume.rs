@@ -45,12 +45,7 @@ fn free_port() -> u16 {
 
 /// Message-ID -> how many times smtp-server accepted it.
 async fn received(peers: &Peers) -> HashMap<String, usize> {
-    let messages: Vec<Value> = reqwest::get(format!("{}/_messages", peers.authority()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let messages: Vec<Value> = peers.messages().await;
     let mut counts = HashMap::new();
     for message in messages {
         *counts

@@ -253,12 +253,7 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
     // What the SMTP server received: one notice per guest, rendered.
     let started = Instant::now();
     let messages = loop {
-        let messages: Vec<Value> = reqwest::get(format!("{}/_messages", peers.authority()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let messages: Vec<Value> = peers.messages().await;
         if messages.len() >= 4 || started.elapsed() > Duration::from_secs(30) {
             break messages;
         }

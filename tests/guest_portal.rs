@@ -77,13 +77,7 @@ impl Rig {
     async fn received_by(&self, address: &str) -> Vec<Value> {
         let started = Instant::now();
         loop {
-            let messages: Vec<Value> =
-                reqwest::get(format!("{}/_messages", self.peers.authority()))
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+            let messages: Vec<Value> = self.peers.messages().await;
             let mine: Vec<Value> = messages
                 .into_iter()
                 .filter(|m| m["to"][0] == address)
@@ -428,12 +422,7 @@ async fn a_guest_signs_in_changes_the_password_and_resend_then_needs_a_reset() {
     let new_password: String = {
         let started = Instant::now();
         loop {
-            let mails: Vec<Value> = reqwest::get(format!("{}/_messages", rig.peers.authority()))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let mails: Vec<Value> = rig.peers.messages().await;
             let mine: Vec<&Value> = mails
                 .iter()
                 .filter(|m| m["to"][0] == "ann@example.com")

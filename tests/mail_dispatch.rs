@@ -115,12 +115,7 @@ impl Rig {
     }
 
     async fn received(&self) -> Vec<String> {
-        let messages: Vec<Value> = reqwest::get(format!("{}/_messages", self.peers.authority()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let messages: Vec<Value> = self.peers.messages().await;
         messages
             .iter()
             .map(|m| m["message_id"].as_str().unwrap_or_default().to_string())

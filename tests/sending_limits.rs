@@ -128,12 +128,7 @@ async fn a_paced_batch_stays_under_the_limits_and_a_test_email_overtakes_it() {
 
     // The server's receive times: never more than 600 in any 60 s, and
     // evenly paced (at most 101 in any 10 s) rather than in bursts.
-    let messages: Vec<Value> = reqwest::get(format!("{}/_messages", peers.authority()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let messages: Vec<Value> = peers.messages().await;
     let mut times: Vec<i64> = messages.iter().map(|m| m["at"].as_i64().unwrap()).collect();
     times.sort_unstable();
     assert_eq!(times.len(), 301);
@@ -300,12 +295,7 @@ async fn a_message_to_more_recipients_than_allowed_goes_in_parts() {
     h.state.mailer.submitted(&queued);
     assert_eq!(queued.len(), 3);
     wait_sent(&h.state, 3, Duration::from_secs(20)).await;
-    let messages: Vec<Value> = reqwest::get(format!("{}/_messages", peers.authority()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let messages: Vec<Value> = peers.messages().await;
     let mut sizes: Vec<usize> = messages
         .iter()
         .filter(|m| m["subject"] == "To many")
@@ -373,12 +363,7 @@ async fn a_sender_pool_spreads_bulk_mail_each_mailbox_under_its_own_limits() {
     h.state.mailer.submitted(&queued);
     wait_sent(&h.state, 241, Duration::from_secs(60)).await;
 
-    let messages: Vec<Value> = reqwest::get(format!("{}/_messages", peers.authority()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let messages: Vec<Value> = peers.messages().await;
     assert_eq!(messages.len(), 241);
     let mut by_mailbox: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
     for message in &messages {

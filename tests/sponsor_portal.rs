@@ -89,12 +89,7 @@ impl Rig {
     }
 
     async fn messages_to(&self, address: &str) -> Vec<Value> {
-        let messages: Vec<Value> = reqwest::get(format!("{}/_messages", self.peers.authority()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let messages: Vec<Value> = self.peers.messages().await;
         messages
             .into_iter()
             .filter(|m| m["to"][0] == address)

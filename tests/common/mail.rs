@@ -79,13 +79,7 @@ pub async fn received_with_subject(
 ) -> Vec<serde_json::Value> {
     let started = std::time::Instant::now();
     loop {
-        let messages: Vec<serde_json::Value> =
-            reqwest::get(format!("{}/_messages", peers.authority()))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+        let messages: Vec<serde_json::Value> = peers.messages().await;
         let matching: Vec<serde_json::Value> = messages
             .into_iter()
             .filter(|m| m["subject"].as_str().is_some_and(|s| s.starts_with(prefix)))

@@ -69,7 +69,17 @@ impl Peers {
     }
 
     pub async fn stats(&self) -> Value {
-        reqwest::get(format!("{}/_stats", self.authority()))
+        self.get_json("/_stats").await
+    }
+
+    /// What smtp-server accepted, oldest first: `at`, `user`, `from`,
+    /// `to`, `message_id`, `subject`…
+    pub async fn messages(&self) -> Vec<Value> {
+        serde_json::from_value(self.get_json("/_messages").await).unwrap()
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        reqwest::get(format!("{}{path}", self.authority()))
             .await
             .unwrap()
             .json()
