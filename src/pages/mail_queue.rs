@@ -133,6 +133,7 @@ pub fn MailQueuePage() -> impl IntoView {
         move || (tick.get(), test_email.version().get()),
         |_| crate::api::limits::get_sending_limits(),
     );
+    let confirming = RwSignal::new(None::<(&'static str, i64)>);
     let sending = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(Ok(page)) = queue.get() {
@@ -197,7 +198,7 @@ pub fn MailQueuePage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match detail.await {
-                        Some(Ok(mail)) => view! { <MessageDetail mail retry discard can_change back=queue_href(&filters(), page_number(), None) /> }.into_any(),
+                        Some(Ok(mail)) => view! { <MessageDetail mail retry discard can_change back=queue_href(&filters(), page_number(), None) confirming /> }.into_any(),
                         Some(Err(e)) => view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any(),
                         None => ().into_any(),
                     }
@@ -336,11 +337,12 @@ fn MessageDetail(
     discard: Action<i64, Result<(), crate::api::ApiError>>,
     can_change: Signal<bool>,
     back: String,
+    /// Which action waits for its confirmation, on which message: kept by
+    /// the page, as the detail is drawn again with each live refresh.
+    confirming: RwSignal<Option<(&'static str, i64)>>,
 ) -> impl IntoView {
     let id = mail.row.id;
     let dead = mail.row.status == MailStatus::Dead;
-    // Which action waits for its confirmation.
-    let confirming = RwSignal::new(None::<&'static str>);
     view! {
         <section class="panel message-detail" aria-label=format!("Message {id}")>
             <header class="panel-header">
@@ -361,10 +363,10 @@ fn MessageDetail(
             {mail.diagnosis.clone().filter(|_| mail.row.status != MailStatus::Sent).map(|diagnosis| view! { <DiagnosisPanel diagnosis /> })}
             {dead.then(|| view! {
                 <div class="toolbar" role="toolbar" aria-label="Dead letter actions">
-                    <button type="button" class="btn primary" disabled=move || !can_change.get() on:click=move |_| confirming.set(Some("retry"))>"Retry"</button>
-                    <button type="button" class="btn" disabled=move || !can_change.get() on:click=move |_| confirming.set(Some("discard"))>"Discard"</button>
+                    <button type="button" class="btn primary" disabled=move || !can_change.get() on:click=move |_| confirming.set(Some(("retry", id)))>"Retry"</button>
+                    <button type="button" class="btn" disabled=move || !can_change.get() on:click=move |_| confirming.set(Some(("discard", id)))>"Discard"</button>
                 </div>
-                {move || confirming.get().map(|what| {
+                {move || confirming.get().filter(|(_, on)| *on == id).map(|(what, _)| {
                     let question = if what == "retry" {
                         format!("Send message {id} again, with a fresh set of attempts?")
                     } else {
