@@ -372,7 +372,7 @@ pub async fn sponsor_send_budget() -> Result<SendBudget, ApiError> {
     let now = crate::server::clock::unix_ms(state.clock.now());
     // Guests' credentials are bulk mail: the sender pool shares them.
     let mut recipients_today = 0;
-    for mailbox in std::iter::once(&paced.mailbox).chain(&paced.pool) {
+    for mailbox in paced.mailboxes() {
         recipients_today += db::pacing::usage(&state.db, mailbox, now)
             .await
             .map_err(auth::internal)?

@@ -33,6 +33,11 @@ pub struct Paced {
 }
 
 impl Paced {
+    /// Every sending mailbox: the SMTP Server page's, then the pool's.
+    pub fn mailboxes(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.mailbox).chain(&self.pool)
+    }
+
     /// How many mailboxes send bulk guest mail side by side.
     pub fn lanes(&self) -> u32 {
         1 + self.pool.len() as u32

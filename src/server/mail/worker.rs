@@ -77,7 +77,7 @@ async fn run(state: AppState) {
         if generation != paced_generation {
             match pacing::current(&state).await {
                 Ok(current) => {
-                    for mailbox in std::iter::once(&current.mailbox).chain(&current.pool) {
+                    for mailbox in current.mailboxes() {
                         mailer
                             .gate(mailbox)
                             .configure(current.limits.max_connections);
