@@ -10,12 +10,13 @@ mod common;
 
 use common::Peers;
 use common::app::{Harness, harness_with_mail, post, sign_in};
-use common::forms::{GOOD_APP, configure_smtp};
+use common::forms::{GOOD_APP, MAILBOX, configure_smtp};
 use common::mail::{fill_outbox, queue_guest_mail};
 use http::StatusCode;
-use mailroom::domain::mail::{MailDetail, MailStatus, RetryPolicy, TestEmailResult};
+use mailroom::domain::diagnosis::Step;
+use mailroom::domain::mail::{MailDetail, MailKind, MailStatus, RetryPolicy, TestEmailResult};
 use mailroom::server::db;
-use mailroom::server::mail::{MailConfig, worker};
+use mailroom::server::mail::{MailConfig, Outgoing, worker};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -165,6 +166,88 @@ async fn pooled_delivery_uses_one_token_and_few_sessions() {
     );
     assert!(!detail.body_kept, "a delivered body is dropped");
     assert_eq!(detail.persona.as_str(), "PSN");
+}
+
+/// Queues one email whose text has lines SMTP must escape (a lone dot
+/// would end the message early; a leading dot would be lost).
+async fn queue_dotted(rig: &Rig, tag: &str) -> (i64, String) {
+    let now = mailroom::server::clock::unix_ms(rig.h.state.clock.now());
+    let mut tx = db::begin_write(&rig.h.state.db).await.unwrap();
+    let mail = Outgoing {
+        kind: MailKind::GuestCredentials,
+        sender: MAILBOX.into(),
+        recipients: vec![
+            format!("{tag}-a@example.com"),
+            format!("{tag}-b@example.com"),
+        ],
+        subject: format!("Dotted {tag}"),
+        text: format!("first line\n.\n.hidden {tag}\n..two\nafter the dots {tag}"),
+        html: None,
+        created_by: "sponsor1".into(),
+    };
+    let queued = rig
+        .h
+        .state
+        .mailer
+        .enqueue(&mut tx, &rig.h.state.vault, &mail, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    rig.h.state.mailer.submitted(&queued);
+    (queued[0].id, queued[0].message_id.clone())
+}
+
+#[tokio::test]
+async fn pipelined_or_one_command_at_a_time_every_message_arrives_whole() {
+    for pipelining in [true, false] {
+        let rig = rig().await;
+        // Before any session opens, so every EHLO answer says it.
+        rig.control("/_smtp/pipelining", json!({"on": pipelining}))
+            .await;
+        let tag = if pipelining { "piped" } else { "stepwise" };
+        let (id, message_id) = queue_dotted(&rig, tag).await;
+        rig.wait_for(id, MailStatus::Sent, Duration::from_secs(30))
+            .await;
+        let messages = rig.peers.messages().await;
+        let message = messages
+            .iter()
+            .find(|m| m["message_id"] == message_id.as_str())
+            .unwrap_or_else(|| panic!("{message_id} never arrived"));
+        assert_eq!(
+            message["to"],
+            json!([
+                format!("{tag}-a@example.com"),
+                format!("{tag}-b@example.com")
+            ])
+        );
+        let raw = message["raw"].as_str().unwrap();
+        for line in [
+            ".",
+            &format!(".hidden {tag}"),
+            "..two",
+            &format!("after the dots {tag}"),
+        ] {
+            assert!(
+                raw.contains(&format!("\r\n{line}\r\n")) || raw.ends_with(&format!("\r\n{line}")),
+                "{line:?} arrived as written ({tag}): {raw}"
+            );
+        }
+        // A refusal is placed at the command it answered, in either mode.
+        rig.fault(json!({"at": "mail", "action": "reply", "code": 550,
+            "text": "5.7.60 SMTP; Client does not have permissions to send as this sender"}))
+            .await;
+        let (refused, _) = rig.queue(1).await.remove(0);
+        let detail = rig
+            .wait_for(refused, MailStatus::Dead, Duration::from_secs(30))
+            .await;
+        let diagnosis = detail.diagnosis.unwrap();
+        assert_eq!(diagnosis.step, Step::MailFrom, "{diagnosis:?}");
+        assert_eq!(diagnosis.code, "550 5.7.60");
+        // The session it failed on is dropped; the next message still goes.
+        let (id, _) = rig.queue(1).await.remove(0);
+        rig.wait_for(id, MailStatus::Sent, Duration::from_secs(30))
+            .await;
+    }
 }
 
 #[tokio::test]

@@ -181,6 +181,14 @@ async function tokenEndpoint(req, res) {
     res.writeHead(204);
     return res.end();
   }
+  // Whether sessions that say EHLO from now on are offered PIPELINING
+  // (RFC 2920): {"on": false} makes a server that takes one command at a time.
+  if (req.method === 'POST' && url.pathname === '/_smtp/pipelining') {
+    const body = JSON.parse(await readBody(req) || '{}');
+    exchange.options.hidePIPELINING = !body.on;
+    res.writeHead(204);
+    return res.end();
+  }
   if (req.method === 'POST' && url.pathname === '/_reset') {
     Object.assign(stats, { token_requests: 0, token_requests_by_client: {}, auth_ok: 0, auth_failed: 0, proxied: 0, messages: 0 });
     messages.length = 0;

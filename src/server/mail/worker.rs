@@ -1012,8 +1012,8 @@ fn reply_text(response: &Response) -> String {
     format!("{} {text}", response.code()).trim().to_string()
 }
 
-/// Which command a refusal most likely answered: lettre does not say, so
-/// the reply tells (RFC 3463: X.1.7/X.1.8 are about the sender, other X.1
+/// Which command a refusal to the message most likely concerns: the reply
+/// tells (RFC 3463: X.1.7/X.1.8 are about the sender, other X.1
 /// and X.2 codes about a recipient's address or mailbox).
 fn step_of_reply(code: u16, text: &str) -> Step {
     if matches!(code, 504 | 530 | 534 | 535 | 538) {
@@ -1048,10 +1048,14 @@ fn classify(error: &SessionError, prepared: &Prepared) -> Diagnosis {
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| e.to_string());
             if let Some(code) = error.reply_code() {
-                let step = if error.step == Step::Data {
-                    step_of_reply(code, &detail)
-                } else {
-                    error.step
+                let step = match (error.step, step_of_reply(code, &detail)) {
+                    // A reply to the message itself can be about its
+                    // sender or recipients (Exchange checks them there).
+                    (Step::Data, guessed) => guessed,
+                    // "530 5.7.57 not authenticated" at MAIL FROM is about
+                    // signing in.
+                    (Step::MailFrom | Step::RcptTo, Step::Auth) => Step::Auth,
+                    (step, _) => step,
                 };
                 return diagnosis::smtp_reply(step, code, &detail);
             }

@@ -12,8 +12,10 @@ use crate::domain::diagnosis::Step;
 use lettre::Message;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
+use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -90,7 +92,41 @@ async fn step<T, E>(
 
 pub struct Session {
     conn: AsyncSmtpConnection,
+    /// The server offers PIPELINING (RFC 2920).
+    pipelining: bool,
     idle_since: Instant,
+}
+
+/// MAIL FROM, each RCPT TO and DATA, written at once.
+struct Commands<'a>(&'a Mail, &'a [Rcpt]);
+
+impl fmt::Display for Commands<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        for rcpt in self.1 {
+            write!(f, "{rcpt}")?;
+        }
+        write!(f, "{Data}")
+    }
+}
+
+/// A message's text with SMTP's transparency (RFC 5321 4.5.2: a line that
+/// starts with a dot gets one more) and the closing `<CRLF>.<CRLF>`.
+struct DotStuffed<'a>(&'a str);
+
+impl fmt::Display for DotStuffed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, line) in self.0.split("\r\n").enumerate() {
+            if n > 0 {
+                f.write_str("\r\n")?;
+            }
+            if line.starts_with('.') {
+                f.write_str(".")?;
+            }
+            f.write_str(line)?;
+        }
+        f.write_str("\r\n.\r\n")
+    }
 }
 
 impl Session {
@@ -143,6 +179,21 @@ impl Session {
             )
             .await?;
         }
+        // lettre keeps only the EHLO keywords it knows; ask once more to
+        // learn whether the server pipelines (before AUTH, which an EHLO
+        // could reset).
+        let extensions = step(
+            Step::Ehlo,
+            target.timeout,
+            conn.command(Ehlo::new(hello.clone())),
+            Failure::Smtp,
+        )
+        .await?;
+        let pipelining = extensions.message().any(|line| {
+            line.split_whitespace()
+                .next()
+                .is_some_and(|keyword| keyword.eq_ignore_ascii_case("PIPELINING"))
+        });
         let login = match login {
             Login::None => None,
             Login::Password { username, password } => Some((
@@ -165,30 +216,253 @@ impl Session {
         }
         Ok(Session {
             conn,
+            pipelining,
             idle_since: Instant::now(),
         })
     }
 
-    /// MAIL FROM, RCPT TO, DATA; the whole transaction within `timeout`.
+    /// MAIL FROM, RCPT TO, DATA and the message; the whole transaction
+    /// within `timeout`. A failure names the command it happened at.
     pub async fn send(
         &mut self,
         message: &Message,
         timeout: Duration,
     ) -> Result<Response, SessionError> {
-        let result = step(
-            Step::Data,
-            timeout,
-            self.conn.send(message.envelope(), &message.formatted()),
-            Failure::Smtp,
-        )
-        .await;
+        let mut step = Step::MailFrom;
+        let result = tokio::time::timeout(timeout, self.transaction(message, &mut step)).await;
         self.idle_since = Instant::now();
-        result
+        match result {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => {
+                // Replies still on their way (pipelined) would answer the
+                // next transaction's commands: this session is done.
+                self.conn.abort().await;
+                Err(SessionError {
+                    step,
+                    failure: Failure::Smtp(e),
+                })
+            }
+            Err(_) => Err(SessionError {
+                step,
+                failure: Failure::Timeout,
+            }),
+        }
+    }
+
+    async fn transaction(
+        &mut self,
+        message: &Message,
+        at: &mut Step,
+    ) -> Result<Response, lettre::transport::smtp::Error> {
+        let envelope = message.envelope();
+        let email = message.formatted();
+        let ascii_envelope = envelope
+            .from()
+            .into_iter()
+            .chain(envelope.to())
+            .all(|address| AsRef::<str>::as_ref(address).is_ascii());
+        let text = match std::str::from_utf8(&email) {
+            Ok(text) if ascii_envelope && text.is_ascii() => text,
+            _ => {
+                // SMTPUTF8 / 8BITMIME parameters: lettre's own transaction
+                // checks that the server offers them and adds them.
+                *at = Step::Data;
+                return self.conn.send(envelope, &email).await;
+            }
+        };
+        let mail = Mail::new(envelope.from().cloned(), Vec::new());
+        let rcpts: Vec<Rcpt> = envelope
+            .to()
+            .iter()
+            .map(|to| Rcpt::new(to.clone(), Vec::new()))
+            .collect();
+        if self.pipelining {
+            // RFC 2920: MAIL, every RCPT and DATA in one write, then their
+            // replies in order: one round trip instead of two or more.
+            let group = Commands(&mail, &rcpts);
+            self.conn.command(group).await?;
+            *at = Step::RcptTo;
+            for _ in &rcpts {
+                self.conn.read_response().await?;
+            }
+            *at = Step::Data;
+            self.conn.read_response().await?;
+        } else {
+            self.conn.command(&mail).await?;
+            *at = Step::RcptTo;
+            for rcpt in &rcpts {
+                self.conn.command(rcpt).await?;
+            }
+            *at = Step::Data;
+            self.conn.command(Data).await?;
+        }
+        // The message and its closing dot in one write.
+        self.conn.command(DotStuffed(text)).await
     }
 
     /// Still worth reusing: not broken, and not idle so long that the
     /// server has probably closed it (Exchange drops idle sessions).
     pub fn reusable(&self, idle_limit: Duration) -> bool {
         !self.conn.has_broken() && self.idle_since.elapsed() < idle_limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The wire form of a transaction, against a minimal in-process server
+    //! that records what arrives in each read.
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// Serves one connection; returns the chunks read, as text.
+    async fn fake_server(pipelining: bool) -> (u16, tokio::task::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let served = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            socket.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+            let (mut chunks, mut pending, mut in_data) = (Vec::new(), String::new(), false);
+            let mut buffer = [0u8; 4096];
+            loop {
+                let n = socket.read(&mut buffer).await.unwrap_or(0);
+                if n == 0 {
+                    return chunks;
+                }
+                let chunk = String::from_utf8_lossy(&buffer[..n]).to_string();
+                pending.push_str(&chunk);
+                chunks.push(chunk);
+                let mut replies = String::new();
+                while let Some(end) = pending.find("\r\n") {
+                    let line: String = pending.drain(..end + 2).collect();
+                    let line = line.trim_end();
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            replies.push_str("250 2.6.0 Queued mail for delivery\r\n");
+                        }
+                        continue;
+                    }
+                    let verb = line.split([' ', ':']).next().unwrap_or("");
+                    replies.push_str(match verb {
+                        "EHLO" if pipelining => "250-fake\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
+                        "EHLO" => "250-fake\r\n250 8BITMIME\r\n",
+                        "MAIL" => "250 2.1.0 Sender OK\r\n",
+                        "RCPT" if line.contains("refused") => "550 5.1.10 Recipient not found\r\n",
+                        "RCPT" => "250 2.1.5 Recipient OK\r\n",
+                        "DATA" => {
+                            in_data = true;
+                            "354 Start mail input\r\n"
+                        }
+                        "QUIT" => "221 Bye\r\n",
+                        _ => "500 What\r\n",
+                    });
+                }
+                if !replies.is_empty() && socket.write_all(replies.as_bytes()).await.is_err() {
+                    return chunks;
+                }
+            }
+        });
+        (port, served)
+    }
+
+    async fn session(port: u16) -> Session {
+        let target = Target {
+            host: "127.0.0.1".into(),
+            port,
+            timeout: Duration::from_secs(5),
+            starttls: None,
+            hello_name: "test".into(),
+        };
+        Session::open(&target, &Login::None).await.unwrap()
+    }
+
+    fn message(to: &[&str]) -> Message {
+        let mut builder = Message::builder()
+            .from("noreply@contoso.test".parse().unwrap())
+            .subject("Dots");
+        for to in to {
+            builder = builder.to(to.parse().unwrap());
+        }
+        builder.body(String::from(".leading\n.\nlast")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_pipelining_server_gets_mail_rcpt_and_data_in_one_write() {
+        let (port, served) = fake_server(true).await;
+        let mut session = session(port).await;
+        assert!(session.pipelining);
+        let reply = session
+            .send(&message(&["a@x.test", "b@x.test"]), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(reply.code().to_string(), "250");
+        drop(session);
+        let chunks = served.await.unwrap();
+        let group = chunks
+            .iter()
+            .find(|c| c.starts_with("MAIL FROM"))
+            .expect("a MAIL FROM");
+        assert_eq!(
+            group,
+            "MAIL FROM:<noreply@contoso.test>\r\nRCPT TO:<a@x.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n"
+        );
+        let body = chunks.iter().find(|c| c.contains("Subject: Dots")).unwrap();
+        assert!(
+            body.ends_with("\r\n..leading\r\n..\r\nlast\r\n.\r\n"),
+            "dot-stuffed and closed in the same write: {body:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_pipelining_each_command_waits_for_its_reply() {
+        let (port, served) = fake_server(false).await;
+        let mut session = session(port).await;
+        assert!(!session.pipelining);
+        session
+            .send(&message(&["a@x.test", "b@x.test"]), Duration::from_secs(5))
+            .await
+            .unwrap();
+        drop(session);
+        let chunks = served.await.unwrap();
+        let commands: Vec<&str> = chunks
+            .iter()
+            .map(String::as_str)
+            .filter(|c| c.starts_with("MAIL") || c.starts_with("RCPT") || c.starts_with("DATA"))
+            .collect();
+        assert_eq!(
+            commands,
+            [
+                "MAIL FROM:<noreply@contoso.test>\r\n",
+                "RCPT TO:<a@x.test>\r\n",
+                "RCPT TO:<b@x.test>\r\n",
+                "DATA\r\n"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pipelined_refusal_names_its_command_and_ends_the_session() {
+        let (port, _served) = fake_server(true).await;
+        let mut session = session(port).await;
+        let error = session
+            .send(
+                &message(&["a@x.test", "refused@x.test"]),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.step, Step::RcptTo);
+        assert_eq!(error.reply_code(), Some(550));
+        assert!(!session.reusable(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn dot_stuffing_doubles_only_leading_dots() {
+        assert_eq!(
+            DotStuffed(".a\r\nb.c\r\n.\r\n\r\n..d").to_string(),
+            "..a\r\nb.c\r\n..\r\n\r\n...d\r\n.\r\n"
+        );
+        assert_eq!(DotStuffed("").to_string(), "\r\n.\r\n");
     }
 }
