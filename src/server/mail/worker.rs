@@ -57,12 +57,6 @@ async fn run(state: AppState) {
     let slots = Arc::new(Semaphore::new(in_flight));
     let lease_ms = mailer.config.lease.as_millis() as i64;
     let recorder = spawn_recorder(state.clone(), mailer.owner.clone());
-    // Rows claimed at a time: enough that claiming is rare next to sending.
-    let batch = (in_flight * 8).max(32);
-    // Claimed rows not yet recorded. Each is read from the vault and built
-    // before it waits for a slot, and recorded after it gives the slot
-    // back, so a slot is only ever busy with the SMTP dialogue.
-    let backlog = Arc::new(Semaphore::new(batch * 2));
     let mut paced = Paced {
         mailbox: String::new(),
         limits: SendingLimits::UNLIMITED,
@@ -70,7 +64,6 @@ async fn run(state: AppState) {
         oauth: false,
         pool: Vec::new(),
     };
-    let mut lane = Lane::main(&state, &paced);
     let mut paced_generation = 0;
     loop {
         let generation = mailer.generation();
@@ -84,7 +77,6 @@ async fn run(state: AppState) {
                     }
                     *mailer.paced.lock().unwrap_or_else(|e| e.into_inner()) = Some(current.clone());
                     paced = current;
-                    lane = Lane::main(&state, &paced);
                     paced_generation = generation;
                 }
                 Err(e) => {
@@ -96,22 +88,82 @@ async fn run(state: AppState) {
         }
         if paced.limits.is_limited() || !paced.pool.is_empty() {
             run_lanes(&state, &paced, generation, &slots, &recorder, lease_ms).await;
-            continue;
-        }
-        let now = now_ms(&state);
-        let claimed =
-            match db::outbox::claim(&state.db, &mailer.owner, now, now + lease_ms, batch as i64)
-                .await
-            {
-                Ok(claimed) => claimed,
-                Err(e) => {
-                    tracing::error!(target: "smtp", "could not claim mail jobs: {e}");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
+        } else {
+            let batch = Batch {
+                generation,
+                lane: Lane::main(&state, &paced),
+                slots: slots.clone(),
+                recorder: recorder.clone(),
+                lease_ms,
             };
+            run_batch(&state, batch).await;
+        }
+    }
+}
+
+/// What a batch of unpaced deliveries shares until the settings change.
+struct Batch {
+    generation: u64,
+    lane: Lane,
+    slots: Arc<Semaphore>,
+    recorder: mpsc::UnboundedSender<Outcome>,
+    lease_ms: i64,
+}
+
+/// Without sending limits: claims due rows many at a time, reads and
+/// builds them, and hands them to one sender per session, each sending
+/// message after message like a bare loop would, until the settings change.
+/// A sender never waits for a result to be written: the recorder writes
+/// and announces it.
+async fn run_batch(state: &AppState, batch: Batch) {
+    let mailer = &state.mailer;
+    let in_flight = mailer.config.pool_size.max(1) as usize;
+    // Rows claimed at a time: enough that claiming is rare next to sending.
+    let claim_size = (in_flight * 8).max(32);
+    let (jobs, waiting) = mpsc::channel::<(Claimed, Result<Message, Failure>)>(claim_size);
+    let waiting = Arc::new(tokio::sync::Mutex::new(waiting));
+    let batch = Arc::new(batch);
+    for _ in 0..in_flight {
+        let (state, batch, waiting) = (state.clone(), batch.clone(), waiting.clone());
+        // Senders of an earlier batch finish the rows they hold; the slots
+        // keep the sessions in use within the pool size meanwhile.
+        tokio::spawn(async move {
+            loop {
+                let job = waiting.lock().await.recv().await;
+                let Some((row, message)) = job else { break };
+                deliver(
+                    &state,
+                    row,
+                    message,
+                    &batch.slots,
+                    &batch.recorder,
+                    &batch.lane,
+                    None,
+                )
+                .await;
+            }
+        });
+    }
+    while mailer.generation() == batch.generation {
+        let now = now_ms(state);
+        let claimed = match db::outbox::claim(
+            &state.db,
+            &mailer.owner,
+            now,
+            now + batch.lease_ms,
+            claim_size as i64,
+        )
+        .await
+        {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::error!(target: "smtp", "could not claim mail jobs: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
         if claimed.is_empty() {
-            idle_until_due(&state, now).await;
+            idle_until_due(state, now).await;
             continue;
         }
         // The batch's bodies in one read; a row whose read fails is retried.
@@ -126,17 +178,10 @@ async fn run(state: AppState) {
                 Ok(bodies) => Ok(bodies.remove(&row.id.to_string())),
                 Err(e) => Err(e.clone()),
             };
-            let queued = backlog
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
-            let (state, recorder, slots, lane) =
-                (state.clone(), recorder.clone(), slots.clone(), lane.clone());
-            tokio::spawn(async move {
-                deliver(&state, row, body, &slots, &recorder, &lane).await;
-                drop(queued);
-            });
+            let message = message(&row, body);
+            if jobs.send((row, message)).await.is_err() {
+                return;
+            }
         }
     }
 }
@@ -337,11 +382,23 @@ async fn paced_step(
         .await
         .map(|mut bodies| bodies.remove(&row.id.to_string()))
         .map_err(|e| e.to_string());
+    let message = message(&row, body);
     let (state, recorder, slots, lane) =
         (state.clone(), recorder.clone(), slots.clone(), lane.clone());
     // The connection slot is held until the message is settled.
     tokio::spawn(async move {
-        deliver(&state, row, body, &slots, &recorder, &lane).await;
+        let (settled, written) = oneshot::channel();
+        deliver(
+            &state,
+            row,
+            message,
+            &slots,
+            &recorder,
+            &lane,
+            Some(settled),
+        )
+        .await;
+        let _ = written.await;
         drop(pass);
     });
 }
@@ -373,17 +430,20 @@ impl From<Diagnosis> for Failure {
     }
 }
 
+/// One attempt at a claimed message, in a slot, classified (sent, retry
+/// when, dead letter) and handed to the recorder, which writes it and then
+/// announces it; `settled` hears when that is done.
 async fn deliver(
     state: &AppState,
     row: Claimed,
-    body: Result<Option<Secret>, String>,
+    message: Result<Message, Failure>,
     slots: &Semaphore,
     recorder: &mpsc::UnboundedSender<Outcome>,
     lane: &Lane,
+    settled: Option<oneshot::Sender<()>>,
 ) {
     let mailer = &state.mailer;
     let kind = MailKind::parse(&row.kind).unwrap_or(MailKind::TestEmail);
-    let message = message(&row, body);
     let slot = slots
         .acquire()
         .await
@@ -467,31 +527,38 @@ async fn deliver(
             }
         }
     };
-    let outcome = match status {
-        MailStatus::Sent => "sent",
-        MailStatus::Retrying => "retry",
-        _ => "dead",
-    };
-    let diagnosis_json = diagnosis
-        .as_ref()
-        .and_then(|d| serde_json::to_string(d).ok());
-    let (done, recorded) = oneshot::channel();
     let _ = recorder.send(Outcome {
-        id: row.id,
-        attempt: row.attempts,
-        status,
-        reply: reply.clone(),
-        diagnosis_json,
         next_attempt_at,
         now,
         started_at,
         millis,
-        outcome,
         sent_from: (lane.pooled && status == MailStatus::Sent).then(|| lane.mailbox.clone()),
-        done,
+        kind,
+        row,
+        status,
+        reply,
+        diagnosis,
+        settled,
     });
-    // No answer means the recorder is gone (shutting down): not recorded.
-    let recorded = recorded.await.unwrap_or(false);
+}
+
+/// After an outcome is written: its log line, the alarms it raises or
+/// clears, and the news for whoever waits on the message. An outcome not
+/// written (the lease was lost to another worker, which then owns the row)
+/// is only logged.
+fn announce(state: &AppState, outcome: Outcome, recorded: bool) {
+    let Outcome {
+        kind,
+        row,
+        status,
+        reply,
+        diagnosis,
+        millis,
+        next_attempt_at,
+        now,
+        settled,
+        ..
+    } = outcome;
     match (status, &diagnosis) {
         (MailStatus::Sent, _) => {
             mail_log!(
@@ -524,7 +591,7 @@ async fn deliver(
     }
     if recorded {
         watch_alarms(state, kind, status, diagnosis.as_ref(), &row);
-        let _ = mailer.settled.send(Settlement {
+        let _ = state.mailer.settled.send(Settlement {
             id: row.id,
             status,
             reply,
@@ -532,6 +599,9 @@ async fn deliver(
             millis,
             next_attempt_at: (status == MailStatus::Retrying).then_some(next_attempt_at),
         });
+    }
+    if let Some(settled) = settled {
+        let _ = settled.send(());
     }
 }
 
@@ -622,26 +692,35 @@ fn watch_alarms(
 
 /// The end of one attempt, on its way to the database.
 struct Outcome {
-    id: i64,
-    attempt: i64,
+    kind: MailKind,
+    row: Claimed,
     status: MailStatus,
     reply: String,
-    diagnosis_json: Option<String>,
+    diagnosis: Option<Diagnosis>,
     next_attempt_at: i64,
     now: i64,
     started_at: i64,
     millis: i64,
-    outcome: &'static str,
     sent_from: Option<String>,
-    /// Whether it was recorded (false when the lease was lost to another
-    /// worker, which then owns the row).
-    done: oneshot::Sender<bool>,
+    /// Told once the outcome is written and announced (or could not be).
+    settled: Option<oneshot::Sender<()>>,
+}
+
+impl Outcome {
+    /// The attempt history's word for it.
+    fn label(&self) -> &'static str {
+        match self.status {
+            MailStatus::Sent => "sent",
+            MailStatus::Retrying => "retry",
+            _ => "dead",
+        }
+    }
 }
 
 /// Writes outcomes as they come, many per transaction when many come at
 /// once (group commit): the outbox's write cost stays flat as the pool grows.
 /// How long the recorder waits for more outcomes before a commit, and how
-/// many it commits at most at once (half the backlog, so claiming goes on).
+/// many it commits at most at once (about one claim's worth).
 const RECORD_LINGER: Duration = Duration::from_millis(10);
 const RECORD_BATCH: usize = 32;
 
@@ -663,7 +742,7 @@ fn spawn_recorder(state: AppState, owner: String) -> mpsc::UnboundedSender<Outco
             }
             let results = record(&state, &owner, &batch).await;
             for (outcome, recorded) in batch.into_iter().zip(results) {
-                let _ = outcome.done.send(recorded);
+                announce(&state, outcome, recorded);
             }
         }
     });
@@ -675,22 +754,32 @@ fn spawn_recorder(state: AppState, owner: String) -> mpsc::UnboundedSender<Outco
 /// if it never works, the leases run out and the rows are sent again (a
 /// duplicate at worst, with the same Message-ID).
 async fn record(state: &AppState, owner: &str, batch: &[Outcome]) -> Vec<bool> {
+    let diagnoses: Vec<Option<String>> = batch
+        .iter()
+        .map(|outcome| {
+            outcome
+                .diagnosis
+                .as_ref()
+                .and_then(|d| serde_json::to_string(d).ok())
+        })
+        .collect();
     for pause in [0u64, 50, 250, 1000, 5000] {
         tokio::time::sleep(Duration::from_millis(pause)).await;
         let result: sqlx::Result<Vec<bool>> = async {
             let settled: Vec<db::outbox::Settled> = batch
                 .iter()
-                .map(|outcome| db::outbox::Settled {
-                    id: outcome.id,
+                .zip(&diagnoses)
+                .map(|(outcome, diagnosis_json)| db::outbox::Settled {
+                    id: outcome.row.id,
                     status: outcome.status,
                     reply: &outcome.reply,
-                    diagnosis_json: outcome.diagnosis_json.as_deref(),
+                    diagnosis_json: diagnosis_json.as_deref(),
                     next_attempt_at: outcome.next_attempt_at,
                     now: outcome.now,
-                    attempt: outcome.attempt,
+                    attempt: outcome.row.attempts,
                     started_at: outcome.started_at,
                     millis: outcome.millis,
-                    outcome: outcome.outcome,
+                    outcome: outcome.label(),
                     sent_from: outcome.sent_from.as_deref(),
                 })
                 .collect();
@@ -698,12 +787,12 @@ async fn record(state: &AppState, owner: &str, batch: &[Outcome]) -> Vec<bool> {
             let recorded = db::outbox::settle_all(&mut tx, owner, &settled).await?;
             let delivered: Vec<String> = batch
                 .iter()
-                .filter(|o| o.status == MailStatus::Sent && recorded.contains(&o.id))
-                .map(|o| o.id.to_string())
+                .filter(|o| o.status == MailStatus::Sent && recorded.contains(&o.row.id))
+                .map(|o| o.row.id.to_string())
                 .collect();
             db::vault::delete_many(&mut *tx, BODY_PURPOSE, &delivered).await?;
             tx.commit().await?;
-            Ok(batch.iter().map(|o| recorded.contains(&o.id)).collect())
+            Ok(batch.iter().map(|o| recorded.contains(&o.row.id)).collect())
         }
         .await;
         match result {
