@@ -579,3 +579,63 @@ async fn the_mail_queue_pages_and_filters_a_hundred_thousand_rows() {
         refused.body
     );
 }
+
+/// A worker records only the rows it still holds: one whose lease ran out
+/// and was claimed again belongs to the new owner.
+#[tokio::test]
+async fn a_result_is_recorded_only_by_the_worker_that_holds_the_lease() {
+    let h = harness_with_mail(MailConfig {
+        pool_size: POOL_SIZE,
+        retry: RetryPolicy::default(),
+        lease: Duration::from_secs(60),
+    })
+    .await;
+    let db = &h.state.db;
+    let queued = queue_guest_mail(&h.state, 3, "Lease").await;
+    let now = mailroom::server::clock::unix_ms(h.state.clock.now());
+    let short = db::outbox::claim(db, "first", now, now + 1, 2)
+        .await
+        .unwrap();
+    let long = db::outbox::claim(db, "first", now, now + 60_000, 1)
+        .await
+        .unwrap();
+    assert_eq!((short.len(), long.len()), (2, 1));
+    let taken = db::outbox::claim(db, "second", now + 2, now + 60_000, 10)
+        .await
+        .unwrap();
+    let taken_ids: Vec<i64> = taken.iter().map(|row| row.id).collect();
+    assert_eq!(
+        taken_ids,
+        short.iter().map(|row| row.id).collect::<Vec<_>>()
+    );
+    let settled: Vec<db::outbox::Settled> = queued
+        .iter()
+        .map(|q| db::outbox::Settled {
+            id: q.id,
+            status: MailStatus::Sent,
+            reply: "250 2.6.0 Queued mail for delivery",
+            diagnosis_json: None,
+            next_attempt_at: now,
+            now,
+            attempt: 1,
+            started_at: now,
+            millis: 1,
+            outcome: "sent",
+            sent_from: None,
+        })
+        .collect();
+    let mut tx = db::begin_write(db).await.unwrap();
+    let recorded = db::outbox::settle_all(&mut tx, "first", &settled)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(recorded, [long[0].id], "only the row it still holds");
+    for row in &short {
+        let detail = db::outbox::get(db, row.id).await.unwrap().unwrap();
+        assert_eq!(detail.row.status, MailStatus::Sending, "still the second's");
+        assert!(db::outbox::attempts(db, row.id).await.unwrap().is_empty());
+    }
+    let detail = db::outbox::get(db, long[0].id).await.unwrap().unwrap();
+    assert_eq!(detail.row.status, MailStatus::Sent);
+    assert_eq!(db::outbox::attempts(db, long[0].id).await.unwrap().len(), 1);
+}

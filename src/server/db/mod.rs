@@ -48,6 +48,9 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<SqlitePool> {
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        // An SQLite connection lives in this process and cannot go stale:
+        // a ping before each use would only cost a round trip to its thread.
+        .test_before_acquire(false)
         .connect_with(options)
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;

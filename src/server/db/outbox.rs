@@ -220,10 +220,11 @@ pub struct Settled<'a> {
     pub sent_from: Option<&'a str>,
 }
 
-/// Records a batch of attempts in two statements, whatever its size: each
-/// row's new state (only where `owner` still holds the lease: a worker
-/// whose lease ran out and was re-claimed writes nothing) and the attempt
-/// history. Returns the ids that were recorded.
+/// Records a batch of attempts in three statements, whatever its size,
+/// within the caller's write transaction: which rows `owner` still holds
+/// the lease on (a worker whose lease ran out and was re-claimed writes
+/// nothing), their new state, and the attempt history. Returns the ids
+/// that were recorded.
 pub async fn settle_all(
     tx: &mut sqlx::SqliteConnection,
     owner: &str,
@@ -232,18 +233,42 @@ pub async fn settle_all(
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; batch.len()].join(", ");
+    // Which rows this worker still holds, as one row of text: rows cross
+    // from SQLite's thread one at a time, each a wake-up. The caller's
+    // write transaction keeps the answer true until the UPDATE.
+    let ids = batch
+        .iter()
+        .map(|row| row.id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let (held,): (Option<String>,) = sqlx::query_as(
+        "SELECT group_concat(id) FROM outbox \
+         WHERE id IN (SELECT value FROM json_each('[' || ?1 || ']')) \
+           AND status = 'sending' AND lease_owner = ?2",
+    )
+    .bind(&ids)
+    .bind(owner)
+    .fetch_one(&mut *tx)
+    .await?;
+    let recorded: Vec<i64> = held
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    let kept: Vec<&Settled> = batch.iter().filter(|r| recorded.contains(&r.id)).collect();
+    if kept.is_empty() {
+        return Ok(recorded);
+    }
+    let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; kept.len()].join(", ");
     let sql = format!(
         "UPDATE outbox SET status = v.column2, last_reply = v.column3, diagnosis = v.column4, \
          next_attempt_at = v.column5, lease_owner = NULL, lease_until = NULL, \
          updated_at = v.column6, sender = COALESCE(v.column7, outbox.sender), \
          sent_at = CASE WHEN v.column2 = 'sent' THEN v.column6 ELSE sent_at END \
-         FROM (VALUES {values}) AS v \
-         WHERE outbox.id = v.column1 AND outbox.status = 'sending' AND outbox.lease_owner = ? \
-         RETURNING outbox.id"
+         FROM (VALUES {values}) AS v WHERE outbox.id = v.column1"
     );
-    let mut update = sqlx::query_as::<_, (i64,)>(&sql);
-    for row in batch {
+    let mut update = sqlx::query(&sql);
+    for row in &kept {
         update = update
             .bind(row.id)
             .bind(row.status.as_str())
@@ -253,17 +278,7 @@ pub async fn settle_all(
             .bind(row.now)
             .bind(row.sent_from);
     }
-    let recorded: Vec<i64> = update
-        .bind(owner)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|(id,)| id)
-        .collect();
-    let kept: Vec<&Settled> = batch.iter().filter(|r| recorded.contains(&r.id)).collect();
-    if kept.is_empty() {
-        return Ok(recorded);
-    }
+    update.execute(&mut *tx).await?;
     let values = vec!["(?, ?, ?, ?, ?, ?)"; kept.len()].join(", ");
     let sql = format!(
         "INSERT INTO outbox_attempts (outbox_id, attempt, started_at, millis, outcome, reply) \
