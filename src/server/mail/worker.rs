@@ -120,7 +120,7 @@ async fn run_batch(state: &AppState, batch: Batch) {
     let in_flight = mailer.config.pool_size.max(1) as usize;
     // Rows claimed at a time: enough that claiming is rare next to sending.
     let claim_size = (in_flight * 8).max(32);
-    let (jobs, waiting) = mpsc::channel::<(Claimed, Result<Message, Failure>)>(claim_size);
+    let (jobs, waiting) = mpsc::channel::<(Claimed, Result<Message, Failure>)>(claim_size * 2);
     let waiting = Arc::new(tokio::sync::Mutex::new(waiting));
     let batch = Arc::new(batch);
     for _ in 0..in_flight {
@@ -145,6 +145,11 @@ async fn run_batch(state: &AppState, batch: Batch) {
         });
     }
     while mailer.generation() == batch.generation {
+        // Room for a whole claim first: one wake-up per claim, not one per
+        // message taken off the queue.
+        let Ok(room) = jobs.reserve_many(claim_size).await else {
+            return;
+        };
         let now = now_ms(state);
         let claimed = match db::outbox::claim(
             &state.db,
@@ -173,15 +178,13 @@ async fn run_batch(state: &AppState, batch: Batch) {
             .get_many(BODY_PURPOSE, &ids)
             .await
             .map_err(|e| e.to_string());
-        for row in claimed {
+        for (row, place) in claimed.into_iter().zip(room) {
             let body = match &mut bodies {
                 Ok(bodies) => Ok(bodies.remove(&row.id.to_string())),
                 Err(e) => Err(e.clone()),
             };
             let message = message(&row, body);
-            if jobs.send((row, message)).await.is_err() {
-                return;
-            }
+            place.send((row, message));
         }
     }
 }
@@ -720,9 +723,9 @@ impl Outcome {
 /// Writes outcomes as they come, many per transaction when many come at
 /// once (group commit): the outbox's write cost stays flat as the pool grows.
 /// How long the recorder waits for more outcomes before a commit, and how
-/// many it commits at most at once (about one claim's worth).
+/// many it commits at most at once.
 const RECORD_LINGER: Duration = Duration::from_millis(10);
-const RECORD_BATCH: usize = 32;
+const RECORD_BATCH: usize = 256;
 
 fn spawn_recorder(state: AppState, owner: String) -> mpsc::UnboundedSender<Outcome> {
     let (sender, mut receiver) = mpsc::unbounded_channel::<Outcome>();
@@ -731,13 +734,14 @@ fn spawn_recorder(state: AppState, owner: String) -> mpsc::UnboundedSender<Outco
             // Lingering a few milliseconds for more outcomes turns a
             // draining batch's thousands of tiny transactions (each a round
             // trip to SQLite's thread per statement) into a few large ones.
-            // The sessions do not wait: a slot is freed before recording.
+            // No session waits for this. It sleeps rather than waits on the
+            // channel, so outcomes that arrive meanwhile wake nobody.
+            tokio::time::sleep(RECORD_LINGER).await;
             let mut batch = vec![first];
-            let deadline = tokio::time::Instant::now() + RECORD_LINGER;
             while batch.len() < RECORD_BATCH {
-                match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                    Ok(Some(next)) => batch.push(next),
-                    Ok(None) | Err(_) => break,
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
                 }
             }
             let results = record(&state, &owner, &batch).await;
