@@ -5,7 +5,10 @@
 //! lettre's own pooled transport writes a message's body and its final
 //! "\r\n.\r\n" as two small writes on a socket with Nagle's algorithm on:
 //! against a server that delays its ACKs that costs ~40 ms per message.
-//! These sessions set TCP_NODELAY and drive lettre's connection directly.
+//! These sessions set TCP_NODELAY and drive lettre's connection directly:
+//! the message and its closing dot go in one write, and when the server
+//! offers PIPELINING (Exchange Online does), MAIL FROM, RCPT TO and DATA go
+//! in one write too.
 
 use super::transport::Login;
 use crate::domain::diagnosis::Step;
