@@ -238,8 +238,9 @@ impl Session {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(e)) => {
                 // Replies still on their way (pipelined) would answer the
-                // next transaction's commands: this session is done.
-                self.conn.abort().await;
+                // next transaction's commands: this session is done. Its
+                // QUIT gets the same time, so a mute server cannot hold it.
+                let _ = tokio::time::timeout(timeout, self.conn.abort()).await;
                 Err(SessionError {
                     step,
                     failure: Failure::Smtp(e),
@@ -326,6 +327,7 @@ mod tests {
             let (mut socket, _) = listener.accept().await.unwrap();
             socket.write_all(b"220 fake ESMTP\r\n").await.unwrap();
             let (mut chunks, mut pending, mut in_data) = (Vec::new(), String::new(), false);
+            let mut mute = false;
             let mut buffer = [0u8; 4096];
             loop {
                 let n = socket.read(&mut buffer).await.unwrap_or(0);
@@ -346,12 +348,19 @@ mod tests {
                         }
                         continue;
                     }
+                    if mute {
+                        continue;
+                    }
                     let verb = line.split([' ', ':']).next().unwrap_or("");
+                    // Refuses, then never answers again.
+                    mute = verb == "RCPT" && line.contains("mute");
                     replies.push_str(match verb {
                         "EHLO" if pipelining => "250-fake\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
                         "EHLO" => "250-fake\r\n250 8BITMIME\r\n",
                         "MAIL" => "250 2.1.0 Sender OK\r\n",
-                        "RCPT" if line.contains("refused") => "550 5.1.10 Recipient not found\r\n",
+                        "RCPT" if line.contains("refused") || mute => {
+                            "550 5.1.10 Recipient not found\r\n"
+                        }
                         "RCPT" => "250 2.1.5 Recipient OK\r\n",
                         "DATA" => {
                             in_data = true;
@@ -457,6 +466,20 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.step, Step::RcptTo);
         assert_eq!(error.reply_code(), Some(550));
+        assert!(!session.reusable(Duration::from_secs(60)));
+    }
+
+    #[tokio::test]
+    async fn a_server_that_refuses_then_goes_mute_holds_the_session_no_longer_than_its_timeout() {
+        let (port, _served) = fake_server(true).await;
+        let mut session = session(port).await;
+        let mute = message(&["mute@x.test"]);
+        let sending = session.send(&mute, Duration::from_millis(500));
+        let error = tokio::time::timeout(Duration::from_secs(3), sending)
+            .await
+            .expect("the QUIT after the refusal waits no longer than the timeout")
+            .unwrap_err();
+        assert_eq!(error.step, Step::RcptTo);
         assert!(!session.reusable(Duration::from_secs(60)));
     }
 
