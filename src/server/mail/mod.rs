@@ -145,6 +145,11 @@ pub struct Mailer {
     gates: std::sync::Mutex<std::collections::HashMap<String, Arc<pacing::ConnectionGate>>>,
     /// The limits in force, loaded by the workers with each settings change.
     pub paced: std::sync::Mutex<Option<pacing::Paced>>,
+    /// Delivery's writes (claims, recorded results) take turns here. Left
+    /// to SQLite, one that finds another's transaction open sleeps in the
+    /// busy handler (1, 2, 5 ms and longer between tries), often past the
+    /// moment the lock is free, while the senders run out of messages.
+    writes: tokio::sync::Mutex<()>,
 }
 
 impl Mailer {
@@ -160,6 +165,7 @@ impl Mailer {
             delivery_alarms_may_be_open: std::sync::atomic::AtomicBool::new(true),
             gates: Default::default(),
             paced: std::sync::Mutex::new(None),
+            writes: tokio::sync::Mutex::new(()),
             owner: format!(
                 "worker-{}-{}",
                 std::process::id(),

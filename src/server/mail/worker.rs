@@ -151,15 +151,18 @@ async fn run_batch(state: &AppState, batch: Batch) {
             return;
         };
         let now = now_ms(state);
-        let claimed = match db::outbox::claim(
-            &state.db,
-            &mailer.owner,
-            now,
-            now + batch.lease_ms,
-            claim_size as i64,
-        )
-        .await
-        {
+        let claimed = {
+            let _turn = mailer.writes.lock().await;
+            db::outbox::claim(
+                &state.db,
+                &mailer.owner,
+                now,
+                now + batch.lease_ms,
+                claim_size as i64,
+            )
+            .await
+        };
+        let claimed = match claimed {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::error!(target: "smtp", "could not claim mail jobs: {e}");
@@ -292,6 +295,7 @@ async fn paced_step(
 ) {
     let mailer = &state.mailer;
     let pass = lane.gate.enter(|| now_ms(state)).await;
+    let turn = mailer.writes.lock().await;
     let now = now_ms(state);
     let claimed = if lane.pool.is_empty() {
         db::outbox::claim(&state.db, &mailer.owner, now, now + lease_ms, 1)
@@ -313,6 +317,7 @@ async fn paced_step(
         )
         .await
     };
+    drop(turn);
     let claimed = match claimed {
         Ok(claimed) => claimed,
         Err(e) => {
@@ -787,6 +792,7 @@ async fn record(state: &AppState, owner: &str, batch: &[Outcome]) -> Vec<bool> {
                     sent_from: outcome.sent_from.as_deref(),
                 })
                 .collect();
+            let _turn = state.mailer.writes.lock().await;
             let mut tx = crate::server::db::begin_write(&state.db).await?;
             let recorded = db::outbox::settle_all(&mut tx, owner, &settled).await?;
             let delivered: Vec<String> = batch
