@@ -629,7 +629,7 @@ async fn a_result_is_recorded_only_by_the_worker_that_holds_the_lease() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(recorded, [long[0].id], "only the row it still holds");
+    assert_eq!(recorded, [long[0].id].into(), "only the row it still holds");
     for row in &short {
         let detail = db::outbox::get(db, row.id).await.unwrap().unwrap();
         assert_eq!(detail.row.status, MailStatus::Sending, "still the second's");

@@ -2,6 +2,7 @@
 
 use crate::domain::mail::{AttemptRow, MailKind, MailStatus, QueueCounts, QueueRow};
 use sqlx::{FromRow, SqliteExecutor};
+use std::collections::HashSet;
 
 pub struct NewMail<'a> {
     pub kind: MailKind,
@@ -229,9 +230,9 @@ pub async fn settle_all(
     tx: &mut sqlx::SqliteConnection,
     owner: &str,
     batch: &[Settled<'_>],
-) -> sqlx::Result<Vec<i64>> {
+) -> sqlx::Result<HashSet<i64>> {
     if batch.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashSet::new());
     }
     // Which rows this worker still holds, as one row of text: rows cross
     // from SQLite's thread one at a time, each a wake-up. The caller's
@@ -250,7 +251,7 @@ pub async fn settle_all(
     .bind(owner)
     .fetch_one(&mut *tx)
     .await?;
-    let recorded: Vec<i64> = held
+    let recorded: HashSet<i64> = held
         .unwrap_or_default()
         .split(',')
         .filter_map(|id| id.parse().ok())
