@@ -11,7 +11,7 @@ mod common;
 use common::Peers;
 use common::app::{Harness, harness_with_mail, post, sign_in};
 use common::forms::{GOOD_APP, MAILBOX, configure_smtp};
-use common::mail::{fill_outbox, queue_guest_mail};
+use common::mail::{fill_outbox, queue_guest_mail, queue_mail};
 use http::StatusCode;
 use mailroom::domain::diagnosis::Step;
 use mailroom::domain::mail::{MailDetail, MailKind, MailStatus, RetryPolicy, TestEmailResult};
@@ -171,8 +171,6 @@ async fn pooled_delivery_uses_one_token_and_few_sessions() {
 /// Queues one email whose text has lines SMTP must escape (a lone dot
 /// would end the message early; a leading dot would be lost).
 async fn queue_dotted(rig: &Rig, tag: &str) -> (i64, String) {
-    let now = mailroom::server::clock::unix_ms(rig.h.state.clock.now());
-    let mut tx = db::begin_write(&rig.h.state.db).await.unwrap();
     let mail = Outgoing {
         kind: MailKind::GuestCredentials,
         sender: MAILBOX.into(),
@@ -185,14 +183,7 @@ async fn queue_dotted(rig: &Rig, tag: &str) -> (i64, String) {
         html: None,
         created_by: "sponsor1".into(),
     };
-    let queued = rig
-        .h
-        .state
-        .mailer
-        .enqueue(&mut tx, &rig.h.state.vault, &mail, now)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let queued = queue_mail(&rig.h.state, &[mail]).await;
     rig.h.state.mailer.submitted(&queued);
     (queued[0].id, queued[0].message_id.clone())
 }

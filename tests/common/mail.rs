@@ -5,15 +5,31 @@ use mailroom::domain::mail::MailKind;
 use mailroom::server::AppState;
 use mailroom::server::mail::{Outgoing, Queued};
 
+/// Queues `mails` in one transaction. The workers are not woken: call
+/// `state.mailer.submitted`.
+pub async fn queue_mail(state: &AppState, mails: &[Outgoing]) -> Vec<Queued> {
+    let now = mailroom::server::clock::unix_ms(state.clock.now());
+    let mut tx = mailroom::server::db::begin_write(&state.db).await.unwrap();
+    let mut queued = Vec::with_capacity(mails.len());
+    for mail in mails {
+        queued.extend(
+            state
+                .mailer
+                .enqueue(&mut tx, &state.vault, mail, now)
+                .await
+                .unwrap(),
+        );
+    }
+    tx.commit().await.unwrap();
+    queued
+}
+
 /// Queues `count` emails (to guest0@example.com, ...) in one transaction.
 /// Each body holds the password `{tag}-{n}-pw`, for checks that it never
 /// leaks. The workers are not woken: call `state.mailer.submitted`.
 pub async fn queue_guest_mail(state: &AppState, count: usize, tag: &str) -> Vec<Queued> {
-    let now = mailroom::server::clock::unix_ms(state.clock.now());
-    let mut tx = mailroom::server::db::begin_write(&state.db).await.unwrap();
-    let mut queued = Vec::with_capacity(count);
-    for n in 0..count {
-        let mail = Outgoing {
+    let mails: Vec<Outgoing> = (0..count)
+        .map(|n| Outgoing {
             kind: MailKind::GuestCredentials,
             sender: MAILBOX.into(),
             recipients: vec![format!("guest{n}@example.com")],
@@ -21,17 +37,9 @@ pub async fn queue_guest_mail(state: &AppState, count: usize, tag: &str) -> Vec<
             text: format!("Username: guest{n}\nPassword: {tag}-{n}-pw"),
             html: Some(format!("<p>Username: <b>guest{n}</b></p>")),
             created_by: "sponsor1".into(),
-        };
-        queued.extend(
-            state
-                .mailer
-                .enqueue(&mut tx, &state.vault, &mail, now)
-                .await
-                .unwrap(),
-        );
-    }
-    tx.commit().await.unwrap();
-    queued
+        })
+        .collect();
+    queue_mail(state, &mails).await
 }
 
 /// Fills the outbox with `count` delivered rows (every 1,000th a dead
