@@ -7,7 +7,8 @@
 //! `BENCH_SIZES=1000,10000`, `BENCH_REPEAT=3` (pairs of runs per size, the
 //! order alternating) and `BENCH_POOL_SIZE=3` change the defaults;
 //! `BENCH_BASELINE_SIZE=0` skips the connection strategies and the Mail
-//! Queue's reads.
+//! Queue's reads; `BENCH_PIPELINE_ONLY=1` runs only the pipeline (to
+//! profile it alone).
 //! Prints a Markdown table (the one in BENCHMARKS.md).
 
 #[path = "../tests/common/mod.rs"]
@@ -394,6 +395,7 @@ async fn main() {
     bare_sessions(&peers, 300, pool).await;
 
     let repeats = env_list("BENCH_REPEAT", &[3])[0].max(1);
+    let pipeline_only = std::env::var_os("BENCH_PIPELINE_ONLY").is_some();
     println!(
         "| N | run | bare pooled loop | whole pipeline (queued → recorded sent) | pipeline / bare | CPU µs/msg, bare: console + peers | CPU µs/msg, pipeline: console + peers | token requests (pipeline) | queueing N rows |"
     );
@@ -404,6 +406,21 @@ async fn main() {
             // The machine's load drifts: alternate which goes first.
             let bare_first = run_number % 2 == 0;
             let mut bare = None;
+            if pipeline_only {
+                reset(&peers).await;
+                let run = pipeline(&peers, n, pool).await;
+                println!(
+                    "| {n} | {} | | {:.0} msg/s ({:.2} s) | | | {:.0} + {:.0} | {} | {:.2} s |",
+                    run_number + 1,
+                    rate(n, run.deliver),
+                    run.deliver.as_secs_f64(),
+                    run.cpu.0,
+                    run.cpu.1,
+                    run.token_requests,
+                    run.queue.as_secs_f64(),
+                );
+                continue;
+            }
             if bare_first {
                 bare = Some(bare_run(&peers, n, pool).await);
             }
@@ -429,6 +446,9 @@ async fn main() {
                 run.token_requests,
                 run.queue.as_secs_f64(),
             );
+        }
+        if ratios.is_empty() {
+            continue;
         }
         ratios.sort_by(f64::total_cmp);
         println!(
