@@ -76,8 +76,8 @@ pub async fn claim(
            UNION ALL SELECT id, priority, next_attempt_at FROM (SELECT id, priority, next_attempt_at \
              FROM outbox WHERE status = 'retrying' AND next_attempt_at <= ?3 \
              ORDER BY priority, next_attempt_at LIMIT ?4) \
-           UNION ALL SELECT id, priority, lease_until FROM (SELECT id, priority, lease_until FROM outbox \
-             WHERE status = 'sending' AND lease_until < ?3 ORDER BY lease_until LIMIT ?4) \
+           UNION ALL SELECT id, priority, lease_until FROM (SELECT id, priority, lease_until \
+             FROM outbox INDEXED BY outbox_lease WHERE status = 'sending' AND lease_until < ?3 ORDER BY lease_until LIMIT ?4) \
            ) ORDER BY priority, due, id LIMIT ?4) \
          RETURNING id, kind, sender, recipients, subject, message_id, attempts",
     )
@@ -116,8 +116,8 @@ pub async fn claim_for_lane(
            UNION ALL SELECT id, priority, next_attempt_at FROM (SELECT id, priority, next_attempt_at \
              FROM outbox WHERE status = 'retrying' AND next_attempt_at <= ?3 AND {takes} \
              ORDER BY priority, next_attempt_at LIMIT ?4) \
-           UNION ALL SELECT id, priority, lease_until FROM (SELECT id, priority, lease_until FROM outbox \
-             WHERE status = 'sending' AND lease_until < ?3 AND {takes} ORDER BY lease_until LIMIT ?4) \
+           UNION ALL SELECT id, priority, lease_until FROM (SELECT id, priority, lease_until \
+             FROM outbox INDEXED BY outbox_lease WHERE status = 'sending' AND lease_until < ?3 AND {takes} ORDER BY lease_until LIMIT ?4) \
            ) ORDER BY priority, due, id LIMIT ?4) \
          RETURNING id, kind, sender, recipients, subject, message_id, attempts",
     ))
@@ -179,12 +179,20 @@ pub async fn waiting(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
 }
 
 /// When the next row falls due (a waiting retry, or a lease running out).
+/// One lookup per status and priority (0 to 2, `MailKind::priority`), each
+/// the first entry of its stretch of `outbox_priority_due`; leases from
+/// `outbox_lease`, which holds only the rows being sent (SQLite would
+/// rather walk every one of them in `outbox_priority_due`).
 pub async fn next_due(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<i64>> {
     let (due,): (Option<i64>,) = sqlx::query_as(
         "SELECT MIN(t) FROM ( \
-           SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status = 'queued' \
-           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'retrying' \
-           UNION ALL SELECT MIN(lease_until) FROM outbox WHERE status = 'sending')",
+           SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status = 'queued' AND priority = 0 \
+           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued' AND priority = 1 \
+           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued' AND priority = 2 \
+           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'retrying' AND priority = 0 \
+           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'retrying' AND priority = 1 \
+           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'retrying' AND priority = 2 \
+           UNION ALL SELECT MIN(lease_until) FROM outbox INDEXED BY outbox_lease WHERE status = 'sending')",
     )
     .fetch_one(db)
     .await?;
