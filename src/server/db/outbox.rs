@@ -66,29 +66,37 @@ pub async fn claim(
     lease_until: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<Claimed>> {
-    let mut rows: Vec<Claimed> = sqlx::query_as(
+    let mut rows: Vec<Claimed> = sqlx::query_as(&lease_due_rows(""))
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    rows.sort_by_key(|row| row.id);
+    Ok(rows)
+}
+
+/// The UPDATE of `claim` and `claim_for_lane`: leases up to ?4 due rows
+/// that also match `filter` (empty, or `AND` and a condition) to ?1 until
+/// ?2, the time being ?3.
+fn lease_due_rows(filter: &str) -> String {
+    format!(
         "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
          attempts = attempts + 1, updated_at = ?3 \
          WHERE id IN (SELECT id FROM ( \
            SELECT id, priority, next_attempt_at AS due FROM (SELECT id, priority, next_attempt_at \
-             FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?3 \
+             FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?3 {filter} \
              ORDER BY priority, next_attempt_at LIMIT ?4) \
            UNION ALL SELECT id, priority, next_attempt_at FROM (SELECT id, priority, next_attempt_at \
-             FROM outbox WHERE status = 'retrying' AND next_attempt_at <= ?3 \
+             FROM outbox WHERE status = 'retrying' AND next_attempt_at <= ?3 {filter} \
              ORDER BY priority, next_attempt_at LIMIT ?4) \
            UNION ALL SELECT id, priority, lease_until FROM (SELECT id, priority, lease_until \
-             FROM outbox INDEXED BY outbox_lease WHERE status = 'sending' AND lease_until < ?3 ORDER BY lease_until LIMIT ?4) \
+             FROM outbox INDEXED BY outbox_lease WHERE status = 'sending' AND lease_until < ?3 {filter} \
+             ORDER BY lease_until LIMIT ?4) \
            ) ORDER BY priority, due, id LIMIT ?4) \
-         RETURNING id, kind, sender, recipients, subject, message_id, attempts",
+         RETURNING id, kind, sender, recipients, subject, message_id, attempts"
     )
-    .bind(owner)
-    .bind(lease_until)
-    .bind(now)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    rows.sort_by_key(|row| row.id);
-    Ok(rows)
 }
 
 /// Leases the next due row a sending mailbox's lane may take, by priority:
@@ -106,29 +114,15 @@ pub async fn claim_for_lane(
     let pool = serde_json::to_string(pool).unwrap_or_else(|_| "[]".into());
     let takes = "(lower(sender) NOT IN (SELECT value FROM json_each(?5)) \
          AND (?6 = '' OR priority = 2) OR (?6 <> '' AND lower(sender) = ?6))";
-    sqlx::query_as(&format!(
-        "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
-         attempts = attempts + 1, updated_at = ?3 \
-         WHERE id IN (SELECT id FROM ( \
-           SELECT id, priority, next_attempt_at AS due FROM (SELECT id, priority, next_attempt_at \
-             FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?3 AND {takes} \
-             ORDER BY priority, next_attempt_at LIMIT ?4) \
-           UNION ALL SELECT id, priority, next_attempt_at FROM (SELECT id, priority, next_attempt_at \
-             FROM outbox WHERE status = 'retrying' AND next_attempt_at <= ?3 AND {takes} \
-             ORDER BY priority, next_attempt_at LIMIT ?4) \
-           UNION ALL SELECT id, priority, lease_until FROM (SELECT id, priority, lease_until \
-             FROM outbox INDEXED BY outbox_lease WHERE status = 'sending' AND lease_until < ?3 AND {takes} ORDER BY lease_until LIMIT ?4) \
-           ) ORDER BY priority, due, id LIMIT ?4) \
-         RETURNING id, kind, sender, recipients, subject, message_id, attempts",
-    ))
-    .bind(owner)
-    .bind(lease_until)
-    .bind(now)
-    .bind(1)
-    .bind(pool)
-    .bind(lane)
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(&lease_due_rows(&format!("AND {takes}")))
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(1)
+        .bind(pool)
+        .bind(lane)
+        .fetch_optional(db)
+        .await
 }
 
 /// Gives a claimed row back without counting the attempt: its mailbox is
