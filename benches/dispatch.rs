@@ -253,12 +253,7 @@ async fn pipeline(peers: &Peers, n: usize, pool: u32) -> PipelineRun {
     // Polls the rows still to send (read from an index, cheaper as it
     // drains); often only near the end, where the time is taken.
     loop {
-        let (unsent,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending', 'retrying')",
-        )
-        .fetch_one(&state.db)
-        .await
-        .unwrap();
+        let unsent = db::outbox::waiting(&state.db).await.unwrap();
         if unsent == 0 {
             break;
         }
