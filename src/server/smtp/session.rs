@@ -8,7 +8,10 @@
 //! These sessions set TCP_NODELAY and drive lettre's connection directly:
 //! the message and its closing dot go in one write, and when the server
 //! offers PIPELINING (Exchange Online does), MAIL FROM, RCPT TO and DATA go
-//! in one write too.
+//! in one write too. A sender with another message waiting writes that
+//! message's MAIL FROM, RCPT TO and DATA right after this one's closing
+//! dot (RFC 2920 lets message text open a group): one round trip per
+//! message instead of two.
 
 use super::transport::Login;
 use crate::domain::diagnosis::Step;
@@ -98,6 +101,11 @@ pub struct Session {
     /// The server offers PIPELINING (RFC 2920).
     pipelining: bool,
     idle_since: Instant,
+    /// The Message-ID whose MAIL FROM, RCPT TO and DATA went out after the
+    /// last message's end: their replies are still to read, and once DATA
+    /// is accepted the server takes whatever comes next as that message's
+    /// text. Only that message may follow on this session.
+    primed: Option<String>,
 }
 
 /// MAIL FROM, each RCPT TO and DATA, written at once.
@@ -111,6 +119,43 @@ impl fmt::Display for Commands<'_> {
         }
         write!(f, "{Data}")
     }
+}
+
+/// A message's end and the next message's commands, written at once.
+struct Chained<'a>(DotStuffed<'a>, Commands<'a>);
+
+impl fmt::Display for Chained<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.0, self.1)
+    }
+}
+
+fn envelope_commands(envelope: &lettre::address::Envelope) -> (Mail, Vec<Rcpt>) {
+    let mail = Mail::new(envelope.from().cloned(), Vec::new());
+    let rcpts = envelope
+        .to()
+        .iter()
+        .map(|to| Rcpt::new(to.clone(), Vec::new()))
+        .collect();
+    (mail, rcpts)
+}
+
+/// The message's text when it and its envelope are plain ASCII, so MAIL
+/// FROM needs no SMTPUTF8 or 8BITMIME parameter.
+fn plain_text<'a>(message: &Message, email: &'a [u8]) -> Option<&'a str> {
+    let envelope = message.envelope();
+    let ascii_envelope = envelope
+        .from()
+        .into_iter()
+        .chain(envelope.to())
+        .all(|address| AsRef::<str>::as_ref(address).is_ascii());
+    std::str::from_utf8(email)
+        .ok()
+        .filter(|text| ascii_envelope && text.is_ascii())
+}
+
+fn message_id(message: &Message) -> Option<&str> {
+    message.headers().get_raw("Message-ID")
 }
 
 /// A message's text with SMTP's transparency (RFC 5321 4.5.2: a line that
@@ -221,6 +266,7 @@ impl Session {
             conn,
             pipelining,
             idle_since: Instant::now(),
+            primed: None,
         })
     }
 
@@ -231,8 +277,32 @@ impl Session {
         message: &Message,
         timeout: Duration,
     ) -> Result<Response, SessionError> {
+        self.send_then(message, None, timeout).await
+    }
+
+    /// As [`Session::send`], and when the server pipelines, `next`'s MAIL
+    /// FROM, RCPT TO and DATA go in the same write as this message's end.
+    /// The session is then kept for `next` alone (see [`Session::primed`]);
+    /// dropping it instead closes the connection, which discards `next`.
+    pub async fn send_then(
+        &mut self,
+        message: &Message,
+        next: Option<&Message>,
+        timeout: Duration,
+    ) -> Result<Response, SessionError> {
         let mut step = Step::MailFrom;
-        let result = tokio::time::timeout(timeout, self.transaction(message, &mut step)).await;
+        if self.primed.is_some() && !self.primed_for(message) {
+            // Only a caller's mistake gets here; the server is waiting for
+            // another message's text, so this connection can only close.
+            return Err(SessionError {
+                step,
+                failure: Failure::Connect(std::io::Error::other(
+                    "the session was prepared for another message",
+                )),
+            });
+        }
+        let result =
+            tokio::time::timeout(timeout, self.transaction(message, next, &mut step)).await;
         self.idle_since = Instant::now();
         match result {
             Ok(Ok(response)) => Ok(response),
@@ -240,51 +310,59 @@ impl Session {
                 // Replies still on their way (pipelined) would answer the
                 // next transaction's commands: this session is done. Its
                 // QUIT gets the same time, so a mute server cannot hold it.
-                let _ = tokio::time::timeout(timeout, self.conn.abort()).await;
+                // With the next message's DATA sent, the server reads a QUIT
+                // as message text: closing the connection discards it.
+                if self.primed.take().is_none() {
+                    let _ = tokio::time::timeout(timeout, self.conn.abort()).await;
+                }
                 Err(SessionError {
                     step,
                     failure: Failure::Smtp(e),
                 })
             }
-            Err(_) => Err(SessionError {
-                step,
-                failure: Failure::Timeout,
-            }),
+            Err(_) => {
+                self.primed = None;
+                Err(SessionError {
+                    step,
+                    failure: Failure::Timeout,
+                })
+            }
         }
+    }
+
+    /// The Message-ID of the message whose envelope went out with the last
+    /// one's end: the only message this session can send next.
+    pub fn primed(&self) -> Option<&str> {
+        self.primed.as_deref()
+    }
+
+    /// Whether this session carries `message`'s envelope already.
+    pub fn primed_for(&self, message: &Message) -> bool {
+        self.primed.is_some() && self.primed.as_deref() == message_id(message)
     }
 
     async fn transaction(
         &mut self,
         message: &Message,
+        next: Option<&Message>,
         at: &mut Step,
     ) -> Result<Response, lettre::transport::smtp::Error> {
         let envelope = message.envelope();
         let email = message.formatted();
-        let ascii_envelope = envelope
-            .from()
-            .into_iter()
-            .chain(envelope.to())
-            .all(|address| AsRef::<str>::as_ref(address).is_ascii());
-        let text = match std::str::from_utf8(&email) {
-            Ok(text) if ascii_envelope && text.is_ascii() => text,
-            _ => {
-                // SMTPUTF8 / 8BITMIME parameters: lettre's own transaction
-                // checks that the server offers them and adds them.
-                *at = Step::Data;
-                return self.conn.send(envelope, &email).await;
-            }
+        let Some(text) = plain_text(message, &email) else {
+            // SMTPUTF8 / 8BITMIME parameters: lettre's own transaction
+            // checks that the server offers them and adds them.
+            *at = Step::Data;
+            return self.conn.send(envelope, &email).await;
         };
-        let mail = Mail::new(envelope.from().cloned(), Vec::new());
-        let rcpts: Vec<Rcpt> = envelope
-            .to()
-            .iter()
-            .map(|to| Rcpt::new(to.clone(), Vec::new()))
-            .collect();
-        if self.pipelining {
+        let (mail, rcpts) = envelope_commands(envelope);
+        if self.primed.take().is_some() {
+            // Sent with the last message's end: only the replies are left.
+            self.read_envelope_replies(rcpts.len(), at).await?;
+        } else if self.pipelining {
             // RFC 2920: MAIL, every RCPT and DATA in one write, then their
             // replies in order: one round trip instead of two or more.
-            let group = Commands(&mail, &rcpts);
-            self.conn.command(group).await?;
+            self.conn.command(Commands(&mail, &rcpts)).await?;
             *at = Step::RcptTo;
             for _ in &rcpts {
                 self.conn.read_response().await?;
@@ -300,14 +378,50 @@ impl Session {
             *at = Step::Data;
             self.conn.command(Data).await?;
         }
-        // The message and its closing dot in one write.
-        self.conn.command(DotStuffed(text)).await
+        // The message and its closing dot in one write, and the next
+        // message's envelope with them when it can go without parameters.
+        let next = next.filter(|_| self.pipelining).and_then(|next| {
+            let next_email = next.formatted();
+            plain_text(next, &next_email)?;
+            Some((
+                message_id(next)?.to_string(),
+                envelope_commands(next.envelope()),
+            ))
+        });
+        *at = Step::Data;
+        match next {
+            Some((next_id, (next_mail, next_rcpts))) => {
+                // Set before the reply: a failure from here on leaves the
+                // server waiting for the next message's text.
+                self.primed = Some(next_id);
+                let group = Chained(DotStuffed(text), Commands(&next_mail, &next_rcpts));
+                self.conn.command(group).await
+            }
+            None => self.conn.command(DotStuffed(text)).await,
+        }
     }
 
-    /// Still worth reusing: not broken, and not idle so long that the
-    /// server has probably closed it (Exchange drops idle sessions).
+    async fn read_envelope_replies(
+        &mut self,
+        recipients: usize,
+        at: &mut Step,
+    ) -> Result<(), lettre::transport::smtp::Error> {
+        *at = Step::MailFrom;
+        self.conn.read_response().await?;
+        *at = Step::RcptTo;
+        for _ in 0..recipients {
+            self.conn.read_response().await?;
+        }
+        *at = Step::Data;
+        self.conn.read_response().await?;
+        Ok(())
+    }
+
+    /// Still worth reusing: not broken, not waiting for one particular
+    /// message, and not idle so long that the server has probably closed
+    /// it (Exchange drops idle sessions).
     pub fn reusable(&self, idle_limit: Duration) -> bool {
-        !self.conn.has_broken() && self.idle_since.elapsed() < idle_limit
+        !self.conn.has_broken() && self.primed.is_none() && self.idle_since.elapsed() < idle_limit
     }
 }
 
@@ -481,6 +595,112 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.step, Step::RcptTo);
         assert!(!session.reusable(Duration::from_secs(60)));
+    }
+
+    fn numbered(n: u32, to: &str) -> Message {
+        Message::builder()
+            .from("noreply@contoso.test".parse().unwrap())
+            .to(to.parse().unwrap())
+            .subject(format!("Number {n}"))
+            .message_id(Some(format!("<{n}@contoso.test>")))
+            .body(format!("Message {n}"))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_next_messages_envelope_goes_with_this_messages_end() {
+        let (port, served) = fake_server(true).await;
+        let mut session = session(port).await;
+        let (first, second) = (numbered(1, "a@x.test"), numbered(2, "b@x.test"));
+        let reply = session
+            .send_then(&first, Some(&second), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(reply.code().to_string(), "250");
+        assert_eq!(session.primed(), Some("<2@contoso.test>"));
+        assert!(
+            !session.reusable(Duration::from_secs(60)),
+            "kept for the second alone"
+        );
+        let reply = session.send(&second, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(reply.code().to_string(), "250");
+        assert_eq!(session.primed(), None);
+        assert!(session.reusable(Duration::from_secs(60)));
+        drop(session);
+        let chunks = served.await.unwrap();
+        let first_end = chunks
+            .iter()
+            .find(|c| c.contains("Message 1"))
+            .expect("the first message");
+        assert!(
+            first_end.ends_with(
+                "Message 1\r\n.\r\nMAIL FROM:<noreply@contoso.test>\r\nRCPT TO:<b@x.test>\r\nDATA\r\n"
+            ),
+            "the second envelope follows the first message's dot in one write: {first_end:?}"
+        );
+        assert_eq!(
+            chunks.iter().filter(|c| c.starts_with("MAIL FROM")).count(),
+            1,
+            "only the first envelope goes alone: {chunks:?}"
+        );
+        assert!(chunks.iter().any(|c| c.contains("Message 2\r\n.\r\n")));
+    }
+
+    #[tokio::test]
+    async fn a_refusal_of_the_chained_envelope_fails_that_message_alone() {
+        let (port, _served) = fake_server(true).await;
+        let mut session = session(port).await;
+        let (first, second) = (numbered(1, "a@x.test"), numbered(2, "refused@x.test"));
+        session
+            .send_then(&first, Some(&second), Duration::from_secs(5))
+            .await
+            .expect("the first message is accepted");
+        let error = session
+            .send(&second, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(error.step, Step::RcptTo);
+        assert_eq!(error.reply_code(), Some(550));
+        assert!(!session.reusable(Duration::from_secs(60)));
+    }
+
+    #[tokio::test]
+    async fn a_session_waiting_for_one_message_refuses_another() {
+        let (port, served) = fake_server(true).await;
+        let mut session = session(port).await;
+        session
+            .send_then(
+                &numbered(1, "a@x.test"),
+                Some(&numbered(2, "b@x.test")),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+        let error = session
+            .send(&numbered(3, "c@x.test"), Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(error.reply_code(), None);
+        assert!(!session.reusable(Duration::from_secs(60)));
+        drop(session);
+        let chunks = served.await.unwrap();
+        assert!(
+            !chunks.iter().any(|c| c.contains("Message 3")),
+            "nothing of the third goes into the second's text: {chunks:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_pipelining_nothing_is_chained() {
+        let (port, _served) = fake_server(false).await;
+        let mut session = session(port).await;
+        let (first, second) = (numbered(1, "a@x.test"), numbered(2, "b@x.test"));
+        session
+            .send_then(&first, Some(&second), Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(session.primed(), None);
+        session.send(&second, Duration::from_secs(5)).await.unwrap();
     }
 
     #[test]
