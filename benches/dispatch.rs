@@ -97,8 +97,10 @@ fn setup(ca: &[u8]) -> HttpSetup {
 
 /// The bare loop: `pool` tasks, each with one signed-in session (the same
 /// sessions the workers use: lettre's connection with TCP_NODELAY), send
-/// `n` messages between them. No database, no vault, no bookkeeping.
-async fn bare_sessions(peers: &Peers, n: usize, pool: u32) -> Duration {
+/// `n` messages between them, message by message as lettre's pool does.
+/// No database, no vault, no bookkeeping. `chained`: each next message's
+/// envelope goes with the last one's end, as the workers send.
+async fn bare_sessions(peers: &Peers, n: usize, pool: u32, chained: bool) -> Duration {
     let ca = peers.ca_der();
     let token = Arc::new(token(peers, &setup(&ca)).await);
     let target = Arc::new(Target {
@@ -119,15 +121,19 @@ async fn bare_sessions(peers: &Peers, n: usize, pool: u32) -> Duration {
                 token: &token,
             };
             let mut session = Session::open(&target, &login).await.expect("a session");
-            loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= n {
-                    break;
-                }
+            let take = || Some(next.fetch_add(1, Ordering::SeqCst)).filter(|&i| i < n);
+            let mut current = take().map(message);
+            while let Some(this) = current {
+                let following = if chained { take().map(message) } else { None };
                 session
-                    .send(&message(i), Duration::from_secs(30))
+                    .send_then(&this, following.as_ref(), Duration::from_secs(30))
                     .await
                     .expect("bare send");
+                current = if chained {
+                    following
+                } else {
+                    take().map(message)
+                };
             }
         });
     }
@@ -373,7 +379,7 @@ impl Cpu {
 async fn bare_run(peers: &Peers, n: usize, pool: u32) -> (Duration, (f64, f64)) {
     reset(peers).await;
     let before = cpu_now();
-    let elapsed = bare_sessions(peers, n, pool).await;
+    let elapsed = bare_sessions(peers, n, pool, false).await;
     (elapsed, cpu_now().per_message(before, n))
 }
 
@@ -387,14 +393,14 @@ async fn main() {
     let pool = env_list("BENCH_POOL_SIZE", &[3])[0] as u32;
     let peers = Peers::start();
     // Warm up the peers (JIT, TLS) before measuring.
-    bare_sessions(&peers, 300, pool).await;
+    bare_sessions(&peers, 300, pool, false).await;
 
     let repeats = env_list("BENCH_REPEAT", &[3])[0].max(1);
     let pipeline_only = std::env::var_os("BENCH_PIPELINE_ONLY").is_some();
     println!(
-        "| N | run | bare pooled loop | whole pipeline (queued → recorded sent) | pipeline / bare | CPU µs/msg, bare: console + peers | CPU µs/msg, pipeline: console + peers | token requests (pipeline) | queueing N rows |"
+        "| N | run | bare pooled loop | whole pipeline (queued → recorded sent) | pipeline / bare | CPU µs/msg, bare: console + peers | CPU µs/msg, pipeline: console + peers | token requests (pipeline) | queueing N rows | bare loop, chained | pipeline / chained bare |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         let mut ratios = Vec::new();
         for run_number in 0..repeats {
@@ -405,7 +411,7 @@ async fn main() {
                 reset(&peers).await;
                 let run = pipeline(&peers, n, pool).await;
                 println!(
-                    "| {n} | {} | | {:.0} msg/s ({:.2} s) | | | {:.0} + {:.0} | {} | {:.2} s |",
+                    "| {n} | {} | | {:.0} msg/s ({:.2} s) | | | {:.0} + {:.0} | {} | {:.2} s | | |",
                     run_number + 1,
                     rate(n, run.deliver),
                     run.deliver.as_secs_f64(),
@@ -427,8 +433,10 @@ async fn main() {
             };
             let ratio = rate(n, run.deliver) / rate(n, bare);
             ratios.push(ratio);
+            reset(&peers).await;
+            let chained = bare_sessions(&peers, n, pool, true).await;
             println!(
-                "| {n} | {} | {:.0} msg/s ({:.2} s) | {:.0} msg/s ({:.2} s) | **{ratio:.2}** | {:.0} + {:.0} | {:.0} + {:.0} | {} | {:.2} s |",
+                "| {n} | {} | {:.0} msg/s ({:.2} s) | {:.0} msg/s ({:.2} s) | **{ratio:.2}** | {:.0} + {:.0} | {:.0} + {:.0} | {} | {:.2} s | {:.0} msg/s | {:.2} |",
                 run_number + 1,
                 rate(n, bare),
                 bare.as_secs_f64(),
@@ -440,6 +448,8 @@ async fn main() {
                 run.cpu.1,
                 run.token_requests,
                 run.queue.as_secs_f64(),
+                rate(n, chained),
+                rate(n, run.deliver) / rate(n, chained),
             );
         }
         if ratios.is_empty() {
@@ -447,7 +457,7 @@ async fn main() {
         }
         ratios.sort_by(f64::total_cmp);
         println!(
-            "| {n} | median | | | **{:.2}** | | | | |",
+            "| {n} | median | | | **{:.2}** | | | | | | |",
             ratios[ratios.len() / 2]
         );
     }
@@ -459,7 +469,7 @@ async fn main() {
     reset(&peers).await;
     let single = per_message(&peers, n, pool).await;
     let lettre = lettre_pool(&peers, n, pool).await;
-    let bare = bare_sessions(&peers, n, pool).await;
+    let bare = bare_sessions(&peers, n, pool, false).await;
     println!();
     println!(
         "| N | new connection per message (as ISE) | lettre's AsyncSmtpTransport pool | sessions with TCP_NODELAY (the workers') | sessions / per-message | sessions / lettre pool |"

@@ -188,6 +188,60 @@ async fn queue_dotted(rig: &Rig, tag: &str) -> (i64, String) {
     (queued[0].id, queued[0].message_id.clone())
 }
 
+/// Each sender writes the next message's envelope with this message's end
+/// (one round trip per message). A refusal of such an envelope, or a drop
+/// while one is on the wire, fails that one message alone.
+#[tokio::test]
+async fn a_failure_amid_chained_messages_touches_only_its_own() {
+    let rig = rig().await;
+    // Past the first envelope of each session, so they land mid-chain.
+    rig.fault(json!({"at": "rcpt", "action": "reply", "code": 550, "skip": 5,
+        "text": "5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"}))
+        .await;
+    rig.fault(json!({"at": "data", "action": "drop", "skip": 9}))
+        .await;
+    let queued = rig.queue(24).await;
+    let started = Instant::now();
+    let mut dead = Vec::new();
+    for (id, message_id) in &queued {
+        loop {
+            match rig.status(*id).await {
+                MailStatus::Sent => break,
+                MailStatus::Dead => {
+                    dead.push((rig.detail(*id).await, message_id.clone()));
+                    break;
+                }
+                _ => {}
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{id} never settled: {:#?}",
+                rig.detail(*id).await
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    assert_eq!(
+        dead.len(),
+        1,
+        "only the refused recipient's message: {dead:#?}"
+    );
+    let (refused, refused_id) = &dead[0];
+    assert_eq!(refused.diagnosis.as_ref().unwrap().code, "550 5.1.10");
+    assert_eq!(outcomes(refused), ["dead"]);
+    let received = rig.received().await;
+    for (_, message_id) in &queued {
+        let copies = received.iter().filter(|r| *r == message_id).count();
+        if message_id == refused_id {
+            assert_eq!(copies, 0, "the refused message never arrives");
+        } else {
+            assert_eq!(copies, 1, "{message_id} arrives once: {received:?}");
+        }
+    }
+    let stats = rig.stats().await;
+    assert_eq!(stats["faults_used"], 2, "both faults were met: {stats}");
+}
+
 #[tokio::test]
 async fn pipelined_or_one_command_at_a_time_every_message_arrives_whole() {
     for pipelining in [true, false] {

@@ -86,7 +86,8 @@ function verifyToken(token) {
 const stats = { token_requests: 0, token_requests_by_client: {}, auth_ok: 0, auth_failed: 0, proxied: 0, messages: 0, faults_used: 0 };
 const messages = [];
 
-// ---- faults the tests script through POST /_faults, each used `times` times:
+// ---- faults the tests script through POST /_faults, each used `times` times
+// (after passing over the first `skip` occurrences):
 //   {at: 'connect'|'mail'|'rcpt'|'data', action: 'reply', code, text}  an SMTP refusal
 //   {at: 'connect', action: 'hang'}      the greeting never comes
 //   {at: 'data', action: 'drop'}         the connection drops after the message, before the reply
@@ -99,6 +100,10 @@ function takeFault(at) {
   const index = faults.findIndex((f) => f.at === at);
   if (index < 0) return null;
   const fault = faults[index];
+  if (fault.skip > 0) {
+    fault.skip -= 1;
+    return null;
+  }
   fault.times = (fault.times || 1) - 1;
   if (fault.times <= 0) faults.splice(index, 1);
   stats.faults_used += 1;

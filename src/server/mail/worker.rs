@@ -128,19 +128,37 @@ async fn run_batch(state: &AppState, batch: Batch) {
         // Senders of an earlier batch finish the rows they hold; the slots
         // keep the sessions in use within the pool size meanwhile.
         tokio::spawn(async move {
+            let route = Route {
+                slots: &batch.slots,
+                recorder: &batch.recorder,
+                lane: &batch.lane,
+            };
+            let mut held = None;
+            let mut ahead = None;
             loop {
-                let job = waiting.lock().await.recv().await;
-                let Some((row, message)) = job else { break };
-                deliver(
-                    &state,
-                    row,
-                    message,
-                    &batch.slots,
-                    &batch.recorder,
-                    &batch.lane,
-                    None,
-                )
-                .await;
+                // This row and, if one is ready, the next: its envelope can
+                // go with this message's end.
+                let ((row, message), next) = match ahead.take() {
+                    // With a row in hand, only a look: another sender may
+                    // hold the queue while it waits for rows.
+                    Some(job) => {
+                        let next = waiting.try_lock().ok().and_then(|mut w| w.try_recv().ok());
+                        (job, next)
+                    }
+                    None => {
+                        let mut waiting = waiting.lock().await;
+                        let Some(job) = waiting.recv().await else {
+                            break;
+                        };
+                        (job, waiting.try_recv().ok())
+                    }
+                };
+                ahead = next;
+                let chain = Chain {
+                    next: ahead.as_ref().and_then(|(_, next)| next.as_ref().ok()),
+                    held: &mut held,
+                };
+                deliver(&state, row, message, &route, None, chain).await;
             }
         });
     }
@@ -396,16 +414,16 @@ async fn paced_step(
     // The connection slot is held until the message is settled.
     tokio::spawn(async move {
         let (settled, written) = oneshot::channel();
-        deliver(
-            &state,
-            row,
-            message,
-            &slots,
-            &recorder,
-            &lane,
-            Some(settled),
-        )
-        .await;
+        let route = Route {
+            slots: &slots,
+            recorder: &recorder,
+            lane: &lane,
+        };
+        let chain = Chain {
+            next: None,
+            held: &mut None,
+        };
+        deliver(&state, row, message, &route, Some(settled), chain).await;
         let _ = written.await;
         drop(pass);
     });
@@ -438,6 +456,31 @@ impl From<Diagnosis> for Failure {
     }
 }
 
+/// Where a sender's deliveries go: its connection slots, the recorder,
+/// and the mailbox's lane.
+#[derive(Clone, Copy)]
+struct Route<'a> {
+    slots: &'a Semaphore,
+    recorder: &'a mpsc::UnboundedSender<Outcome>,
+    lane: &'a Lane,
+}
+
+/// What a sender carries from one message to the next: the next message
+/// when one is ready, and the session kept for it (see `Session::send_then`).
+struct Chain<'a> {
+    next: Option<&'a Message>,
+    held: &'a mut Option<Held>,
+}
+
+/// A session that already carries the next message's envelope, with what
+/// it was opened with.
+struct Held {
+    session: Session,
+    generation: u64,
+    login: String,
+    digest: [u8; 32],
+}
+
 /// One attempt at a claimed message, in a slot, classified (sent, retry
 /// when, dead letter) and handed to the recorder, which writes it and then
 /// announces it; `settled` hears when that is done.
@@ -445,11 +488,15 @@ async fn deliver(
     state: &AppState,
     row: Claimed,
     message: Result<Message, Failure>,
-    slots: &Semaphore,
-    recorder: &mpsc::UnboundedSender<Outcome>,
-    lane: &Lane,
+    route: &Route<'_>,
     settled: Option<oneshot::Sender<()>>,
+    chain: Chain<'_>,
 ) {
+    let Route {
+        slots,
+        recorder,
+        lane,
+    } = *route;
     let mailer = &state.mailer;
     let kind = MailKind::parse(&row.kind).unwrap_or(MailKind::TestEmail);
     let slot = slots
@@ -459,7 +506,7 @@ async fn deliver(
     let started_at = now_ms(state);
     let started = Instant::now();
     let result = match message {
-        Ok(message) => attempt(state, &row, kind, &message, lane).await,
+        Ok(message) => attempt(state, &row, kind, &message, lane, chain).await,
         Err(failure) => Err(failure),
     };
     drop(slot);
@@ -854,6 +901,7 @@ async fn attempt(
     kind: MailKind,
     message: &Message,
     lane: &Lane,
+    chain: Chain<'_>,
 ) -> Result<String, Failure> {
     let mailer = &state.mailer;
     let generation = mailer.generation();
@@ -885,11 +933,21 @@ async fn attempt(
         }
         let digest = credential_digest(credential.secret());
         let login_name = credential.login_name().to_string();
-        let (mut session, reused) = match mailer.transport.checkout(
-            prepared.generation,
-            &login_name,
-            &digest,
-        ) {
+        // A session kept for this message, if it still fits; one that does
+        // not is dropped, which closes it and discards what it carries.
+        let held = chain.held.take().filter(|held| {
+            held.generation == prepared.generation
+                && held.login == login_name
+                && held.digest == digest
+                && held.session.primed_for(message)
+        });
+        let checked_out = match held {
+            Some(held) => Some(held.session),
+            None => mailer
+                .transport
+                .checkout(prepared.generation, &login_name, &digest),
+        };
+        let (mut session, reused) = match checked_out {
             Some(session) => {
                 mail_log!(kind, trace, "Reusing transport object for {host}:{port}");
                 (session, true)
@@ -933,7 +991,9 @@ async fn attempt(
             }
         };
         let started = Instant::now();
-        let result = session.send(message, prepared.timeout()).await;
+        let result = session
+            .send_then(message, chain.next, prepared.timeout())
+            .await;
         mail_log!(
             kind,
             debug,
@@ -942,15 +1002,24 @@ async fn attempt(
         );
         match result {
             Ok(response) => {
-                // Idle sessions count as connections too: keep no more
-                // than the mailbox allows.
-                mailer.transport.checkin(
-                    prepared.generation,
-                    &login_name,
-                    digest,
-                    session,
-                    lane.gate.allowed(now_ms(state)),
-                );
+                if session.primed().is_some() {
+                    *chain.held = Some(Held {
+                        session,
+                        generation: prepared.generation,
+                        login: login_name,
+                        digest,
+                    });
+                } else {
+                    // Idle sessions count as connections too: keep no more
+                    // than the mailbox allows.
+                    mailer.transport.checkin(
+                        prepared.generation,
+                        &login_name,
+                        digest,
+                        session,
+                        lane.gate.allowed(now_ms(state)),
+                    );
+                }
                 return Ok(reply_text(&response));
             }
             // A pooled session the server had closed: once, on a new one.
