@@ -16,6 +16,7 @@
 use super::transport::Login;
 use crate::domain::diagnosis::Step;
 use lettre::Message;
+use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
@@ -101,11 +102,18 @@ pub struct Session {
     /// The server offers PIPELINING (RFC 2920).
     pipelining: bool,
     idle_since: Instant,
-    /// The Message-ID whose MAIL FROM, RCPT TO and DATA went out after the
+    /// The message whose MAIL FROM, RCPT TO and DATA went out after the
     /// last message's end: their replies are still to read, and once DATA
     /// is accepted the server takes whatever comes next as that message's
     /// text. Only that message may follow on this session.
-    primed: Option<String>,
+    primed: Option<Primed>,
+}
+
+/// A message whose envelope is on the wire, with its text as formatted
+/// then (a message is formatted once).
+struct Primed {
+    message_id: String,
+    text: String,
 }
 
 /// MAIL FROM, each RCPT TO and DATA, written at once.
@@ -130,7 +138,7 @@ impl fmt::Display for Chained<'_> {
     }
 }
 
-fn envelope_commands(envelope: &lettre::address::Envelope) -> (Mail, Vec<Rcpt>) {
+fn envelope_commands(envelope: &Envelope) -> (Mail, Vec<Rcpt>) {
     let mail = Mail::new(envelope.from().cloned(), Vec::new());
     let rcpts = envelope
         .to()
@@ -141,17 +149,17 @@ fn envelope_commands(envelope: &lettre::address::Envelope) -> (Mail, Vec<Rcpt>) 
 }
 
 /// The message's text when it and its envelope are plain ASCII, so MAIL
-/// FROM needs no SMTPUTF8 or 8BITMIME parameter.
-fn plain_text<'a>(message: &Message, email: &'a [u8]) -> Option<&'a str> {
-    let envelope = message.envelope();
+/// FROM needs no SMTPUTF8 or 8BITMIME parameter; otherwise the bytes back.
+fn plain_text(envelope: &Envelope, email: Vec<u8>) -> Result<String, Vec<u8>> {
     let ascii_envelope = envelope
         .from()
         .into_iter()
         .chain(envelope.to())
         .all(|address| AsRef::<str>::as_ref(address).is_ascii());
-    std::str::from_utf8(email)
-        .ok()
-        .filter(|text| ascii_envelope && text.is_ascii())
+    if !(ascii_envelope && email.is_ascii()) {
+        return Err(email);
+    }
+    String::from_utf8(email).map_err(|e| e.into_bytes())
 }
 
 fn message_id(message: &Message) -> Option<&str> {
@@ -320,25 +328,24 @@ impl Session {
                     failure: Failure::Smtp(e),
                 })
             }
-            Err(_) => {
-                self.primed = None;
-                Err(SessionError {
-                    step,
-                    failure: Failure::Timeout,
-                })
-            }
+            Err(_) => Err(SessionError {
+                step,
+                failure: Failure::Timeout,
+            }),
         }
     }
 
     /// The Message-ID of the message whose envelope went out with the last
     /// one's end: the only message this session can send next.
     pub fn primed(&self) -> Option<&str> {
-        self.primed.as_deref()
+        self.primed
+            .as_ref()
+            .map(|primed| primed.message_id.as_str())
     }
 
     /// Whether this session carries `message`'s envelope already.
     pub fn primed_for(&self, message: &Message) -> bool {
-        self.primed.is_some() && self.primed.as_deref() == message_id(message)
+        self.primed.is_some() && self.primed() == message_id(message)
     }
 
     async fn transaction(
@@ -348,18 +355,56 @@ impl Session {
         at: &mut Step,
     ) -> Result<Response, lettre::transport::smtp::Error> {
         let envelope = message.envelope();
-        let email = message.formatted();
-        let Some(text) = plain_text(message, &email) else {
-            // SMTPUTF8 / 8BITMIME parameters: lettre's own transaction
-            // checks that the server offers them and adds them.
-            *at = Step::Data;
-            return self.conn.send(envelope, &email).await;
+        let text = match self.primed.take() {
+            Some(primed) => {
+                // Sent with the last message's end: only the replies are left.
+                self.read_envelope_replies(envelope.to().len(), at).await?;
+                primed.text
+            }
+            None => {
+                let text = match plain_text(envelope, message.formatted()) {
+                    Ok(text) => text,
+                    Err(email) => {
+                        // SMTPUTF8 / 8BITMIME parameters: lettre's own
+                        // transaction checks that the server offers them
+                        // and adds them.
+                        *at = Step::Data;
+                        return self.conn.send(envelope, &email).await;
+                    }
+                };
+                self.envelope(envelope, at).await?;
+                text
+            }
         };
+        // The message and its closing dot in one write, and the next
+        // message's envelope with them when it can go without parameters.
+        let next = next.filter(|_| self.pipelining).and_then(|next| {
+            let text = plain_text(next.envelope(), next.formatted()).ok()?;
+            let message_id = message_id(next)?.to_string();
+            Some((Primed { message_id, text }, next.envelope()))
+        });
+        *at = Step::Data;
+        match next {
+            Some((primed, next_envelope)) => {
+                let (next_mail, next_rcpts) = envelope_commands(next_envelope);
+                let group = Chained(DotStuffed(&text), Commands(&next_mail, &next_rcpts));
+                // Set before the reply: a failure from here on leaves the
+                // server waiting for the next message's text.
+                self.primed = Some(primed);
+                self.conn.command(group).await
+            }
+            None => self.conn.command(DotStuffed(&text)).await,
+        }
+    }
+
+    /// MAIL FROM, RCPT TO and DATA, up to the server's go-ahead for the text.
+    async fn envelope(
+        &mut self,
+        envelope: &Envelope,
+        at: &mut Step,
+    ) -> Result<(), lettre::transport::smtp::Error> {
         let (mail, rcpts) = envelope_commands(envelope);
-        if self.primed.take().is_some() {
-            // Sent with the last message's end: only the replies are left.
-            self.read_envelope_replies(rcpts.len(), at).await?;
-        } else if self.pipelining {
+        if self.pipelining {
             // RFC 2920: MAIL, every RCPT and DATA in one write, then their
             // replies in order: one round trip instead of two or more.
             self.conn.command(Commands(&mail, &rcpts)).await?;
@@ -378,27 +423,7 @@ impl Session {
             *at = Step::Data;
             self.conn.command(Data).await?;
         }
-        // The message and its closing dot in one write, and the next
-        // message's envelope with them when it can go without parameters.
-        let next = next.filter(|_| self.pipelining).and_then(|next| {
-            let next_email = next.formatted();
-            plain_text(next, &next_email)?;
-            Some((
-                message_id(next)?.to_string(),
-                envelope_commands(next.envelope()),
-            ))
-        });
-        *at = Step::Data;
-        match next {
-            Some((next_id, (next_mail, next_rcpts))) => {
-                // Set before the reply: a failure from here on leaves the
-                // server waiting for the next message's text.
-                self.primed = Some(next_id);
-                let group = Chained(DotStuffed(text), Commands(&next_mail, &next_rcpts));
-                self.conn.command(group).await
-            }
-            None => self.conn.command(DotStuffed(text)).await,
-        }
+        Ok(())
     }
 
     async fn read_envelope_replies(
