@@ -110,6 +110,14 @@ struct Batch {
     lease_ms: i64,
 }
 
+/// Rows claimed at a time (without sending limits): what the senders send
+/// in about `CLAIM_SPAN` at the pace they keep, within these bounds. A large
+/// claim costs SQLite less per row; a small one keeps a test email queued
+/// meanwhile from waiting behind many rows on a slow server.
+const CLAIM_MIN: usize = 32;
+const CLAIM_MAX: usize = 256;
+const CLAIM_SPAN: Duration = Duration::from_millis(50);
+
 /// Without sending limits: claims due rows many at a time, reads and
 /// builds them, and hands them to one sender per session, each sending
 /// message after message like a bare loop would, until the settings change.
@@ -118,9 +126,9 @@ struct Batch {
 async fn run_batch(state: &AppState, batch: Batch) {
     let mailer = &state.mailer;
     let in_flight = mailer.config.pool_size.max(1) as usize;
-    // Rows claimed at a time: enough that claiming is rare next to sending.
-    let claim_size = (in_flight * 8).max(32);
-    let (jobs, waiting) = mpsc::channel::<(Claimed, Result<Message, Failure>)>(claim_size * 2);
+    let mut claim_size = (in_flight * 8).clamp(CLAIM_MIN, CLAIM_MAX);
+    let capacity = CLAIM_MAX * 2;
+    let (jobs, waiting) = mpsc::channel::<(Claimed, Result<Message, Failure>)>(capacity);
     let waiting = Arc::new(tokio::sync::Mutex::new(waiting));
     let batch = Arc::new(batch);
     for _ in 0..in_flight {
@@ -162,12 +170,19 @@ async fn run_batch(state: &AppState, batch: Batch) {
             }
         });
     }
+    // When the last claim was handed over, and how many rows it had.
+    let mut last_claim: Option<(Instant, usize)> = None;
     while mailer.generation() == batch.generation {
-        // Room for a whole claim first: one wake-up per claim, not one per
-        // message taken off the queue.
-        let Ok(room) = jobs.reserve_many(claim_size).await else {
+        // Wait until no more than one claim's rows are still queued, then
+        // claim again: one wake-up per claim, not one per message taken.
+        let Ok(room) = jobs.reserve_many(capacity - claim_size).await else {
             return;
         };
+        if let Some((at, rows)) = last_claim.take() {
+            // Since then the senders took about that many rows.
+            let pace = rows as f64 / at.elapsed().as_secs_f64().max(0.001);
+            claim_size = ((pace * CLAIM_SPAN.as_secs_f64()) as usize).clamp(CLAIM_MIN, CLAIM_MAX);
+        }
         let now = now_ms(state);
         let claimed = {
             let _turn = mailer.writes.lock().await;
@@ -192,6 +207,7 @@ async fn run_batch(state: &AppState, batch: Batch) {
             idle_until_due(state, now).await;
             continue;
         }
+        last_claim = Some((Instant::now(), claimed.len()));
         // The batch's bodies in one read; a row whose read fails is retried.
         let ids: Vec<String> = claimed.iter().map(|row| row.id.to_string()).collect();
         let mut bodies = state
