@@ -603,6 +603,11 @@ mod tests {
             )
             .await
             .unwrap_err();
+        assert_refused_recipient_ends(&error, &session);
+    }
+
+    /// A 550 to RCPT TO, named at that command, and the session is done.
+    fn assert_refused_recipient_ends(error: &SessionError, session: &Session) {
         assert_eq!(error.step, Step::RcptTo);
         assert_eq!(error.reply_code(), Some(550));
         assert!(!session.reusable(Duration::from_secs(60)));
@@ -684,9 +689,7 @@ mod tests {
             .send(&second, Duration::from_secs(5))
             .await
             .unwrap_err();
-        assert_eq!(error.step, Step::RcptTo);
-        assert_eq!(error.reply_code(), Some(550));
-        assert!(!session.reusable(Duration::from_secs(60)));
+        assert_refused_recipient_ends(&error, &session);
     }
 
     #[tokio::test]
