@@ -67,7 +67,25 @@ enum VaultTask {
     RotateKey,
 }
 
+/// Hands freed heap memory back to the system. Each password check
+/// (Argon2id, 19 MiB) frees one large block; glibc would otherwise raise its
+/// thresholds to that size and keep the next such block for good, about
+/// 19 MB of an idle server's 40. Fixed thresholds cost nothing measurable
+/// in mail delivery.
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        const THRESHOLD: libc::c_int = 128 * 1024;
+        // SAFETY: mallopt only sets allocator parameters; no memory is touched.
+        unsafe {
+            libc::mallopt(libc::M_TRIM_THRESHOLD, THRESHOLD);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, THRESHOLD);
+        }
+    }
+}
+
 pub fn main() -> ExitCode {
+    return_freed_memory();
     let cli = Cli::parse();
     if std::env::var_os("LEPTOS_OUTPUT_NAME").is_none()
         && option_env!("LEPTOS_OUTPUT_NAME").is_none()
