@@ -358,7 +358,10 @@ impl Session {
         let text = match self.primed.take() {
             Some(primed) => {
                 // Sent with the last message's end: only the replies are left.
-                self.read_envelope_replies(envelope.to().len(), at).await?;
+                *at = Step::MailFrom;
+                self.conn.read_response().await?;
+                self.read_rcpt_and_data_replies(envelope.to().len(), at)
+                    .await?;
                 primed.text
             }
             None => {
@@ -408,12 +411,7 @@ impl Session {
             // RFC 2920: MAIL, every RCPT and DATA in one write, then their
             // replies in order: one round trip instead of two or more.
             self.conn.command(Commands(&mail, &rcpts)).await?;
-            *at = Step::RcptTo;
-            for _ in &rcpts {
-                self.conn.read_response().await?;
-            }
-            *at = Step::Data;
-            self.conn.read_response().await?;
+            self.read_rcpt_and_data_replies(rcpts.len(), at).await?;
         } else {
             self.conn.command(&mail).await?;
             *at = Step::RcptTo;
@@ -426,13 +424,12 @@ impl Session {
         Ok(())
     }
 
-    async fn read_envelope_replies(
+    /// The pipelined replies after MAIL FROM's: one per RCPT TO, then DATA's.
+    async fn read_rcpt_and_data_replies(
         &mut self,
         recipients: usize,
         at: &mut Step,
     ) -> Result<(), lettre::transport::smtp::Error> {
-        *at = Step::MailFrom;
-        self.conn.read_response().await?;
         *at = Step::RcptTo;
         for _ in 0..recipients {
             self.conn.read_response().await?;
