@@ -53,12 +53,23 @@ pub enum Unprepared {
 
 /// An idle session and what it was opened with: the settings generation
 /// and a digest of the credential (never the credential itself).
-struct Idle {
-    generation: u64,
+/// A signed-in session with what it was opened with: idle in the pool, or
+/// kept by a sender for the message it already carries.
+pub struct OpenSession {
+    pub generation: u64,
     /// Who the session signed in as: a pool has one mailbox per sender.
-    login: String,
-    credential_digest: [u8; 32],
-    session: Session,
+    pub login: String,
+    pub credential_digest: [u8; 32],
+    pub session: Session,
+}
+
+impl OpenSession {
+    /// Opened with these settings, as this login, with this credential.
+    pub fn opened_with(&self, generation: u64, login: &str, credential_digest: &[u8; 32]) -> bool {
+        self.generation == generation
+            && self.login == login
+            && self.credential_digest == *credential_digest
+    }
 }
 
 /// The digest that tells sessions signed in with different credentials apart.
@@ -73,7 +84,7 @@ pub fn credential_digest(credential: Option<&Secret>) -> [u8; 32] {
 #[derive(Default)]
 pub struct TransportSlot {
     prepared: tokio::sync::Mutex<Option<Arc<Prepared>>>,
-    idle: Mutex<Vec<Idle>>,
+    idle: Mutex<Vec<OpenSession>>,
 }
 
 impl TransportSlot {
@@ -117,24 +128,12 @@ impl TransportSlot {
     /// Returns a session after a successful send, for the next message;
     /// closes it instead when `max_idle` (0: no limit) of its login are
     /// already idle.
-    pub fn checkin(
-        &self,
-        generation: u64,
-        login: &str,
-        credential_digest: [u8; 32],
-        session: Session,
-        max_idle: usize,
-    ) {
+    pub fn checkin(&self, open: OpenSession, max_idle: usize) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if max_idle > 0 && idle.iter().filter(|i| i.login == login).count() >= max_idle {
+        if max_idle > 0 && idle.iter().filter(|i| i.login == open.login).count() >= max_idle {
             return;
         }
-        idle.push(Idle {
-            generation,
-            login: login.to_string(),
-            credential_digest,
-            session,
-        });
+        idle.push(open);
     }
 }
 

@@ -3,7 +3,7 @@
 //! the reply, the retry or the dead letter with its diagnosis.
 
 use super::pacing::{self, Paced, Signal};
-use super::transport::{Prepared, Unprepared, credential_digest};
+use super::transport::{OpenSession, Prepared, Unprepared, credential_digest};
 use super::{BODY_PURPOSE, Body, Settlement};
 use crate::domain::Secret;
 use crate::domain::diagnosis::{self, Diagnosis, Step};
@@ -485,16 +485,7 @@ struct Route<'a> {
 /// when one is ready, and the session kept for it (see `Session::send_then`).
 struct Chain<'a> {
     next: Option<&'a Message>,
-    held: &'a mut Option<Held>,
-}
-
-/// A session that already carries the next message's envelope, with what
-/// it was opened with.
-struct Held {
-    session: Session,
-    generation: u64,
-    login: String,
-    digest: [u8; 32],
+    held: &'a mut Option<OpenSession>,
 }
 
 /// One attempt at a claimed message, in a slot, classified (sent, retry
@@ -952,9 +943,7 @@ async fn attempt(
         // A session kept for this message, if it still fits; one that does
         // not is dropped, which closes it and discards what it carries.
         let held = chain.held.take().filter(|held| {
-            held.generation == prepared.generation
-                && held.login == login_name
-                && held.digest == digest
+            held.opened_with(prepared.generation, &login_name, &digest)
                 && held.session.primed_for(message)
         });
         let checked_out = match held {
@@ -1018,23 +1007,20 @@ async fn attempt(
         );
         match result {
             Ok(response) => {
-                if session.primed().is_some() {
-                    *chain.held = Some(Held {
-                        session,
-                        generation: prepared.generation,
-                        login: login_name,
-                        digest,
-                    });
+                let open = OpenSession {
+                    generation: prepared.generation,
+                    login: login_name,
+                    credential_digest: digest,
+                    session,
+                };
+                if open.session.primed().is_some() {
+                    *chain.held = Some(open);
                 } else {
                     // Idle sessions count as connections too: keep no more
                     // than the mailbox allows.
-                    mailer.transport.checkin(
-                        prepared.generation,
-                        &login_name,
-                        digest,
-                        session,
-                        lane.gate.allowed(now_ms(state)),
-                    );
+                    mailer
+                        .transport
+                        .checkin(open, lane.gate.allowed(now_ms(state)));
                 }
                 return Ok(reply_text(&response));
             }
