@@ -1,7 +1,7 @@
 //! The outbox and its delivery attempts. Times are unix milliseconds.
 
 use crate::domain::mail::{AttemptRow, MailKind, MailStatus, QueueCounts, QueueRow};
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{FromRow, SqliteExecutor, SqlitePool};
 use std::collections::HashSet;
 
 pub struct NewMail<'a> {
@@ -56,46 +56,85 @@ pub struct Claimed {
 /// the attempt. Due means queued or retrying with its time come, or leased
 /// to a worker whose lease has run out. Each kind is read from its index
 /// and stops at `limit`, so a claim costs the same with 100 or 100,000 rows
-/// waiting. SQLite runs one writer at a time, so two workers never claim
-/// the same row; on PostgreSQL the inner SELECTs take `FOR UPDATE SKIP
-/// LOCKED` for the same effect without blocking.
+/// waiting. SQLite runs one writer at a time and the claim is one write
+/// transaction, so two workers never claim the same row; on PostgreSQL the
+/// inner SELECTs take `FOR UPDATE SKIP LOCKED` for the same effect without
+/// blocking.
+///
+/// The rows are read as one JSON text, not returned by the UPDATE: rows
+/// cross from SQLite's thread one at a time, each a wake-up, and a claim
+/// takes hundreds. Four statements cost less than that.
 pub async fn claim(
-    db: impl SqliteExecutor<'_>,
+    db: &SqlitePool,
     owner: &str,
     now: i64,
     lease_until: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<Claimed>> {
-    let mut rows: Vec<Claimed> = sqlx::query_as(&lease_due_rows(""))
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(db)
-        .await?;
+    let mut tx = super::begin_write(db).await?;
+    let (due,): (String,) = sqlx::query_as(&format!(
+        "SELECT json_group_array(json_array(id, kind, sender, recipients, subject, message_id, \
+         attempts + 1)) FROM outbox WHERE id IN ({})",
+        due_ids("?1", "?2", "")
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_one(&mut *tx)
+    .await?;
+    type Row = (i64, String, String, String, String, String, i64);
+    let due: Vec<Row> =
+        serde_json::from_str(&due).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let mut rows: Vec<Claimed> = due
+        .into_iter()
+        .map(
+            |(id, kind, sender, recipients, subject, message_id, attempts)| Claimed {
+                id,
+                kind,
+                sender,
+                recipients,
+                subject,
+                message_id,
+                attempts,
+            },
+        )
+        .collect();
+    if rows.is_empty() {
+        return Ok(rows);
+    }
     rows.sort_by_key(|row| row.id);
+    let ids = serde_json::to_string(&rows.iter().map(|row| row.id).collect::<Vec<_>>())
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query(
+        "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
+         attempts = attempts + 1, updated_at = ?3 \
+         WHERE id IN (SELECT value FROM json_each(?4))",
+    )
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(ids)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(rows)
 }
 
-/// The UPDATE of `claim` and `claim_for_lane`: leases up to ?4 due rows
-/// that also match `filter` (empty, or `AND` and a condition) to ?1 until
-/// ?2, the time being ?3.
-fn lease_due_rows(filter: &str) -> String {
+/// The ids of up to `limit` due rows that also match `filter` (empty, or
+/// `AND` and a condition), by priority and then due time, the time being
+/// `now`; both are placeholders.
+fn due_ids(now: &str, limit: &str, filter: &str) -> String {
     format!(
-        "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
-         attempts = attempts + 1, updated_at = ?3 \
-         WHERE id IN (SELECT id FROM ( \
+        "SELECT id FROM ( \
            SELECT id, priority, next_attempt_at AS due FROM (SELECT id, priority, next_attempt_at \
-             FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?3 {filter} \
-             ORDER BY priority, next_attempt_at LIMIT ?4) \
+             FROM outbox WHERE status = 'queued' AND next_attempt_at <= {now} {filter} \
+             ORDER BY priority, next_attempt_at LIMIT {limit}) \
            UNION ALL SELECT id, priority, next_attempt_at FROM (SELECT id, priority, next_attempt_at \
-             FROM outbox WHERE status = 'retrying' AND next_attempt_at <= ?3 {filter} \
-             ORDER BY priority, next_attempt_at LIMIT ?4) \
+             FROM outbox WHERE status = 'retrying' AND next_attempt_at <= {now} {filter} \
+             ORDER BY priority, next_attempt_at LIMIT {limit}) \
            UNION ALL SELECT id, priority, lease_until FROM (SELECT id, priority, lease_until \
-             FROM outbox INDEXED BY outbox_lease WHERE status = 'sending' AND lease_until < ?3 {filter} \
-             ORDER BY lease_until LIMIT ?4) \
-           ) ORDER BY priority, due, id LIMIT ?4) \
-         RETURNING id, kind, sender, recipients, subject, message_id, attempts"
+             FROM outbox INDEXED BY outbox_lease WHERE status = 'sending' AND lease_until < {now} {filter} \
+             ORDER BY lease_until LIMIT {limit}) \
+           ) ORDER BY priority, due, id LIMIT {limit}"
     )
 }
 
@@ -114,7 +153,12 @@ pub async fn claim_for_lane(
     let pool = serde_json::to_string(pool).unwrap_or_else(|_| "[]".into());
     let takes = "(lower(sender) NOT IN (SELECT value FROM json_each(?5)) \
          AND (?6 = '' OR priority = 2) OR (?6 <> '' AND lower(sender) = ?6))";
-    sqlx::query_as(&lease_due_rows(&format!("AND {takes}")))
+    sqlx::query_as(&format!(
+        "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
+         attempts = attempts + 1, updated_at = ?3 WHERE id IN ({}) \
+         RETURNING id, kind, sender, recipients, subject, message_id, attempts",
+        due_ids("?3", "?4", &format!("AND {takes}"))
+    ))
         .bind(owner)
         .bind(lease_until)
         .bind(now)

@@ -36,7 +36,9 @@ pub async fn get(
         .await
 }
 
-/// The records of one purpose among `record_ids`, in one statement.
+/// The records of one purpose among `record_ids`, in one statement that
+/// returns one row: rows cross from SQLite's thread one at a time, each a
+/// wake-up, and a delivery batch reads hundreds. The blobs travel as hex.
 pub async fn get_many(
     db: impl SqliteExecutor<'_>,
     purpose: &str,
@@ -45,16 +47,29 @@ pub async fn get_many(
     if record_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let marks = vec!["?"; record_ids.len()].join(", ");
-    let sql = format!(
-        "SELECT purpose, record_id, nonce, ciphertext FROM vault_secrets \
-         WHERE purpose = ? AND record_id IN ({marks})"
-    );
-    let mut query = sqlx::query_as(&sql).bind(purpose);
-    for id in record_ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(db).await
+    let ids = serde_json::to_string(record_ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let (found,): (String,) = sqlx::query_as(
+        "SELECT json_group_array(json_array(record_id, hex(nonce), hex(ciphertext))) \
+         FROM vault_secrets WHERE purpose = ?1 AND record_id IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(purpose)
+    .bind(ids)
+    .fetch_one(db)
+    .await?;
+    let decode = |e: &dyn std::fmt::Display| sqlx::Error::Decode(e.to_string().into());
+    let found: Vec<(String, String, String)> =
+        serde_json::from_str(&found).map_err(|e| decode(&e))?;
+    found
+        .into_iter()
+        .map(|(record_id, nonce, ciphertext)| {
+            Ok(SealedRow {
+                purpose: purpose.to_string(),
+                record_id,
+                nonce: hex::decode(nonce).map_err(|e| decode(&e))?,
+                ciphertext: hex::decode(ciphertext).map_err(|e| decode(&e))?,
+            })
+        })
+        .collect()
 }
 
 pub async fn all(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<SealedRow>> {
@@ -76,7 +91,8 @@ pub async fn delete(
     Ok(result.rows_affected() == 1)
 }
 
-/// Deletes the given records of one purpose in one statement.
+/// Deletes the given records of one purpose in one statement, the same
+/// text whatever their number, so SQLite prepares it once.
 pub async fn delete_many(
     db: impl SqliteExecutor<'_>,
     purpose: &str,
@@ -85,13 +101,16 @@ pub async fn delete_many(
     if record_ids.is_empty() {
         return Ok(0);
     }
-    let marks = vec!["?"; record_ids.len()].join(", ");
-    let sql = format!("DELETE FROM vault_secrets WHERE purpose = ? AND record_id IN ({marks})");
-    let mut delete = sqlx::query(&sql).bind(purpose);
-    for id in record_ids {
-        delete = delete.bind(id);
-    }
-    Ok(delete.execute(db).await?.rows_affected())
+    let ids = serde_json::to_string(record_ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let deleted = sqlx::query(
+        "DELETE FROM vault_secrets WHERE purpose = ?1 \
+         AND record_id IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(purpose)
+    .bind(ids)
+    .execute(db)
+    .await?;
+    Ok(deleted.rows_affected())
 }
 
 pub async fn key_check(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<(Vec<u8>, Vec<u8>)>> {
