@@ -302,46 +302,50 @@ pub async fn settle_all(
         .split(',')
         .filter_map(|id| id.parse().ok())
         .collect();
-    let kept: Vec<&Settled> = batch.iter().filter(|r| recorded.contains(&r.id)).collect();
+    let kept: Vec<serde_json::Value> = batch
+        .iter()
+        .filter(|r| recorded.contains(&r.id))
+        .map(|r| {
+            serde_json::json!([
+                r.id,
+                r.status.as_str(),
+                r.reply,
+                r.diagnosis_json,
+                r.next_attempt_at,
+                r.now,
+                r.sent_from,
+                r.attempt,
+                r.started_at,
+                r.millis,
+                r.outcome
+            ])
+        })
+        .collect();
     if kept.is_empty() {
         return Ok(recorded);
     }
-    let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; kept.len()].join(", ");
-    let sql = format!(
-        "UPDATE outbox SET status = v.column2, last_reply = v.column3, diagnosis = v.column4, \
-         next_attempt_at = v.column5, lease_owner = NULL, lease_until = NULL, \
-         updated_at = v.column6, sender = COALESCE(v.column7, outbox.sender), \
-         sent_at = CASE WHEN v.column2 = 'sent' THEN v.column6 ELSE sent_at END \
-         FROM (VALUES {values}) AS v WHERE outbox.id = v.column1"
-    );
-    let mut update = sqlx::query(&sql);
-    for row in &kept {
-        update = update
-            .bind(row.id)
-            .bind(row.status.as_str())
-            .bind(row.reply)
-            .bind(row.diagnosis_json)
-            .bind(row.next_attempt_at)
-            .bind(row.now)
-            .bind(row.sent_from);
-    }
-    update.execute(&mut *tx).await?;
-    let values = vec!["(?, ?, ?, ?, ?, ?)"; kept.len()].join(", ");
-    let sql = format!(
+    // One JSON parameter, so the statements' text is the same whatever the
+    // batch's size and SQLite prepares them once.
+    let kept = serde_json::Value::Array(kept).to_string();
+    sqlx::query(
+        "UPDATE outbox SET status = v.value->>1, last_reply = v.value->>2, \
+         diagnosis = v.value->>3, next_attempt_at = v.value->>4, lease_owner = NULL, \
+         lease_until = NULL, updated_at = v.value->>5, \
+         sender = COALESCE(v.value->>6, outbox.sender), \
+         sent_at = CASE WHEN v.value->>1 = 'sent' THEN v.value->>5 ELSE sent_at END \
+         FROM json_each(?1) AS v WHERE outbox.id = v.value->>0",
+    )
+    .bind(&kept)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
         "INSERT INTO outbox_attempts (outbox_id, attempt, started_at, millis, outcome, reply) \
-         VALUES {values}"
-    );
-    let mut insert = sqlx::query(&sql);
-    for row in &kept {
-        insert = insert
-            .bind(row.id)
-            .bind(row.attempt)
-            .bind(row.started_at)
-            .bind(row.millis)
-            .bind(row.outcome)
-            .bind(row.reply);
-    }
-    insert.execute(&mut *tx).await?;
+         SELECT value->>0, value->>7, value->>8, value->>9, value->>10, value->>2 \
+         FROM json_each(?1)",
+    )
+    .bind(&kept)
+    .execute(&mut *tx)
+    .await?;
     Ok(recorded)
 }
 
