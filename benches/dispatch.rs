@@ -35,6 +35,7 @@ use mailroom::server::tls;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use tokio::sync::broadcast::error::RecvError;
 
 fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
     std::env::var(name)
@@ -254,17 +255,25 @@ async fn pipeline(peers: &Peers, n: usize, pool: u32) -> PipelineRun {
     let queue = queue_started.elapsed();
     let cpu = cpu_now();
     let started = Instant::now();
+    let mut settled = state.mailer.subscribe();
     let workers = worker::spawn(state.clone());
     state.mailer.submitted(&queued);
-    // Polls the rows still to send (read from an index, cheaper as it
-    // drains); often only near the end, where the time is taken.
-    loop {
-        let unsent = db::outbox::waiting(&state.db).await.unwrap();
-        if unsent == 0 {
-            break;
+    // Counts the outcomes the workers announce once written, rather than
+    // polling the outbox, whose reads would compete with the delivery.
+    let (mut finished, mut missed) = (0, false);
+    while finished < n && !missed {
+        match settled.recv().await {
+            Ok(outcome) if matches!(outcome.status, MailStatus::Sent | MailStatus::Dead) => {
+                finished += 1
+            }
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => missed = true,
+            Err(RecvError::Closed) => panic!("the workers stopped"),
         }
-        let pause = if unsent > 300 { 20 } else { 2 };
-        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
+    // Announcements were missed: the outbox tells when no row is left.
+    while missed && db::outbox::waiting(&state.db).await.unwrap() > 0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let deliver = started.elapsed();
     let cpu = cpu_now().per_message(cpu, n);

@@ -82,8 +82,7 @@ pub async fn claim(
     .fetch_one(&mut *tx)
     .await?;
     type Row = (i64, String, String, String, String, String, i64);
-    let due: Vec<Row> =
-        serde_json::from_str(&due).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let due: Vec<Row> = serde_json::from_str(&due).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     let mut rows: Vec<Claimed> = due
         .into_iter()
         .map(
@@ -159,14 +158,14 @@ pub async fn claim_for_lane(
          RETURNING id, kind, sender, recipients, subject, message_id, attempts",
         due_ids("?3", "?4", &format!("AND {takes}"))
     ))
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(1)
-        .bind(pool)
-        .bind(lane)
-        .fetch_optional(db)
-        .await
+    .bind(owner)
+    .bind(lease_until)
+    .bind(now)
+    .bind(1)
+    .bind(pool)
+    .bind(lane)
+    .fetch_optional(db)
+    .await
 }
 
 /// Gives a claimed row back without counting the attempt: its mailbox is
