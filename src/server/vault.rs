@@ -567,4 +567,46 @@ mod tests {
         let err = Vault::open(db, dir.path()).await.err().unwrap();
         assert!(err.to_string().contains("chmod 600"), "{err}");
     }
+
+    #[tokio::test]
+    async fn many_secrets_are_read_and_deleted_by_record_within_their_purpose() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = pool(dir.path()).await;
+        let vault = Vault::open(db.clone(), dir.path()).await.unwrap();
+        for id in ["1", "2", "3"] {
+            let secret = Secret::new(format!("body \"{id}\"\u{0}\u{e9}\n"));
+            vault.put("mail-body", id, &secret, 1).await.unwrap();
+        }
+        vault
+            .put("guest-password", "2", &Secret::new("other purpose"), 1)
+            .await
+            .unwrap();
+        let ids = |ids: &[&str]| ids.iter().map(|id| id.to_string()).collect::<Vec<_>>();
+        let found = vault
+            .get_many("mail-body", &ids(&["1", "3", "9"]))
+            .await
+            .unwrap();
+        let mut keys: Vec<&String> = found.keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["1", "3"], "an absent record is left out");
+        assert_eq!(found["3"].expose(), "body \"3\"\u{0}\u{e9}\n");
+        assert!(vault.get_many("mail-body", &[]).await.unwrap().is_empty());
+
+        let deleted = db::vault::delete_many(&db, "mail-body", &ids(&["2", "3", "9"]))
+            .await
+            .unwrap();
+        assert_eq!(deleted, 2);
+        assert!(vault.get("mail-body", "1").await.unwrap().is_some());
+        assert!(vault.get("mail-body", "2").await.unwrap().is_none());
+        assert_eq!(
+            vault
+                .get("guest-password", "2")
+                .await
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "other purpose",
+            "another purpose's record of the same id stays"
+        );
+    }
 }
