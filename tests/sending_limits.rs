@@ -437,11 +437,12 @@ async fn a_sender_pool_spreads_bulk_mail_each_mailbox_under_its_own_limits() {
         .collect();
     assert_eq!(recorded, shown);
 
-    // Disabled, a mailbox sends no more; its pacing view says so.
+    // Disabled, a mailbox sends no more; its pacing view says so. The
+    // address is matched whatever its case.
     let reply = post(
         &h.app,
         "/api/enable_sender_mailbox",
-        "mailbox=guests2%40contoso.onmicrosoft.com&enabled=false",
+        "mailbox=Guests2%40Contoso.onmicrosoft.com&enabled=false",
         Some(&root),
     )
     .await;
@@ -456,4 +457,34 @@ async fn a_sender_pool_spreads_bulk_mail_each_mailbox_under_its_own_limits() {
         .unwrap();
     assert!(!guests2.enabled && !guests2.sending);
     assert!(view.oauth);
+
+    let reply = post(
+        &h.app,
+        "/api/remove_sender_mailbox",
+        "mailbox=+GUESTS3%40contoso.onmicrosoft.com+",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = post(
+        &h.app,
+        "/api/remove_sender_mailbox",
+        "mailbox=guests3%40contoso.onmicrosoft.com",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(
+        reply.body.contains("not in the sender pool"),
+        "{}",
+        reply.body
+    );
+    let view = mailroom::server::mail::pacing::view(&h.state)
+        .await
+        .unwrap();
+    assert!(
+        view.pool.iter().all(|m| !m.mailbox.starts_with("guests3")),
+        "{:?}",
+        view.pool.iter().map(|m| &m.mailbox).collect::<Vec<_>>()
+    );
 }

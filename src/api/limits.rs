@@ -81,6 +81,8 @@ pub async fn enable_sender_mailbox(mailbox: String, enabled: bool) -> Result<(),
     use crate::server::clock::unix;
     use crate::server::{auth, db};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
+    // The pool keeps addresses lower-cased, as they were added.
+    let mailbox = mailbox.trim().to_ascii_lowercase();
     let now = unix(state.clock.now());
     let mut tx = db::begin_write(&state.db).await.map_err(auth::internal)?;
     if !db::pacing::enable_sender_mailbox(&mut *tx, &mailbox, enabled)
@@ -103,6 +105,8 @@ pub async fn remove_sender_mailbox(mailbox: String) -> Result<(), ApiError> {
     use crate::server::clock::unix;
     use crate::server::{auth, db};
     let (state, caller) = auth::require(crate::domain::Access::ChangeSystemSettings).await?;
+    // The pool keeps addresses lower-cased, as they were added.
+    let mailbox = mailbox.trim().to_ascii_lowercase();
     let now = unix(state.clock.now());
     let mut tx = db::begin_write(&state.db).await.map_err(auth::internal)?;
     if !db::pacing::remove_sender_mailbox(&mut *tx, &mailbox)
