@@ -1,10 +1,12 @@
 //! Reusable widgets and the console frame.
 
+pub mod confirm;
 pub mod diagnosis;
 pub mod form;
 pub mod menu;
 pub mod shell;
 
+pub use confirm::ConfirmBar;
 pub use diagnosis::{DiagnosisPanel, TestEmailOutcome};
 pub use form::{
     Banner, BannerKind, CopyButton, Field, PageHeader, PemDownload, Switch, check_before_post,

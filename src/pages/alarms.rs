@@ -7,7 +7,8 @@ use crate::api::alarms::{
 };
 use crate::components::menu::ALARM_SETTINGS;
 use crate::components::{
-    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome, field_error, use_can,
+    Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, TestEmailOutcome,
+    field_error, use_can,
 };
 use crate::domain::alarm::{AlarmView, Severity, format_days};
 use crate::domain::{Access, FieldError};
@@ -54,11 +55,10 @@ fn AlarmList(#[prop(into)] include_cleared: Signal<bool>) -> impl IntoView {
             <span class="toolbar-count">{move || format!("Selected {}", selected.get().len())}</span>
         </div>
         {move || confirming.get().then(|| view! {
-            <div class="confirm" role="alertdialog" aria-label="Confirm clear">
-                <p>{move || format!("Clear {} alarm(s)? A condition that persists raises its alarm again.", selected.get().len())}</p>
-                <button type="button" class="btn primary" on:click=move |_| { confirming.set(false); run(AlarmAction::Clear); }>"Clear"</button>
-                <button type="button" class="btn" on:click=move |_| confirming.set(false)>"Cancel"</button>
-            </div>
+            <ConfirmBar label="Confirm clear" confirm="Clear"
+                question=Signal::derive(move || format!("Clear {} alarm(s)? A condition that persists raises its alarm again.", selected.get().len()))
+                on_confirm=move |_| { confirming.set(false); run(AlarmAction::Clear); }
+                on_cancel=move |_| confirming.set(false) />
         })}
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -8,8 +8,8 @@ use crate::api::guest_types::{
 };
 use crate::components::menu::GUEST_TYPES;
 use crate::components::{
-    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome, check_before_post,
-    field_error, use_can,
+    Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, TestEmailOutcome,
+    check_before_post, field_error, use_can,
 };
 use crate::domain::guest_type::{GuestType, GuestTypeForm, TimeUnit};
 use crate::domain::template::Placeholder;
@@ -62,14 +62,13 @@ pub fn GuestTypesPage() -> impl IntoView {
                 <span class="toolbar-count">{move || format!("Selected {}", selected.get().len())}</span>
             </div>
             {move || confirming.get().then(|| view! {
-                <div class="confirm" role="alertdialog" aria-label="Confirm delete">
-                    <p>{move || format!("Delete {} guest type(s)? This cannot be undone.", selected.get().len())}</p>
-                    <button type="button" class="btn primary" on:click=move |_| {
+                <ConfirmBar label="Confirm delete" confirm="Delete"
+                    question=Signal::derive(move || format!("Delete {} guest type(s)? This cannot be undone.", selected.get().len()))
+                    on_confirm=move |_| {
                         confirming.set(false);
                         delete.dispatch(selected.get_untracked().into_iter().collect());
-                    }>"Delete"</button>
-                    <button type="button" class="btn" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                </div>
+                    }
+                    on_cancel=move |_| confirming.set(false) />
             })}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {

@@ -8,7 +8,8 @@ use crate::api::identities::{
 };
 use crate::components::menu::ALARM_SETTINGS;
 use crate::components::{
-    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, check_before_post, field_error, use_can,
+    Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, check_before_post,
+    field_error, use_can,
 };
 use crate::domain::password_policy::{InternalUserView, PasswordPolicyForm, PolicyScope};
 use crate::domain::{Access, AdminPassword, FieldError};
@@ -162,14 +163,13 @@ pub fn UsersPage() -> impl IntoView {
                 <span class="toolbar-count">{move || format!("Selected {}", selected.get().len())}</span>
             </div>
             {move || confirming.get().then(|| view! {
-                <div class="confirm" role="alertdialog" aria-label="Confirm delete">
-                    <p>{move || format!("Delete {} user(s)? This cannot be undone.", selected.get().len())}</p>
-                    <button type="button" class="btn primary" on:click=move |_| {
+                <ConfirmBar label="Confirm delete" confirm="Delete"
+                    question=Signal::derive(move || format!("Delete {} user(s)? This cannot be undone.", selected.get().len()))
+                    on_confirm=move |_| {
                         confirming.set(false);
                         delete.dispatch(selected.get_untracked().into_iter().collect());
-                    }>"Delete"</button>
-                    <button type="button" class="btn" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                </div>
+                    }
+                    on_cancel=move |_| confirming.set(false) />
             })}
             {move || adding.get().then(|| view! { <NewUserForm create adding /> })}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>

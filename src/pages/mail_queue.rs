@@ -8,7 +8,8 @@ use crate::api::mail::{
 };
 use crate::components::menu::MAIL_QUEUE;
 use crate::components::{
-    Banner, BannerKind, DiagnosisPanel, Field, LeftNav, PageHeader, TestEmailOutcome, use_can,
+    Banner, BannerKind, ConfirmBar, DiagnosisPanel, Field, LeftNav, PageHeader, TestEmailOutcome,
+    use_can,
 };
 use crate::domain::mail::{MailDetail, MailKind, MailStatus, QueueRow};
 use crate::domain::{Access, percent_encode};
@@ -373,14 +374,13 @@ fn MessageDetail(
                         format!("Discard message {id}? It will never be sent and its body is deleted.")
                     };
                     view! {
-                        <div class="confirm" role="alertdialog" aria-label="Confirm">
-                            <p>{question}</p>
-                            <button type="button" class="btn primary" on:click=move |_| {
+                        <ConfirmBar label="Confirm" question
+                            confirm=if what == "retry" { "Yes, retry" } else { "Yes, discard" }
+                            on_confirm=move |_| {
                                 if what == "retry" { retry.dispatch(id); } else { discard.dispatch(id); }
                                 confirming.set(None);
-                            }>{if what == "retry" { "Yes, retry" } else { "Yes, discard" }}</button>
-                            <button type="button" class="btn" on:click=move |_| confirming.set(None)>"Cancel"</button>
-                        </div>
+                            }
+                            on_cancel=move |_| confirming.set(None) />
                     }
                 })}
             })}

@@ -6,7 +6,9 @@ use crate::api::limits::{
     send_pool_test_email,
 };
 use crate::components::diagnosis::TestEmailOutcome;
-use crate::components::{Banner, BannerKind, Field, check_before_post, field_error, use_can};
+use crate::components::{
+    Banner, BannerKind, ConfirmBar, Field, check_before_post, field_error, use_can,
+};
 use crate::domain::limits::{MailboxUsage, PacingView};
 use crate::domain::{Access, FieldError};
 use crate::pages::format_time;
@@ -164,16 +166,14 @@ fn PoolTable(
         </table>
         {empty.then(|| view! { <p class="empty">"No further mailboxes: every message goes from the SMTP Server's mailbox."</p> })}
         {move || confirming.get().map(|mailbox| {
-            let target = mailbox.clone();
+            let question = format!("Remove {mailbox} from the sender pool? Its share of waiting guest mail goes to the other mailboxes.");
             view! {
-                <div class="confirm" role="alertdialog" aria-label="Confirm remove">
-                    <p>{format!("Remove {mailbox} from the sender pool? Its share of waiting guest mail goes to the other mailboxes.")}</p>
-                    <button type="button" class="btn primary" on:click=move |_| {
+                <ConfirmBar label="Confirm remove" confirm="Remove" question
+                    on_confirm=move |_| {
                         confirming.set(None);
-                        remove.dispatch(target.clone());
-                    }>"Remove"</button>
-                    <button type="button" class="btn" on:click=move |_| confirming.set(None)>"Cancel"</button>
-                </div>
+                        remove.dispatch(mailbox.clone());
+                    }
+                    on_cancel=move |_| confirming.set(None) />
             }
         })}
     }

@@ -8,7 +8,7 @@ use crate::api::sponsor::{
     SponsorLogout, SponsoredPage, current_sponsor, sponsor_create_known, sponsor_create_random,
     sponsor_delivery, sponsor_guest_action, sponsor_guests,
 };
-use crate::components::{Banner, BannerKind};
+use crate::components::{Banner, BannerKind, ConfirmBar};
 use crate::domain::FieldError;
 use crate::domain::guest::GuestState;
 use crate::domain::portal::RegistrationForm;
@@ -600,11 +600,10 @@ fn ManageAccounts(info: SponsorInfo) -> impl IntoView {
             <span class="toolbar-count">{move || format!("Selected {}", selected.get().len())}</span>
         </div>
         {move || confirming.get().then(|| view! {
-            <div class="confirm" role="alertdialog" aria-label="Confirm delete">
-                <p>{move || format!("Delete {} guest account(s)? Their access ends now.", selected.get().len())}</p>
-                <button type="button" class="btn primary" on:click=move |_| { confirming.set(false); run(GuestAction::Delete); }>"Delete"</button>
-                <button type="button" class="btn" on:click=move |_| confirming.set(false)>"Cancel"</button>
-            </div>
+            <ConfirmBar label="Confirm delete" confirm="Delete"
+                question=Signal::derive(move || format!("Delete {} guest account(s)? Their access ends now.", selected.get().len()))
+                on_confirm=move |_| { confirming.set(false); run(GuestAction::Delete); }
+                on_cancel=move |_| confirming.set(false) />
         })}
         {move || act.value().get().map(|result: ActionResult| match result {
             Ok(report) => view! {

@@ -6,8 +6,8 @@ use crate::api::certificates::{
 };
 use crate::components::menu::TRUSTED_CERTIFICATES;
 use crate::components::{
-    Banner, BannerKind, CopyButton, Field, LeftNav, PageHeader, PemDownload, submitted_form_data,
-    use_can,
+    Banner, BannerKind, ConfirmBar, CopyButton, Field, LeftNav, PageHeader, PemDownload,
+    submitted_form_data, use_can,
 };
 use crate::domain::Access;
 use crate::pages::format_time;
@@ -63,14 +63,13 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
                 <span class="toolbar-count">{move || format!("Selected {}", selected.get().len())}</span>
             </div>
             <Show when=move || confirming.get()>
-                <div class="confirm" role="alertdialog" aria-label="Confirm delete">
-                    <p>{move || format!("Delete {} certificate(s)? Connections to servers whose chain relies on them will fail.", selected.get().len())}</p>
-                    <button type="button" class="btn primary" on:click=move |_| {
+                <ConfirmBar label="Confirm delete" confirm="Delete"
+                    question=Signal::derive(move || format!("Delete {} certificate(s)? Connections to servers whose chain relies on them will fail.", selected.get().len()))
+                    on_confirm=move |_| {
                         confirming.set(false);
                         delete_action.dispatch(selected.get_untracked().into_iter().collect());
-                    }>"Delete"</button>
-                    <button type="button" class="btn" on:click=move |_| confirming.set(false)>"Cancel"</button>
-                </div>
+                    }
+                    on_cancel=move |_| confirming.set(false) />
             </Show>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
