@@ -25,6 +25,19 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// A list bound as one JSON parameter (read with `json_each`): the
+/// statement's text stays the same whatever the list's length.
+pub(crate) fn json_param<T: serde::Serialize>(list: &[T]) -> sqlx::Result<String> {
+    serde_json::to_string(list).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+/// Rows a statement returned as one JSON text (`json_group_array`): rows
+/// cross from SQLite's thread one at a time, each a wake-up, so a batch of
+/// hundreds comes back as one.
+pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(text: &str) -> sqlx::Result<Vec<T>> {
+    serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
 /// Starts a write transaction. SQLite's default (DEFERRED) begins as a
 /// read; if another connection (a delivery worker recording replies)
 /// commits before its first write, that write fails at once with

@@ -39,8 +39,9 @@ pub async fn insert(
     Ok(id)
 }
 
-/// A row a worker has claimed, with what it needs to send it.
-#[derive(Debug, Clone, FromRow)]
+/// A row a worker has claimed, with what it needs to send it. Read from a
+/// JSON array in the fields' order, or from a row.
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct Claimed {
     pub id: i64,
     pub kind: String,
@@ -61,9 +62,8 @@ pub struct Claimed {
 /// inner SELECTs take `FOR UPDATE SKIP LOCKED` for the same effect without
 /// blocking.
 ///
-/// The rows are read as one JSON text, not returned by the UPDATE: rows
-/// cross from SQLite's thread one at a time, each a wake-up, and a claim
-/// takes hundreds. Four statements cost less than that.
+/// The rows are read as one JSON text (`super::json_rows`), not returned by
+/// the UPDATE: four statements cost less than hundreds of wake-ups.
 pub async fn claim(
     db: &SqlitePool,
     owner: &str,
@@ -81,28 +81,12 @@ pub async fn claim(
     .bind(limit)
     .fetch_one(&mut *tx)
     .await?;
-    type Row = (i64, String, String, String, String, String, i64);
-    let due: Vec<Row> = serde_json::from_str(&due).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    let mut rows: Vec<Claimed> = due
-        .into_iter()
-        .map(
-            |(id, kind, sender, recipients, subject, message_id, attempts)| Claimed {
-                id,
-                kind,
-                sender,
-                recipients,
-                subject,
-                message_id,
-                attempts,
-            },
-        )
-        .collect();
+    let mut rows: Vec<Claimed> = super::json_rows(&due)?;
     if rows.is_empty() {
         return Ok(rows);
     }
     rows.sort_by_key(|row| row.id);
-    let ids = serde_json::to_string(&rows.iter().map(|row| row.id).collect::<Vec<_>>())
-        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let ids = super::json_param(&rows.iter().map(|row| row.id).collect::<Vec<_>>())?;
     sqlx::query(
         "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
          attempts = attempts + 1, updated_at = ?3 \
@@ -323,9 +307,8 @@ pub async fn settle_all(
     if kept.is_empty() {
         return Ok(recorded);
     }
-    // One JSON parameter, so the statements' text is the same whatever the
-    // batch's size and SQLite prepares them once.
-    let kept = serde_json::Value::Array(kept).to_string();
+    // One parameter, so SQLite prepares the two statements once.
+    let kept = super::json_param(&kept)?;
     sqlx::query(
         "UPDATE outbox SET status = v.value->>1, last_reply = v.value->>2, \
          diagnosis = v.value->>3, next_attempt_at = v.value->>4, lease_owner = NULL, \

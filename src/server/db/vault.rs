@@ -37,8 +37,7 @@ pub async fn get(
 }
 
 /// The records of one purpose among `record_ids`, in one statement that
-/// returns one row: rows cross from SQLite's thread one at a time, each a
-/// wake-up, and a delivery batch reads hundreds. The blobs travel as hex.
+/// returns one row (`super::json_rows`). The blobs travel as hex.
 pub async fn get_many(
     db: impl SqliteExecutor<'_>,
     purpose: &str,
@@ -47,26 +46,24 @@ pub async fn get_many(
     if record_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = serde_json::to_string(record_ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let (found,): (String,) = sqlx::query_as(
         "SELECT json_group_array(json_array(record_id, hex(nonce), hex(ciphertext))) \
          FROM vault_secrets WHERE purpose = ?1 AND record_id IN (SELECT value FROM json_each(?2))",
     )
     .bind(purpose)
-    .bind(ids)
+    .bind(super::json_param(record_ids)?)
     .fetch_one(db)
     .await?;
-    let decode = |e: &dyn std::fmt::Display| sqlx::Error::Decode(e.to_string().into());
-    let found: Vec<(String, String, String)> =
-        serde_json::from_str(&found).map_err(|e| decode(&e))?;
+    let found: Vec<(String, String, String)> = super::json_rows(&found)?;
+    let unhex = |text: String| hex::decode(text).map_err(|e| sqlx::Error::Decode(Box::new(e)));
     found
         .into_iter()
         .map(|(record_id, nonce, ciphertext)| {
             Ok(SealedRow {
                 purpose: purpose.to_string(),
                 record_id,
-                nonce: hex::decode(nonce).map_err(|e| decode(&e))?,
-                ciphertext: hex::decode(ciphertext).map_err(|e| decode(&e))?,
+                nonce: unhex(nonce)?,
+                ciphertext: unhex(ciphertext)?,
             })
         })
         .collect()
@@ -101,13 +98,12 @@ pub async fn delete_many(
     if record_ids.is_empty() {
         return Ok(0);
     }
-    let ids = serde_json::to_string(record_ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let deleted = sqlx::query(
         "DELETE FROM vault_secrets WHERE purpose = ?1 \
          AND record_id IN (SELECT value FROM json_each(?2))",
     )
     .bind(purpose)
-    .bind(ids)
+    .bind(super::json_param(record_ids)?)
     .execute(db)
     .await?;
     Ok(deleted.rows_affected())

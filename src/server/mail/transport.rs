@@ -51,10 +51,10 @@ pub enum Unprepared {
     Failed(anyhow::Error),
 }
 
-/// An idle session and what it was opened with: the settings generation
-/// and a digest of the credential (never the credential itself).
-/// A signed-in session with what it was opened with: idle in the pool, or
-/// kept by a sender for the message it already carries.
+/// A signed-in session with what it was opened with: the settings
+/// generation, the login and a digest of the credential (never the
+/// credential itself). Idle in the pool, or kept by a sender for the
+/// message it already carries.
 pub struct OpenSession {
     pub generation: u64,
     /// Who the session signed in as: a pool has one mailbox per sender.
