@@ -13,7 +13,6 @@ use common::app::{harness_in, open_alarms, post, sign_in};
 use common::forms::{MAILBOX, configure_smtp, form_body, smtp_fields};
 use common::mail::{received_with_subject, settled};
 use http::StatusCode;
-use leptos::config::LeptosOptions;
 use mailroom::domain::alarm::{AlarmCode, AlarmView, Severity};
 use mailroom::domain::mail::RetryPolicy;
 use mailroom::server::alarms::{CheckRun, run_check};
@@ -133,10 +132,7 @@ async fn the_secret_countdown_alarms_once_per_threshold_and_clears_on_renewal() 
     );
 
     // A restart finds the open alarm at its threshold: nothing new.
-    let options = LeptosOptions::builder().output_name("mailroom").build();
-    let restarted = build_state(h.dir.path(), options, clock.clone())
-        .await
-        .unwrap();
+    let restarted = build_state(h.dir.path(), clock.clone()).await.unwrap();
     assert_eq!(run_check(&restarted).await.unwrap(), CheckRun::default());
 
     // The expiry date comes: "expired" replaces "about to expire".

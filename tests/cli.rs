@@ -2,7 +2,6 @@
 //! master-key rotation, run as the shipped binary.
 #![cfg(feature = "ssr")]
 
-use leptos::config::LeptosOptions;
 use mailroom::domain::{Role, Secret};
 use mailroom::server::auth::{hash_password, verify_password};
 use mailroom::server::db;
@@ -11,8 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 async fn seeded(dir: &Path) -> mailroom::server::AppState {
-    let options = LeptosOptions::builder().output_name("mailroom").build();
-    let state = build_state(dir, options, system_clock()).await.unwrap();
+    let state = build_state(dir, system_clock()).await.unwrap();
     let hash = hash_password(&Secret::new("Old-Passw0rd-1")).unwrap();
     let id = db::admins::insert(
         &state.db,
@@ -151,10 +149,7 @@ async fn rotate_key_keeps_every_secret_readable() {
     let new_key = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
     assert_ne!(old_key, new_key);
 
-    let options = LeptosOptions::builder().output_name("mailroom").build();
-    let reopened = build_state(dir.path(), options, system_clock())
-        .await
-        .unwrap();
+    let reopened = build_state(dir.path(), system_clock()).await.unwrap();
     let secret = reopened
         .vault
         .get("smtp", "client-secret")

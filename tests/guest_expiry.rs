@@ -11,7 +11,6 @@ use common::Peers;
 use common::app::{harness_in, post, sign_in};
 use common::forms::{MAILBOX, configure_smtp, form_body, guest_mail_from_mailbox};
 use http::StatusCode;
-use leptos::config::LeptosOptions;
 use mailroom::domain::Secret;
 use mailroom::domain::guest::GuestState;
 use mailroom::domain::mail::RetryPolicy;
@@ -289,10 +288,7 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
     // A restart (a new state on the same data directory) finds the
     // stored marks: nothing new.
     clock.advance(time::Duration::seconds(HOUR));
-    let options = LeptosOptions::builder().output_name("mailroom").build();
-    let restarted = build_state(h.dir.path(), options, clock.clone())
-        .await
-        .unwrap();
+    let restarted = build_state(h.dir.path(), clock.clone()).await.unwrap();
     assert_eq!(
         run_expiry_job(&restarted).await.unwrap(),
         ExpiryRun::default()

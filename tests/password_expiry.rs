@@ -12,7 +12,6 @@ use common::app::{PASSWORD, harness_in, post, sign_in};
 use common::forms::{MAILBOX, configure_smtp, encode, form_body};
 use common::mail::{received_with_subject, settled};
 use http::StatusCode;
-use leptos::config::LeptosOptions;
 use mailroom::api::auth::PASSWORD_EXPIRED;
 use mailroom::domain::password_policy::InternalUserView;
 use mailroom::server::clock::{Clock, ManualClock, unix};
@@ -138,10 +137,7 @@ async fn each_password_gets_each_reminder_once_then_expires() {
     );
 
     // A restart finds every mark: nothing again.
-    let options = LeptosOptions::builder().output_name("mailroom").build();
-    let restarted = build_state(h.dir.path(), options, clock.clone())
-        .await
-        .unwrap();
+    let restarted = build_state(h.dir.path(), clock.clone()).await.unwrap();
     assert_eq!(
         run_reminder_job(&restarted).await.unwrap(),
         ReminderRun::default()

@@ -13,7 +13,6 @@ use common::app::{harness_in, open_alarms, post, sign_in};
 use common::forms::{configure_smtp, form_body};
 use common::mail::queue_guest_mail;
 use http::StatusCode;
-use leptos::config::LeptosOptions;
 use mailroom::domain::alarm::AlarmCode;
 use mailroom::domain::limits::SendingLimits;
 use mailroom::domain::mail::{MailStatus, RetryPolicy, TestEmailResult};
@@ -229,8 +228,7 @@ async fn the_pace_is_kept_across_a_restart() {
         reserve(&h.state.db, "mbx", &limits, 1, now).await.unwrap(),
         Release::Go
     );
-    let options = LeptosOptions::builder().output_name("mailroom").build();
-    let restarted = build_state(h.dir.path(), options, Arc::new(SystemClock))
+    let restarted = build_state(h.dir.path(), Arc::new(SystemClock))
         .await
         .unwrap();
     match reserve(&restarted.db, "mbx", &limits, 1, now + 10)

@@ -426,16 +426,10 @@ async fn log_levels_change_at_once_and_survive_a_restart() {
         );
     }
     // A new start on the same data directory applies the saved level.
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("mailroom")
-        .build();
-    let restarted = mailroom::server::http::build_state(
-        h.dir.path(),
-        options,
-        mailroom::server::http::system_clock(),
-    )
-    .await
-    .unwrap();
+    let restarted =
+        mailroom::server::http::build_state(h.dir.path(), mailroom::server::http::system_clock())
+            .await
+            .unwrap();
     assert_eq!(
         restarted.log_levels.get("guest-access-admin"),
         Some(mailroom::server::logging::LogLevel::Debug)

@@ -73,32 +73,74 @@ impl FromServerFnError for ApiError {
     }
 }
 
-/// Writes the audit row for a change inside the change's own transaction.
+/// The console's state, as the HTTP layer put it in the server function's
+/// context.
 #[cfg(feature = "ssr")]
-pub(crate) async fn record_audit(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    caller: &crate::server::auth::Caller,
-    now: i64,
-    action: &str,
-    target: &str,
-    changed_fields: &str,
-) -> Result<(), ApiError> {
-    use crate::server::{auth, db};
-    db::audit::insert(
-        &mut **tx,
-        &db::audit::AuditRow {
-            at: now,
-            admin: caller.admin.name.clone(),
-            client_ip: caller.client_ip.clone(),
-            action: action.into(),
-            target: target.into(),
-            changed_fields: changed_fields.into(),
-        },
-    )
-    .await
-    .map_err(auth::internal)?;
-    tracing::info!(target: "admin-access", user = %caller.admin.name, "audit: {action} {target} [{changed_fields}]");
-    Ok(())
+pub(crate) fn app() -> Result<crate::server::AppState, ApiError> {
+    leptos::prelude::use_context::<crate::server::AppState>().ok_or_else(|| {
+        failed(crate::server::service::ServiceError::internal(
+            "server function called without application context",
+        ))
+    })
+}
+
+/// The state and who calls: the signed-in admin (`Caller`), the signed-in
+/// sponsor (`SponsorCaller`) or a `Visitor`, through the same axum
+/// extractors plain handlers use. A missing session is a 401.
+#[cfg(feature = "ssr")]
+pub(crate) async fn caller<T>() -> Result<(crate::server::AppState, T), ApiError>
+where
+    T: axum::extract::FromRequestParts<crate::server::AppState> + Send,
+    T::Rejection: Into<crate::server::service::ServiceError> + std::fmt::Debug,
+{
+    use crate::server::service::ServiceError;
+    let state = app()?;
+    let extracted = leptos_axum::extract_with_state::<Result<T, T::Rejection>, _>(&state)
+        .await
+        .map_err(|e| failed(ServiceError::internal(e)))?;
+    match extracted {
+        Ok(caller) => Ok((state, caller)),
+        Err(rejection) => Err(failed(rejection.into())),
+    }
+}
+
+/// A service's refusal as the server function's answer: the error the page
+/// shows, and the HTTP status a script sees.
+#[cfg(feature = "ssr")]
+pub(crate) fn failed(error: crate::server::service::ServiceError) -> ApiError {
+    use crate::server::service::ServiceError;
+    use http::StatusCode;
+    let (status, error) = match error {
+        ServiceError::Unauthenticated => (StatusCode::UNAUTHORIZED, ApiError::Unauthenticated),
+        ServiceError::Forbidden => (StatusCode::FORBIDDEN, ApiError::Forbidden),
+        ServiceError::Invalid(field) => (StatusCode::BAD_REQUEST, ApiError::Invalid(field)),
+        ServiceError::NotFound(message)
+        | ServiceError::Conflict(message)
+        | ServiceError::Unavailable(message) => {
+            (StatusCode::BAD_REQUEST, ApiError::Rejected(message))
+        }
+        ServiceError::Throttled(message) => {
+            (StatusCode::TOO_MANY_REQUESTS, ApiError::Throttled(message))
+        }
+        ServiceError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, ApiError::Internal),
+    };
+    set_status(status);
+    error
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn set_status(status: http::StatusCode) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+}
+
+/// Sets a cookie on the server function's response.
+#[cfg(feature = "ssr")]
+pub(crate) fn set_cookie(cookie: http::HeaderValue) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(http::header::SET_COOKIE, cookie);
+    }
 }
 
 /// The fields of a multipart upload by name, each at most `max_bytes`
@@ -108,9 +150,9 @@ pub(crate) async fn read_multipart(
     data: leptos::server_fn::codec::MultipartData,
     max_bytes: usize,
 ) -> Result<std::collections::HashMap<String, Vec<u8>>, ApiError> {
-    use crate::server::auth;
+    use crate::server::service::ServiceError;
     let Some(mut multipart) = data.into_inner() else {
-        return Err(auth::bad_request(ApiError::Rejected(
+        return Err(failed(ServiceError::Conflict(
             "Upload the form as multipart/form-data.".into(),
         )));
     };
@@ -118,15 +160,14 @@ pub(crate) async fn read_multipart(
     while let Ok(Some(field)) = multipart.next_field().await {
         let name = field.name().unwrap_or_default().to_string();
         let bytes = field.bytes().await.map_err(|_| {
-            auth::bad_request(ApiError::Rejected(
+            failed(ServiceError::Conflict(
                 "The upload was interrupted; try again.".into(),
             ))
         })?;
         if bytes.len() > max_bytes {
-            return Err(auth::bad_request(FieldError::new(
-                name,
-                "The file is too large.",
-            )));
+            return Err(failed(
+                FieldError::new(name, "The file is too large.").into(),
+            ));
         }
         fields.insert(name, bytes.to_vec());
     }

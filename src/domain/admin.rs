@@ -1,3 +1,4 @@
+use super::Role;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -120,6 +121,70 @@ impl AdminPassword {
         }
     }
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminSummary {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub description: String,
+    pub role: Role,
+    pub status: AdminStatus,
+    pub include_alarm_emails: bool,
+    /// The row is the caller's own account.
+    pub is_self: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub admin: String,
+    pub client_ip: String,
+    pub action: String,
+    pub target: String,
+    pub changed_fields: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardSummary {
+    pub node: String,
+    pub version: String,
+    pub personas: String,
+    pub admins_enabled: usize,
+    pub admins_total: usize,
+    pub recent_changes: Vec<AuditEntry>,
+    /// Open alarms, newest first, in plain text: the dashboard is in the
+    /// bundle every page loads, so it carries no alarm types or actions.
+    pub alarms: Vec<DashboardAlarm>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardAlarm {
+    /// "critical", "warning" or "info", for the badge's class.
+    pub severity: String,
+    pub severity_label: String,
+    pub name: String,
+    pub occurrences: i64,
+    pub last_at: i64,
+    pub status: String,
+}
+
+pub const LAST_SUPER_ADMIN: &str = "At least one enabled Super Admin must remain.";
+
+/// The signed-in admin as the pages see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInAdmin {
+    pub name: String,
+    pub role: Role,
+    pub node: String,
+    pub version: String,
+}
+
+pub const INVALID_CREDENTIALS: &str = "Invalid username or password. Try again.";
+
+pub const PASSWORD_EXPIRED: &str = "Your password has expired. Choose a new password to sign in.";
 
 #[cfg(test)]
 mod tests {

@@ -358,6 +358,31 @@ impl AlarmView {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlarmAction {
+    Acknowledge,
+    Clear,
+}
+
+/// One catalogue row as Alarm Settings shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmSettingRow {
+    pub setting: AlarmSetting,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlarmSettingsPage {
+    pub rows: Vec<AlarmSettingRow>,
+    /// The saved Alarm Notification sender ("" when none).
+    pub sender: String,
+    /// The SMTP mailbox, when the SMTP Server page signs in with OAuth.
+    pub oauth_mailbox: Option<String>,
+    /// How many admins receive alarm emails.
+    pub recipients: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

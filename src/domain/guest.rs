@@ -171,6 +171,14 @@ impl template::Values for GuestDetails {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestEmailPage {
+    pub form: GuestEmailForm,
+    /// The mailbox the SMTP Server page signs in to Exchange Online as,
+    /// when it uses OAuth: the only sender Exchange accepts.
+    pub oauth_mailbox: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -251,6 +251,28 @@ impl GuestTypeForm {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestTypeSummary {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub max_days: u32,
+    pub default_days: u32,
+    pub notice_enabled: bool,
+    pub notice_advance: u32,
+    pub notice_unit: TimeUnit,
+    /// Guest accounts of this type: a type in use cannot be deleted.
+    pub accounts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestTypeEdit {
+    pub id: i64,
+    pub form: GuestTypeForm,
+    pub updated_by: String,
+    pub updated_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -290,6 +290,22 @@ pub struct TestEmailResult {
     pub next_attempt_at: Option<i64>,
 }
 
+/// Rows per page of the Mail Queue table.
+pub const PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailQueuePage {
+    pub counts: QueueCounts,
+    pub rows: Vec<QueueRow>,
+    /// Rows matching the filter, over all pages.
+    pub total: i64,
+    /// 1-based.
+    pub page: i64,
+    pub page_size: i64,
+    /// (done, total) of the batch being sent, while one is.
+    pub batch: Option<(i64, i64)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! Pure types and rules shared by the server and the browser. No IO here.
 
-mod admin;
+pub mod admin;
 pub mod alarm;
+pub mod certificate;
 pub mod connection_test;
 pub mod diagnosis;
 mod email;
@@ -9,6 +10,7 @@ pub mod exchange;
 pub mod guest;
 pub mod guest_type;
 pub mod limits;
+pub mod logs;
 pub mod mail;
 pub mod password_policy;
 pub mod portal;

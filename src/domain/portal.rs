@@ -367,6 +367,56 @@ impl RegistrationForm {
     }
 }
 
+/// Where guests reach portal `id`.
+pub fn public_path(id: i64) -> String {
+    format!("/portal/{id}/self-registration")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalSummary {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub guest_type: String,
+    pub email_credentials: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalPage {
+    pub id: i64,
+    pub form: PortalForm,
+    /// (id, name) of every guest type, for the select.
+    pub guest_types: Vec<(i64, String)>,
+    pub updated_by: String,
+    pub updated_at: i64,
+}
+
+/// What the public portal shows before registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicPortal {
+    pub id: i64,
+    pub name: String,
+    pub require_aup: bool,
+    pub aup_text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registered {
+    pub username: String,
+    /// Present when the portal shows credentials on its success page.
+    pub password: Option<String>,
+    pub valid_until: i64,
+    /// The address the credentials were emailed to, if they were.
+    pub emailed_to: Option<String>,
+}
+
+/// A guest signed in on the portal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestSignedIn {
+    pub username: String,
+    pub valid_until: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

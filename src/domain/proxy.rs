@@ -124,6 +124,12 @@ impl ProxyForm {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyPage {
+    pub form: ProxyForm,
+    pub password_set: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -280,6 +280,35 @@ impl Cloud {
     }
 }
 
+/// A certificate credential: public facts only, and the certificate itself
+/// (PEM) for upload to the Entra app. Its private key never leaves the vault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthCertificateInfo {
+    pub id: i64,
+    pub subject: String,
+    /// Hex SHA-256 of the certificate (Entra shows the SHA-1 thumbprint; both identify it).
+    pub sha256: String,
+    pub x5t_s256: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub origin: String,
+    pub pem: String,
+}
+
+/// The page's values. Secrets are never sent: only whether one is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpPage {
+    pub form: SmtpSettingsForm,
+    pub password_set: bool,
+    pub client_secret_set: bool,
+    /// The certificate credential the saved settings name, if any.
+    pub certificate: Option<OAuthCertificateInfo>,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+pub const SAVE_NEEDS_TEST: &str = "Run Test Connection with these values first: the configuration can only be saved after a successful test.";
+
 #[cfg(test)]
 mod tests {
     use super::*;

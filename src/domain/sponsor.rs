@@ -371,6 +371,115 @@ pub fn parse_guest_csv(text: &str) -> Result<Vec<Registration>, FieldError> {
     Ok(guests)
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestTypeChoice {
+    pub id: i64,
+    pub name: String,
+    pub default_days: u32,
+    pub max_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SponsorInfo {
+    pub username: String,
+    pub full_name: String,
+    pub group: String,
+    pub permissions: SponsorPermissions,
+    pub guest_types: Vec<GuestTypeChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedGuest {
+    pub id: i64,
+    pub username: String,
+    /// Shown to the sponsor only when no email carries it.
+    pub password: Option<String>,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedBatch {
+    pub guests: Vec<CreatedGuest>,
+    /// The credentials emails, for the progress bar.
+    pub mail_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryProgress {
+    pub sent: i64,
+    pub failed: i64,
+    pub pending: i64,
+    /// The mailbox's pace (messages a minute; 0: not paced).
+    pub per_minute: u32,
+    /// Seconds until the batch's last email should go, when paced: it
+    /// waits behind what was queued before it and what goes first.
+    pub eta_seconds: Option<i64>,
+    /// The mailbox is paused (its quota) until then, unix ms.
+    pub paused_until_ms: Option<i64>,
+}
+
+/// What the mailbox can still send, shown before a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendBudget {
+    /// Messages a minute (0: not paced).
+    pub per_minute: u32,
+    /// Recipients left in the rolling 24 hours, when the day is limited.
+    pub recipients_left: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SponsoredGuest {
+    pub id: i64,
+    pub username: String,
+    pub state: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub company: String,
+    pub guest_type: String,
+    pub valid_until: i64,
+    pub sponsor: String,
+    /// The last credentials email's status label, if one was sent.
+    pub delivery: Option<String>,
+    pub delivery_reply: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SponsoredPage {
+    pub rows: Vec<SponsoredGuest>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+}
+
+pub const SPONSOR_HOME: &str = "/sponsor";
+
+pub const SPONSOR_LOGIN: &str = "/sponsor/login";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SponsorGroupSummary {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub permissions: SponsorPermissions,
+    pub members: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SponsorUserSummary {
+    pub id: i64,
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub group: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SponsorGroupsPage {
+    pub groups: Vec<SponsorGroupSummary>,
+    pub users: Vec<SponsorUserSummary>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,22 +1,29 @@
-//! Passwords, sessions and the role check every server function calls.
+//! Passwords, session tokens and cookies, and the extractors that tell
+//! who sends a request: the signed-in admin (`Caller`), the signed-in
+//! sponsor (`SponsorCaller`) and the guest portal's anonymous `Visitor`.
+//! Plain axum handlers take them as arguments; server functions get them
+//! through `leptos_axum::extract_with_state`.
 
-use crate::api::ApiError;
-use crate::domain::password_policy::PolicyScope;
-use crate::domain::{Access, Role, Secret};
+use crate::domain::Secret;
 use crate::server::AppState;
-use crate::server::clock::unix;
-use crate::server::db;
-use crate::server::db::admins::AdminRow;
+use crate::server::service::sponsors::SponsorCaller;
+use crate::server::service::{Caller, ServiceError, sessions};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine;
+use http::HeaderValue;
 use http::request::Parts;
-use http::{HeaderValue, StatusCode, header};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
+/// The admin console's session cookie.
 pub const SESSION_COOKIE: &str = "mailroom_session";
+/// The sponsor portal's session cookie: an admin session does not open
+/// the portal, nor the other way round.
+pub const SPONSOR_COOKIE: &str = "mailroom_sponsor";
 
 /// Hashes a password with argon2id and a random salt (PHC string format).
 pub fn hash_password(password: &Secret) -> anyhow::Result<String> {
@@ -25,6 +32,19 @@ pub fn hash_password(password: &Secret) -> anyhow::Result<String> {
         .hash_password(password.expose().as_bytes(), &salt)
         .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))?;
     Ok(hash.to_string())
+}
+
+/// `hash_password` on the blocking pool: Argon2id takes tens of
+/// milliseconds of CPU and 19 MiB, which the request threads must not wait on.
+pub async fn hash_password_off_runtime(password: Secret) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
+/// `verify_password` on the blocking pool (see `hash_password_off_runtime`).
+pub async fn verify_password_off_runtime(password: Secret, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .unwrap_or(false)
 }
 
 pub fn verify_password(password: &Secret, phc: &str) -> bool {
@@ -61,186 +81,41 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The signed-in admin behind a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub admin: AdminRow,
-    pub token_hash: String,
-    pub client_ip: String,
+/// A session cookie: HttpOnly, SameSite=Strict, Secure behind TLS.
+pub fn session_cookie(name: &'static str, token: &str, secure: bool) -> HeaderValue {
+    cookie_header(
+        Cookie::build((name, token.to_string()))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(secure)
+            .build(),
+    )
 }
 
-impl Caller {
-    pub fn role(&self) -> Role {
-        self.admin.role()
-    }
+/// The cookie that ends a session in the browser.
+pub fn clearing_cookie(name: &'static str, secure: bool) -> HeaderValue {
+    cookie_header(
+        Cookie::build((name, ""))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(secure)
+            .max_age(time::Duration::ZERO)
+            .build(),
+    )
 }
 
-pub enum LoginOutcome {
-    SignedIn {
-        token: String,
-        admin: Box<AdminRow>,
-    },
-    Refused,
-    Throttled {
-        wait_seconds: i64,
-    },
-    /// The password was right but has outlived the admin password policy:
-    /// a new one must be chosen before a session is given.
-    PasswordExpired,
-}
-
-/// One sign-in attempt, throttled per user name and per client address: the
-/// admins', the sponsors' and the guests' sign-ins share it.
-pub struct Attempt {
-    user_key: String,
-    ip_key: String,
-    now: i64,
-}
-
-impl Attempt {
-    /// Starts an attempt for `user_key` (a `throttle::user_key`, prefixed
-    /// per kind of user) from `client_ip`; the seconds to wait if throttled.
-    pub fn start(state: &AppState, user_key: String, client_ip: &str) -> Result<Attempt, i64> {
-        let now = unix(state.clock.now());
-        let ip_key = crate::server::throttle::ip_key(client_ip);
-        match state.throttle.wait(&[&user_key, &ip_key], now) {
-            Some(wait_seconds) => Err(wait_seconds),
-            None => Ok(Attempt {
-                user_key,
-                ip_key,
-                now,
-            }),
-        }
-    }
-
-    /// The attempt's time (Unix seconds).
-    pub fn now(&self) -> i64 {
-        self.now
-    }
-
-    /// Checks `password` against `hash`; `None` (an unknown or disabled
-    /// user) is checked against a decoy, so that it takes as long, and
-    /// fails. A failure counts against the user and the address; a success
-    /// clears the user's.
-    pub fn verify(&self, state: &AppState, password: &Secret, hash: Option<&str>) -> bool {
-        use crate::server::throttle::{PER_IP, PER_USER};
-        let verified = match hash {
-            Some(hash) => verify_password(password, hash),
-            None => {
-                verify_password(password, decoy_hash());
-                false
-            }
-        };
-        if verified {
-            state.throttle.clear(&self.user_key);
-        } else {
-            state
-                .throttle
-                .record_failure(&self.user_key, PER_USER, self.now);
-            state
-                .throttle
-                .record_failure(&self.ip_key, PER_IP, self.now);
-        }
-        verified
-    }
-}
-
-/// Checks a name and password, throttled per user and per IP; on success
-/// creates a session and returns its token (to go in the cookie).
-pub async fn sign_in(
-    state: &AppState,
-    name: &str,
-    password: &Secret,
-    client_ip: &str,
-) -> anyhow::Result<LoginOutcome> {
-    let attempt = match Attempt::start(state, crate::server::throttle::user_key(name), client_ip) {
-        Ok(attempt) => attempt,
-        Err(wait_seconds) => return Ok(LoginOutcome::Throttled { wait_seconds }),
-    };
-    let admin = db::admins::by_name(&state.db, name.trim())
-        .await?
-        .filter(|admin| admin.enabled);
-    let hash = admin.as_ref().map(|admin| admin.password_hash.as_str());
-    let verified = attempt.verify(state, password, hash);
-    let Some(admin) = admin.filter(|_| verified) else {
-        return Ok(LoginOutcome::Refused);
-    };
-    let policy = db::identities::policy(&state.db, PolicyScope::Admin).await?;
-    if crate::server::passwords::admin_password_expired(
-        &policy,
-        admin.password_changed_at,
-        attempt.now,
-    ) {
-        return Ok(LoginOutcome::PasswordExpired);
-    }
-    let token = start_session(state, admin.id, attempt.now, client_ip).await?;
-    Ok(LoginOutcome::SignedIn {
-        token,
-        admin: Box::new(admin),
-    })
-}
-
-/// Creates a session for a verified admin; its token goes in the cookie.
-pub async fn start_session(
-    state: &AppState,
-    admin_id: i64,
-    now: i64,
-    client_ip: &str,
-) -> anyhow::Result<String> {
-    let token = random_token();
-    db::sessions::insert(&state.db, &token_hash(&token), admin_id, now, client_ip).await?;
-    Ok(token)
-}
-
-/// The admin session token from the request's cookies.
-pub fn session_token(parts: &Parts) -> Option<String> {
-    cookie_value(parts, SESSION_COOKIE)
+fn cookie_header(cookie: Cookie<'_>) -> HeaderValue {
+    HeaderValue::from_str(&cookie.to_string()).expect("a URL-safe token makes a valid header")
 }
 
 /// A cookie's value from the request, if set and not empty.
-pub fn cookie_value(parts: &Parts, cookie: &str) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == cookie)
-        .map(|(_, value)| value.to_string())
-        .filter(|v| !v.is_empty())
-}
-
-/// The admin signed in with this request's cookie, if the session is live.
-/// Touches the session so that activity keeps it alive.
-pub async fn current_caller(state: &AppState, parts: &Parts) -> anyhow::Result<Option<Caller>> {
-    let Some(token) = session_token(parts) else {
-        return Ok(None);
-    };
-    let hash = token_hash(&token);
-    let Some((admin_id, last_seen)) = db::sessions::find(&state.db, &hash).await? else {
-        return Ok(None);
-    };
-    let now = unix(state.clock.now());
-    if now - last_seen > state.config.session_idle.as_secs() as i64 {
-        db::sessions::delete(&state.db, &hash).await?;
-        return Ok(None);
-    }
-    let Some(admin) = db::admins::by_id(&state.db, admin_id)
-        .await?
-        .filter(|a| a.enabled)
-    else {
-        return Ok(None);
-    };
-    // Writing on every request would serialise reads behind SQLite's writer.
-    if now - last_seen >= 30 {
-        db::sessions::touch(&state.db, &hash, now).await?;
-    }
-    Ok(Some(Caller {
-        admin,
-        token_hash: hash,
-        client_ip: client_ip(parts),
-    }))
+pub fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
+    CookieJar::from_headers(&parts.headers)
+        .get(name)
+        .map(|cookie| cookie.value().to_string())
+        .filter(|value| !value.is_empty())
 }
 
 pub fn client_ip(parts: &Parts) -> String {
@@ -262,84 +137,102 @@ pub fn over_tls(parts: &Parts) -> bool {
             .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
-pub fn session_cookie(token: &str, secure: bool) -> HeaderValue {
-    named_session_cookie(SESSION_COOKIE, token, secure)
-}
+/// The signed-in admin, or `Unauthenticated` (401) without a live session.
+impl<S> FromRequestParts<S> for Caller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ServiceError;
 
-pub fn clearing_cookie(secure: bool) -> HeaderValue {
-    clearing_named_cookie(SESSION_COOKIE, secure)
-}
-
-/// A session cookie: HttpOnly, SameSite=Strict, Secure behind TLS.
-pub fn named_session_cookie(cookie: &'static str, token: &str, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{cookie}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .expect("a URL-safe token makes a valid header")
-}
-
-pub fn clearing_named_cookie(cookie: &'static str, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{cookie}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
-    ))
-    .expect("static header")
-}
-
-/// Server-function context: the state and the request parts that the
-/// handler put into Leptos' context.
-pub fn context() -> Result<(AppState, Parts), ApiError> {
-    let state = leptos::prelude::use_context::<AppState>();
-    let parts = leptos::prelude::use_context::<Parts>();
-    match (state, parts) {
-        (Some(state), Some(parts)) => Ok((state, parts)),
-        _ => {
-            tracing::error!(target: "admin-access", "server function called without application context");
-            Err(ApiError::Internal)
-        }
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        <Caller as OptionalFromRequestParts<S>>::from_request_parts(parts, state)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)
     }
 }
 
-pub fn set_status(status: StatusCode) {
-    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(status);
+/// `Option<Caller>`: the signed-in admin, if any (public pages ask).
+impl<S> OptionalFromRequestParts<S> for Caller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let Some(token) = cookie_value(parts, SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        sessions::admin_session(&AppState::from_ref(state), &token, &client_ip(parts)).await
     }
 }
 
-/// The role check every server function starts with: 401 without a live
-/// session, 403 when the caller's role lacks `access`.
-pub async fn require(access: Access) -> Result<(AppState, Caller), ApiError> {
-    let (state, parts) = context()?;
-    let caller = current_caller(&state, &parts).await.map_err(internal)?;
-    let Some(caller) = caller else {
-        set_status(StatusCode::UNAUTHORIZED);
-        return Err(ApiError::Unauthenticated);
-    };
-    if !caller.role().allows(access) {
-        set_status(StatusCode::FORBIDDEN);
-        tracing::warn!(target: "admin-access", admin = %caller.admin.name, ?access, "refused: role {} lacks access", caller.role().label());
-        return Err(ApiError::Forbidden);
+/// The signed-in sponsor, or `Unauthenticated` (401).
+impl<S> FromRequestParts<S> for SponsorCaller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        <SponsorCaller as OptionalFromRequestParts<S>>::from_request_parts(parts, state)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)
     }
-    Ok((state, caller))
 }
 
-/// Logs an unexpected failure and gives the client a generic error.
-pub fn internal(error: impl std::fmt::Display) -> ApiError {
-    tracing::error!(target: "admin-access", "internal error: {error}");
-    set_status(StatusCode::INTERNAL_SERVER_ERROR);
-    ApiError::Internal
+impl<S> OptionalFromRequestParts<S> for SponsorCaller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let Some(token) = cookie_value(parts, SPONSOR_COOKIE) else {
+            return Ok(None);
+        };
+        sessions::sponsor_session(&AppState::from_ref(state), &token, &client_ip(parts)).await
+    }
 }
 
-/// Marks a validation or business-rule failure as a client error.
-pub fn bad_request(error: impl Into<ApiError>) -> ApiError {
-    set_status(StatusCode::BAD_REQUEST);
-    error.into()
+/// Whoever sends a request without signing in: a guest on a portal, or
+/// someone signing in. Where it comes from, and whether over TLS.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    pub client_ip: String,
+    pub over_tls: bool,
+    /// The admin and sponsor session tokens the request carries, if any
+    /// (sign-out ends them).
+    pub admin_token: Option<String>,
+    pub sponsor_token: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Visitor {
+            client_ip: client_ip(parts),
+            over_tls: over_tls(parts),
+            admin_token: cookie_value(parts, SESSION_COOKIE),
+            sponsor_token: cookie_value(parts, SPONSOR_COOKIE),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header;
 
     #[test]
     fn argon2id_hashes_verify_and_differ_by_salt() {
@@ -363,19 +256,19 @@ mod tests {
 
     #[test]
     fn cookie_attributes() {
-        let cookie = session_cookie("abc", false);
+        let cookie = session_cookie(SESSION_COOKIE, "abc", false);
         let text = cookie.to_str().unwrap();
         assert!(
             text.contains("HttpOnly")
                 && text.contains("SameSite=Strict")
                 && !text.contains("Secure")
         );
-        assert!(
-            session_cookie("abc", true)
-                .to_str()
-                .unwrap()
-                .ends_with("; Secure")
-        );
+        let secure = session_cookie(SESSION_COOKIE, "abc", true);
+        let parsed = Cookie::parse(secure.to_str().unwrap().to_string()).unwrap();
+        assert_eq!(parsed.secure(), Some(true));
+        assert!(secure.to_str().unwrap().contains("; Secure"));
+        let cleared = clearing_cookie(SESSION_COOKIE, false);
+        assert!(cleared.to_str().unwrap().contains("Max-Age=0"));
     }
 
     #[test]
@@ -388,7 +281,10 @@ mod tests {
             .body(())
             .unwrap();
         let (parts, _) = request.into_parts();
-        assert_eq!(session_token(&parts).as_deref(), Some("tok123"));
+        assert_eq!(
+            cookie_value(&parts, SESSION_COOKIE).as_deref(),
+            Some("tok123")
+        );
         assert_eq!(token_hash("tok123").len(), 64);
     }
 }

@@ -1,12 +1,12 @@
 //! The command line: `serve` (the default), `admin reset-password NAME`,
 //! `vault rotate-key`.
 
-use crate::domain::{AdminPassword, Secret};
-use crate::server::clock::unix;
+use crate::domain::Secret;
 use crate::server::http::{
     bootstrap_admin, build_state, router, spawn_session_sweeper, system_clock,
 };
-use crate::server::{AppState, auth, db, logging};
+use crate::server::service::{Caller, admins, vault};
+use crate::server::{AppState, logging};
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 use std::path::PathBuf;
@@ -140,8 +140,7 @@ pub fn main() -> ExitCode {
 }
 
 async fn open_state(data_dir: &std::path::Path) -> anyhow::Result<AppState> {
-    let options = get_configuration(None)?.leptos_options;
-    build_state(data_dir, options, system_clock()).await
+    build_state(data_dir, system_clock()).await
 }
 
 #[cfg(debug_assertions)]
@@ -157,7 +156,7 @@ async fn serve(
     std::fs::create_dir_all(&data_dir)?;
     let levels = logging::init(Some(&data_dir), true);
     let options = get_configuration(None)?.leptos_options;
-    let mut state = build_state(&data_dir, options, clock).await?;
+    let mut state = build_state(&data_dir, clock).await?;
     // The logging layer reads `levels`; start it from the saved ones.
     for (component, level) in state.log_levels.snapshot() {
         levels.set(component, level);
@@ -173,12 +172,12 @@ async fn serve(
             "==> Store it now: it is not shown again (reset with `mailroom admin reset-password admin`)."
         );
     }
-    let addr = state.leptos_options.site_addr;
+    let addr = options.site_addr;
     spawn_session_sweeper(state.clone());
     crate::server::mail::worker::spawn(state.clone());
     crate::server::guests::spawn_expiry_scheduler(state.clone());
     crate::server::alarms::spawn_scheduler(state.clone());
-    let app = router(state);
+    let app = router(state, options);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(target: "system", "Mailroom {} listening on http://{addr} (data directory {})", crate::server::VERSION, data_dir.display());
     axum::serve(
@@ -195,42 +194,16 @@ async fn serve(
 async fn reset_password(data_dir: PathBuf, name: &str) -> anyhow::Result<()> {
     logging::init(Some(&data_dir), false);
     let state = open_state(&data_dir).await?;
-    let admin = db::admins::by_name(&state.db, name)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no admin user named '{name}'"))?;
-    let (password, generated) = match std::env::var("MAILROOM_NEW_PASSWORD") {
-        Ok(value) if !value.is_empty() => (Secret::new(value), false),
-        _ => (auth::generate_password(), true),
-    };
-    AdminPassword::check("MAILROOM_NEW_PASSWORD", password.expose(), &admin.name)
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let now = unix(state.clock.now());
-    let mut tx = crate::server::db::begin_write(&state.db).await?;
-    db::admins::set_password_hash(&mut *tx, admin.id, &auth::hash_password(&password)?, now)
-        .await?;
-    db::admins::set_enabled(&mut *tx, admin.id, true, now).await?;
-    db::sessions::delete_for_admin(&mut *tx, admin.id).await?;
-    db::audit::insert(
-        &mut *tx,
-        &db::audit::AuditRow {
-            at: now,
-            admin: "cli".into(),
-            client_ip: String::new(),
-            action: "reset-password".into(),
-            target: format!("admin:{}", admin.name),
-            changed_fields: "password, status".into(),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(target: "admin-access", user = "cli", "password reset for admin '{}' from the command line", admin.name);
-    if generated {
-        println!("New password for '{}': {}", admin.name, password.expose());
-    } else {
-        println!(
-            "Password for '{}' set from MAILROOM_NEW_PASSWORD.",
-            admin.name
-        );
+    let password = std::env::var("MAILROOM_NEW_PASSWORD")
+        .ok()
+        .filter(|value| !value.is_empty())
+        .map(Secret::new);
+    let generated = admins::reset_password(&state, &Caller::command_line(), name, password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match generated {
+        Some(password) => println!("New password for '{name}': {}", password.expose()),
+        None => println!("Password for '{name}' set from MAILROOM_NEW_PASSWORD."),
     }
     println!("The account is enabled and its sessions were ended.");
     Ok(())
@@ -239,11 +212,9 @@ async fn reset_password(data_dir: PathBuf, name: &str) -> anyhow::Result<()> {
 async fn rotate_key(data_dir: PathBuf) -> anyhow::Result<()> {
     logging::init(Some(&data_dir), false);
     let state = open_state(&data_dir).await?;
-    let rotation = state
-        .vault
-        .rotate_key(&data_dir, unix(state.clock.now()))
-        .await?;
-    tracing::info!(target: "vault", user = "cli", "master key rotated; {} secrets re-encrypted", rotation.secrets);
+    let rotation = vault::rotate_key(&state, &Caller::command_line(), &data_dir)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
         "Re-encrypted {} secrets under a new master key.",
         rotation.secrets

@@ -1,18 +1,19 @@
 //! Start-up: state, the first admin, the axum router and its handlers.
 
 use crate::app::{App, shell};
-use crate::domain::{AdminPassword, Role, Secret};
-use crate::server::auth::{generate_password, hash_password};
+use crate::domain::Secret;
 use crate::server::clock::{Clock, SystemClock, unix};
 use crate::server::db;
+use crate::server::service::{Caller, ServiceError, admins, logs};
 use crate::server::throttle::LoginThrottle;
 use crate::server::vault::Vault;
 use crate::server::{AppState, Config};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{FromRef, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use http::StatusCode;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
@@ -22,12 +23,16 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub const ADMIN_PASSWORD_ENV: &str = "MAILROOM_ADMIN_PASSWORD";
 
+/// What the router's handlers share: the console's state, and the options
+/// the pages are rendered and served with.
+#[derive(Clone, FromRef)]
+pub struct WebState {
+    pub app: AppState,
+    pub leptos_options: LeptosOptions,
+}
+
 /// Opens the database and vault in `data_dir` and builds the shared state.
-pub async fn build_state(
-    data_dir: &Path,
-    leptos_options: LeptosOptions,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<AppState> {
+pub async fn build_state(data_dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(data_dir)?;
     let db = db::open(data_dir).await?;
     let vault = Vault::open(db.clone(), data_dir).await?;
@@ -45,7 +50,6 @@ pub async fn build_state(
         clock.clone(),
     ));
     Ok(AppState {
-        leptos_options,
         db,
         vault: Arc::new(vault),
         mailer,
@@ -65,37 +69,29 @@ pub fn system_clock() -> Arc<dyn Clock> {
 /// from `MAILROOM_ADMIN_PASSWORD`, or is generated and returned so the caller
 /// prints it once; only its argon2id hash is stored.
 pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<Secret>> {
-    if db::admins::count(&state.db).await? > 0 {
-        return Ok(None);
+    let password = std::env::var(ADMIN_PASSWORD_ENV)
+        .ok()
+        .filter(|value| !value.is_empty())
+        .map(Secret::new);
+    admins::create_first_admin(state, password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{ADMIN_PASSWORD_ENV}: {e}"))
+}
+
+/// A service's refusal as a plain handler's answer.
+impl IntoResponse for ServiceError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ServiceError::Forbidden => StatusCode::FORBIDDEN,
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::Invalid(_) | ServiceError::Conflict(_) => StatusCode::BAD_REQUEST,
+            ServiceError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, self.to_string()).into_response()
     }
-    let (password, generated) = match std::env::var(ADMIN_PASSWORD_ENV) {
-        Ok(value) if !value.is_empty() => {
-            AdminPassword::check(ADMIN_PASSWORD_ENV, &value, "admin")
-                .map_err(|e| anyhow::anyhow!("{ADMIN_PASSWORD_ENV}: {}", e.message))?;
-            (Secret::new(value), false)
-        }
-        _ => (generate_password(), true),
-    };
-    let hash = hash_password(&password)?;
-    let now = unix(state.clock.now());
-    db::admins::insert(
-        &state.db,
-        &db::admins::NewAdmin {
-            name: "admin",
-            email: None,
-            first_name: "",
-            last_name: "",
-            description: "Default admin user",
-            role: Role::SuperAdmin,
-            enabled: true,
-            include_alarm_emails: false,
-            password_hash: &hash,
-        },
-        now,
-    )
-    .await?;
-    tracing::info!(target: "admin-access", user = "admin", "created the first Super Admin 'admin'");
-    Ok(generated.then_some(password))
 }
 
 async fn server_fn_handler(
@@ -105,13 +101,16 @@ async fn server_fn_handler(
     handle_server_fns_with_context(move || provide_context(state.clone()), request).await
 }
 
-async fn page_handler(State(state): State<AppState>, request: Request<Body>) -> Response {
-    let options = state.leptos_options.clone();
+async fn page_handler(State(state): State<WebState>, request: Request<Body>) -> Response {
+    let WebState {
+        app,
+        leptos_options,
+    } = state;
     // Async: the whole page is rendered before it is sent, so it works
     // (reads, links, GET forms) before or without the wasm.
     let handler = leptos_axum::render_app_async_with_context(
-        move || provide_context(state.clone()),
-        move || shell(options.clone()),
+        move || provide_context(app.clone()),
+        move || shell(leptos_options.clone()),
     );
     let mut response = handler(request).await.into_response();
     // Admin pages show configuration: keep them out of shared caches and history.
@@ -124,88 +123,42 @@ async fn page_handler(State(state): State<AppState>, request: Request<Body>) -> 
 
 /// Download Logs: every log file in one zip, for admins who may change
 /// system settings (logs name hosts, admins and recipients). Audited.
-async fn download_logs(State(state): State<AppState>, request: Request<Body>) -> Response {
-    use crate::domain::Access;
-    use crate::server::{auth, logging};
-    use http::StatusCode;
-    let (parts, _) = request.into_parts();
-    let caller = match auth::current_caller(&state, &parts).await {
-        Ok(Some(caller)) => caller,
-        Ok(None) => return (StatusCode::UNAUTHORIZED, "Sign in first.").into_response(),
-        Err(e) => {
-            tracing::error!(target: "admin-access", "download logs: {e}");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    };
-    if !caller.role().allows(Access::ChangeSystemSettings) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Your admin role does not allow this action.",
-        )
-            .into_response();
-    }
-    let dir = logging::log_dir(&state.config.data_dir);
-    let zipped = tokio::task::spawn_blocking(move || logging::zip_logs(&dir)).await;
-    let bytes = match zipped {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => {
-            tracing::error!(target: "admin-access", "download logs: {e:#}");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-        Err(e) => {
-            tracing::error!(target: "admin-access", "download logs: {e}");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    };
-    let now = unix(state.clock.now());
-    let audited: anyhow::Result<()> = async {
-        db::audit::insert(
-            &state.db,
-            &db::audit::AuditRow {
-                at: now,
-                admin: caller.admin.name.clone(),
-                client_ip: caller.client_ip.clone(),
-                action: "download".into(),
-                target: "Debug Logs".into(),
-                changed_fields: String::new(),
-            },
-        )
-        .await?;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = audited {
-        tracing::error!(target: "admin-access", "download logs: {e}");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    }
-    let file_name = format!("mailroom-logs-{}-{now}.zip", state.config.node_name);
-    (
+async fn download_logs(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ServiceError> {
+    let archive = logs::download(&state, &caller).await?;
+    Ok((
         [
             (http::header::CONTENT_TYPE, "application/zip".to_string()),
             (
                 http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
+                format!("attachment; filename=\"{}\"", archive.file_name),
             ),
             (http::header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        bytes,
+        archive.zip,
     )
-        .into_response()
+        .into_response())
 }
 
 /// The whole HTTP surface: pages, server functions under /api, static files.
-pub fn router(state: AppState) -> Router {
+pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
-    let fallback_state = state.clone();
+    let fallback_state = app.clone();
+    let state = WebState {
+        app,
+        leptos_options,
+    };
     Router::new()
         .route(
             "/api/{*fn_name}",
             post(server_fn_handler).get(server_fn_handler),
         )
-        .route(crate::api::logs::LOGS_ZIP_PATH, get(download_logs))
+        .route(crate::domain::logs::LOGS_ZIP_PATH, get(download_logs))
         .leptos_routes_with_handler(routes, get(page_handler))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
+            WebState,
             _,
         >(
             move || provide_context(fallback_state.clone()), shell

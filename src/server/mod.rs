@@ -12,9 +12,9 @@ pub mod logging;
 pub mod mail;
 pub mod oauth;
 pub mod passwords;
+pub mod service;
 pub mod settings;
 pub mod smtp;
-pub mod sponsors;
 pub mod throttle;
 pub mod tls;
 pub mod vault;
@@ -22,8 +22,6 @@ pub mod vault;
 use crate::server::clock::Clock;
 use crate::server::throttle::LoginThrottle;
 use crate::server::vault::Vault;
-use axum::extract::FromRef;
-use leptos::config::LeptosOptions;
 use sqlx::SqlitePool;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,10 +60,11 @@ impl Config {
     }
 }
 
-/// Shared state handed to every handler and server function.
-#[derive(Clone, FromRef)]
+/// The console's shared state: what the services, jobs and delivery
+/// workers use. No web-framework type lives here; the HTTP layer wraps it
+/// (`http::WebState`) with what the pages need.
+#[derive(Clone)]
 pub struct AppState {
-    pub leptos_options: LeptosOptions,
     pub db: SqlitePool,
     pub vault: Arc<Vault>,
     pub clock: Arc<dyn Clock>,

@@ -51,9 +51,7 @@ pub async fn harness_in(
     mail: Option<MailConfig>,
 ) -> Harness {
     let options = LeptosOptions::builder().output_name("mailroom").build();
-    let mut state = build_state(dir.path(), options, clock.clone())
-        .await
-        .unwrap();
+    let mut state = build_state(dir.path(), clock.clone()).await.unwrap();
     if let Some(config) = mail {
         state.mailer = Arc::new(Mailer::new(config, clock));
     }
@@ -82,7 +80,7 @@ pub async fn harness_in(
         .unwrap();
     }
     Harness {
-        app: router(state.clone()),
+        app: router(state.clone(), options),
         state,
         dir,
     }

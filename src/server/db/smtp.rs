@@ -103,3 +103,12 @@ pub async fn put(
     .await?;
     Ok(())
 }
+
+/// The mailbox the saved settings sign in to Exchange Online as, when they
+/// use OAuth: the only sender Exchange accepts.
+pub async fn oauth_mailbox(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<String>> {
+    Ok(get(db)
+        .await?
+        .filter(|smtp| smtp.use_authentication && smtp.auth_type == "oauth")
+        .map(|smtp| smtp.username))
+}

@@ -1,0 +1,333 @@
+//! Signing in and out: the admins' console sessions and the sponsors'
+//! portal sessions, each throttled per user name and per client address,
+//! and the lookup that turns a session token back into its caller.
+
+use super::sponsors::SponsorCaller;
+use super::{Caller, ServiceError, now};
+use crate::domain::admin::{INVALID_CREDENTIALS, PASSWORD_EXPIRED, SignedInAdmin};
+use crate::domain::password_policy::PolicyScope;
+use crate::domain::{AdminPassword, FieldError, Secret};
+use crate::server::AppState;
+use crate::server::auth::{
+    decoy_hash, hash_password_off_runtime, random_token, token_hash, verify_password_off_runtime,
+};
+use crate::server::db;
+use crate::server::throttle::{PER_IP, PER_USER, ip_key, user_key};
+
+/// A new session: the token goes in the cookie, only its hash is stored.
+pub struct NewSession {
+    pub token: String,
+    pub name: String,
+}
+
+/// One sign-in attempt, throttled per user name and per client address: the
+/// admins', the sponsors' and the guests' sign-ins share it.
+pub(crate) struct Attempt {
+    user_key: String,
+    ip_key: String,
+    now: i64,
+}
+
+impl Attempt {
+    /// Starts an attempt for `user_key` (a `throttle::user_key`, prefixed
+    /// per kind of user) from `client_ip`; `Throttled` while it must wait.
+    pub(crate) fn start(
+        app: &AppState,
+        user_key: String,
+        client_ip: &str,
+    ) -> Result<Attempt, ServiceError> {
+        let now = now(app);
+        let ip_key = ip_key(client_ip);
+        match app.throttle.wait(&[&user_key, &ip_key], now) {
+            Some(wait_seconds) => Err(ServiceError::Throttled(format!(
+                "Too many failed sign-in attempts. Try again in {wait_seconds} seconds."
+            ))),
+            None => Ok(Attempt {
+                user_key,
+                ip_key,
+                now,
+            }),
+        }
+    }
+
+    /// The attempt's time (Unix seconds).
+    pub(crate) fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Checks `password` against `hash` off the request threads; `None` (an
+    /// unknown or disabled user) is checked against a decoy, so that it
+    /// takes as long, and fails. A failure counts against the user and the
+    /// address; a success clears the user's.
+    pub(crate) async fn verify(
+        &self,
+        app: &AppState,
+        password: &Secret,
+        hash: Option<&str>,
+    ) -> bool {
+        let checked = hash.unwrap_or_else(|| decoy_hash()).to_string();
+        let verified =
+            verify_password_off_runtime(password.clone(), checked).await && hash.is_some();
+        if verified {
+            app.throttle.clear(&self.user_key);
+        } else {
+            app.throttle
+                .record_failure(&self.user_key, PER_USER, self.now);
+            app.throttle.record_failure(&self.ip_key, PER_IP, self.now);
+        }
+        verified
+    }
+}
+
+/// An admin signs in: the same refusal for an unknown user and a wrong
+/// password; an expired password (admin password policy) must be replaced
+/// first (`PASSWORD_EXPIRED`).
+pub async fn sign_in(
+    app: &AppState,
+    name: &str,
+    password: &Secret,
+    client_ip: &str,
+) -> Result<NewSession, SignInRefusal> {
+    let attempt = Attempt::start(app, user_key(name), client_ip)?;
+    let admin = db::admins::by_name(&app.db, name.trim())
+        .await
+        .map_err(ServiceError::from)?
+        .filter(|admin| admin.enabled);
+    let hash = admin.as_ref().map(|admin| admin.password_hash.as_str());
+    let verified = attempt.verify(app, password, hash).await;
+    let Some(admin) = admin.filter(|_| verified) else {
+        tracing::warn!(target: "admin-access", "failed sign-in for '{}' from {client_ip}", name.replace(['\r', '\n'], " "));
+        return Err(SignInRefusal::Invalid);
+    };
+    let policy = db::identities::policy(&app.db, PolicyScope::Admin)
+        .await
+        .map_err(ServiceError::from)?;
+    if crate::server::passwords::admin_password_expired(
+        &policy,
+        admin.password_changed_at,
+        attempt.now,
+    ) {
+        tracing::info!(target: "admin-access", user = %admin.name, "admin password expired: a new one is required");
+        return Err(SignInRefusal::PasswordExpired);
+    }
+    let token = start_session(app, admin.id, attempt.now, client_ip).await?;
+    tracing::info!(target: "admin-access", user = %admin.name, "admin signed in from {client_ip}");
+    Ok(NewSession {
+        token,
+        name: admin.name,
+    })
+}
+
+/// Why a sign-in gave no session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInRefusal {
+    /// Unknown user, wrong password or disabled account: one answer.
+    Invalid,
+    /// The password has outlived the admin password policy.
+    PasswordExpired,
+    Other(ServiceError),
+}
+
+impl SignInRefusal {
+    pub fn message(&self) -> String {
+        match self {
+            SignInRefusal::Invalid => INVALID_CREDENTIALS.into(),
+            SignInRefusal::PasswordExpired => PASSWORD_EXPIRED.into(),
+            SignInRefusal::Other(error) => error.to_string(),
+        }
+    }
+}
+
+impl From<ServiceError> for SignInRefusal {
+    fn from(error: ServiceError) -> Self {
+        SignInRefusal::Other(error)
+    }
+}
+
+/// An admin whose password expired signs in by replacing it: the current
+/// password is checked (throttled) as at sign-in, the new one against the
+/// rules.
+pub async fn change_expired_password(
+    app: &AppState,
+    name: &str,
+    password: &Secret,
+    new_password: &Secret,
+    confirm_password: &Secret,
+    client_ip: &str,
+) -> Result<NewSession, SignInRefusal> {
+    let attempt = Attempt::start(app, user_key(name), client_ip)?;
+    let admin = db::admins::by_name(&app.db, name.trim())
+        .await
+        .map_err(ServiceError::from)?
+        .filter(|admin| admin.enabled);
+    let hash = admin.as_ref().map(|admin| admin.password_hash.as_str());
+    let verified = attempt.verify(app, password, hash).await;
+    let Some(admin) = admin.filter(|_| verified) else {
+        return Err(SignInRefusal::Invalid);
+    };
+    AdminPassword::check("new_password", new_password.expose(), &admin.name)
+        .map_err(ServiceError::from)?;
+    if new_password.expose() == password.expose() {
+        return Err(ServiceError::from(FieldError::new(
+            "new_password",
+            "Choose a password different from the expired one.",
+        ))
+        .into());
+    }
+    if new_password.expose() != confirm_password.expose() {
+        return Err(ServiceError::from(FieldError::new(
+            "confirm_password",
+            "The passwords do not match.",
+        ))
+        .into());
+    }
+    let new_hash = hash_password_off_runtime(new_password.clone())
+        .await
+        .map_err(ServiceError::from)?;
+    db::admins::set_password_hash(&app.db, admin.id, &new_hash, attempt.now())
+        .await
+        .map_err(ServiceError::from)?;
+    tracing::info!(target: "admin-access", user = %admin.name, "admin changed an expired password from {client_ip}");
+    let token = start_session(app, admin.id, attempt.now(), client_ip).await?;
+    Ok(NewSession {
+        token,
+        name: admin.name,
+    })
+}
+
+/// Creates a session for a verified admin; its token goes in the cookie.
+async fn start_session(
+    app: &AppState,
+    admin_id: i64,
+    now: i64,
+    client_ip: &str,
+) -> Result<String, ServiceError> {
+    let token = random_token();
+    db::sessions::insert(&app.db, &token_hash(&token), admin_id, now, client_ip).await?;
+    Ok(token)
+}
+
+/// Ends the admin session `token`, live or not.
+pub async fn sign_out(app: &AppState, token: Option<&str>) -> Result<(), ServiceError> {
+    if let Some(token) = token {
+        db::sessions::delete(&app.db, &token_hash(token)).await?;
+    }
+    Ok(())
+}
+
+/// The admin signed in with session `token`, if the session is live.
+/// Activity keeps it alive.
+pub async fn admin_session(
+    app: &AppState,
+    token: &str,
+    client_ip: &str,
+) -> Result<Option<Caller>, ServiceError> {
+    let hash = token_hash(token);
+    let Some((admin_id, last_seen)) = db::sessions::find(&app.db, &hash).await? else {
+        return Ok(None);
+    };
+    let now = now(app);
+    if now - last_seen > app.config.session_idle.as_secs() as i64 {
+        db::sessions::delete(&app.db, &hash).await?;
+        return Ok(None);
+    }
+    let Some(admin) = db::admins::by_id(&app.db, admin_id)
+        .await?
+        .filter(|a| a.enabled)
+    else {
+        return Ok(None);
+    };
+    // Writing on every request would serialise reads behind SQLite's writer.
+    if now - last_seen >= 30 {
+        db::sessions::touch(&app.db, &hash, now).await?;
+    }
+    Ok(Some(Caller {
+        role: admin.role(),
+        name: admin.name,
+        admin_id: Some(admin.id),
+        client_ip: client_ip.to_string(),
+    }))
+}
+
+/// The signed-in admin as the pages see it.
+pub fn signed_in(app: &AppState, caller: &Caller) -> SignedInAdmin {
+    SignedInAdmin {
+        name: caller.name.clone(),
+        role: caller.role,
+        node: app.config.node_name.clone(),
+        version: crate::server::VERSION.to_string(),
+    }
+}
+
+/// A sponsor signs in to the sponsor portal, throttled like the admins.
+pub async fn sponsor_sign_in(
+    app: &AppState,
+    name: &str,
+    password: &Secret,
+    client_ip: &str,
+) -> Result<NewSession, SignInRefusal> {
+    let attempt = Attempt::start(app, format!("sponsor:{}", user_key(name)), client_ip)?;
+    let sponsor = db::sponsors::by_name(&app.db, name.trim())
+        .await
+        .map_err(ServiceError::from)?
+        .filter(|sponsor| sponsor.enabled);
+    let hash = sponsor
+        .as_ref()
+        .map(|sponsor| sponsor.password_hash.as_str());
+    let verified = attempt.verify(app, password, hash).await;
+    let Some(sponsor) = sponsor.filter(|_| verified) else {
+        tracing::warn!(target: "guestaccess", "failed sponsor sign-in for '{}' from {client_ip}", name.replace(['\r', '\n'], " "));
+        return Err(SignInRefusal::Invalid);
+    };
+    let token = random_token();
+    db::sponsors::insert_session(&app.db, &token_hash(&token), sponsor.id, attempt.now())
+        .await
+        .map_err(ServiceError::from)?;
+    tracing::info!(target: "guestaccess", "sponsor '{}' signed in from {client_ip}", sponsor.username);
+    Ok(NewSession {
+        token,
+        name: sponsor.username,
+    })
+}
+
+/// Ends the sponsor session `token`, live or not.
+pub async fn sponsor_sign_out(app: &AppState, token: Option<&str>) -> Result<(), ServiceError> {
+    if let Some(token) = token {
+        db::sponsors::delete_session(&app.db, &token_hash(token)).await?;
+    }
+    Ok(())
+}
+
+/// The sponsor signed in with session `token`, if the session is live.
+pub async fn sponsor_session(
+    app: &AppState,
+    token: &str,
+    client_ip: &str,
+) -> Result<Option<SponsorCaller>, ServiceError> {
+    let hash = token_hash(token);
+    let Some((sponsor_id, last_seen)) = db::sponsors::find_session(&app.db, &hash).await? else {
+        return Ok(None);
+    };
+    let now = now(app);
+    if now - last_seen > app.config.session_idle.as_secs() as i64 {
+        db::sponsors::delete_session(&app.db, &hash).await?;
+        return Ok(None);
+    }
+    let Some(user) = db::sponsors::by_id(&app.db, sponsor_id)
+        .await?
+        .filter(|u| u.enabled)
+    else {
+        return Ok(None);
+    };
+    let Some(group) = db::sponsors::group(&app.db, user.group_id).await? else {
+        return Ok(None);
+    };
+    if now - last_seen >= 30 {
+        db::sponsors::touch_session(&app.db, &hash, now).await?;
+    }
+    Ok(Some(SponsorCaller {
+        user,
+        group,
+        client_ip: client_ip.to_string(),
+    }))
+}

@@ -1,0 +1,260 @@
+//! Administration > System > Settings > SMTP Server: read, Test Connection,
+//! Save (refused without a passed test of exactly the values saved), and
+//! the certificate credential.
+
+use super::{Caller, ServiceError, audit, now};
+use crate::domain::connection_test::ConnectionTestReport;
+use crate::domain::smtp::{
+    OAuthCertificateInfo, OAuthCredential, SAVE_NEEDS_TEST, SmtpAuth, SmtpPage, SmtpSettings,
+    SmtpSettingsForm,
+};
+use crate::domain::{Access, FieldError, Secret};
+use crate::server::AppState;
+use crate::server::db;
+use crate::server::oauth::certificate::KeyAndCertificate;
+use crate::server::{certs, settings, smtp};
+
+fn certificate_info(row: db::oauth_certificates::OAuthCertificateRow) -> OAuthCertificateInfo {
+    OAuthCertificateInfo {
+        x5t_s256: crate::server::oauth::certificate::x5t_s256(&row.der),
+        pem: certs::to_pem(&row.der),
+        id: row.id,
+        subject: row.subject,
+        sha256: row.sha256,
+        not_before: row.not_before,
+        not_after: row.not_after,
+        origin: row.origin,
+    }
+}
+
+/// The page's values. Secrets are never returned: only whether one is stored.
+pub async fn get(app: &AppState, caller: &Caller) -> Result<SmtpPage, ServiceError> {
+    caller.require(Access::View)?;
+    let row = db::smtp::get(&app.db).await?;
+    let form = row
+        .as_ref()
+        .map(|r| r.form())
+        .unwrap_or_else(settings::default_smtp_form);
+    let stored = settings::stored_secrets(app, &form).await?;
+    let certificate = match row.as_ref().and_then(|r| r.certificate_id) {
+        Some(id) => db::oauth_certificates::get(&app.db, id)
+            .await?
+            .map(certificate_info),
+        None => None,
+    };
+    Ok(SmtpPage {
+        form,
+        password_set: stored.password,
+        client_secret_set: stored.client_secret,
+        certificate,
+        updated_by: row.as_ref().map(|r| r.updated_by.clone()),
+        updated_at: row.as_ref().map(|r| r.updated_at),
+    })
+}
+
+/// The form checked against what is stored, and the password or client
+/// secret it would use (typed, or the stored one).
+async fn resolve(
+    app: &AppState,
+    form: &SmtpSettingsForm,
+) -> Result<(SmtpSettings, Option<Secret>), ServiceError> {
+    let stored = settings::stored_secrets(app, form).await?;
+    let validated = form.validate(stored)?;
+    let secret = settings::effective_secret(app, &validated).await?;
+    Ok((validated, secret))
+}
+
+/// Test Connection: every rung from the token to QUIT. A pass lets this
+/// admin save exactly these values.
+pub async fn test_connection(
+    app: &AppState,
+    caller: &Caller,
+    form: &SmtpSettingsForm,
+) -> Result<ConnectionTestReport, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let (validated, secret) = resolve(app, form).await?;
+    let context = smtp::TestContext {
+        secret: secret.clone(),
+        assertion: settings::client_assertion(app, &validated).await?,
+        tls: settings::trust(app).await?,
+        proxy: settings::proxy(app).await?,
+        hello_name: app.config.node_name.clone(),
+    };
+    tracing::info!(target: "smtp", user = %caller.name, "Test Connection to {}:{}", validated.host, validated.port.get());
+    let report = smtp::test_connection(&validated, context).await;
+    if report.passed() {
+        app.test_gate
+            .record_pass(&caller.name, &validated, secret.as_ref());
+        tracing::info!(target: "smtp", user = %caller.name, "{}", report.summary);
+    } else {
+        app.test_gate.forget(&caller.name);
+        if let Some(d) = &report.diagnosis {
+            tracing::warn!(target: "smtp", user = %caller.name, "Test Connection failed at {}: {} {}", d.step.label(), d.code, d.message);
+        }
+    }
+    Ok(report)
+}
+
+/// Saves the settings this admin's last Test Connection passed with; the
+/// workers load them before their next message.
+pub async fn save(
+    app: &AppState,
+    caller: &Caller,
+    form: &SmtpSettingsForm,
+) -> Result<SmtpPage, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let (validated, secret) = resolve(app, form).await?;
+    if !app
+        .test_gate
+        .allows(&caller.name, &validated, secret.as_ref())
+    {
+        return Err(ServiceError::Conflict(SAVE_NEEDS_TEST.into()));
+    }
+    let now = now(app);
+    let before = db::smtp::get(&app.db)
+        .await?
+        .map(|r| r.form())
+        .unwrap_or_else(settings::default_smtp_form);
+    let certificate_id = match &validated.auth {
+        SmtpAuth::OAuth {
+            credential: OAuthCredential::Certificate { id },
+            ..
+        } => Some(*id),
+        _ => None,
+    };
+    let mut tx = db::begin_write(&app.db).await?;
+    db::smtp::put(
+        &mut *tx,
+        form,
+        validated.port.get(),
+        validated.timeout.seconds(),
+        certificate_id,
+        now,
+        &caller.name,
+    )
+    .await?;
+    // Certificates no longer in use go, with their private keys.
+    for id in db::oauth_certificates::unused(&mut *tx, certificate_id.unwrap_or(0)).await? {
+        db::vault::delete(&mut *tx, settings::OAUTH_CERTIFICATE_KEY, &id.to_string()).await?;
+        db::oauth_certificates::delete(&mut *tx, id).await?;
+    }
+    let new_secret = match &validated.auth {
+        SmtpAuth::Password {
+            new_password: Some(value),
+            ..
+        } => Some((settings::SMTP_PASSWORD, value)),
+        SmtpAuth::OAuth {
+            credential:
+                OAuthCredential::Secret {
+                    new_value: Some(value),
+                    ..
+                },
+            ..
+        } => Some((settings::SMTP_CLIENT_SECRET, value)),
+        _ => None,
+    };
+    if let Some((purpose, value)) = new_secret {
+        app.vault
+            .put_in(
+                &mut *tx,
+                purpose,
+                settings::SINGLETON,
+                &Secret::new(value.clone()),
+                now,
+            )
+            .await?;
+    }
+    let changed = settings::changed_fields(&before, form).join(", ");
+    audit(&mut tx, caller, now, "update", "SMTP Server", &changed).await?;
+    tx.commit().await?;
+    app.mailer.settings_changed();
+    // A renewed secret clears its alarm before the page reloads.
+    if let Err(error) = crate::server::alarms::run_check(app).await {
+        tracing::error!(target: "alarms", "alarm check failed: {error:#}");
+    }
+    app.test_gate.forget(&caller.name);
+    get(app, caller).await
+}
+
+/// Stores a new certificate credential and its private key (vault). It is
+/// used once the settings naming it pass Test Connection and are saved.
+async fn store_certificate(
+    app: &AppState,
+    caller: &Caller,
+    pair: KeyAndCertificate,
+    origin: &str,
+) -> Result<OAuthCertificateInfo, ServiceError> {
+    let now = now(app);
+    let parsed = certs::parse(&pair.certificate_der, now)
+        .map_err(|message| FieldError::new("certificate", message))?;
+    let mut row = db::oauth_certificates::OAuthCertificateRow {
+        id: 0,
+        der: parsed.der,
+        sha256: parsed.sha256,
+        subject: parsed.subject,
+        not_before: parsed.not_before,
+        not_after: parsed.not_after,
+        origin: origin.into(),
+        created_at: now,
+        created_by: caller.name.clone(),
+    };
+    let mut tx = db::begin_write(&app.db).await?;
+    row.id = db::oauth_certificates::insert(&mut *tx, &row).await?;
+    app.vault
+        .put_in(
+            &mut *tx,
+            settings::OAUTH_CERTIFICATE_KEY,
+            &row.id.to_string(),
+            &pair.private_key_pem,
+            now,
+        )
+        .await?;
+    audit(
+        &mut tx,
+        caller,
+        now,
+        origin,
+        &format!("SMTP OAuth certificate {}", row.id),
+        "certificate, private_key",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(certificate_info(row))
+}
+
+/// Generates a key pair and a self-signed certificate in the console.
+pub async fn generate_certificate(
+    app: &AppState,
+    caller: &Caller,
+) -> Result<OAuthCertificateInfo, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let now = app.clock.now();
+    let common_name = format!("Mailroom SMTP OAuth {}", app.config.node_name);
+    // RSA key generation takes a moment: keep it off the async workers.
+    let pair = tokio::task::spawn_blocking(move || {
+        crate::server::oauth::certificate::generate(&common_name, now)
+    })
+    .await?
+    .map_err(ServiceError::internal)?;
+    store_certificate(app, caller, pair, "generated").await
+}
+
+/// Stores an uploaded certificate (PEM or DER) with its private key (PEM).
+pub async fn upload_certificate(
+    app: &AppState,
+    caller: &Caller,
+    certificate: &[u8],
+    private_key: &Secret,
+) -> Result<OAuthCertificateInfo, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let parsed = certs::parse(certificate, now(app))
+        .map_err(|message| FieldError::new("certificate", message))?;
+    let private_key_pem =
+        crate::server::oauth::certificate::key_for_certificate(private_key.expose(), &parsed.der)
+            .map_err(|message| FieldError::new("private_key", message))?;
+    let pair = KeyAndCertificate {
+        private_key_pem,
+        certificate_der: parsed.der,
+    };
+    store_certificate(app, caller, pair, "uploaded").await
+}

@@ -1,0 +1,507 @@
+//! The sponsor portal: what a signed-in sponsor may see and do, each
+//! operation checked against the sponsor group's permissions and ISE's
+//! guest state rules.
+
+use super::ServiceError;
+use crate::domain::guest::{GuestDetails, GuestState};
+use crate::domain::mail::MailStatus;
+use crate::domain::portal::Registration;
+use crate::domain::sponsor::{
+    ActionReport, CreatedBatch, CreatedGuest, DeliveryProgress, GuestAction, GuestTypeChoice,
+    ImportGuestsForm, KnownGuestForm, ManageScope, RandomGuestsForm, SendBudget, SponsorInfo,
+    SponsorPermissions, SponsoredGuest, SponsoredPage, access_days, guest_type_id, parse_guest_csv,
+};
+use crate::domain::{EmailAddress, FieldError};
+use crate::server::AppState;
+use crate::server::clock::{unix, unix_ms};
+use crate::server::db;
+use crate::server::db::guests::Scope;
+use crate::server::db::sponsors::{GroupRow, SponsorRow};
+use crate::server::guests::{
+    NewAccount, PASSWORD_PURPOSE, SponsorRef, create_accounts, email_settings,
+    generate_guest_password, hash_guest_password, queue_credentials, sponsor_template,
+};
+use crate::server::mail::pacing;
+
+/// The portal name sponsor-created guests carry.
+pub const SPONSOR_PORTAL: &str = "Sponsor Portal (default)";
+
+/// A sponsor signed in to the sponsor portal, with its sponsor group.
+#[derive(Debug, Clone)]
+pub struct SponsorCaller {
+    pub user: SponsorRow,
+    pub group: GroupRow,
+    pub client_ip: String,
+}
+
+impl SponsorCaller {
+    pub fn permissions(&self) -> SponsorPermissions {
+        self.group.permissions()
+    }
+
+    /// The guests this sponsor manages.
+    pub fn scope(&self) -> Scope {
+        match self.permissions().scope {
+            ManageScope::All => Scope::All,
+            ManageScope::Group => Scope::Group(self.group.id),
+            ManageScope::Own => Scope::Own(self.user.id),
+        }
+    }
+
+    fn reference(&self) -> SponsorRef {
+        SponsorRef {
+            id: self.user.id,
+            group_id: self.group.id,
+            username: self.user.username.clone(),
+            email: self.user.email.clone(),
+        }
+    }
+
+    /// `Forbidden` unless the sponsor group allows `what`.
+    fn require(&self, allowed: bool, what: &str) -> Result<(), ServiceError> {
+        if allowed {
+            return Ok(());
+        }
+        tracing::warn!(target: "guestaccess", "sponsor '{}' refused: {what}", self.user.username);
+        Err(ServiceError::Forbidden)
+    }
+}
+
+/// The signed-in sponsor as the portal shows it, with the guest types it
+/// may choose.
+pub async fn info(app: &AppState, sponsor: &SponsorCaller) -> Result<SponsorInfo, ServiceError> {
+    let guest_types = db::guest_types::list(&app.db)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let t = row.guest_type();
+            GuestTypeChoice {
+                id: row.id,
+                name: t.name,
+                default_days: t.default_days,
+                max_days: t.max_days,
+            }
+        })
+        .collect();
+    Ok(SponsorInfo {
+        permissions: sponsor.permissions(),
+        username: sponsor.user.username.clone(),
+        full_name: sponsor.user.full_name.clone(),
+        group: sponsor.group.name.clone(),
+        guest_types,
+    })
+}
+
+/// One guest to create, before the guest type's checks.
+struct Draft {
+    first_name: String,
+    last_name: String,
+    email: Option<EmailAddress>,
+    company: String,
+    person_visited: String,
+    username: Option<String>,
+}
+
+impl From<Registration> for Draft {
+    fn from(r: Registration) -> Self {
+        Draft {
+            first_name: r.first_name,
+            last_name: r.last_name,
+            email: Some(r.email),
+            company: r.company,
+            person_visited: r.person_visited,
+            username: None,
+        }
+    }
+}
+
+/// Create Accounts > Known guest.
+pub async fn create_known(
+    app: &AppState,
+    sponsor: &SponsorCaller,
+    form: &KnownGuestForm,
+) -> Result<CreatedBatch, ServiceError> {
+    create(
+        app,
+        sponsor,
+        &form.guest_type_id,
+        &form.duration_days,
+        || Ok(vec![form.guest.validate(false)?.into()]),
+    )
+    .await
+}
+
+/// Create Accounts > Random: `prefix001`... with generated passwords.
+pub async fn create_random(
+    app: &AppState,
+    sponsor: &SponsorCaller,
+    form: &RandomGuestsForm,
+) -> Result<CreatedBatch, ServiceError> {
+    create(
+        app,
+        sponsor,
+        &form.guest_type_id,
+        &form.duration_days,
+        || {
+            let (count, prefix) = form.validate()?;
+            let width = count.to_string().len().max(3);
+            Ok((1..=count)
+                .map(|n| Draft {
+                    first_name: String::new(),
+                    last_name: String::new(),
+                    email: None,
+                    company: form.company.trim().to_string(),
+                    person_visited: String::new(),
+                    username: Some(format!("{prefix}{n:0width$}")),
+                })
+                .collect())
+        },
+    )
+    .await
+}
+
+/// Create Accounts > Import: a CSV file in ISE's columns.
+pub async fn import(
+    app: &AppState,
+    sponsor: &SponsorCaller,
+    form: &ImportGuestsForm,
+) -> Result<CreatedBatch, ServiceError> {
+    create(
+        app,
+        sponsor,
+        &form.guest_type_id,
+        &form.duration_days,
+        || {
+            Ok(parse_guest_csv(&form.csv)?
+                .into_iter()
+                .map(Draft::from)
+                .collect())
+        },
+    )
+    .await
+}
+
+/// Creates `drafts` for the sponsor with the chosen guest type and
+/// duration; credentials go by email to those with an address.
+async fn create(
+    app: &AppState,
+    sponsor: &SponsorCaller,
+    guest_type: &str,
+    duration_days: &str,
+    drafts: impl FnOnce() -> Result<Vec<Draft>, FieldError>,
+) -> Result<CreatedBatch, ServiceError> {
+    sponsor.require(sponsor.permissions().can_create, "create accounts")?;
+    let type_id = guest_type_id(guest_type)?;
+    let guest_type = db::guest_types::get(&app.db, type_id)
+        .await?
+        .ok_or_else(|| ServiceError::invalid("guest_type_id", "Choose a guest type that exists."))?
+        .guest_type();
+    let days = access_days(duration_days, guest_type.max_days)?;
+    let drafts = drafts()?;
+    let now = unix(app.clock.now());
+    let reference = sponsor.reference();
+    let accounts: Vec<NewAccount> = drafts
+        .into_iter()
+        .map(|d| NewAccount {
+            first_name: d.first_name,
+            last_name: d.last_name,
+            email: d.email,
+            company: d.company,
+            person_visited: d.person_visited,
+            guest_type_id: type_id,
+            valid_from: now,
+            valid_until: now + i64::from(days) * 86_400,
+            sponsor: Some(reference.clone()),
+            portal: SPONSOR_PORTAL.into(),
+            registered_ip: None,
+            username: d.username,
+        })
+        .collect();
+    let template = sponsor_template(app).await?;
+    let emails: Vec<String> = accounts
+        .iter()
+        .map(|a| {
+            a.email
+                .as_ref()
+                .map(|e| e.as_str().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    let created =
+        create_accounts(app, &accounts, template.as_ref(), &sponsor.user.username).await?;
+    tracing::info!(target: "guestaccess", "Sponsor '{}' created {} guest account(s) of type '{}'", sponsor.user.username, created.len(), guest_type.name);
+    let mail_ids = created
+        .iter()
+        .filter_map(|c| c.mail.as_ref().map(|m| m.0))
+        .collect();
+    Ok(CreatedBatch {
+        guests: created
+            .into_iter()
+            .zip(emails)
+            .map(|(c, email)| CreatedGuest {
+                id: c.id,
+                username: c.username,
+                password: c.mail.is_none().then(|| c.password.expose().to_string()),
+                email,
+            })
+            .collect(),
+        mail_ids,
+    })
+}
+
+/// How far the credentials emails of a batch (this sponsor's) have got.
+pub async fn delivery(
+    app: &AppState,
+    sponsor: &SponsorCaller,
+    mail_ids: &[i64],
+) -> Result<DeliveryProgress, ServiceError> {
+    let counts = db::outbox::statuses_created_by(&app.db, mail_ids, &sponsor.user.username).await?;
+    let pending = counts.queued + counts.sending + counts.retrying;
+    let mut progress = DeliveryProgress {
+        sent: counts.sent,
+        failed: counts.dead + counts.discarded,
+        pending,
+        per_minute: 0,
+        eta_seconds: None,
+        paused_until_ms: None,
+    };
+    if pending > 0 {
+        let paced = pacing::current(app).await?;
+        let now = unix_ms(app.clock.now());
+        let (_, _, paused_until_ms, _) = db::pacing::usage(&app.db, &paced.mailbox, now).await?;
+        progress.per_minute = paced.bulk_limits().messages_per_minute;
+        progress.paused_until_ms = paused_until_ms;
+        let last = mail_ids.iter().copied().max().unwrap_or(0);
+        let ahead = db::outbox::waiting_through(&app.db, last).await?;
+        let pause = paused_until_ms.map_or(0, |until| (until - now).max(0) / 1000);
+        progress.eta_seconds = paced.bulk_limits().eta_seconds(ahead).map(|s| s + pause);
+    }
+    Ok(progress)
+}
+
+/// What the mailboxes can still send, shown before a batch. Guests'
+/// credentials are bulk mail: the sender pool shares them.
+pub async fn send_budget(
+    app: &AppState,
+    _sponsor: &SponsorCaller,
+) -> Result<SendBudget, ServiceError> {
+    let paced = pacing::current(app).await?;
+    let now = unix_ms(app.clock.now());
+    let mut recipients_today = 0;
+    for mailbox in paced.mailboxes() {
+        recipients_today += db::pacing::usage(&app.db, mailbox, now).await?.1;
+    }
+    let limits = paced.bulk_limits();
+    let daily = i64::from(limits.recipients_per_day);
+    Ok(SendBudget {
+        per_minute: limits.messages_per_minute,
+        recipients_left: (daily > 0).then(|| (daily - recipients_today).max(0)),
+    })
+}
+
+/// Manage Accounts: the guests the sponsor manages, searched and filtered.
+pub async fn guests(
+    app: &AppState,
+    sponsor: &SponsorCaller,
+    search: &str,
+    state: &str,
+    page: i64,
+) -> Result<SponsoredPage, ServiceError> {
+    const PAGE_SIZE: i64 = 50;
+    let page = page.max(1);
+    let state_filter = GuestState::parse(state).map(|s| s.as_str());
+    let (rows, total) = db::guests::managed_page(
+        &app.db,
+        sponsor.scope(),
+        search,
+        state_filter,
+        PAGE_SIZE,
+        (page - 1) * PAGE_SIZE,
+    )
+    .await?;
+    Ok(SponsoredPage {
+        rows: rows
+            .into_iter()
+            .map(|row| SponsoredGuest {
+                id: row.id,
+                username: row.username,
+                state: row.state,
+                first_name: row.first_name,
+                last_name: row.last_name,
+                email: row.email,
+                company: row.company,
+                guest_type: row.guest_type,
+                valid_until: row.valid_until,
+                sponsor: row.sponsor.unwrap_or_default(),
+                delivery: row
+                    .mail_status
+                    .as_deref()
+                    .and_then(MailStatus::parse)
+                    .map(|s| s.label().to_string()),
+                delivery_reply: row.mail_reply,
+            })
+            .collect(),
+        total,
+        page,
+        page_size: PAGE_SIZE,
+    })
+}
+
+/// Manage Accounts' buttons. The whole request is refused when the sponsor
+/// group lacks the permission; otherwise each guest is done or refused
+/// with ISE's reason.
+pub async fn act(
+    app: &AppState,
+    sponsor: &SponsorCaller,
+    ids: &[i64],
+    action: GuestAction,
+    extend_days: Option<u32>,
+) -> Result<ActionReport, ServiceError> {
+    sponsor.require(action.permitted(&sponsor.permissions()), action.label())?;
+    if extend_days.is_some_and(|d| !(1..=999).contains(&d)) {
+        return Err(ServiceError::invalid(
+            "extend_days",
+            "Enter a whole number of days from 1 to 999.",
+        ));
+    }
+    Ok(run_action(app, sponsor, ids, action, extend_days).await?)
+}
+
+/// Applies `action` to the guests `ids` that the sponsor may manage, in
+/// one transaction; credentials emails are queued in it.
+async fn run_action(
+    state: &AppState,
+    sponsor: &SponsorCaller,
+    ids: &[i64],
+    action: GuestAction,
+    extend_days: Option<u32>,
+) -> anyhow::Result<ActionReport> {
+    let now = unix(state.clock.now());
+    let now_ms = unix_ms(state.clock.now());
+    let settings = email_settings(state).await?;
+    let template = sponsor_template(state)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no guest portal holds a credentials email"))?;
+    let mut report = ActionReport::default();
+    let mut queued = Vec::new();
+    let mut tx = crate::server::db::begin_write(&state.db).await?;
+    let rows = db::guests::managed_by_ids(&mut *tx, sponsor.scope(), ids).await?;
+    for id in ids {
+        if !rows.iter().any(|row| row.id == *id) {
+            report.refused.push((
+                format!("#{id}"),
+                "Not found among the accounts you manage.".into(),
+            ));
+        }
+    }
+    for row in rows {
+        let Some(guest_state) = GuestState::parse(&row.state) else {
+            report
+                .refused
+                .push((row.username, "The account's state is unknown.".into()));
+            continue;
+        };
+        if let Err(why) = action.check(guest_state, row.password_changed, !row.email.is_empty()) {
+            report.refused.push((row.username, why));
+            continue;
+        }
+        let mut details = GuestDetails {
+            username: row.username.clone(),
+            password: None,
+            first_name: row.first_name.clone(),
+            last_name: row.last_name.clone(),
+            email: row.email.clone(),
+            company: row.company.clone(),
+            sponsor_name: row.sponsor.clone().unwrap_or_default(),
+            person_visited: String::new(),
+            portal_name: row.portal.clone(),
+            valid_from: row.valid_from,
+            valid_until: row.valid_until,
+        };
+        let record = row.id.to_string();
+        match action {
+            GuestAction::Resend | GuestAction::ResetPassword => {
+                if !settings.enabled {
+                    report.refused.push((
+                        row.username,
+                        "Guest email is turned off in Guest Email Settings.".into(),
+                    ));
+                    continue;
+                }
+                let password = if action == GuestAction::Resend {
+                    match state.vault.get(PASSWORD_PURPOSE, &record).await? {
+                        Some(password) => password,
+                        None => {
+                            report.refused.push((
+                                row.username,
+                                "The password is no longer kept: use Reset Password to send new credentials.".into(),
+                            ));
+                            continue;
+                        }
+                    }
+                } else {
+                    let password = generate_guest_password();
+                    let hash = hash_guest_password(&password)?;
+                    db::guests::set_password(&mut *tx, row.id, &hash, now).await?;
+                    state
+                        .vault
+                        .put_in(&mut *tx, PASSWORD_PURPOSE, &record, &password, now)
+                        .await?;
+                    password
+                };
+                details.password = Some(password.expose().to_string());
+                queued.extend(
+                    queue_credentials(
+                        state,
+                        &mut tx,
+                        &settings,
+                        &template,
+                        &details,
+                        row.sponsor_email.as_deref(),
+                        row.id,
+                        &sponsor.user.username,
+                        now_ms,
+                    )
+                    .await?,
+                );
+            }
+            GuestAction::Extend => {
+                let guest_type = db::guest_types::get(&mut *tx, row.guest_type_id)
+                    .await?
+                    .map(|t| t.guest_type());
+                let (default_days, max_days) = guest_type
+                    .map(|t| (t.default_days, t.max_days))
+                    .unwrap_or((1, 1));
+                let days = extend_days.unwrap_or(default_days);
+                let until = row.valid_until.max(now) + i64::from(days) * 86_400;
+                if until - row.valid_from > i64::from(max_days) * 86_400 {
+                    report.refused.push((
+                        row.username,
+                        format!(
+                            "Extending by {days} days would exceed {}'s maximum of {max_days} days.",
+                            row.guest_type
+                        ),
+                    ));
+                    continue;
+                }
+                db::guests::extend(&mut *tx, row.id, until, now).await?;
+            }
+            GuestAction::Suspend => {
+                db::guests::set_state(&mut *tx, row.id, GuestState::Suspended, now).await?;
+            }
+            GuestAction::Reinstate => {
+                db::guests::set_state(&mut *tx, row.id, GuestState::Active, now).await?;
+            }
+            GuestAction::Delete => {
+                db::guests::delete(&mut *tx, row.id).await?;
+                db::vault::delete(&mut *tx, PASSWORD_PURPOSE, &record).await?;
+            }
+        }
+        tracing::info!(target: "guestaccess", "Sponsor '{}': {} guest '{}'", sponsor.user.username, action.label(), row.username);
+        report.done.push(row.username);
+    }
+    tx.commit().await?;
+    state.mailer.submitted(&queued);
+    report.mail_ids = queued.iter().map(|q| q.id).collect();
+    Ok(report)
+}
