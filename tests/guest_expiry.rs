@@ -40,6 +40,7 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
             pool_size: 2,
             retry: RetryPolicy::default(),
             lease: Duration::from_secs(60),
+            ..MailConfig::default()
         }),
     )
     .await;
@@ -219,7 +220,7 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
     );
     for id in [v1, v2] {
         let row = db::guests::get(&h.state.db, id).await.unwrap().unwrap();
-        assert_eq!(row.state(), Some(GuestState::Expired));
+        assert_eq!(row.state, GuestState::Expired);
     }
     assert!(
         !h.state

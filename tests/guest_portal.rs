@@ -32,6 +32,7 @@ async fn rig() -> Rig {
         pool_size: 2,
         retry: RetryPolicy::default(),
         lease: Duration::from_secs(60),
+        ..MailConfig::default()
     })
     .await;
     let root = sign_in(&h.app, "root").await;
@@ -163,7 +164,7 @@ async fn a_guest_registers_and_receives_the_customised_credentials_email() {
         .await
         .unwrap();
     let row = db::guests::get(&rig.h.state.db, id).await.unwrap().unwrap();
-    assert_eq!(row.state(), Some(GuestState::Created));
+    assert_eq!(row.state, GuestState::Created);
     assert_eq!(row.valid_until - row.valid_from, 86_400);
     assert_eq!(row.company, "<Acme & Co>");
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM guest_accounts WHERE id = ?")

@@ -462,6 +462,35 @@ pub fn enhanced_code(text: &str) -> Option<String> {
     ok.then(|| first.to_string())
 }
 
+/// The command a refusal most likely concerns, given the command it
+/// answered: a reply to the message itself can be about its sender or its
+/// recipients (Exchange checks them there), and "530 5.7.57 not
+/// authenticated" at MAIL FROM is about signing in.
+pub fn refused_step(answered: Step, code: u16, reply: &str) -> Step {
+    match (answered, step_of_reply(code, reply)) {
+        (Step::Data, guessed) => guessed,
+        (Step::MailFrom | Step::RcptTo, Step::Auth) => Step::Auth,
+        (step, _) => step,
+    }
+}
+
+/// Which command a refusal to the message most likely concerns: the reply
+/// tells (RFC 3463: X.1.7/X.1.8 are about the sender, other X.1
+/// and X.2 codes about a recipient's address or mailbox).
+fn step_of_reply(code: u16, text: &str) -> Step {
+    if matches!(code, 504 | 530 | 534 | 535 | 538) {
+        return Step::Auth;
+    }
+    let enhanced = enhanced_code(text).unwrap_or_default();
+    let mut parts = enhanced.split('.').skip(1);
+    match (parts.next(), parts.next()) {
+        (Some("1"), Some("7" | "8")) => Step::MailFrom,
+        (Some("1"), _) => Step::RcptTo,
+        (Some("2"), Some(detail)) if detail != "252" => Step::RcptTo,
+        _ => Step::Data,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,6 +650,41 @@ mod tests {
             token_endpoint_unreachable("connection refused", true)
                 .hint
                 .contains("proxy")
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_placed_at_the_command_it_answered() {
+        assert_eq!(
+            step_of_reply(535, "5.7.3 Authentication unsuccessful"),
+            Step::Auth
+        );
+        assert_eq!(
+            step_of_reply(550, "5.1.10 RESOLVER.ADR.RecipientNotFound"),
+            Step::RcptTo
+        );
+        assert_eq!(
+            step_of_reply(550, "5.1.8 Access denied, bad outbound sender"),
+            Step::MailFrom
+        );
+        assert_eq!(step_of_reply(552, "5.2.2 Mailbox full"), Step::RcptTo);
+        assert_eq!(step_of_reply(554, "5.2.252 SendAsDenied"), Step::Data);
+        assert_eq!(step_of_reply(554, "Transaction failed"), Step::Data);
+    }
+
+    #[test]
+    fn a_refusal_to_the_message_is_placed_by_its_reply_elsewhere_by_its_command() {
+        assert_eq!(
+            refused_step(Step::Data, 550, "5.1.10 RESOLVER.ADR.RecipientNotFound"),
+            Step::RcptTo
+        );
+        assert_eq!(
+            refused_step(Step::MailFrom, 530, "5.7.57 Client not authenticated"),
+            Step::Auth
+        );
+        assert_eq!(
+            refused_step(Step::RcptTo, 550, "5.1.8 bad outbound sender"),
+            Step::RcptTo
         );
     }
 }

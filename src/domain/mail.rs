@@ -61,6 +61,41 @@ impl MailStatus {
     }
 }
 
+/// The outbox's priorities, lower first (`MailKind::priority`; the claim
+/// queries order and filter by them).
+pub const URGENT_PRIORITY: i64 = 0;
+pub const SPONSOR_PRIORITY: i64 = 1;
+pub const BULK_PRIORITY: i64 = 2;
+pub const PRIORITIES: [i64; 3] = [URGENT_PRIORITY, SPONSOR_PRIORITY, BULK_PRIORITY];
+
+/// A message's recipients: at least one address.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Recipients(Vec<String>);
+
+impl Recipients {
+    pub fn new(addresses: Vec<String>) -> Self {
+        Recipients(addresses)
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for Recipients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(", "))
+    }
+}
+
 /// What the email is for; decides its persona and the log it is written to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum MailKind {
@@ -124,10 +159,15 @@ impl MailKind {
     /// then bulk guest mail. Lower goes first.
     pub fn priority(self) -> i64 {
         match self {
-            MailKind::TestEmail | MailKind::Alarm | MailKind::PasswordReminder => 0,
-            MailKind::SponsorNotice => 1,
-            MailKind::GuestCredentials | MailKind::GuestExpiryNotice => 2,
+            MailKind::TestEmail | MailKind::Alarm | MailKind::PasswordReminder => URGENT_PRIORITY,
+            MailKind::SponsorNotice => SPONSOR_PRIORITY,
+            MailKind::GuestCredentials | MailKind::GuestExpiryNotice => BULK_PRIORITY,
         }
+    }
+
+    /// Bulk guest mail, which the sender pool's mailboxes share.
+    pub fn is_bulk(self) -> bool {
+        self.priority() == BULK_PRIORITY
     }
 
     /// Guest emails are logged to guest.log like ISE's guest components.

@@ -9,21 +9,13 @@ pub struct AdminRow {
     pub first_name: String,
     pub last_name: String,
     pub description: String,
-    pub role: String,
+    pub role: Role,
     pub enabled: bool,
     pub include_alarm_emails: bool,
     pub password_hash: String,
     pub password_changed_at: i64,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-impl AdminRow {
-    /// An unknown role string (a hand-edited database) is treated as the
-    /// least privileged role rather than an error.
-    pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::ReadOnlyAdmin)
-    }
 }
 
 pub struct NewAdmin<'a> {
@@ -96,7 +88,7 @@ pub async fn insert(
     .bind(admin.first_name)
     .bind(admin.last_name)
     .bind(admin.description)
-    .bind(admin.role.as_str())
+    .bind(admin.role)
     .bind(admin.enabled)
     .bind(admin.include_alarm_emails)
     .bind(admin.password_hash)
@@ -122,7 +114,7 @@ pub async fn update(
     .bind(changes.first_name)
     .bind(changes.last_name)
     .bind(changes.description)
-    .bind(changes.role.as_str())
+    .bind(changes.role)
     .bind(changes.enabled)
     .bind(changes.include_alarm_emails)
     .bind(now)
@@ -172,7 +164,7 @@ pub async fn other_enabled_super_admins(
     except_id: i64,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE role = ? AND enabled = 1 AND id <> ?")
-        .bind(Role::SuperAdmin.as_str())
+        .bind(Role::SuperAdmin)
         .bind(except_id)
         .fetch_one(db)
         .await

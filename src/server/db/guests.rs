@@ -1,4 +1,5 @@
 use crate::domain::guest::{GuestDetails, GuestState};
+use crate::domain::mail::MailStatus;
 use sqlx::{FromRow, SqliteExecutor};
 
 pub struct NewGuest<'a> {
@@ -36,7 +37,7 @@ pub async fn insert(
     )
     .bind(guest.username)
     .bind(guest.password_hash)
-    .bind(guest.state.as_str())
+    .bind(guest.state)
     .bind(guest.first_name)
     .bind(guest.last_name)
     .bind(guest.email)
@@ -61,7 +62,7 @@ pub async fn insert(
 pub struct GuestRow {
     pub id: i64,
     pub username: String,
-    pub state: String,
+    pub state: GuestState,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
@@ -77,10 +78,6 @@ pub struct GuestRow {
 }
 
 impl GuestRow {
-    pub fn state(&self) -> Option<GuestState> {
-        GuestState::parse(&self.state)
-    }
-
     /// The template values, without a password.
     pub fn details(&self) -> GuestDetails {
         GuestDetails {
@@ -230,7 +227,7 @@ impl Scope {
 pub struct ManagedRow {
     pub id: i64,
     pub username: String,
-    pub state: String,
+    pub state: GuestState,
     pub password_changed: bool,
     pub first_name: String,
     pub last_name: String,
@@ -243,7 +240,7 @@ pub struct ManagedRow {
     pub sponsor: Option<String>,
     pub sponsor_email: Option<String>,
     pub portal: String,
-    pub mail_status: Option<String>,
+    pub mail_status: Option<MailStatus>,
     pub mail_reply: Option<String>,
 }
 
@@ -259,7 +256,7 @@ pub async fn managed_page(
     db: &sqlx::SqlitePool,
     scope: Scope,
     search: &str,
-    state: Option<&str>,
+    state: Option<GuestState>,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<ManagedRow>, i64)> {
@@ -325,7 +322,7 @@ pub async fn set_state(
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE guest_accounts SET state = ?, updated_at = ? WHERE id = ?")
-        .bind(state.as_str())
+        .bind(state)
         .bind(now)
         .bind(id)
         .execute(db)

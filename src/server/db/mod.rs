@@ -4,6 +4,7 @@ pub mod admins;
 pub mod alarms;
 pub mod audit;
 pub mod certificates;
+pub mod codec;
 pub mod guest_email;
 pub mod guest_types;
 pub mod guests;

@@ -1,6 +1,9 @@
 //! The outbox and its delivery attempts. Times are unix milliseconds.
 
-use crate::domain::mail::{AttemptRow, MailKind, MailStatus, QueueCounts, QueueRow};
+use super::codec::Stored;
+use crate::domain::mail::{
+    AttemptRow, BULK_PRIORITY, MailKind, MailStatus, PRIORITIES, QueueCounts, QueueRow, Recipients,
+};
 use sqlx::{FromRow, SqliteExecutor, SqlitePool};
 use std::collections::HashSet;
 
@@ -23,10 +26,10 @@ pub async fn insert(
          attempts, next_attempt_at, created_by, created_at, updated_at, priority) \
          VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?) RETURNING id",
     )
-    .bind(mail.kind.as_str())
+    .bind(mail.kind)
     .bind(mail.kind.persona().as_str())
     .bind(mail.sender)
-    .bind(mail.recipients.join(","))
+    .bind(Recipients::new(mail.recipients.to_vec()))
     .bind(mail.subject)
     .bind(mail.message_id)
     .bind(now)
@@ -44,13 +47,24 @@ pub async fn insert(
 #[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct Claimed {
     pub id: i64,
-    pub kind: String,
+    #[serde(deserialize_with = "stored")]
+    pub kind: MailKind,
     pub sender: String,
-    pub recipients: String,
+    #[serde(deserialize_with = "stored")]
+    pub recipients: Recipients,
     pub subject: String,
     pub message_id: String,
     /// Including the attempt being made now.
     pub attempts: i64,
+}
+
+/// A column read from a JSON text of rows in its stored form.
+fn stored<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    Stored<T>: serde::Deserialize<'de>,
+{
+    <Stored<T> as serde::Deserialize>::deserialize(d).map(|stored| stored.0)
 }
 
 /// Leases up to `limit` due rows to `owner` until `lease_until`, counting
@@ -124,7 +138,7 @@ fn due_ids(now: &str, limit: &str, filter: &str) -> String {
 /// Leases the next due row a sending mailbox's lane may take, by priority:
 /// with `lane` empty, the SMTP Server page's mailbox, which takes any row
 /// not From a pool mailbox; else that pool mailbox, which takes rows From
-/// itself and bulk guest mail (priority 2) From no other pool mailbox.
+/// itself and bulk guest mail (`BULK_PRIORITY`) From no other pool mailbox.
 pub async fn claim_for_lane(
     db: impl SqliteExecutor<'_>,
     owner: &str,
@@ -135,7 +149,7 @@ pub async fn claim_for_lane(
 ) -> sqlx::Result<Option<Claimed>> {
     let pool = serde_json::to_string(pool).unwrap_or_else(|_| "[]".into());
     let takes = "(lower(sender) NOT IN (SELECT value FROM json_each(?5)) \
-         AND (?6 = '' OR priority = 2) OR (?6 <> '' AND lower(sender) = ?6))";
+         AND (?6 = '' OR priority = ?7) OR (?6 <> '' AND lower(sender) = ?6))";
     sqlx::query_as(&format!(
         "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
          attempts = attempts + 1, updated_at = ?3 WHERE id IN ({}) \
@@ -148,6 +162,7 @@ pub async fn claim_for_lane(
     .bind(1)
     .bind(pool)
     .bind(lane)
+    .bind(BULK_PRIORITY)
     .fetch_optional(db)
     .await
 }
@@ -183,9 +198,10 @@ pub async fn defer(
 pub async fn waiting_through(db: impl SqliteExecutor<'_>, last: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'retrying', 'sending') \
-         AND (id <= ? OR priority < 2)",
+         AND (id <= ? OR priority < ?)",
     )
     .bind(last)
+    .bind(BULK_PRIORITY)
     .fetch_one(db)
     .await
 }
@@ -205,18 +221,25 @@ pub async fn waiting(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
 /// `outbox_lease`, which holds only the rows being sent (SQLite would
 /// rather walk every one of them in `outbox_priority_due`).
 pub async fn next_due(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<i64>> {
-    let (due,): (Option<i64>,) = sqlx::query_as(
-        "SELECT MIN(t) FROM ( \
-           SELECT MIN(next_attempt_at) AS t FROM outbox WHERE status = 'queued' AND priority = 0 \
-           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued' AND priority = 1 \
-           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'queued' AND priority = 2 \
-           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'retrying' AND priority = 0 \
-           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'retrying' AND priority = 1 \
-           UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'retrying' AND priority = 2 \
-           UNION ALL SELECT MIN(lease_until) FROM outbox INDEXED BY outbox_lease WHERE status = 'sending')",
-    )
-    .fetch_one(db)
-    .await?;
+    static NEXT_DUE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let firsts: Vec<String> = ["queued", "retrying"]
+            .iter()
+            .flat_map(|status| {
+                PRIORITIES.iter().map(move |priority| {
+                    format!(
+                        "SELECT MIN(next_attempt_at) AS t FROM outbox \
+                         WHERE status = '{status}' AND priority = {priority}"
+                    )
+                })
+            })
+            .collect();
+        format!(
+            "SELECT MIN(t) FROM ({} UNION ALL SELECT MIN(lease_until) FROM outbox \
+             INDEXED BY outbox_lease WHERE status = 'sending')",
+            firsts.join(" UNION ALL ")
+        )
+    });
+    let (due,): (Option<i64>,) = sqlx::query_as(NEXT_DUE.as_str()).fetch_one(db).await?;
     Ok(due)
 }
 
@@ -356,15 +379,13 @@ pub async fn discard_dead(db: impl SqliteExecutor<'_>, id: i64, now: i64) -> sql
 }
 
 pub async fn counts(db: impl SqliteExecutor<'_>) -> sqlx::Result<QueueCounts> {
-    let rows: Vec<(String, i64)> =
+    let rows: Vec<(MailStatus, i64)> =
         sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status")
             .fetch_all(db)
             .await?;
     let mut counts = QueueCounts::default();
     for (status, count) in rows {
-        if let Some(status) = MailStatus::parse(&status) {
-            counts.add(status, count);
-        }
+        counts.add(status, count);
     }
     Ok(counts)
 }
@@ -384,14 +405,12 @@ pub async fn statuses_created_by(
     let sql = format!(
         "SELECT status, COUNT(*) FROM outbox WHERE created_by = ? AND id IN ({marks}) GROUP BY status"
     );
-    let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(created_by);
+    let mut query = sqlx::query_as::<_, (MailStatus, i64)>(&sql).bind(created_by);
     for id in ids {
         query = query.bind(id);
     }
     for (status, count) in query.fetch_all(db).await? {
-        if let Some(status) = MailStatus::parse(&status) {
-            counts.add(status, count);
-        }
+        counts.add(status, count);
     }
     Ok(counts)
 }
@@ -410,10 +429,10 @@ pub struct Filter {
 #[derive(FromRow)]
 struct RowRecord {
     id: i64,
-    kind: String,
+    kind: MailKind,
     recipients: String,
     subject: String,
-    status: String,
+    status: MailStatus,
     attempts: i64,
     last_reply: Option<String>,
     created_at: i64,
@@ -423,10 +442,10 @@ struct RowRecord {
 
 impl RowRecord {
     fn into_row(self) -> QueueRow {
-        let status = MailStatus::parse(&self.status).unwrap_or(MailStatus::Queued);
+        let status = self.status;
         QueueRow {
             id: self.id,
-            kind: MailKind::parse(&self.kind).unwrap_or(MailKind::TestEmail),
+            kind: self.kind,
             recipients: self.recipients,
             subject: self.subject,
             status,
@@ -466,8 +485,8 @@ pub async fn page(
     let where_clause = "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2) \
          AND (?3 = '%%' OR recipients LIKE ?3 ESCAPE '\\') \
          AND (?4 = '%%' OR subject LIKE ?4 ESCAPE '\\')";
-    let status = filter.status.map(MailStatus::as_str);
-    let kind = filter.kind.map(MailKind::as_str);
+    let status = filter.status;
+    let kind = filter.kind;
     let recipient = escape_like(filter.recipient.trim());
     let subject = escape_like(filter.subject.trim());
     let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM outbox {where_clause}"))

@@ -50,6 +50,10 @@ pub struct MailConfig {
     pub retry: RetryPolicy,
     /// How long a claimed row stays with its worker before another may take it.
     pub lease: Duration,
+    /// Without sending limits, a sender with the next message ready writes
+    /// its envelope with the last message's end (`Session::send_then`).
+    /// Off only to measure what that gains (`benches/`).
+    pub chain_messages: bool,
 }
 
 impl Default for MailConfig {
@@ -58,6 +62,7 @@ impl Default for MailConfig {
             pool_size: 3,
             retry: RetryPolicy::default(),
             lease: Duration::from_secs(10 * 60),
+            chain_messages: true,
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::server::db::admins::AdminRow;
 fn summary(row: AdminRow, caller: &Caller) -> AdminSummary {
     AdminSummary {
         id: row.id,
-        role: row.role(),
+        role: row.role,
         status: if row.enabled {
             AdminStatus::Enabled
         } else {
@@ -147,7 +147,7 @@ pub async fn update(
         ("first name", valid.first_name != current.first_name),
         ("last name", valid.last_name != current.last_name),
         ("description", valid.description != current.description),
-        ("admin group", valid.role != current.role()),
+        ("admin group", valid.role != current.role),
         ("status", enabled != current.enabled),
         (
             "include system alarms in emails",
@@ -216,7 +216,7 @@ pub async fn set_status(
         if current.enabled == enabled {
             continue;
         }
-        check_keeps_a_super_admin(&mut tx, caller, &current, current.role(), enabled).await?;
+        check_keeps_a_super_admin(&mut tx, caller, &current, current.role, enabled).await?;
         if !enabled {
             db::sessions::delete_for_admin(&mut *tx, id).await?;
         }
@@ -253,14 +253,14 @@ async fn check_keeps_a_super_admin(
                 "You cannot disable your own account.",
             ));
         }
-        if new_role != current.role() {
+        if new_role != current.role {
             return Err(ServiceError::invalid(
                 "role",
                 "You cannot change your own admin group.",
             ));
         }
     }
-    let loses_super_admin = current.role() == Role::SuperAdmin
+    let loses_super_admin = current.role == Role::SuperAdmin
         && current.enabled
         && (new_role != Role::SuperAdmin || !enabled);
     if loses_super_admin && db::admins::other_enabled_super_admins(conn, current.id).await? == 0 {

@@ -159,7 +159,7 @@ async fn check_credentials(
     let Some((guest, _)) = row.filter(|_| verified) else {
         return Err(GuestRefusal::Invalid);
     };
-    let guest_state = guest.state().unwrap_or(GuestState::Denied);
+    let guest_state = guest.state;
     if guest_state == GuestState::Expired || guest.valid_until <= now {
         return Err(GuestRefusal::State(GuestState::Expired));
     }

@@ -242,7 +242,7 @@ pub async fn admin_session(
         db::sessions::touch(&app.db, &hash, now).await?;
     }
     Ok(Some(Caller {
-        role: admin.role(),
+        role: admin.role,
         name: admin.name,
         admin_id: Some(admin.id),
         client_ip: client_ip.to_string(),

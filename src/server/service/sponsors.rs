@@ -4,7 +4,6 @@
 
 use super::ServiceError;
 use crate::domain::guest::{GuestDetails, GuestState};
-use crate::domain::mail::MailStatus;
 use crate::domain::portal::Registration;
 use crate::domain::sponsor::{
     ActionReport, CreatedBatch, CreatedGuest, DeliveryProgress, GuestAction, GuestTypeChoice,
@@ -309,7 +308,7 @@ pub async fn guests(
 ) -> Result<SponsoredPage, ServiceError> {
     const PAGE_SIZE: i64 = 50;
     let page = page.max(1);
-    let state_filter = GuestState::parse(state).map(|s| s.as_str());
+    let state_filter = GuestState::parse(state);
     let (rows, total) = db::guests::managed_page(
         &app.db,
         sponsor.scope(),
@@ -325,7 +324,7 @@ pub async fn guests(
             .map(|row| SponsoredGuest {
                 id: row.id,
                 username: row.username,
-                state: row.state,
+                state: row.state.as_str().to_string(),
                 first_name: row.first_name,
                 last_name: row.last_name,
                 email: row.email,
@@ -333,11 +332,7 @@ pub async fn guests(
                 guest_type: row.guest_type,
                 valid_until: row.valid_until,
                 sponsor: row.sponsor.unwrap_or_default(),
-                delivery: row
-                    .mail_status
-                    .as_deref()
-                    .and_then(MailStatus::parse)
-                    .map(|s| s.label().to_string()),
+                delivery: row.mail_status.map(|s| s.label().to_string()),
                 delivery_reply: row.mail_reply,
             })
             .collect(),
@@ -395,13 +390,7 @@ async fn run_action(
         }
     }
     for row in rows {
-        let Some(guest_state) = GuestState::parse(&row.state) else {
-            report
-                .refused
-                .push((row.username, "The account's state is unknown.".into()));
-            continue;
-        };
-        if let Err(why) = action.check(guest_state, row.password_changed, !row.email.is_empty()) {
+        if let Err(why) = action.check(row.state, row.password_changed, !row.email.is_empty()) {
             report.refused.push((row.username, why));
             continue;
         }
