@@ -39,12 +39,13 @@ async fn accepted(peers: &Peers) -> i64 {
     peers.stats().await["messages"].as_i64().unwrap_or(0)
 }
 
-async fn run(peers: &Peers, n: usize, pool: u32) -> Run {
+async fn run(peers: &Peers, n: usize, pool: u32, chain_messages: bool) -> Run {
     let h = harness_in(
         tempfile::tempdir().unwrap(),
         Arc::new(SystemClock),
         Some(MailConfig {
             pool_size: pool,
+            chain_messages,
             retry: RetryPolicy::default(),
             lease: Duration::from_secs(600),
         }),
@@ -92,18 +93,27 @@ async fn main() {
     let pool = env_list("BENCH_POOL_SIZE", &[3])[0] as u32;
     let peers = Peers::start();
     // Warm the peers (JIT, TLS) with a small batch first.
-    run(&peers, 50, pool).await;
+    run(&peers, 50, pool, true).await;
     println!(
-        "| guests | import request (create, hash, queue) | last credentials email accepted | emails/s |"
+        "| guests | senders chain envelopes | import request (create, hash, queue) | last credentials email accepted | emails/s |"
     );
-    println!("|---:|---:|---:|---:|");
-    for &n in &sizes {
-        let r = run(&peers, n, pool).await;
-        println!(
-            "| {n} | {:.2} s | **{:.2} s** | {:.0} |",
-            r.request.as_secs_f64(),
-            r.last_accepted.as_secs_f64(),
-            n as f64 / r.last_accepted.as_secs_f64()
-        );
+    println!("|---:|---|---:|---:|---:|");
+    for (i, &n) in sizes.iter().enumerate() {
+        // Each size with and without chaining, the order alternating.
+        let order = if i % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for chain in order {
+            let r = run(&peers, n, pool, chain).await;
+            println!(
+                "| {n} | {} | {:.2} s | **{:.2} s** | {:.0} |",
+                if chain { "yes" } else { "no" },
+                r.request.as_secs_f64(),
+                r.last_accepted.as_secs_f64(),
+                n as f64 / r.last_accepted.as_secs_f64()
+            );
+        }
     }
 }

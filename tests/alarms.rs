@@ -55,6 +55,7 @@ async fn rig() -> Rig {
                 max_ms: 200,
             },
             lease: Duration::from_secs(60),
+            ..MailConfig::default()
         }),
     )
     .await;

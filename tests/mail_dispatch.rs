@@ -43,6 +43,7 @@ async fn rig_with(overrides: &[(&'static str, String)]) -> Rig {
             max_ms: 2000,
         },
         lease: Duration::from_secs(60),
+        ..MailConfig::default()
     })
     .await;
     let root = sign_in(&h.app, "root").await;
@@ -633,6 +634,7 @@ async fn a_result_is_recorded_only_by_the_worker_that_holds_the_lease() {
         pool_size: POOL_SIZE,
         retry: RetryPolicy::default(),
         lease: Duration::from_secs(60),
+        ..MailConfig::default()
     })
     .await;
     let db = &h.state.db;

@@ -35,6 +35,7 @@ fn mail_config() -> MailConfig {
             max_ms: 1000,
         },
         lease: Duration::from_secs(60),
+        ..MailConfig::default()
     }
 }
 

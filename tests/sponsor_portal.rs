@@ -32,6 +32,7 @@ async fn rig() -> Rig {
         pool_size: 3,
         retry: RetryPolicy::default(),
         lease: Duration::from_secs(60),
+        ..MailConfig::default()
     })
     .await;
     let root = sign_in(&h.app, "root").await;
