@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Mailroom needs to build and test, skipping what is
-# already there: the wasm target, cargo-leptos, the wasm-bindgen CLI that
+# already there: the wasm target, cargo-leptos, cargo-machete, the wasm-bindgen CLI that
 # matches Cargo.lock, Debian's Chromium, and the end2end npm packages
 # (Playwright, binaryen for wasm-opt, and smtp-server for the test peers),
 # and openssl for the peers' test CA.
@@ -22,6 +22,11 @@ fi
 if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
   step "installing cargo-leptos 0.3.10 (about 12 minutes, once per machine)"
   cargo install cargo-leptos --version 0.3.10 --locked
+fi
+
+if ! cargo machete --version 2>/dev/null | grep -q '0\.9\.2'; then
+  step "installing cargo-machete 0.9.2 (finds unused dependencies; about 4 minutes, once per machine)"
+  cargo install cargo-machete --version 0.9.2 --locked
 fi
 
 bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every check: formatting, clippy on both feature sets, unit and
+# Runs every check: formatting, unused dependencies, clippy on both feature sets, unit and
 # integration tests, then the Playwright tests in Chromium against the
 # release binary.
 set -euo pipefail
@@ -12,6 +12,8 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
+echo "==> cargo machete (no unused dependencies)"
+cargo machete
 echo "==> clippy (server build)"
 cargo clippy --features ssr --all-targets -- -D warnings
 echo "==> clippy (browser build)"

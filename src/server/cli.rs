@@ -154,7 +154,7 @@ async fn serve(
     clock: std::sync::Arc<dyn crate::server::clock::Clock>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)?;
-    let levels = logging::init(Some(&data_dir), true);
+    let (levels, _flush) = logging::init(Some(&data_dir), true);
     let options = get_configuration(None)?.leptos_options;
     let mut state = build_state(&data_dir, clock).await?;
     // The logging layer reads `levels`; start it from the saved ones.
@@ -192,7 +192,7 @@ async fn serve(
 }
 
 async fn reset_password(data_dir: PathBuf, name: &str) -> anyhow::Result<()> {
-    logging::init(Some(&data_dir), false);
+    let (_, _flush) = logging::init(Some(&data_dir), false);
     let state = open_state(&data_dir).await?;
     let password = std::env::var("MAILROOM_NEW_PASSWORD")
         .ok()
@@ -210,7 +210,7 @@ async fn reset_password(data_dir: PathBuf, name: &str) -> anyhow::Result<()> {
 }
 
 async fn rotate_key(data_dir: PathBuf) -> anyhow::Result<()> {
-    logging::init(Some(&data_dir), false);
+    let (_, _flush) = logging::init(Some(&data_dir), false);
     let state = open_state(&data_dir).await?;
     let rotation = vault::rotate_key(&state, &Caller::command_line(), &data_dir)
         .await

@@ -2,15 +2,24 @@
 //! data directory, with each component's level changeable at run time:
 //!
 //! `2026-02-02 05:17:34,608 INFO  [tokio-runtime-worker][[]] admin-access -::admin:::- message`
+//!
+//! Lines go through non-blocking writers (`tracing-appender`): the thread
+//! that logs only hands the line to a writer thread, which appends it to a
+//! file that rotates by size (`file-rotate`: `guest.log` becomes
+//! `guest.log.1`, the oldest beyond the file's retention is deleted).
 
+use file_rotate::compression::Compression;
+use file_rotate::suffix::AppendCount;
+use file_rotate::{ContentLimit, FileRotate};
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
@@ -137,11 +146,79 @@ impl LogLevels {
     }
 }
 
+/// The log files: the main log and each component's, by file name.
+pub const LOG_FILES: [&str; 3] = [MAIN_LOG, "admin-access.log", "guest.log"];
+
+/// How a log file rotates: when it passes `max_bytes`, it is renamed
+/// `NAME.1` (older ones shift up) and `keep` rotated files are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub max_bytes: usize,
+    pub keep: usize,
+}
+
+impl Retention {
+    /// 10 MB a file, ten rotated files kept, for every log file.
+    pub const DEFAULT: Retention = Retention {
+        max_bytes: 10 * 1024 * 1024,
+        keep: 10,
+    };
+
+    /// Each log file's retention: `MAILROOM_LOG_MAX_MB` (1-1024) sets the
+    /// size of every file, `MAILROOM_LOG_KEEP` the number of rotated files,
+    /// for all (`20`) or per component file (`guest=90,admin-access=90`,
+    /// the file name without `.log`), 1-1000. Malformed entries are ignored.
+    pub fn from_env(file: &str) -> Retention {
+        Retention::parse(
+            file,
+            std::env::var("MAILROOM_LOG_MAX_MB").ok().as_deref(),
+            std::env::var("MAILROOM_LOG_KEEP").ok().as_deref(),
+        )
+    }
+
+    fn parse(file: &str, max_mb: Option<&str>, keep: Option<&str>) -> Retention {
+        let mut retention = Retention::DEFAULT;
+        if let Some(mb) = max_mb
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|mb| (1..=1024).contains(mb))
+        {
+            retention.max_bytes = mb * 1024 * 1024;
+        }
+        let stem = file.strip_suffix(".log").unwrap_or(file);
+        for entry in keep.unwrap_or_default().split(',') {
+            let (name, count) = match entry.split_once('=') {
+                Some((name, count)) => (Some(name.trim()), count),
+                None => (None, entry),
+            };
+            let Some(count) = count
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|c| (1..=1000).contains(c))
+            else {
+                continue;
+            };
+            match name {
+                None => retention.keep = count,
+                Some(name) if name == stem => retention.keep = count,
+                Some(_) => {}
+            }
+        }
+        retention
+    }
+}
+
+/// Keeps the writer threads' buffers: dropping it (at the end of `main`)
+/// writes out the lines still queued.
+pub struct LogFlush {
+    _guards: Vec<WorkerGuard>,
+}
+
 struct IseLayer {
     levels: Arc<LogLevels>,
-    dir: Option<PathBuf>,
-    files: Mutex<HashMap<&'static str, File>>,
-    to_stdout: bool,
+    /// The writer of each log file, by file name.
+    files: HashMap<&'static str, NonBlocking>,
+    stdout: Option<NonBlocking>,
 }
 
 #[derive(Default)]
@@ -203,23 +280,10 @@ pub fn format_line(
 }
 
 impl IseLayer {
-    fn write_to(&self, file_name: &'static str, line: &str) {
-        let Some(dir) = &self.dir else { return };
-        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-        if !files.contains_key(file_name) {
-            match OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join(file_name))
-            {
-                Ok(file) => {
-                    files.insert(file_name, file);
-                }
-                Err(_) => return,
-            }
-        }
-        if let Some(file) = files.get_mut(file_name) {
-            let _ = writeln!(file, "{line}");
+    /// Hands the line to the file's writer thread; never waits for a disk.
+    fn write_to(&self, file_name: &str, line: &[u8]) {
+        if let Some(writer) = self.files.get(file_name) {
+            let _ = writer.clone().write_all(line);
         }
     }
 }
@@ -243,7 +307,7 @@ impl<S: Subscriber> Layer<S> for IseLayer {
         let component = event.metadata().target();
         let thread = std::thread::current();
         let message = format!("{}{}", fields.message, fields.rest);
-        let line = format_line(
+        let mut line = format_line(
             time::OffsetDateTime::now_utc(),
             event.metadata().level(),
             thread.name().unwrap_or("main"),
@@ -251,12 +315,13 @@ impl<S: Subscriber> Layer<S> for IseLayer {
             &fields.user,
             &message,
         );
-        if self.to_stdout {
-            println!("{line}");
+        line.push('\n');
+        if let Some(stdout) = &self.stdout {
+            let _ = stdout.clone().write_all(line.as_bytes());
         }
-        self.write_to(MAIN_LOG, &line);
+        self.write_to(MAIN_LOG, line.as_bytes());
         if let Some((_, Some(file))) = COMPONENTS.iter().find(|(name, _)| *name == component) {
-            self.write_to(file, &line);
+            self.write_to(file, line.as_bytes());
         }
     }
 }
@@ -286,7 +351,7 @@ pub fn log_files(dir: &Path) -> std::io::Result<Vec<LogFile>> {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let meta = entry.metadata()?;
-        if !meta.is_file() || !name.ends_with(".log") {
+        if !meta.is_file() || !is_log_file(&name) {
             continue;
         }
         let modified = meta
@@ -304,6 +369,13 @@ pub fn log_files(dir: &Path) -> std::io::Result<Vec<LogFile>> {
     Ok(files)
 }
 
+fn is_log_file(name: &str) -> bool {
+    name.ends_with(".log")
+        || name.rsplit_once(".log.").is_some_and(|(stem, n)| {
+            !stem.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
 /// The log files of `dir` as one zip archive (deflated), for Download Logs.
 pub fn zip_logs(dir: &Path) -> anyhow::Result<Vec<u8>> {
     use zip::write::SimpleFileOptions;
@@ -317,20 +389,41 @@ pub fn zip_logs(dir: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(archive.finish()?.into_inner())
 }
 
-pub fn init(data_dir: Option<&Path>, to_stdout: bool) -> Arc<LogLevels> {
+/// Installs the global subscriber; log files go to `<data_dir>/logs/`.
+/// Keep the returned `LogFlush` until the process ends.
+pub fn init(data_dir: Option<&Path>, to_stdout: bool) -> (Arc<LogLevels>, LogFlush) {
     let levels = Arc::new(LogLevels::default());
-    let dir = data_dir.map(log_dir);
-    if let Some(dir) = &dir {
-        let _ = std::fs::create_dir_all(dir);
+    let mut guards = Vec::new();
+    let mut files = HashMap::new();
+    if let Some(dir) = data_dir.map(log_dir)
+        && std::fs::create_dir_all(&dir).is_ok()
+    {
+        for file in LOG_FILES {
+            let retention = Retention::from_env(file);
+            let rotating = FileRotate::new(
+                dir.join(file),
+                AppendCount::new(retention.keep),
+                ContentLimit::BytesSurpassed(retention.max_bytes),
+                Compression::None,
+                None,
+            );
+            let (writer, guard) = tracing_appender::non_blocking(rotating);
+            files.insert(file, writer);
+            guards.push(guard);
+        }
     }
+    let stdout = to_stdout.then(|| {
+        let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+        guards.push(guard);
+        writer
+    });
     let layer = IseLayer {
         levels: levels.clone(),
-        dir,
-        files: Mutex::new(HashMap::new()),
-        to_stdout,
+        files,
+        stdout,
     };
     let _ = tracing_subscriber::registry().with(layer).try_init();
-    levels
+    (levels, LogFlush { _guards: guards })
 }
 
 #[cfg(test)]
@@ -352,6 +445,64 @@ mod tests {
             line,
             "2026-02-02 05:17:34,608 INFO  [worker-1][[]] guestaccess -::sponsor1:::- first second"
         );
+    }
+
+    #[test]
+    fn retention_is_set_for_all_files_or_per_component() {
+        assert_eq!(
+            Retention::parse("guest.log", None, None),
+            Retention::DEFAULT
+        );
+        let all = Retention::parse("guest.log", Some("5"), Some("20"));
+        assert_eq!((all.max_bytes, all.keep), (5 * 1024 * 1024, 20));
+        let per = Some("3, guest=90, admin-access=0, mailroom=x");
+        assert_eq!(Retention::parse("guest.log", None, per).keep, 90);
+        assert_eq!(Retention::parse("admin-access.log", None, per).keep, 3);
+        assert_eq!(
+            Retention::parse("mailroom.log", Some("0"), per).max_bytes,
+            10 << 20
+        );
+    }
+
+    #[test]
+    fn rotated_files_are_listed_with_the_logs() {
+        assert!(is_log_file("guest.log") && is_log_file("guest.log.12"));
+        assert!(!is_log_file("guest.log.tmp") && !is_log_file("notes.txt"));
+        assert!(!is_log_file(".log.1") && !is_log_file("guest.log."));
+    }
+
+    #[test]
+    fn lines_reach_the_file_through_the_writer_thread_and_rotate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("guest.log");
+        let rotating = FileRotate::new(
+            &path,
+            AppendCount::new(2),
+            ContentLimit::BytesSurpassed(64),
+            Compression::None,
+            None,
+        );
+        let (mut writer, guard) = tracing_appender::non_blocking(rotating);
+        for n in 0..40 {
+            writer
+                .write_all(format!("line {n:02} of the guest log\n").as_bytes())
+                .unwrap();
+        }
+        drop(guard);
+        let current = std::fs::read_to_string(&path).unwrap();
+        assert!(current.contains("line 39"), "{current}");
+        assert!(dir.path().join("guest.log.1").exists());
+        assert!(dir.path().join("guest.log.2").exists());
+        assert!(
+            !dir.path().join("guest.log.3").exists(),
+            "two rotated files kept"
+        );
+        let listed: Vec<String> = log_files(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(listed, ["guest.log", "guest.log.1", "guest.log.2"]);
     }
 
     #[test]
