@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::app::{BOUNDARY, PASSWORD, admin_id, harness, harness_with_clock, post, sign_in};
+use common::app::{
+    BOUNDARY, PASSWORD, admin_id, harness, harness_with_clock,
+    only_the_super_admins_admin_changes_landed, post, sign_in,
+};
 use http::StatusCode;
 use mailroom::domain::Role;
 use mailroom::server::clock::ManualClock;
@@ -469,30 +472,7 @@ async fn every_server_fn_checks_the_callers_role() {
     }
 
     // Refused calls changed nothing; the allowed one did.
-    let names: Vec<String> = db::admins::list(&h.state.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
-    assert!(
-        names.contains(&"made-by-super-admin".to_string()),
-        "{names:?}"
-    );
-    assert!(
-        !names
-            .iter()
-            .any(|n| n == "made-by-system-admin" || n == "made-by-read-only-admin"),
-        "{names:?}"
-    );
-    let viewer = db::admins::by_id(&h.state.db, viewer_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        viewer.description, "super_admin",
-        "only the Super Admin's update landed"
-    );
+    only_the_super_admins_admin_changes_landed(&h, viewer_id).await;
 }
 
 #[tokio::test]

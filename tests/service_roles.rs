@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::app::{PASSWORD, admin_id, harness};
+use common::app::{PASSWORD, admin_id, harness, only_the_super_admins_admin_changes_landed};
 use mailroom::domain::alarm::{AlarmAction, AlarmSettingForm};
 use mailroom::domain::guest::GuestEmailForm;
 use mailroom::domain::guest_type::GuestTypeForm;
@@ -575,27 +575,7 @@ async fn every_service_operation_checks_the_callers_role() {
     }
 
     // Refused calls changed nothing; the allowed ones did.
-    let names: Vec<String> = db::admins::list(&h.state.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.name)
-        .collect();
-    assert!(
-        names.contains(&"made-by-super-admin".to_string()),
-        "{names:?}"
-    );
-    assert!(
-        !names
-            .iter()
-            .any(|n| n == "made-by-system-admin" || n == "made-by-read-only-admin"),
-        "{names:?}"
-    );
-    let viewer = db::admins::by_id(&h.state.db, viewer_id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(viewer.description, "super_admin");
+    only_the_super_admins_admin_changes_landed(&h, viewer_id).await;
     let audit = db::audit::recent(&h.state.db, 500).await.unwrap();
     assert!(
         audit.iter().all(|row| row.admin != "viewer"),

@@ -22,11 +22,26 @@ fn refused(refusal: crate::server::service::sessions::SignInRefusal) -> ApiError
     }
 }
 
+/// The new session's cookie, and on to the dashboard.
+#[cfg(feature = "ssr")]
+fn start(
+    session: &crate::server::service::sessions::NewSession,
+    visitor: &crate::server::auth::Visitor,
+) {
+    use crate::server::auth::{SESSION_COOKIE, session_cookie};
+    super::set_cookie(session_cookie(
+        SESSION_COOKIE,
+        &session.token,
+        visitor.over_tls,
+    ));
+    leptos_axum::redirect("/");
+}
+
 /// Signs in. The same message answers an unknown user and a wrong password.
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), ApiError> {
     use crate::domain::Secret;
-    use crate::server::auth::{SESSION_COOKIE, Visitor, session_cookie};
+    use crate::server::auth::Visitor;
     use crate::server::service::sessions;
     let (state, visitor) = super::caller::<Visitor>().await?;
     let session = sessions::sign_in(
@@ -37,12 +52,7 @@ pub async fn login(username: String, password: String) -> Result<(), ApiError> {
     )
     .await
     .map_err(refused)?;
-    super::set_cookie(session_cookie(
-        SESSION_COOKIE,
-        &session.token,
-        visitor.over_tls,
-    ));
-    leptos_axum::redirect("/");
+    start(&session, &visitor);
     Ok(())
 }
 
@@ -56,7 +66,7 @@ pub async fn change_expired_password(
     confirm_password: String,
 ) -> Result<(), ApiError> {
     use crate::domain::Secret;
-    use crate::server::auth::{SESSION_COOKIE, Visitor, session_cookie};
+    use crate::server::auth::Visitor;
     use crate::server::service::sessions;
     let (state, visitor) = super::caller::<Visitor>().await?;
     let session = sessions::change_expired_password(
@@ -69,12 +79,7 @@ pub async fn change_expired_password(
     )
     .await
     .map_err(refused)?;
-    super::set_cookie(session_cookie(
-        SESSION_COOKIE,
-        &session.token,
-        visitor.over_tls,
-    ));
-    leptos_axum::redirect("/");
+    start(&session, &visitor);
     Ok(())
 }
 

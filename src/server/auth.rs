@@ -137,72 +137,50 @@ pub fn over_tls(parts: &Parts) -> bool {
             .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
-/// The signed-in admin, or `Unauthenticated` (401) without a live session.
-impl<S> FromRequestParts<S> for Caller
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ServiceError;
+/// A session extractor: `$caller` is whoever the session in cookie
+/// `$cookie` belongs to, as `$lookup` finds it. `Option<$caller>` asks
+/// whether there is one; `$caller` alone is a 401 without a live session.
+macro_rules! session_extractor {
+    ($caller:ty, $cookie:expr, $lookup:path) => {
+        impl<S> OptionalFromRequestParts<S> for $caller
+        where
+            AppState: FromRef<S>,
+            S: Send + Sync,
+        {
+            type Rejection = ServiceError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        <Caller as OptionalFromRequestParts<S>>::from_request_parts(parts, state)
-            .await?
-            .ok_or(ServiceError::Unauthenticated)
-    }
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &S,
+            ) -> Result<Option<Self>, Self::Rejection> {
+                let Some(token) = cookie_value(parts, $cookie) else {
+                    return Ok(None);
+                };
+                $lookup(&AppState::from_ref(state), &token, &client_ip(parts)).await
+            }
+        }
+
+        impl<S> FromRequestParts<S> for $caller
+        where
+            AppState: FromRef<S>,
+            S: Send + Sync,
+        {
+            type Rejection = ServiceError;
+
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                <$caller as OptionalFromRequestParts<S>>::from_request_parts(parts, state)
+                    .await?
+                    .ok_or(ServiceError::Unauthenticated)
+            }
+        }
+    };
 }
 
-/// `Option<Caller>`: the signed-in admin, if any (public pages ask).
-impl<S> OptionalFromRequestParts<S> for Caller
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ServiceError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        let Some(token) = cookie_value(parts, SESSION_COOKIE) else {
-            return Ok(None);
-        };
-        sessions::admin_session(&AppState::from_ref(state), &token, &client_ip(parts)).await
-    }
-}
-
-/// The signed-in sponsor, or `Unauthenticated` (401).
-impl<S> FromRequestParts<S> for SponsorCaller
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ServiceError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        <SponsorCaller as OptionalFromRequestParts<S>>::from_request_parts(parts, state)
-            .await?
-            .ok_or(ServiceError::Unauthenticated)
-    }
-}
-
-impl<S> OptionalFromRequestParts<S> for SponsorCaller
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ServiceError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        let Some(token) = cookie_value(parts, SPONSOR_COOKIE) else {
-            return Ok(None);
-        };
-        sessions::sponsor_session(&AppState::from_ref(state), &token, &client_ip(parts)).await
-    }
-}
+session_extractor!(Caller, SESSION_COOKIE, sessions::admin_session);
+session_extractor!(SponsorCaller, SPONSOR_COOKIE, sessions::sponsor_session);
 
 /// Whoever sends a request without signing in: a guest on a portal, or
 /// someone signing in. Where it comes from, and whether over TLS.

@@ -193,3 +193,33 @@ pub async fn open_alarms(h: &Harness, cookie: &str) -> Vec<mailroom::domain::ala
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     serde_json::from_str(&reply.body).unwrap()
 }
+
+/// After a role table has run: of the admin users made (`made-by-ROLE`)
+/// and the viewer's description set to the caller's role, only the Super
+/// Admin's landed; the refused calls changed nothing.
+pub async fn only_the_super_admins_admin_changes_landed(h: &Harness, viewer_id: i64) {
+    let names: Vec<String> = db::admins::list(&h.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert!(
+        names.contains(&"made-by-super-admin".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "made-by-system-admin" || n == "made-by-read-only-admin"),
+        "{names:?}"
+    );
+    let viewer = db::admins::by_id(&h.state.db, viewer_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        viewer.description, "super_admin",
+        "only the Super Admin's update landed"
+    );
+}

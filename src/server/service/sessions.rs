@@ -215,32 +215,62 @@ pub async fn sign_out(app: &AppState, token: Option<&str>) -> Result<(), Service
     Ok(())
 }
 
-/// The admin signed in with session `token`, if the session is live.
-/// Activity keeps it alive.
+/// Whose sessions a token may open.
+#[derive(Clone, Copy)]
+enum Console {
+    Admin,
+    Sponsor,
+}
+
+/// The owner (admin or sponsor id) of the session whose token hashes to
+/// `hash`, if it is live: an idle one is deleted, an active one is touched
+/// so that activity keeps it alive (at most every 30 s: writing on every
+/// request would serialise reads behind SQLite's writer).
+async fn live_session(
+    app: &AppState,
+    console: Console,
+    hash: &str,
+) -> Result<Option<i64>, ServiceError> {
+    let found = match console {
+        Console::Admin => db::sessions::find(&app.db, hash).await?,
+        Console::Sponsor => db::sponsors::find_session(&app.db, hash).await?,
+    };
+    let Some((owner, last_seen)) = found else {
+        return Ok(None);
+    };
+    let now = now(app);
+    if now - last_seen > app.config.session_idle.as_secs() as i64 {
+        match console {
+            Console::Admin => db::sessions::delete(&app.db, hash).await?,
+            Console::Sponsor => db::sponsors::delete_session(&app.db, hash).await?,
+        }
+        return Ok(None);
+    }
+    if now - last_seen >= 30 {
+        match console {
+            Console::Admin => db::sessions::touch(&app.db, hash, now).await?,
+            Console::Sponsor => db::sponsors::touch_session(&app.db, hash, now).await?,
+        }
+    }
+    Ok(Some(owner))
+}
+
+/// The admin signed in with session `token`, if the session is live and
+/// the account enabled.
 pub async fn admin_session(
     app: &AppState,
     token: &str,
     client_ip: &str,
 ) -> Result<Option<Caller>, ServiceError> {
-    let hash = token_hash(token);
-    let Some((admin_id, last_seen)) = db::sessions::find(&app.db, &hash).await? else {
+    let Some(admin_id) = live_session(app, Console::Admin, &token_hash(token)).await? else {
         return Ok(None);
     };
-    let now = now(app);
-    if now - last_seen > app.config.session_idle.as_secs() as i64 {
-        db::sessions::delete(&app.db, &hash).await?;
-        return Ok(None);
-    }
     let Some(admin) = db::admins::by_id(&app.db, admin_id)
         .await?
         .filter(|a| a.enabled)
     else {
         return Ok(None);
     };
-    // Writing on every request would serialise reads behind SQLite's writer.
-    if now - last_seen >= 30 {
-        db::sessions::touch(&app.db, &hash, now).await?;
-    }
     Ok(Some(Caller {
         role: admin.role,
         name: admin.name,
@@ -298,21 +328,16 @@ pub async fn sponsor_sign_out(app: &AppState, token: Option<&str>) -> Result<(),
     Ok(())
 }
 
-/// The sponsor signed in with session `token`, if the session is live.
+/// The sponsor signed in with session `token`, if the session is live and
+/// the account enabled.
 pub async fn sponsor_session(
     app: &AppState,
     token: &str,
     client_ip: &str,
 ) -> Result<Option<SponsorCaller>, ServiceError> {
-    let hash = token_hash(token);
-    let Some((sponsor_id, last_seen)) = db::sponsors::find_session(&app.db, &hash).await? else {
+    let Some(sponsor_id) = live_session(app, Console::Sponsor, &token_hash(token)).await? else {
         return Ok(None);
     };
-    let now = now(app);
-    if now - last_seen > app.config.session_idle.as_secs() as i64 {
-        db::sponsors::delete_session(&app.db, &hash).await?;
-        return Ok(None);
-    }
     let Some(user) = db::sponsors::by_id(&app.db, sponsor_id)
         .await?
         .filter(|u| u.enabled)
@@ -322,9 +347,6 @@ pub async fn sponsor_session(
     let Some(group) = db::sponsors::group(&app.db, user.group_id).await? else {
         return Ok(None);
     };
-    if now - last_seen >= 30 {
-        db::sponsors::touch_session(&app.db, &hash, now).await?;
-    }
     Ok(Some(SponsorCaller {
         user,
         group,
