@@ -12,6 +12,7 @@ use crate::server::auth::{
     decoy_hash, hash_password_off_runtime, random_token, token_hash, verify_password_off_runtime,
 };
 use crate::server::db;
+use crate::server::db::admins::AdminRow;
 use crate::server::throttle::{PER_IP, PER_USER, ip_key, user_key};
 
 /// A new session: the token goes in the cookie, only its hash is stored.
@@ -79,6 +80,31 @@ impl Attempt {
     }
 }
 
+/// An enabled admin's name and password, checked as an attempt throttled
+/// per user and address; one refusal for an unknown user, a disabled one
+/// and a wrong password.
+async fn check_admin_password(
+    app: &AppState,
+    name: &str,
+    password: &Secret,
+    client_ip: &str,
+) -> Result<(Attempt, AdminRow), SignInRefusal> {
+    let attempt = Attempt::start(app, user_key(name), client_ip)?;
+    let admin = db::admins::by_name(&app.db, name.trim())
+        .await
+        .map_err(ServiceError::from)?
+        .filter(|admin| admin.enabled);
+    let hash = admin.as_ref().map(|admin| admin.password_hash.as_str());
+    let verified = attempt.verify(app, password, hash).await;
+    match admin.filter(|_| verified) {
+        Some(admin) => Ok((attempt, admin)),
+        None => {
+            tracing::warn!(target: "admin-access", "failed sign-in for '{}' from {client_ip}", name.replace(['\r', '\n'], " "));
+            Err(SignInRefusal::Invalid)
+        }
+    }
+}
+
 /// An admin signs in: the same refusal for an unknown user and a wrong
 /// password; an expired password (admin password policy) must be replaced
 /// first (`PASSWORD_EXPIRED`).
@@ -88,17 +114,7 @@ pub async fn sign_in(
     password: &Secret,
     client_ip: &str,
 ) -> Result<NewSession, SignInRefusal> {
-    let attempt = Attempt::start(app, user_key(name), client_ip)?;
-    let admin = db::admins::by_name(&app.db, name.trim())
-        .await
-        .map_err(ServiceError::from)?
-        .filter(|admin| admin.enabled);
-    let hash = admin.as_ref().map(|admin| admin.password_hash.as_str());
-    let verified = attempt.verify(app, password, hash).await;
-    let Some(admin) = admin.filter(|_| verified) else {
-        tracing::warn!(target: "admin-access", "failed sign-in for '{}' from {client_ip}", name.replace(['\r', '\n'], " "));
-        return Err(SignInRefusal::Invalid);
-    };
+    let (attempt, admin) = check_admin_password(app, name, password, client_ip).await?;
     let policy = db::identities::policy(&app.db, PolicyScope::Admin)
         .await
         .map_err(ServiceError::from)?;
@@ -155,16 +171,7 @@ pub async fn change_expired_password(
     confirm_password: &Secret,
     client_ip: &str,
 ) -> Result<NewSession, SignInRefusal> {
-    let attempt = Attempt::start(app, user_key(name), client_ip)?;
-    let admin = db::admins::by_name(&app.db, name.trim())
-        .await
-        .map_err(ServiceError::from)?
-        .filter(|admin| admin.enabled);
-    let hash = admin.as_ref().map(|admin| admin.password_hash.as_str());
-    let verified = attempt.verify(app, password, hash).await;
-    let Some(admin) = admin.filter(|_| verified) else {
-        return Err(SignInRefusal::Invalid);
-    };
+    let (attempt, admin) = check_admin_password(app, name, password, client_ip).await?;
     AdminPassword::check("new_password", new_password.expose(), &admin.name)
         .map_err(ServiceError::from)?;
     if new_password.expose() == password.expose() {
