@@ -1,5 +1,7 @@
-//! Server functions and the DTOs they exchange, grouped by page. Each one
-//! checks its caller's role on the server before doing anything.
+//! Server functions, grouped by page, and the DTOs they exchange (defined in
+//! `src/domain`). Each one extracts who calls, calls one operation of
+//! `src/server/service` (which checks the caller's role first), and maps its
+//! `ServiceError` to an `ApiError` and an HTTP status.
 
 pub mod admins;
 pub mod alarms;
