@@ -7,7 +7,6 @@ use crate::domain::alarm::{AlarmCode, AlarmSetting, AlarmView, Severity};
 use crate::domain::mail::MailKind;
 use crate::domain::template::format_utc;
 use crate::server::AppState;
-use crate::server::clock::{unix, unix_ms};
 use crate::server::db;
 use crate::server::db::alarms::{AlarmRow, NewAlarm};
 use crate::server::mail::Outgoing;
@@ -52,7 +51,7 @@ pub enum Raised {
 /// nearer threshold; an event alarm emails again only after its
 /// suppression window.
 pub async fn raise(state: &AppState, condition: &Condition) -> anyhow::Result<Raised> {
-    let now = unix(state.clock.now());
+    let now = state.now();
     let mut tx = db::begin_write(&state.db).await?;
     let setting = db::alarms::setting(&mut *tx, condition.code).await?;
     if !setting.enabled {
@@ -106,7 +105,7 @@ pub async fn raise(state: &AppState, condition: &Condition) -> anyhow::Result<Ra
                     queued.extend(
                         state
                             .mailer
-                            .enqueue(&mut tx, &state.vault, &mail, unix_ms(state.clock.now()))
+                            .enqueue(&mut tx, &state.vault, &mail, state.now_ms())
                             .await?,
                     );
                 }
@@ -160,7 +159,7 @@ pub async fn dead_letters_changed(state: &AppState) -> anyhow::Result<()> {
 
 /// Clears the open alarms of `code` (all subjects): the condition is gone.
 pub async fn clear(state: &AppState, code: AlarmCode) -> anyhow::Result<u64> {
-    let now = unix(state.clock.now());
+    let now = state.now();
     let cleared = db::alarms::clear_except(&state.db, code, &[], now).await?;
     if cleared > 0 {
         tracing::info!(target: "alarms", "Alarm cleared: {} (the condition is gone)", code.definition().name);
@@ -228,7 +227,7 @@ fn alarm_email(
 /// A test alarm email, as Alarm Notification's test send delivers it.
 pub fn test_alarm_email(state: &AppState, sender: String) -> Outgoing {
     let setting = AlarmSetting::default_for(AlarmCode::SecretExpiring);
-    let now = unix(state.clock.now());
+    let now = state.now();
     let alarm = NewAlarm {
         code: AlarmCode::SecretExpiring,
         subject: "",
@@ -270,7 +269,7 @@ pub struct CheckRun {
 /// certificate credential, the trusted certificates), raises what is due
 /// and clears alarms whose condition is gone (a renewed secret).
 pub async fn run_check(state: &AppState) -> anyhow::Result<CheckRun> {
-    let now = unix(state.clock.now());
+    let now = state.now();
     let mut conditions: Vec<Condition> = Vec::new();
     let mut expiry = |code_soon, code_gone, subject: String, what: &str, at: i64| {
         let days_left = days_until(at, now);

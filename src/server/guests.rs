@@ -10,7 +10,6 @@ use crate::domain::portal::EmailTemplate;
 use crate::domain::template::{Part, render};
 use crate::domain::{EmailAddress, Secret};
 use crate::server::AppState;
-use crate::server::clock::{unix, unix_ms};
 use crate::server::db;
 use crate::server::mail::{Outgoing, Queued};
 use std::time::Duration;
@@ -123,8 +122,8 @@ pub async fn create_accounts(
     let passwords: Vec<Secret> = accounts.iter().map(|_| generate_guest_password()).collect();
     let hashes = hash_all(&passwords).await?;
     let settings = email_settings(state).await?;
-    let now = unix(state.clock.now());
-    let now_ms = unix_ms(state.clock.now());
+    let now = state.now();
+    let now_ms = state.now_ms();
     let mut tx = crate::server::db::begin_write(&state.db).await?;
     let mut created = Vec::with_capacity(accounts.len());
     let mut queued: Vec<Queued> = Vec::new();
@@ -295,7 +294,7 @@ pub async fn email_settings(state: &AppState) -> anyhow::Result<GuestEmailSettin
 /// Safe to run any number of times, on any node: a notice is marked in the
 /// transaction that queues it, so it is queued at most once.
 pub async fn run_expiry_job(state: &AppState) -> anyhow::Result<ExpiryRun> {
-    let now = unix(state.clock.now());
+    let now = state.now();
     let settings = email_settings(state).await?;
     let mut run = ExpiryRun::default();
     // Guest Email Settings can turn guest email off: then no notices.
@@ -321,7 +320,7 @@ pub async fn run_expiry_job(state: &AppState) -> anyhow::Result<ExpiryRun> {
             queued.extend(
                 state
                     .mailer
-                    .enqueue(&mut tx, &state.vault, &mail, unix_ms(state.clock.now()))
+                    .enqueue(&mut tx, &state.vault, &mail, state.now_ms())
                     .await?,
             );
         }

@@ -2,7 +2,7 @@
 
 use crate::app::{App, shell};
 use crate::domain::Secret;
-use crate::server::clock::{Clock, SystemClock, unix};
+use crate::server::clock::{Clock, SystemClock};
 use crate::server::db;
 use crate::server::service::{Caller, ServiceError, admins, logs};
 use crate::server::throttle::LoginThrottle;
@@ -184,7 +184,7 @@ pub fn spawn_session_sweeper(state: AppState) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             tick.tick().await;
-            let idle_before = unix(state.clock.now()) - state.config.session_idle.as_secs() as i64;
+            let idle_before = state.now() - state.config.session_idle.as_secs() as i64;
             if let Err(e) = db::sessions::delete_idle(&state.db, idle_before).await {
                 tracing::warn!(target: "admin-access", "could not sweep idle sessions: {e}");
             }

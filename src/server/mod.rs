@@ -77,5 +77,17 @@ pub struct AppState {
     pub mailer: Arc<mail::Mailer>,
 }
 
+impl AppState {
+    /// The injected clock's time, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        clock::unix(self.clock.now())
+    }
+
+    /// The injected clock's time, in Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        clock::unix_ms(self.clock.now())
+    }
+}
+
 /// Product version shown on the dashboard and in logs.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

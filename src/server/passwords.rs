@@ -6,7 +6,6 @@ use crate::domain::mail::MailKind;
 use crate::domain::password_policy::{PasswordPolicy, PolicyScope, render_reminder};
 use crate::domain::template::format_utc;
 use crate::server::AppState;
-use crate::server::clock::{unix, unix_ms};
 use crate::server::db;
 use crate::server::mail::Outgoing;
 
@@ -30,7 +29,7 @@ pub fn admin_password_expired(policy: &PasswordPolicy, changed_at: i64, now: i64
 /// email. A run that comes late (the console was off) sends only the
 /// nearest threshold's reminder.
 pub async fn run_reminder_job(state: &AppState) -> anyhow::Result<ReminderRun> {
-    let now = unix(state.clock.now());
+    let now = state.now();
     let mut run = ReminderRun::default();
     for scope in [PolicyScope::Admin, PolicyScope::User] {
         let policy = db::identities::policy(&state.db, scope).await?;
@@ -80,7 +79,7 @@ pub async fn run_reminder_job(state: &AppState) -> anyhow::Result<ReminderRun> {
                 queued.extend(
                     state
                         .mailer
-                        .enqueue(&mut tx, &state.vault, &mail, unix_ms(state.clock.now()))
+                        .enqueue(&mut tx, &state.vault, &mail, state.now_ms())
                         .await?,
                 );
                 tracing::info!(

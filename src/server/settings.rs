@@ -89,7 +89,7 @@ pub async fn client_assertion(
         &row.der,
         client_id.as_str(),
         &cloud.token_endpoint(tenant_id),
-        crate::server::clock::unix(state.clock.now()),
+        state.now(),
     )
     .map_err(|e| anyhow::anyhow!(e))?;
     Ok(Some(jwt))

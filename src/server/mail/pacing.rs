@@ -217,7 +217,7 @@ pub async fn pause_for(
 pub async fn view(state: &AppState) -> anyhow::Result<crate::domain::limits::PacingView> {
     use crate::domain::limits::MailboxUsage;
     let paced = current(state).await?;
-    let now = crate::server::clock::unix_ms(state.clock.now());
+    let now = state.now_ms();
     let (sent_last_minute, recipients_today, paused_until_ms, pause_reason) =
         db::pacing::usage(&state.db, &paced.mailbox, now).await?;
     let waiting = db::outbox::waiting(&state.db).await?;

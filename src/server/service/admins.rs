@@ -2,7 +2,7 @@
 //! summary, the configuration-change audit, and the command line's
 //! password reset.
 
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::admin::{
     AdminSummary, AuditEntry, DashboardAlarm, DashboardSummary, LAST_SUPER_ADMIN,
 };
@@ -79,7 +79,7 @@ pub async fn create(
     }
     let password = Secret::new(valid.password.clone().unwrap_or_default());
     let hash = hash_password_off_runtime(password).await?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     db::admins::insert(
         &mut *tx,
@@ -154,7 +154,7 @@ pub async fn update(
             valid.include_alarm_emails != current.include_alarm_emails,
         ),
     ]);
-    let now = now(app);
+    let now = app.now();
     db::admins::update(
         &mut *tx,
         id,
@@ -206,7 +206,7 @@ pub async fn set_status(
             "Select at least one admin user.".into(),
         ));
     }
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     let mut changed = 0;
     for &id in ids {
@@ -288,7 +288,7 @@ pub async fn reset_password(
     };
     AdminPassword::check("password", password.expose(), &admin.name)?;
     let hash = hash_password_off_runtime(password.clone()).await?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     db::admins::set_password_hash(&mut *tx, admin.id, &hash, now).await?;
     db::admins::set_enabled(&mut *tx, admin.id, true, now).await?;
@@ -336,7 +336,7 @@ pub async fn create_first_admin(
             include_alarm_emails: false,
             password_hash: &hash,
         },
-        now(app),
+        app.now(),
     )
     .await?;
     tracing::info!(target: "admin-access", user = "admin", "created the first Super Admin 'admin'");

@@ -2,7 +2,7 @@
 //! Settings (the catalogue and Alarm Notification).
 
 use super::mail_queue::{TestSend, send_and_wait};
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::alarm::{
     AlarmAction, AlarmCode, AlarmSettingForm, AlarmSettingRow, AlarmSettingsPage, AlarmView,
 };
@@ -33,7 +33,7 @@ pub async fn act(
     if ids.is_empty() || ids.len() > 500 {
         return Err(ServiceError::Conflict("Select 1 to 500 alarms.".into()));
     }
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     let (changed, verb) = match action {
         AlarmAction::Acknowledge => (
@@ -94,7 +94,7 @@ pub async fn save_setting(
     let code = AlarmCode::parse(code)
         .ok_or_else(|| ServiceError::NotFound("There is no such alarm.".into()))?;
     let setting = form.validate(code)?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     db::alarms::put_setting(&mut *tx, &setting, now, &caller.name).await?;
     audit(
@@ -119,7 +119,7 @@ pub async fn save_sender(
 ) -> Result<(), ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let sender = EmailAddress::parse("sender", sender)?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     db::alarms::put_sender(&mut *tx, sender.as_str(), now, &caller.name).await?;
     audit(

@@ -1,7 +1,7 @@
 //! Administration > System > Certificates > Trusted Certificates: the CA
 //! certificates outbound TLS trusts besides the system roots.
 
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::certificate::TrustedCertificate;
 use crate::domain::{Access, FieldError, reject_line_breaks};
 use crate::server::AppState;
@@ -50,7 +50,7 @@ pub async fn import(
     import: Import,
 ) -> Result<TrustedCertificate, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let now = now(app);
+    let now = app.now();
     let parsed = certs::parse(&import.file, now)
         .map_err(|message| FieldError::new("certificate", message))?;
     let mut friendly_name = import.friendly_name.trim().to_string();
@@ -118,7 +118,7 @@ pub async fn delete(app: &AppState, caller: &Caller, ids: &[i64]) -> Result<usiz
             "Select the certificates to delete.".into(),
         ));
     }
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     let mut deleted = 0;
     for &id in ids {

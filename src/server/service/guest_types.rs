@@ -1,7 +1,7 @@
 //! Work Centers > Guest Access > Portals & Components > Guest Types.
 
 use super::mail_queue::{TestSend, send_and_wait};
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::Access;
 use crate::domain::guest_type::{GuestTypeEdit, GuestTypeForm, GuestTypeSummary};
 use crate::domain::mail::{MailKind, TestEmailResult};
@@ -55,7 +55,7 @@ pub async fn save(
 ) -> Result<(i64, String), ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let guest_type = form.validate()?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     if let Some(other) = db::guest_types::find_by_name(&mut *tx, &guest_type.name).await?
         && Some(other.id) != id
@@ -119,7 +119,7 @@ fn changed_fields(before: &GuestTypeForm, after: &GuestTypeForm) -> Vec<&'static
 /// any selected type is in use (ISE keeps a type while guests have it).
 pub async fn delete(app: &AppState, caller: &Caller, ids: &[i64]) -> Result<u64, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     let mut names = Vec::new();
     let mut in_use = Vec::new();

@@ -3,7 +3,7 @@
 //! Active) and changing their password.
 
 use super::sessions::Attempt;
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::admin::INVALID_CREDENTIALS;
 use crate::domain::guest::{GuestEmailForm, GuestEmailPage, GuestState};
 use crate::domain::portal::GuestSignedIn;
@@ -49,7 +49,7 @@ pub async fn save_email_settings(
         ("default_from", before.default_from != after.default_from),
         ("from_sponsor", before.from_sponsor != after.from_sponsor),
     ]);
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     db::guest_email::put(
         &mut *tx,
@@ -206,7 +206,7 @@ pub async fn change_password(
         .into());
     }
     let account = check_credentials(app, username, current, client_ip).await?;
-    let now = now(app);
+    let now = app.now();
     let password = new_password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_guest_password(&password))
         .await

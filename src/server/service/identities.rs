@@ -1,7 +1,7 @@
 //! Password policies (admins and internal users) and Administration >
 //! Identity Management > Identities > Users.
 
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::password_policy::{
     InternalUserForm, InternalUserView, PasswordPolicyForm, PolicyScope,
 };
@@ -32,7 +32,7 @@ pub async fn save_policy(
         PolicyScope::User => Access::ChangeSystemSettings,
     })?;
     let policy = form.validate(scope)?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     db::identities::put_policy(&mut *tx, &policy, now, &caller.name).await?;
     let target = match scope {
@@ -71,7 +71,7 @@ pub async fn create_user(
     caller.require(Access::ChangeSystemSettings)?;
     let valid = form.validate()?;
     let hash = hash_password_off_runtime(Secret::new(form.password.clone())).await?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     let id = db::identities::insert_user(
         &mut *tx,
@@ -114,7 +114,7 @@ pub async fn delete_users(
     if ids.is_empty() || ids.len() > 500 {
         return Err(ServiceError::Conflict("Select 1 to 500 users.".into()));
     }
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     let deleted = db::identities::delete_users(&mut *tx, ids).await?;
     audit(

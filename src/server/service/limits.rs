@@ -2,7 +2,7 @@
 //! mailbox's state for the Mail Queue.
 
 use super::mail_queue::{TestSend, send_and_wait};
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::limits::{PacingView, SenderMailboxForm, SendingLimitsForm};
 use crate::domain::mail::{MailKind, TestEmailResult};
 use crate::domain::{Access, FieldError};
@@ -24,7 +24,7 @@ pub async fn save(
 ) -> Result<(), ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let limits = form.validate()?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     db::pacing::put_limits(&mut *tx, &limits, now, &caller.name).await?;
     audit(&mut tx, caller, now, "update", "Sending Limits", "").await?;
@@ -53,7 +53,7 @@ pub async fn add_mailbox(
         .map(|(mailbox, _)| mailbox)
         .collect();
     let mailbox = form.validate(&paced.mailbox, &pooled)?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     if !db::pacing::add_sender_mailbox(&mut *tx, &mailbox, now * 1000, &caller.name).await? {
         return Err(ServiceError::invalid(
@@ -85,7 +85,7 @@ pub async fn enable_mailbox(
 ) -> Result<(), ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let mailbox = pool_address(mailbox);
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     if !db::pacing::enable_sender_mailbox(&mut *tx, &mailbox, enabled).await? {
         return Err(not_in_pool(&mailbox));
@@ -104,7 +104,7 @@ pub async fn remove_mailbox(
 ) -> Result<(), ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let mailbox = pool_address(mailbox);
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     if !db::pacing::remove_sender_mailbox(&mut *tx, &mailbox).await? {
         return Err(not_in_pool(&mailbox));

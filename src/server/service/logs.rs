@@ -1,7 +1,7 @@
 //! Operations > Troubleshoot > Debug Wizard: each component's log level,
 //! and Download Logs.
 
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::logs::{ComponentLevel, LogFileInfo};
 use crate::domain::{Access, FieldError};
 use crate::server::AppState;
@@ -41,7 +41,7 @@ pub async fn set_level(
             FieldError::new("level", "Choose FATAL, ERROR, WARN, INFO, DEBUG or TRACE.").into(),
         );
     };
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     db::log_levels::put(&mut *tx, component, parsed.name(), now, &caller.name).await?;
     audit(
@@ -87,7 +87,7 @@ pub async fn download(app: &AppState, caller: &Caller) -> Result<LogArchive, Ser
     caller.require(Access::ChangeSystemSettings)?;
     let dir = logging::log_dir(&app.config.data_dir);
     let zip = tokio::task::spawn_blocking(move || logging::zip_logs(&dir)).await??;
-    let now = now(app);
+    let now = app.now();
     audit(
         &mut *app.db.acquire().await?,
         caller,

@@ -2,7 +2,7 @@
 //! Discard for dead letters; and Send Test Email, which every page's test
 //! button uses.
 
-use super::{Caller, ServiceError, audit, now_ms};
+use super::{Caller, ServiceError, audit};
 use crate::domain::mail::{
     MailDetail, MailKind, MailQueuePage, MailStatus, PAGE_SIZE, TestEmailResult,
 };
@@ -108,7 +108,7 @@ pub async fn act_on_dead_letter(
     action: DeadLetterAction,
 ) -> Result<(), ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let now_ms = now_ms(app);
+    let now_ms = app.now_ms();
     let mut tx = db::begin_write(&app.db).await?;
     let (changed, verb) = match action {
         DeadLetterAction::Retry => (
@@ -236,7 +236,7 @@ pub(crate) async fn send_and_wait(
         .into());
     }
     let timeout = Duration::from_secs(u64::from(saved.timeout.seconds()));
-    let now_ms = now_ms(app);
+    let now_ms = app.now_ms();
     let outgoing = Outgoing {
         kind: mail.kind,
         sender,

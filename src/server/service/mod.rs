@@ -136,15 +136,6 @@ impl Caller {
     }
 }
 
-/// The time now, in Unix seconds and in milliseconds.
-fn now(app: &crate::server::AppState) -> i64 {
-    crate::server::clock::unix(app.clock.now())
-}
-
-fn now_ms(app: &crate::server::AppState) -> i64 {
-    crate::server::clock::unix_ms(app.clock.now())
-}
-
 /// Writes the audit record of a change inside the change's own transaction
 /// (field names, never values).
 async fn audit(

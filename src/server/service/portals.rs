@@ -2,7 +2,7 @@
 //! the public Self-Registered Guest Portal itself.
 
 use super::mail_queue::{TestSend, send_and_wait};
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::mail::{MailKind, TestEmailResult};
 use crate::domain::portal::{
     EmailTemplate, PortalForm, PortalPage, PortalSummary, PublicPortal, Registered,
@@ -69,7 +69,7 @@ pub async fn save(
 ) -> Result<(), ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let settings = form.validate()?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     if db::guest_types::get(&mut *tx, settings.guest_type_id)
         .await?
@@ -184,7 +184,7 @@ pub async fn register(
     if let Some(refusal) = settings.refuses_domain(&registration.email) {
         return Err(FieldError::new("email", refusal).into());
     }
-    let now = now(app);
+    let now = app.now();
     let recent = db::guests::registrations_from(&app.db, client_ip, now - 3600).await?;
     if recent >= i64::from(settings.max_per_hour) {
         tracing::warn!(target: "guestaccess", "Self-registration refused for {client_ip} on '{}': {recent} registrations in the last hour", settings.name);

@@ -1,7 +1,7 @@
 //! Administration > System > Settings > Proxy: the proxy token requests go
 //! through, its password in the vault.
 
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::proxy::{ProxyForm, ProxyPage, ProxySettings};
 use crate::domain::{Access, Secret};
 use crate::server::AppState;
@@ -38,7 +38,7 @@ pub async fn save(
     caller.require(Access::ChangeSystemSettings)?;
     let validated = form.validate()?;
     let before = db::proxy::get(&app.db).await?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     let changed = match validated {
         ProxySettings::Direct => {

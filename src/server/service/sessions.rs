@@ -3,7 +3,7 @@
 //! and the lookup that turns a session token back into its caller.
 
 use super::sponsors::SponsorCaller;
-use super::{Caller, ServiceError, now};
+use super::{Caller, ServiceError};
 use crate::domain::admin::{INVALID_CREDENTIALS, PASSWORD_EXPIRED, SignedInAdmin};
 use crate::domain::password_policy::PolicyScope;
 use crate::domain::{AdminPassword, FieldError, Secret};
@@ -37,7 +37,7 @@ impl Attempt {
         user_key: String,
         client_ip: &str,
     ) -> Result<Attempt, ServiceError> {
-        let now = now(app);
+        let now = app.now();
         let ip_key = ip_key(client_ip);
         match app.throttle.wait(&[&user_key, &ip_key], now) {
             Some(wait_seconds) => Err(ServiceError::Throttled(format!(
@@ -245,7 +245,7 @@ async fn live_session(
     let Some((owner, last_seen)) = found else {
         return Ok(None);
     };
-    let now = now(app);
+    let now = app.now();
     if now - last_seen > app.config.session_idle.as_secs() as i64 {
         match console {
             Console::Admin => db::sessions::delete(&app.db, hash).await?,

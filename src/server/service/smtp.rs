@@ -2,7 +2,7 @@
 //! Save (refused without a passed test of exactly the values saved), and
 //! the certificate credential.
 
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::connection_test::ConnectionTestReport;
 use crate::domain::smtp::{
     OAuthCertificateInfo, OAuthCredential, SAVE_NEEDS_TEST, SmtpAuth, SmtpPage, SmtpSettings,
@@ -110,7 +110,7 @@ pub async fn save(
     {
         return Err(ServiceError::Conflict(SAVE_NEEDS_TEST.into()));
     }
-    let now = now(app);
+    let now = app.now();
     let before = db::smtp::get(&app.db)
         .await?
         .map(|r| r.form())
@@ -184,7 +184,7 @@ async fn store_certificate(
     pair: KeyAndCertificate,
     origin: &str,
 ) -> Result<OAuthCertificateInfo, ServiceError> {
-    let now = now(app);
+    let now = app.now();
     let parsed = certs::parse(&pair.certificate_der, now)
         .map_err(|message| FieldError::new("certificate", message))?;
     let mut row = db::oauth_certificates::OAuthCertificateRow {
@@ -247,7 +247,7 @@ pub async fn upload_certificate(
     private_key: &Secret,
 ) -> Result<OAuthCertificateInfo, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let parsed = certs::parse(certificate, now(app))
+    let parsed = certs::parse(certificate, app.now())
         .map_err(|message| FieldError::new("certificate", message))?;
     let private_key_pem =
         crate::server::oauth::certificate::key_for_certificate(private_key.expose(), &parsed.der)

@@ -1,7 +1,7 @@
 //! Work Centers > Guest Access > Portals & Components > Sponsor Groups:
 //! each group's permissions and its members (the sponsor users).
 
-use super::{Caller, ServiceError, audit, now};
+use super::{Caller, ServiceError, audit};
 use crate::domain::sponsor::{
     SponsorGroupSummary, SponsorGroupsPage, SponsorPermissions, SponsorUserForm, SponsorUserSummary,
 };
@@ -49,7 +49,7 @@ pub async fn save_group(
     permissions: &SponsorPermissions,
 ) -> Result<(), ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     let group = db::sponsors::group(&mut *tx, id)
         .await?
@@ -75,7 +75,7 @@ pub async fn create_user(
 ) -> Result<(), ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let valid = form.validate()?;
-    let now = now(app);
+    let now = app.now();
     let hash = hash_password_off_runtime(Secret::new(form.password.clone())).await?;
     let mut tx = db::begin_write(&app.db).await?;
     if db::sponsors::group(&mut *tx, valid.group_id)
@@ -127,7 +127,7 @@ pub async fn delete_users(
     ids: &[i64],
 ) -> Result<u64, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let now = now(app);
+    let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     let deleted = db::sponsors::delete_users(&mut *tx, ids).await?;
     audit(

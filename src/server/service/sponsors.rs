@@ -12,7 +12,6 @@ use crate::domain::sponsor::{
 };
 use crate::domain::{EmailAddress, FieldError};
 use crate::server::AppState;
-use crate::server::clock::{unix, unix_ms};
 use crate::server::db;
 use crate::server::db::guests::Scope;
 use crate::server::db::sponsors::{GroupRow, SponsorRow};
@@ -197,7 +196,7 @@ async fn create(
         .guest_type();
     let days = access_days(duration_days, guest_type.max_days)?;
     let drafts = drafts()?;
-    let now = unix(app.clock.now());
+    let now = app.now();
     let reference = sponsor.reference();
     let accounts: Vec<NewAccount> = drafts
         .into_iter()
@@ -266,7 +265,7 @@ pub async fn delivery(
     };
     if pending > 0 {
         let paced = pacing::current(app).await?;
-        let now = unix_ms(app.clock.now());
+        let now = app.now_ms();
         let (_, _, paused_until_ms, _) = db::pacing::usage(&app.db, &paced.mailbox, now).await?;
         progress.per_minute = paced.bulk_limits().messages_per_minute;
         progress.paused_until_ms = paused_until_ms;
@@ -285,7 +284,7 @@ pub async fn send_budget(
     _sponsor: &SponsorCaller,
 ) -> Result<SendBudget, ServiceError> {
     let paced = pacing::current(app).await?;
-    let now = unix_ms(app.clock.now());
+    let now = app.now_ms();
     let mut recipients_today = 0;
     for mailbox in paced.mailboxes() {
         recipients_today += db::pacing::usage(&app.db, mailbox, now).await?.1;
@@ -371,8 +370,8 @@ async fn run_action(
     action: GuestAction,
     extend_days: Option<u32>,
 ) -> anyhow::Result<ActionReport> {
-    let now = unix(state.clock.now());
-    let now_ms = unix_ms(state.clock.now());
+    let now = state.now();
+    let now_ms = state.now_ms();
     let settings = email_settings(state).await?;
     let template = sponsor_template(state)
         .await?

@@ -1,6 +1,6 @@
 //! The vault's master key: rotation from the command line.
 
-use super::{Caller, ServiceError, now};
+use super::{Caller, ServiceError};
 use crate::domain::Access;
 use crate::server::AppState;
 use crate::server::vault::Rotation;
@@ -15,7 +15,7 @@ pub async fn rotate_key(
     data_dir: &Path,
 ) -> Result<Rotation, ServiceError> {
     caller.require(Access::ManageAdmins)?;
-    let rotation = app.vault.rotate_key(data_dir, now(app)).await?;
+    let rotation = app.vault.rotate_key(data_dir, app.now()).await?;
     tracing::info!(target: "vault", user = %caller.name, "master key rotated; {} secrets re-encrypted", rotation.secrets);
     Ok(rotation)
 }

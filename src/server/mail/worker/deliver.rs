@@ -2,7 +2,7 @@
 //! and what the reply means.
 
 use super::record::Outcome;
-use super::{Chain, Failure, Lane, Route, now_ms};
+use super::{Chain, Failure, Lane, Route};
 use crate::domain::Secret;
 use crate::domain::diagnosis::{self, Diagnosis, Step};
 use crate::domain::mail::{MailKind, MailStatus};
@@ -51,7 +51,7 @@ pub(super) async fn deliver(
         .acquire()
         .await
         .expect("the semaphore is never closed");
-    let started_at = now_ms(state);
+    let started_at = state.now_ms();
     let started = Instant::now();
     let result = match message {
         Ok(message) => attempt(state, &row, kind, &message, lane, chain).await,
@@ -59,7 +59,7 @@ pub(super) async fn deliver(
     };
     drop(slot);
     let millis = started.elapsed().as_millis() as i64;
-    let now = now_ms(state);
+    let now = state.now_ms();
     let policy = mailer.config.retry;
     let (status, reply, diagnosis, next_attempt_at) = match result {
         Ok(reply) => (MailStatus::Sent, reply, None, now),
@@ -296,7 +296,7 @@ async fn attempt(
                     // than the mailbox allows.
                     mailer
                         .transport
-                        .checkin(open, lane.gate.allowed(now_ms(state)));
+                        .checkin(open, lane.gate.allowed(state.now_ms()));
                 }
                 return Ok(reply_text(&response));
             }

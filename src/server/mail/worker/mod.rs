@@ -28,15 +28,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 
-fn now_ms(state: &AppState) -> i64 {
-    crate::server::clock::unix_ms(state.clock.now())
-}
-
 /// Starts the workers. Rows leased before a restart are due at once: a
 /// crash means retry, not loss.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        match db::outbox::release_all_leases(&state.db, now_ms(&state)).await {
+        match db::outbox::release_all_leases(&state.db, state.now_ms()).await {
             Ok(0) => {}
             Ok(n) => {
                 tracing::info!(target: "smtp", "Resuming {n} mail jobs that were being sent when the console stopped")

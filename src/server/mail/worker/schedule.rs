@@ -2,7 +2,7 @@
 
 use super::deliver::{deliver, message};
 use super::record::Outcome;
-use super::{Chain, Failure, Lane, Route, now_ms};
+use super::{Chain, Failure, Lane, Route};
 use crate::server::AppState;
 use crate::server::db;
 use crate::server::db::outbox::Claimed;
@@ -103,7 +103,7 @@ pub(super) async fn run_batch(state: &AppState, batch: Batch) {
             let pace = rows as f64 / at.elapsed().as_secs_f64().max(0.001);
             claim_size = ((pace * CLAIM_SPAN.as_secs_f64()) as usize).clamp(CLAIM_MIN, CLAIM_MAX);
         }
-        let now = now_ms(state);
+        let now = state.now_ms();
         let claimed = {
             let _turn = mailer.writes.lock().await;
             db::outbox::claim(
@@ -205,9 +205,9 @@ async fn paced_step(
     lease_ms: i64,
 ) {
     let mailer = &state.mailer;
-    let pass = lane.gate.enter(|| now_ms(state)).await;
+    let pass = lane.gate.enter(|| state.now_ms()).await;
     let turn = mailer.writes.lock().await;
-    let now = now_ms(state);
+    let now = state.now_ms();
     let claimed = if lane.pool.is_empty() {
         db::outbox::claim(&state.db, &mailer.owner, now, now + lease_ms, 1)
             .await
@@ -245,7 +245,7 @@ async fn paced_step(
     let recipients = row.recipients.len() as i64;
     let mailbox = lane.paced_mailbox(&row);
     loop {
-        let now = now_ms(state);
+        let now = state.now_ms();
         match db::pacing::reserve(&state.db, &mailbox, &paced.limits, recipients, now).await {
             Ok(Release::Go) => break,
             Ok(Release::Wait {
@@ -327,7 +327,7 @@ async fn paced_step(
 /// clock may be moved).
 async fn rest_until(state: &AppState, until: i64) {
     let generation = state.mailer.generation();
-    while now_ms(state) < until && state.mailer.generation() == generation {
+    while state.now_ms() < until && state.mailer.generation() == generation {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
