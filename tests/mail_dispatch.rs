@@ -686,3 +686,67 @@ async fn a_result_is_recorded_only_by_the_worker_that_holds_the_lease() {
     assert_eq!(detail.row.status, MailStatus::Sent);
     assert_eq!(db::outbox::attempts(db, long[0].id).await.unwrap().len(), 1);
 }
+
+/// Password settings that passed Test Connection, then the server retires
+/// basic authentication: the worker's dead letter names the command it
+/// sent (AUTH PLAIN), the server's 535 (not the 221 to the QUIT after it)
+/// and the way out (OAuth).
+#[tokio::test]
+async fn a_password_refused_after_basic_auth_is_retired_names_auth_plain_and_oauth() {
+    let relay = ("relay-user".to_string(), "Relay-Passw0rd".to_string());
+    let rig = rig_with(&[
+        ("auth_type", "password".into()),
+        ("username", relay.0.clone()),
+        ("password", relay.1.clone()),
+    ])
+    .await;
+    rig.control("/_smtp/basic-auth", json!({"enabled": false}))
+        .await;
+    let (id, _) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(id, MailStatus::Dead, Duration::from_secs(30))
+        .await;
+    let diagnosis = detail.diagnosis.clone().unwrap();
+    assert_eq!(diagnosis.step, Step::AuthPlain, "{diagnosis:?}");
+    assert_eq!(diagnosis.code, "535 5.7.139");
+    assert!(
+        diagnosis
+            .message
+            .contains("basic authentication is disabled"),
+        "{diagnosis:?}"
+    );
+    assert!(diagnosis.hint.contains("MS Exchange Online OAuth"));
+    let reply = detail.attempts.last().unwrap().reply.clone();
+    assert!(reply.contains("535 5.7.139"), "{reply}");
+    assert!(!reply.contains("Bye"), "{reply}");
+}
+
+/// The server starts presenting a certificate for other names, then an
+/// expired one: each delivery failure has its own diagnosis.
+#[tokio::test]
+async fn certificate_faults_during_delivery_are_told_apart() {
+    let rig = rig().await;
+    rig.control("/_smtp/certificate", json!({"use": "other-names"}))
+        .await;
+    let (id, _) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(id, MailStatus::Dead, Duration::from_secs(30))
+        .await;
+    let diagnosis = detail.diagnosis.unwrap();
+    assert_eq!(diagnosis.step, Step::StartTls);
+    assert_eq!(diagnosis.code, "certificate-name-mismatch");
+    assert!(
+        diagnosis
+            .hint
+            .contains("smtp.contoso.test, mail.contoso.test"),
+        "{diagnosis:?}"
+    );
+
+    rig.control("/_smtp/certificate", json!({"use": "expired"}))
+        .await;
+    let (id, _) = rig.queue(1).await.remove(0);
+    let detail = rig
+        .wait_for(id, MailStatus::Dead, Duration::from_secs(30))
+        .await;
+    assert_eq!(detail.diagnosis.unwrap().code, "certificate-expired");
+}

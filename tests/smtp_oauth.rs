@@ -447,6 +447,134 @@ async fn password_auth_on_a_plain_relay() {
     assert!(report.passed(), "{report:#?}");
     assert!(!to_text(&report.transcript).contains("Relay-Passw0rd"));
     let report = test_connection(&settings(&form), context("wrong", vec![], None)).await;
+    // The relay offers PLAIN first: the rung is named after what was sent.
+    assert_eq!(failed_step(&report), Step::AuthPlain);
+    assert_eq!(code(&report), "535 5.7.3");
+}
+
+fn password_form(peers: &Peers, port: &str) -> SmtpSettingsForm {
+    SmtpSettingsForm {
+        smtp_server: "localhost".into(),
+        smtp_port: peers.port(port).to_string(),
+        connection_timeout: "10".into(),
+        use_tls: true,
+        use_authentication: true,
+        auth_type: "password".into(),
+        username: MAILBOX.into(),
+        password: "Summer2026!".into(),
+        ..Default::default()
+    }
+}
+
+/// Exchange Online since basic authentication was retired: EHLO offers
+/// `AUTH LOGIN XOAUTH2`, AUTH LOGIN gets 535 5.7.139, and lettre's QUIT
+/// afterwards gets 221. The page must show the 535 at AUTH LOGIN.
+#[tokio::test]
+async fn a_password_refused_because_basic_auth_is_off_points_to_oauth() {
+    let peers = peers();
+    let form = password_form(peers, "smtp_basic_off");
+    let report = test_connection(
+        &settings(&form),
+        context(&form.password, vec![peers.ca_der()], None),
+    )
+    .await;
+    assert_eq!(failed_step(&report), Step::AuthLogin, "{report:#?}");
+    assert_eq!(report.summary, "Test Connection failed at AUTH LOGIN.");
+    let d = report.diagnosis.clone().unwrap();
+    assert_eq!(d.step, Step::AuthLogin);
+    assert_eq!(d.code, "535 5.7.139");
+    assert!(
+        d.message.contains("basic authentication is disabled"),
+        "{d:?}"
+    );
+    assert!(!d.message.contains("Bye"), "{d:?}");
+    assert!(d.hint.contains("MS Exchange Online OAuth"), "{d:?}");
+    let text = to_text(&report.transcript);
+    assert!(text.contains("C: AUTH LOGIN"), "{text}");
+    assert!(text.contains("S: 535 5.7.139"), "{text}");
+    // The QUIT after the refusal was answered, and that answer is not the
+    // one diagnosed.
+    assert!(text.contains("S: 221"), "{text}");
+    assert!(!text.contains("Summer2026"), "{text}");
+}
+
+/// The same server with OAuth for a mailbox whose SMTP AUTH is off.
+#[tokio::test]
+async fn a_token_refused_because_smtp_auth_is_off_points_to_set_casmailbox() {
+    let peers = peers();
+    let mut form = oauth_form(peers);
+    form.smtp_port = peers.port("smtp_basic_off").to_string();
+    form.username = "smtp-disabled@contoso.onmicrosoft.com".into();
+    let report = run(&form, true).await;
     assert_eq!(failed_step(&report), Step::Auth);
-    assert_eq!(code(&report), "535 5.7.139");
+    assert_eq!(report.summary, "Test Connection failed at AUTH XOAUTH2.");
+    let d = report.diagnosis.unwrap();
+    assert_eq!(d.code, "535 5.7.139");
+    assert!(d.message.contains("SMTP AUTH is disabled"), "{d:?}");
+    assert!(
+        d.hint.contains(
+            "Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false"
+        ),
+        "{d:?}"
+    );
+}
+
+/// 535 5.7.3 to a password: a wrong password, or a mailbox without SMTP
+/// AUTH; the fix is not the OAuth app's mailbox permission.
+#[tokio::test]
+async fn a_refused_password_535_5_7_3_is_explained_for_passwords() {
+    let peers = peers();
+    let mut form = password_form(peers, "smtp_basic_off");
+    form.username = "relay-user".into();
+    let report = test_connection(
+        &settings(&form),
+        context(&form.password, vec![peers.ca_der()], None),
+    )
+    .await;
+    assert_eq!(failed_step(&report), Step::AuthLogin, "{report:#?}");
+    let d = report.diagnosis.unwrap();
+    assert_eq!(d.code, "535 5.7.3");
+    assert!(d.message.contains("user name and password"), "{d:?}");
+    assert!(d.hint.contains("MS Exchange Online OAuth"), "{d:?}");
+    assert!(!d.hint.contains("Add-MailboxPermission"), "{d:?}");
+}
+
+/// A trusted certificate issued for other names: the fix names them.
+#[tokio::test]
+async fn a_certificate_for_other_names_lists_the_names_it_carries() {
+    let peers = peers();
+    let mut form = oauth_form(peers);
+    form.smtp_port = peers.port("smtp_other_names").to_string();
+    let report = run(&form, true).await;
+    assert_eq!(failed_step(&report), Step::StartTls);
+    let d = report.diagnosis.unwrap();
+    assert_eq!(d.code, "certificate-name-mismatch");
+    assert!(d.message.contains("does not name this host"), "{d:?}");
+    assert!(
+        d.hint.contains("smtp.contoso.test, mail.contoso.test"),
+        "{d:?}"
+    );
+    assert!(d.hint.contains("SMTP Server") && d.hint.contains("smtp.office365.com"));
+    assert!(!d.hint.contains("Import the issuing CA"), "{d:?}");
+}
+
+#[tokio::test]
+async fn expired_and_not_yet_valid_certificates_are_told_apart() {
+    let peers = peers();
+    let mut form = oauth_form(peers);
+    form.smtp_port = peers.port("smtp_expired").to_string();
+    let report = run(&form, true).await;
+    assert_eq!(failed_step(&report), Step::StartTls);
+    let d = report.diagnosis.unwrap();
+    assert_eq!(d.code, "certificate-expired");
+    assert!(d.message.contains("expired on 2021-01-01"), "{d:?}");
+    assert!(d.hint.contains("renew") && !d.hint.contains("Import the issuing CA"));
+
+    form.smtp_port = peers.port("smtp_not_yet_valid").to_string();
+    let report = run(&form, true).await;
+    assert_eq!(failed_step(&report), Step::StartTls);
+    let d = report.diagnosis.unwrap();
+    assert_eq!(d.code, "certificate-not-yet-valid");
+    assert!(d.message.contains("not valid until 2048-01-01"), "{d:?}");
+    assert!(d.hint.contains("clock"));
 }

@@ -35,6 +35,37 @@ if (!fs.existsSync(leafPem)) {
 }
 const tlsOptions = { key: fs.readFileSync(leafKey), cert: fs.readFileSync(leafPem) };
 
+// Certificates from the same trusted CA that are wrong in one way each: for
+// other host names, expired, not valid yet. `openssl ca` sets exact dates.
+function faultyCertificate(name, { sans, start, end }) {
+  const pem = path.join(stateDir, `${name}.pem`);
+  if (fs.existsSync(pem)) return { key: tlsOptions.key, cert: fs.readFileSync(pem) };
+  const ssl = (...args) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const csr = path.join(stateDir, `${name}.csr`);
+  ssl('req', '-new', '-key', leafKey, '-out', csr, '-subj', `/CN=${sans[0]}`);
+  const ext = path.join(stateDir, `${name}.ext`);
+  fs.writeFileSync(ext, `subjectAltName=${sans.map((n) => `DNS:${n}`).join(',')}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
+  const db = path.join(stateDir, `${name}-ca`);
+  fs.mkdirSync(db, { recursive: true });
+  fs.writeFileSync(path.join(db, 'index.txt'), '');
+  fs.writeFileSync(path.join(db, 'serial'), crypto.randomBytes(8).toString('hex') + '\n');
+  const config = path.join(db, 'ca.cnf');
+  fs.writeFileSync(config, [
+    '[ca]', 'default_ca = test', '[test]', `database = ${db}/index.txt`, `new_certs_dir = ${db}`,
+    `serial = ${db}/serial`, 'default_md = sha256', 'policy = any', 'unique_subject = no',
+    '[any]', 'commonName = supplied', '',
+  ].join('\n'));
+  ssl('ca', '-batch', '-notext', '-config', config, '-cert', caPem, '-keyfile', caKey, '-in', csr, '-out', pem,
+    '-startdate', start, '-enddate', end, '-extfile', ext);
+  return { key: tlsOptions.key, cert: fs.readFileSync(pem) };
+}
+const otherNamesTls = faultyCertificate('other-names', {
+  sans: ['smtp.contoso.test', 'mail.contoso.test'], start: '20240101000000Z', end: '20491231000000Z' });
+const expiredTls = faultyCertificate('expired', {
+  sans: ['localhost'], start: '20200101000000Z', end: '20210101000000Z' });
+const notYetValidTls = faultyCertificate('not-yet-valid', {
+  sans: ['localhost'], start: '20480101000000Z', end: '20491231000000Z' });
+
 // ---- the directory: tenants, apps, and which mailboxes each app may send as
 const TENANT = { id: '9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f', domains: ['contoso.onmicrosoft.com'] };
 const SECRET = 'Good~Secret.Value_123+/=&%';
@@ -57,6 +88,8 @@ const apps = {
 };
 const SMTP_AUTH_DISABLED = 'smtp-disabled@contoso.onmicrosoft.com';
 const RELAY_USER = { username: 'relay-user', password: 'Relay-Passw0rd' };
+// Whether passwords are accepted at all (POST /_smtp/basic-auth turns it off).
+const basicAuth = { enabled: true };
 
 const signingKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const b64url = (data) => Buffer.from(data).toString('base64url');
@@ -178,6 +211,25 @@ async function tokenEndpoint(req, res) {
   if (req.method === 'POST' && url.pathname === '/_faults') {
     const body = JSON.parse(await readBody(req) || '[]');
     faults.push(...(Array.isArray(body) ? body : [body]));
+    res.writeHead(204);
+    return res.end();
+  }
+  // Microsoft retires basic authentication: every password is refused.
+  if (req.method === 'POST' && url.pathname === '/_smtp/basic-auth') {
+    basicAuth.enabled = JSON.parse(await readBody(req) || '{}').enabled !== false;
+    res.writeHead(204);
+    return res.end();
+  }
+  // The Exchange-like port presents another certificate to new sessions:
+  // {"use": "other-names" | "expired" | "not-yet-valid" | "good"}.
+  if (req.method === 'POST' && url.pathname === '/_smtp/certificate') {
+    const use = JSON.parse(await readBody(req) || '{}').use;
+    const tls = { 'other-names': otherNamesTls, expired: expiredTls, 'not-yet-valid': notYetValidTls, good: tlsOptions }[use];
+    if (!tls) {
+      res.writeHead(400);
+      return res.end();
+    }
+    exchange.updateSecureContext(tls);
     res.writeHead(204);
     return res.end();
   }
@@ -333,11 +385,15 @@ function onAuth(auth, session, callback) {
     stats.auth_ok += 1;
     return callback(null, { user: auth.username });
   }
-  if (auth.username === RELAY_USER.username && auth.password === RELAY_USER.password) {
+  if (basicAuth.enabled && auth.username === RELAY_USER.username && auth.password === RELAY_USER.password) {
     stats.auth_ok += 1;
     return callback(null, { user: auth.username });
   }
   stats.auth_failed += 1;
+  // A user that may sign in with a password, and a wrong one.
+  if (basicAuth.enabled && auth.username === RELAY_USER.username) {
+    return callback(exchangeError(535, '5.7.3 Authentication unsuccessful [PEER0007.contoso.test]'));
+  }
   return callback(exchangeError(535, '5.7.139 Authentication unsuccessful, basic authentication is disabled. [PEER0004.contoso.test]'));
 }
 
@@ -441,6 +497,20 @@ exchange.server.on('connection', (socket) => {
   sockets.set(port, socket);
   socket.on('close', () => sockets.delete(port));
 });
+// Exchange Online since basic authentication was retired: after STARTTLS it
+// offers AUTH LOGIN XOAUTH2 and answers a password with 535 5.7.139.
+const basicOff = new SMTPServer({
+  ...quiet, name: 'PEER0005.contoso.test', secure: false, ...tlsOptions,
+  authMethods: ['LOGIN', 'XOAUTH2'], onAuth, onData, onClose,
+});
+// The Exchange-like server behind a certificate that is wrong in one way.
+const wrongCertificate = (tls) => new SMTPServer({
+  ...quiet, name: 'PEER0006.contoso.test', secure: false, ...tls,
+  authMethods: ['XOAUTH2', 'PLAIN', 'LOGIN'], onAuth, onData, onClose,
+});
+const otherNames = wrongCertificate(otherNamesTls);
+const expired = wrongCertificate(expiredTls);
+const notYetValid = wrongCertificate(notYetValidTls);
 // A server that is busy: 421 at the greeting.
 const busy = new SMTPServer({
   ...quiet, name: 'busy.contoso.test',
@@ -453,7 +523,9 @@ const noXoauth = new SMTPServer({
 });
 // A client that refuses our certificate makes smtp-server emit 'error'; that is
 // an expected outcome here, not a reason to stop.
-for (const server of [exchange, busy, noXoauth]) server.on('error', () => {});
+for (const server of [exchange, busy, noXoauth, basicOff, otherNames, expired, notYetValid]) {
+  server.on('error', () => {});
+}
 // Accepts TCP and never says a word.
 const silent = net.createServer((socket) => { socket.on('error', () => {}); });
 
@@ -519,6 +591,10 @@ const ports = {
   smtp_busy: await listen(busy.server, fixed('smtp_busy')),
   smtp_no_xoauth2: await listen(noXoauth.server, fixed('smtp_no_xoauth2')),
   smtp_silent: await listen(silent, fixed('smtp_silent')),
+  smtp_basic_off: await listen(basicOff.server, fixed('smtp_basic_off')),
+  smtp_other_names: await listen(otherNames.server, fixed('smtp_other_names')),
+  smtp_expired: await listen(expired.server, fixed('smtp_expired')),
+  smtp_not_yet_valid: await listen(notYetValid.server, fixed('smtp_not_yet_valid')),
   proxy: await listen(proxy, fixed('proxy')),
 };
 const info = {

@@ -31,7 +31,7 @@ export const TOKEN_PORT = Number(process.env.E2E_TOKEN_PORT ?? 3391);
 export const DATA_DIR = path.join(__dirname, "..", ".data", "run");
 
 export type PeersInfo = {
-  smtp: number; proxy: number; ca_pem: string; tenant_id: string; client_secret: string;
+  smtp: number; smtp_basic_off: number; proxy: number; ca_pem: string; tenant_id: string; client_secret: string;
   proxy_user: string; proxy_password: string;
 };
 

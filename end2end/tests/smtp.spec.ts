@@ -175,3 +175,26 @@ test("Test Connection says when the token request went through the proxy", async
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page.getByRole("status").filter({ hasText: "The proxy settings were saved." })).toBeVisible();
 });
+
+test("a password that Exchange refuses because basic authentication is off points to OAuth", async ({ page }) => {
+  const p = peers();
+  await signInOk(page, "admin", ADMIN_PASSWORD);
+  await page.goto(SMTP);
+  await hydrated(page);
+  await page.getByLabel("SMTP Port").fill(String(p.smtp_basic_off));
+  await page.getByLabel("Password Based Authentication").check();
+  await page.getByLabel("Username").fill(MAILBOX);
+  await page.getByLabel("Password", { exact: true }).fill("Summer2026!");
+  await page.getByRole("button", { name: "Test Connection" }).click();
+  const result = page.getByRole("region", { name: "Test Connection result" });
+  // The rung is the command sent, the reply is the server's 535 (not the
+  // 221 to the QUIT after it), and the fix is OAuth on this page.
+  await expect(result).toContainText("Test Connection failed at AUTH LOGIN.");
+  await expect(result.locator("li.rung.failed")).toContainText("AUTH LOGIN");
+  await expect(result.getByRole("heading", { name: "Diagnosis: 535 5.7.139" })).toBeVisible();
+  await expect(result).toContainText("basic authentication is disabled");
+  await expect(result).toContainText("Choose MS Exchange Online OAuth under Authentication on this page");
+  await expect(result).not.toContainText("2.0.0 Bye");
+  await expect(page.getByRole("button", { name: "Save" })).toBeDisabled();
+  if (shots) await page.screenshot({ path: path.join(shots, "test-connection-basic-auth-off.png") });
+});

@@ -13,7 +13,11 @@ pub enum Step {
     Greeting,
     Ehlo,
     StartTls,
+    /// AUTH XOAUTH2 (the name predates the password mechanisms; kept so
+    /// that stored diagnoses still read).
     Auth,
+    AuthPlain,
+    AuthLogin,
     MailFrom,
     RcptTo,
     Data,
@@ -30,11 +34,25 @@ impl Step {
             Step::Ehlo => "EHLO",
             Step::StartTls => "STARTTLS",
             Step::Auth => "AUTH XOAUTH2",
+            Step::AuthPlain => "AUTH PLAIN",
+            Step::AuthLogin => "AUTH LOGIN",
             Step::MailFrom => "MAIL FROM",
             Step::RcptTo => "RCPT TO",
             Step::Data => "DATA",
             Step::Quit => "QUIT",
         }
+    }
+}
+
+impl Step {
+    /// Any of the AUTH rungs, whatever the mechanism.
+    pub fn is_auth(self) -> bool {
+        matches!(self, Step::Auth | Step::AuthPlain | Step::AuthLogin)
+    }
+
+    /// Signing in with a user name and password (PLAIN or LOGIN).
+    pub fn is_password_auth(self) -> bool {
+        matches!(self, Step::AuthPlain | Step::AuthLogin)
     }
 }
 
@@ -251,14 +269,110 @@ pub fn dns_failure(host: &str) -> Diagnosis {
     )
 }
 
-pub fn untrusted_certificate(step: Step, host: &str, detail: &str) -> Diagnosis {
-    Diagnosis::new(
-        step,
-        "untrusted-certificate",
-        format!("The certificate chain presented by {host} is not trusted ({detail})."),
-        "Import the issuing CA in Administration > System > Certificates > Trusted Certificates with the role \"Trust for authentication within the console and client-server communication (infrastructure)\".",
-        false,
-    )
+/// Why a server's certificate was refused, as the TLS library found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertificateFault {
+    /// No path to a trusted CA ("PKIX path building failed").
+    UnknownIssuer,
+    /// Past its notAfter, with that time (unix seconds) when known.
+    Expired {
+        not_after: Option<i64>,
+    },
+    /// Before its notBefore, with that time (unix seconds) when known.
+    NotValidYet {
+        not_before: Option<i64>,
+    },
+    /// The certificate is for other names: the DNS names and addresses it
+    /// carries (its subject alternative names).
+    NameMismatch {
+        presented: Vec<String>,
+    },
+    Revoked,
+    BadSignature,
+    Other(String),
+}
+
+impl CertificateFault {
+    /// The problem in a few words, for transcripts and logs.
+    pub fn describe(&self) -> String {
+        match self {
+            CertificateFault::UnknownIssuer => {
+                "PKIX path building failed: unable to find a valid certification path to the issuing CA".into()
+            }
+            CertificateFault::Expired { not_after } => match not_after {
+                Some(t) => format!("the server's certificate expired on {}", day(*t)),
+                None => "the server's certificate has expired".into(),
+            },
+            CertificateFault::NotValidYet { not_before } => match not_before {
+                Some(t) => format!("the server's certificate is not valid until {}", day(*t)),
+                None => "the server's certificate is not valid yet".into(),
+            },
+            CertificateFault::NameMismatch { presented } if presented.is_empty() => {
+                "the server's certificate does not name this host (it carries no DNS names)".into()
+            }
+            CertificateFault::NameMismatch { presented } => format!(
+                "the server's certificate does not name this host; it names {}",
+                presented.join(", ")
+            ),
+            CertificateFault::Revoked => "the server's certificate is revoked".into(),
+            CertificateFault::BadSignature => "the certificate's signature is invalid".into(),
+            CertificateFault::Other(detail) => format!("certificate rejected: {detail}"),
+        }
+    }
+}
+
+/// `2026-12-06 14:03 UTC`.
+fn day(unix: i64) -> String {
+    crate::domain::template::format_utc(unix)
+}
+
+/// The server's certificate was refused during the TLS handshake: each
+/// fault has its own fix, and only an unknown issuer is fixed by trusting a CA.
+pub fn certificate_rejected(step: Step, host: &str, fault: &CertificateFault) -> Diagnosis {
+    let problem = fault.describe();
+    let (code, message, hint) = match fault {
+        CertificateFault::NameMismatch { presented } => {
+            let names: Vec<&str> = presented
+                .iter()
+                .map(String::as_str)
+                .filter(|n| !n.starts_with("*."))
+                .collect();
+            let use_one = match (step, names.as_slice()) {
+                (Step::Token, _) => "Check the Cloud and its authority URL: the token endpoint's name must be one the certificate carries.".to_string(),
+                (_, []) if presented.is_empty() => "The certificate carries no host names, so no SMTP Server value can match it: the server's operator must install a certificate issued for its name (for Exchange Online, use smtp.office365.com).".to_string(),
+                (_, []) => format!("Enter in SMTP Server a host name covered by the certificate's names ({}); for Exchange Online, use smtp.office365.com.", presented.join(", ")),
+                (_, names) => format!("Enter one of the names the certificate carries in SMTP Server ({}); for Exchange Online, use smtp.office365.com. Importing a CA will not help: the certificate is trusted, it is issued for other names.", names.join(", ")),
+            };
+            (
+                "certificate-name-mismatch",
+                format!("The certificate presented by {host} is not issued for {host}: {problem}."),
+                use_one,
+            )
+        }
+        CertificateFault::Expired { .. } => (
+            "certificate-expired",
+            format!("The certificate presented by {host} has expired: {problem}."),
+            "The server's operator must renew its certificate; trusting a CA will not help. If the date looks wrong, check this node's clock (NTP).".to_string(),
+        ),
+        CertificateFault::NotValidYet { .. } => (
+            "certificate-not-yet-valid",
+            format!("The certificate presented by {host} is not valid yet: {problem}."),
+            "Check this node's clock and time zone (NTP): a clock that runs behind sees new certificates as not yet valid. Otherwise the server's certificate was issued with a start date in the future and its operator must replace it.".to_string(),
+        ),
+        CertificateFault::Revoked => (
+            "certificate-revoked",
+            format!("The certificate presented by {host} has been revoked."),
+            "The server's operator must install a new certificate; until then this server cannot be trusted.".to_string(),
+        ),
+        CertificateFault::UnknownIssuer
+        | CertificateFault::BadSignature
+        | CertificateFault::Other(_) => (
+            "untrusted-certificate",
+            format!("The certificate chain presented by {host} is not trusted ({problem})."),
+            "Import the issuing CA in Administration > System > Certificates > Trusted Certificates with the role \"Trust for authentication within the console and client-server communication (infrastructure)\".".to_string(),
+        ),
+    };
+    Diagnosis::new(step, code, message, hint, false)
 }
 
 /// The server accepted the connection but stopped answering within the
@@ -356,6 +470,24 @@ pub fn smtp_client_refused(host: &str, detail: &str) -> Diagnosis {
     )
 }
 
+/// Password authentication is selected, but the server offers neither
+/// AUTH PLAIN nor AUTH LOGIN (Exchange Online may offer only XOAUTH2).
+pub fn no_password_mechanism(host: &str, offers_xoauth2: bool) -> Diagnosis {
+    Diagnosis::new(
+        Step::AuthPlain,
+        "no-password-auth",
+        format!(
+            "{host} offers no way to sign in with a password (neither AUTH PLAIN nor AUTH LOGIN)."
+        ),
+        if offers_xoauth2 {
+            "The server offers AUTH XOAUTH2 only: choose MS Exchange Online OAuth under Authentication on this page."
+        } else {
+            "Turn on Use TLS/SSL Encryption (servers offer AUTH only after STARTTLS), or choose the authentication the server offers."
+        },
+        false,
+    )
+}
+
 /// The token endpoint answered 200 with something that is not a token.
 pub fn token_response_unreadable(detail: &str) -> Diagnosis {
     Diagnosis::new(
@@ -376,10 +508,30 @@ pub fn smtp_reply(step: Step, code: u16, text: &str) -> Diagnosis {
     };
     let text_line = first_line(text);
     let is = |e: &str| enhanced.as_deref() == Some(e);
-    let (message, hint, temporary): (String, &str, bool) = if code == 535 && is("5.7.139") {
+    let password = step.is_password_auth();
+    let (message, hint, temporary): (String, &str, bool) = if code == 535
+        && is("5.7.139")
+        && password
+    {
         (
-            "SMTP AUTH is disabled for the tenant or for this mailbox.".into(),
-            "Enable Authenticated SMTP for the mailbox (Set-CASMailbox -SmtpClientAuthenticationDisabled $false) and check the tenant-wide setting.",
+            format!(
+                "Exchange Online no longer accepts a password here: basic authentication is disabled ({code} {text_line})."
+            ),
+            "Choose MS Exchange Online OAuth under Authentication on this page (Administration > System > Settings > SMTP Server): register an app in Entra ID, grant it SMTP.SendAsApp, and enter its Client ID, Tenant ID and client secret or certificate. A password will not work again.",
+            false,
+        )
+    } else if code == 535 && is("5.7.139") {
+        (
+            format!(
+                "SMTP AUTH is disabled for the tenant or for this mailbox ({code} {text_line})."
+            ),
+            "Enable Authenticated SMTP for the mailbox in Exchange Online PowerShell (Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false), and check the tenant-wide setting (Set-TransportConfig -SmtpClientAuthenticationDisabled $false, or leave the mailbox setting to override it).",
+            false,
+        )
+    } else if code == 535 && is("5.7.3") && password {
+        (
+            format!("The server refused the user name and password ({code} {text_line})."),
+            "Check the Username and Password. If the server is Exchange Online, a password is refused when SMTP AUTH is off for the mailbox and whenever basic authentication is retired: choose MS Exchange Online OAuth under Authentication on this page instead.",
             false,
         )
     } else if code == 535 && is("5.7.3") {
@@ -388,12 +540,15 @@ pub fn smtp_reply(step: Step, code: u16, text: &str) -> Diagnosis {
             "Register the app in Exchange with New-ServicePrincipal using the Enterprise Application's Object ID, and grant it FullAccess with Add-MailboxPermission on this mailbox; the Username must be that mailbox.",
             false,
         )
-    } else if step == Step::Auth && (code == 504 || code == 538) {
-        // Exchange answers 504 5.7.4 to AUTH XOAUTH2 before STARTTLS; other
-        // servers say 504 without an enhanced code, or 538 "STARTTLS first".
+    } else if step.is_auth() && (code == 504 || code == 538) {
+        // Exchange answers 504 5.7.4 to AUTH before STARTTLS; other servers
+        // say 504 without an enhanced code, or 538 "STARTTLS first".
         (
-            format!("The server does not offer XOAUTH2 here ({code} {text_line})."),
-            "Turn on Use TLS/SSL Encryption: Exchange Online offers AUTH XOAUTH2 only after STARTTLS on port 587.",
+            format!(
+                "The server does not offer {} here ({code} {text_line}).",
+                step.label()
+            ),
+            "Turn on Use TLS/SSL Encryption: Exchange Online offers AUTH only after STARTTLS on port 587.",
             false,
         )
     } else if (code == 554 && is("5.2.252")) || (code == 550 && is("5.7.60")) {
@@ -465,11 +620,19 @@ pub fn enhanced_code(text: &str) -> Option<String> {
 /// The command a refusal most likely concerns, given the command it
 /// answered: a reply to the message itself can be about its sender or its
 /// recipients (Exchange checks them there), and "530 5.7.57 not
-/// authenticated" at MAIL FROM is about signing in.
-pub fn refused_step(answered: Step, code: u16, reply: &str) -> Step {
-    match (answered, step_of_reply(code, reply)) {
+/// authenticated" at MAIL FROM is about signing in: `signed_in_with` is
+/// the AUTH rung the session used, if it signed in.
+pub fn refused_step(answered: Step, code: u16, reply: &str, signed_in_with: Option<Step>) -> Step {
+    let guessed = match step_of_reply(code, reply) {
+        Step::Auth => match signed_in_with {
+            Some(auth) => auth,
+            None => return answered,
+        },
+        guessed => guessed,
+    };
+    match (answered, guessed) {
         (Step::Data, guessed) => guessed,
-        (Step::MailFrom | Step::RcptTo, Step::Auth) => Step::Auth,
+        (Step::MailFrom | Step::RcptTo, auth) if auth.is_auth() => auth,
         (step, _) => step,
     }
 }
@@ -619,6 +782,91 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_password_points_at_oauth_and_a_refused_token_at_the_mailbox() {
+        let basic_off = "5.7.139 Authentication unsuccessful, basic authentication is disabled. [AM0PR02CA0123.eurprd02.prod.outlook.com]";
+        for step in [Step::AuthLogin, Step::AuthPlain] {
+            let d = smtp_reply(step, 535, basic_off);
+            assert_eq!(d.code, "535 5.7.139");
+            assert!(d.message.contains("no longer accepts a password"), "{d:?}");
+            assert!(
+                d.message.contains("basic authentication is disabled"),
+                "{d:?}"
+            );
+            assert!(d.hint.contains("MS Exchange Online OAuth"), "{d:?}");
+            assert!(!d.temporary);
+        }
+        let d = smtp_reply(
+            Step::Auth,
+            535,
+            "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox.",
+        );
+        assert!(d.message.contains("SMTP AUTH is disabled"), "{d:?}");
+        assert!(d.hint.contains("-SmtpClientAuthenticationDisabled $false"));
+        assert!(d.hint.contains("Set-TransportConfig"));
+        let d = smtp_reply(Step::AuthLogin, 535, "5.7.3 Authentication unsuccessful");
+        assert_eq!(d.code, "535 5.7.3");
+        assert!(d.message.contains("user name and password"), "{d:?}");
+        assert!(
+            d.hint.contains("MS Exchange Online OAuth") && !d.hint.contains("New-ServicePrincipal")
+        );
+        assert_eq!(Step::AuthLogin.label(), "AUTH LOGIN");
+        assert_eq!(Step::AuthPlain.label(), "AUTH PLAIN");
+        assert!(
+            smtp_reply(
+                Step::AuthLogin,
+                504,
+                "5.7.4 Unrecognized authentication type"
+            )
+            .message
+            .contains("AUTH LOGIN")
+        );
+    }
+
+    #[test]
+    fn each_certificate_fault_has_its_own_fix() {
+        let host = "mail.example.net";
+        let d = certificate_rejected(
+            Step::StartTls,
+            host,
+            &CertificateFault::NameMismatch {
+                presented: vec!["smtp.example.com".into(), "*.example.com".into()],
+            },
+        );
+        assert_eq!(d.code, "certificate-name-mismatch");
+        assert!(
+            d.message.contains("smtp.example.com, *.example.com"),
+            "{d:?}"
+        );
+        assert!(d.hint.contains("(smtp.example.com)") && d.hint.contains("SMTP Server"));
+        assert!(!d.hint.contains("Import the issuing CA"), "{d:?}");
+        let expired = certificate_rejected(
+            Step::StartTls,
+            host,
+            &CertificateFault::Expired {
+                not_after: Some(1_700_000_000),
+            },
+        );
+        assert_eq!(expired.code, "certificate-expired");
+        assert!(expired.message.contains("2023-11-14"), "{expired:?}");
+        assert!(expired.hint.contains("renew"));
+        let early = certificate_rejected(
+            Step::StartTls,
+            host,
+            &CertificateFault::NotValidYet { not_before: None },
+        );
+        assert_eq!(early.code, "certificate-not-yet-valid");
+        assert!(early.hint.contains("clock"));
+        let codes: std::collections::HashSet<_> = [&d, &expired, &early]
+            .iter()
+            .map(|d| d.code.clone())
+            .chain([
+                certificate_rejected(Step::StartTls, host, &CertificateFault::UnknownIssuer).code,
+            ])
+            .collect();
+        assert_eq!(codes.len(), 4);
+    }
+
+    #[test]
     fn enhanced_codes_are_parsed_strictly() {
         assert_eq!(
             enhanced_code("5.7.139 Authentication").as_deref(),
@@ -642,9 +890,13 @@ mod tests {
                 .contains("could not be resolved")
         );
         assert!(
-            untrusted_certificate(Step::StartTls, "smtp.example.com", "unknown issuer")
-                .hint
-                .contains("Trusted Certificates")
+            certificate_rejected(
+                Step::StartTls,
+                "smtp.example.com",
+                &CertificateFault::UnknownIssuer
+            )
+            .hint
+            .contains("Trusted Certificates")
         );
         assert!(
             token_endpoint_unreachable("connection refused", true)
@@ -675,15 +927,40 @@ mod tests {
     #[test]
     fn a_refusal_to_the_message_is_placed_by_its_reply_elsewhere_by_its_command() {
         assert_eq!(
-            refused_step(Step::Data, 550, "5.1.10 RESOLVER.ADR.RecipientNotFound"),
+            refused_step(
+                Step::Data,
+                550,
+                "5.1.10 RESOLVER.ADR.RecipientNotFound",
+                Some(Step::Auth)
+            ),
             Step::RcptTo
         );
         assert_eq!(
-            refused_step(Step::MailFrom, 530, "5.7.57 Client not authenticated"),
+            refused_step(
+                Step::MailFrom,
+                530,
+                "5.7.57 Client not authenticated",
+                Some(Step::Auth)
+            ),
             Step::Auth
         );
+        // Named after the mechanism the session signed in with, and left at
+        // the command when it did not sign in at all.
         assert_eq!(
-            refused_step(Step::RcptTo, 550, "5.1.8 bad outbound sender"),
+            refused_step(
+                Step::Data,
+                535,
+                "5.7.3 Authentication unsuccessful",
+                Some(Step::AuthLogin)
+            ),
+            Step::AuthLogin
+        );
+        assert_eq!(
+            refused_step(Step::MailFrom, 530, "5.7.57 Client not authenticated", None),
+            Step::MailFrom
+        );
+        assert_eq!(
+            refused_step(Step::RcptTo, 550, "5.1.8 bad outbound sender", None),
             Step::RcptTo
         );
     }

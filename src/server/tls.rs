@@ -4,6 +4,7 @@
 //! and nothing else. One rustls configuration serves both the token request
 //! (reqwest) and the SMTP STARTTLS upgrade, so they can never disagree.
 
+use crate::domain::diagnosis::CertificateFault;
 use rustls::client::ClientConfig;
 use rustls::{CertificateError, RootCertStore};
 use rustls_pki_types::CertificateDer;
@@ -34,15 +35,15 @@ pub fn client_config(imported: &[Vec<u8>]) -> Arc<ClientConfig> {
     Arc::new(config)
 }
 
-/// Why a peer's certificate was refused, in words an admin can act on, if
-/// the error (or anything it wraps) is a certificate error.
-pub fn certificate_problem(error: &(dyn StdError + 'static)) -> Option<String> {
+/// Why a peer's certificate was refused, if the error (or anything it
+/// wraps) is a certificate error.
+pub fn certificate_problem(error: &(dyn StdError + 'static)) -> Option<CertificateFault> {
     let mut current: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(err) = current {
         if let Some(rustls::Error::InvalidCertificate(problem)) =
             err.downcast_ref::<rustls::Error>()
         {
-            return Some(describe(problem));
+            return Some(fault(problem));
         }
         // An io::Error's source() skips the error it wraps; step into it.
         current = match err.downcast_ref::<std::io::Error>() {
@@ -53,23 +54,60 @@ pub fn certificate_problem(error: &(dyn StdError + 'static)) -> Option<String> {
     None
 }
 
-fn describe(problem: &CertificateError) -> String {
+fn fault(problem: &CertificateError) -> CertificateFault {
+    let unix = |t: &rustls_pki_types::UnixTime| i64::try_from(t.as_secs()).ok();
     match problem {
-        CertificateError::UnknownIssuer => {
-            "PKIX path building failed: unable to find a valid certification path to the issuing CA"
-                .into()
+        CertificateError::UnknownIssuer => CertificateFault::UnknownIssuer,
+        CertificateError::Expired => CertificateFault::Expired { not_after: None },
+        CertificateError::ExpiredContext { not_after, .. } => CertificateFault::Expired {
+            not_after: unix(not_after),
+        },
+        CertificateError::NotValidYet => CertificateFault::NotValidYet { not_before: None },
+        CertificateError::NotValidYetContext { not_before, .. } => CertificateFault::NotValidYet {
+            not_before: unix(not_before),
+        },
+        CertificateError::NotValidForName => CertificateFault::NameMismatch {
+            presented: Vec::new(),
+        },
+        CertificateError::NotValidForNameContext { presented, .. } => {
+            CertificateFault::NameMismatch {
+                presented: presented.iter().filter_map(|n| presented_name(n)).collect(),
+            }
         }
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-            "the server's certificate has expired".into()
-        }
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            "the server's certificate is not valid yet".into()
-        }
-        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            "the server's certificate does not name this host".into()
-        }
-        CertificateError::Revoked => "the server's certificate is revoked".into(),
-        CertificateError::BadSignature => "the certificate's signature is invalid".into(),
-        other => format!("certificate rejected: {other:?}"),
+        CertificateError::Revoked => CertificateFault::Revoked,
+        CertificateError::BadSignature => CertificateFault::BadSignature,
+        other => CertificateFault::Other(format!("{other:?}")),
+    }
+}
+
+/// The name in the TLS library's rendering of a subject alternative name,
+/// `DnsName("smtp.example.com")` or `IpAddress(192.0.2.1)`; other kinds
+/// (URIs, directory names) cannot be typed into SMTP Server.
+fn presented_name(rendered: &str) -> Option<String> {
+    let inner = |prefix: &str| {
+        rendered
+            .strip_prefix(prefix)?
+            .strip_suffix(')')
+            .map(|name| name.trim_matches('"').to_string())
+    };
+    inner("DnsName(").or_else(|| inner("IpAddress("))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presented_names_are_read_from_the_tls_librarys_rendering() {
+        assert_eq!(
+            presented_name("DnsName(\"smtp.example.com\")").as_deref(),
+            Some("smtp.example.com")
+        );
+        assert_eq!(
+            presented_name("IpAddress(192.0.2.1)").as_deref(),
+            Some("192.0.2.1")
+        );
+        assert_eq!(presented_name("UniformResourceIdentifier(\"x\")"), None);
+        assert_eq!(presented_name("DirectoryName"), None);
     }
 }

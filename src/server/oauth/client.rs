@@ -6,8 +6,8 @@
 use super::cache::FetchedToken;
 use crate::domain::Secret;
 use crate::domain::diagnosis::{
-    Diagnosis, Step, TokenErrorBody, token_endpoint_unreachable, token_failure,
-    token_response_unreadable, untrusted_certificate,
+    Diagnosis, Step, TokenErrorBody, certificate_rejected, token_endpoint_unreachable,
+    token_failure, token_response_unreadable,
 };
 use crate::domain::transcript::{
     Direction, TranscriptLine, redact_form_body, redact_token_response,
@@ -273,9 +273,9 @@ pub async fn request_token(setup: &HttpSetup, request: TokenRequest) -> TokenExc
         }
         Err(RequestTokenError::Request(error)) => {
             let diagnosis = match tls::certificate_problem(&error) {
-                Some(problem) => {
-                    let mut d = untrusted_certificate(Step::Token, &host, &problem);
-                    d.message = format!("Error acquiring token: {problem} ({host}).");
+                Some(fault) => {
+                    let mut d = certificate_rejected(Step::Token, &host, &fault);
+                    d.message = format!("Error acquiring token: {} ({host}).", fault.describe());
                     d
                 }
                 None if error.is_timeout() => token_endpoint_unreachable(

@@ -78,8 +78,12 @@ fn plan(settings: &SmtpSettings) -> Vec<Step> {
         steps.extend([Step::Ehlo, Step::StartTls]);
     }
     steps.push(Step::Ehlo);
-    if !matches!(settings.auth, SmtpAuth::None) {
-        steps.push(Step::Auth);
+    match settings.auth {
+        SmtpAuth::None => {}
+        // PLAIN unless the server offers only LOGIN; the ladder records
+        // the rung actually climbed.
+        SmtpAuth::Password { .. } => steps.push(Step::AuthPlain),
+        SmtpAuth::OAuth { .. } => steps.push(Step::Auth),
     }
     steps.push(Step::Quit);
     steps

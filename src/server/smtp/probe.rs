@@ -11,8 +11,8 @@ use super::recorder::{Recorder, Transcript};
 use crate::domain::Secret;
 use crate::domain::connection_test::{StepOutcome, StepStatus};
 use crate::domain::diagnosis::{
-    Diagnosis, Step, connect_timeout, connection_failed, connection_lost, dns_failure, smtp_reply,
-    starttls_unavailable, step_timeout, untrusted_certificate,
+    Diagnosis, Step, certificate_rejected, connect_timeout, connection_failed, connection_lost,
+    dns_failure, no_password_mechanism, smtp_reply, starttls_unavailable, step_timeout,
 };
 use crate::domain::transcript::Direction;
 use crate::server::tls;
@@ -175,26 +175,19 @@ async fn send_line(
         .map_err(|e| connection_lost(step, host, &e.to_string()))
 }
 
-/// The code and text of a reply that lettre turned into an error.
-fn lettre_reply(
-    error: &lettre::transport::smtp::Error,
-    transcript: &Transcript,
-) -> Option<(u16, String)> {
+/// The code and text of a reply that lettre turned into an error. The text
+/// is the reply's own (lettre keeps it as the error's source), not the last
+/// line received: after a refusal lettre sends QUIT, whose 221 comes last.
+fn lettre_reply(error: &lettre::transport::smtp::Error) -> Option<(u16, String)> {
     let code: u16 = error.status()?.to_string().parse().ok()?;
-    let text = transcript
-        .last_received()
-        .map(|line| line.get(4..).unwrap_or_default().to_string())
+    let text = std::error::Error::source(error)
+        .map(|s| s.to_string())
         .unwrap_or_default();
     Some((code, text))
 }
 
-fn lettre_failure(
-    step: Step,
-    host: &str,
-    error: &lettre::transport::smtp::Error,
-    transcript: &Transcript,
-) -> Diagnosis {
-    match lettre_reply(error, transcript) {
+fn lettre_failure(step: Step, host: &str, error: &lettre::transport::smtp::Error) -> Diagnosis {
+    match lettre_reply(error) {
         Some((code, text)) => smtp_reply(step, code, &text),
         None => connection_lost(step, host, &error.to_string()),
     }
@@ -300,7 +293,7 @@ pub async fn probe(
                     let connector = tokio_rustls::TlsConnector::from(tls_config);
                     let stream = connector.connect(name, tcp).await.map_err(|e| {
                         match tls::certificate_problem(&e) {
-                            Some(problem) => untrusted_certificate(Step::StartTls, host, &problem),
+                            Some(fault) => certificate_rejected(Step::StartTls, host, &fault),
                             None => connection_lost(
                                 Step::StartTls,
                                 host,
@@ -334,7 +327,7 @@ pub async fn probe(
             async {
                 let conn = AsyncSmtpConnection::connect_with_transport(stream, &hello)
                     .await
-                    .map_err(|e| lettre_failure(Step::Ehlo, host, &e, &transcript))?;
+                    .map_err(|e| lettre_failure(Step::Ehlo, host, &e))?;
                 let detail = if target.use_tls {
                     "250 (encrypted)"
                 } else {
@@ -359,7 +352,7 @@ pub async fn probe(
                         let mut response = conn
                             .command(command)
                             .await
-                            .map_err(|e| lettre_failure(Step::Auth, host, &e, &transcript))?;
+                            .map_err(|e| lettre_failure(Step::Auth, host, &e))?;
                         // A refused XOAUTH2 may first send a 334 with the error
                         // as JSON; the client answers with an empty line and the
                         // final reply follows.
@@ -367,7 +360,7 @@ pub async fn probe(
                             response = conn
                                 .command("\r\n")
                                 .await
-                                .map_err(|e| lettre_failure(Step::Auth, host, &e, &transcript))?;
+                                .map_err(|e| lettre_failure(Step::Auth, host, &e))?;
                         }
                         if !response.has_code(235) {
                             let code: u16 = response.code().to_string().parse().unwrap_or(0);
@@ -383,27 +376,38 @@ pub async fn probe(
                 .await?;
         }
         SmtpCredentials::Password { username, password } => {
+            // The console prefers PLAIN and falls back to LOGIN, as lettre
+            // does; choosing here names the rung after the command sent.
+            let offered = conn
+                .server_info()
+                .get_auth_mechanism(&[Mechanism::Plain, Mechanism::Login]);
+            let step = match offered {
+                Some(Mechanism::Login) => Step::AuthLogin,
+                _ => Step::AuthPlain,
+            };
             ladder
-                .rung(
-                    Step::Auth,
-                    |seconds| step_timeout(Step::Auth, host, seconds),
-                    async {
-                        let creds =
-                            Credentials::new(username.clone(), password.expose().to_string());
-                        let response = conn
-                            .auth(&[Mechanism::Plain, Mechanism::Login], &creds)
-                            .await
-                            .map_err(|e| lettre_failure(Step::Auth, host, &e, &transcript))?;
-                        Ok((
-                            (),
-                            format!(
-                                "{} {}",
-                                response.code(),
-                                response.first_line().unwrap_or_default()
-                            ),
-                        ))
-                    },
-                )
+                .rung(step, |seconds| step_timeout(step, host, seconds), async {
+                    let Some(mechanism) = offered else {
+                        return Err(no_password_mechanism(
+                            host,
+                            conn.server_info()
+                                .supports_auth_mechanism(Mechanism::Xoauth2),
+                        ));
+                    };
+                    let creds = Credentials::new(username.clone(), password.expose().to_string());
+                    let response = conn
+                        .auth(&[mechanism], &creds)
+                        .await
+                        .map_err(|e| lettre_failure(step, host, &e))?;
+                    Ok((
+                        (),
+                        format!(
+                            "{} {}",
+                            response.code(),
+                            response.first_line().unwrap_or_default()
+                        ),
+                    ))
+                })
                 .await?;
         }
     }
@@ -416,7 +420,7 @@ pub async fn probe(
                 let response = conn
                     .quit()
                     .await
-                    .map_err(|e| lettre_failure(Step::Quit, host, &e, &transcript))?;
+                    .map_err(|e| lettre_failure(Step::Quit, host, &e))?;
                 Ok(((), format!("{}", response.code())))
             },
         )

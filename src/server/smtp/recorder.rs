@@ -50,15 +50,6 @@ impl Transcript {
         }
     }
 
-    pub fn last_received(&self) -> Option<String> {
-        self.state()
-            .lines
-            .iter()
-            .rev()
-            .find(|l| l.direction == Direction::Received)
-            .map(|l| l.text.clone())
-    }
-
     pub fn lines(&self) -> Vec<TranscriptLine> {
         self.state().lines.clone()
     }

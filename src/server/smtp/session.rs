@@ -52,6 +52,9 @@ pub enum Failure {
 pub struct SessionError {
     pub step: Step,
     pub failure: Failure,
+    /// The AUTH rung the session signed in with, for a refusal after it
+    /// that is about signing in ("530 5.7.57" at MAIL FROM).
+    pub signed_in_with: Option<Step>,
 }
 
 impl std::fmt::Display for SessionError {
@@ -89,16 +92,19 @@ async fn step<T, E>(
         Ok(Err(e)) => Err(SessionError {
             step,
             failure: failure(e),
+            signed_in_with: None,
         }),
         Err(_) => Err(SessionError {
             step,
             failure: Failure::Timeout,
+            signed_in_with: None,
         }),
     }
 }
 
 pub struct Session {
     conn: AsyncSmtpConnection,
+    signed_in_with: Option<Step>,
     /// The server offers PIPELINING (RFC 2920).
     pipelining: bool,
     idle_since: Instant,
@@ -185,6 +191,15 @@ impl fmt::Display for DotStuffed<'_> {
     }
 }
 
+/// The rung named after the AUTH command sent.
+pub fn auth_step(mechanism: Mechanism) -> Step {
+    match mechanism {
+        Mechanism::Plain => Step::AuthPlain,
+        Mechanism::Login => Step::AuthLogin,
+        Mechanism::Xoauth2 => Step::Auth,
+    }
+}
+
 impl Session {
     /// Connects, reads the greeting, EHLO, STARTTLS (when required), EHLO
     /// again and signs in.
@@ -225,6 +240,7 @@ impl Session {
                 return Err(SessionError {
                     step: Step::StartTls,
                     failure: Failure::NoStartTls,
+                    signed_in_with: None,
                 });
             }
             step(
@@ -250,28 +266,39 @@ impl Session {
                 .next()
                 .is_some_and(|keyword| keyword.eq_ignore_ascii_case("PIPELINING"))
         });
+        // The mechanism is chosen here (PLAIN, else LOGIN, for a password)
+        // so that a refusal names the command that was sent.
         let login = match login {
             Login::None => None,
-            Login::Password { username, password } => Some((
-                vec![Mechanism::Plain, Mechanism::Login],
-                Credentials::new(username.to_string(), password.expose().to_string()),
-            )),
+            Login::Password { username, password } => {
+                let mechanism = conn
+                    .server_info()
+                    .get_auth_mechanism(&[Mechanism::Plain, Mechanism::Login]);
+                Some((
+                    mechanism.unwrap_or(Mechanism::Plain),
+                    Credentials::new(username.to_string(), password.expose().to_string()),
+                ))
+            }
             Login::XOAuth2 { mailbox, token } => Some((
-                vec![Mechanism::Xoauth2],
+                Mechanism::Xoauth2,
                 Credentials::new(mailbox.to_string(), token.expose().to_string()),
             )),
         };
-        if let Some((mechanisms, credentials)) = login {
+        let mut signed_in_with = None;
+        if let Some((mechanism, credentials)) = login {
+            let auth = auth_step(mechanism);
             step(
-                Step::Auth,
+                auth,
                 target.timeout,
-                conn.auth(&mechanisms, &credentials),
+                conn.auth(&[mechanism], &credentials),
                 Failure::Smtp,
             )
             .await?;
+            signed_in_with = Some(auth);
         }
         Ok(Session {
             conn,
+            signed_in_with,
             pipelining,
             idle_since: Instant::now(),
             primed: None,
@@ -307,6 +334,7 @@ impl Session {
                 failure: Failure::Connect(std::io::Error::other(
                     "the session was prepared for another message",
                 )),
+                signed_in_with: self.signed_in_with,
             });
         }
         let result =
@@ -326,11 +354,13 @@ impl Session {
                 Err(SessionError {
                     step,
                     failure: Failure::Smtp(e),
+                    signed_in_with: self.signed_in_with,
                 })
             }
             Err(_) => Err(SessionError {
                 step,
                 failure: Failure::Timeout,
+                signed_in_with: self.signed_in_with,
             }),
         }
     }

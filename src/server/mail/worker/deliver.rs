@@ -77,7 +77,7 @@ pub(super) async fn deliver(
                     diagnosis.code
                 );
             }
-            if lane.pooled && kind.is_bulk() && diagnosis.step == Step::Auth {
+            if lane.pooled && kind.is_bulk() && diagnosis.step.is_auth() {
                 // A pool mailbox the app may not sign in as (no mailbox
                 // permission): it rests, and another mailbox sends this.
                 let until = now + POOL_MAILBOX_REST_MS;
@@ -477,11 +477,11 @@ fn classify(error: &SessionError, prepared: &Prepared) -> Diagnosis {
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| e.to_string());
             if let Some(code) = error.reply_code() {
-                let step = diagnosis::refused_step(error.step, code, &detail);
+                let step = diagnosis::refused_step(error.step, code, &detail, error.signed_in_with);
                 return diagnosis::smtp_reply(step, code, &detail);
             }
-            if let Some(problem) = tls::certificate_problem(e) {
-                return diagnosis::untrusted_certificate(error.step, host, &problem);
+            if let Some(fault) = tls::certificate_problem(e) {
+                return diagnosis::certificate_rejected(error.step, host, &fault);
             }
             if e.is_client() {
                 return diagnosis::smtp_client_refused(host, &detail);
