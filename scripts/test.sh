@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check: formatting, unused dependencies, clippy on both feature sets, unit and
-# integration tests, then the Playwright tests in Chromium against the
-# release binary.
+# integration tests (on SQLite, then again on PostgreSQL, which
+# scripts/postgres.sh finds or installs), then the Playwright tests in
+# Chromium against the release binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -18,8 +19,10 @@ echo "==> clippy (server build)"
 cargo clippy --features ssr --all-targets -- -D warnings
 echo "==> clippy (browser build)"
 cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
-echo "==> unit and integration tests"
+echo "==> unit and integration tests (SQLite)"
 cargo test --features ssr
+echo "==> integration tests again on PostgreSQL"
+MAILROOM_TEST_POSTGRES="$(scripts/postgres.sh)" cargo test --features ssr --tests
 echo "==> release build"
 cargo leptos build --release --split
 echo "==> Playwright in Chromium"

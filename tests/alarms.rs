@@ -9,6 +9,7 @@
 mod common;
 
 use common::Peers;
+use common::app::build_state;
 use common::app::{harness_in, open_alarms, post, sign_in};
 use common::forms::{MAILBOX, configure_smtp, form_body, smtp_fields};
 use common::mail::{received_with_subject, settled};
@@ -17,7 +18,6 @@ use mailroom::domain::alarm::{AlarmCode, AlarmView, Severity};
 use mailroom::domain::mail::RetryPolicy;
 use mailroom::server::alarms::{CheckRun, run_check};
 use mailroom::server::clock::{Clock, ManualClock};
-use mailroom::server::http::build_state;
 use mailroom::server::mail::{MailConfig, worker};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -62,7 +62,7 @@ async fn rig() -> Rig {
     let root = sign_in(&h.app, "root").await;
     // Two admins opt in, with their own addresses; "viewer" does not.
     sqlx::query(
-        "UPDATE admins SET include_alarm_emails = 1, email = name || '@contoso.com' \
+        "UPDATE admins SET include_alarm_emails = TRUE, email = name || '@contoso.com' \
          WHERE name IN ('root', 'sysadmin')",
     )
     .execute(&h.state.db)

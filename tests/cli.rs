@@ -2,10 +2,13 @@
 //! master-key rotation, run as the shipped binary.
 #![cfg(feature = "ssr")]
 
+mod common;
+
+use common::app::build_state;
 use mailroom::domain::{Role, Secret};
 use mailroom::server::auth::{hash_password, verify_password};
 use mailroom::server::db;
-use mailroom::server::http::{build_state, system_clock};
+use mailroom::server::http::system_clock;
 use std::path::Path;
 use std::process::Command;
 
@@ -35,11 +38,15 @@ async fn seeded(dir: &Path) -> mailroom::server::AppState {
     state
 }
 
-fn mailroom(dir: &Path) -> Command {
+async fn mailroom(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mailroom"));
     command
         .env("MAILROOM_DATA_DIR", dir)
         .env_remove("MAILROOM_MASTER_KEY");
+    match common::database::env_url(dir).await {
+        Some(url) => command.env("MAILROOM_DATABASE_URL", url),
+        None => command.env_remove("MAILROOM_DATABASE_URL"),
+    };
     command
 }
 
@@ -49,6 +56,7 @@ async fn reset_password_sets_the_password_enables_and_signs_out() {
     let state = seeded(dir.path()).await;
 
     let output = mailroom(dir.path())
+        .await
         .args(["admin", "reset-password", "ops"])
         .env("MAILROOM_NEW_PASSWORD", "Fresh-Passw0rd-2")
         .output()
@@ -82,6 +90,7 @@ async fn reset_password_sets_the_password_enables_and_signs_out() {
 
     // A generated password is printed once, and it works.
     let output = mailroom(dir.path())
+        .await
         .args(["admin", "reset-password", "ops"])
         .output()
         .unwrap();
@@ -102,6 +111,7 @@ async fn reset_password_sets_the_password_enables_and_signs_out() {
     ));
 
     let missing = mailroom(dir.path())
+        .await
         .args(["admin", "reset-password", "nobody"])
         .output()
         .unwrap();
@@ -109,6 +119,7 @@ async fn reset_password_sets_the_password_enables_and_signs_out() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no admin user named 'nobody'"));
 
     let weak = mailroom(dir.path())
+        .await
         .args(["admin", "reset-password", "ops"])
         .env("MAILROOM_NEW_PASSWORD", "weak")
         .output()
@@ -137,6 +148,7 @@ async fn rotate_key_keeps_every_secret_readable() {
     drop(state);
 
     let output = mailroom(dir.path())
+        .await
         .args(["vault", "rotate-key"])
         .output()
         .unwrap();

@@ -22,8 +22,13 @@ use std::time::{Duration, Instant};
 const MESSAGES: usize = 1000;
 const POOL_SIZE: usize = 3;
 
-fn serve(dir: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_mailroom"))
+async fn serve(dir: &Path, port: u16) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mailroom"));
+    match common::database::env_url(dir).await {
+        Some(url) => command.env("MAILROOM_DATABASE_URL", url),
+        None => command.env_remove("MAILROOM_DATABASE_URL"),
+    };
+    command
         .arg("serve")
         .env("MAILROOM_DATA_DIR", dir)
         .env("MAILROOM_MAIL_POOL_SIZE", POOL_SIZE.to_string())
@@ -91,7 +96,7 @@ async fn a_kill_9_in_the_middle_of_a_batch_loses_no_message() {
         .unwrap();
 
     let port = free_port();
-    let mut first = serve(dir.path(), port);
+    let mut first = serve(dir.path(), port).await;
     let started = Instant::now();
     loop {
         let count: usize = received(&peers).await.values().sum();
@@ -113,7 +118,9 @@ async fn a_kill_9_in_the_middle_of_a_batch_loses_no_message() {
     );
     // What the killed server had recorded as delivered: those must never be
     // sent again.
-    let db = db::open(dir.path()).await.unwrap();
+    let db = db::open(&common::database::location(dir.path()).await)
+        .await
+        .unwrap();
     let recorded_sent: Vec<(String,)> =
         sqlx::query_as("SELECT message_id FROM outbox WHERE status = 'sent'")
             .fetch_all(&db)
@@ -121,7 +128,7 @@ async fn a_kill_9_in_the_middle_of_a_batch_loses_no_message() {
             .unwrap();
     db.close().await;
 
-    let mut second = serve(dir.path(), port);
+    let mut second = serve(dir.path(), port).await;
     let started = Instant::now();
     let arrived = loop {
         let arrived = received(&peers).await;
@@ -156,7 +163,9 @@ async fn a_kill_9_in_the_middle_of_a_batch_loses_no_message() {
         recorded_sent.len()
     );
 
-    let db = db::open(dir.path()).await.unwrap();
+    let db = db::open(&common::database::location(dir.path()).await)
+        .await
+        .unwrap();
     let counts = db::outbox::counts(&db).await.unwrap();
     assert_eq!(counts.get(MailStatus::Sent), MESSAGES as i64, "{counts:?}");
 

@@ -8,6 +8,7 @@
 mod common;
 
 use common::Peers;
+use common::app::build_state;
 use common::app::{harness_in, post, sign_in};
 use common::forms::{MAILBOX, configure_smtp, form_body, guest_mail_from_mailbox};
 use http::StatusCode;
@@ -19,7 +20,6 @@ use mailroom::server::clock::{Clock, ManualClock, unix};
 use mailroom::server::db;
 use mailroom::server::db::guests::{NewGuest, insert};
 use mailroom::server::guests::{ExpiryRun, PASSWORD_PURPOSE, run_expiry_job};
-use mailroom::server::http::build_state;
 use mailroom::server::mail::{MailConfig, worker};
 use serde_json::Value;
 use std::sync::Arc;

@@ -167,7 +167,7 @@ async fn a_guest_registers_and_receives_the_customised_credentials_email() {
     assert_eq!(row.state, GuestState::Created);
     assert_eq!(row.valid_until - row.valid_from, 86_400);
     assert_eq!(row.company, "<Acme & Co>");
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM guest_accounts WHERE id = ?")
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM guest_accounts WHERE id = $1")
         .bind(id)
         .fetch_one(&rig.h.state.db)
         .await

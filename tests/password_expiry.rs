@@ -8,6 +8,7 @@
 mod common;
 
 use common::Peers;
+use common::app::build_state;
 use common::app::{PASSWORD, harness_in, post, sign_in};
 use common::forms::{MAILBOX, configure_smtp, encode, form_body};
 use common::mail::{received_with_subject, settled};
@@ -15,7 +16,6 @@ use http::StatusCode;
 use mailroom::api::auth::PASSWORD_EXPIRED;
 use mailroom::domain::password_policy::InternalUserView;
 use mailroom::server::clock::{Clock, ManualClock, unix};
-use mailroom::server::http::build_state;
 use mailroom::server::mail::worker;
 use mailroom::server::passwords::{ReminderRun, run_reminder_job};
 use serde_json::Value;
@@ -27,7 +27,7 @@ async fn each_password_gets_each_reminder_once_then_expires() {
     let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
     let h = harness_in(tempfile::tempdir().unwrap(), clock.clone(), None).await;
     let now = unix(clock.now());
-    sqlx::query("UPDATE admins SET password_changed_at = ?, email = name || '@contoso.com'")
+    sqlx::query("UPDATE admins SET password_changed_at = $1, email = name || '@contoso.com'")
         .bind(now)
         .execute(&h.state.db)
         .await

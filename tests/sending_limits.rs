@@ -9,6 +9,7 @@
 mod common;
 
 use common::Peers;
+use common::app::build_state;
 use common::app::{harness_in, open_alarms, post, sign_in};
 use common::forms::{configure_smtp, form_body};
 use common::mail::queue_guest_mail;
@@ -19,7 +20,6 @@ use mailroom::domain::mail::{MailStatus, RetryPolicy, TestEmailResult};
 use mailroom::server::clock::{ManualClock, SystemClock, unix_ms};
 use mailroom::server::db;
 use mailroom::server::db::pacing::{Release, reserve};
-use mailroom::server::http::build_state;
 use mailroom::server::mail::{MailConfig, worker};
 use serde_json::{Value, json};
 use std::sync::Arc;

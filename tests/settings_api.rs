@@ -24,14 +24,8 @@ fn certificate_and_key(certificate: &str, key: &str) -> String {
     )
 }
 
-fn database_bytes(h: &Harness) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for name in ["mailroom.db", "mailroom.db-wal"] {
-        if let Ok(mut b) = std::fs::read(h.dir.path().join(name)) {
-            bytes.append(&mut b);
-        }
-    }
-    bytes
+async fn database_bytes(h: &Harness) -> Vec<u8> {
+    common::database::stored_bytes(&h.state, h.dir.path()).await
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -162,7 +156,7 @@ async fn save_follows_a_passed_test_of_the_same_values_and_never_leaks_the_secre
         "the field is named: {}",
         audit.body
     );
-    let db = database_bytes(&h);
+    let db = database_bytes(&h).await;
     for leak in [secret.as_str(), &encode(&secret), "Good~Secret"] {
         for (what, text) in [
             ("page", &page.body),
@@ -277,7 +271,7 @@ async fn the_saved_proxy_carries_the_token_request() {
     assert!(report.passed(), "{report:#?}");
     assert!(report.token_via_proxy);
     assert!(peers.stats().await["proxied"].as_u64().unwrap() >= 1);
-    assert!(!contains(&database_bytes(&h), &proxy_password));
+    assert!(!contains(&database_bytes(&h).await, &proxy_password));
 
     // A blank host removes the proxy: the next token request goes direct.
     let cleared = post(
@@ -351,7 +345,7 @@ async fn a_certificate_generated_in_the_console_replaces_the_secret() {
     assert_eq!(page["certificate"]["id"].as_i64().unwrap().to_string(), id);
 
     // The private key is only in the vault, encrypted.
-    assert!(!contains(&database_bytes(&h), "PRIVATE KEY"));
+    assert!(!contains(&database_bytes(&h).await, "PRIVATE KEY"));
 
     // A certificate and key made elsewhere can be uploaded instead; a key
     // that does not match its certificate is refused next to its field.
@@ -426,10 +420,9 @@ async fn log_levels_change_at_once_and_survive_a_restart() {
         );
     }
     // A new start on the same data directory applies the saved level.
-    let restarted =
-        mailroom::server::http::build_state(h.dir.path(), mailroom::server::http::system_clock())
-            .await
-            .unwrap();
+    let restarted = common::app::build_state(h.dir.path(), mailroom::server::http::system_clock())
+        .await
+        .unwrap();
     assert_eq!(
         restarted.log_levels.get("guest-access-admin"),
         Some(mailroom::server::logging::LogLevel::Debug)

@@ -244,7 +244,7 @@ async fn a_sponsor_imports_fifty_guests_and_resends_to_three_under_ises_rules() 
 
     // A guest who changed the password needs Reset Password instead.
     let changed = batch.guests[4].id;
-    sqlx::query("UPDATE guest_accounts SET password_changed = 1 WHERE id = ?")
+    sqlx::query("UPDATE guest_accounts SET password_changed = TRUE WHERE id = $1")
         .bind(changed)
         .execute(&rig.h.state.db)
         .await

@@ -53,7 +53,7 @@ pub enum Raised {
 pub async fn raise(state: &AppState, condition: &Condition) -> anyhow::Result<Raised> {
     let now = state.now();
     let mut tx = db::begin_write(&state.db).await?;
-    let setting = db::alarms::setting(&mut *tx, condition.code).await?;
+    let setting = db::alarms::setting_locked(&mut tx, condition.code).await?;
     if !setting.enabled {
         return Ok(Raised::Unchanged);
     }

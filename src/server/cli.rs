@@ -6,7 +6,7 @@ use crate::server::http::{
     bootstrap_admin, build_state, router, spawn_session_sweeper, system_clock,
 };
 use crate::server::service::{Caller, admins, vault};
-use crate::server::{AppState, logging};
+use crate::server::{AppState, db, logging};
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 use std::path::PathBuf;
@@ -27,6 +27,16 @@ struct Cli {
         global = true
     )]
     data_dir: PathBuf,
+    /// The database: `postgres://user:password@host/db` for PostgreSQL (15
+    /// or newer, shared by every node), or `sqlite://path`; by default
+    /// `mailroom.db` in the data directory.
+    #[arg(
+        long,
+        env = "MAILROOM_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -108,6 +118,7 @@ pub fn main() -> ExitCode {
             #[cfg(debug_assertions)]
             now: None,
         });
+        let database = db::Location::new(cli.database_url.as_deref(), &cli.data_dir)?;
         match command {
             #[cfg(debug_assertions)]
             Command::Serve { now } => {
@@ -118,16 +129,16 @@ pub fn main() -> ExitCode {
                     }
                     None => system_clock(),
                 };
-                serve(cli.data_dir, clock).await
+                serve(cli.data_dir, &database, clock).await
             }
             #[cfg(not(debug_assertions))]
-            Command::Serve {} => serve(cli.data_dir, system_clock()).await,
+            Command::Serve {} => serve(cli.data_dir, &database, system_clock()).await,
             Command::Admin {
                 task: AdminTask::ResetPassword { name },
-            } => reset_password(cli.data_dir, &name).await,
+            } => reset_password(cli.data_dir, &database, &name).await,
             Command::Vault {
                 task: VaultTask::RotateKey,
-            } => rotate_key(cli.data_dir).await,
+            } => rotate_key(cli.data_dir, &database).await,
         }
     });
     match result {
@@ -139,8 +150,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn open_state(data_dir: &std::path::Path) -> anyhow::Result<AppState> {
-    build_state(data_dir, system_clock()).await
+async fn open_state(
+    data_dir: &std::path::Path,
+    database: &db::Location,
+) -> anyhow::Result<AppState> {
+    build_state(data_dir, database, system_clock()).await
 }
 
 #[cfg(debug_assertions)]
@@ -151,12 +165,13 @@ fn parse_now(value: &str) -> Result<time::OffsetDateTime, String> {
 
 async fn serve(
     data_dir: PathBuf,
+    database: &db::Location,
     clock: std::sync::Arc<dyn crate::server::clock::Clock>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)?;
     let (levels, _flush) = logging::init(Some(&data_dir), true);
     let options = get_configuration(None)?.leptos_options;
-    let mut state = build_state(&data_dir, clock).await?;
+    let mut state = build_state(&data_dir, database, clock).await?;
     // The logging layer reads `levels`; start it from the saved ones.
     for (component, level) in state.log_levels.snapshot() {
         levels.set(component, level);
@@ -179,7 +194,7 @@ async fn serve(
     crate::server::alarms::spawn_scheduler(state.clone());
     let app = router(state, options);
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(target: "system", "Mailroom {} listening on http://{addr} (data directory {})", crate::server::VERSION, data_dir.display());
+    tracing::info!(target: "system", "Mailroom {} listening on http://{addr} (data directory {}, database {})", crate::server::VERSION, data_dir.display(), database.redacted());
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -191,9 +206,13 @@ async fn serve(
     Ok(())
 }
 
-async fn reset_password(data_dir: PathBuf, name: &str) -> anyhow::Result<()> {
+async fn reset_password(
+    data_dir: PathBuf,
+    database: &db::Location,
+    name: &str,
+) -> anyhow::Result<()> {
     let (_, _flush) = logging::init(Some(&data_dir), false);
-    let state = open_state(&data_dir).await?;
+    let state = open_state(&data_dir, database).await?;
     let password = std::env::var("MAILROOM_NEW_PASSWORD")
         .ok()
         .filter(|value| !value.is_empty())
@@ -209,9 +228,9 @@ async fn reset_password(data_dir: PathBuf, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn rotate_key(data_dir: PathBuf) -> anyhow::Result<()> {
+async fn rotate_key(data_dir: PathBuf, database: &db::Location) -> anyhow::Result<()> {
     let (_, _flush) = logging::init(Some(&data_dir), false);
-    let state = open_state(&data_dir).await?;
+    let state = open_state(&data_dir, database).await?;
     let rotation = vault::rotate_key(&state, &Caller::command_line(), &data_dir)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

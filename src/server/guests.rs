@@ -220,7 +220,7 @@ pub async fn create_accounts(
 #[allow(clippy::too_many_arguments)]
 pub async fn queue_credentials(
     state: &AppState,
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     settings: &GuestEmailSettings,
     template: &EmailTemplate,
     details: &GuestDetails,

@@ -32,9 +32,13 @@ pub struct WebState {
 }
 
 /// Opens the database and vault in `data_dir` and builds the shared state.
-pub async fn build_state(data_dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+pub async fn build_state(
+    data_dir: &Path,
+    database: &db::Location,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(data_dir)?;
-    let db = db::open(data_dir).await?;
+    let db = db::open(database).await?;
     let vault = Vault::open(db.clone(), data_dir).await?;
     db::portals::ensure_default(&db, clock.now().unix_timestamp()).await?;
     db::alarms::ensure_catalogue(&db, clock.now().unix_timestamp()).await?;

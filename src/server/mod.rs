@@ -22,7 +22,7 @@ pub mod vault;
 use crate::server::clock::Clock;
 use crate::server::throttle::LoginThrottle;
 use crate::server::vault::Vault;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +65,7 @@ impl Config {
 /// (`http::WebState`) with what the pages need.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: SqlitePool,
+    pub db: AnyPool,
     pub vault: Arc<Vault>,
     pub clock: Arc<dyn Clock>,
     pub throttle: Arc<LoginThrottle>,

@@ -8,7 +8,7 @@ use crate::server::db::vault::SealedRow;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tokio::sync::RwLock;
@@ -149,7 +149,7 @@ pub enum KeySource {
 }
 
 pub struct Vault {
-    db: SqlitePool,
+    db: AnyPool,
     key: RwLock<MasterKey>,
     source: KeySource,
 }
@@ -163,7 +163,7 @@ pub struct Rotation {
 
 impl Vault {
     /// Loads or creates the master key and checks it against the database.
-    pub async fn open(db: SqlitePool, data_dir: &Path) -> Result<Vault, VaultError> {
+    pub async fn open(db: AnyPool, data_dir: &Path) -> Result<Vault, VaultError> {
         let (key, source) = match std::env::var(MASTER_KEY_ENV) {
             Ok(text) if !text.trim().is_empty() => {
                 (MasterKey::parse(&text)?, KeySource::Environment)
@@ -180,7 +180,7 @@ impl Vault {
     }
 
     pub async fn with_key(
-        db: SqlitePool,
+        db: AnyPool,
         key: MasterKey,
         source: KeySource,
     ) -> Result<Vault, VaultError> {
@@ -223,7 +223,7 @@ impl Vault {
     /// settings that refer to it are saved together or not at all.
     pub async fn put_in(
         &self,
-        db: impl sqlx::SqliteExecutor<'_>,
+        db: impl sqlx::AnyExecutor<'_>,
         purpose: &str,
         record_id: &str,
         secret: &Secret,
@@ -321,10 +321,7 @@ impl Vault {
     }
 }
 
-async fn load_or_create_key_file(
-    db: &SqlitePool,
-    data_dir: &Path,
-) -> Result<MasterKey, VaultError> {
+async fn load_or_create_key_file(db: &AnyPool, data_dir: &Path) -> Result<MasterKey, VaultError> {
     let path = data_dir.join(KEY_FILE);
     let new_path = data_dir.join(NEW_KEY_FILE);
     if new_path.exists() {
@@ -449,8 +446,12 @@ mod tests {
         assert!(MasterKey::parse(&"ab".repeat(16)).is_err());
     }
 
-    async fn pool(dir: &Path) -> SqlitePool {
-        crate::server::db::open(dir).await.unwrap()
+    async fn pool(dir: &Path) -> AnyPool {
+        crate::server::db::open(&crate::server::db::Location::SqliteFile(
+            dir.join("mailroom.db"),
+        ))
+        .await
+        .unwrap()
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use mailroom::server::AppState;
 use mailroom::server::auth::hash_password;
 use mailroom::server::clock::Clock;
 use mailroom::server::db;
-use mailroom::server::http::{build_state, router, system_clock};
+use mailroom::server::http::{router, system_clock};
 use mailroom::server::mail::{MailConfig, Mailer};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -23,6 +23,13 @@ pub struct Harness {
     pub app: Router,
     pub state: AppState,
     pub dir: tempfile::TempDir,
+}
+
+/// The console's state on `dir`'s database (see `super::database`), as a
+/// node starting (or restarting) on it builds it.
+pub async fn build_state(dir: &std::path::Path, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let database = super::database::location(dir).await;
+    mailroom::server::http::build_state(dir, &database, clock).await
 }
 
 pub async fn harness() -> Harness {

@@ -46,7 +46,7 @@ pub async fn queue_guest_mail(state: &AppState, count: usize, tag: &str) -> Vec<
 /// letter) in one statement, for the Mail Queue's paging.
 pub async fn fill_outbox(state: &AppState, count: i64) {
     sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
          INSERT INTO outbox (kind, persona, sender, recipients, subject, message_id, status, \
            attempts, next_attempt_at, last_reply, created_by, created_at, updated_at, sent_at) \
          SELECT 'guest-credentials', 'PSN', 'noreply@contoso.onmicrosoft.com', \

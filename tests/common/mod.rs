@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod database;
 pub mod forms;
 pub mod mail;
 

@@ -1,5 +1,6 @@
+use super::DbExecutor;
 use crate::domain::Role;
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct AdminRow {
@@ -10,7 +11,9 @@ pub struct AdminRow {
     pub last_name: String,
     pub description: String,
     pub role: Role,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub enabled: bool,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub include_alarm_emails: bool,
     pub password_hash: String,
     pub password_changed_at: i64,
@@ -43,45 +46,41 @@ pub struct AdminChanges<'a> {
 const COLUMNS: &str = "id, name, email, first_name, last_name, description, role, enabled, \
     include_alarm_emails, password_hash, password_changed_at, created_at, updated_at";
 
-pub async fn count(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+pub async fn count(db: impl AnyExecutor<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM admins")
         .fetch_one(db)
         .await
 }
 
-pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<AdminRow>> {
+pub async fn list(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<AdminRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM admins ORDER BY name COLLATE NOCASE"
+        "SELECT {COLUMNS} FROM admins ORDER BY lower(name)"
     ))
     .fetch_all(db)
     .await
 }
 
-pub async fn by_id(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<AdminRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM admins WHERE id = ?"))
+pub async fn by_id(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<AdminRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM admins WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await
 }
 
-pub async fn by_name(db: impl SqliteExecutor<'_>, name: &str) -> sqlx::Result<Option<AdminRow>> {
+pub async fn by_name(db: impl AnyExecutor<'_>, name: &str) -> sqlx::Result<Option<AdminRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM admins WHERE name = ? COLLATE NOCASE"
+        "SELECT {COLUMNS} FROM admins WHERE lower(name) = lower($1)"
     ))
     .bind(name)
     .fetch_optional(db)
     .await
 }
 
-pub async fn insert(
-    db: impl SqliteExecutor<'_>,
-    admin: &NewAdmin<'_>,
-    now: i64,
-) -> sqlx::Result<i64> {
+pub async fn insert(db: impl AnyExecutor<'_>, admin: &NewAdmin<'_>, now: i64) -> sqlx::Result<i64> {
     let id = sqlx::query_scalar(
         "INSERT INTO admins (name, email, first_name, last_name, description, role, enabled, \
          include_alarm_emails, password_hash, password_changed_at, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(admin.name)
     .bind(admin.email)
@@ -101,14 +100,14 @@ pub async fn insert(
 }
 
 pub async fn update(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     changes: &AdminChanges<'_>,
     now: i64,
 ) -> sqlx::Result<bool> {
     let result = sqlx::query(
-        "UPDATE admins SET email = ?, first_name = ?, last_name = ?, description = ?, role = ?, \
-         enabled = ?, include_alarm_emails = ?, updated_at = ? WHERE id = ?",
+        "UPDATE admins SET email = $1, first_name = $2, last_name = $3, description = $4, role = $5, \
+         enabled = $6, include_alarm_emails = $7, updated_at = $8 WHERE id = $9",
     )
     .bind(changes.email)
     .bind(changes.first_name)
@@ -125,12 +124,12 @@ pub async fn update(
 }
 
 pub async fn set_enabled(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     enabled: bool,
     now: i64,
 ) -> sqlx::Result<bool> {
-    let result = sqlx::query("UPDATE admins SET enabled = ?, updated_at = ? WHERE id = ?")
+    let result = sqlx::query("UPDATE admins SET enabled = $1, updated_at = $2 WHERE id = $3")
         .bind(enabled)
         .bind(now)
         .bind(id)
@@ -140,13 +139,13 @@ pub async fn set_enabled(
 }
 
 pub async fn set_password_hash(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     hash: &str,
     now: i64,
 ) -> sqlx::Result<bool> {
     let result = sqlx::query(
-        "UPDATE admins SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?",
+        "UPDATE admins SET password_hash = $1, password_changed_at = $2, updated_at = $3 WHERE id = $4",
     )
     .bind(hash)
     .bind(now)
@@ -158,14 +157,20 @@ pub async fn set_password_hash(
 }
 
 /// Enabled Super Admins other than `except_id`: the last one may not be
-/// disabled or demoted, or nobody could manage admins any more.
+/// disabled or demoted, or nobody could manage admins any more. Every
+/// enabled Super Admin's row stays locked (in id order, so two such changes
+/// take turns rather than deadlock) until the caller's transaction ends:
+/// two admins demoting each other at once cannot both succeed.
 pub async fn other_enabled_super_admins(
-    db: impl SqliteExecutor<'_>,
+    db: impl DbExecutor<'_>,
     except_id: i64,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE role = ? AND enabled = 1 AND id <> ?")
-        .bind(Role::SuperAdmin)
-        .bind(except_id)
-        .fetch_one(db)
-        .await
+    let ids: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT id FROM admins WHERE role = $1 AND enabled = TRUE ORDER BY id {}",
+        db.dialect().for_update()
+    ))
+    .bind(Role::SuperAdmin)
+    .fetch_all(db)
+    .await?;
+    Ok(ids.iter().filter(|id| **id != except_id).count() as i64)
 }

@@ -1,13 +1,16 @@
 //! Alarm settings, the notification sender and raised alarms.
 
+use super::DbExecutor;
 use crate::domain::alarm::{AlarmCode, AlarmSetting, Severity, format_days, parse_days};
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 #[derive(FromRow)]
 struct SettingRow {
     code: String,
+    #[sqlx(try_from = "super::codec::Flag")]
     enabled: bool,
     severity: String,
+    #[sqlx(try_from = "super::codec::Flag")]
     send_email: bool,
     suppress_hours: i64,
     warning_days: String,
@@ -31,19 +34,19 @@ impl SettingRow {
 }
 
 /// Adds the catalogue's entries that have no row yet, with their defaults.
-pub async fn ensure_catalogue(db: impl SqliteExecutor<'_> + Copy, now: i64) -> sqlx::Result<()> {
+pub async fn ensure_catalogue(db: impl AnyExecutor<'_> + Copy, now: i64) -> sqlx::Result<()> {
     for code in AlarmCode::ALL {
         let default = AlarmSetting::default_for(code);
         sqlx::query(
-            "INSERT OR IGNORE INTO alarm_settings (code, enabled, severity, send_email, \
+            "INSERT INTO alarm_settings (code, enabled, severity, send_email, \
              suppress_hours, warning_days, critical_days, updated_at, updated_by) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'system')",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'system') ON CONFLICT DO NOTHING",
         )
         .bind(code.as_str())
         .bind(default.enabled)
         .bind(default.severity.as_str())
         .bind(default.send_email)
-        .bind(default.suppress_hours)
+        .bind(i64::from(default.suppress_hours))
         .bind(format_days(&default.warning_days))
         .bind(format_days(&default.critical_days))
         .bind(now)
@@ -55,7 +58,7 @@ pub async fn ensure_catalogue(db: impl SqliteExecutor<'_> + Copy, now: i64) -> s
 
 /// Every catalogue entry's settings, in catalogue order; defaults for any
 /// without a row.
-pub async fn settings(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<AlarmSetting>> {
+pub async fn settings(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<AlarmSetting>> {
     let rows: Vec<SettingRow> = sqlx::query_as(
         "SELECT code, enabled, severity, send_email, suppress_hours, warning_days, critical_days \
          FROM alarm_settings",
@@ -75,10 +78,10 @@ pub async fn settings(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<AlarmSett
         .collect())
 }
 
-pub async fn setting(db: impl SqliteExecutor<'_>, code: AlarmCode) -> sqlx::Result<AlarmSetting> {
+pub async fn setting(db: impl AnyExecutor<'_>, code: AlarmCode) -> sqlx::Result<AlarmSetting> {
     let row: Option<SettingRow> = sqlx::query_as(
         "SELECT code, enabled, severity, send_email, suppress_hours, warning_days, critical_days \
-         FROM alarm_settings WHERE code = ?",
+         FROM alarm_settings WHERE code = $1",
     )
     .bind(code.as_str())
     .fetch_optional(db)
@@ -88,15 +91,35 @@ pub async fn setting(db: impl SqliteExecutor<'_>, code: AlarmCode) -> sqlx::Resu
         .unwrap_or_else(|| AlarmSetting::default_for(code)))
 }
 
+/// The alarm's settings, its row locked until the transaction ends: raising
+/// an alarm reads whether it is open, then writes, and two raises of the
+/// same alarm (two nodes, or two runs) must take turns.
+pub async fn setting_locked(
+    db: &mut sqlx::AnyConnection,
+    code: AlarmCode,
+) -> sqlx::Result<AlarmSetting> {
+    let row: Option<SettingRow> = sqlx::query_as(&format!(
+        "SELECT code, enabled, severity, send_email, suppress_hours, warning_days, critical_days \
+         FROM alarm_settings WHERE code = $1 {}",
+        super::Dialect::of_connection(db).for_update()
+    ))
+    .bind(code.as_str())
+    .fetch_optional(&mut *db)
+    .await?;
+    Ok(row
+        .and_then(SettingRow::setting)
+        .unwrap_or_else(|| AlarmSetting::default_for(code)))
+}
+
 pub async fn put_setting(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     setting: &AlarmSetting,
     now: i64,
     by: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO alarm_settings (code, enabled, severity, send_email, suppress_hours, \
-         warning_days, critical_days, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         warning_days, critical_days, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (code) DO UPDATE SET enabled = excluded.enabled, severity = excluded.severity, \
          send_email = excluded.send_email, suppress_hours = excluded.suppress_hours, \
          warning_days = excluded.warning_days, critical_days = excluded.critical_days, \
@@ -106,7 +129,7 @@ pub async fn put_setting(
     .bind(setting.enabled)
     .bind(setting.severity.as_str())
     .bind(setting.send_email)
-    .bind(setting.suppress_hours)
+    .bind(i64::from(setting.suppress_hours))
     .bind(format_days(&setting.warning_days))
     .bind(format_days(&setting.critical_days))
     .bind(now)
@@ -117,20 +140,20 @@ pub async fn put_setting(
 }
 
 /// The Alarm Notification sender, if one was saved.
-pub async fn sender(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<String>> {
+pub async fn sender(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("SELECT sender FROM alarm_notification WHERE id = 1")
         .fetch_optional(db)
         .await
 }
 
 pub async fn put_sender(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     sender: &str,
     now: i64,
     by: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO alarm_notification (id, sender, updated_at, updated_by) VALUES (1, ?, ?, ?) \
+        "INSERT INTO alarm_notification (id, sender, updated_at, updated_by) VALUES (1, $1, $2, $3) \
          ON CONFLICT (id) DO UPDATE SET sender = excluded.sender, \
          updated_at = excluded.updated_at, updated_by = excluded.updated_by",
     )
@@ -164,12 +187,12 @@ const COLUMNS: &str = "id, code, subject, severity, threshold, details, occurren
     last_at, last_emailed_at, acknowledged_at, acknowledged_by, cleared_at, cleared_by";
 
 pub async fn open_one(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     code: AlarmCode,
     subject: &str,
 ) -> sqlx::Result<Option<AlarmRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM alarms WHERE code = ? AND subject = ? AND cleared_at IS NULL"
+        "SELECT {COLUMNS} FROM alarms WHERE code = $1 AND subject = $2 AND cleared_at IS NULL"
     ))
     .bind(code.as_str())
     .bind(subject)
@@ -186,19 +209,19 @@ pub struct NewAlarm<'a> {
 }
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     alarm: &NewAlarm<'_>,
     now: i64,
     emailed: bool,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO alarms (code, subject, severity, threshold, details, occurrences, first_at, \
-         last_at, last_emailed_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id",
+         last_at, last_emailed_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8) RETURNING id",
     )
     .bind(alarm.code.as_str())
     .bind(alarm.subject)
     .bind(alarm.severity.as_str())
-    .bind(alarm.threshold)
+    .bind(alarm.threshold.map(i64::from))
     .bind(alarm.details)
     .bind(now)
     .bind(now)
@@ -210,20 +233,20 @@ pub async fn insert(
 /// Counts one more occurrence of an open alarm. A new occurrence brings it
 /// back to the dashboard's unacknowledged list.
 pub async fn occurred_again(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     alarm: &NewAlarm<'_>,
     now: i64,
     emailed: bool,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE alarms SET occurrences = occurrences + 1, last_at = ?, severity = ?, \
-         threshold = ?, details = ?, acknowledged_at = NULL, acknowledged_by = NULL, \
-         last_emailed_at = CASE WHEN ? THEN ? ELSE last_emailed_at END WHERE id = ?",
+        "UPDATE alarms SET occurrences = occurrences + 1, last_at = $1, severity = $2, \
+         threshold = $3, details = $4, acknowledged_at = NULL, acknowledged_by = NULL, \
+         last_emailed_at = CASE WHEN $5 THEN $6 ELSE last_emailed_at END WHERE id = $7",
     )
     .bind(now)
     .bind(alarm.severity.as_str())
-    .bind(alarm.threshold)
+    .bind(alarm.threshold.map(i64::from))
     .bind(alarm.details)
     .bind(emailed)
     .bind(now)
@@ -236,16 +259,17 @@ pub async fn occurred_again(
 /// Clears the open alarms of `code` whose subject is not `keep`; returns
 /// how many.
 pub async fn clear_except(
-    db: impl SqliteExecutor<'_>,
+    db: impl DbExecutor<'_>,
     code: AlarmCode,
     keep: &[String],
     now: i64,
 ) -> sqlx::Result<u64> {
-    let keep = serde_json::to_string(keep).unwrap_or_else(|_| "[]".into());
-    Ok(sqlx::query(
-        "UPDATE alarms SET cleared_at = ?, cleared_by = 'system' WHERE code = ? \
-         AND cleared_at IS NULL AND subject NOT IN (SELECT value FROM json_each(?))",
-    )
+    let keep = super::json_param(keep)?;
+    Ok(sqlx::query(&format!(
+        "UPDATE alarms SET cleared_at = $1, cleared_by = 'system' WHERE code = $2 \
+         AND cleared_at IS NULL AND subject NOT IN ({})",
+        db.dialect().text_list("$3")
+    ))
     .bind(now)
     .bind(code.as_str())
     .bind(keep)
@@ -256,13 +280,13 @@ pub async fn clear_except(
 
 /// Open and recently cleared alarms, newest first.
 pub async fn list(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     include_cleared: bool,
     limit: i64,
 ) -> sqlx::Result<Vec<AlarmRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM alarms WHERE (? OR cleared_at IS NULL) \
-         ORDER BY cleared_at IS NOT NULL, last_at DESC, id DESC LIMIT ?"
+        "SELECT {COLUMNS} FROM alarms WHERE ($1 OR cleared_at IS NULL) \
+         ORDER BY cleared_at IS NOT NULL, last_at DESC, id DESC LIMIT $2"
     ))
     .bind(include_cleared)
     .bind(limit)
@@ -271,7 +295,7 @@ pub async fn list(
 }
 
 pub async fn acknowledge(
-    db: impl SqliteExecutor<'_>,
+    db: impl DbExecutor<'_>,
     ids: &[i64],
     now: i64,
     by: &str,
@@ -279,27 +303,23 @@ pub async fn acknowledge(
     mark_open(db, "acknowledged", ids, now, by).await
 }
 
-pub async fn clear(
-    db: impl SqliteExecutor<'_>,
-    ids: &[i64],
-    now: i64,
-    by: &str,
-) -> sqlx::Result<u64> {
+pub async fn clear(db: impl DbExecutor<'_>, ids: &[i64], now: i64, by: &str) -> sqlx::Result<u64> {
     mark_open(db, "cleared", ids, now, by).await
 }
 
 /// Sets `{mark}_at` and `{mark}_by` on the open alarms among `ids`.
 async fn mark_open(
-    db: impl SqliteExecutor<'_>,
+    db: impl DbExecutor<'_>,
     mark: &'static str,
     ids: &[i64],
     now: i64,
     by: &str,
 ) -> sqlx::Result<u64> {
-    let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    let ids = super::json_param(ids)?;
     Ok(sqlx::query(&format!(
-        "UPDATE alarms SET {mark}_at = ?, {mark}_by = ? \
-         WHERE id IN (SELECT value FROM json_each(?)) AND cleared_at IS NULL"
+        "UPDATE alarms SET {mark}_at = $1, {mark}_by = $2 \
+         WHERE id IN ({}) AND cleared_at IS NULL",
+        db.dialect().int_list("$3")
     ))
     .bind(now)
     .bind(by)
@@ -310,9 +330,9 @@ async fn mark_open(
 }
 
 /// Addresses of the enabled admins who opted in to alarm emails.
-pub async fn recipients(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<String>> {
+pub async fn recipients(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
-        "SELECT email FROM admins WHERE enabled = 1 AND include_alarm_emails = 1 \
+        "SELECT email FROM admins WHERE enabled = TRUE AND include_alarm_emails = TRUE \
          AND email IS NOT NULL AND email != '' ORDER BY id",
     )
     .fetch_all(db)

@@ -1,4 +1,4 @@
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct CertificateRow {
@@ -11,6 +11,7 @@ pub struct CertificateRow {
     pub serial: String,
     pub not_before: i64,
     pub not_after: i64,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub trust_infrastructure: bool,
     pub description: String,
     pub added_at: i64,
@@ -20,17 +21,17 @@ pub struct CertificateRow {
 const COLUMNS: &str = "id, friendly_name, der, sha256, subject, issuer, serial, not_before, \
     not_after, trust_infrastructure, description, added_at, added_by";
 
-pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<CertificateRow>> {
+pub async fn list(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<CertificateRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM trusted_certificates ORDER BY friendly_name COLLATE NOCASE, id"
+        "SELECT {COLUMNS} FROM trusted_certificates ORDER BY lower(friendly_name), id"
     ))
     .fetch_all(db)
     .await
 }
 
-pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<CertificateRow>> {
+pub async fn get(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<CertificateRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM trusted_certificates WHERE id = ?"
+        "SELECT {COLUMNS} FROM trusted_certificates WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(db)
@@ -38,25 +39,25 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Ce
 }
 
 /// The DER of every certificate trusted for infrastructure (outbound TLS).
-pub async fn infrastructure_ders(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Vec<u8>>> {
-    sqlx::query_scalar("SELECT der FROM trusted_certificates WHERE trust_infrastructure = 1")
+pub async fn infrastructure_ders(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<Vec<u8>>> {
+    sqlx::query_scalar("SELECT der FROM trusted_certificates WHERE trust_infrastructure = TRUE")
         .fetch_all(db)
         .await
 }
 
-pub async fn exists_with_sha256(db: impl SqliteExecutor<'_>, sha256: &str) -> sqlx::Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trusted_certificates WHERE sha256 = ?")
+pub async fn exists_with_sha256(db: impl AnyExecutor<'_>, sha256: &str) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM trusted_certificates WHERE sha256 = $1")
         .bind(sha256)
         .fetch_one(db)
         .await?;
     Ok(n > 0)
 }
 
-pub async fn insert(db: impl SqliteExecutor<'_>, row: &CertificateRow) -> sqlx::Result<i64> {
-    let result = sqlx::query(
+pub async fn insert(db: impl AnyExecutor<'_>, row: &CertificateRow) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO trusted_certificates (friendly_name, der, sha256, subject, issuer, serial, \
          not_before, not_after, trust_infrastructure, description, added_at, added_by) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(&row.friendly_name)
     .bind(&row.der)
@@ -70,13 +71,13 @@ pub async fn insert(db: impl SqliteExecutor<'_>, row: &CertificateRow) -> sqlx::
     .bind(&row.description)
     .bind(row.added_at)
     .bind(&row.added_by)
-    .execute(db)
+    .fetch_one(db)
     .await?;
-    Ok(result.last_insert_rowid())
+    Ok(id)
 }
 
-pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<bool> {
-    let result = sqlx::query("DELETE FROM trusted_certificates WHERE id = ?")
+pub async fn delete(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query("DELETE FROM trusted_certificates WHERE id = $1")
         .bind(id)
         .execute(db)
         .await?;

@@ -5,9 +5,44 @@
 use crate::domain::Role;
 use crate::domain::guest::GuestState;
 use crate::domain::mail::{MailKind, MailStatus, Recipients};
+use sqlx::any::{AnyTypeInfo, AnyTypeInfoKind};
 use sqlx::error::BoxDynError;
-use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
-use sqlx::{Decode, Encode, Type};
+use sqlx::{Any, Database, Decode, Encode, Type, ValueRef};
+
+type ArgumentBuffer<'q> = <Any as Database>::ArgumentBuffer<'q>;
+type AnyValueRef<'r> = <Any as Database>::ValueRef<'r>;
+
+/// A flag column: BOOLEAN on PostgreSQL, INTEGER 0 or 1 on SQLite (which
+/// has no boolean type). Read a `bool` field through it with
+/// `#[sqlx(try_from = "Flag")]`; bind a `bool` as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl From<Flag> for bool {
+    fn from(flag: Flag) -> bool {
+        flag.0
+    }
+}
+
+impl Type<Any> for Flag {
+    fn type_info() -> AnyTypeInfo {
+        <bool as Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        ty.kind() == AnyTypeInfoKind::Bool || ty.kind().is_integer()
+    }
+}
+
+impl<'r> Decode<'r, Any> for Flag {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        if value.type_info().kind().is_integer() {
+            <i64 as Decode<'r, Any>>::decode(value).map(|n| Flag(n != 0))
+        } else {
+            <bool as Decode<'r, Any>>::decode(value).map(Flag)
+        }
+    }
+}
 
 /// A type stored as one text column: its stored form and how to read it.
 trait StoredAsText: Sized {
@@ -19,28 +54,28 @@ trait StoredAsText: Sized {
 
 macro_rules! text_column {
     ($type:ty) => {
-        impl Type<Sqlite> for $type {
-            fn type_info() -> SqliteTypeInfo {
-                <str as Type<Sqlite>>::type_info()
+        impl Type<Any> for $type {
+            fn type_info() -> AnyTypeInfo {
+                <str as Type<Any>>::type_info()
             }
 
-            fn compatible(ty: &SqliteTypeInfo) -> bool {
-                <str as Type<Sqlite>>::compatible(ty)
+            fn compatible(ty: &AnyTypeInfo) -> bool {
+                <str as Type<Any>>::compatible(ty)
             }
         }
 
-        impl<'q> Encode<'q, Sqlite> for $type {
+        impl<'q> Encode<'q, Any> for $type {
             fn encode_by_ref(
                 &self,
-                args: &mut Vec<SqliteArgumentValue<'q>>,
+                args: &mut ArgumentBuffer<'q>,
             ) -> Result<sqlx::encode::IsNull, BoxDynError> {
-                <String as Encode<'q, Sqlite>>::encode(self.to_text(), args)
+                <String as Encode<'q, Any>>::encode(self.to_text(), args)
             }
         }
 
-        impl<'r> Decode<'r, Sqlite> for $type {
-            fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-                let text = <&str as Decode<'r, Sqlite>>::decode(value)?;
+        impl<'r> Decode<'r, Any> for $type {
+            fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+                let text = <&str as Decode<'r, Any>>::decode(value)?;
                 <$type as StoredAsText>::from_text(text).ok_or_else(|| {
                     format!("{} {text:?} is not one this console writes", <$type>::WHAT).into()
                 })
@@ -156,8 +191,9 @@ mod tests {
 
     #[tokio::test]
     async fn columns_decode_into_their_types_or_fail() {
-        let db = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
-        let (kind, recipients): (MailKind, Recipients) = sqlx::query_as("SELECT ?, ?")
+        sqlx::any::install_default_drivers();
+        let db = sqlx::AnyPool::connect("sqlite::memory:").await.unwrap();
+        let (kind, recipients): (MailKind, Recipients) = sqlx::query_as("SELECT $1, $2")
             .bind(MailKind::Alarm)
             .bind(Recipients::new(vec![
                 "a@example.com".into(),
@@ -171,5 +207,12 @@ mod tests {
         let unknown: sqlx::Result<(MailKind,)> =
             sqlx::query_as("SELECT 'fax'").fetch_one(&db).await;
         assert!(unknown.is_err());
+        // SQLite's flags are integers; a bound bool is stored as one.
+        let (on, off): (Flag, Flag) = sqlx::query_as("SELECT $1, 0")
+            .bind(true)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!((bool::from(on), bool::from(off)), (true, false));
     }
 }

@@ -1,5 +1,6 @@
+use super::DbExecutor;
 use crate::domain::guest_type::{ExpiryNotice, GuestType, TimeUnit};
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct GuestTypeRow {
@@ -8,6 +9,7 @@ pub struct GuestTypeRow {
     pub description: String,
     pub max_days: i64,
     pub default_days: i64,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub notify_enabled: bool,
     pub notify_advance: i64,
     pub notify_unit: String,
@@ -45,24 +47,24 @@ const SELECT: &str = "SELECT t.id, t.name, t.description, t.max_days, t.default_
      (SELECT COUNT(*) FROM guest_portals p WHERE p.guest_type_id = t.id) AS portals \
      FROM guest_types t";
 
-pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<GuestTypeRow>> {
-    sqlx::query_as(&format!("{SELECT} ORDER BY t.name"))
+pub async fn list(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<GuestTypeRow>> {
+    sqlx::query_as(&format!("{SELECT} ORDER BY lower(t.name)"))
         .fetch_all(db)
         .await
 }
 
-pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<GuestTypeRow>> {
-    sqlx::query_as(&format!("{SELECT} WHERE t.id = ?"))
+pub async fn get(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<GuestTypeRow>> {
+    sqlx::query_as(&format!("{SELECT} WHERE t.id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await
 }
 
 pub async fn find_by_name(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     name: &str,
 ) -> sqlx::Result<Option<GuestTypeRow>> {
-    sqlx::query_as(&format!("{SELECT} WHERE t.name = ?"))
+    sqlx::query_as(&format!("{SELECT} WHERE lower(t.name) = lower($1)"))
         .bind(name)
         .fetch_optional(db)
         .await
@@ -71,7 +73,7 @@ pub async fn find_by_name(
 /// Inserts when `id` is None; returns the row's id, or None when `id`
 /// names no row.
 pub async fn save(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: Option<i64>,
     guest_type: &GuestType,
     now: i64,
@@ -82,12 +84,12 @@ pub async fn save(
         None => sqlx::query_scalar(
             "INSERT INTO guest_types (name, description, max_days, default_days, notify_enabled, \
              notify_advance, notify_unit, notify_subject, notify_text, updated_at, updated_by) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         ),
         Some(_) => sqlx::query_scalar(
-            "UPDATE guest_types SET name = ?, description = ?, max_days = ?, default_days = ?, \
-             notify_enabled = ?, notify_advance = ?, notify_unit = ?, notify_subject = ?, \
-             notify_text = ?, updated_at = ?, updated_by = ? WHERE id = ? RETURNING id",
+            "UPDATE guest_types SET name = $1, description = $2, max_days = $3, default_days = $4, \
+             notify_enabled = $5, notify_advance = $6, notify_unit = $7, notify_subject = $8, \
+             notify_text = $9, updated_at = $10, updated_by = $11 WHERE id = $12 RETURNING id",
         ),
     };
     query
@@ -108,19 +110,19 @@ pub async fn save(
 }
 
 /// Deletes the types no account or portal uses; returns the number deleted.
-pub async fn delete_unused(db: impl SqliteExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
+pub async fn delete_unused(db: impl DbExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
     if ids.is_empty() {
         return Ok(0);
     }
-    let marks = vec!["?"; ids.len()].join(", ");
     let sql = format!(
-        "DELETE FROM guest_types WHERE id IN ({marks}) \
+        "DELETE FROM guest_types WHERE id IN ({}) \
          AND NOT EXISTS (SELECT 1 FROM guest_accounts a WHERE a.guest_type_id = guest_types.id) \
-         AND NOT EXISTS (SELECT 1 FROM guest_portals p WHERE p.guest_type_id = guest_types.id)"
+         AND NOT EXISTS (SELECT 1 FROM guest_portals p WHERE p.guest_type_id = guest_types.id)",
+        db.dialect().int_list("$1")
     );
-    let mut query = sqlx::query(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    Ok(query.execute(db).await?.rows_affected())
+    Ok(sqlx::query(&sql)
+        .bind(super::json_param(ids)?)
+        .execute(db)
+        .await?
+        .rows_affected())
 }

@@ -1,6 +1,7 @@
+use super::DbExecutor;
 use crate::domain::guest::{GuestDetails, GuestState};
 use crate::domain::mail::MailStatus;
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 pub struct NewGuest<'a> {
     pub username: &'a str,
@@ -24,16 +25,12 @@ pub struct NewGuest<'a> {
     pub sponsor_group_id: Option<i64>,
 }
 
-pub async fn insert(
-    db: impl SqliteExecutor<'_>,
-    guest: &NewGuest<'_>,
-    now: i64,
-) -> sqlx::Result<i64> {
+pub async fn insert(db: impl AnyExecutor<'_>, guest: &NewGuest<'_>, now: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO guest_accounts (username, password_hash, state, first_name, last_name, email, \
          company, person_visited, guest_type_id, valid_from, valid_until, sponsor, sponsor_email, \
          portal, registered_ip, sponsor_id, sponsor_group_id, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
     )
     .bind(guest.username)
     .bind(guest.password_hash)
@@ -100,9 +97,9 @@ const COLUMNS: &str = "g.id, g.username, g.state, g.first_name, g.last_name, g.e
      g.person_visited, g.guest_type_id, g.valid_from, g.valid_until, g.sponsor, g.sponsor_email, \
      g.portal, g.expiry_notice_at";
 
-pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<GuestRow>> {
+pub async fn get(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<GuestRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM guest_accounts g WHERE g.id = ?"
+        "SELECT {COLUMNS} FROM guest_accounts g WHERE g.id = $1"
     ))
     .bind(id)
     .fetch_optional(db)
@@ -122,18 +119,18 @@ pub struct DueNotice {
 /// has opened at `now` and that have not had their notice. Accounts
 /// already past their end get none: they are expired instead.
 pub async fn due_notices(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     now: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<DueNotice>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS}, t.notify_subject, t.notify_text \
          FROM guest_accounts g JOIN guest_types t ON t.id = g.guest_type_id \
-         WHERE g.state IN ('Created', 'Active') AND g.valid_until > ?1 \
-         AND g.expiry_notice_at IS NULL AND g.email <> '' AND t.notify_enabled = 1 \
+         WHERE g.state IN ('Created', 'Active') AND g.valid_until > $1 \
+         AND g.expiry_notice_at IS NULL AND g.email <> '' AND t.notify_enabled = TRUE \
          AND g.valid_until - t.notify_advance * (CASE t.notify_unit WHEN 'days' THEN 86400 \
-             WHEN 'hours' THEN 3600 ELSE 60 END) <= ?1 \
-         ORDER BY g.valid_until LIMIT ?2"
+             WHEN 'hours' THEN 3600 ELSE 60 END) <= $1 \
+         ORDER BY g.valid_until LIMIT $2"
     ))
     .bind(now)
     .bind(limit)
@@ -143,14 +140,10 @@ pub async fn due_notices(
 
 /// Records that the notice was queued; false when another run already did
 /// (the caller then rolls its transaction back and queues nothing).
-pub async fn mark_notice_sent(
-    db: impl SqliteExecutor<'_>,
-    id: i64,
-    now: i64,
-) -> sqlx::Result<bool> {
+pub async fn mark_notice_sent(db: impl AnyExecutor<'_>, id: i64, now: i64) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE guest_accounts SET expiry_notice_at = ?, updated_at = ? \
-         WHERE id = ? AND expiry_notice_at IS NULL",
+        "UPDATE guest_accounts SET expiry_notice_at = $1, updated_at = $2 \
+         WHERE id = $3 AND expiry_notice_at IS NULL",
     )
     .bind(now)
     .bind(now)
@@ -161,10 +154,10 @@ pub async fn mark_notice_sent(
 }
 
 /// Expires every account whose access has ended; returns their ids.
-pub async fn expire_ended(db: impl SqliteExecutor<'_>, now: i64) -> sqlx::Result<Vec<i64>> {
+pub async fn expire_ended(db: impl AnyExecutor<'_>, now: i64) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
-        "UPDATE guest_accounts SET state = 'Expired', updated_at = ?1 \
-         WHERE state IN ('Created', 'Active', 'Suspended', 'Pending Approval') AND valid_until <= ?1 \
+        "UPDATE guest_accounts SET state = 'Expired', updated_at = $1 \
+         WHERE state IN ('Created', 'Active', 'Suspended', 'Pending Approval') AND valid_until <= $1 \
          RETURNING id",
     )
     .bind(now)
@@ -172,21 +165,24 @@ pub async fn expire_ended(db: impl SqliteExecutor<'_>, now: i64) -> sqlx::Result
     .await
 }
 
-pub async fn username_taken(db: impl SqliteExecutor<'_>, username: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM guest_accounts WHERE username = ?)")
-        .bind(username)
-        .fetch_one(db)
-        .await
+pub async fn username_taken(db: impl AnyExecutor<'_>, username: &str) -> sqlx::Result<bool> {
+    let taken: super::codec::Flag = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM guest_accounts WHERE lower(username) = lower($1))",
+    )
+    .bind(username)
+    .fetch_one(db)
+    .await?;
+    Ok(taken.into())
 }
 
 /// Self-registrations from `ip` since `since` (unix seconds).
 pub async fn registrations_from(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     ip: &str,
     since: i64,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM guest_accounts WHERE registered_ip = ? AND created_at >= ?",
+        "SELECT COUNT(*) FROM guest_accounts WHERE registered_ip = $1 AND created_at >= $2",
     )
     .bind(ip)
     .bind(since)
@@ -194,8 +190,8 @@ pub async fn registrations_from(
     .await
 }
 
-pub async fn set_last_mail(db: impl SqliteExecutor<'_>, id: i64, mail_id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE guest_accounts SET last_mail_id = ? WHERE id = ?")
+pub async fn set_last_mail(db: impl AnyExecutor<'_>, id: i64, mail_id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE guest_accounts SET last_mail_id = $1 WHERE id = $2")
         .bind(mail_id)
         .bind(id)
         .execute(db)
@@ -228,6 +224,7 @@ pub struct ManagedRow {
     pub id: i64,
     pub username: String,
     pub state: GuestState,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub password_changed: bool,
     pub first_name: String,
     pub last_name: String,
@@ -253,28 +250,35 @@ const MANAGED: &str = "SELECT g.id, g.username, g.state, g.password_changed, g.f
 /// One page of the accounts in `scope`, newest first, filtered by a search
 /// over username, names, email and company, and by state; with the total.
 pub async fn managed_page(
-    db: &sqlx::SqlitePool,
+    db: &sqlx::AnyPool,
     scope: Scope,
     search: &str,
     state: Option<GuestState>,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<ManagedRow>, i64)> {
-    let (scope_sql, scope_id) = scope.clause("?3");
+    let (scope_sql, scope_id) = scope.clause("$3");
+    // Matched on lower case: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
     let pattern = format!(
         "%{}%",
         search
             .trim()
+            .to_lowercase()
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
+    let like = |column: &str| format!("lower({column}) LIKE $1 ESCAPE '\\'");
     let filter = format!(
-        "WHERE {scope_sql} AND (?1 = '%%' OR g.username LIKE ?1 ESCAPE '\\' OR g.email LIKE ?1 ESCAPE '\\' \
-         OR g.first_name LIKE ?1 ESCAPE '\\' OR g.last_name LIKE ?1 ESCAPE '\\' OR g.company LIKE ?1 ESCAPE '\\') \
-         AND (?2 IS NULL OR g.state = ?2)"
+        "WHERE {scope_sql} AND ($1 = '%%' OR {} OR {} OR {} OR {} OR {}) \
+         AND ($2 IS NULL OR g.state = $2)",
+        like("g.username"),
+        like("g.email"),
+        like("g.first_name"),
+        like("g.last_name"),
+        like("g.company"),
     );
-    let rows_sql = format!("{MANAGED} {filter} ORDER BY g.id DESC LIMIT ?4 OFFSET ?5");
+    let rows_sql = format!("{MANAGED} {filter} ORDER BY g.id DESC LIMIT $4 OFFSET $5");
     let count_sql = format!("SELECT COUNT(*) FROM guest_accounts g {filter}");
     let rows = sqlx::query_as(&rows_sql)
         .bind(&pattern)
@@ -295,33 +299,32 @@ pub async fn managed_page(
 
 /// The accounts among `ids` that `scope` may touch.
 pub async fn managed_by_ids(
-    db: impl SqliteExecutor<'_>,
+    db: impl DbExecutor<'_>,
     scope: Scope,
     ids: &[i64],
 ) -> sqlx::Result<Vec<ManagedRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let (scope_sql, scope_id) = scope.clause("?");
-    let marks = vec!["?"; ids.len()].join(", ");
-    let sql = format!("{MANAGED} WHERE {scope_sql} AND g.id IN ({marks}) ORDER BY g.id");
-    let mut query = sqlx::query_as(&sql);
-    if let Some(id) = scope_id {
-        query = query.bind(id);
-    }
-    for id in ids {
-        query = query.bind(id);
-    }
-    query.fetch_all(db).await
+    let (scope_sql, scope_id) = scope.clause("$2");
+    let sql = format!(
+        "{MANAGED} WHERE {scope_sql} AND g.id IN ({}) ORDER BY g.id",
+        db.dialect().int_list("$1")
+    );
+    sqlx::query_as(&sql)
+        .bind(super::json_param(ids)?)
+        .bind(scope_id.unwrap_or(0))
+        .fetch_all(db)
+        .await
 }
 
 pub async fn set_state(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     state: GuestState,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE guest_accounts SET state = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE guest_accounts SET state = $1, updated_at = $2 WHERE id = $3")
         .bind(state)
         .bind(now)
         .bind(id)
@@ -332,14 +335,14 @@ pub async fn set_state(
 
 /// A new end of access; the expiration notice is due again for it.
 pub async fn extend(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     valid_until: i64,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE guest_accounts SET valid_until = ?, expiry_notice_at = NULL, updated_at = ?, \
-         state = CASE WHEN state = 'Expired' THEN 'Created' ELSE state END WHERE id = ?",
+        "UPDATE guest_accounts SET valid_until = $1, expiry_notice_at = NULL, updated_at = $2, \
+         state = CASE WHEN state = 'Expired' THEN 'Created' ELSE state END WHERE id = $3",
     )
     .bind(valid_until)
     .bind(now)
@@ -350,13 +353,13 @@ pub async fn extend(
 }
 
 pub async fn set_password(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     password_hash: &str,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE guest_accounts SET password_hash = ?, password_changed = 0, updated_at = ? WHERE id = ?",
+        "UPDATE guest_accounts SET password_hash = $1, password_changed = FALSE, updated_at = $2 WHERE id = $3",
     )
     .bind(password_hash)
     .bind(now)
@@ -366,8 +369,8 @@ pub async fn set_password(
     Ok(())
 }
 
-pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM guest_accounts WHERE id = ?")
+pub async fn delete(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM guest_accounts WHERE id = $1")
         .bind(id)
         .execute(db)
         .await?;
@@ -376,7 +379,7 @@ pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<()> {
 
 /// A guest and its password hash, for sign-in.
 pub async fn credentials(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     username: &str,
 ) -> sqlx::Result<Option<(GuestRow, String)>> {
     #[derive(FromRow)]
@@ -386,7 +389,7 @@ pub async fn credentials(
         password_hash: String,
     }
     let row: Option<WithHash> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, g.password_hash FROM guest_accounts g WHERE g.username = ?"
+        "SELECT {COLUMNS}, g.password_hash FROM guest_accounts g WHERE lower(g.username) = lower($1)"
     ))
     .bind(username)
     .fetch_optional(db)
@@ -396,13 +399,13 @@ pub async fn credentials(
 
 /// The guest chose this password: Resend no longer applies.
 pub async fn set_changed_password(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     password_hash: &str,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE guest_accounts SET password_hash = ?, password_changed = 1, updated_at = ? WHERE id = ?",
+        "UPDATE guest_accounts SET password_hash = $1, password_changed = TRUE, updated_at = $2 WHERE id = $3",
     )
     .bind(password_hash)
     .bind(now)

@@ -1,11 +1,13 @@
 //! Password policies, internal network users and the reminders sent.
 
+use super::DbExecutor;
 use crate::domain::alarm::{format_days, parse_days};
 use crate::domain::password_policy::{PasswordPolicy, PolicyScope};
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 #[derive(FromRow)]
 struct PolicyRow {
+    #[sqlx(try_from = "super::codec::Flag")]
     lifetime_enabled: bool,
     lifetime_days: i64,
     reminder_days: String,
@@ -14,13 +16,10 @@ struct PolicyRow {
 }
 
 /// The saved policy, or ISE's default when none was saved.
-pub async fn policy(
-    db: impl SqliteExecutor<'_>,
-    scope: PolicyScope,
-) -> sqlx::Result<PasswordPolicy> {
+pub async fn policy(db: impl AnyExecutor<'_>, scope: PolicyScope) -> sqlx::Result<PasswordPolicy> {
     let row: Option<PolicyRow> = sqlx::query_as(
         "SELECT lifetime_enabled, lifetime_days, reminder_days, reminder_subject, reminder_text \
-         FROM password_policies WHERE scope = ?",
+         FROM password_policies WHERE scope = $1",
     )
     .bind(scope.as_str())
     .fetch_optional(db)
@@ -40,14 +39,14 @@ pub async fn policy(
 }
 
 pub async fn put_policy(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     policy: &PasswordPolicy,
     now: i64,
     by: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO password_policies (scope, lifetime_enabled, lifetime_days, reminder_days, \
-         reminder_subject, reminder_text, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+         reminder_subject, reminder_text, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (scope) DO UPDATE SET lifetime_enabled = excluded.lifetime_enabled, \
          lifetime_days = excluded.lifetime_days, reminder_days = excluded.reminder_days, \
          reminder_subject = excluded.reminder_subject, reminder_text = excluded.reminder_text, \
@@ -55,7 +54,7 @@ pub async fn put_policy(
     )
     .bind(policy.scope.as_str())
     .bind(policy.lifetime_enabled)
-    .bind(policy.lifetime_days)
+    .bind(i64::from(policy.lifetime_days))
     .bind(format_days(&policy.reminder_days))
     .bind(&policy.reminder_subject)
     .bind(&policy.reminder_text)
@@ -73,6 +72,7 @@ pub struct UserRow {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub enabled: bool,
     pub password_changed_at: i64,
 }
@@ -87,15 +87,15 @@ pub struct NewUser<'a> {
 
 /// `None` when the name is taken.
 pub async fn insert_user(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     user: &NewUser<'_>,
     now: i64,
     by: &str,
 ) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
         "INSERT INTO internal_users (name, email, first_name, last_name, enabled, password_hash, \
-         password_changed_at, created_at, created_by) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?) \
-         ON CONFLICT (name) DO NOTHING RETURNING id",
+         password_changed_at, created_at, created_by) VALUES ($1, $2, $3, $4, TRUE, $5, $6, $7, $8) \
+         ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(user.name)
     .bind(user.email)
@@ -109,34 +109,35 @@ pub async fn insert_user(
     .await
 }
 
-pub async fn users(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<UserRow>> {
+pub async fn users(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<UserRow>> {
     sqlx::query_as(
         "SELECT id, name, email, first_name, last_name, enabled, password_changed_at \
-         FROM internal_users ORDER BY name",
+         FROM internal_users ORDER BY lower(name)",
     )
     .fetch_all(db)
     .await
 }
 
-pub async fn delete_users(db: impl SqliteExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
-    let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-    Ok(
-        sqlx::query("DELETE FROM internal_users WHERE id IN (SELECT value FROM json_each(?))")
-            .bind(ids)
-            .execute(db)
-            .await?
-            .rows_affected(),
-    )
+pub async fn delete_users(db: impl DbExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
+    let sql = format!(
+        "DELETE FROM internal_users WHERE id IN ({})",
+        db.dialect().int_list("$1")
+    );
+    Ok(sqlx::query(&sql)
+        .bind(super::json_param(ids)?)
+        .execute(db)
+        .await?
+        .rows_affected())
 }
 
 /// Disables the enabled users whose password was set at or before
 /// `changed_before`; returns their names.
 pub async fn disable_expired_users(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     changed_before: i64,
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
-        "UPDATE internal_users SET enabled = 0 WHERE enabled = 1 AND password_changed_at <= ? \
+        "UPDATE internal_users SET enabled = FALSE WHERE enabled = TRUE AND password_changed_at <= $1 \
          RETURNING name",
     )
     .bind(changed_before)
@@ -156,7 +157,7 @@ pub struct PasswordHolder {
 /// Enabled holders (admins or users) with an email whose password was set
 /// at or before `changed_before`.
 pub async fn holders_due(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     scope: PolicyScope,
     changed_before: i64,
 ) -> sqlx::Result<Vec<PasswordHolder>> {
@@ -165,8 +166,8 @@ pub async fn holders_due(
         PolicyScope::User => "internal_users",
     };
     sqlx::query_as(&format!(
-        "SELECT id, name, email, password_changed_at FROM {table} WHERE enabled = 1 \
-         AND email IS NOT NULL AND email != '' AND password_changed_at <= ? ORDER BY id"
+        "SELECT id, name, email, password_changed_at FROM {table} WHERE enabled = TRUE \
+         AND email IS NOT NULL AND email != '' AND password_changed_at <= $1 ORDER BY id"
     ))
     .bind(changed_before)
     .fetch_all(db)
@@ -175,20 +176,20 @@ pub async fn holders_due(
 
 /// Records a reminder; false when it was already sent (by an earlier run).
 pub async fn mark_reminder(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     scope: PolicyScope,
     holder: &PasswordHolder,
     days_before: u32,
     now: i64,
 ) -> sqlx::Result<bool> {
     Ok(sqlx::query(
-        "INSERT OR IGNORE INTO password_reminders (scope, user_id, password_changed_at, \
-         days_before, sent_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO password_reminders (scope, user_id, password_changed_at, \
+         days_before, sent_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
     .bind(scope.as_str())
     .bind(holder.id)
     .bind(holder.password_changed_at)
-    .bind(days_before)
+    .bind(i64::from(days_before))
     .bind(now)
     .execute(db)
     .await?

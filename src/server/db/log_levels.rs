@@ -1,20 +1,20 @@
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
-pub async fn all(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(String, String)>> {
+pub async fn all(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<(String, String)>> {
     sqlx::query_as("SELECT component, level FROM log_levels")
         .fetch_all(db)
         .await
 }
 
 pub async fn put(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     component: &str,
     level: &str,
     now: i64,
     by: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO log_levels (component, level, updated_at, updated_by) VALUES (?, ?, ?, ?) \
+        "INSERT INTO log_levels (component, level, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (component) DO UPDATE SET level = excluded.level, \
          updated_at = excluded.updated_at, updated_by = excluded.updated_by",
     )

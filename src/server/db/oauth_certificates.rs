@@ -1,4 +1,4 @@
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct OAuthCertificateRow {
@@ -14,23 +14,20 @@ pub struct OAuthCertificateRow {
     pub created_by: String,
 }
 
-pub async fn get(
-    db: impl SqliteExecutor<'_>,
-    id: i64,
-) -> sqlx::Result<Option<OAuthCertificateRow>> {
+pub async fn get(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<OAuthCertificateRow>> {
     sqlx::query_as(
         "SELECT id, der, sha256, subject, not_before, not_after, origin, created_at, created_by \
-         FROM oauth_certificates WHERE id = ?",
+         FROM oauth_certificates WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(db)
     .await
 }
 
-pub async fn insert(db: impl SqliteExecutor<'_>, row: &OAuthCertificateRow) -> sqlx::Result<i64> {
-    let result = sqlx::query(
+pub async fn insert(db: impl AnyExecutor<'_>, row: &OAuthCertificateRow) -> sqlx::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO oauth_certificates (der, sha256, subject, not_before, not_after, origin, \
-         created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(&row.der)
     .bind(&row.sha256)
@@ -40,16 +37,16 @@ pub async fn insert(db: impl SqliteExecutor<'_>, row: &OAuthCertificateRow) -> s
     .bind(&row.origin)
     .bind(row.created_at)
     .bind(&row.created_by)
-    .execute(db)
+    .fetch_one(db)
     .await?;
-    Ok(result.last_insert_rowid())
+    Ok(id)
 }
 
 /// Certificates the saved settings no longer use, except `keep` (one just
 /// generated and not yet saved). Their private keys go with them.
-pub async fn unused(db: impl SqliteExecutor<'_>, keep: i64) -> sqlx::Result<Vec<i64>> {
+pub async fn unused(db: impl AnyExecutor<'_>, keep: i64) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
-        "SELECT id FROM oauth_certificates WHERE id != ? AND id NOT IN \
+        "SELECT id FROM oauth_certificates WHERE id != $1 AND id NOT IN \
          (SELECT certificate_id FROM smtp_settings WHERE certificate_id IS NOT NULL)",
     )
     .bind(keep)
@@ -57,8 +54,8 @@ pub async fn unused(db: impl SqliteExecutor<'_>, keep: i64) -> sqlx::Result<Vec<
     .await
 }
 
-pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM oauth_certificates WHERE id = ?")
+pub async fn delete(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM oauth_certificates WHERE id = $1")
         .bind(id)
         .execute(db)
         .await?;

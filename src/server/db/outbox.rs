@@ -1,10 +1,11 @@
 //! The outbox and its delivery attempts. Times are unix milliseconds.
 
+use super::DbExecutor;
 use super::codec::Stored;
 use crate::domain::mail::{
     AttemptRow, BULK_PRIORITY, MailKind, MailStatus, PRIORITIES, QueueCounts, QueueRow, Recipients,
 };
-use sqlx::{FromRow, SqliteExecutor, SqlitePool};
+use sqlx::{AnyExecutor, AnyPool, FromRow};
 use std::collections::HashSet;
 
 pub struct NewMail<'a> {
@@ -16,15 +17,11 @@ pub struct NewMail<'a> {
     pub created_by: &'a str,
 }
 
-pub async fn insert(
-    db: impl SqliteExecutor<'_>,
-    mail: &NewMail<'_>,
-    now: i64,
-) -> sqlx::Result<i64> {
+pub async fn insert(db: impl AnyExecutor<'_>, mail: &NewMail<'_>, now: i64) -> sqlx::Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO outbox (kind, persona, sender, recipients, subject, message_id, status, \
          attempts, next_attempt_at, created_by, created_at, updated_at, priority) \
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(mail.kind)
     .bind(mail.kind.persona().as_str())
@@ -79,17 +76,18 @@ where
 /// The rows are read as one JSON text (`super::json_rows`), not returned by
 /// the UPDATE: four statements cost less than hundreds of wake-ups.
 pub async fn claim(
-    db: &SqlitePool,
+    db: &AnyPool,
     owner: &str,
     now: i64,
     lease_until: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<Claimed>> {
+    let dialect = super::Dialect::of(db);
     let mut tx = super::begin_write(db).await?;
     let (due,): (String,) = sqlx::query_as(&format!(
-        "SELECT json_group_array(json_array(id, kind, sender, recipients, subject, message_id, \
-         attempts + 1)) FROM outbox WHERE id IN ({})",
-        due_ids("?1", "?2", "")
+        "SELECT {} FROM outbox WHERE id IN ({})",
+        dialect.json_rows("id, kind, sender, recipients, subject, message_id, attempts + 1"),
+        due_ids(dialect, "$1", "$2", "")
     ))
     .bind(now)
     .bind(limit)
@@ -101,11 +99,11 @@ pub async fn claim(
     }
     rows.sort_by_key(|row| row.id);
     let ids = super::json_param(&rows.iter().map(|row| row.id).collect::<Vec<_>>())?;
-    sqlx::query(
-        "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
-         attempts = attempts + 1, updated_at = ?3 \
-         WHERE id IN (SELECT value FROM json_each(?4))",
-    )
+    sqlx::query(&format!(
+        "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
+         attempts = attempts + 1, updated_at = $3 WHERE id IN ({})",
+        dialect.int_list("$4")
+    ))
     .bind(owner)
     .bind(lease_until)
     .bind(now)
@@ -118,20 +116,24 @@ pub async fn claim(
 
 /// The ids of up to `limit` due rows that also match `filter` (empty, or
 /// `AND` and a condition), by priority and then due time, the time being
-/// `now`; both are placeholders.
-fn due_ids(now: &str, limit: &str, filter: &str) -> String {
+/// `now`; both are placeholders. On PostgreSQL the rows are locked and
+/// rows another transaction holds are skipped, so nodes claiming at the
+/// same moment take different rows without waiting for each other.
+fn due_ids(dialect: super::Dialect, now: &str, limit: &str, filter: &str) -> String {
+    let skip_locked = dialect.skip_locked();
+    let lease_index = dialect.indexed_by("outbox_lease");
     format!(
         "SELECT id FROM ( \
            SELECT id, priority, next_attempt_at AS due FROM (SELECT id, priority, next_attempt_at \
              FROM outbox WHERE status = 'queued' AND next_attempt_at <= {now} {filter} \
-             ORDER BY priority, next_attempt_at LIMIT {limit}) \
+             ORDER BY priority, next_attempt_at LIMIT {limit} {skip_locked}) AS queued \
            UNION ALL SELECT id, priority, next_attempt_at FROM (SELECT id, priority, next_attempt_at \
              FROM outbox WHERE status = 'retrying' AND next_attempt_at <= {now} {filter} \
-             ORDER BY priority, next_attempt_at LIMIT {limit}) \
+             ORDER BY priority, next_attempt_at LIMIT {limit} {skip_locked}) AS retrying \
            UNION ALL SELECT id, priority, lease_until FROM (SELECT id, priority, lease_until \
-             FROM outbox INDEXED BY outbox_lease WHERE status = 'sending' AND lease_until < {now} {filter} \
-             ORDER BY lease_until LIMIT {limit}) \
-           ) ORDER BY priority, due, id LIMIT {limit}"
+             FROM outbox {lease_index} WHERE status = 'sending' AND lease_until < {now} {filter} \
+             ORDER BY lease_until LIMIT {limit} {skip_locked}) AS expired \
+           ) AS due ORDER BY priority, due, id LIMIT {limit}"
     )
 }
 
@@ -140,21 +142,25 @@ fn due_ids(now: &str, limit: &str, filter: &str) -> String {
 /// not From a pool mailbox; else that pool mailbox, which takes rows From
 /// itself and bulk guest mail (`BULK_PRIORITY`) From no other pool mailbox.
 pub async fn claim_for_lane(
-    db: impl SqliteExecutor<'_>,
+    db: impl DbExecutor<'_>,
     owner: &str,
     now: i64,
     lease_until: i64,
     lane: &str,
     pool: &[String],
 ) -> sqlx::Result<Option<Claimed>> {
-    let pool = serde_json::to_string(pool).unwrap_or_else(|_| "[]".into());
-    let takes = "(lower(sender) NOT IN (SELECT value FROM json_each(?5)) \
-         AND (?6 = '' OR priority = ?7) OR (?6 <> '' AND lower(sender) = ?6))";
+    let dialect = db.dialect();
+    let pool = super::json_param(pool)?;
+    let takes = format!(
+        "(lower(sender) NOT IN ({}) AND ($6 = '' OR priority = $7) \
+         OR ($6 <> '' AND lower(sender) = $6))",
+        dialect.text_list("$5")
+    );
     sqlx::query_as(&format!(
-        "UPDATE outbox SET status = 'sending', lease_owner = ?1, lease_until = ?2, \
-         attempts = attempts + 1, updated_at = ?3 WHERE id IN ({}) \
+        "UPDATE outbox SET status = 'sending', lease_owner = $1, lease_until = $2, \
+         attempts = attempts + 1, updated_at = $3 WHERE id IN ({}) \
          RETURNING id, kind, sender, recipients, subject, message_id, attempts",
-        due_ids("?3", "?4", &format!("AND {takes}"))
+        due_ids(dialect, "$3", "$4", &format!("AND {takes}"))
     ))
     .bind(owner)
     .bind(lease_until)
@@ -170,7 +176,7 @@ pub async fn claim_for_lane(
 /// Gives a claimed row back without counting the attempt: its mailbox is
 /// paused until `until` (a quota), and the row waits, queued, until then.
 pub async fn defer(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     owner: &str,
     until: i64,
@@ -178,9 +184,9 @@ pub async fn defer(
     now: i64,
 ) -> sqlx::Result<bool> {
     Ok(sqlx::query(
-        "UPDATE outbox SET status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, \
-         lease_until = NULL, next_attempt_at = ?, last_reply = ?, updated_at = ? \
-         WHERE id = ? AND lease_owner = ? AND status = 'sending'",
+        "UPDATE outbox SET status = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, lease_owner = NULL, \
+         lease_until = NULL, next_attempt_at = $1, last_reply = $2, updated_at = $3 \
+         WHERE id = $4 AND lease_owner = $5 AND status = 'sending'",
     )
     .bind(until)
     .bind(reason)
@@ -195,10 +201,10 @@ pub async fn defer(
 
 /// Messages not yet delivered that go before or with message `last`: its
 /// own and earlier bulk mail, and anything that takes priority over it.
-pub async fn waiting_through(db: impl SqliteExecutor<'_>, last: i64) -> sqlx::Result<i64> {
+pub async fn waiting_through(db: impl AnyExecutor<'_>, last: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'retrying', 'sending') \
-         AND (id <= ? OR priority < ?)",
+         AND (id <= $1 OR priority < $2)",
     )
     .bind(last)
     .bind(BULK_PRIORITY)
@@ -207,7 +213,7 @@ pub async fn waiting_through(db: impl SqliteExecutor<'_>, last: i64) -> sqlx::Re
 }
 
 /// Messages not yet delivered: queued, retrying or being sent.
-pub async fn waiting(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+pub async fn waiting(db: impl AnyExecutor<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'retrying', 'sending')",
     )
@@ -220,34 +226,45 @@ pub async fn waiting(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
 /// the first entry of its stretch of `outbox_priority_due`; leases from
 /// `outbox_lease`, which holds only the rows being sent (SQLite would
 /// rather walk every one of them in `outbox_priority_due`).
-pub async fn next_due(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<i64>> {
-    static NEXT_DUE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        let firsts: Vec<String> = ["queued", "retrying"]
-            .iter()
-            .flat_map(|status| {
-                PRIORITIES.iter().map(move |priority| {
-                    format!(
-                        "SELECT MIN(next_attempt_at) AS t FROM outbox \
-                         WHERE status = '{status}' AND priority = {priority}"
-                    )
-                })
-            })
-            .collect();
-        format!(
-            "SELECT MIN(t) FROM ({} UNION ALL SELECT MIN(lease_until) FROM outbox \
-             INDEXED BY outbox_lease WHERE status = 'sending')",
-            firsts.join(" UNION ALL ")
-        )
-    });
-    let (due,): (Option<i64>,) = sqlx::query_as(NEXT_DUE.as_str()).fetch_one(db).await?;
+pub async fn next_due(db: impl DbExecutor<'_>) -> sqlx::Result<Option<i64>> {
+    let sql = match db.dialect() {
+        super::Dialect::Sqlite => &*NEXT_DUE_SQLITE,
+        super::Dialect::Postgres => &*NEXT_DUE_POSTGRES,
+    };
+    let (due,): (Option<i64>,) = sqlx::query_as(sql.as_str()).fetch_one(db).await?;
     Ok(due)
 }
 
+static NEXT_DUE_SQLITE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| next_due_sql(super::Dialect::Sqlite));
+static NEXT_DUE_POSTGRES: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| next_due_sql(super::Dialect::Postgres));
+
+fn next_due_sql(dialect: super::Dialect) -> String {
+    let firsts: Vec<String> = ["queued", "retrying"]
+        .iter()
+        .flat_map(|status| {
+            PRIORITIES.iter().map(move |priority| {
+                format!(
+                    "SELECT MIN(next_attempt_at) AS t FROM outbox \
+                     WHERE status = '{status}' AND priority = {priority}"
+                )
+            })
+        })
+        .collect();
+    format!(
+        "SELECT MIN(t) FROM ({} UNION ALL SELECT MIN(lease_until) FROM outbox \
+         {} WHERE status = 'sending') AS firsts",
+        firsts.join(" UNION ALL "),
+        dialect.indexed_by("outbox_lease")
+    )
+}
+
 /// After a restart nothing is being sent: rows leased before it are due now.
-pub async fn release_all_leases(db: impl SqliteExecutor<'_>, now: i64) -> sqlx::Result<u64> {
+pub async fn release_all_leases(db: impl AnyExecutor<'_>, now: i64) -> sqlx::Result<u64> {
     let result = sqlx::query(
         "UPDATE outbox SET status = 'queued', lease_owner = NULL, lease_until = NULL, \
-         next_attempt_at = ?1, updated_at = ?1 WHERE status = 'sending'",
+         next_attempt_at = $1, updated_at = $1 WHERE status = 'sending'",
     )
     .bind(now)
     .execute(db)
@@ -279,7 +296,7 @@ pub struct Settled<'a> {
 /// nothing), their new state, and the attempt history. Returns the ids
 /// that were recorded.
 pub async fn settle_all(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     owner: &str,
     batch: &[Settled<'_>],
 ) -> sqlx::Result<HashSet<i64>> {
@@ -288,25 +305,24 @@ pub async fn settle_all(
     }
     // Which rows this worker still holds, as one row of text: rows cross
     // from SQLite's thread one at a time, each a wake-up. The caller's
-    // write transaction keeps the answer true until the UPDATE.
-    let ids = batch
-        .iter()
-        .map(|row| row.id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    let (held,): (Option<String>,) = sqlx::query_as(
-        "SELECT group_concat(id) FROM outbox \
-         WHERE id IN (SELECT value FROM json_each('[' || ?1 || ']')) \
-           AND status = 'sending' AND lease_owner = ?2",
-    )
+    // write transaction (and on PostgreSQL the row locks) keeps the answer
+    // true until the UPDATE.
+    let dialect = super::Dialect::of_connection(tx);
+    let ids = super::json_param(&batch.iter().map(|row| row.id).collect::<Vec<_>>())?;
+    let (held,): (String,) = sqlx::query_as(&format!(
+        "SELECT {} FROM (SELECT id FROM outbox WHERE id IN ({}) \
+           AND status = 'sending' AND lease_owner = $2 {}) AS held",
+        dialect.json_rows("id"),
+        dialect.int_list("$1"),
+        dialect.for_update()
+    ))
     .bind(&ids)
     .bind(owner)
     .fetch_one(&mut *tx)
     .await?;
-    let recorded: HashSet<i64> = held
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|id| id.parse().ok())
+    let recorded: HashSet<i64> = super::json_rows::<(i64,)>(&held)?
+        .into_iter()
+        .map(|(id,)| id)
         .collect();
     let kept: Vec<serde_json::Value> = batch
         .iter()
@@ -330,24 +346,27 @@ pub async fn settle_all(
     if kept.is_empty() {
         return Ok(recorded);
     }
-    // One parameter, so SQLite prepares the two statements once.
+    // One parameter, so the database prepares the two statements once.
     let kept = super::json_param(&kept)?;
-    sqlx::query(
+    let rows = dialect.json_elements("$1", "v");
+    sqlx::query(&format!(
         "UPDATE outbox SET status = v.value->>1, last_reply = v.value->>2, \
-         diagnosis = v.value->>3, next_attempt_at = v.value->>4, lease_owner = NULL, \
-         lease_until = NULL, updated_at = v.value->>5, \
+         diagnosis = v.value->>3, next_attempt_at = CAST(v.value->>4 AS BIGINT), \
+         lease_owner = NULL, lease_until = NULL, updated_at = CAST(v.value->>5 AS BIGINT), \
          sender = COALESCE(v.value->>6, outbox.sender), \
-         sent_at = CASE WHEN v.value->>1 = 'sent' THEN v.value->>5 ELSE sent_at END \
-         FROM json_each(?1) AS v WHERE outbox.id = v.value->>0",
-    )
+         sent_at = CASE WHEN v.value->>1 = 'sent' THEN CAST(v.value->>5 AS BIGINT) \
+           ELSE outbox.sent_at END \
+         FROM {rows} WHERE outbox.id = CAST(v.value->>0 AS BIGINT)"
+    ))
     .bind(&kept)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query(&format!(
         "INSERT INTO outbox_attempts (outbox_id, attempt, started_at, millis, outcome, reply) \
-         SELECT value->>0, value->>7, value->>8, value->>9, value->>10, value->>2 \
-         FROM json_each(?1)",
-    )
+         SELECT CAST(v.value->>0 AS BIGINT), CAST(v.value->>7 AS BIGINT), \
+         CAST(v.value->>8 AS BIGINT), CAST(v.value->>9 AS BIGINT), v.value->>10, v.value->>2 \
+         FROM {rows}"
+    ))
     .bind(&kept)
     .execute(&mut *tx)
     .await?;
@@ -355,10 +374,10 @@ pub async fn settle_all(
 }
 
 /// Puts a dead letter back in the queue, due now, with a fresh attempt count.
-pub async fn requeue_dead(db: impl SqliteExecutor<'_>, id: i64, now: i64) -> sqlx::Result<bool> {
+pub async fn requeue_dead(db: impl AnyExecutor<'_>, id: i64, now: i64) -> sqlx::Result<bool> {
     let result = sqlx::query(
-        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = ?1, updated_at = ?1 \
-         WHERE id = ?2 AND status = 'dead'",
+        "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $1, updated_at = $1 \
+         WHERE id = $2 AND status = 'dead'",
     )
     .bind(now)
     .bind(id)
@@ -367,9 +386,9 @@ pub async fn requeue_dead(db: impl SqliteExecutor<'_>, id: i64, now: i64) -> sql
     Ok(result.rows_affected() == 1)
 }
 
-pub async fn discard_dead(db: impl SqliteExecutor<'_>, id: i64, now: i64) -> sqlx::Result<bool> {
+pub async fn discard_dead(db: impl AnyExecutor<'_>, id: i64, now: i64) -> sqlx::Result<bool> {
     let result = sqlx::query(
-        "UPDATE outbox SET status = 'discarded', updated_at = ?1 WHERE id = ?2 AND status = 'dead'",
+        "UPDATE outbox SET status = 'discarded', updated_at = $1 WHERE id = $2 AND status = 'dead'",
     )
     .bind(now)
     .bind(id)
@@ -378,7 +397,7 @@ pub async fn discard_dead(db: impl SqliteExecutor<'_>, id: i64, now: i64) -> sql
     Ok(result.rows_affected() == 1)
 }
 
-pub async fn counts(db: impl SqliteExecutor<'_>) -> sqlx::Result<QueueCounts> {
+pub async fn counts(db: impl AnyExecutor<'_>) -> sqlx::Result<QueueCounts> {
     let rows: Vec<(MailStatus, i64)> =
         sqlx::query_as("SELECT status, COUNT(*) FROM outbox GROUP BY status")
             .fetch_all(db)
@@ -393,7 +412,7 @@ pub async fn counts(db: impl SqliteExecutor<'_>) -> sqlx::Result<QueueCounts> {
 /// Counts by status of the messages `ids` that `created_by` queued (a
 /// sponsor's batch: others' messages are not counted).
 pub async fn statuses_created_by(
-    db: impl SqliteExecutor<'_>,
+    db: impl DbExecutor<'_>,
     ids: &[i64],
     created_by: &str,
 ) -> sqlx::Result<QueueCounts> {
@@ -401,14 +420,13 @@ pub async fn statuses_created_by(
     if ids.is_empty() {
         return Ok(counts);
     }
-    let marks = vec!["?"; ids.len()].join(", ");
     let sql = format!(
-        "SELECT status, COUNT(*) FROM outbox WHERE created_by = ? AND id IN ({marks}) GROUP BY status"
+        "SELECT status, COUNT(*) FROM outbox WHERE created_by = $1 AND id IN ({}) GROUP BY status",
+        db.dialect().int_list("$2")
     );
-    let mut query = sqlx::query_as::<_, (MailStatus, i64)>(&sql).bind(created_by);
-    for id in ids {
-        query = query.bind(id);
-    }
+    let query = sqlx::query_as::<_, (MailStatus, i64)>(&sql)
+        .bind(created_by)
+        .bind(super::json_param(ids)?);
     for (status, count) in query.fetch_all(db).await? {
         counts.add(status, count);
     }
@@ -477,18 +495,19 @@ fn escape_like(text: &str) -> String {
 
 /// One page of the table, newest first, and how many rows match in all.
 pub async fn page(
-    db: &sqlx::SqlitePool,
+    db: &sqlx::AnyPool,
     filter: &Filter,
     offset: i64,
     limit: i64,
 ) -> sqlx::Result<(Vec<QueueRow>, i64)> {
-    let where_clause = "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2) \
-         AND (?3 = '%%' OR recipients LIKE ?3 ESCAPE '\\') \
-         AND (?4 = '%%' OR subject LIKE ?4 ESCAPE '\\')";
+    // Matched on lower case: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+    let where_clause = "WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR kind = $2) \
+         AND ($3 = '%%' OR lower(recipients) LIKE $3 ESCAPE '\\') \
+         AND ($4 = '%%' OR lower(subject) LIKE $4 ESCAPE '\\')";
     let status = filter.status;
     let kind = filter.kind;
-    let recipient = escape_like(filter.recipient.trim());
-    let subject = escape_like(filter.subject.trim());
+    let recipient = escape_like(&filter.recipient.trim().to_lowercase());
+    let subject = escape_like(&filter.subject.trim().to_lowercase());
     let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM outbox {where_clause}"))
         .bind(status)
         .bind(kind)
@@ -497,7 +516,7 @@ pub async fn page(
         .fetch_one(db)
         .await?;
     let records: Vec<RowRecord> = sqlx::query_as(&format!(
-        "SELECT {ROW_COLUMNS} FROM outbox {where_clause} ORDER BY id DESC LIMIT ?5 OFFSET ?6"
+        "SELECT {ROW_COLUMNS} FROM outbox {where_clause} ORDER BY id DESC LIMIT $5 OFFSET $6"
     ))
     .bind(status)
     .bind(kind)
@@ -521,7 +540,7 @@ pub struct Detail {
     pub diagnosis_json: Option<String>,
 }
 
-pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Detail>> {
+pub async fn get(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<Detail>> {
     #[derive(FromRow)]
     struct Extra {
         sender: String,
@@ -532,7 +551,7 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<De
         row: RowRecord,
     }
     let extra: Option<Extra> = sqlx::query_as(&format!(
-        "SELECT sender, message_id, created_by, diagnosis, {ROW_COLUMNS} FROM outbox WHERE id = ?"
+        "SELECT sender, message_id, created_by, diagnosis, {ROW_COLUMNS} FROM outbox WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(db)
@@ -546,10 +565,10 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<De
     }))
 }
 
-pub async fn attempts(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Vec<AttemptRow>> {
+pub async fn attempts(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Vec<AttemptRow>> {
     let rows: Vec<(i64, i64, i64, String, String)> = sqlx::query_as(
         "SELECT attempt, started_at, millis, outcome, reply FROM outbox_attempts \
-         WHERE outbox_id = ? ORDER BY id",
+         WHERE outbox_id = $1 ORDER BY id",
     )
     .bind(id)
     .fetch_all(db)
@@ -568,9 +587,7 @@ pub async fn attempts(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Vec<
 
 /// The batch being sent: every message from the oldest one still on its
 /// way to the newest, and how many of them are done. None when idle.
-pub async fn batch_progress(
-    db: impl SqliteExecutor<'_> + Copy,
-) -> sqlx::Result<Option<(i64, i64)>> {
+pub async fn batch_progress(db: impl AnyExecutor<'_> + Copy) -> sqlx::Result<Option<(i64, i64)>> {
     let (oldest,): (Option<i64>,) = sqlx::query_as(
         "SELECT MIN(id) FROM outbox WHERE status IN ('queued', 'sending', 'retrying')",
     )
@@ -580,8 +597,9 @@ pub async fn batch_progress(
         return Ok(None);
     };
     let (total, done): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(status IN ('sent', 'dead', 'discarded')), 0) \
-         FROM outbox WHERE id >= ?",
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status IN ('sent', 'dead', 'discarded') \
+         THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         FROM outbox WHERE id >= $1",
     )
     .bind(oldest)
     .fetch_one(db)

@@ -1,11 +1,13 @@
 //! Sending limits and each mailbox's pacing state. Times are unix ms.
 
+use super::Dialect;
+use super::codec::Flag;
 use crate::domain::limits::SendingLimits;
-use sqlx::{SqliteExecutor, SqlitePool};
+use sqlx::{AnyExecutor, AnyPool};
 
 const DAY_MS: i64 = 86_400_000;
 
-pub async fn limits(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<SendingLimits>> {
+pub async fn limits(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<SendingLimits>> {
     let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT max_connections, messages_per_minute, recipients_per_day, recipients_per_message \
          FROM sending_limits WHERE id = 1",
@@ -22,24 +24,24 @@ pub async fn limits(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<SendingL
 }
 
 pub async fn put_limits(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     limits: &SendingLimits,
     now: i64,
     by: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO sending_limits (id, max_connections, messages_per_minute, recipients_per_day, \
-         recipients_per_message, updated_at, updated_by) VALUES (1, ?, ?, ?, ?, ?, ?) \
+         recipients_per_message, updated_at, updated_by) VALUES (1, $1, $2, $3, $4, $5, $6) \
          ON CONFLICT (id) DO UPDATE SET max_connections = excluded.max_connections, \
          messages_per_minute = excluded.messages_per_minute, \
          recipients_per_day = excluded.recipients_per_day, \
          recipients_per_message = excluded.recipients_per_message, \
          updated_at = excluded.updated_at, updated_by = excluded.updated_by",
     )
-    .bind(limits.max_connections)
-    .bind(limits.messages_per_minute)
-    .bind(limits.recipients_per_day)
-    .bind(limits.recipients_per_message)
+    .bind(i64::from(limits.max_connections))
+    .bind(i64::from(limits.messages_per_minute))
+    .bind(i64::from(limits.recipients_per_day))
+    .bind(i64::from(limits.recipients_per_message))
     .bind(now)
     .bind(by)
     .execute(db)
@@ -63,16 +65,27 @@ pub enum Release {
 /// recipients, or says when to ask again. One write transaction, so every
 /// worker (and a restarted console) shares the same pace and count.
 pub async fn reserve(
-    db: &SqlitePool,
+    db: &AnyPool,
     mailbox: &str,
     limits: &SendingLimits,
     recipients: i64,
     now: i64,
 ) -> sqlx::Result<Release> {
     let mut tx = super::begin_write(db).await?;
-    let pacing: Option<(i64, i64, String)> = sqlx::query_as(
-        "SELECT next_release_ms, paused_until_ms, pause_reason FROM mailbox_pacing WHERE mailbox = ?",
+    // The mailbox's row is the lock that makes concurrent reservations (of
+    // this node's workers or of other nodes) take turns.
+    sqlx::query(
+        "INSERT INTO mailbox_pacing (mailbox, next_release_ms) VALUES ($1, 0) \
+         ON CONFLICT (mailbox) DO NOTHING",
     )
+    .bind(mailbox)
+    .execute(&mut *tx)
+    .await?;
+    let pacing: Option<(i64, i64, String)> = sqlx::query_as(&format!(
+        "SELECT next_release_ms, paused_until_ms, pause_reason FROM mailbox_pacing \
+         WHERE mailbox = $1 {}",
+        Dialect::of(db).for_update()
+    ))
     .bind(mailbox)
     .fetch_optional(&mut *tx)
     .await?;
@@ -87,7 +100,7 @@ pub async fn reserve(
     if limits.recipients_per_day > 0 {
         let daily = i64::from(limits.recipients_per_day);
         let sends: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT at_ms, recipients FROM mailbox_sends WHERE mailbox = ? AND at_ms > ? ORDER BY at_ms",
+            "SELECT at_ms, recipients FROM mailbox_sends WHERE mailbox = $1 AND at_ms > $2 ORDER BY at_ms",
         )
         .bind(mailbox)
         .bind(now - DAY_MS)
@@ -125,20 +138,20 @@ pub async fn reserve(
         new_next = now + interval;
     }
     sqlx::query(
-        "INSERT INTO mailbox_pacing (mailbox, next_release_ms) VALUES (?, ?) \
+        "INSERT INTO mailbox_pacing (mailbox, next_release_ms) VALUES ($1, $2) \
          ON CONFLICT (mailbox) DO UPDATE SET next_release_ms = excluded.next_release_ms",
     )
     .bind(mailbox)
     .bind(new_next)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("INSERT INTO mailbox_sends (mailbox, at_ms, recipients) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO mailbox_sends (mailbox, at_ms, recipients) VALUES ($1, $2, $3)")
         .bind(mailbox)
         .bind(now)
         .bind(recipients)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM mailbox_sends WHERE mailbox = ? AND at_ms <= ?")
+    sqlx::query("DELETE FROM mailbox_sends WHERE mailbox = $1 AND at_ms <= $2")
         .bind(mailbox)
         .bind(now - DAY_MS)
         .execute(&mut *tx)
@@ -149,15 +162,16 @@ pub async fn reserve(
 
 /// Pauses the mailbox until `until` (the server said its quota is used).
 pub async fn pause(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     mailbox: &str,
     until: i64,
     reason: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO mailbox_pacing (mailbox, next_release_ms, paused_until_ms, pause_reason) \
-         VALUES (?, 0, ?, ?) ON CONFLICT (mailbox) DO UPDATE SET \
-         paused_until_ms = MAX(paused_until_ms, excluded.paused_until_ms), \
+         VALUES ($1, 0, $2, $3) ON CONFLICT (mailbox) DO UPDATE SET \
+         paused_until_ms = CASE WHEN excluded.paused_until_ms > mailbox_pacing.paused_until_ms \
+         THEN excluded.paused_until_ms ELSE mailbox_pacing.paused_until_ms END, \
          pause_reason = excluded.pause_reason",
     )
     .bind(mailbox)
@@ -171,29 +185,31 @@ pub async fn pause(
 /// When the oldest send of the rolling 24 hours leaves it (the earliest a
 /// server-side daily quota can free up), or `None` with no sends.
 pub async fn window_frees_at(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     mailbox: &str,
     now: i64,
 ) -> sqlx::Result<Option<i64>> {
-    let oldest: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(at_ms) FROM mailbox_sends WHERE mailbox = ? AND at_ms > ?")
-            .bind(mailbox)
-            .bind(now - DAY_MS)
-            .fetch_one(db)
-            .await?;
+    let oldest: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(at_ms) FROM mailbox_sends WHERE mailbox = $1 AND at_ms > $2",
+    )
+    .bind(mailbox)
+    .bind(now - DAY_MS)
+    .fetch_one(db)
+    .await?;
     Ok(oldest.map(|at| at + DAY_MS + 1))
 }
 
 /// (messages in the last minute, recipients in the last 24 hours,
 /// paused until, pause reason) for the Mail Queue.
 pub async fn usage(
-    db: &SqlitePool,
+    db: &AnyPool,
     mailbox: &str,
     now: i64,
 ) -> sqlx::Result<(i64, i64, Option<i64>, String)> {
     let (minute, day): (i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(at_ms > ?), 0), COALESCE(SUM(recipients), 0) FROM mailbox_sends \
-         WHERE mailbox = ? AND at_ms > ?",
+        "SELECT CAST(COALESCE(SUM(CASE WHEN at_ms > $1 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(recipients), 0) AS BIGINT) FROM mailbox_sends \
+         WHERE mailbox = $2 AND at_ms > $3",
     )
     .bind(now - 60_000)
     .bind(mailbox)
@@ -201,7 +217,7 @@ pub async fn usage(
     .fetch_one(db)
     .await?;
     let pause: Option<(i64, String)> = sqlx::query_as(
-        "SELECT paused_until_ms, pause_reason FROM mailbox_pacing WHERE mailbox = ? AND paused_until_ms > ?",
+        "SELECT paused_until_ms, pause_reason FROM mailbox_pacing WHERE mailbox = $1 AND paused_until_ms > $2",
     )
     .bind(mailbox)
     .bind(now)
@@ -214,21 +230,26 @@ pub async fn usage(
 }
 
 /// The sender pool: each further mailbox and whether it takes bulk mail.
-pub async fn sender_mailboxes(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(String, bool)>> {
-    sqlx::query_as("SELECT mailbox, enabled FROM sender_mailboxes ORDER BY mailbox")
-        .fetch_all(db)
-        .await
+pub async fn sender_mailboxes(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<(String, bool)>> {
+    let rows: Vec<(String, Flag)> =
+        sqlx::query_as("SELECT mailbox, enabled FROM sender_mailboxes ORDER BY mailbox")
+            .fetch_all(db)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(mailbox, enabled)| (mailbox, enabled.into()))
+        .collect())
 }
 
 /// Adds a mailbox to the pool; false when it is there already.
 pub async fn add_sender_mailbox(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     mailbox: &str,
     now: i64,
     by: &str,
 ) -> sqlx::Result<bool> {
     Ok(sqlx::query(
-        "INSERT INTO sender_mailboxes (mailbox, enabled, added_at, added_by) VALUES (?, 1, ?, ?) \
+        "INSERT INTO sender_mailboxes (mailbox, enabled, added_at, added_by) VALUES ($1, TRUE, $2, $3) \
          ON CONFLICT (mailbox) DO NOTHING",
     )
     .bind(mailbox)
@@ -242,12 +263,12 @@ pub async fn add_sender_mailbox(
 
 /// Turns a pool mailbox on or off; false when it is not in the pool.
 pub async fn enable_sender_mailbox(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     mailbox: &str,
     enabled: bool,
 ) -> sqlx::Result<bool> {
     Ok(
-        sqlx::query("UPDATE sender_mailboxes SET enabled = ? WHERE mailbox = ?")
+        sqlx::query("UPDATE sender_mailboxes SET enabled = $1 WHERE mailbox = $2")
             .bind(enabled)
             .bind(mailbox)
             .execute(db)
@@ -257,12 +278,9 @@ pub async fn enable_sender_mailbox(
     )
 }
 
-pub async fn remove_sender_mailbox(
-    db: impl SqliteExecutor<'_>,
-    mailbox: &str,
-) -> sqlx::Result<bool> {
+pub async fn remove_sender_mailbox(db: impl AnyExecutor<'_>, mailbox: &str) -> sqlx::Result<bool> {
     Ok(
-        sqlx::query("DELETE FROM sender_mailboxes WHERE mailbox = ?")
+        sqlx::query("DELETE FROM sender_mailboxes WHERE mailbox = $1")
             .bind(mailbox)
             .execute(db)
             .await?

@@ -1,5 +1,5 @@
 use crate::domain::portal::{DEFAULT_AUP, DEFAULT_PORTAL_NAME, EmailTemplate, PortalSettings};
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PortalRow {
@@ -10,9 +10,12 @@ pub struct PortalRow {
     pub max_per_hour: i64,
     pub allowed_domains: String,
     pub blocked_domains: String,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub require_aup: bool,
     pub aup_text: String,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub email_credentials: bool,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub show_credentials: bool,
     pub email_subject: String,
     pub email_text: String,
@@ -55,21 +58,21 @@ const SELECT: &str = "SELECT id, name, description, guest_type_id, max_per_hour,
      blocked_domains, require_aup, aup_text, email_credentials, show_credentials, email_subject, \
      email_text, email_html, updated_at, updated_by FROM guest_portals";
 
-pub async fn list(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<PortalRow>> {
-    sqlx::query_as(&format!("{SELECT} ORDER BY name"))
+pub async fn list(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<PortalRow>> {
+    sqlx::query_as(&format!("{SELECT} ORDER BY lower(name)"))
         .fetch_all(db)
         .await
 }
 
-pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<PortalRow>> {
-    sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+pub async fn get(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<PortalRow>> {
+    sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await
 }
 
 /// The first portal created: the Self-Registered Guest Portal (default).
-pub async fn first(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<PortalRow>> {
+pub async fn first(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<PortalRow>> {
     sqlx::query_as(&format!("{SELECT} ORDER BY id LIMIT 1"))
         .fetch_optional(db)
         .await
@@ -77,15 +80,15 @@ pub async fn first(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<PortalRow
 
 /// Creates ISE's Self-Registered Guest Portal (default) on a database
 /// that has no portal yet, with the Daily guest type as ISE does.
-pub async fn ensure_default(db: impl SqliteExecutor<'_>, now: i64) -> sqlx::Result<()> {
+pub async fn ensure_default(db: impl AnyExecutor<'_>, now: i64) -> sqlx::Result<()> {
     let email = EmailTemplate::ise_default();
     sqlx::query(
         "INSERT INTO guest_portals (name, description, guest_type_id, max_per_hour, allowed_domains, \
          blocked_domains, require_aup, aup_text, email_credentials, show_credentials, email_subject, \
          email_text, email_html, updated_at, updated_by) \
-         SELECT ?, ?, t.id, 10, '', '', 1, ?, 1, 1, ?, ?, ?, ?, 'system' FROM guest_types t \
-         WHERE NOT EXISTS (SELECT 1 FROM guest_portals) \
-         ORDER BY t.name <> 'Daily (default)', t.id LIMIT 1",
+         SELECT $1, $2, t.id, 10, '', '', TRUE, $3, TRUE, TRUE, $4, $5, $6, $7, 'system' \
+         FROM guest_types t WHERE NOT EXISTS (SELECT 1 FROM guest_portals) \
+         ORDER BY t.name <> 'Daily (default)', t.id LIMIT 1 ON CONFLICT DO NOTHING",
     )
     .bind(DEFAULT_PORTAL_NAME)
     .bind("Guests register themselves and receive their credentials by email.")
@@ -100,17 +103,17 @@ pub async fn ensure_default(db: impl SqliteExecutor<'_>, now: i64) -> sqlx::Resu
 }
 
 pub async fn update(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     settings: &PortalSettings,
     now: i64,
     by: &str,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE guest_portals SET name = ?, description = ?, guest_type_id = ?, max_per_hour = ?, \
-         allowed_domains = ?, blocked_domains = ?, require_aup = ?, aup_text = ?, \
-         email_credentials = ?, show_credentials = ?, email_subject = ?, email_text = ?, \
-         email_html = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+        "UPDATE guest_portals SET name = $1, description = $2, guest_type_id = $3, max_per_hour = $4, \
+         allowed_domains = $5, blocked_domains = $6, require_aup = $7, aup_text = $8, \
+         email_credentials = $9, show_credentials = $10, email_subject = $11, email_text = $12, \
+         email_html = $13, updated_at = $14, updated_by = $15 WHERE id = $16",
     )
     .bind(&settings.name)
     .bind(&settings.description)

@@ -1,4 +1,4 @@
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ProxyRow {
@@ -11,7 +11,7 @@ pub struct ProxyRow {
     pub updated_by: String,
 }
 
-pub async fn get(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<ProxyRow>> {
+pub async fn get(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<ProxyRow>> {
     sqlx::query_as(
         "SELECT host, port, username, bypass, updated_at, updated_by FROM proxy_settings WHERE id = 1",
     )
@@ -19,10 +19,10 @@ pub async fn get(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<ProxyRow>> 
     .await
 }
 
-pub async fn put(db: impl SqliteExecutor<'_>, row: &ProxyRow) -> sqlx::Result<()> {
+pub async fn put(db: impl AnyExecutor<'_>, row: &ProxyRow) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO proxy_settings (id, host, port, username, bypass, updated_at, updated_by) \
-         VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, \
+         VALUES (1, $1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET host = excluded.host, \
          port = excluded.port, username = excluded.username, bypass = excluded.bypass, \
          updated_at = excluded.updated_at, updated_by = excluded.updated_by",
     )
@@ -37,7 +37,7 @@ pub async fn put(db: impl SqliteExecutor<'_>, row: &ProxyRow) -> sqlx::Result<()
     Ok(())
 }
 
-pub async fn clear(db: impl SqliteExecutor<'_>) -> sqlx::Result<()> {
+pub async fn clear(db: impl AnyExecutor<'_>) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM proxy_settings WHERE id = 1")
         .execute(db)
         .await?;

@@ -1,13 +1,13 @@
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     token_hash: &str,
     admin_id: i64,
     now: i64,
     client_ip: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO sessions (token_hash, admin_id, created_at, last_seen_at, client_ip) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO sessions (token_hash, admin_id, created_at, last_seen_at, client_ip) VALUES ($1, $2, $3, $4, $5)")
         .bind(token_hash)
         .bind(admin_id)
         .bind(now)
@@ -19,18 +19,15 @@ pub async fn insert(
 }
 
 /// The session's admin id and last activity, if the session exists.
-pub async fn find(
-    db: impl SqliteExecutor<'_>,
-    token_hash: &str,
-) -> sqlx::Result<Option<(i64, i64)>> {
-    sqlx::query_as("SELECT admin_id, last_seen_at FROM sessions WHERE token_hash = ?")
+pub async fn find(db: impl AnyExecutor<'_>, token_hash: &str) -> sqlx::Result<Option<(i64, i64)>> {
+    sqlx::query_as("SELECT admin_id, last_seen_at FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
         .fetch_optional(db)
         .await
 }
 
-pub async fn touch(db: impl SqliteExecutor<'_>, token_hash: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+pub async fn touch(db: impl AnyExecutor<'_>, token_hash: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
         .bind(now)
         .bind(token_hash)
         .execute(db)
@@ -38,24 +35,24 @@ pub async fn touch(db: impl SqliteExecutor<'_>, token_hash: &str, now: i64) -> s
     Ok(())
 }
 
-pub async fn delete(db: impl SqliteExecutor<'_>, token_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+pub async fn delete(db: impl AnyExecutor<'_>, token_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(db)
         .await?;
     Ok(())
 }
 
-pub async fn delete_for_admin(db: impl SqliteExecutor<'_>, admin_id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE admin_id = ?")
+pub async fn delete_for_admin(db: impl AnyExecutor<'_>, admin_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE admin_id = $1")
         .bind(admin_id)
         .execute(db)
         .await?;
     Ok(())
 }
 
-pub async fn delete_idle(db: impl SqliteExecutor<'_>, idle_before: i64) -> sqlx::Result<u64> {
-    let result = sqlx::query("DELETE FROM sessions WHERE last_seen_at < ?")
+pub async fn delete_idle(db: impl AnyExecutor<'_>, idle_before: i64) -> sqlx::Result<u64> {
+    let result = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1")
         .bind(idle_before)
         .execute(db)
         .await?;

@@ -1,12 +1,14 @@
 use crate::domain::smtp::SmtpSettingsForm;
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct SmtpRow {
     pub smtp_server: String,
     pub smtp_port: i64,
     pub connection_timeout: i64,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub use_tls: bool,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub use_authentication: bool,
     pub auth_type: String,
     pub username: String,
@@ -48,7 +50,7 @@ impl SmtpRow {
     }
 }
 
-pub async fn get(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<SmtpRow>> {
+pub async fn get(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<SmtpRow>> {
     sqlx::query_as(
         "SELECT smtp_server, smtp_port, connection_timeout, use_tls, use_authentication, auth_type, \
          username, cloud, custom_authority, client_id, tenant_id, credential, secret_expiry, \
@@ -60,7 +62,7 @@ pub async fn get(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<SmtpRow>> {
 
 /// Stores the validated form (its secrets are ignored: they go to the vault).
 pub async fn put(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     form: &SmtpSettingsForm,
     port: u16,
     timeout: u32,
@@ -72,7 +74,7 @@ pub async fn put(
         "INSERT INTO smtp_settings (id, smtp_server, smtp_port, connection_timeout, use_tls, \
          use_authentication, auth_type, username, cloud, custom_authority, client_id, tenant_id, \
          credential, secret_expiry, certificate_id, updated_at, updated_by) \
-         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (id) DO UPDATE SET smtp_server = excluded.smtp_server, \
          smtp_port = excluded.smtp_port, connection_timeout = excluded.connection_timeout, \
          use_tls = excluded.use_tls, use_authentication = excluded.use_authentication, \
@@ -106,7 +108,7 @@ pub async fn put(
 
 /// The mailbox the saved settings sign in to Exchange Online as, when they
 /// use OAuth: the only sender Exchange accepts.
-pub async fn oauth_mailbox(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<String>> {
+pub async fn oauth_mailbox(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<String>> {
     Ok(get(db)
         .await?
         .filter(|smtp| smtp.use_authentication && smtp.auth_type == "oauth")

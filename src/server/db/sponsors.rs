@@ -1,17 +1,24 @@
+use super::DbExecutor;
 use crate::domain::sponsor::{ManageScope, SponsorPermissions};
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::{AnyExecutor, FromRow};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct GroupRow {
     pub id: i64,
     pub name: String,
     pub description: String,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub can_create: bool,
     pub manage_scope: String,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub can_resend: bool,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub can_reset: bool,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub can_extend: bool,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub can_suspend: bool,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub can_delete: bool,
     pub members: i64,
 }
@@ -34,29 +41,29 @@ const GROUPS: &str = "SELECT g.id, g.name, g.description, g.can_create, g.manage
      g.can_reset, g.can_extend, g.can_suspend, g.can_delete, \
      (SELECT COUNT(*) FROM sponsor_users u WHERE u.group_id = g.id) AS members FROM sponsor_groups g";
 
-pub async fn groups(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<GroupRow>> {
+pub async fn groups(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<GroupRow>> {
     sqlx::query_as(&format!("{GROUPS} ORDER BY g.id"))
         .fetch_all(db)
         .await
 }
 
-pub async fn group(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<GroupRow>> {
-    sqlx::query_as(&format!("{GROUPS} WHERE g.id = ?"))
+pub async fn group(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<GroupRow>> {
+    sqlx::query_as(&format!("{GROUPS} WHERE g.id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await
 }
 
 pub async fn update_group(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     id: i64,
     permissions: &SponsorPermissions,
     now: i64,
     by: &str,
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE sponsor_groups SET can_create = ?, manage_scope = ?, can_resend = ?, can_reset = ?, \
-         can_extend = ?, can_suspend = ?, can_delete = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+        "UPDATE sponsor_groups SET can_create = $1, manage_scope = $2, can_resend = $3, can_reset = $4, \
+         can_extend = $5, can_suspend = $6, can_delete = $7, updated_at = $8, updated_by = $9 WHERE id = $10",
     )
     .bind(permissions.can_create)
     .bind(permissions.scope.as_str())
@@ -81,30 +88,28 @@ pub struct SponsorRow {
     pub full_name: String,
     pub email: String,
     pub group_id: i64,
+    #[sqlx(try_from = "super::codec::Flag")]
     pub enabled: bool,
 }
 
 const USERS: &str =
     "SELECT id, username, password_hash, full_name, email, group_id, enabled FROM sponsor_users";
 
-pub async fn users(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<SponsorRow>> {
-    sqlx::query_as(&format!("{USERS} ORDER BY username"))
+pub async fn users(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<SponsorRow>> {
+    sqlx::query_as(&format!("{USERS} ORDER BY lower(username)"))
         .fetch_all(db)
         .await
 }
 
-pub async fn by_name(
-    db: impl SqliteExecutor<'_>,
-    username: &str,
-) -> sqlx::Result<Option<SponsorRow>> {
-    sqlx::query_as(&format!("{USERS} WHERE username = ?"))
+pub async fn by_name(db: impl AnyExecutor<'_>, username: &str) -> sqlx::Result<Option<SponsorRow>> {
+    sqlx::query_as(&format!("{USERS} WHERE lower(username) = lower($1)"))
         .bind(username)
         .fetch_optional(db)
         .await
 }
 
-pub async fn by_id(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<SponsorRow>> {
-    sqlx::query_as(&format!("{USERS} WHERE id = ?"))
+pub async fn by_id(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<SponsorRow>> {
+    sqlx::query_as(&format!("{USERS} WHERE id = $1"))
         .bind(id)
         .fetch_optional(db)
         .await
@@ -119,13 +124,13 @@ pub struct NewSponsor<'a> {
 }
 
 pub async fn insert_user(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     sponsor: &NewSponsor<'_>,
     now: i64,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO sponsor_users (username, password_hash, full_name, email, group_id, enabled, created_at) \
-         VALUES (?, ?, ?, ?, ?, 1, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING id",
     )
     .bind(sponsor.username)
     .bind(sponsor.password_hash)
@@ -137,27 +142,29 @@ pub async fn insert_user(
     .await
 }
 
-pub async fn delete_users(db: impl SqliteExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
+pub async fn delete_users(db: impl DbExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
     if ids.is_empty() {
         return Ok(0);
     }
-    let marks = vec!["?"; ids.len()].join(", ");
-    let sql = format!("DELETE FROM sponsor_users WHERE id IN ({marks})");
-    let mut query = sqlx::query(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    Ok(query.execute(db).await?.rows_affected())
+    let sql = format!(
+        "DELETE FROM sponsor_users WHERE id IN ({})",
+        db.dialect().int_list("$1")
+    );
+    Ok(sqlx::query(&sql)
+        .bind(super::json_param(ids)?)
+        .execute(db)
+        .await?
+        .rows_affected())
 }
 
 pub async fn insert_session(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     token_hash: &str,
     sponsor_id: i64,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO sponsor_sessions (token_hash, sponsor_id, created_at, last_seen) VALUES (?, ?, ?, ?)",
+        "INSERT INTO sponsor_sessions (token_hash, sponsor_id, created_at, last_seen) VALUES ($1, $2, $3, $4)",
     )
     .bind(token_hash)
     .bind(sponsor_id)
@@ -170,21 +177,21 @@ pub async fn insert_session(
 
 /// (sponsor id, last seen) of a session.
 pub async fn find_session(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     token_hash: &str,
 ) -> sqlx::Result<Option<(i64, i64)>> {
-    sqlx::query_as("SELECT sponsor_id, last_seen FROM sponsor_sessions WHERE token_hash = ?")
+    sqlx::query_as("SELECT sponsor_id, last_seen FROM sponsor_sessions WHERE token_hash = $1")
         .bind(token_hash)
         .fetch_optional(db)
         .await
 }
 
 pub async fn touch_session(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     token_hash: &str,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE sponsor_sessions SET last_seen = ? WHERE token_hash = ?")
+    sqlx::query("UPDATE sponsor_sessions SET last_seen = $1 WHERE token_hash = $2")
         .bind(now)
         .bind(token_hash)
         .execute(db)
@@ -192,8 +199,8 @@ pub async fn touch_session(
     Ok(())
 }
 
-pub async fn delete_session(db: impl SqliteExecutor<'_>, token_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sponsor_sessions WHERE token_hash = ?")
+pub async fn delete_session(db: impl AnyExecutor<'_>, token_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sponsor_sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(db)
         .await?;

@@ -1,4 +1,5 @@
-use sqlx::{FromRow, SqliteExecutor};
+use super::DbExecutor;
+use sqlx::{AnyExecutor, FromRow};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct SealedRow {
@@ -8,9 +9,9 @@ pub struct SealedRow {
     pub ciphertext: Vec<u8>,
 }
 
-pub async fn upsert(db: impl SqliteExecutor<'_>, row: &SealedRow, now: i64) -> sqlx::Result<()> {
+pub async fn upsert(db: impl AnyExecutor<'_>, row: &SealedRow, now: i64) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO vault_secrets (purpose, record_id, nonce, ciphertext, updated_at) VALUES (?, ?, ?, ?, ?) \
+        "INSERT INTO vault_secrets (purpose, record_id, nonce, ciphertext, updated_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (purpose, record_id) DO UPDATE SET nonce = excluded.nonce, \
          ciphertext = excluded.ciphertext, updated_at = excluded.updated_at",
     )
@@ -25,11 +26,11 @@ pub async fn upsert(db: impl SqliteExecutor<'_>, row: &SealedRow, now: i64) -> s
 }
 
 pub async fn get(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     purpose: &str,
     record_id: &str,
 ) -> sqlx::Result<Option<SealedRow>> {
-    sqlx::query_as("SELECT purpose, record_id, nonce, ciphertext FROM vault_secrets WHERE purpose = ? AND record_id = ?")
+    sqlx::query_as("SELECT purpose, record_id, nonce, ciphertext FROM vault_secrets WHERE purpose = $1 AND record_id = $2")
         .bind(purpose)
         .bind(record_id)
         .fetch_optional(db)
@@ -39,17 +40,23 @@ pub async fn get(
 /// The records of one purpose among `record_ids`, in one statement that
 /// returns one row (`super::json_rows`). The blobs travel as hex.
 pub async fn get_many(
-    db: impl SqliteExecutor<'_>,
+    db: impl DbExecutor<'_>,
     purpose: &str,
     record_ids: &[String],
 ) -> sqlx::Result<Vec<SealedRow>> {
     if record_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let (found,): (String,) = sqlx::query_as(
-        "SELECT json_group_array(json_array(record_id, hex(nonce), hex(ciphertext))) \
-         FROM vault_secrets WHERE purpose = ?1 AND record_id IN (SELECT value FROM json_each(?2))",
-    )
+    let dialect = db.dialect();
+    let (found,): (String,) = sqlx::query_as(&format!(
+        "SELECT {} FROM vault_secrets WHERE purpose = $1 AND record_id IN ({})",
+        dialect.json_rows(&format!(
+            "record_id, {}, {}",
+            dialect.hex("nonce"),
+            dialect.hex("ciphertext")
+        )),
+        dialect.text_list("$2")
+    ))
     .bind(purpose)
     .bind(super::json_param(record_ids)?)
     .fetch_one(db)
@@ -69,18 +76,18 @@ pub async fn get_many(
         .collect()
 }
 
-pub async fn all(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<SealedRow>> {
+pub async fn all(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<SealedRow>> {
     sqlx::query_as("SELECT purpose, record_id, nonce, ciphertext FROM vault_secrets")
         .fetch_all(db)
         .await
 }
 
 pub async fn delete(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     purpose: &str,
     record_id: &str,
 ) -> sqlx::Result<bool> {
-    let result = sqlx::query("DELETE FROM vault_secrets WHERE purpose = ? AND record_id = ?")
+    let result = sqlx::query("DELETE FROM vault_secrets WHERE purpose = $1 AND record_id = $2")
         .bind(purpose)
         .bind(record_id)
         .execute(db)
@@ -89,19 +96,19 @@ pub async fn delete(
 }
 
 /// Deletes the given records of one purpose in one statement, the same
-/// text whatever their number, so SQLite prepares it once.
+/// text whatever their number, so the database prepares it once.
 pub async fn delete_many(
-    db: impl SqliteExecutor<'_>,
+    db: impl DbExecutor<'_>,
     purpose: &str,
     record_ids: &[String],
 ) -> sqlx::Result<u64> {
     if record_ids.is_empty() {
         return Ok(0);
     }
-    let deleted = sqlx::query(
-        "DELETE FROM vault_secrets WHERE purpose = ?1 \
-         AND record_id IN (SELECT value FROM json_each(?2))",
-    )
+    let deleted = sqlx::query(&format!(
+        "DELETE FROM vault_secrets WHERE purpose = $1 AND record_id IN ({})",
+        db.dialect().text_list("$2")
+    ))
     .bind(purpose)
     .bind(super::json_param(record_ids)?)
     .execute(db)
@@ -109,19 +116,19 @@ pub async fn delete_many(
     Ok(deleted.rows_affected())
 }
 
-pub async fn key_check(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<(Vec<u8>, Vec<u8>)>> {
+pub async fn key_check(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<(Vec<u8>, Vec<u8>)>> {
     sqlx::query_as("SELECT nonce, ciphertext FROM vault_key_check WHERE id = 1")
         .fetch_optional(db)
         .await
 }
 
 pub async fn set_key_check(
-    db: impl SqliteExecutor<'_>,
+    db: impl AnyExecutor<'_>,
     nonce: &[u8],
     ciphertext: &[u8],
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO vault_key_check (id, nonce, ciphertext) VALUES (1, ?, ?) \
+        "INSERT INTO vault_key_check (id, nonce, ciphertext) VALUES (1, $1, $2) \
          ON CONFLICT (id) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext",
     )
     .bind(nonce)

@@ -30,7 +30,7 @@ use crate::server::db;
 use crate::server::oauth::cache::TokenCache;
 use crate::server::vault::Vault;
 use serde::{Deserialize, Serialize};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -216,7 +216,7 @@ impl Mailer {
     /// the commit.
     pub async fn enqueue(
         &self,
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         vault: &Vault,
         mail: &Outgoing,
         now_ms: i64,
@@ -244,7 +244,7 @@ impl Mailer {
 
     async fn enqueue_part(
         &self,
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut Transaction<'_, Any>,
         vault: &Vault,
         mail: &Outgoing,
         recipients: &[String],

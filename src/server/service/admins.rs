@@ -240,7 +240,7 @@ pub async fn set_status(
 /// Nobody disables or demotes themselves, and at least one enabled Super
 /// Admin remains. Checked inside the change's transaction.
 async fn check_keeps_a_super_admin(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     caller: &Caller,
     current: &AdminRow,
     new_role: Role,

@@ -139,7 +139,7 @@ impl Caller {
 /// Writes the audit record of a change inside the change's own transaction
 /// (field names, never values).
 async fn audit(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     caller: &Caller,
     now: i64,
     action: &str,

@@ -16,7 +16,7 @@ use crate::server::guests::{self, NewAccount, create_accounts};
 
 /// Portal `id`, or the refusal that names it gone.
 async fn existing(
-    db: impl sqlx::SqliteExecutor<'_>,
+    db: impl sqlx::AnyExecutor<'_>,
     id: i64,
 ) -> Result<db::portals::PortalRow, ServiceError> {
     db::portals::get(db, id)
