@@ -22,7 +22,9 @@ cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warn
 echo "==> unit and integration tests (SQLite)"
 cargo test --features ssr
 echo "==> integration tests again on PostgreSQL"
-MAILROOM_TEST_POSTGRES="$(scripts/postgres.sh)" cargo test --features ssr --tests
+# Its own statement, so that a PostgreSQL that cannot be set up stops the run.
+postgres_url="$(scripts/postgres.sh)"
+MAILROOM_TEST_POSTGRES="$postgres_url" cargo test --features ssr --tests
 echo "==> release build"
 cargo leptos build --release --split
 echo "==> Playwright in Chromium"

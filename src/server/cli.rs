@@ -192,6 +192,7 @@ async fn serve(
     crate::server::mail::worker::spawn(state.clone());
     crate::server::guests::spawn_expiry_scheduler(state.clone());
     crate::server::alarms::spawn_scheduler(state.clone());
+    crate::server::deployment::spawn_settings_watcher(state.clone());
     let app = router(state, options);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(target: "system", "Mailroom {} listening on http://{addr} (data directory {}, database {})", crate::server::VERSION, data_dir.display(), database.redacted());

@@ -49,9 +49,11 @@ pub async fn build_state(
             log_levels.set(&component, level);
         }
     }
+    let config = Config::new(data_dir.to_path_buf());
     let mailer = Arc::new(crate::server::mail::Mailer::new(
         crate::server::mail::MailConfig::from_env(),
         clock.clone(),
+        &config.node_name,
     ));
     Ok(AppState {
         db,
@@ -59,8 +61,7 @@ pub async fn build_state(
         mailer,
         clock,
         throttle: Arc::new(LoginThrottle::default()),
-        config: Arc::new(Config::new(data_dir.to_path_buf())),
-        test_gate: Arc::default(),
+        config: Arc::new(config),
         log_levels,
     })
 }

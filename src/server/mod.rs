@@ -6,6 +6,7 @@ pub mod certs;
 pub mod cli;
 pub mod clock;
 pub mod db;
+pub mod deployment;
 pub mod guests;
 pub mod http;
 pub mod logging;
@@ -70,7 +71,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub throttle: Arc<LoginThrottle>,
     pub config: Arc<Config>,
-    pub test_gate: Arc<settings::TestGate>,
     /// The per-component log levels the logging layer reads on every event.
     pub log_levels: Arc<logging::LogLevels>,
     /// The outbox's dispatcher: token cache, SMTP session pool, waiters.

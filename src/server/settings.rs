@@ -13,9 +13,7 @@ use crate::server::oauth::client::ProxyConfig;
 use crate::server::tls;
 use rustls::ClientConfig;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 /// Vault purposes. The record ID is always "1": each is a single setting.
 pub const SMTP_PASSWORD: &str = "smtp.password";
@@ -165,67 +163,77 @@ pub async fn proxy(state: &AppState) -> anyhow::Result<Option<ProxyConfig>> {
 }
 
 /// How long a passed Test Connection allows a save.
-const TEST_VALID_FOR: Duration = Duration::from_secs(30 * 60);
+const TEST_VALID_FOR_MS: i64 = 30 * 60 * 1000;
 
+/// Vault purpose of each admin's last passed Test Connection (record id:
+/// the admin's name). Sealed in the shared database, so a test passed on
+/// one node allows the save on another (a load balancer may send them to
+/// different nodes); sealed, so the digest of the secret it used is
+/// readable only with the master key.
+const PASSED_TEST: &str = "smtp.passed_test";
+
+/// The last Test Connection an admin passed: its values' fingerprint, a
+/// digest of the secret it used, and when.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct PassedTest {
     fingerprint: String,
-    secret_digest: String,
-    at: Instant,
+    secret_sha256: String,
+    passed_at_ms: i64,
 }
 
-/// Remembers, per admin, the last Test Connection that passed: its values'
-/// fingerprint and a keyed digest of the secret it used. Kept in memory
-/// only (a restart asks for a new test); the key is random per process, so
-/// the digest is useless outside it.
-pub struct TestGate {
-    key: [u8; 32],
-    passed: Mutex<HashMap<String, PassedTest>>,
+fn secret_digest(secret: Option<&Secret>) -> String {
+    let mut hasher = Sha256::new();
+    if let Some(secret) = secret {
+        hasher.update([1]);
+        hasher.update(secret.expose().as_bytes());
+    }
+    hex::encode(hasher.finalize())
 }
 
-impl Default for TestGate {
-    fn default() -> Self {
-        TestGate {
-            key: rand::random(),
-            passed: Mutex::new(HashMap::new()),
-        }
-    }
+/// Remembers that `admin` passed a Test Connection of these values.
+pub async fn record_passed_test(
+    state: &AppState,
+    admin: &str,
+    settings: &SmtpSettings,
+    secret: Option<&Secret>,
+) -> anyhow::Result<()> {
+    let passed = PassedTest {
+        fingerprint: settings.fingerprint(),
+        secret_sha256: secret_digest(secret),
+        passed_at_ms: state.now_ms(),
+    };
+    let sealed = Secret::new(serde_json::to_string(&passed)?);
+    state
+        .vault
+        .put(PASSED_TEST, admin, &sealed, state.now())
+        .await?;
+    Ok(())
 }
 
-impl TestGate {
-    fn digest(&self, secret: Option<&Secret>) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(self.key);
-        if let Some(secret) = secret {
-            hasher.update([1]);
-            hasher.update(secret.expose().as_bytes());
-        }
-        hex::encode(hasher.finalize())
-    }
+/// Forgets `admin`'s passed test (a failed test, or a save that used it).
+pub async fn forget_passed_test(state: &AppState, admin: &str) -> anyhow::Result<()> {
+    state.vault.delete(PASSED_TEST, admin).await?;
+    Ok(())
+}
 
-    pub fn record_pass(&self, admin: &str, settings: &SmtpSettings, secret: Option<&Secret>) {
-        let entry = PassedTest {
-            fingerprint: settings.fingerprint(),
-            secret_digest: self.digest(secret),
-            at: Instant::now(),
-        };
-        let mut passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
-        passed.insert(admin.to_string(), entry);
-    }
-
-    pub fn forget(&self, admin: &str) {
-        let mut passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
-        passed.remove(admin);
-    }
-
-    /// Whether `admin` passed a test of exactly these values and this secret.
-    pub fn allows(&self, admin: &str, settings: &SmtpSettings, secret: Option<&Secret>) -> bool {
-        let passed = self.passed.lock().unwrap_or_else(|e| e.into_inner());
-        passed.get(admin).is_some_and(|test| {
-            test.at.elapsed() < TEST_VALID_FOR
-                && test.fingerprint == settings.fingerprint()
-                && test.secret_digest == self.digest(secret)
-        })
-    }
+/// Whether `admin` passed a test of exactly these values and this secret,
+/// on any node, within the last 30 minutes.
+pub async fn passed_test_allows(
+    state: &AppState,
+    admin: &str,
+    settings: &SmtpSettings,
+    secret: Option<&Secret>,
+) -> anyhow::Result<bool> {
+    let Some(sealed) = state.vault.get(PASSED_TEST, admin).await? else {
+        return Ok(false);
+    };
+    let Ok(passed) = serde_json::from_str::<PassedTest>(sealed.expose()) else {
+        return Ok(false);
+    };
+    let age = state.now_ms() - passed.passed_at_ms;
+    Ok((0..TEST_VALID_FOR_MS).contains(&age)
+        && passed.fingerprint == settings.fingerprint()
+        && passed.secret_sha256 == secret_digest(secret))
 }
 
 /// The names of the fields that differ between two forms (for the audit

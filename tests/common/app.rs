@@ -32,6 +32,14 @@ pub async fn build_state(dir: &std::path::Path, clock: Arc<dyn Clock>) -> anyhow
     mailroom::server::http::build_state(dir, &database, clock).await
 }
 
+/// Another node on `h`'s database (its own state and router; no workers or
+/// watchers until a test spawns them), as a load balancer's other target.
+pub async fn another_node(h: &Harness) -> (Router, AppState) {
+    let state = build_state(h.dir.path(), system_clock()).await.unwrap();
+    let options = LeptosOptions::builder().output_name("mailroom").build();
+    (router(state.clone(), options), state)
+}
+
 pub async fn harness() -> Harness {
     harness_with_clock(system_clock()).await
 }
@@ -60,7 +68,7 @@ pub async fn harness_in(
     let options = LeptosOptions::builder().output_name("mailroom").build();
     let mut state = build_state(dir.path(), clock.clone()).await.unwrap();
     if let Some(config) = mail {
-        state.mailer = Arc::new(Mailer::new(config, clock));
+        state.mailer = Arc::new(Mailer::new(config, clock, &state.config.node_name));
     }
     let hash = hash_password(&Secret::new(PASSWORD)).unwrap();
     for (name, role) in [

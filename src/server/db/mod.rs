@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod audit;
 pub mod certificates;
 pub mod codec;
+pub mod deployment;
 pub mod guest_email;
 pub mod guest_types;
 pub mod guests;

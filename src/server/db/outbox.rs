@@ -260,13 +260,22 @@ fn next_due_sql(dialect: super::Dialect) -> String {
     )
 }
 
-/// After a restart nothing is being sent: rows leased before it are due now.
-pub async fn release_all_leases(db: impl AnyExecutor<'_>, now: i64) -> sqlx::Result<u64> {
+/// After a restart this node is sending nothing: the rows it had leased
+/// (names starting with `owner_prefix`) are due now. Other nodes' leases
+/// are theirs until they run out. `None` takes back every lease (SQLite:
+/// one node).
+pub async fn release_leases_at_start(
+    db: impl AnyExecutor<'_>,
+    owner_prefix: Option<&str>,
+    now: i64,
+) -> sqlx::Result<u64> {
     let result = sqlx::query(
         "UPDATE outbox SET status = 'queued', lease_owner = NULL, lease_until = NULL, \
-         next_attempt_at = $1, updated_at = $1 WHERE status = 'sending'",
+         next_attempt_at = $1, updated_at = $1 WHERE status = 'sending' \
+         AND ($2 IS NULL OR substr(lease_owner, 1, length($2)) = $2)",
     )
     .bind(now)
+    .bind(owner_prefix)
     .execute(db)
     .await?;
     Ok(result.rows_affected())

@@ -140,7 +140,8 @@ pub struct Mailer {
     generation: AtomicU64,
     pub tokens: TokenCache,
     transport: transport::TransportSlot,
-    /// Names this process's leases.
+    /// Names this process's leases: `node/pid-random`, so that a node
+    /// restarting on a shared database takes back its own leases only.
     owner: String,
     /// Whether a delivery alarm (token, unreachable, dead letter) may be
     /// open: a delivery that works then clears them, and otherwise costs
@@ -158,7 +159,7 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn new(config: MailConfig, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(config: MailConfig, clock: Arc<dyn Clock>, node: &str) -> Self {
         let (settled, _) = broadcast::channel(1024);
         Mailer {
             config,
@@ -172,7 +173,7 @@ impl Mailer {
             paced: std::sync::Mutex::new(None),
             writes: tokio::sync::Mutex::new(()),
             owner: format!(
-                "worker-{}-{}",
+                "{node}/{}-{}",
                 std::process::id(),
                 crate::server::auth::random_token()
             ),
@@ -182,6 +183,14 @@ impl Mailer {
     /// Called after the SMTP, proxy or trusted-certificate settings change.
     pub fn settings_changed(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The start of this node's lease names.
+    pub fn node_prefix(&self) -> &str {
+        match self.owner.find('/') {
+            Some(slash) => &self.owner[..=slash],
+            None => &self.owner,
+        }
     }
 
     fn generation(&self) -> u64 {
@@ -333,6 +342,7 @@ mod tests {
         let mailer = Mailer::new(
             MailConfig::default(),
             Arc::new(crate::server::clock::SystemClock),
+            "ise-psn-01",
         );
         let receiver = mailer.subscribe();
         let settled = |id| Settlement {

@@ -1,7 +1,7 @@
 //! Administration > System > Certificates > Trusted Certificates: the CA
 //! certificates outbound TLS trusts besides the system roots.
 
-use super::{Caller, ServiceError, audit};
+use super::{Caller, ServiceError, audit, settings_changed_everywhere};
 use crate::domain::certificate::TrustedCertificate;
 use crate::domain::{Access, FieldError, reject_line_breaks};
 use crate::server::AppState;
@@ -104,6 +104,7 @@ pub async fn import(
         fields,
     )
     .await?;
+    settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     trust_changed(app);
     tracing::info!(target: "admin-access", user = %caller.name, "imported trusted certificate {} (sha256 {})", row.subject, row.sha256);
@@ -137,6 +138,7 @@ pub async fn delete(app: &AppState, caller: &Caller, ids: &[i64]) -> Result<usiz
         .await?;
         deleted += 1;
     }
+    settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     trust_changed(app);
     Ok(deleted)

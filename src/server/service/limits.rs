@@ -2,7 +2,7 @@
 //! mailbox's state for the Mail Queue.
 
 use super::mail_queue::{TestSend, send_and_wait};
-use super::{Caller, ServiceError, audit};
+use super::{Caller, ServiceError, audit, settings_changed_everywhere};
 use crate::domain::limits::{PacingView, SenderMailboxForm, SendingLimitsForm};
 use crate::domain::mail::{MailKind, TestEmailResult};
 use crate::domain::{Access, FieldError};
@@ -28,6 +28,7 @@ pub async fn save(
     let mut tx = db::begin_write(&app.db).await?;
     db::pacing::put_limits(&mut *tx, &limits, now, &caller.name).await?;
     audit(&mut tx, caller, now, "update", "Sending Limits", "").await?;
+    settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     senders_changed(app);
     Ok(())
@@ -62,6 +63,7 @@ pub async fn add_mailbox(
         ));
     }
     audit(&mut tx, caller, now, "create", "Sender Pool", &mailbox).await?;
+    settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     senders_changed(app);
     Ok(())
@@ -92,6 +94,7 @@ pub async fn enable_mailbox(
     }
     let action = if enabled { "enable" } else { "disable" };
     audit(&mut tx, caller, now, action, "Sender Pool", &mailbox).await?;
+    settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     senders_changed(app);
     Ok(())
@@ -110,6 +113,7 @@ pub async fn remove_mailbox(
         return Err(not_in_pool(&mailbox));
     }
     audit(&mut tx, caller, now, "delete", "Sender Pool", &mailbox).await?;
+    settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     senders_changed(app);
     Ok(())

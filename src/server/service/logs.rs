@@ -1,7 +1,7 @@
 //! Operations > Troubleshoot > Debug Wizard: each component's log level,
 //! and Download Logs.
 
-use super::{Caller, ServiceError, audit};
+use super::{Caller, ServiceError, audit, settings_changed_everywhere};
 use crate::domain::logs::{ComponentLevel, LogFileInfo};
 use crate::domain::{Access, FieldError};
 use crate::server::AppState;
@@ -53,6 +53,7 @@ pub async fn set_level(
         &format!("{component} level"),
     )
     .await?;
+    settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     app.log_levels.set(component, parsed);
     tracing::info!(target: "system", user = %caller.name, "log level of {component} set to {}", parsed.name());

@@ -1,7 +1,7 @@
 //! Administration > System > Settings > Proxy: the proxy token requests go
 //! through, its password in the vault.
 
-use super::{Caller, ServiceError, audit};
+use super::{Caller, ServiceError, audit, settings_changed_everywhere};
 use crate::domain::proxy::{ProxyForm, ProxyPage, ProxySettings};
 use crate::domain::{Access, Secret};
 use crate::server::AppState;
@@ -101,6 +101,7 @@ pub async fn save(
         }
     };
     audit(&mut tx, caller, now, "update", "Proxy", &changed).await?;
+    settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     app.mailer.settings_changed();
     get(app, caller).await

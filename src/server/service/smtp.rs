@@ -2,7 +2,7 @@
 //! Save (refused without a passed test of exactly the values saved), and
 //! the certificate credential.
 
-use super::{Caller, ServiceError, audit};
+use super::{Caller, ServiceError, audit, settings_changed_everywhere};
 use crate::domain::connection_test::ConnectionTestReport;
 use crate::domain::smtp::{
     OAuthCertificateInfo, OAuthCredential, SAVE_NEEDS_TEST, SmtpAuth, SmtpPage, SmtpSettings,
@@ -83,11 +83,10 @@ pub async fn test_connection(
     tracing::info!(target: "smtp", user = %caller.name, "Test Connection to {}:{}", validated.host, validated.port.get());
     let report = smtp::test_connection(&validated, context).await;
     if report.passed() {
-        app.test_gate
-            .record_pass(&caller.name, &validated, secret.as_ref());
+        settings::record_passed_test(app, &caller.name, &validated, secret.as_ref()).await?;
         tracing::info!(target: "smtp", user = %caller.name, "{}", report.summary);
     } else {
-        app.test_gate.forget(&caller.name);
+        settings::forget_passed_test(app, &caller.name).await?;
         if let Some(d) = &report.diagnosis {
             tracing::warn!(target: "smtp", user = %caller.name, "Test Connection failed at {}: {} {}", d.step.label(), d.code, d.message);
         }
@@ -104,10 +103,7 @@ pub async fn save(
 ) -> Result<SmtpPage, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let (validated, secret) = resolve(app, form).await?;
-    if !app
-        .test_gate
-        .allows(&caller.name, &validated, secret.as_ref())
-    {
+    if !settings::passed_test_allows(app, &caller.name, &validated, secret.as_ref()).await? {
         return Err(ServiceError::Conflict(SAVE_NEEDS_TEST.into()));
     }
     let now = app.now();
@@ -166,13 +162,14 @@ pub async fn save(
     }
     let changed = settings::changed_fields(&before, form).join(", ");
     audit(&mut tx, caller, now, "update", "SMTP Server", &changed).await?;
+    settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     app.mailer.settings_changed();
     // A renewed secret clears its alarm before the page reloads.
     if let Err(error) = crate::server::alarms::run_check(app).await {
         tracing::error!(target: "alarms", "alarm check failed: {error:#}");
     }
-    app.test_gate.forget(&caller.name);
+    settings::forget_passed_test(app, &caller.name).await?;
     get(app, caller).await
 }
 

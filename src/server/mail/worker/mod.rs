@@ -32,7 +32,14 @@ use tokio::sync::{Semaphore, mpsc};
 /// crash means retry, not loss.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        match db::outbox::release_all_leases(&state.db, state.now_ms()).await {
+        // On SQLite this is the only node; on PostgreSQL others may be
+        // sending their own leased rows right now.
+        let mine = match db::Dialect::of(&state.db) {
+            db::Dialect::Sqlite => None,
+            db::Dialect::Postgres => Some(state.mailer.node_prefix().to_string()),
+        };
+        match db::outbox::release_leases_at_start(&state.db, mine.as_deref(), state.now_ms()).await
+        {
             Ok(0) => {}
             Ok(n) => {
                 tracing::info!(target: "smtp", "Resuming {n} mail jobs that were being sent when the console stopped")
