@@ -132,3 +132,127 @@ async fn a_session_a_passed_test_and_settings_carry_across_nodes() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// One node at a time holds the scheduled jobs; another takes them over
+/// only once the holder stops renewing and its lease runs out, and at once
+/// when the holder leaves cleanly. Nodes asking at the same moment: one wins.
+#[tokio::test]
+async fn the_scheduled_jobs_run_on_one_node_and_move_when_it_stops() {
+    use db::deployment::{release_lease, take_lease};
+    let h = harness().await;
+    let db = &h.state.db;
+    let job = "scheduled-jobs-test";
+    let t = 1_000_000;
+    assert!(take_lease(db, job, "a/1", t, t + 20_000).await.unwrap());
+    assert!(
+        !take_lease(db, job, "b/2", t + 1_000, t + 21_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        take_lease(db, job, "a/1", t + 5_000, t + 25_000)
+            .await
+            .unwrap(),
+        "renewed"
+    );
+    assert!(
+        !take_lease(db, job, "b/2", t + 24_000, t + 44_000)
+            .await
+            .unwrap()
+    );
+    // A stopped beating: once its lease ran out, B takes the jobs over.
+    assert!(
+        take_lease(db, job, "b/2", t + 25_001, t + 45_001)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !take_lease(db, job, "a/1", t + 26_000, t + 46_000)
+            .await
+            .unwrap(),
+        "B keeps them"
+    );
+    // B leaves cleanly: A takes them at once.
+    release_lease(db, job, "b/2").await.unwrap();
+    assert!(
+        take_lease(db, job, "a/1", t + 27_000, t + 47_000)
+            .await
+            .unwrap()
+    );
+
+    let racers: Vec<_> = (0..8)
+        .map(|n| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                take_lease(&db, "race", &format!("node{n}/1"), t, t + 20_000)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for racer in racers {
+        if racer.await.unwrap() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+
+    // A lone node is the PRIMARY.
+    assert!(mailroom::server::deployment::runs_jobs(&h.state).await);
+    assert!(h.state.primary.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+/// A node registers at start, beats, and leaves at a clean stop; a
+/// restart replaces the old process's registration, whose beats and
+/// departure then change nothing.
+#[tokio::test]
+async fn nodes_register_beat_and_leave() {
+    use db::deployment::{deregister_node, heartbeat, nodes, register_node};
+    let h = harness().await;
+    let db = &h.state.db;
+    register_node(db, "ise-psn-01", "ise-psn-01/10-aaaa", "0.1.0", 1_000)
+        .await
+        .unwrap();
+    register_node(db, "ise-psn-02", "ise-psn-02/20-bbbb", "0.1.0", 1_000)
+        .await
+        .unwrap();
+    assert!(
+        heartbeat(db, "ise-psn-01", "ise-psn-01/10-aaaa", 6_000)
+            .await
+            .unwrap()
+    );
+    let listed = nodes(db).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].heartbeat_at, 6_000);
+    assert_eq!(listed[0].personas, db::deployment::ALL_PERSONAS);
+
+    register_node(db, "ise-psn-01", "ise-psn-01/11-cccc", "0.1.1", 7_000)
+        .await
+        .unwrap();
+    assert!(
+        !heartbeat(db, "ise-psn-01", "ise-psn-01/10-aaaa", 8_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !deregister_node(db, "ise-psn-01", "ise-psn-01/10-aaaa")
+            .await
+            .unwrap()
+    );
+    let restarted = nodes(db).await.unwrap();
+    assert_eq!(restarted[0].instance, "ise-psn-01/11-cccc");
+    assert_eq!(restarted[0].version, "0.1.1");
+    assert!(
+        deregister_node(db, "ise-psn-01", "ise-psn-01/11-cccc")
+            .await
+            .unwrap()
+    );
+    let left: Vec<String> = nodes(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(left, ["ise-psn-02"]);
+}

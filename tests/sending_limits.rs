@@ -190,13 +190,20 @@ async fn a_quota_refusal_pauses_the_mailbox_and_it_resumes_without_loss() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(peers.stats().await["quota_refusals"].as_i64().unwrap() >= 1);
-    let alarms = open_alarms(&h, &root).await;
-    assert!(
-        alarms
+    // The alarm is raised once the refusal is recorded, a moment after the
+    // pause is.
+    let started = Instant::now();
+    loop {
+        let alarms = open_alarms(&h, &root).await;
+        if alarms
             .iter()
-            .any(|a| a.code == AlarmCode::SendingQuotaExceeded),
-        "{alarms:?}"
-    );
+            .any(|a| a.code == AlarmCode::SendingQuotaExceeded)
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{alarms:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // A day later the quota is free again: the rest go, in full.
     control(&peers, "/_limits/new-day", json!({})).await;

@@ -393,6 +393,10 @@ pub fn spawn_scheduler(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut ticks = tokio::time::interval(Duration::from_secs(every));
         loop {
             ticks.tick().await;
+            // One node of a deployment runs the jobs (the PRIMARY).
+            if !crate::server::deployment::runs_jobs(&state).await {
+                continue;
+            }
             if let Err(error) = run_check(&state).await {
                 tracing::error!(target: "alarms", "alarm check failed: {error:#}");
             }

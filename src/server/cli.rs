@@ -188,23 +188,41 @@ async fn serve(
         );
     }
     let addr = options.site_addr;
+    crate::server::deployment::join(&state).await?;
+    crate::server::deployment::spawn_heartbeat(state.clone());
     spawn_session_sweeper(state.clone());
     crate::server::mail::worker::spawn(state.clone());
     crate::server::guests::spawn_expiry_scheduler(state.clone());
     crate::server::alarms::spawn_scheduler(state.clone());
     crate::server::deployment::spawn_settings_watcher(state.clone());
-    let app = router(state, options);
+    let app = router(state.clone(), options);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(target: "system", "Mailroom {} listening on http://{addr} (data directory {}, database {})", crate::server::VERSION, data_dir.display(), database.redacted());
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(stop_requested())
     .await?;
+    crate::server::deployment::leave(&state).await;
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (a service manager stopping the node).
+async fn stop_requested() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!(target: "system", "stopping: leaving the deployment");
 }
 
 async fn reset_password(

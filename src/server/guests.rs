@@ -358,6 +358,10 @@ pub fn spawn_expiry_scheduler(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut ticks = tokio::time::interval(Duration::from_secs(every));
         loop {
             ticks.tick().await;
+            // One node of a deployment runs the jobs (the PRIMARY).
+            if !crate::server::deployment::runs_jobs(&state).await {
+                continue;
+            }
             if let Err(error) = run_expiry_job(&state).await {
                 tracing::error!(target: "guestaccess", "GuestExpiryJob failed: {error:#}");
             }

@@ -53,7 +53,7 @@ pub async fn build_state(
     let mailer = Arc::new(crate::server::mail::Mailer::new(
         crate::server::mail::MailConfig::from_env(),
         clock.clone(),
-        &config.node_name,
+        &config.instance,
     ));
     Ok(AppState {
         db,
@@ -63,6 +63,7 @@ pub async fn build_state(
         throttle: Arc::new(LoginThrottle::default()),
         config: Arc::new(config),
         log_levels,
+        primary: Arc::default(),
     })
 }
 

@@ -32,6 +32,8 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// `node/pid-random`: this process, as the deployment's tables name it.
+    pub instance: String,
     pub node_name: String,
     pub session_idle: Duration,
 }
@@ -53,8 +55,16 @@ impl Config {
             })
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "mailroom".to_string());
+        // Names this process in the deployment: its registration, its
+        // leases on rows and jobs. A restarted node is a new instance.
+        let instance = format!(
+            "{node_name}/{}-{}",
+            std::process::id(),
+            &crate::server::auth::random_token()[..12]
+        );
         Config {
             data_dir,
+            instance,
             node_name,
             session_idle: Duration::from_secs(idle_minutes * 60),
         }
@@ -75,6 +85,9 @@ pub struct AppState {
     pub log_levels: Arc<logging::LogLevels>,
     /// The outbox's dispatcher: token cache, SMTP session pool, waiters.
     pub mailer: Arc<mail::Mailer>,
+    /// Whether this node runs the scheduled jobs (the PRIMARY), as its last
+    /// lease renewal found (`deployment::runs_jobs`).
+    pub primary: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {

@@ -68,7 +68,7 @@ pub async fn harness_in(
     let options = LeptosOptions::builder().output_name("mailroom").build();
     let mut state = build_state(dir.path(), clock.clone()).await.unwrap();
     if let Some(config) = mail {
-        state.mailer = Arc::new(Mailer::new(config, clock, &state.config.node_name));
+        state.mailer = Arc::new(Mailer::new(config, clock, &state.config.instance));
     }
     let hash = hash_password(&Secret::new(PASSWORD)).unwrap();
     for (name, role) in [

@@ -15,3 +15,118 @@ pub async fn settings_version(db: impl AnyExecutor<'_>) -> sqlx::Result<i64> {
         .fetch_one(db)
         .await
 }
+
+/// A node as registered.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NodeRow {
+    pub name: String,
+    pub instance: String,
+    pub personas: String,
+    pub version: String,
+    pub started_at: i64,
+    pub heartbeat_at: i64,
+}
+
+/// The personas a node has until an admin changes them: all of them.
+pub const ALL_PERSONAS: &str = "administration,policy-service";
+
+/// Registers the node `name` as run by `instance` (a restart replaces the
+/// previous process's registration; the personas an admin gave it stay).
+pub async fn register_node(
+    db: impl AnyExecutor<'_>,
+    name: &str,
+    instance: &str,
+    version: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO nodes (name, instance, personas, version, started_at, heartbeat_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (name) DO UPDATE SET \
+         instance = excluded.instance, version = excluded.version, \
+         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
+    )
+    .bind(name)
+    .bind(instance)
+    .bind(ALL_PERSONAS)
+    .bind(version)
+    .bind(now_ms)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records that `instance` is alive; false when the node's registration
+/// now belongs to another process (two processes with one node name).
+pub async fn heartbeat(
+    db: impl AnyExecutor<'_>,
+    name: &str,
+    instance: &str,
+    now_ms: i64,
+) -> sqlx::Result<bool> {
+    let updated =
+        sqlx::query("UPDATE nodes SET heartbeat_at = $1 WHERE name = $2 AND instance = $3")
+            .bind(now_ms)
+            .bind(name)
+            .bind(instance)
+            .execute(db)
+            .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Removes the node at a clean stop (if this process still runs it).
+pub async fn deregister_node(
+    db: impl AnyExecutor<'_>,
+    name: &str,
+    instance: &str,
+) -> sqlx::Result<bool> {
+    let deleted = sqlx::query("DELETE FROM nodes WHERE name = $1 AND instance = $2")
+        .bind(name)
+        .bind(instance)
+        .execute(db)
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
+pub async fn nodes(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<NodeRow>> {
+    sqlx::query_as(
+        "SELECT name, instance, personas, version, started_at, heartbeat_at FROM nodes \
+         ORDER BY lower(name)",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Takes or renews the lease on `job` for `owner` until `until_ms`: true
+/// when `owner` holds it now (it held it, or nobody held an unexpired one).
+/// One statement, so two nodes asking at once cannot both get it.
+pub async fn take_lease(
+    db: impl AnyExecutor<'_>,
+    job: &str,
+    owner: &str,
+    now_ms: i64,
+    until_ms: i64,
+) -> sqlx::Result<bool> {
+    let holder: Option<String> = sqlx::query_scalar(
+        "INSERT INTO job_leases (job, owner, until_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms \
+         WHERE job_leases.owner = excluded.owner OR job_leases.until_ms < $4 \
+         RETURNING owner",
+    )
+    .bind(job)
+    .bind(owner)
+    .bind(until_ms)
+    .bind(now_ms)
+    .fetch_optional(db)
+    .await?;
+    Ok(holder.as_deref() == Some(owner))
+}
+
+/// Gives the lease up (a clean stop), so another node takes over at once.
+pub async fn release_lease(db: impl AnyExecutor<'_>, job: &str, owner: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM job_leases WHERE job = $1 AND owner = $2")
+        .bind(job)
+        .bind(owner)
+        .execute(db)
+        .await?;
+    Ok(())
+}

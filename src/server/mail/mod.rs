@@ -159,7 +159,8 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn new(config: MailConfig, clock: Arc<dyn Clock>, node: &str) -> Self {
+    /// `instance` names this process's leases (`Config::instance`).
+    pub fn new(config: MailConfig, clock: Arc<dyn Clock>, instance: &str) -> Self {
         let (settled, _) = broadcast::channel(1024);
         Mailer {
             config,
@@ -172,11 +173,7 @@ impl Mailer {
             gates: Default::default(),
             paced: std::sync::Mutex::new(None),
             writes: tokio::sync::Mutex::new(()),
-            owner: format!(
-                "{node}/{}-{}",
-                std::process::id(),
-                crate::server::auth::random_token()
-            ),
+            owner: instance.to_string(),
         }
     }
 
@@ -342,7 +339,7 @@ mod tests {
         let mailer = Mailer::new(
             MailConfig::default(),
             Arc::new(crate::server::clock::SystemClock),
-            "ise-psn-01",
+            "ise-psn-01/1-test",
         );
         let receiver = mailer.subscribe();
         let settled = |id| Settlement {
