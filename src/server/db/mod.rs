@@ -204,6 +204,11 @@ impl Location {
     pub fn new(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Location> {
         match url.map(str::trim).filter(|url| !url.is_empty()) {
             None => Ok(Location::SqliteFile(data_dir.join("mailroom.db"))),
+            // A named SQLite file is created when missing, as the default one is.
+            Some(url) if url.starts_with("sqlite:") && !url.contains("mode=") => {
+                let separator = if url.contains('?') { '&' } else { '?' };
+                Ok(Location::Url(format!("{url}{separator}mode=rwc")))
+            }
             Some(url)
                 if url.starts_with("sqlite:")
                     || url.starts_with("postgres://")
@@ -290,4 +295,38 @@ pub async fn open(location: &Location) -> anyhow::Result<Db> {
         Dialect::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
     }
     Ok(pool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_url_chooses_the_database_and_never_shows_its_password() {
+        let dir = Path::new("/var/lib/mailroom");
+        assert_eq!(
+            Location::new(None, dir).unwrap(),
+            Location::SqliteFile(dir.join("mailroom.db"))
+        );
+        assert_eq!(
+            Location::new(Some("  "), dir).unwrap(),
+            Location::SqliteFile(dir.join("mailroom.db"))
+        );
+        assert_eq!(
+            Location::new(Some("sqlite:///srv/m.db"), dir).unwrap(),
+            Location::Url("sqlite:///srv/m.db?mode=rwc".into())
+        );
+        let postgres = Location::new(
+            Some("postgres://ise:S3cret!@db.example.com:5432/mailroom"),
+            dir,
+        )
+        .unwrap();
+        assert!(
+            !postgres.redacted().contains("S3cret"),
+            "{}",
+            postgres.redacted()
+        );
+        assert!(postgres.redacted().contains("db.example.com"));
+        assert!(Location::new(Some("mysql://db/mailroom"), dir).is_err());
+    }
 }
