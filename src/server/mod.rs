@@ -56,7 +56,8 @@ impl Config {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "mailroom".to_string());
         // Names this process in the deployment: its registration, its
-        // leases on rows and jobs. A restarted node is a new instance.
+        // leases on rows and jobs. A restarted node is a new instance; its
+        // leases start with "node/", which a restart takes back.
         let instance = format!(
             "{node_name}/{}-{}",
             std::process::id(),

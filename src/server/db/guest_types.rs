@@ -111,18 +111,12 @@ pub async fn save(
 
 /// Deletes the types no account or portal uses; returns the number deleted.
 pub async fn delete_unused(db: impl DbExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let sql = format!(
-        "DELETE FROM guest_types WHERE id IN ({}) \
-         AND NOT EXISTS (SELECT 1 FROM guest_accounts a WHERE a.guest_type_id = guest_types.id) \
+    super::delete_listed(
+        db,
+        "guest_types",
+        ids,
+        "AND NOT EXISTS (SELECT 1 FROM guest_accounts a WHERE a.guest_type_id = guest_types.id) \
          AND NOT EXISTS (SELECT 1 FROM guest_portals p WHERE p.guest_type_id = guest_types.id)",
-        db.dialect().int_list("$1")
-    );
-    Ok(sqlx::query(&sql)
-        .bind(super::json_param(ids)?)
-        .execute(db)
-        .await?
-        .rows_affected())
+    )
+    .await
 }

@@ -119,15 +119,7 @@ pub async fn users(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<UserRow>> {
 }
 
 pub async fn delete_users(db: impl DbExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
-    let sql = format!(
-        "DELETE FROM internal_users WHERE id IN ({})",
-        db.dialect().int_list("$1")
-    );
-    Ok(sqlx::query(&sql)
-        .bind(super::json_param(ids)?)
-        .execute(db)
-        .await?
-        .rows_affected())
+    super::delete_listed(db, "internal_users", ids, "").await
 }
 
 /// Disables the enabled users whose password was set at or before

@@ -170,6 +170,29 @@ pub(crate) fn json_param<T: serde::Serialize>(list: &[T]) -> sqlx::Result<String
     serde_json::to_string(list).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }
 
+/// Deletes the rows of `table` whose id is among `ids` and that also meet
+/// `and_also` (empty, or `AND` and a condition): one statement, the same
+/// text whatever the number of ids.
+pub(crate) async fn delete_listed(
+    db: impl DbExecutor<'_>,
+    table: &'static str,
+    ids: &[i64],
+    and_also: &'static str,
+) -> sqlx::Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "DELETE FROM {table} WHERE id IN ({}) {and_also}",
+        db.dialect().int_list("$1")
+    );
+    Ok(sqlx::query(&sql)
+        .bind(json_param(ids)?)
+        .execute(db)
+        .await?
+        .rows_affected())
+}
+
 /// Rows a statement returned as one JSON text ([`Dialect::json_rows`]):
 /// rows cross from SQLite's thread one at a time, each a wake-up, so a
 /// batch of hundreds comes back as one.

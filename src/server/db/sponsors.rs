@@ -143,18 +143,7 @@ pub async fn insert_user(
 }
 
 pub async fn delete_users(db: impl DbExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let sql = format!(
-        "DELETE FROM sponsor_users WHERE id IN ({})",
-        db.dialect().int_list("$1")
-    );
-    Ok(sqlx::query(&sql)
-        .bind(super::json_param(ids)?)
-        .execute(db)
-        .await?
-        .rows_affected())
+    super::delete_listed(db, "sponsor_users", ids, "").await
 }
 
 pub async fn insert_session(

@@ -182,14 +182,6 @@ impl Mailer {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// The start of this node's lease names.
-    pub fn node_prefix(&self) -> &str {
-        match self.owner.find('/') {
-            Some(slash) => &self.owner[..=slash],
-            None => &self.owner,
-        }
-    }
-
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }

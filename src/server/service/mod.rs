@@ -136,8 +136,6 @@ impl Caller {
     }
 }
 
-/// Writes the audit record of a change inside the change's own transaction
-/// (field names, never values).
 /// Within the transaction of a change every node must load again (the SMTP
 /// server, sending limits, proxy, trust, log levels): each node's watcher
 /// (`crate::server::deployment`) sees it within seconds; this node at once.
@@ -146,6 +144,8 @@ async fn settings_changed_everywhere(conn: &mut sqlx::AnyConnection) -> Result<(
     Ok(())
 }
 
+/// Writes the audit record of a change inside the change's own transaction
+/// (field names, never values).
 async fn audit(
     conn: &mut sqlx::AnyConnection,
     caller: &Caller,

@@ -36,7 +36,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         // sending their own leased rows right now.
         let mine = match db::Dialect::of(&state.db) {
             db::Dialect::Sqlite => None,
-            db::Dialect::Postgres => Some(state.mailer.node_prefix().to_string()),
+            db::Dialect::Postgres => Some(format!("{}/", state.config.node_name)),
         };
         match db::outbox::release_leases_at_start(&state.db, mine.as_deref(), state.now_ms()).await
         {
