@@ -196,5 +196,5 @@ test("a password that Exchange refuses because basic authentication is off point
   await expect(result).toContainText("Choose MS Exchange Online OAuth under Authentication on this page");
   await expect(result).not.toContainText("2.0.0 Bye");
   await expect(page.getByRole("button", { name: "Save" })).toBeDisabled();
-  if (shots) await page.screenshot({ path: path.join(shots, "test-connection-basic-auth-off.png") });
+  if (shots) await result.screenshot({ path: path.join(shots, "test-connection-basic-auth-off.png") });
 });

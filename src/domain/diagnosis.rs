@@ -514,9 +514,7 @@ pub fn smtp_reply(step: Step, code: u16, text: &str) -> Diagnosis {
         && password
     {
         (
-            format!(
-                "Exchange Online no longer accepts a password here: basic authentication is disabled ({code} {text_line})."
-            ),
+            format!("Exchange Online no longer accepts a password here ({code} {text_line})."),
             "Choose MS Exchange Online OAuth under Authentication on this page (Administration > System > Settings > SMTP Server): register an app in Entra ID, grant it SMTP.SendAsApp, and enter its Client ID, Tenant ID and client secret or certificate. A password will not work again.",
             false,
         )
