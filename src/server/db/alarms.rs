@@ -78,19 +78,6 @@ pub async fn settings(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<AlarmSetting
         .collect())
 }
 
-pub async fn setting(db: impl AnyExecutor<'_>, code: AlarmCode) -> sqlx::Result<AlarmSetting> {
-    let row: Option<SettingRow> = sqlx::query_as(
-        "SELECT code, enabled, severity, send_email, suppress_hours, warning_days, critical_days \
-         FROM alarm_settings WHERE code = $1",
-    )
-    .bind(code.as_str())
-    .fetch_optional(db)
-    .await?;
-    Ok(row
-        .and_then(SettingRow::setting)
-        .unwrap_or_else(|| AlarmSetting::default_for(code)))
-}
-
 /// The alarm's settings, its row locked until the transaction ends: raising
 /// an alarm reads whether it is open, then writes, and two raises of the
 /// same alarm (two nodes, or two runs) must take turns.

@@ -43,12 +43,12 @@ pub enum Dialect {
 
 impl Dialect {
     pub fn of(db: &Db) -> Dialect {
-        if db
-            .connect_options()
-            .database_url
-            .scheme()
-            .starts_with("postgres")
-        {
+        Dialect::of_scheme(db.connect_options().database_url.scheme())
+    }
+
+    /// `postgres` or `postgresql` URLs are PostgreSQL; the rest SQLite.
+    fn of_scheme(scheme: &str) -> Dialect {
+        if scheme.starts_with("postgres") {
             Dialect::Postgres
         } else {
             Dialect::Sqlite
@@ -279,11 +279,7 @@ pub async fn open(location: &Location) -> anyhow::Result<Db> {
     sqlx::any::install_default_drivers();
     let options = AnyConnectOptions::from_str(&location.url())
         .with_context(|| format!("reading the database URL ({})", location.redacted()))?;
-    let dialect = if options.database_url.scheme().starts_with("postgres") {
-        Dialect::Postgres
-    } else {
-        Dialect::Sqlite
-    };
+    let dialect = Dialect::of_scheme(options.database_url.scheme());
     let pool = match dialect {
         Dialect::Sqlite => {
             AnyPoolOptions::new()
