@@ -7,6 +7,7 @@ use crate::pages::administrators::{
 use crate::pages::alarms::{AlarmSettingsPage, AlarmsPage};
 use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::debug_log::DebugLogPage;
+use crate::pages::deployment::DeploymentPage;
 use crate::pages::download_logs::DownloadLogsPage;
 use crate::pages::guest_email::GuestEmailPage;
 use crate::pages::guest_portal_public::{GuestLoginPage, SelfRegistrationPage};
@@ -55,6 +56,7 @@ lazy_page!(TrustedCertificatesRoute, TrustedCertificatesPage);
 lazy_page!(ImportCertificateRoute, ImportCertificatePage);
 lazy_page!(SmtpServerRoute, SmtpServerPage);
 lazy_page!(ProxyRoute, ProxyPage);
+lazy_page!(DeploymentRoute, DeploymentPage);
 lazy_page!(ChangeAuditRoute, ChangeAuditPage);
 lazy_page!(DebugLogRoute, DebugLogPage);
 lazy_page!(MailQueueRoute, MailQueuePage);
@@ -124,6 +126,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/administration/system/certificates/trusted-certificates/import") view={Lazy::<ImportCertificateRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/smtp-server") view={Lazy::<SmtpServerRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/proxy") view={Lazy::<ProxyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/deployment") view={Lazy::<DeploymentRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/alarm-settings") view={Lazy::<AlarmSettingsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/admin-access/password-policy") view={Lazy::<AdminPasswordPolicyRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/identity-management/identities/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />

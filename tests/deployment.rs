@@ -5,7 +5,7 @@
 mod common;
 
 use common::Peers;
-use common::app::{another_node, harness, post, sign_in};
+use common::app::{another_node, harness, node_named, post, sign_in};
 use common::forms::{form_body, smtp_fields, test_connection, trust_test_ca};
 use common::mail::queue_guest_mail;
 use http::StatusCode;
@@ -255,4 +255,244 @@ async fn nodes_register_beat_and_leave() {
         .map(|n| n.name)
         .collect();
     assert_eq!(left, ["ise-psn-02"]);
+}
+
+/// Exchange counts a mailbox's connections, not a machine's: two nodes
+/// sending one paced batch from one mailbox together stay within its
+/// limit of 3 (the peer answers a fourth with 432 4.3.2), every message
+/// goes out once, and the two nodes ask the token endpoint once between
+/// them.
+#[tokio::test]
+async fn two_nodes_share_the_connections_a_mailbox_allows() {
+    use common::forms::configure_smtp;
+    use serde_json::json;
+    if !common::database::on_postgres() {
+        // SQLite is one node by design: a node starting on it takes back
+        // every lease, which is right for the one node it has.
+        eprintln!("two sending nodes need PostgreSQL (run with MAILROOM_TEST_POSTGRES)");
+        return;
+    }
+    let peers = Peers::start();
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    configure_smtp(&h, &root, &peers, &[]).await;
+    let limits = reqwest::Client::new()
+        .post(format!("{}/_limits", peers.authority()))
+        .body(json!({"max_connections": 3}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(limits.status().is_success());
+    let body = form_body(&[
+        ("max_connections", "3".into()),
+        ("messages_per_minute", "6000".into()),
+        ("recipients_per_day", "0".into()),
+        ("recipients_per_message", "0".into()),
+    ]);
+    let saved = post(&h.app, "/api/save_sending_limits", &body, Some(&root)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    let (_, state_a) = node_named(&h, "ise-psn-01").await;
+    let (_, state_b) = node_named(&h, "ise-psn-02").await;
+    let tokens_before = peers.stats().await["token_requests"].as_i64().unwrap();
+    let queued = queue_guest_mail(&h.state, 240, "Shared limit").await;
+    for node in [&state_a, &state_b] {
+        // The heartbeat keeps each node's connection slots leased.
+        mailroom::server::deployment::join(node).await.unwrap();
+        mailroom::server::deployment::spawn_heartbeat(node.clone());
+        mailroom::server::mail::worker::spawn(node.clone());
+    }
+    state_a.mailer.submitted(&queued);
+    state_b.mailer.wake();
+
+    let started = Instant::now();
+    loop {
+        let counts = db::outbox::counts(&h.state.db).await.unwrap();
+        if counts.sent == 240 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "not delivered: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stats = peers.stats().await;
+    assert_eq!(stats["refused_432"].as_i64().unwrap_or(0), 0, "{stats}");
+    let most_open = stats["max_open"].as_i64().unwrap();
+    assert!((1..=3).contains(&most_open), "{stats}");
+    let tokens = stats["token_requests"].as_i64().unwrap() - tokens_before;
+    assert_eq!(tokens, 1, "one token for the deployment: {stats}");
+    let messages = peers.messages().await;
+    let mut ids: Vec<&str> = messages
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((messages.len(), ids.len()), (240, 240), "each sent once");
+    let dead = db::outbox::counts(&h.state.db).await.unwrap().dead;
+    assert_eq!(dead, 0);
+}
+
+/// Administration > System > Deployment: the nodes with their role and
+/// status; Edit Node changes what a node serves (applied at its next
+/// heartbeat); the deployment keeps a node with each persona; a node that
+/// stops beating shows Disconnected with its alarm, and Deregister removes
+/// it (a connected node is refused) and clears the alarm.
+#[tokio::test]
+async fn the_deployment_page_edits_personas_and_deregisters_a_lost_node() {
+    use mailroom::domain::alarm::AlarmCode;
+    use mailroom::domain::deployment::{DeploymentView, Persona};
+    use mailroom::server::deployment::{check_nodes, join, read_personas, runs_jobs};
+    use tower::ServiceExt;
+    let h = harness().await;
+    let (_, pan) = node_named(&h, "ise-pan-01").await;
+    let (psn_router, psn) = node_named(&h, "ise-psn-02").await;
+    // (On SQLite a joining node takes back every earlier lease: both join
+    // before either takes the jobs.)
+    join(&pan).await.unwrap();
+    join(&psn).await.unwrap();
+    assert!(
+        runs_jobs(&pan).await,
+        "the first node asking takes the jobs"
+    );
+    assert!(!runs_jobs(&psn).await);
+    let root = sign_in(&h.app, "root").await;
+    let deployment = |cookie: String| {
+        let app = h.app.clone();
+        async move {
+            let reply = post(&app, "/api/get_deployment", "", Some(&cookie)).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            serde_json::from_str::<DeploymentView>(&reply.body).unwrap()
+        }
+    };
+    let view = deployment(root.clone()).await;
+    let roles: Vec<(&str, bool, bool)> = view
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.primary, n.connected))
+        .collect();
+    assert_eq!(
+        roles,
+        [("ise-pan-01", true, true), ("ise-psn-02", false, true)]
+    );
+
+    // The PSN loses Administration: it stops serving the console.
+    let saved = post(
+        &h.app,
+        "/api/save_node_personas",
+        "form%5Bnode%5D=ise-psn-02&form%5Bpolicy_service%5D=true",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    read_personas(&psn).await.unwrap();
+    assert!(!psn.has_persona(Persona::Administration) && psn.has_persona(Persona::PolicyService));
+    let page = psn_router
+        .clone()
+        .oneshot(
+            http::Request::get("/administration/system/deployment")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let refused = post(&psn_router, "/api/list_admins", "", Some(&root)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("Administration persona"),
+        "{}",
+        refused.body
+    );
+    // The portals are still served there.
+    let portal = psn_router
+        .clone()
+        .oneshot(
+            http::Request::get("/sponsor/login")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(portal.status(), StatusCode::OK);
+
+    // The last node with Administration keeps it; none without a persona.
+    let last = post(
+        &h.app,
+        "/api/save_node_personas",
+        "form%5Bnode%5D=ise-pan-01&form%5Bpolicy_service%5D=true",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(last.status, StatusCode::BAD_REQUEST);
+    assert!(
+        last.body
+            .contains("No other connected node has the Administration persona"),
+        "{}",
+        last.body
+    );
+    let none = post(
+        &h.app,
+        "/api/save_node_personas",
+        "form%5Bnode%5D=ise-pan-01",
+        Some(&root),
+    )
+    .await;
+    assert!(none.body.contains("at least one persona"), "{}", none.body);
+    // A connected node is not deregistered.
+    let connected = post(
+        &h.app,
+        "/api/deregister_node",
+        "node=ise-psn-02",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(connected.status, StatusCode::BAD_REQUEST);
+    assert!(
+        connected.body.contains("is connected"),
+        "{}",
+        connected.body
+    );
+
+    // The PSN stops beating: Disconnected, and its alarm on the PRIMARY's check.
+    let long_ago = h.state.now_ms() - 60_000;
+    db::deployment::heartbeat(&h.state.db, "ise-psn-02", &psn.config.instance, long_ago)
+        .await
+        .unwrap();
+    check_nodes(&pan).await.unwrap();
+    check_nodes(&pan).await.unwrap();
+    let view = deployment(root.clone()).await;
+    assert!(!view.nodes[1].connected);
+    let open = db::alarms::open_one(&h.state.db, AlarmCode::NodeDisconnected, "node:ise-psn-02")
+        .await
+        .unwrap()
+        .expect("the node's alarm");
+    assert_eq!(open.occurrences, 1, "raised once, not at every check");
+    assert!(open.details.contains("ise-psn-02"), "{}", open.details);
+
+    let gone = post(
+        &h.app,
+        "/api/deregister_node",
+        "node=ise-psn-02",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.body);
+    check_nodes(&pan).await.unwrap();
+    assert!(
+        db::alarms::open_one(&h.state.db, AlarmCode::NodeDisconnected, "node:ise-psn-02")
+            .await
+            .unwrap()
+            .is_none(),
+        "cleared once deregistered"
+    );
+    let names: Vec<String> = deployment(root)
+        .await
+        .nodes
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(names, ["ise-pan-01"]);
 }

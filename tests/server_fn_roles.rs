@@ -338,6 +338,22 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::Only(SETTINGS_ROLES),
         ),
         (
+            "/api/get_deployment",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            // No node named so is registered here.
+            "/api/save_node_personas",
+            Box::new(|_| "form%5Bnode%5D=ise-psn-09&form%5Bpolicy_service%5D=true".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/deregister_node",
+            Box::new(|_| "node=ise-psn-09".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
             "/api/get_sending_limits",
             Box::new(|_| String::new()),
             Expect::AnyAdmin,

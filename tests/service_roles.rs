@@ -10,6 +10,7 @@ mod common;
 
 use common::app::{PASSWORD, admin_id, harness, only_the_super_admins_admin_changes_landed};
 use mailroom::domain::alarm::{AlarmAction, AlarmSettingForm};
+use mailroom::domain::deployment::PersonasForm;
 use mailroom::domain::guest::GuestEmailForm;
 use mailroom::domain::guest_type::GuestTypeForm;
 use mailroom::domain::limits::{SenderMailboxForm, SendingLimitsForm};
@@ -22,8 +23,8 @@ use mailroom::domain::{AdminForm, Role, Secret};
 use mailroom::server::AppState;
 use mailroom::server::db;
 use mailroom::server::service::{
-    Caller, ServiceError, admins, alarms, certificates, guest_types, guests, identities, limits,
-    logs, mail_queue, portals, proxy, smtp, sponsor_groups, vault,
+    Caller, ServiceError, admins, alarms, certificates, deployment, guest_types, guests,
+    identities, limits, logs, mail_queue, portals, proxy, smtp, sponsor_groups, vault,
 };
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -311,6 +312,27 @@ async fn every_service_operation_checks_the_callers_role() {
             "alarms::send_test_email",
             Expect::OnlyThen(SETTINGS_ROLES, "Unavailable"),
             |app, caller| { alarms::send_test_email(&app, &caller, "ops@example.com").await }
+        ),
+        row!("deployment::view", Expect::AnyAdmin, |app, caller| {
+            deployment::view(&app, &caller).await.map(|_| ())
+        }),
+        row!(
+            // No node named so is registered here.
+            "deployment::set_personas",
+            Expect::OnlyThen(SETTINGS_ROLES, "NotFound"),
+            |app, caller| {
+                let form = PersonasForm {
+                    node: "ise-psn-09".into(),
+                    administration: false,
+                    policy_service: true,
+                };
+                deployment::set_personas(&app, &caller, &form).await
+            }
+        ),
+        row!(
+            "deployment::deregister",
+            Expect::OnlyThen(SETTINGS_ROLES, "NotFound"),
+            |app, caller| { deployment::deregister(&app, &caller, "ise-psn-09").await }
         ),
         row!("guest_types::list", Expect::AnyAdmin, |app, caller| {
             guest_types::list(&app, &caller).await

@@ -7,6 +7,7 @@ pub mod admins;
 pub mod alarms;
 pub mod auth;
 pub mod certificates;
+pub mod deployment;
 pub mod guest;
 pub mod guest_types;
 pub mod identities;

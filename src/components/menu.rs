@@ -27,6 +27,7 @@ pub const ADMINISTRATORS: &str = "/administration/system/admin-access/administra
 pub const TRUSTED_CERTIFICATES: &str = "/administration/system/certificates/trusted-certificates";
 pub const SMTP_SERVER: &str = "/administration/system/settings/smtp-server";
 pub const PROXY: &str = "/administration/system/settings/proxy";
+pub const DEPLOYMENT: &str = "/administration/system/deployment";
 pub const CHANGE_AUDIT: &str = "/operations/reports/audit/change-configuration-audit";
 pub const DEBUG_LOG: &str = "/operations/troubleshoot/debug-wizard/debug-log-configuration";
 pub const GUEST_EMAIL_SETTINGS: &str = "/work-centers/guest-access/settings/guest-email-settings";
@@ -49,6 +50,13 @@ pub const MENU: &[MenuSection] = &[
             MenuArea {
                 label: "System",
                 groups: &[
+                    MenuGroup {
+                        label: "Deployment",
+                        items: &[MenuItem {
+                            label: "Deployment",
+                            path: DEPLOYMENT,
+                        }],
+                    },
                     MenuGroup {
                         label: "Certificates",
                         items: &[MenuItem {

@@ -48,6 +48,7 @@ pub enum AlarmCode {
     TrustedCertificateExpiring,
     SendingQuotaExceeded,
     MailboxFull,
+    NodeDisconnected,
 }
 
 /// One entry of the catalogue, with its defaults.
@@ -64,7 +65,7 @@ pub struct AlarmDefinition {
 }
 
 impl AlarmCode {
-    pub const ALL: [AlarmCode; 10] = [
+    pub const ALL: [AlarmCode; 11] = [
         AlarmCode::SecretExpiring,
         AlarmCode::SecretExpired,
         AlarmCode::CertificateCredentialExpiring,
@@ -75,6 +76,7 @@ impl AlarmCode {
         AlarmCode::TrustedCertificateExpiring,
         AlarmCode::SendingQuotaExceeded,
         AlarmCode::MailboxFull,
+        AlarmCode::NodeDisconnected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +91,7 @@ impl AlarmCode {
             AlarmCode::TrustedCertificateExpiring => "trusted-certificate-expiring",
             AlarmCode::SendingQuotaExceeded => "sending-quota-exceeded",
             AlarmCode::MailboxFull => "sending-mailbox-full",
+            AlarmCode::NodeDisconnected => "node-disconnected",
         }
     }
 
@@ -190,6 +193,14 @@ impl AlarmCode {
                 Severity::Critical,
                 "Exchange Online refused a message with 554 5.2.2: the sending mailbox is over its storage quota, usually because every message sent is kept in its Sent Items.",
                 "Empty the mailbox's Sent Items, and stop keeping copies of messages sent over SMTP: set a retention policy on Sent Items, or in Exchange Online PowerShell run Set-Mailbox with -MessageCopyForSentAsEnabled $false and -MessageCopyForSendOnBehalfEnabled $false. Messages wait in the queue meanwhile.",
+                &[],
+                &[],
+            ),
+            AlarmCode::NodeDisconnected => d(
+                "Node is disconnected",
+                Severity::Critical,
+                "A node of the deployment stopped sending heartbeats without leaving cleanly: it crashed, lost its network or cannot reach the database. The other nodes take over its mail and jobs once its leases run out.",
+                "Check the node's host and its Mailroom service, and its connection to PostgreSQL. If the node is gone for good, Deregister it on Administration > System > Deployment; the alarm clears when it reconnects or is deregistered.",
                 &[],
                 &[],
             ),

@@ -437,6 +437,20 @@ pub fn settings_unreadable(detail: &str) -> Diagnosis {
     )
 }
 
+/// Every connection the mailbox's Sending Limits allow stayed open (on this
+/// node or others of the deployment) for as long as a message waits.
+pub fn connections_in_use(mailbox: &str, allowed: usize) -> Diagnosis {
+    Diagnosis::new(
+        Step::Connect,
+        "connections-in-use",
+        format!(
+            "All {allowed} connections that Sending Limits allow for {mailbox} stayed in use by the deployment's nodes, so no new connection was opened."
+        ),
+        "Nothing to do if mail is flowing: the message is retried. If it persists, check Administration > System > Deployment for a node that holds connections without sending.",
+        true,
+    )
+}
+
 /// A message was queued while no SMTP server is configured.
 pub fn smtp_not_configured() -> Diagnosis {
     Diagnosis::new(

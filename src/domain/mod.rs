@@ -4,6 +4,7 @@ pub mod admin;
 pub mod alarm;
 pub mod certificate;
 pub mod connection_test;
+pub mod deployment;
 pub mod diagnosis;
 mod email;
 pub mod exchange;

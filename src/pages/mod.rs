@@ -4,6 +4,7 @@ pub mod administrators;
 pub mod alarms;
 pub mod change_audit;
 pub mod debug_log;
+pub mod deployment;
 pub mod download_logs;
 pub mod guest_email;
 pub mod guest_portal_public;

@@ -5,6 +5,7 @@
 //! through `leptos_axum::extract_with_state`.
 
 use crate::domain::Secret;
+use crate::domain::deployment::Persona;
 use crate::server::AppState;
 use crate::server::service::sponsors::SponsorCaller;
 use crate::server::service::{Caller, ServiceError, sessions};
@@ -141,7 +142,7 @@ pub fn over_tls(parts: &Parts) -> bool {
 /// `$cookie` belongs to, as `$lookup` finds it. `Option<$caller>` asks
 /// whether there is one; `$caller` alone is a 401 without a live session.
 macro_rules! session_extractor {
-    ($caller:ty, $cookie:expr, $lookup:path) => {
+    ($caller:ty, $cookie:expr, $lookup:path, $persona:expr) => {
         impl<S> OptionalFromRequestParts<S> for $caller
         where
             AppState: FromRef<S>,
@@ -156,7 +157,11 @@ macro_rules! session_extractor {
                 let Some(token) = cookie_value(parts, $cookie) else {
                     return Ok(None);
                 };
-                $lookup(&AppState::from_ref(state), &token, &client_ip(parts)).await
+                let app = AppState::from_ref(state);
+                if !app.has_persona($persona) {
+                    return Err(not_served_here(&app, $persona));
+                }
+                $lookup(&app, &token, &client_ip(parts)).await
             }
         }
 
@@ -179,8 +184,27 @@ macro_rules! session_extractor {
     };
 }
 
-session_extractor!(Caller, SESSION_COOKIE, sessions::admin_session);
-session_extractor!(SponsorCaller, SPONSOR_COOKIE, sessions::sponsor_session);
+session_extractor!(
+    Caller,
+    SESSION_COOKIE,
+    sessions::admin_session,
+    Persona::Administration
+);
+session_extractor!(
+    SponsorCaller,
+    SPONSOR_COOKIE,
+    sessions::sponsor_session,
+    Persona::PolicyService
+);
+
+/// A session's request on a node without the persona that serves it.
+fn not_served_here(app: &AppState, persona: Persona) -> ServiceError {
+    ServiceError::Unavailable(format!(
+        "Node {} does not have the {} persona: use a node that has it (Administration > System > Deployment lists them).",
+        app.config.node_name,
+        persona.label()
+    ))
+}
 
 /// Whoever sends a request without signing in: a guest on a portal, or
 /// someone signing in. Where it comes from, and whether over TLS.

@@ -1,8 +1,10 @@
 //! A node's side of a shared database: settings that another node changed
 //! take effect here within seconds, without a restart.
 
+use crate::domain::deployment::{Persona, Personas};
 use crate::server::AppState;
 use crate::server::db;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// How often a node looks for settings changed on another node.
@@ -51,9 +53,14 @@ async fn reload(state: &AppState) {
 
 /// How often a node beats and renews the scheduled jobs' lease.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
-/// How long the jobs' lease lasts without renewal: after a node stops
-/// beating, another takes the jobs over within this time.
-pub const JOBS_LEASE: Duration = Duration::from_secs(20);
+/// How long a node's leases (the scheduled jobs, its connection slots) last
+/// without renewal: after a node stops beating, another takes the jobs
+/// over, and the connections it counted free, within this time.
+pub const LEASE: Duration = Duration::from_secs(20);
+/// How long a pooled SMTP session may stay idle before it closes and its
+/// connection is free for another node: long enough to carry a steady flow,
+/// short enough that a node with a backlog is not kept waiting.
+pub const IDLE_HANDBACK: Duration = Duration::from_secs(10);
 /// The lease of the scheduled jobs (alarm check, password reminders, guest
 /// expiry): one node at a time runs them, the PRIMARY.
 pub const SCHEDULED_JOBS: &str = "scheduled-jobs";
@@ -68,6 +75,32 @@ pub async fn join(state: &AppState) -> anyhow::Result<()> {
         state.now_ms(),
     )
     .await?;
+    // The leases of this node's earlier process (its connections, the
+    // jobs) end with it; on SQLite every earlier process was this node.
+    let node = match db::Dialect::of(&state.db) {
+        db::Dialect::Sqlite => None,
+        db::Dialect::Postgres => Some(format!("{}/", state.config.node_name)),
+    };
+    db::deployment::release_earlier_leases(&state.db, node.as_deref(), &state.config.instance)
+        .await?;
+    read_personas(state).await?;
+    Ok(())
+}
+
+/// Applies the personas the database holds for this node, logging a change.
+pub async fn read_personas(state: &AppState) -> anyhow::Result<()> {
+    let Some(stored) = db::deployment::personas_of(&state.db, &state.config.node_name).await?
+    else {
+        return Ok(());
+    };
+    let personas = Personas::parse(&stored);
+    let before = state.personas.swap(personas.bits(), Ordering::SeqCst);
+    if before != personas.bits() {
+        tracing::info!(target: "system", "Node '{}' has the personas: {}", state.config.node_name, personas.labels());
+        // The delivery workers start or stop with the Policy Service persona.
+        state.mailer.settings_changed();
+        state.mailer.wake();
+    }
     Ok(())
 }
 
@@ -88,7 +121,12 @@ pub fn spawn_heartbeat(state: AppState) -> tokio::task::JoinHandle<()> {
             )
             .await
             {
-                Ok(true) => registered = true,
+                Ok(true) => {
+                    registered = true;
+                    if let Err(e) = read_personas(&state).await {
+                        tracing::warn!(target: "system", "could not read this node's personas: {e}");
+                    }
+                }
                 Ok(false) => {
                     if registered {
                         tracing::error!(target: "system", "another process now runs as node '{}': give each node its own MAILROOM_NODE_NAME", config.node_name);
@@ -97,16 +135,98 @@ pub fn spawn_heartbeat(state: AppState) -> tokio::task::JoinHandle<()> {
                 }
                 Err(e) => tracing::warn!(target: "system", "heartbeat failed: {e}"),
             }
-            runs_jobs(&state).await;
+            state.mailer.close_idle_sessions(IDLE_HANDBACK);
+            let until = state.now_ms() + LEASE.as_millis() as i64;
+            if let Err(e) =
+                db::deployment::renew_connection_leases(&state.db, &config.instance, until).await
+            {
+                tracing::warn!(target: "system", "could not renew this node's connection slots: {e}");
+            }
+            if runs_jobs(&state).await
+                && let Err(e) = check_nodes(&state).await
+            {
+                tracing::warn!(target: "alarms", "could not check the deployment's nodes: {e:#}");
+            }
         }
     })
+}
+
+/// On the PRIMARY: raises "Node is disconnected" for each node that missed
+/// its heartbeats and puts the mail it was sending back in the queue, and
+/// clears the alarm for nodes that came back or were deregistered.
+pub async fn check_nodes(state: &AppState) -> anyhow::Result<()> {
+    use crate::domain::alarm::AlarmCode;
+    use crate::server::alarms::{Condition, raise};
+    use crate::server::service::deployment::DISCONNECTED_AFTER_MS;
+    let now = state.now_ms();
+    let silent: Vec<db::deployment::NodeRow> = db::deployment::nodes(&state.db)
+        .await?
+        .into_iter()
+        .filter(|node| now - node.heartbeat_at >= DISCONNECTED_AFTER_MS)
+        .collect();
+    let subjects: Vec<String> = silent.iter().map(|n| format!("node:{}", n.name)).collect();
+    let cleared = db::alarms::clear_except(
+        &state.db,
+        AlarmCode::NodeDisconnected,
+        &subjects,
+        now / 1000,
+    )
+    .await?;
+    if cleared > 0 {
+        tracing::info!(target: "alarms", "{cleared} node(s) reconnected or deregistered: alarm cleared");
+    }
+    for (node, subject) in silent.iter().zip(&subjects) {
+        // What it was sending is due again now rather than when its leases
+        // run out: the other nodes send it, with the same Message-IDs.
+        let released =
+            db::outbox::release_leases_at_start(&state.db, Some(&node.instance), now).await?;
+        if released > 0 {
+            tracing::warn!(target: "smtp", "Node {} is disconnected: {released} mail jobs it was sending go out from the other nodes", node.name);
+            state.mailer.wake();
+        }
+        if db::alarms::open_one(&state.db, AlarmCode::NodeDisconnected, subject)
+            .await?
+            .is_some()
+        {
+            continue;
+        }
+        let details = format!(
+            "Node {} has sent no heartbeat since {} (version {}).",
+            node.name,
+            crate::domain::template::format_utc(node.heartbeat_at / 1000),
+            node.version
+        );
+        raise(
+            state,
+            &Condition {
+                code: AlarmCode::NodeDisconnected,
+                subject: subject.clone(),
+                details,
+                days_left: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Whether this node runs the scheduled jobs now: it takes or renews their
 /// lease. Logs when the role changes hands.
 pub async fn runs_jobs(state: &AppState) -> bool {
+    if !state.has_persona(Persona::Administration) {
+        // Without the persona the node gives the jobs up at once.
+        if state.primary.swap(false, Ordering::SeqCst) {
+            let instance = &state.config.instance;
+            if let Err(e) = db::deployment::release_lease(&state.db, SCHEDULED_JOBS, instance).await
+            {
+                tracing::warn!(target: "system", "could not release the scheduled jobs: {e}");
+            }
+            tracing::info!(target: "system", "Node '{}' no longer runs the scheduled jobs: it has no Administration persona", state.config.node_name);
+        }
+        return false;
+    }
     let now = state.now_ms();
-    let until = now + JOBS_LEASE.as_millis() as i64;
+    let until = now + LEASE.as_millis() as i64;
     let held = match db::deployment::take_lease(
         &state.db,
         SCHEDULED_JOBS,
@@ -122,9 +242,7 @@ pub async fn runs_jobs(state: &AppState) -> bool {
             false
         }
     };
-    let was = state
-        .primary
-        .swap(held, std::sync::atomic::Ordering::SeqCst);
+    let was = state.primary.swap(held, Ordering::SeqCst);
     if held && !was {
         tracing::info!(target: "system", "Node '{}' is the PRIMARY: it runs the scheduled jobs", state.config.node_name);
     } else if was && !held {

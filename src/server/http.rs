@@ -2,6 +2,7 @@
 
 use crate::app::{App, shell};
 use crate::domain::Secret;
+use crate::domain::deployment::Persona;
 use crate::server::clock::{Clock, SystemClock};
 use crate::server::db;
 use crate::server::service::{Caller, ServiceError, admins, logs};
@@ -64,6 +65,9 @@ pub async fn build_state(
         config: Arc::new(config),
         log_levels,
         primary: Arc::default(),
+        personas: Arc::new(std::sync::atomic::AtomicU8::new(
+            crate::domain::deployment::Personas::EVERY.bits(),
+        )),
     })
 }
 
@@ -163,6 +167,10 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
         )
         .route(crate::domain::logs::LOGS_ZIP_PATH, get(download_logs))
         .leptos_routes_with_handler(routes, get(page_handler))
+        .layer(axum::middleware::from_fn_with_state(
+            state.app.clone(),
+            persona_gate,
+        ))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             WebState,
             _,
@@ -182,6 +190,54 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
             http::HeaderValue::from_static("same-origin"),
         ))
         .with_state(state)
+}
+
+/// The persona a page needs: the guest and sponsor portals are the Policy
+/// Service's, everything else (the admin console and its sign-in) the
+/// Administration's. Server functions check their caller's session instead.
+pub fn persona_for_page(path: &str) -> Option<Persona> {
+    let portal = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    if path.starts_with("/api/") || path.starts_with("/pkg/") || path == "/favicon.ico" {
+        None
+    } else if portal("/portal") || portal("/sponsor") {
+        Some(Persona::PolicyService)
+    } else {
+        Some(Persona::Administration)
+    }
+}
+
+/// Answers a page this node does not serve (an admin removed the persona
+/// on the Deployment page) with 503 and where to go instead.
+async fn persona_gate(
+    State(app): State<AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match persona_for_page(request.uri().path()) {
+        Some(persona) if !app.has_persona(persona) => {
+            let body = format!(
+                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not served on this node</title></head>\
+                 <body><h1>Not served on this node</h1><p>Node {} does not have the {} persona, so it does not serve this page. \
+                 Use a node that has it; Administration &gt; System &gt; Deployment lists them.</p></body></html>",
+                html_escape(&app.config.node_name),
+                persona.label()
+            );
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                body,
+            )
+                .into_response()
+        }
+        _ => next.run(request).await,
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Deletes idle sessions now and then, so the table does not grow forever.

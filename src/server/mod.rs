@@ -89,12 +89,24 @@ pub struct AppState {
     /// Whether this node runs the scheduled jobs (the PRIMARY), as its last
     /// lease renewal found (`deployment::runs_jobs`).
     pub primary: Arc<std::sync::atomic::AtomicBool>,
+    /// This node's personas (`domain::deployment::Personas` bits), as its
+    /// last heartbeat read them: every persona until then.
+    pub personas: Arc<std::sync::atomic::AtomicU8>,
 }
 
 impl AppState {
     /// The injected clock's time, in Unix seconds.
     pub fn now(&self) -> i64 {
         clock::unix(self.clock.now())
+    }
+
+    /// Whether this node has `persona` now (an admin may change it on the
+    /// Deployment page; the node applies it within a heartbeat).
+    pub fn has_persona(&self, persona: crate::domain::deployment::Persona) -> bool {
+        crate::domain::deployment::Personas::from_bits(
+            self.personas.load(std::sync::atomic::Ordering::Relaxed),
+        )
+        .has(persona)
     }
 
     /// The injected clock's time, in Unix milliseconds.

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use tokio::sync::RwLock;
 use zeroize::Zeroizing;
 
-const KEY_FILE: &str = "master.key";
+/// The key file in the data directory (without `MAILROOM_MASTER_KEY`).
+pub const KEY_FILE: &str = "master.key";
 const NEW_KEY_FILE: &str = "master.key.new";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"mailroom vault key check";
 const KEY_CHECK_PURPOSE: &str = "vault";

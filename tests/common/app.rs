@@ -40,6 +40,20 @@ pub async fn another_node(h: &Harness) -> (Router, AppState) {
     (router(state.clone(), options), state)
 }
 
+/// As `another_node`, named `name` (nodes of one machine share its host
+/// name, which the node name defaults to), with its own lease owner.
+pub async fn node_named(h: &Harness, name: &str) -> (Router, AppState) {
+    let clock = system_clock();
+    let mut state = build_state(h.dir.path(), clock.clone()).await.unwrap();
+    let mut config = (*state.config).clone();
+    config.node_name = name.to_string();
+    config.instance = format!("{name}/{}", std::process::id());
+    state.mailer = Arc::new(Mailer::new(MailConfig::from_env(), clock, &config.instance));
+    state.config = Arc::new(config);
+    let options = LeptosOptions::builder().output_name("mailroom").build();
+    (router(state.clone(), options), state)
+}
+
 pub async fn harness() -> Harness {
     harness_with_clock(system_clock()).await
 }

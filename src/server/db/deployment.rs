@@ -31,7 +31,8 @@ pub struct NodeRow {
 pub const ALL_PERSONAS: &str = "administration,policy-service";
 
 /// Registers the node `name` as run by `instance` (a restart replaces the
-/// previous process's registration; the personas an admin gave it stay).
+/// previous process's registration), with the personas an admin gave it,
+/// or every persona.
 pub async fn register_node(
     db: impl AnyExecutor<'_>,
     name: &str,
@@ -41,8 +42,9 @@ pub async fn register_node(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO nodes (name, instance, personas, version, started_at, heartbeat_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (name) DO UPDATE SET \
-         instance = excluded.instance, version = excluded.version, \
+         VALUES ($1, $2, COALESCE((SELECT personas FROM node_personas WHERE name = $1), $3), \
+         $4, $5, $5) ON CONFLICT (name) DO UPDATE SET \
+         instance = excluded.instance, personas = excluded.personas, version = excluded.version, \
          started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
     )
     .bind(name)
@@ -96,6 +98,76 @@ pub async fn nodes(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<NodeRow>> {
     .await
 }
 
+/// A node's personas as stored (`None`: the node is not registered).
+pub async fn personas_of(db: impl AnyExecutor<'_>, name: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT personas FROM nodes WHERE name = $1")
+        .bind(name)
+        .fetch_optional(db)
+        .await
+}
+
+/// Gives the registered node `name` these personas, kept across its
+/// restarts; false when no such node is registered.
+pub async fn set_personas(
+    db: &mut sqlx::AnyConnection,
+    name: &str,
+    personas: &str,
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query("UPDATE nodes SET personas = $1 WHERE name = $2")
+        .bind(personas)
+        .bind(name)
+        .execute(&mut *db)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO node_personas (name, personas) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET personas = excluded.personas",
+    )
+    .bind(name)
+    .bind(personas)
+    .execute(&mut *db)
+    .await?;
+    Ok(true)
+}
+
+/// Removes a node from the deployment for good (an admin's Deregister): its
+/// registration and the personas it was given. Only while it has not beaten
+/// since `silent_since_ms`: a connected node is not removed.
+pub async fn deregister_silent(
+    db: &mut sqlx::AnyConnection,
+    name: &str,
+    silent_since_ms: i64,
+) -> sqlx::Result<bool> {
+    let deleted = sqlx::query("DELETE FROM nodes WHERE name = $1 AND heartbeat_at < $2")
+        .bind(name)
+        .bind(silent_since_ms)
+        .execute(&mut *db)
+        .await?;
+    if deleted.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM node_personas WHERE name = $1")
+        .bind(name)
+        .execute(&mut *db)
+        .await?;
+    Ok(true)
+}
+
+/// Who holds `job`'s unexpired lease.
+pub async fn lease_holder(
+    db: impl AnyExecutor<'_>,
+    job: &str,
+    now_ms: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT owner FROM job_leases WHERE job = $1 AND until_ms >= $2")
+        .bind(job)
+        .bind(now_ms)
+        .fetch_optional(db)
+        .await
+}
+
 /// Takes or renews the lease on `job` for `owner` until `until_ms`: true
 /// when `owner` holds it now (it held it, or nobody held an unexpired one).
 /// One statement, so two nodes asking at once cannot both get it.
@@ -129,4 +201,48 @@ pub async fn release_lease(db: impl AnyExecutor<'_>, job: &str, owner: &str) -> 
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// Extends every lease the connections of `instance` hold (their owners are
+/// `instance#n`) until `until_ms`: the heartbeat keeps a live node's
+/// connections counted, and a dead node's run out.
+pub async fn renew_connection_leases(
+    db: impl AnyExecutor<'_>,
+    instance: &str,
+    until_ms: i64,
+) -> sqlx::Result<u64> {
+    let prefix = format!("{instance}#");
+    let renewed = sqlx::query(
+        "UPDATE job_leases SET until_ms = $1 \
+         WHERE substr(owner, 1, CAST($2 AS INTEGER)) = $3",
+    )
+    .bind(until_ms)
+    .bind(prefix.chars().count() as i64)
+    .bind(&prefix)
+    .execute(db)
+    .await?;
+    Ok(renewed.rows_affected())
+}
+
+/// At start: gives up the leases earlier processes of this node held (all
+/// earlier processes' on SQLite, where this is the only node), so that the
+/// connections and jobs they counted are free at once rather than when the
+/// leases run out. Leases of `instance` itself stay.
+pub async fn release_earlier_leases(
+    db: impl AnyExecutor<'_>,
+    node_prefix: Option<&str>,
+    instance: &str,
+) -> sqlx::Result<u64> {
+    let prefix = node_prefix.unwrap_or("");
+    let released = sqlx::query(
+        "DELETE FROM job_leases WHERE substr(owner, 1, CAST($1 AS INTEGER)) = $2 \
+         AND substr(owner, 1, CAST($3 AS INTEGER)) <> $4",
+    )
+    .bind(prefix.chars().count() as i64)
+    .bind(prefix)
+    .bind(instance.chars().count() as i64)
+    .bind(instance)
+    .execute(db)
+    .await?;
+    Ok(released.rows_affected())
 }

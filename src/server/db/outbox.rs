@@ -262,8 +262,9 @@ fn next_due_sql(dialect: super::Dialect) -> String {
 
 /// After a restart this node is sending nothing: the rows it had leased
 /// (names starting with `owner_prefix`) are due now. Other nodes' leases
-/// are theirs until they run out. `None` takes back every lease (SQLite:
-/// one node).
+/// are theirs until they run out, or until the PRIMARY finds the node
+/// disconnected and releases them (its instance as the prefix). `None`
+/// takes back every lease (SQLite: one node).
 pub async fn release_leases_at_start(
     db: impl AnyExecutor<'_>,
     owner_prefix: Option<&str>,

@@ -156,6 +156,8 @@ pub struct Mailer {
     /// busy handler (1, 2, 5 ms and longer between tries), often past the
     /// moment the lock is free, while the senders run out of messages.
     writes: tokio::sync::Mutex<()>,
+    /// Numbers this process's connection slots (`pacing::ConnectionSlot`).
+    slot_serial: AtomicU64,
 }
 
 impl Mailer {
@@ -174,6 +176,7 @@ impl Mailer {
             paced: std::sync::Mutex::new(None),
             writes: tokio::sync::Mutex::new(()),
             owner: instance.to_string(),
+            slot_serial: AtomicU64::new(0),
         }
     }
 
@@ -191,6 +194,19 @@ impl Mailer {
     pub fn wake(&self) {
         self.wake.notify_waiters();
         self.wake.notify_one();
+    }
+
+    /// A new owner name for one connection slot: `instance#n`, which the
+    /// heartbeat renews by its prefix.
+    pub fn slot_owner(&self) -> String {
+        let serial = self.slot_serial.fetch_add(1, Ordering::Relaxed);
+        format!("{}#{serial}", self.owner)
+    }
+
+    /// Closes the pooled sessions idle longer than `limit`, giving their
+    /// connection slots to whichever node needs them.
+    pub fn close_idle_sessions(&self, limit: std::time::Duration) {
+        self.transport.close_idle(limit);
     }
 
     /// The connection gate of a sending mailbox (lower-case).

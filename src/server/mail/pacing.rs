@@ -159,6 +159,87 @@ impl ConnectionGate {
     }
 }
 
+/// One of a mailbox's connections as the whole deployment counts them: a
+/// lease on one of the mailbox's numbered slots, renewed by this node's
+/// heartbeat while the connection is open (sending or idle in the pool)
+/// and given back when it closes. Exchange counts connections per mailbox,
+/// not per machine, so the nodes share the slots; a killed node's slots
+/// free when their leases run out.
+pub struct ConnectionSlot {
+    db: sqlx::AnyPool,
+    job: String,
+    owner: String,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let (db, job, owner) = (
+            self.db.clone(),
+            std::mem::take(&mut self.job),
+            std::mem::take(&mut self.owner),
+        );
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = db::deployment::release_lease(&db, &job, &owner).await {
+                    tracing::warn!(target: "smtp", "could not give back connection slot {job}: {e}");
+                }
+            });
+        }
+    }
+}
+
+/// How long a node waits for one of the mailbox's connections that other
+/// nodes hold before the message is retried later.
+const SLOT_WAIT: Duration = Duration::from_secs(120);
+
+/// What waiting for a connection gave.
+pub enum Taken<T> {
+    /// A connection slot to open a new session in.
+    Slot(ConnectionSlot),
+    /// What `idle` found meanwhile (a session back in this node's pool).
+    Idle(T),
+}
+
+/// Takes one of the `allowed` connection slots of `mailbox`, waiting while
+/// other nodes (or this one's other senders) hold them all, unless `idle`
+/// finds an open session first; `None` when nothing freed within
+/// `SLOT_WAIT`.
+pub async fn take_connection_slot<T>(
+    state: &AppState,
+    mailbox: &str,
+    allowed: usize,
+    idle: impl Fn() -> Option<T>,
+) -> anyhow::Result<Option<Taken<T>>> {
+    let owner = state.mailer.slot_owner();
+    let lease = crate::server::deployment::LEASE.as_millis() as i64;
+    let give_up = tokio::time::Instant::now() + SLOT_WAIT;
+    let mut waited = false;
+    loop {
+        let now = state.now_ms();
+        for slot in 0..allowed.max(1) {
+            let job = format!("connection:{mailbox}:{slot}");
+            if db::deployment::take_lease(&state.db, &job, &owner, now, now + lease).await? {
+                return Ok(Some(Taken::Slot(ConnectionSlot {
+                    db: state.db.clone(),
+                    job,
+                    owner,
+                })));
+            }
+        }
+        if tokio::time::Instant::now() >= give_up {
+            return Ok(None);
+        }
+        if !waited {
+            waited = true;
+            tracing::debug!(target: "smtp", "all {allowed} connections of {mailbox} are open (on this node or others): waiting for one to close");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Some(found) = idle() {
+            return Ok(Some(Taken::Idle(found)));
+        }
+    }
+}
+
 /// What the server's reply means for the mailbox, beyond this message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {

@@ -5,6 +5,7 @@ use crate::domain::Secret;
 use crate::domain::smtp::SmtpSettings;
 use crate::server::AppState;
 use crate::server::db;
+use crate::server::mail::pacing::ConnectionSlot;
 use crate::server::oauth::client::HttpSetup;
 use crate::server::settings;
 use crate::server::smtp::session::{Session, Target};
@@ -61,6 +62,8 @@ pub struct OpenSession {
     pub login: String,
     pub credential_digest: [u8; 32],
     pub session: Session,
+    /// The mailbox's connection slot it holds, under sending limits.
+    pub slot: Option<ConnectionSlot>,
 }
 
 impl OpenSession {
@@ -114,7 +117,7 @@ impl TransportSlot {
         generation: u64,
         login: &str,
         credential_digest: &[u8; 32],
-    ) -> Option<Session> {
+    ) -> Option<(Session, Option<ConnectionSlot>)> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         idle.retain(|i| {
             i.generation == generation
@@ -122,7 +125,14 @@ impl TransportSlot {
                 && i.session.reusable(IDLE_LIMIT)
         });
         let found = idle.iter().rposition(|i| i.login == login)?;
-        Some(idle.swap_remove(found).session)
+        let open = idle.swap_remove(found);
+        Some((open.session, open.slot))
+    }
+
+    /// Closes the sessions idle longer than `limit`.
+    pub fn close_idle(&self, limit: Duration) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.retain(|i| i.session.reusable(limit.min(IDLE_LIMIT)));
     }
 
     /// Returns a session after a successful send, for the next message;

@@ -20,6 +20,8 @@ pub struct CacheKey {
 pub struct FetchedToken {
     pub access_token: Secret,
     pub expires_in: Duration,
+    /// Read from the deployment's shared token (another node fetched it).
+    pub shared: bool,
 }
 
 #[derive(Clone)]
@@ -34,6 +36,8 @@ struct CachedToken {
 pub enum Origin {
     Cache,
     Fetched,
+    /// The deployment's token, which another node fetched.
+    Shared,
 }
 
 pub struct TokenCache {
@@ -54,7 +58,7 @@ impl TokenCache {
     /// Refresh when less than a tenth of the lifetime, and at least five
     /// minutes, is left: Entra tokens live 60-90 minutes, so this refreshes
     /// well before Exchange would refuse one.
-    fn refresh_margin(lifetime: Duration) -> Duration {
+    pub fn refresh_margin(lifetime: Duration) -> Duration {
         let tenth: Duration = lifetime / 10;
         tenth.max(Duration::minutes(5)).min(lifetime / 2)
     }
@@ -86,7 +90,12 @@ impl TokenCache {
             expires_at: self.clock.now() + lifetime,
             lifetime,
         });
-        Ok((fetched.access_token, Origin::Fetched))
+        let origin = if fetched.shared {
+            Origin::Shared
+        } else {
+            Origin::Fetched
+        };
+        Ok((fetched.access_token, origin))
     }
 
     /// When the token expires, if one is cached (for the log line that ISE
@@ -120,6 +129,7 @@ mod tests {
         Ok(FetchedToken {
             access_token: Secret::new(format!("token-{n}")),
             expires_in: Duration::seconds(3599),
+            shared: false,
         })
     }
 

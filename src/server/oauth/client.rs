@@ -266,6 +266,7 @@ pub async fn request_token(setup: &HttpSetup, request: TokenRequest) -> TokenExc
                 result: Ok(FetchedToken {
                     access_token: Secret::new(token.access_token().secret().clone()),
                     expires_in,
+                    shared: false,
                 }),
                 transcript,
                 via_proxy,

@@ -3,3 +3,4 @@
 pub mod cache;
 pub mod certificate;
 pub mod client;
+pub mod shared;

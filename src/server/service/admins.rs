@@ -323,7 +323,7 @@ pub async fn create_first_admin(
     };
     AdminPassword::check("password", password.expose(), "admin")?;
     let hash = hash_password_off_runtime(password.clone()).await?;
-    db::admins::insert(
+    let inserted = db::admins::insert(
         &app.db,
         &db::admins::NewAdmin {
             name: "admin",
@@ -338,7 +338,14 @@ pub async fn create_first_admin(
         },
         app.now(),
     )
-    .await?;
+    .await;
+    if let Err(e) = inserted {
+        // Nodes starting together on a new database: another one made it.
+        if db::admins::count(&app.db).await? > 0 {
+            return Ok(None);
+        }
+        return Err(e.into());
+    }
     tracing::info!(target: "admin-access", user = "admin", "created the first Super Admin 'admin'");
     Ok(generated.then_some(password))
 }
@@ -350,7 +357,10 @@ pub async fn dashboard(app: &AppState, caller: &Caller) -> Result<DashboardSumma
     Ok(DashboardSummary {
         node: app.config.node_name.clone(),
         version: crate::server::VERSION.to_string(),
-        personas: "Administration, Monitoring, Policy Service".into(),
+        personas: crate::domain::deployment::Personas::from_bits(
+            app.personas.load(std::sync::atomic::Ordering::Relaxed),
+        )
+        .labels(),
         admins_enabled: admins.iter().filter(|a| a.enabled).count(),
         admins_total: admins.len(),
         recent_changes: recent.into_iter().map(audit_entry).collect(),

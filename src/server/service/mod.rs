@@ -10,6 +10,7 @@
 pub mod admins;
 pub mod alarms;
 pub mod certificates;
+pub mod deployment;
 pub mod guest_types;
 pub mod guests;
 pub mod identities;

@@ -11,10 +11,11 @@ use crate::server::AppState;
 use crate::server::db;
 use crate::server::db::outbox::Claimed;
 use crate::server::mail::Body;
-use crate::server::mail::pacing::{self, Signal};
+use crate::server::mail::pacing::{self, ConnectionSlot, Signal};
 use crate::server::mail::transport::{OpenSession, Prepared, Unprepared, credential_digest};
 use crate::server::oauth::cache::{CacheKey, Origin};
 use crate::server::oauth::client::request_token;
+use crate::server::oauth::shared;
 use crate::server::settings;
 use crate::server::smtp::session::{Failure as SessionFailure, Session, SessionError};
 use crate::server::smtp::token_request;
@@ -206,6 +207,8 @@ async fn attempt(
     );
     let mut refreshed_token = false;
     let mut reopened = false;
+    // A connection slot kept for the next session when one closes early.
+    let mut spare_slot = None;
     loop {
         let mut credential = credential(state, &prepared, kind).await?;
         if let Credential::Token { mailbox, .. } = &mut credential
@@ -222,18 +225,32 @@ async fn attempt(
             held.opened_with(prepared.generation, &login_name, &digest)
                 && held.session.primed_for(message)
         });
-        let checked_out = match held {
-            Some(held) => Some(held.session),
-            None => mailer
+        let checkout = || {
+            mailer
                 .transport
-                .checkout(prepared.generation, &login_name, &digest),
+                .checkout(prepared.generation, &login_name, &digest)
         };
-        let (mut session, reused) = match checked_out {
-            Some(session) => {
+        let mut checked_out = match held {
+            Some(held) => Some((held.session, held.slot)),
+            None => checkout(),
+        };
+        let mut new_slot = spare_slot.take();
+        if checked_out.is_none() && new_slot.is_none() {
+            // Under sending limits a new session needs one of the mailbox's
+            // connections; one of this node's sessions coming back idle
+            // meanwhile does as well.
+            match connection(state, lane, row, checkout).await? {
+                Connection::Idle(idle) => checked_out = Some(*idle),
+                Connection::Slot(slot) => new_slot = slot,
+            }
+        }
+        let (mut session, reused, slot) = match checked_out {
+            Some((session, slot)) => {
                 mail_log!(kind, trace, "Reusing transport object for {host}:{port}");
-                (session, true)
+                (session, true, slot)
             }
             None => {
+                let slot = new_slot;
                 mail_log!(kind, debug, "Creating transport object... ({host}:{port})");
                 match Session::open(&prepared.target(), &login(&credential)).await {
                     Ok(session) => {
@@ -242,15 +259,17 @@ async fn attempt(
                             info,
                             "Successfully created mail session and connected to mail server."
                         );
-                        (session, false)
+                        (session, false, slot)
                     }
                     Err(error) => {
                         // Exchange says 535 to a token it no longer accepts
                         // though the cache still trusts it (revoked, clock
-                        // skew): one new token, one more try.
+                        // skew): one new token, one more try. A token
+                        // another node fetched is as stale as a cached one.
                         if let Credential::Token {
                             key,
-                            origin: Origin::Cache,
+                            origin: Origin::Cache | Origin::Shared,
+                            token,
                             ..
                         } = &credential
                             && !refreshed_token
@@ -264,6 +283,8 @@ async fn attempt(
                                 "The SMTP server refused the cached OAuth token ({error}); requesting a new token and sending again"
                             );
                             mailer.tokens.invalidate(key).await;
+                            shared::forget(state, key, token).await;
+                            spare_slot = slot;
                             continue;
                         }
                         return Err(failed(kind, &error, &prepared));
@@ -288,6 +309,7 @@ async fn attempt(
                     login: login_name,
                     credential_digest: digest,
                     session,
+                    slot,
                 };
                 if open.session.primed().is_some() {
                     *chain.held = Some(open);
@@ -303,6 +325,7 @@ async fn attempt(
             // A pooled session the server had closed: once, on a new one.
             Err(error) if reused && !reopened && error.reply_code().is_none() => {
                 reopened = true;
+                spare_slot = slot;
                 mail_log!(
                     kind,
                     debug,
@@ -311,6 +334,34 @@ async fn attempt(
             }
             Err(error) => return Err(failed(kind, &error, &prepared)),
         }
+    }
+}
+
+/// How a new message gets a connection under sending limits.
+enum Connection {
+    /// One of this node's sessions, back in the pool while it waited.
+    Idle(Box<(Session, Option<ConnectionSlot>)>),
+    /// One of the mailbox's connections for the whole deployment, to open
+    /// a new session in; none needed without a limit.
+    Slot(Option<ConnectionSlot>),
+}
+
+async fn connection(
+    state: &AppState,
+    lane: &Lane,
+    row: &Claimed,
+    idle: impl Fn() -> Option<(Session, Option<ConnectionSlot>)>,
+) -> Result<Connection, Failure> {
+    let allowed = lane.gate.allowed(state.now_ms());
+    if allowed == 0 {
+        return Ok(Connection::Slot(None));
+    }
+    let mailbox = lane.paced_mailbox(row);
+    match pacing::take_connection_slot(state, &mailbox, allowed, idle).await {
+        Ok(Some(pacing::Taken::Slot(slot))) => Ok(Connection::Slot(Some(slot))),
+        Ok(Some(pacing::Taken::Idle(idle))) => Ok(Connection::Idle(Box::new(idle))),
+        Ok(None) => Err(diagnosis::connections_in_use(&mailbox, allowed).into()),
+        Err(e) => Err(diagnosis::settings_unreadable(&format!("{e:#}")).into()),
     }
 }
 
@@ -393,33 +444,41 @@ async fn credential(
             let fetched = state
                 .mailer
                 .tokens
-                .get(&key, || async {
-                    // A certificate credential signs a fresh assertion per request.
-                    let assertion = match credential {
-                        OAuthCredential::Certificate { .. } => {
-                            settings::client_assertion(state, &prepared.settings)
-                                .await
-                                .map_err(|e| {
-                                    Box::new(diagnosis::settings_unreadable(&format!("{e:#}")))
-                                })?
-                        }
-                        OAuthCredential::Secret { .. } => None,
-                    };
-                    let request =
-                        token_request(&prepared.settings, prepared.secret.clone(), assertion)
-                            .expect("OAuth settings make a token request");
-                    request_token(&prepared.http, request).await.result
+                .get(&key, || {
+                    // One token for the deployment: another node's, when good.
+                    shared::obtain(state, &key, || async {
+                        // A certificate credential signs a fresh assertion per request.
+                        let assertion = match credential {
+                            OAuthCredential::Certificate { .. } => {
+                                settings::client_assertion(state, &prepared.settings)
+                                    .await
+                                    .map_err(|e| {
+                                        Box::new(diagnosis::settings_unreadable(&format!("{e:#}")))
+                                    })?
+                            }
+                            OAuthCredential::Secret { .. } => None,
+                        };
+                        let request =
+                            token_request(&prepared.settings, prepared.secret.clone(), assertion)
+                                .expect("OAuth settings make a token request");
+                        request_token(&prepared.http, request).await.result
+                    })
                 })
                 .await;
             match fetched {
                 Ok((token, origin)) => {
-                    if origin == Origin::Fetched {
+                    if origin != Origin::Cache {
                         let expiry = state.mailer.tokens.expiry(&key).await;
                         mail_log!(
                             kind,
                             debug,
-                            "Putting value in OAuth Cache (accessToken, expiry {})",
-                            expiry.map_or_else(|| "unknown".into(), |t| t.to_string())
+                            "Putting value in OAuth Cache (accessToken, expiry {}){}",
+                            expiry.map_or_else(|| "unknown".into(), |t| t.to_string()),
+                            if origin == Origin::Shared {
+                                ", shared by another node of the deployment"
+                            } else {
+                                ""
+                            }
                         );
                     }
                     Ok(Credential::Token {

@@ -18,6 +18,7 @@ use schedule::{Batch, run_batch, run_lanes};
 
 use super::pacing::{self, Paced};
 use super::transport::OpenSession;
+use crate::domain::deployment::Persona;
 use crate::domain::diagnosis::Diagnosis;
 use crate::domain::limits::SendingLimits;
 use crate::server::AppState;
@@ -68,6 +69,12 @@ async fn run(state: AppState) {
     };
     let mut paced_generation = 0;
     loop {
+        if !state.has_persona(Persona::PolicyService) {
+            // Mail goes from the nodes with the Policy Service persona; a
+            // change of personas ends the current run (a new generation).
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
         let generation = mailer.generation();
         if generation != paced_generation {
             match pacing::current(&state).await {
