@@ -28,4 +28,5 @@ MAILROOM_TEST_POSTGRES="$postgres_url" cargo test --features ssr --tests
 echo "==> release build"
 cargo leptos build --release --split
 echo "==> Playwright in Chromium"
-(cd end2end && npx playwright test)
+# The two-node spec makes its own database through this role.
+(cd end2end && E2E_POSTGRES="$postgres_url" npx playwright test)

@@ -68,8 +68,8 @@ fn NodesTable(
     let after = view.disconnected_after_seconds;
     view! {
         <div class="toolbar">
-            <span class="hint">{format!("Database: {}. {count} node(s); a node shows Disconnected after {after} s without a heartbeat.", view.database)}</span>
             <button type="button" class="btn small" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh"</button>
+            <span class="toolbar-count">{format!("Database: {}. {count} node(s); Disconnected after {after} s without a heartbeat.", view.database)}</span>
         </div>
         <table class="data-table" aria-label="Deployment nodes">
             <thead>
@@ -159,14 +159,16 @@ fn EditNode(
                 <input type="hidden" name="form[node]" value=node.name.clone() />
                 <Field label="Personas" for_id="persona-administration" error=field_error(client_error, server_error, "personas")
                     hint="Administration serves the admin console and runs the scheduled jobs; Policy Service serves the guest and sponsor portals and sends mail.">
-                    <label class="check">
-                        <input id="persona-administration" name="form[administration]" type="checkbox" value="true" checked=has(Persona::Administration) />
-                        " Administration"
-                    </label>
-                    <label class="check">
-                        <input id="persona-policy-service" name="form[policy_service]" type="checkbox" value="true" checked=has(Persona::PolicyService) />
-                        " Policy Service"
-                    </label>
+                    <div class="persona-choices">
+                        <label>
+                            <input id="persona-administration" name="form[administration]" type="checkbox" value="true" checked=has(Persona::Administration) />
+                            "Administration"
+                        </label>
+                        <label>
+                            <input id="persona-policy-service" name="form[policy_service]" type="checkbox" value="true" checked=has(Persona::PolicyService) />
+                            "Policy Service"
+                        </label>
+                    </div>
                 </Field>
                 <div class="form-actions">
                     <button type="submit" class="btn primary" disabled=move || save.pending().get()>

@@ -255,6 +255,18 @@ pub async fn runs_jobs(state: &AppState) -> bool {
 /// at once.
 pub async fn leave(state: &AppState) {
     let config = &state.config;
+    // The mail this node was sending stops with it: due now on the others.
+    match db::outbox::release_leases_at_start(&state.db, Some(&config.instance), state.now_ms())
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(target: "smtp", "{n} mail jobs this node was sending go back to the queue")
+        }
+        Err(e) => {
+            tracing::warn!(target: "smtp", "could not give back the mail jobs in flight: {e}")
+        }
+    }
     if let Err(e) = db::deployment::release_lease(&state.db, SCHEDULED_JOBS, &config.instance).await
     {
         tracing::warn!(target: "system", "could not release the scheduled jobs: {e}");

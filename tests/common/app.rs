@@ -79,8 +79,21 @@ pub async fn harness_in(
     clock: Arc<dyn Clock>,
     mail: Option<MailConfig>,
 ) -> Harness {
+    let database = super::database::location(dir.path()).await;
+    harness_on(dir, &database, clock, mail).await
+}
+
+/// As `harness_in`, on `database` whatever the run's default.
+pub async fn harness_on(
+    dir: tempfile::TempDir,
+    database: &db::Location,
+    clock: Arc<dyn Clock>,
+    mail: Option<MailConfig>,
+) -> Harness {
     let options = LeptosOptions::builder().output_name("mailroom").build();
-    let mut state = build_state(dir.path(), clock.clone()).await.unwrap();
+    let mut state = mailroom::server::http::build_state(dir.path(), database, clock.clone())
+        .await
+        .unwrap();
     if let Some(config) = mail {
         state.mailer = Arc::new(Mailer::new(config, clock, &state.config.instance));
     }
