@@ -496,3 +496,36 @@ async fn the_deployment_page_edits_personas_and_deregisters_a_lost_node() {
         .collect();
     assert_eq!(names, ["ise-pan-01"]);
 }
+
+/// A database URL asking for TLS (`sslmode=require`, or `verify-full` with
+/// the system's CAs or `sslrootcert`) gets an encrypted connection.
+#[tokio::test]
+async fn a_node_reaches_postgresql_over_tls_when_the_url_asks() {
+    if !common::database::on_postgres() {
+        eprintln!("TLS to PostgreSQL needs PostgreSQL (run with MAILROOM_TEST_POSTGRES)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::database::env_url(dir.path()).await.unwrap();
+    let plain = db::open(&db::Location::Url(url.clone())).await.unwrap();
+    let offered: String = sqlx::query_scalar("SELECT current_setting('ssl')")
+        .fetch_one(&plain)
+        .await
+        .unwrap();
+    if offered != "on" {
+        eprintln!("this PostgreSQL server has ssl = {offered}: nothing to connect to over TLS");
+        return;
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let encrypted = db::open(&db::Location::Url(format!(
+        "{url}{separator}sslmode=require"
+    )))
+    .await
+    .unwrap();
+    let over_tls: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&encrypted)
+            .await
+            .unwrap();
+    assert!(over_tls);
+}
