@@ -126,7 +126,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/administration/system/certificates/trusted-certificates/import") view={Lazy::<ImportCertificateRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/smtp-server") view={Lazy::<SmtpServerRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/proxy") view={Lazy::<ProxyRoute>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/administration/system/deployment") view={Lazy::<DeploymentRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/deployment/deployment") view={Lazy::<DeploymentRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/alarm-settings") view={Lazy::<AlarmSettingsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/admin-access/password-policy") view={Lazy::<AdminPasswordPolicyRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/identity-management/identities/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />

@@ -392,7 +392,7 @@ async fn the_deployment_page_edits_personas_and_deregisters_a_lost_node() {
     let page = psn_router
         .clone()
         .oneshot(
-            http::Request::get("/administration/system/deployment")
+            http::Request::get("/administration/system/deployment/deployment")
                 .body(axum::body::Body::empty())
                 .unwrap(),
         )
@@ -528,4 +528,41 @@ async fn a_node_reaches_postgresql_over_tls_when_the_url_asks() {
             .await
             .unwrap();
     assert!(over_tls);
+}
+
+/// Failed sign-ins count for the whole deployment: guesses spread over two
+/// nodes behind a load balancer are throttled as if they hit one.
+#[tokio::test]
+async fn failed_sign_ins_on_one_node_throttle_the_others() {
+    let h = harness().await;
+    let (node_b, _) = another_node(&h).await;
+    for attempt in 0..5 {
+        let node = if attempt % 2 == 0 { &h.app } else { &node_b };
+        let reply = post(
+            node,
+            "/api/login",
+            "username=viewer&password=Wrong-Passw0rd",
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let reply = post(
+        &node_b,
+        "/api/login",
+        &format!("username=viewer&password={}", common::app::PASSWORD),
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        reply.body
+    );
+    // Cleared in the one place (as a success clears it), it is cleared for every node.
+    db::sign_in_failures::clear(&h.state.db, &mailroom::server::throttle::user_key("viewer"))
+        .await
+        .unwrap();
+    sign_in(&h.app, "viewer").await;
 }

@@ -15,7 +15,7 @@ const binary = path.join(root, "target", "release", "mailroom");
 const dataRoot = path.join(__dirname, "..", ".data", "deployment");
 const database = `mailroom_e2e_${process.pid}`;
 const docs = path.join(root, "docs");
-const DEPLOYMENT = "/administration/system/deployment";
+const DEPLOYMENT = "/administration/system/deployment/deployment";
 const PROXY = "/administration/system/settings/proxy";
 
 type Node = { name: string; url: string; process: ChildProcess };

@@ -6,7 +6,6 @@ use crate::domain::deployment::Persona;
 use crate::server::clock::{Clock, SystemClock};
 use crate::server::db;
 use crate::server::service::{Caller, ServiceError, admins, logs};
-use crate::server::throttle::LoginThrottle;
 use crate::server::vault::Vault;
 use crate::server::{AppState, Config};
 use axum::Router;
@@ -61,7 +60,6 @@ pub async fn build_state(
         vault: Arc::new(vault),
         mailer,
         clock,
-        throttle: Arc::new(LoginThrottle::default()),
         config: Arc::new(config),
         log_levels,
         primary: Arc::default(),
@@ -249,6 +247,12 @@ pub fn spawn_session_sweeper(state: AppState) {
             let idle_before = state.now() - state.config.session_idle.as_secs() as i64;
             if let Err(e) = db::sessions::delete_idle(&state.db, idle_before).await {
                 tracing::warn!(target: "admin-access", "could not sweep idle sessions: {e}");
+            }
+            let now = state.now();
+            let window = crate::server::throttle::PER_USER.window.as_secs() as i64;
+            if let Err(e) = db::sign_in_failures::forget_before(&state.db, now - window, now).await
+            {
+                tracing::warn!(target: "admin-access", "could not sweep old sign-in failures: {e}");
             }
         }
     });

@@ -21,7 +21,6 @@ pub mod tls;
 pub mod vault;
 
 use crate::server::clock::Clock;
-use crate::server::throttle::LoginThrottle;
 use crate::server::vault::Vault;
 use sqlx::AnyPool;
 use std::path::PathBuf;
@@ -80,7 +79,6 @@ pub struct AppState {
     pub db: AnyPool,
     pub vault: Arc<Vault>,
     pub clock: Arc<dyn Clock>,
-    pub throttle: Arc<LoginThrottle>,
     pub config: Arc<Config>,
     /// The per-component log levels the logging layer reads on every event.
     pub log_levels: Arc<logging::LogLevels>,

@@ -3,8 +3,8 @@
 //! user's count. Unknown and known user names are throttled alike, so the
 //! throttle does not reveal which names exist.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use crate::server::db;
+use sqlx::AnyPool;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy)]
@@ -30,58 +30,62 @@ pub const PER_IP: ThrottlePolicy = ThrottlePolicy {
     window: Duration::from_secs(30 * 60),
 };
 
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    last_at: i64,
-    locked_until: i64,
+/// A key's failures as stored (`db::sign_in_failures`), shared by every
+/// node of a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    pub count: u32,
+    pub last_at: i64,
+    pub locked_until: i64,
 }
 
-#[derive(Default)]
-pub struct LoginThrottle {
-    entries: Mutex<HashMap<String, Failures>>,
-}
-
-impl LoginThrottle {
-    /// Seconds to wait before another attempt for any of `keys`, if any.
-    pub fn wait(&self, keys: &[&str], now: i64) -> Option<i64> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        keys.iter()
-            .filter_map(|key| entries.get(*key))
-            .map(|f| f.locked_until - now)
-            .filter(|wait| *wait > 0)
-            .max()
-    }
-
-    pub fn record_failure(&self, key: &str, policy: ThrottlePolicy, now: i64) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        // Keep the map small: drop entries whose window has passed.
-        if entries.len() > 10_000 {
-            entries.retain(|_, f| now - f.last_at < policy.window.as_secs() as i64);
-        }
-        let entry = entries.entry(key.to_string()).or_insert(Failures {
-            count: 0,
-            last_at: now,
-            locked_until: 0,
-        });
-        if now - entry.last_at > policy.window.as_secs() as i64 {
-            entry.count = 0;
-        }
-        entry.count += 1;
-        entry.last_at = now;
-        if entry.count >= policy.free_failures {
-            let doublings = (entry.count - policy.free_failures).min(16);
+impl Failures {
+    /// The count after one more failure at `now`, and until when the key
+    /// is locked: the window restarts the count; past the free failures
+    /// each one doubles the wait, up to the cap.
+    pub fn after_failure(self, policy: ThrottlePolicy, now: i64) -> Failures {
+        let count = if now - self.last_at > policy.window.as_secs() as i64 {
+            1
+        } else {
+            self.count.saturating_add(1)
+        };
+        let locked_until = if count >= policy.free_failures {
+            let doublings = (count - policy.free_failures).min(16);
             let delay = (policy.first_delay.as_secs() << doublings).min(policy.max_delay.as_secs());
-            entry.locked_until = now + delay as i64;
+            now + delay as i64
+        } else {
+            self.locked_until
+        };
+        Failures {
+            count,
+            last_at: now,
+            locked_until,
         }
     }
+}
 
-    pub fn clear(&self, key: &str) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-    }
+/// Seconds to wait before another attempt for the user or the address, if any.
+pub async fn wait(
+    db: &AnyPool,
+    user_key: &str,
+    ip_key: &str,
+    now: i64,
+) -> sqlx::Result<Option<i64>> {
+    let until = db::sign_in_failures::locked_until(db, user_key, ip_key).await?;
+    Ok(until.map(|until| until - now).filter(|wait| *wait > 0))
+}
+
+pub async fn record_failure(
+    db: &AnyPool,
+    key: &str,
+    policy: ThrottlePolicy,
+    now: i64,
+) -> sqlx::Result<()> {
+    db::sign_in_failures::record(db, key, policy, now).await
+}
+
+pub async fn clear(db: &AnyPool, key: &str) -> sqlx::Result<()> {
+    db::sign_in_failures::clear(db, key).await
 }
 
 pub fn user_key(name: &str) -> String {
@@ -96,40 +100,40 @@ pub fn ip_key(ip: &str) -> String {
 mod tests {
     use super::*;
 
+    fn fail(mut failures: Failures, policy: ThrottlePolicy, at: i64, times: u32) -> Failures {
+        for _ in 0..times {
+            failures = failures.after_failure(policy, at);
+        }
+        failures
+    }
+
+    const NONE: Failures = Failures {
+        count: 0,
+        last_at: 0,
+        locked_until: 0,
+    };
+
     #[test]
     fn locks_after_free_failures_and_doubles() {
-        let throttle = LoginThrottle::default();
-        let key = user_key("Admin");
-        for _ in 0..4 {
-            throttle.record_failure(&key, PER_USER, 100);
-        }
-        assert_eq!(throttle.wait(&[&key], 100), None, "four failures are free");
-        throttle.record_failure(&key, PER_USER, 100);
-        assert_eq!(throttle.wait(&[&key], 100), Some(30));
-        throttle.record_failure(&key, PER_USER, 131);
-        assert_eq!(throttle.wait(&[&key], 131), Some(60));
+        let four = fail(NONE, PER_USER, 100, 4);
+        assert_eq!(four.locked_until, 0, "four failures are free");
+        let five = four.after_failure(PER_USER, 100);
+        assert_eq!(five.locked_until, 130);
+        let six = five.after_failure(PER_USER, 131);
+        assert_eq!(six.locked_until, 191);
         assert_eq!(
-            throttle.wait(&[&user_key("admin")], 131),
-            Some(60),
+            user_key("Admin"),
+            user_key(" admin"),
             "names are case-insensitive"
         );
-        throttle.clear(&key);
-        assert_eq!(throttle.wait(&[&key], 131), None);
     }
 
     #[test]
     fn delay_is_capped_and_old_failures_expire() {
-        let throttle = LoginThrottle::default();
-        let key = ip_key("10.0.0.1");
-        for _ in 0..60 {
-            throttle.record_failure(&key, PER_IP, 0);
-        }
-        assert_eq!(throttle.wait(&[&key], 0), Some(15 * 60));
-        throttle.record_failure(&key, PER_IP, 10_000);
-        assert_eq!(
-            throttle.wait(&[&key], 10_000),
-            None,
-            "the window passed, the count restarted"
-        );
+        let many = fail(NONE, PER_IP, 0, 60);
+        assert_eq!(many.locked_until, 15 * 60);
+        let later = many.after_failure(PER_IP, 10_000);
+        assert_eq!(later.count, 1, "the window passed, the count restarted");
+        assert!(later.locked_until < 10_000);
     }
 }

@@ -17,6 +17,7 @@ pub mod pacing;
 pub mod portals;
 pub mod proxy;
 pub mod sessions;
+pub mod sign_in_failures;
 pub mod smtp;
 pub mod sponsors;
 pub mod vault;

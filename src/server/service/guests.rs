@@ -150,7 +150,7 @@ async fn check_credentials(
     password: &Secret,
     client_ip: &str,
 ) -> Result<Account, GuestRefusal> {
-    let attempt = Attempt::start(app, format!("guest:{}", user_key(username)), client_ip)?;
+    let attempt = Attempt::start(app, format!("guest:{}", user_key(username)), client_ip).await?;
     let now = attempt.now();
     let row = db::guests::credentials(&app.db, username.trim()).await?;
     let verified = attempt

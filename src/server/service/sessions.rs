@@ -13,7 +13,7 @@ use crate::server::auth::{
 };
 use crate::server::db;
 use crate::server::db::admins::AdminRow;
-use crate::server::throttle::{PER_IP, PER_USER, ip_key, user_key};
+use crate::server::throttle::{self, PER_IP, PER_USER, ip_key, user_key};
 
 /// A new session: the token goes in the cookie, only its hash is stored.
 pub struct NewSession {
@@ -32,14 +32,14 @@ pub(crate) struct Attempt {
 impl Attempt {
     /// Starts an attempt for `user_key` (a `throttle::user_key`, prefixed
     /// per kind of user) from `client_ip`; `Throttled` while it must wait.
-    pub(crate) fn start(
+    pub(crate) async fn start(
         app: &AppState,
         user_key: String,
         client_ip: &str,
     ) -> Result<Attempt, ServiceError> {
         let now = app.now();
         let ip_key = ip_key(client_ip);
-        match app.throttle.wait(&[&user_key, &ip_key], now) {
+        match throttle::wait(&app.db, &user_key, &ip_key, now).await? {
             Some(wait_seconds) => Err(ServiceError::Throttled(format!(
                 "Too many failed sign-in attempts. Try again in {wait_seconds} seconds."
             ))),
@@ -69,12 +69,18 @@ impl Attempt {
         let checked = hash.unwrap_or_else(|| decoy_hash()).to_string();
         let verified =
             verify_password_off_runtime(password.clone(), checked).await && hash.is_some();
-        if verified {
-            app.throttle.clear(&self.user_key);
+        // Counted in the database, so every node of a deployment throttles
+        // as one; a count that cannot be written is logged, not fatal.
+        let counted = if verified {
+            throttle::clear(&app.db, &self.user_key).await
         } else {
-            app.throttle
-                .record_failure(&self.user_key, PER_USER, self.now);
-            app.throttle.record_failure(&self.ip_key, PER_IP, self.now);
+            match throttle::record_failure(&app.db, &self.user_key, PER_USER, self.now).await {
+                Ok(()) => throttle::record_failure(&app.db, &self.ip_key, PER_IP, self.now).await,
+                Err(e) => Err(e),
+            }
+        };
+        if let Err(e) = counted {
+            tracing::error!(target: "admin-access", "could not count a sign-in attempt: {e}");
         }
         verified
     }
@@ -89,7 +95,7 @@ async fn check_admin_password(
     password: &Secret,
     client_ip: &str,
 ) -> Result<(Attempt, AdminRow), SignInRefusal> {
-    let attempt = Attempt::start(app, user_key(name), client_ip)?;
+    let attempt = Attempt::start(app, user_key(name), client_ip).await?;
     let admin = db::admins::by_name(&app.db, name.trim())
         .await
         .map_err(ServiceError::from)?
@@ -303,7 +309,7 @@ pub async fn sponsor_sign_in(
     password: &Secret,
     client_ip: &str,
 ) -> Result<NewSession, SignInRefusal> {
-    let attempt = Attempt::start(app, format!("sponsor:{}", user_key(name)), client_ip)?;
+    let attempt = Attempt::start(app, format!("sponsor:{}", user_key(name)), client_ip).await?;
     let sponsor = db::sponsors::by_name(&app.db, name.trim())
         .await
         .map_err(ServiceError::from)?
