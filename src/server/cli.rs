@@ -7,6 +7,7 @@ use crate::server::http::{
 };
 use crate::server::service::{Caller, admins, vault};
 use crate::server::{AppState, db, logging};
+use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 use std::path::PathBuf;
@@ -196,7 +197,13 @@ async fn serve(
     crate::server::alarms::spawn_scheduler(state.clone());
     crate::server::deployment::spawn_settings_watcher(state.clone());
     let app = router(state.clone(), options);
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    // Without TCP_NODELAY a response written in pieces (every static file,
+    // streamed pages) waits for the client's delayed ACK, about 40 ms.
+    let listener = tokio::net::TcpListener::bind(addr).await?.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(target: "system", "could not set TCP_NODELAY: {e}");
+        }
+    });
     tracing::info!(target: "system", "Mailroom {} listening on http://{addr} (data directory {}, database {})", crate::server::VERSION, data_dir.display(), database.redacted());
     axum::serve(
         listener,
