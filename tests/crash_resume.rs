@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::Peers;
 use common::app::{harness_in, sign_in};
 use common::forms::configure_oauth_smtp;
 use common::mail::queue_guest_mail;
+use common::{Peers, free_port};
 use mailroom::domain::mail::MailStatus;
 use mailroom::server::db;
 use mailroom::server::http::system_clock;
@@ -38,14 +38,6 @@ async fn serve(dir: &Path, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("the mailroom binary")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Message-ID -> how many times smtp-server accepted it.
@@ -88,12 +80,12 @@ async fn a_kill_9_in_the_middle_of_a_batch_loses_no_message() {
 
     // A slow server (20 ms per message), so the batch is surely in flight
     // when the kill comes.
-    reqwest::Client::new()
-        .post(format!("{}/_faults", peers.authority()))
-        .body(json!({"at": "data", "action": "delay", "ms": 20, "times": 1_000_000}).to_string())
-        .send()
-        .await
-        .unwrap();
+    peers
+        .control(
+            "/_faults",
+            json!({"at": "data", "action": "delay", "ms": 20, "times": 1_000_000}),
+        )
+        .await;
 
     let port = free_port();
     let mut first = serve(dir.path(), port).await;

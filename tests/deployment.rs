@@ -276,13 +276,9 @@ async fn two_nodes_share_the_connections_a_mailbox_allows() {
     let h = harness().await;
     let root = sign_in(&h.app, "root").await;
     configure_smtp(&h, &root, &peers, &[]).await;
-    let limits = reqwest::Client::new()
-        .post(format!("{}/_limits", peers.authority()))
-        .body(json!({"max_connections": 3}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(limits.status().is_success());
+    peers
+        .control("/_limits", json!({"max_connections": 3}))
+        .await;
     let body = form_body(&[
         ("max_connections", "3".into()),
         ("messages_per_minute", "6000".into()),

@@ -54,17 +54,7 @@ async fn rig_with(overrides: &[(&'static str, String)]) -> Rig {
 
 impl Rig {
     async fn control(&self, path: &str, body: Value) {
-        let response = reqwest::Client::new()
-            .post(format!("{}{path}", self.peers.authority()))
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
+        self.peers.control(path, body).await;
     }
 
     async fn fault(&self, fault: Value) {

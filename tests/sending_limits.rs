@@ -59,16 +59,6 @@ async fn rig(
     (h, peers, root)
 }
 
-async fn control(peers: &Peers, path: &str, body: Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", peers.authority()))
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{path}");
-}
-
 async fn save_limits(h: &common::app::Harness, cookie: &str, limits: [&str; 4]) {
     let body = form_body(&[
         ("max_connections", limits[0].into()),
@@ -95,7 +85,9 @@ async fn wait_sent(state: &mailroom::server::AppState, sent: i64, within: Durati
 #[tokio::test]
 async fn a_paced_batch_stays_under_the_limits_and_a_test_email_overtakes_it() {
     let (h, peers, root) = rig(Arc::new(SystemClock)).await;
-    control(&peers, "/_limits", json!({"max_connections": 3})).await;
+    peers
+        .control("/_limits", json!({"max_connections": 3}))
+        .await;
     // Exchange's limits, scaled down: 3 connections, 600 messages a minute.
     save_limits(&h, &root, ["3", "600", "0", "0"]).await;
     worker::spawn(h.state.clone());
@@ -161,7 +153,9 @@ async fn a_quota_refusal_pauses_the_mailbox_and_it_resumes_without_loss() {
     let (h, root) = configured(clock.clone(), &peers).await;
     // The server's quota (20 recipients) is below what the console was
     // told: the server's 554 5.2.0 is what stops sending.
-    control(&peers, "/_limits", json!({"daily_recipients": 20})).await;
+    peers
+        .control("/_limits", json!({"daily_recipients": 20}))
+        .await;
     save_limits(&h, &root, ["3", "0", "10000", "500"]).await;
     worker::spawn(h.state.clone());
     let queued = queue_guest_mail(&h.state, 30, "Quota").await;
@@ -206,7 +200,7 @@ async fn a_quota_refusal_pauses_the_mailbox_and_it_resumes_without_loss() {
     }
 
     // A day later the quota is free again: the rest go, in full.
-    control(&peers, "/_limits/new-day", json!({})).await;
+    peers.control("/_limits/new-day", json!({})).await;
     clock.advance(time::Duration::hours(25));
     h.state.mailer.wake();
     wait_sent(&h.state, 30, Duration::from_secs(30)).await;
@@ -321,7 +315,9 @@ async fn a_message_to_more_recipients_than_allowed_goes_in_parts() {
 #[tokio::test]
 async fn a_sender_pool_spreads_bulk_mail_each_mailbox_under_its_own_limits() {
     let (h, peers, root) = rig(Arc::new(SystemClock)).await;
-    control(&peers, "/_limits", json!({"max_connections": 3})).await;
+    peers
+        .control("/_limits", json!({"max_connections": 3}))
+        .await;
     save_limits(&h, &root, ["3", "600", "0", "0"]).await;
     let add = |mailbox: &str| {
         let body = form_body(&[("mailbox", mailbox.into())]);

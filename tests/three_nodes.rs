@@ -10,17 +10,17 @@
 
 mod common;
 
-use common::Peers;
 use common::app::{harness_in, post, sign_in};
 use common::forms::{configure_oauth_smtp, form_body};
 use common::mail::queue_guest_mail;
+use common::{Peers, free_port};
 use http::StatusCode;
 use mailroom::domain::alarm::AlarmCode;
 use mailroom::domain::deployment::DeploymentView;
 use mailroom::domain::mail::MailStatus;
 use mailroom::server::db;
 use mailroom::server::http::system_clock;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -47,14 +47,6 @@ async fn serve(dir: &Path, key: &str, node: &str, port: u16) -> Child {
         .expect("the mailroom binary")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Message-ID -> how many times smtp-server accepted it.
 async fn received(peers: &Peers) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
@@ -63,16 +55,6 @@ async fn received(peers: &Peers) -> HashMap<String, usize> {
         *counts.entry(id.to_string()).or_insert(0) += 1;
     }
     counts
-}
-
-async fn control(peers: &Peers, path: &str, body: Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", peers.authority()))
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{path}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,7 +68,9 @@ async fn three_nodes_send_a_batch_and_one_is_killed() {
     let h = harness_in(dir, system_clock(), None).await;
     let root = sign_in(&h.app, "root").await;
     configure_oauth_smtp(&h, &root, &peers).await;
-    control(&peers, "/_limits", json!({"max_connections": 3})).await;
+    peers
+        .control("/_limits", json!({"max_connections": 3}))
+        .await;
     let limits = form_body(&[
         ("max_connections", "3".into()),
         ("messages_per_minute", "100000".into()),
@@ -105,12 +89,12 @@ async fn three_nodes_send_a_batch_and_one_is_killed() {
     let key = std::fs::read_to_string(dir.join(mailroom::server::vault::KEY_FILE)).unwrap();
     let tokens_before = peers.stats().await["token_requests"].as_i64().unwrap();
     // A slow server (10 ms per message), so the kill comes mid-batch.
-    control(
-        &peers,
-        "/_faults",
-        json!({"at": "data", "action": "delay", "ms": 10, "times": 1_000_000}),
-    )
-    .await;
+    peers
+        .control(
+            "/_faults",
+            json!({"at": "data", "action": "delay", "ms": 10, "times": 1_000_000}),
+        )
+        .await;
 
     let ports = [free_port(), free_port(), free_port()];
     let names = ["ise-psn-01", "ise-psn-02", "ise-psn-03"];

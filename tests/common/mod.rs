@@ -8,6 +8,15 @@ pub mod database;
 pub mod forms;
 pub mod mail;
 
+/// A port nothing listens on now, for a console process of a test.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -67,6 +76,21 @@ impl Peers {
 
     pub fn authority(&self) -> String {
         format!("http://127.0.0.1:{}", self.port("token_http"))
+    }
+
+    /// Tells the peers how to behave (`/_limits`, `/_faults`, `/_smtp/...`).
+    pub async fn control(&self, path: &str, body: Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.authority()))
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
     }
 
     pub async fn stats(&self) -> Value {
