@@ -732,3 +732,74 @@ fn guest_type_form(name: &str) -> String {
         mailroom::domain::percent_encode(name)
     )
 }
+
+/// A console page without a session answers with a redirect to sign-in
+/// (HTML anyone can follow, not a blank page for the wasm to redirect),
+/// keeping where the admin was going; signing in returns there, and only
+/// to a path of this console. The portals and sign-in pages are not
+/// redirected.
+#[tokio::test]
+async fn a_console_page_without_a_session_sends_the_browser_to_sign_in() {
+    use tower::ServiceExt;
+    let h = harness().await;
+    let send = |request: http::Request<axum::body::Body>| {
+        let app = h.app.clone();
+        async move { app.oneshot(request).await.unwrap() }
+    };
+    let get = |path: &str, cookie: Option<&str>| {
+        let mut request = http::Request::get(path);
+        if let Some(cookie) = cookie {
+            request = request.header(http::header::COOKIE, cookie);
+        }
+        request.body(axum::body::Body::empty()).unwrap()
+    };
+    let location = |response: &http::Response<axum::body::Body>| {
+        response
+            .headers()
+            .get(http::header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let queue = "/operations/mail-queue/outbound-email/mail-queue?status=dead";
+    let page = send(get(queue, None)).await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&page).as_deref(),
+        Some(
+            "/login?next=%2Foperations%2Fmail-queue%2Foutbound-email%2Fmail-queue%3Fstatus%3Ddead"
+        )
+    );
+    assert_eq!(send(get("/", None)).await.status(), StatusCode::SEE_OTHER);
+    for open in ["/login", "/sponsor/login"] {
+        assert_eq!(
+            send(get(open, None)).await.status(),
+            StatusCode::OK,
+            "{open}"
+        );
+    }
+    let root = sign_in(&h.app, "root").await;
+    assert_eq!(send(get(queue, Some(&root))).await.status(), StatusCode::OK);
+
+    let sign_in_to = |next: &str| {
+        let body = format!(
+            "username=viewer&password={PASSWORD}&next={}",
+            mailroom::domain::percent_encode(next)
+        );
+        http::Request::post("/api/login")
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    let back = send(sign_in_to(queue)).await;
+    assert_eq!(location(&back).as_deref(), Some(queue));
+    for elsewhere in [
+        "//evil.example/",
+        "/\\evil.example",
+        "https://evil.example/",
+    ] {
+        let refused = send(sign_in_to(elsewhere)).await;
+        assert_eq!(location(&refused).as_deref(), Some("/"), "{elsewhere}");
+    }
+}

@@ -94,8 +94,15 @@ test("a Read-Only admin sees disabled Save buttons and the server refuses its ch
 
   await page.getByRole("button", { name: "Log Out" }).click();
   await expect(page).toHaveURL(/\/login$/);
+  // Signed out, a console page is a redirect to sign-in, which then returns there.
   await page.goto(ADMINISTRATORS);
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?next=%2Fadministration%2Fsystem%2Fadmin-access%2Fadministrators$/);
+  await hydrated(page);
+  await page.getByLabel("Username").fill("auditor");
+  await page.getByLabel("Password").fill(AUDITOR_PASSWORD);
+  await page.getByRole("button", { name: "Login" }).click();
+  await expect(page).toHaveURL(ADMINISTRATORS);
+  await expect(page.getByTestId("signed-in-user")).toHaveText("auditor");
 });
 
 test("the Super Admin's change shows in the configuration audit", async ({ page }) => {

@@ -22,11 +22,13 @@ fn refused(refusal: crate::server::service::sessions::SignInRefusal) -> ApiError
     }
 }
 
-/// The new session's cookie, and on to the dashboard.
+/// The new session's cookie, and on to `next` (a console path) or the
+/// dashboard.
 #[cfg(feature = "ssr")]
 fn start(
     session: &crate::server::service::sessions::NewSession,
     visitor: &crate::server::auth::Visitor,
+    next: Option<&str>,
 ) {
     use crate::server::auth::{SESSION_COOKIE, session_cookie};
     super::set_cookie(session_cookie(
@@ -34,12 +36,16 @@ fn start(
         &session.token,
         visitor.over_tls,
     ));
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(crate::domain::local_next(next));
 }
 
 /// Signs in. The same message answers an unknown user and a wrong password.
 #[server(endpoint = "login")]
-pub async fn login(username: String, password: String) -> Result<(), ApiError> {
+pub async fn login(
+    username: String,
+    password: String,
+    #[server(default)] next: Option<String>,
+) -> Result<(), ApiError> {
     use crate::domain::Secret;
     use crate::server::auth::Visitor;
     use crate::server::service::sessions;
@@ -52,7 +58,7 @@ pub async fn login(username: String, password: String) -> Result<(), ApiError> {
     )
     .await
     .map_err(refused)?;
-    start(&session, &visitor);
+    start(&session, &visitor, next.as_deref());
     Ok(())
 }
 
@@ -79,7 +85,7 @@ pub async fn change_expired_password(
     )
     .await
     .map_err(refused)?;
-    start(&session, &visitor);
+    start(&session, &visitor, None);
     Ok(())
 }
 

@@ -29,6 +29,24 @@ pub use email::EmailAddress;
 pub use role::{Access, Role};
 pub use secret::Secret;
 
+/// Where to go after signing in: `next` when it is a path on this console
+/// (not `//host` or `/\\host`, which browsers read as another site), else
+/// the dashboard.
+pub fn local_next(next: Option<&str>) -> &str {
+    match next {
+        Some(next)
+            if next.starts_with('/')
+                && !next.starts_with("//")
+                && !next.starts_with("/\\")
+                && next.len() <= 2048
+                && !next.chars().any(|c| c.is_control()) =>
+        {
+            next
+        }
+        _ => "/",
+    }
+}
+
 /// Percent-encodes everything but RFC 3986's unreserved characters, for a
 /// URL's query or a data: URL.
 pub fn percent_encode(value: &str) -> String {

@@ -38,6 +38,12 @@ pub fn LoginCard(
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
+    // Where the console sent the browser from, to return there (checked
+    // again on the server).
+    let next = leptos_router::hooks::use_query_map()
+        .get_untracked()
+        .get("next")
+        .unwrap_or_default();
     let error = move || {
         login
             .value()
@@ -60,6 +66,7 @@ pub fn LoginPage() -> impl IntoView {
                         view! { <Banner kind=BannerKind::Error>{e}</Banner> }.into_any()
                     }
                 })}
+                <input type="hidden" name="next" value=next />
                 <label for="username">"Username"</label>
                 <input id="username" name="username" type="text" autocomplete="username" required autofocus />
                 <label for="password">"Password"</label>

@@ -114,6 +114,25 @@ async fn page_handler(State(state): State<WebState>, request: Request<Body>) -> 
         app,
         leptos_options,
     } = state;
+    // A console page without a session goes to sign-in at once, as HTML
+    // anyone can read, rather than as a blank page the wasm redirects.
+    let (mut parts, body) = request.into_parts();
+    if needs_admin_session(parts.uri.path()) {
+        use axum::extract::OptionalFromRequestParts;
+        let caller =
+            <Caller as OptionalFromRequestParts<AppState>>::from_request_parts(&mut parts, &app)
+                .await;
+        if matches!(caller, Ok(None) | Err(ServiceError::Unauthenticated)) {
+            let next = parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string();
+            let location = format!("/login?next={}", crate::domain::percent_encode(&next));
+            return (StatusCode::SEE_OTHER, [(http::header::LOCATION, location)]).into_response();
+        }
+    }
+    let request = Request::from_parts(parts, body);
     // Async: the whole page is rendered before it is sent, so it works
     // (reads, links, GET forms) before or without the wasm.
     let handler = leptos_axum::render_app_async_with_context(
@@ -202,6 +221,13 @@ pub fn persona_for_page(path: &str) -> Option<Persona> {
     } else {
         Some(Persona::Administration)
     }
+}
+
+/// Console pages (not the sign-in pages) need an admin session.
+fn needs_admin_session(path: &str) -> bool {
+    persona_for_page(path) == Some(Persona::Administration)
+        && path != "/login"
+        && !path.starts_with("/login/")
 }
 
 /// Answers a page this node does not serve (an admin removed the persona
