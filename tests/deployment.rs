@@ -32,7 +32,7 @@ async fn a_starting_node_takes_back_only_its_own_leases() {
     assert_eq!((a.len(), b.len()), (2, 2), "each node claimed its own rows");
     assert!(a.iter().all(|row| b.iter().all(|other| other.id != row.id)));
 
-    let released = db::outbox::release_leases_at_start(&h.state.db, Some("ise-psn-01/"), now)
+    let released = db::outbox::release_leases(&h.state.db, Some("ise-psn-01/"), now)
         .await
         .unwrap();
     assert_eq!(released, 2);
@@ -50,14 +50,14 @@ async fn a_starting_node_takes_back_only_its_own_leases() {
     }
     // Names end at their slash: node ise-psn-0 is neither of the others.
     assert_eq!(
-        db::outbox::release_leases_at_start(&h.state.db, Some("ise-psn-0/"), now)
+        db::outbox::release_leases(&h.state.db, Some("ise-psn-0/"), now)
             .await
             .unwrap(),
         0
     );
     // The single node of an SQLite deployment takes back everything.
     assert_eq!(
-        db::outbox::release_leases_at_start(&h.state.db, None, now)
+        db::outbox::release_leases(&h.state.db, None, now)
             .await
             .unwrap(),
         2

@@ -112,8 +112,6 @@ pub struct NodeView {
 pub struct DeploymentView {
     /// "SQLite (embedded)" or "PostgreSQL", with no address or credential.
     pub database: String,
-    /// Whether more than one node may join (a shared database).
-    pub shared: bool,
     pub nodes: Vec<NodeView>,
     /// How long without a heartbeat before a node shows Disconnected.
     pub disconnected_after_seconds: i64,

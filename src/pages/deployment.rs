@@ -98,7 +98,7 @@ fn NodesTable(
                             <td>{node.personas.labels()}</td>
                             <td>{if node.primary { "PRIMARY" } else { "SECONDARY" }}</td>
                             <td>{node.version.clone()}</td>
-                            <td><span class=format!("status {class}")>{text}</span></td>
+                            <td title=format!("Started {}", format_time(node.started_at_ms / 1000))><span class=format!("status {class}")>{text}</span></td>
                             <td>{format_time(node.heartbeat_at_ms / 1000)}</td>
                             <td class="row-actions">
                                 <button type="button" class="btn small" aria-label=format!("Edit {name}")

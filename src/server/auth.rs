@@ -161,6 +161,11 @@ macro_rules! session_extractor {
                 if !app.has_persona($persona) {
                     return Err(not_served_here(&app, $persona));
                 }
+                // Found already for this request (a page render and the
+                // server functions it calls): not looked up again.
+                if let Some(caller) = parts.extensions.get::<$caller>() {
+                    return Ok(Some(caller.clone()));
+                }
                 $lookup(&app, &token, &client_ip(parts)).await
             }
         }

@@ -178,8 +178,7 @@ pub async fn check_nodes(state: &AppState) -> anyhow::Result<()> {
     for (node, subject) in silent.iter().zip(&subjects) {
         // What it was sending is due again now rather than when its leases
         // run out: the other nodes send it, with the same Message-IDs.
-        let released =
-            db::outbox::release_leases_at_start(&state.db, Some(&node.instance), now).await?;
+        let released = db::outbox::release_leases(&state.db, Some(&node.instance), now).await?;
         if released > 0 {
             tracing::warn!(target: "smtp", "Node {} is disconnected: {released} mail jobs it was sending go out from the other nodes", node.name);
             state.mailer.wake();
@@ -256,9 +255,7 @@ pub async fn runs_jobs(state: &AppState) -> bool {
 pub async fn leave(state: &AppState) {
     let config = &state.config;
     // The mail this node was sending stops with it: due now on the others.
-    match db::outbox::release_leases_at_start(&state.db, Some(&config.instance), state.now_ms())
-        .await
-    {
+    match db::outbox::release_leases(&state.db, Some(&config.instance), state.now_ms()).await {
         Ok(0) => {}
         Ok(n) => {
             tracing::info!(target: "smtp", "{n} mail jobs this node was sending go back to the queue")

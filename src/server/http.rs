@@ -122,6 +122,9 @@ async fn page_handler(State(state): State<WebState>, request: Request<Body>) -> 
         let caller =
             <Caller as OptionalFromRequestParts<AppState>>::from_request_parts(&mut parts, &app)
                 .await;
+        if let Ok(Some(caller)) = &caller {
+            parts.extensions.insert(caller.clone());
+        }
         if matches!(caller, Ok(None) | Err(ServiceError::Unauthenticated)) {
             let next = parts
                 .uri

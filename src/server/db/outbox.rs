@@ -260,12 +260,12 @@ fn next_due_sql(dialect: super::Dialect) -> String {
     )
 }
 
-/// After a restart this node is sending nothing: the rows it had leased
-/// (names starting with `owner_prefix`) are due now. Other nodes' leases
-/// are theirs until they run out, or until the PRIMARY finds the node
-/// disconnected and releases them (its instance as the prefix). `None`
-/// takes back every lease (SQLite: one node).
-pub async fn release_leases_at_start(
+/// Makes the rows leased by owners whose names start with `owner_prefix`
+/// due now: the node's earlier processes at start (`node/`), a process
+/// leaving cleanly or found disconnected by the PRIMARY (its instance).
+/// Other nodes' leases are theirs until they run out. `None` takes back
+/// every lease (SQLite: one node).
+pub async fn release_leases(
     db: impl AnyExecutor<'_>,
     owner_prefix: Option<&str>,
     now: i64,

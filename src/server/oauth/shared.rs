@@ -91,30 +91,28 @@ where
 /// longer accepts it), so the next node to need one asks for a new one.
 pub async fn forget(state: &AppState, key: &CacheKey, refused: &Secret) {
     let id = record_id(key);
-    let current = match state.vault.get(PURPOSE, &id).await {
-        Ok(Some(sealed)) => serde_json::from_str::<Stored>(sealed.expose()).ok(),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(target: "smtp", "could not read the deployment's OAuth token: {e}");
-            None
-        }
-    };
-    if current.is_some_and(|stored| stored.access_token == refused.expose())
+    if read(state, &id)
+        .await
+        .is_some_and(|stored| stored.access_token == refused.expose())
         && let Err(e) = state.vault.delete(PURPOSE, &id).await
     {
         tracing::warn!(target: "smtp", "could not forget the deployment's OAuth token: {e}");
     }
 }
 
-async fn stored(state: &AppState, id: &str) -> Option<FetchedToken> {
-    let sealed = match state.vault.get(PURPOSE, id).await {
-        Ok(sealed) => sealed?,
+async fn read(state: &AppState, id: &str) -> Option<Stored> {
+    match state.vault.get(PURPOSE, id).await {
+        Ok(sealed) => serde_json::from_str(sealed?.expose()).ok(),
         Err(e) => {
             tracing::warn!(target: "smtp", "could not read the deployment's OAuth token: {e}");
-            return None;
+            None
         }
-    };
-    let stored: Stored = serde_json::from_str(sealed.expose()).ok()?;
+    }
+}
+
+/// The deployment's token when it is not yet due for a refresh.
+async fn stored(state: &AppState, id: &str) -> Option<FetchedToken> {
+    let stored = read(state, id).await?;
     let lifetime = time::Duration::milliseconds(stored.lifetime_ms);
     let left = time::Duration::milliseconds(stored.expires_at_ms - state.now_ms());
     (left > TokenCache::refresh_margin(lifetime)).then(|| FetchedToken {

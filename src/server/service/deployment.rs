@@ -30,13 +30,11 @@ pub async fn view(app: &AppState, caller: &Caller) -> Result<DeploymentView, Ser
             heartbeat_at_ms: row.heartbeat_at,
         })
         .collect();
-    let dialect = db::Dialect::of(&app.db);
     Ok(DeploymentView {
-        database: match dialect {
+        database: match db::Dialect::of(&app.db) {
             db::Dialect::Sqlite => "SQLite (embedded, one node)".into(),
             db::Dialect::Postgres => "PostgreSQL (shared by every node)".into(),
         },
-        shared: dialect == db::Dialect::Postgres,
         nodes,
         disconnected_after_seconds: DISCONNECTED_AFTER_MS / 1000,
     })

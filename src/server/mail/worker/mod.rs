@@ -39,8 +39,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             db::Dialect::Sqlite => None,
             db::Dialect::Postgres => Some(format!("{}/", state.config.node_name)),
         };
-        match db::outbox::release_leases_at_start(&state.db, mine.as_deref(), state.now_ms()).await
-        {
+        match db::outbox::release_leases(&state.db, mine.as_deref(), state.now_ms()).await {
             Ok(0) => {}
             Ok(n) => {
                 tracing::info!(target: "smtp", "Resuming {n} mail jobs that were being sent when the console stopped")
