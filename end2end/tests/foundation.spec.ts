@@ -8,8 +8,8 @@ const AUDITOR_PASSWORD = "Aud1tor-Passw0rd";
 test("visitors without a session are sent to sign in, and the API answers 401", async ({ request }) => {
   // A browser's navigation asks for HTML.
   const page = await request.get(ADMINISTRATORS, { maxRedirects: 0, headers: { Accept: "text/html" } });
-  expect(page.status()).toBe(302);
-  expect(page.headers()["location"]).toBe("/login");
+  expect(page.status()).toBe(303);
+  expect(page.headers()["location"]).toBe("/login?next=%2Fadministration%2Fsystem%2Fadmin-access%2Fadministrators");
   const api = await request.post("/api/list_admins", { form: {} });
   expect(api.status()).toBe(401);
 });
