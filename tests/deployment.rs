@@ -198,6 +198,45 @@ async fn the_scheduled_jobs_run_on_one_node_and_move_when_it_stops() {
     }
     assert_eq!(winners, 1);
 
+    // Connection slots are renewed by their node's instance prefix, and a
+    // node's restart gives up only its earlier processes' leases.
+    use db::deployment::{release_earlier_leases, renew_connection_leases};
+    for owner in ["a/1#0", "a/1#1", "a/10#0", "b/2#0"] {
+        let job = format!("connection:test:{owner}");
+        assert!(take_lease(db, &job, owner, t, t + 20_000).await.unwrap());
+    }
+    assert_eq!(
+        renew_connection_leases(db, "a/1", t + 60_000)
+            .await
+            .unwrap(),
+        2
+    );
+    // a/1's two slots and its jobs lease above; a/10's own slot stays.
+    assert_eq!(
+        release_earlier_leases(db, Some("a/"), "a/10")
+            .await
+            .unwrap(),
+        3
+    );
+    assert!(
+        !take_lease(
+            db,
+            "connection:test:a/10#0",
+            "c/3#0",
+            t + 10_000,
+            t + 30_000
+        )
+        .await
+        .unwrap(),
+        "this process's slot stays"
+    );
+    assert!(
+        !take_lease(db, "connection:test:b/2#0", "c/3#0", t + 10_000, t + 30_000)
+            .await
+            .unwrap(),
+        "another node's slot stays"
+    );
+
     // A lone node is the PRIMARY.
     assert!(mailroom::server::deployment::runs_jobs(&h.state).await);
     assert!(h.state.primary.load(std::sync::atomic::Ordering::SeqCst));

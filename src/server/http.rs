@@ -246,7 +246,7 @@ async fn persona_gate(
                 "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not served on this node</title></head>\
                  <body><h1>Not served on this node</h1><p>Node {} does not have the {} persona, so it does not serve this page. \
                  Use a node that has it; Administration &gt; System &gt; Deployment lists them.</p></body></html>",
-                html_escape(&app.config.node_name),
+                crate::domain::template::escape_html(&app.config.node_name),
                 persona.label()
             );
             (
@@ -258,13 +258,6 @@ async fn persona_gate(
         }
         _ => next.run(request).await,
     }
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Deletes idle sessions now and then, so the table does not grow forever.

@@ -212,15 +212,12 @@ pub async fn renew_connection_leases(
     until_ms: i64,
 ) -> sqlx::Result<u64> {
     let prefix = format!("{instance}#");
-    let renewed = sqlx::query(
-        "UPDATE job_leases SET until_ms = $1 \
-         WHERE substr(owner, 1, CAST($2 AS INTEGER)) = $3",
-    )
-    .bind(until_ms)
-    .bind(prefix.chars().count() as i64)
-    .bind(&prefix)
-    .execute(db)
-    .await?;
+    let renewed =
+        sqlx::query("UPDATE job_leases SET until_ms = $1 WHERE substr(owner, 1, length($2)) = $2")
+            .bind(until_ms)
+            .bind(&prefix)
+            .execute(db)
+            .await?;
     Ok(renewed.rows_affected())
 }
 
@@ -233,14 +230,11 @@ pub async fn release_earlier_leases(
     node_prefix: Option<&str>,
     instance: &str,
 ) -> sqlx::Result<u64> {
-    let prefix = node_prefix.unwrap_or("");
     let released = sqlx::query(
-        "DELETE FROM job_leases WHERE substr(owner, 1, CAST($1 AS INTEGER)) = $2 \
-         AND substr(owner, 1, CAST($3 AS INTEGER)) <> $4",
+        "DELETE FROM job_leases WHERE substr(owner, 1, length($1)) = $1 \
+         AND substr(owner, 1, length($2)) <> $2",
     )
-    .bind(prefix.chars().count() as i64)
-    .bind(prefix)
-    .bind(instance.chars().count() as i64)
+    .bind(node_prefix.unwrap_or(""))
     .bind(instance)
     .execute(db)
     .await?;
