@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Measures the release wasm's size (raw and gzipped) and the idle server's
-# resident memory. Run after `cargo leptos build --release --split`: the main
+# resident memory. Run after `cargo leptos build --release --split --precompress`: the main
 # wasm is what every page loads; each lazy page's chunks come on first visit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wasm=target/site/pkg/mailroom.wasm
 binary=target/release/mailroom
-[ -f "$wasm" ] && [ -x "$binary" ] || { echo "build first: cargo leptos build --release --split" >&2; exit 1; }
+[ -f "$wasm" ] && [ -x "$binary" ] || { echo "build first: cargo leptos build --release --split --precompress" >&2; exit 1; }
 
 raw=$(stat -c %s "$wasm")
 gz=$(gzip -9 -c "$wasm" | wc -c)

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 source scripts/env.sh
 echo "==> building the console (release)"
-cargo leptos build --release --split
+cargo leptos build --release --split --precompress
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 echo "==> serving on http://$LEPTOS_SITE_ADDR"

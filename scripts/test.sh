@@ -26,7 +26,7 @@ echo "==> integration tests again on PostgreSQL"
 postgres_url="$(scripts/postgres.sh)"
 MAILROOM_TEST_POSTGRES="$postgres_url" cargo test --features ssr --tests
 echo "==> release build"
-cargo leptos build --release --split
+cargo leptos build --release --split --precompress
 echo "==> Playwright in Chromium"
 # The two-node spec makes its own database through this role.
 (cd end2end && E2E_POSTGRES="$postgres_url" npx playwright test)

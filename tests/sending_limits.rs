@@ -167,7 +167,7 @@ async fn a_quota_refusal_pauses_the_mailbox_and_it_resumes_without_loss() {
     loop {
         let counts = db::outbox::counts(&h.state.db).await.unwrap();
         let paused = db::pacing::usage(
-            &h.state.db,
+            &mut h.state.db.acquire().await.unwrap(),
             common::forms::MAILBOX,
             unix_ms(time::OffsetDateTime::now_utc()),
         )
@@ -421,9 +421,13 @@ async fn a_sender_pool_spreads_bulk_mail_each_mailbox_under_its_own_limits() {
     let counts = db::outbox::counts(&h.state.db).await.unwrap();
     assert_eq!(counts.dead, 0, "{counts:?}");
     let now = unix_ms(time::OffsetDateTime::now_utc());
-    let rest = db::pacing::usage(&h.state.db, "guests3@contoso.onmicrosoft.com", now)
-        .await
-        .unwrap();
+    let rest = db::pacing::usage(
+        &mut h.state.db.acquire().await.unwrap(),
+        "guests3@contoso.onmicrosoft.com",
+        now,
+    )
+    .await
+    .unwrap();
     assert!(rest.2.is_some(), "guests3@ rests: {rest:?}");
     assert!(rest.3.contains("permission"), "{}", rest.3);
     // The Mail Queue shows the mailbox each message went from.

@@ -24,28 +24,24 @@ pub fn use_can(access: Access) -> Signal<bool> {
 pub fn ConsoleLayout() -> impl IntoView {
     let me = Resource::new(|| (), |_| current_admin());
     provide_context(CurrentAdmin(me));
+    // Only the top bar waits for the admin. The page is outside this
+    // Transition: a Suspense re-runs its children's closure while resolving
+    // on the server, and a page inside it would be built (and would load
+    // its data) once per re-run.
     view! {
-        <Transition fallback=|| view! { <div class="loading">"Loading…"</div> }>
+        <Transition fallback=|| view! { <header class="topbar"></header> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(admin)) => view! {
-                        <TopBar admin=admin />
-                        <div class="page">
-                            <Breadcrumbs />
-                            <Outlet />
-                        </div>
-                    }
-                    .into_any(),
+                    Ok(Some(admin)) => view! { <TopBar admin=admin /> }.into_any(),
                     Ok(None) | Err(ApiError::Unauthenticated) => view! { <Redirect path="/login" /> }.into_any(),
-                    Err(error) => view! {
-                        <div class="page">
-                            <Banner kind=BannerKind::Error>{error.to_string()}</Banner>
-                        </div>
-                    }
-                    .into_any(),
+                    Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
                 }
             })}
         </Transition>
+        <div class="page">
+            <Breadcrumbs />
+            <Outlet />
+        </div>
     }
 }
 
@@ -82,11 +78,19 @@ fn TopBar(admin: SignedInAdmin) -> impl IntoView {
 }
 
 /// The ☰ Menu drawer. A `<details>` element, so it opens without scripts too.
+/// Its links are the same for every admin and page, so their HTML is built
+/// once per process; one click handler on the drawer closes it when a link
+/// is followed (the router takes the link itself).
 #[component]
 fn MenuDrawer() -> impl IntoView {
     let drawer = NodeRef::<leptos::html::Details>::new();
-    let close = move |_| {
-        if let Some(details) = drawer.get() {
+    let close_on_link = move |ev: leptos::ev::MouseEvent| {
+        let on_link = event_target::<leptos::web_sys::Element>(&ev)
+            .closest("a")
+            .ok()
+            .flatten()
+            .is_some();
+        if on_link && let Some(details) = drawer.get() {
             details.set_open(false);
         }
     };
@@ -96,37 +100,48 @@ fn MenuDrawer() -> impl IntoView {
                 <span aria-hidden="true">"☰"</span>
                 " Menu"
             </summary>
-            <nav class="menu-drawer" aria-label="Main menu">
-                <a href="/" class="menu-home" on:click=close>"Home"</a>
-                {MENU
-                    .iter()
-                    .filter(|section| !section.areas.is_empty())
-                    .map(|section| view! {
-                        <section class="menu-section">
-                            <h2>{section.label}</h2>
-                            {section.areas.iter().map(|area| view! {
-                                <div class="menu-area">
-                                    <h3>{area.label}</h3>
-                                    <ul>
-                                        {area.groups.iter().map(|group| view! {
-                                            <li>
-                                                <a href=group.items[0].path on:click=close>{group.label}</a>
-                                                <ul class="menu-items">
-                                                    {group.items.iter().map(|item| view! {
-                                                        <li><a href=item.path on:click=close>{item.label}</a></li>
-                                                    }).collect_view()}
-                                                </ul>
-                                            </li>
-                                        }).collect_view()}
-                                    </ul>
-                                </div>
-                            }).collect_view()}
-                        </section>
-                    })
-                    .collect_view()}
-            </nav>
+            <nav class="menu-drawer" aria-label="Main menu" on:click=close_on_link inner_html=menu_drawer_html()></nav>
         </details>
     }
+}
+
+/// The drawer's links: Home, then each section's areas, tabs and pages.
+fn menu_drawer_html() -> &'static str {
+    static HTML: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HTML.get_or_init(|| {
+        use crate::domain::template::escape_html as esc;
+        let mut html = String::from(r#"<a href="/" class="menu-home">Home</a>"#);
+        for section in MENU.iter().filter(|section| !section.areas.is_empty()) {
+            html.push_str(&format!(
+                r#"<section class="menu-section"><h2>{}</h2>"#,
+                esc(section.label)
+            ));
+            for area in section.areas {
+                html.push_str(&format!(
+                    r#"<div class="menu-area"><h3>{}</h3><ul>"#,
+                    esc(area.label)
+                ));
+                for group in area.groups {
+                    html.push_str(&format!(
+                        r#"<li><a href="{}">{}</a><ul class="menu-items">"#,
+                        esc(group.items[0].path),
+                        esc(group.label)
+                    ));
+                    for item in group.items {
+                        html.push_str(&format!(
+                            r#"<li><a href="{}">{}</a></li>"#,
+                            esc(item.path),
+                            esc(item.label)
+                        ));
+                    }
+                    html.push_str("</ul></li>");
+                }
+                html.push_str("</ul></div>");
+            }
+            html.push_str("</section>");
+        }
+        html
+    })
 }
 
 /// "Administration › System › Admin Access › Administrators", plus the

@@ -1,6 +1,7 @@
 //! The SMTP Server page's Sender Pool: further mailboxes of the same app
 //! that share the bulk guest mail, each under its own sending limits.
 
+use crate::api::ApiError;
 use crate::api::limits::{
     AddSenderMailbox, enable_sender_mailbox, get_sending_limits, remove_sender_mailbox,
     send_pool_test_email,
@@ -16,8 +17,10 @@ use leptos::prelude::*;
 
 const INTRO: &str = "Further Exchange Online mailboxes the same app may send as: give the app each mailbox's permission as for the SMTP Server's own. Bulk guest notifications (credentials and expiry notices) spread across the enabled ones, each under the sending limits above, and go From the mailbox that sends them. Test emails, alarms, reminders and sponsor notices go from the SMTP Server's mailbox.";
 
+/// `pacing` is the page's load of the sending limits (one load serves both
+/// sections); after a change here the pool is loaded again by itself.
 #[component]
-pub fn SenderPoolSection() -> impl IntoView {
+pub fn SenderPoolSection(pacing: Resource<Result<PacingView, ApiError>>) -> impl IntoView {
     let can_change = use_can(Access::ChangeSystemSettings);
     let add = ServerAction::<AddSenderMailbox>::new();
     let enable =
@@ -26,17 +29,19 @@ pub fn SenderPoolSection() -> impl IntoView {
     let test = Action::new(|(mailbox, to): &(String, String)| {
         send_pool_test_email(mailbox.clone(), to.clone())
     });
-    let pool = Resource::new(
-        move || {
-            (
-                add.version().get(),
-                enable.version().get(),
-                remove.version().get(),
-                test.version().get(),
-            )
-        },
-        |_| get_sending_limits(),
-    );
+    let reload = Action::new(|_: &()| get_sending_limits());
+    Effect::new(move |before: Option<(usize, usize, usize, usize)>| {
+        let versions = (
+            add.version().get(),
+            enable.version().get(),
+            remove.version().get(),
+            test.version().get(),
+        );
+        if before.is_some_and(|before| before != versions) {
+            reload.dispatch(());
+        }
+        versions
+    });
     let failure = move || {
         enable
             .value()
@@ -51,25 +56,32 @@ pub fn SenderPoolSection() -> impl IntoView {
             {move || failure().map(|e| view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> })}
             {move || matches!(remove.value().get(), Some(Ok(()))).then(|| view! { <Banner kind=BannerKind::Success>"The mailbox left the pool."</Banner> })}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match pool.await {
-                        Ok(view) => {
-                            let choices: Vec<String> = view
-                                .pool
-                                .iter()
-                                .filter(|usage| usage.enabled)
-                                .map(|usage| usage.mailbox.clone())
-                                .collect();
-                            view! {
-                                <PoolTable view can_change enable remove />
-                                <AddMailboxForm add can_change />
-                                <PoolTestEmail choices test can_change />
+                {move || {
+                    let reloaded = reload.value().get();
+                    Suspend::new(async move {
+                        let pool = match reloaded {
+                            Some(pool) => pool,
+                            None => pacing.await,
+                        };
+                        match pool {
+                            Ok(view) => {
+                                let choices: Vec<String> = view
+                                    .pool
+                                    .iter()
+                                    .filter(|usage| usage.enabled)
+                                    .map(|usage| usage.mailbox.clone())
+                                    .collect();
+                                view! {
+                                    <PoolTable view can_change enable remove />
+                                    <AddMailboxForm add can_change />
+                                    <PoolTestEmail choices test can_change />
+                                }
+                                .into_any()
                             }
-                            .into_any()
+                            Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
                         }
-                        Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
-                    }
-                })}
+                    })
+                }}
             </Transition>
         </section>
     }

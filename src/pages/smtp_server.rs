@@ -50,7 +50,7 @@ pub fn SmtpServerPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-            <crate::pages::sender_pool::SenderPoolSection />
+            <crate::pages::sender_pool::SenderPoolSection pacing=limits />
         </LeftNav>
     }
 }

@@ -78,11 +78,10 @@ enum VaultTask {
     RotateKey,
 }
 
-/// Hands freed heap memory back to the system. Each password check
-/// (Argon2id, 19 MiB) frees one large block; glibc would otherwise raise its
-/// thresholds to that size and keep the next such block for good, about
-/// 19 MB of an idle server's 40. Fixed thresholds cost nothing measurable
-/// in mail delivery.
+/// Hands memory that the C libraries (SQLite) free back to the system:
+/// glibc would otherwise raise its thresholds to the largest block freed
+/// and keep such blocks for good. Rust's own allocations go through
+/// mimalloc (see main.rs), which returns freed memory by itself.
 fn return_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

@@ -3,6 +3,7 @@
 use crate::app::{App, shell};
 use crate::domain::Secret;
 use crate::domain::deployment::Persona;
+use crate::server::assets::StaticFiles;
 use crate::server::clock::{Clock, SystemClock};
 use crate::server::db;
 use crate::server::service::{Caller, ServiceError, admins, logs};
@@ -29,6 +30,7 @@ pub const ADMIN_PASSWORD_ENV: &str = "MAILROOM_ADMIN_PASSWORD";
 pub struct WebState {
     pub app: AppState,
     pub leptos_options: LeptosOptions,
+    pub files: StaticFiles,
 }
 
 /// Opens the database and vault in `data_dir` and builds the shared state.
@@ -113,6 +115,7 @@ async fn page_handler(State(state): State<WebState>, request: Request<Body>) -> 
     let WebState {
         app,
         leptos_options,
+        ..
     } = state;
     // A console page without a session goes to sign-in at once, as HTML
     // anyone can read, rather than as a blank page the wasm redirects.
@@ -172,13 +175,61 @@ async fn download_logs(
         .into_response())
 }
 
+/// Versioned static files: `/assets/<version>/…`, cached for a year.
+async fn versioned_asset(State(files): State<StaticFiles>, request: Request<Body>) -> Response {
+    files.versioned(request).await
+}
+
+/// Anything no route takes: a file of the site folder (revalidated on every
+/// use), or the console's "not found" page.
+async fn site_file_or_not_found(State(state): State<WebState>, request: Request<Body>) -> Response {
+    let (parts, body) = request.into_parts();
+    let mut probe = Request::new(Body::empty());
+    *probe.method_mut() = parts.method.clone();
+    *probe.uri_mut() = parts.uri.clone();
+    *probe.headers_mut() = parts.headers.clone();
+    if let Some(response) = state.files.unversioned(probe).await {
+        return response;
+    }
+    let app = state.app.clone();
+    let not_found = leptos_axum::file_and_error_handler_with_context::<WebState, _>(
+        move || provide_context(app.clone()),
+        shell,
+    );
+    let uri = parts.uri.clone();
+    not_found(uri, State(state), Request::from_parts(parts, body)).await
+}
+
+/// Server-rendered pages and server-function answers are compressed when the
+/// client accepts it and they are big enough to gain (static files come
+/// compressed from the build instead).
+fn compression()
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::Predicate;
+    use tower_http::compression::predicate::{NotForContentType, SizeAbove};
+    tower_http::compression::CompressionLayer::new()
+        .no_deflate()
+        .no_zstd()
+        .compress_when(
+            SizeAbove::new(1024)
+                .and(NotForContentType::GRPC)
+                .and(NotForContentType::IMAGES)
+                .and(NotForContentType::SSE)
+                .and(NotForContentType::const_new("application/zip")),
+        )
+}
+
 /// The whole HTTP surface: pages, server functions under /api, static files.
 pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
-    let fallback_state = app.clone();
+    let files = StaticFiles::open(
+        Path::new(&*leptos_options.site_root),
+        &leptos_options.site_pkg_dir,
+    );
     let state = WebState {
         app,
         leptos_options,
+        files,
     };
     Router::new()
         .route(
@@ -191,12 +242,12 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
             state.app.clone(),
             persona_gate,
         ))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            WebState,
-            _,
-        >(
-            move || provide_context(fallback_state.clone()), shell
-        ))
+        .layer(compression())
+        .route(
+            &format!("{}{{*file}}", crate::server::assets::PREFIX),
+            get(versioned_asset),
+        )
+        .fallback(site_file_or_not_found)
         .layer(SetResponseHeaderLayer::overriding(
             http::header::X_FRAME_OPTIONS,
             http::HeaderValue::from_static("DENY"),
@@ -217,7 +268,12 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
 /// Administration's. Server functions check their caller's session instead.
 pub fn persona_for_page(path: &str) -> Option<Persona> {
     let portal = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    if path.starts_with("/api/") || path.starts_with("/pkg/") || path == "/favicon.ico" {
+    if path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || path.starts_with(crate::server::assets::PREFIX)
+        || path == "/favicon.ico"
+        || path == "/favicon.svg"
+    {
         None
     } else if portal("/portal") || portal("/sponsor") {
         Some(Persona::PolicyService)

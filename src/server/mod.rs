@@ -1,6 +1,7 @@
 //! Everything that does IO. Compiled only into the server binary.
 
 pub mod alarms;
+pub mod assets;
 pub mod auth;
 pub mod certs;
 pub mod cli;

@@ -202,7 +202,7 @@ pub async fn window_frees_at(
 /// (messages in the last minute, recipients in the last 24 hours,
 /// paused until, pause reason) for the Mail Queue.
 pub async fn usage(
-    db: &AnyPool,
+    db: &mut sqlx::AnyConnection,
     mailbox: &str,
     now: i64,
 ) -> sqlx::Result<(i64, i64, Option<i64>, String)> {
@@ -214,7 +214,7 @@ pub async fn usage(
     .bind(now - 60_000)
     .bind(mailbox)
     .bind(now - DAY_MS)
-    .fetch_one(db)
+    .fetch_one(&mut *db)
     .await?;
     let pause: Option<(i64, String)> = sqlx::query_as(
         "SELECT paused_until_ms, pause_reason FROM mailbox_pacing WHERE mailbox = $1 AND paused_until_ms > $2",

@@ -18,6 +18,31 @@ pub async fn insert(
     Ok(())
 }
 
+/// A session with the admin it belongs to, read in one query (every
+/// console request reads it).
+#[derive(Debug, sqlx::FromRow)]
+pub struct SessionAdmin {
+    pub last_seen_at: i64,
+    pub id: i64,
+    pub name: String,
+    pub role: crate::domain::Role,
+    #[sqlx(try_from = "super::codec::Flag")]
+    pub enabled: bool,
+}
+
+pub async fn find_with_admin(
+    db: impl AnyExecutor<'_>,
+    token_hash: &str,
+) -> sqlx::Result<Option<SessionAdmin>> {
+    sqlx::query_as(
+        "SELECT s.last_seen_at, a.id, a.name, a.role, a.enabled \
+         FROM sessions s JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await
+}
+
 /// The session's admin id and last activity, if the session exists.
 pub async fn find(db: impl AnyExecutor<'_>, token_hash: &str) -> sqlx::Result<Option<(i64, i64)>> {
     sqlx::query_as("SELECT admin_id, last_seen_at FROM sessions WHERE token_hash = $1")

@@ -52,8 +52,14 @@ impl Paced {
 /// The saved Sending Limits, else the cloud's defaults: Exchange Online's
 /// for its clouds (OAuth to Microsoft), none for a plain relay.
 pub async fn current(state: &AppState) -> anyhow::Result<Paced> {
-    let saved = db::pacing::limits(&state.db).await?;
-    let Some(smtp) = db::smtp::get(&state.db).await? else {
+    current_on(&mut *state.db.acquire().await?).await
+}
+
+/// As `current`, on one connection (each query on a pooled connection of
+/// its own costs a round trip more).
+async fn current_on(conn: &mut sqlx::AnyConnection) -> anyhow::Result<Paced> {
+    let saved = db::pacing::limits(&mut *conn).await?;
+    let Some(smtp) = db::smtp::get(&mut *conn).await? else {
         return Ok(Paced {
             mailbox: String::new(),
             limits: SendingLimits::UNLIMITED,
@@ -65,7 +71,7 @@ pub async fn current(state: &AppState) -> anyhow::Result<Paced> {
     let oauth = smtp.use_authentication && smtp.auth_type == "oauth";
     let exchange_cloud = oauth && smtp.cloud != "custom";
     let pool = if oauth {
-        db::pacing::sender_mailboxes(&state.db)
+        db::pacing::sender_mailboxes(&mut *conn)
             .await?
             .into_iter()
             .filter_map(|(mailbox, enabled)| enabled.then_some(mailbox))
@@ -297,16 +303,18 @@ pub async fn pause_for(
 /// be out.
 pub async fn view(state: &AppState) -> anyhow::Result<crate::domain::limits::PacingView> {
     use crate::domain::limits::MailboxUsage;
-    let paced = current(state).await?;
+    // One connection for the whole view: it reads about eight things.
+    let mut conn = state.db.acquire().await?;
+    let paced = current_on(&mut conn).await?;
     let now = state.now_ms();
     let (sent_last_minute, recipients_today, paused_until_ms, pause_reason) =
-        db::pacing::usage(&state.db, &paced.mailbox, now).await?;
-    let waiting = db::outbox::waiting(&state.db).await?;
+        db::pacing::usage(&mut conn, &paced.mailbox, now).await?;
+    let waiting = db::outbox::waiting(&mut *conn).await?;
     let oauth = paced.oauth;
     let mut pool = Vec::new();
-    for (mailbox, enabled) in db::pacing::sender_mailboxes(&state.db).await? {
+    for (mailbox, enabled) in db::pacing::sender_mailboxes(&mut *conn).await? {
         let (sent_last_minute, recipients_today, paused_until_ms, pause_reason) =
-            db::pacing::usage(&state.db, &mailbox, now).await?;
+            db::pacing::usage(&mut conn, &mailbox, now).await?;
         pool.push(MailboxUsage {
             sending: enabled && oauth,
             mailbox,

@@ -235,29 +235,34 @@ enum Console {
     Sponsor,
 }
 
-/// The owner (admin or sponsor id) of the session whose token hashes to
-/// `hash`, if it is live: an idle one is deleted, an active one is touched
-/// so that activity keeps it alive (at most every 30 s: writing on every
-/// request would serialise reads behind SQLite's writer).
-async fn live_session(
+/// The sponsor whose session token hashes to `hash`, if the session is
+/// live (see `keep_alive`).
+async fn live_sponsor_session(app: &AppState, hash: &str) -> Result<Option<i64>, ServiceError> {
+    let Some((sponsor, last_seen)) = db::sponsors::find_session(&app.db, hash).await? else {
+        return Ok(None);
+    };
+    Ok(keep_alive(app, Console::Sponsor, hash, last_seen)
+        .await?
+        .then_some(sponsor))
+}
+
+/// Whether a session last seen at `last_seen` is still live: an idle one is
+/// deleted, an active one is touched so that activity keeps it alive (at
+/// most every 30 s: writing on every request would serialise reads behind
+/// SQLite's writer).
+async fn keep_alive(
     app: &AppState,
     console: Console,
     hash: &str,
-) -> Result<Option<i64>, ServiceError> {
-    let found = match console {
-        Console::Admin => db::sessions::find(&app.db, hash).await?,
-        Console::Sponsor => db::sponsors::find_session(&app.db, hash).await?,
-    };
-    let Some((owner, last_seen)) = found else {
-        return Ok(None);
-    };
+    last_seen: i64,
+) -> Result<bool, ServiceError> {
     let now = app.now();
     if now - last_seen > app.config.session_idle.as_secs() as i64 {
         match console {
             Console::Admin => db::sessions::delete(&app.db, hash).await?,
             Console::Sponsor => db::sponsors::delete_session(&app.db, hash).await?,
         }
-        return Ok(None);
+        return Ok(false);
     }
     if now - last_seen >= 30 {
         match console {
@@ -265,29 +270,28 @@ async fn live_session(
             Console::Sponsor => db::sponsors::touch_session(&app.db, hash, now).await?,
         }
     }
-    Ok(Some(owner))
+    Ok(true)
 }
 
 /// The admin signed in with session `token`, if the session is live and
-/// the account enabled.
+/// the account enabled. One query in the common case: every console page
+/// and server function asks.
 pub async fn admin_session(
     app: &AppState,
     token: &str,
     client_ip: &str,
 ) -> Result<Option<Caller>, ServiceError> {
-    let Some(admin_id) = live_session(app, Console::Admin, &token_hash(token)).await? else {
+    let hash = token_hash(token);
+    let Some(found) = db::sessions::find_with_admin(&app.db, &hash).await? else {
         return Ok(None);
     };
-    let Some(admin) = db::admins::by_id(&app.db, admin_id)
-        .await?
-        .filter(|a| a.enabled)
-    else {
+    if !keep_alive(app, Console::Admin, &hash, found.last_seen_at).await? || !found.enabled {
         return Ok(None);
-    };
+    }
     Ok(Some(Caller {
-        role: admin.role,
-        name: admin.name,
-        admin_id: Some(admin.id),
+        role: found.role,
+        name: found.name,
+        admin_id: Some(found.id),
         client_ip: client_ip.to_string(),
     }))
 }
@@ -348,7 +352,7 @@ pub async fn sponsor_session(
     token: &str,
     client_ip: &str,
 ) -> Result<Option<SponsorCaller>, ServiceError> {
-    let Some(sponsor_id) = live_session(app, Console::Sponsor, &token_hash(token)).await? else {
+    let Some(sponsor_id) = live_sponsor_session(app, &token_hash(token)).await? else {
         return Ok(None);
     };
     let Some(user) = db::sponsors::by_id(&app.db, sponsor_id)

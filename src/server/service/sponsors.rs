@@ -266,7 +266,8 @@ pub async fn delivery(
     if pending > 0 {
         let paced = pacing::current(app).await?;
         let now = app.now_ms();
-        let (_, _, paused_until_ms, _) = db::pacing::usage(&app.db, &paced.mailbox, now).await?;
+        let (_, _, paused_until_ms, _) =
+            db::pacing::usage(&mut *app.db.acquire().await?, &paced.mailbox, now).await?;
         progress.per_minute = paced.bulk_limits().messages_per_minute;
         progress.paused_until_ms = paused_until_ms;
         let last = mail_ids.iter().copied().max().unwrap_or(0);
@@ -287,7 +288,9 @@ pub async fn send_budget(
     let now = app.now_ms();
     let mut recipients_today = 0;
     for mailbox in paced.mailboxes() {
-        recipients_today += db::pacing::usage(&app.db, mailbox, now).await?.1;
+        recipients_today += db::pacing::usage(&mut *app.db.acquire().await?, mailbox, now)
+            .await?
+            .1;
     }
     let limits = paced.bulk_limits();
     let daily = i64::from(limits.recipients_per_day);
