@@ -202,14 +202,17 @@ async fn site_file_or_not_found(State(state): State<WebState>, request: Request<
 
 /// Server-rendered pages and server-function answers are compressed when the
 /// client accepts it and they are big enough to gain (static files come
-/// compressed from the build instead).
+/// compressed from the build instead). Fast gzip only: brotli's encoder
+/// costs more to set up than a page costs to render (BENCHMARKS.md).
 fn compression()
 -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
     use tower_http::compression::Predicate;
     use tower_http::compression::predicate::{NotForContentType, SizeAbove};
     tower_http::compression::CompressionLayer::new()
+        .no_br()
         .no_deflate()
         .no_zstd()
+        .quality(tower_http::CompressionLevel::Fastest)
         .compress_when(
             SizeAbove::new(1024)
                 .and(NotForContentType::GRPC)
