@@ -82,7 +82,7 @@ async fn reset_password_sets_the_password_enables_and_signs_out() {
     ));
     assert!(admin.enabled);
     assert!(
-        db::sessions::find(&state.db, "stale-session")
+        db::sessions::find_with_admin(&state.db, "stale-session")
             .await
             .unwrap()
             .is_none()

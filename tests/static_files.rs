@@ -10,12 +10,9 @@ mod common;
 
 use axum::Router;
 use axum::body::Body;
-use common::app::{PASSWORD, build_state};
+use common::app::build_state;
 use http::{HeaderMap, Request, StatusCode, header};
 use leptos::config::LeptosOptions;
-use mailroom::domain::{Role, Secret};
-use mailroom::server::auth::hash_password;
-use mailroom::server::db;
 use mailroom::server::http::{router, system_clock};
 use std::io::Read;
 use tower::ServiceExt;
@@ -90,24 +87,7 @@ async fn static_files_are_versioned_precompressed_cached_and_pages_compressed() 
 
     let data = tempfile::tempdir().unwrap();
     let state = build_state(data.path(), system_clock()).await.unwrap();
-    let hash = hash_password(&Secret::new(PASSWORD)).unwrap();
-    db::admins::insert(
-        &state.db,
-        &db::admins::NewAdmin {
-            name: "root",
-            email: None,
-            first_name: "",
-            last_name: "",
-            description: "",
-            role: Role::SuperAdmin,
-            enabled: true,
-            include_alarm_emails: false,
-            password_hash: &hash,
-        },
-        0,
-    )
-    .await
-    .unwrap();
+    common::app::seed_admins(&state).await;
     let options = LeptosOptions::builder()
         .output_name("mailroom")
         .site_root(site.path().to_string_lossy().to_string())

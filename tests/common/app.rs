@@ -97,6 +97,17 @@ pub async fn harness_on(
     if let Some(config) = mail {
         state.mailer = Arc::new(Mailer::new(config, clock, &state.config.instance));
     }
+    seed_admins(&state).await;
+    Harness {
+        app: router(state.clone(), options),
+        state,
+        dir,
+    }
+}
+
+/// The three admins every harness has (root, sysadmin, viewer), each with
+/// password `PASSWORD`.
+pub async fn seed_admins(state: &AppState) {
     let hash = hash_password(&Secret::new(PASSWORD)).unwrap();
     for (name, role) in [
         ("root", Role::SuperAdmin),
@@ -120,11 +131,6 @@ pub async fn harness_on(
         )
         .await
         .unwrap();
-    }
-    Harness {
-        app: router(state.clone(), options),
-        state,
-        dir,
     }
 }
 

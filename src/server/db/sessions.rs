@@ -43,14 +43,6 @@ pub async fn find_with_admin(
     .await
 }
 
-/// The session's admin id and last activity, if the session exists.
-pub async fn find(db: impl AnyExecutor<'_>, token_hash: &str) -> sqlx::Result<Option<(i64, i64)>> {
-    sqlx::query_as("SELECT admin_id, last_seen_at FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .fetch_optional(db)
-        .await
-}
-
 pub async fn touch(db: impl AnyExecutor<'_>, token_hash: &str, now: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
         .bind(now)
