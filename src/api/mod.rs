@@ -72,6 +72,24 @@ impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        // On the server these are requests that could not be decoded: the
+        // sender's fault (400, or 413 over the body limit), logged in one
+        // line, never the server's 500.
+        #[cfg(feature = "ssr")]
+        if let ServerFnErrorErr::Deserialization(message)
+        | ServerFnErrorErr::Args(message)
+        | ServerFnErrorErr::MissingArg(message)
+        | ServerFnErrorErr::Request(message) = &value
+        {
+            let status = if message.contains("length limit exceeded") {
+                http::StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                http::StatusCode::BAD_REQUEST
+            };
+            let first_line = message.lines().next().unwrap_or_default();
+            tracing::warn!(target: "admin-access", "refused an undecodable server-function request ({status}): {first_line}");
+            set_status(status);
+        }
         ApiError::Transport(value.to_string())
     }
 }

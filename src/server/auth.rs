@@ -35,17 +35,38 @@ pub fn hash_password(password: &Secret) -> anyhow::Result<String> {
     Ok(hash.to_string())
 }
 
-/// `hash_password` on the blocking pool: Argon2id takes tens of
-/// milliseconds of CPU and 19 MiB, which the request threads must not wait on.
-pub async fn hash_password_off_runtime(password: Secret) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+/// Runs password hashing (Argon2id: tens of milliseconds of CPU and up to
+/// 19 MiB each) on the blocking pool, at most one per core at once. A flood
+/// of sign-ins then queues here instead of crowding the request threads off
+/// the cores, and pages stay fast.
+pub async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let permits = PERMITS.get_or_init(|| tokio::sync::Semaphore::new(hashing_permits()));
+    let _permit = permits.acquire().await?;
+    Ok(tokio::task::spawn_blocking(work).await?)
 }
 
-/// `verify_password` on the blocking pool (see `hash_password_off_runtime`).
-pub async fn verify_password_off_runtime(password: Secret, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &phc))
-        .await
-        .unwrap_or(false)
+/// How many hashes run at once: one per core.
+pub fn hashing_permits() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// `hash_password` off the request threads (see `hashing`).
+pub async fn hash_password_off_runtime(password: Secret) -> anyhow::Result<String> {
+    hashing(move || hash_password(&password)).await?
+}
+
+/// `verify_password` off the request threads (see `hashing`); `None` checks
+/// against a decoy, so that an unknown user takes as long, and fails.
+pub async fn verify_password_off_runtime(password: Secret, phc: Option<String>) -> bool {
+    hashing(move || {
+        let checked = phc.as_deref().unwrap_or_else(|| decoy_hash());
+        verify_password(&password, checked) && phc.is_some()
+    })
+    .await
+    .unwrap_or(false)
 }
 
 pub fn verify_password(password: &Secret, phc: &str) -> bool {
@@ -119,23 +140,27 @@ pub fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
+/// The client's address as the edge established it (`edge::guard`):
+/// forwarding headers count only from trusted proxies.
 pub fn client_ip(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|info| info.0.ip().to_string())
-        .unwrap_or_default()
+    match parts.extensions.get::<crate::server::edge::ClientAddress>() {
+        Some(client) => client.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+        None => parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string())
+            .unwrap_or_default(),
+    }
 }
 
-/// Whether the browser reached us over TLS (directly or through a proxy
-/// that says so), so the cookie must be `Secure`.
+/// Whether the browser reached us over TLS (directly, or through a trusted
+/// proxy that says so), so the cookie must be `Secure`.
 pub fn over_tls(parts: &Parts) -> bool {
     parts.uri.scheme_str() == Some("https")
         || parts
-            .headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+            .extensions
+            .get::<crate::server::edge::ClientAddress>()
+            .is_some_and(|client| client.over_tls)
 }
 
 /// A session extractor: `$caller` is whoever the session in cookie
@@ -251,6 +276,34 @@ mod tests {
         assert!(verify_password(&password, &a));
         assert!(!verify_password(&Secret::new("Str0ngPassw0rD"), &a));
         assert!(!verify_password(&password, "not a hash"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashing_runs_at_most_one_per_core_at_once() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..4 * hashing_permits() + 3)
+            .map(|_| {
+                let (running, peak) = (running.clone(), peak.clone());
+                tokio::spawn(hashing(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }))
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let peak = peak.load(Ordering::SeqCst);
+        assert!(
+            (1..=hashing_permits()).contains(&peak),
+            "{peak} hashes ran at once on {} cores",
+            hashing_permits()
+        );
     }
 
     #[test]

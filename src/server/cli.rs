@@ -175,6 +175,25 @@ fn parse_now(value: &str) -> Result<time::OffsetDateTime, String> {
         .map_err(|e| format!("expected an RFC 3339 time such as 2027-06-01T09:00:00Z: {e}"))
 }
 
+/// A panic is logged as one line (where, and its message) rather than a
+/// stack trace on stdout: a request that could provoke one must not be a
+/// cheap way to flood the logs.
+fn log_panics_in_one_line() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(target: "system", "panic at {location}: {}", message.replace(['\r', '\n'], " "));
+    }));
+}
+
 async fn serve(
     data_dir: PathBuf,
     database: &db::Location,
@@ -182,6 +201,7 @@ async fn serve(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)?;
     let (levels, _flush) = logging::init(Some(&data_dir), true);
+    log_panics_in_one_line();
     let options = get_configuration(None)?.leptos_options;
     let mut state = build_state(&data_dir, database, clock).await?;
     // The logging layer reads `levels`; start it from the saved ones.

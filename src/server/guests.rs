@@ -253,21 +253,24 @@ pub async fn queue_credentials(
     Ok(queued)
 }
 
+/// Hashes in small batches, one per permit of `auth::hashing`: every core
+/// works, and a sign-in waits at most one batch for its turn.
 async fn hash_all(passwords: &[Secret]) -> anyhow::Result<Vec<String>> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = passwords.len().div_ceil(workers).max(1);
-    let mut tasks = Vec::new();
-    for part in passwords.chunks(chunk) {
-        let part: Vec<Secret> = part.to_vec();
-        tasks.push(tokio::task::spawn_blocking(move || {
-            part.iter()
-                .map(hash_guest_password)
-                .collect::<anyhow::Result<Vec<_>>>()
-        }));
-    }
+    const BATCH: usize = 16;
+    let tasks: Vec<_> = passwords
+        .chunks(BATCH)
+        .map(|part| {
+            let part = part.to_vec();
+            tokio::spawn(crate::server::auth::hashing(move || {
+                part.iter()
+                    .map(hash_guest_password)
+                    .collect::<anyhow::Result<Vec<_>>>()
+            }))
+        })
+        .collect();
     let mut hashes = Vec::with_capacity(passwords.len());
     for task in tasks {
-        hashes.extend(task.await??);
+        hashes.extend(task.await???);
     }
     Ok(hashes)
 }

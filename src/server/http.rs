@@ -51,7 +51,7 @@ pub async fn build_state(
             log_levels.set(&component, level);
         }
     }
-    let config = Config::new(data_dir.to_path_buf());
+    let config = Config::new(data_dir.to_path_buf())?;
     let mailer = Arc::new(crate::server::mail::Mailer::new(
         crate::server::mail::MailConfig::from_env(),
         clock.clone(),
@@ -262,6 +262,21 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             http::header::REFERRER_POLICY,
             http::HeaderValue::from_static("same-origin"),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.app.clone(),
+            crate::server::edge::guard,
+        ))
+        // The last line of defence: a handler that panics answers 500 (the
+        // panic hook has logged one line) instead of dropping the connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The server could not complete the request. Details are in the server log.",
+                )
+                    .into_response()
+            },
         ))
         .with_state(state)
 }

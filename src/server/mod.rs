@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod db;
 pub mod deployment;
+pub mod edge;
 pub mod guests;
 pub mod http;
 pub mod logging;
@@ -36,10 +37,11 @@ pub struct Config {
     pub instance: String,
     pub node_name: String,
     pub session_idle: Duration,
+    pub edge: crate::server::edge::EdgeConfig,
 }
 
 impl Config {
-    pub fn new(data_dir: PathBuf) -> Self {
+    pub fn new(data_dir: PathBuf) -> anyhow::Result<Self> {
         let idle_minutes = std::env::var("MAILROOM_SESSION_IDLE_MINUTES")
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
@@ -63,12 +65,13 @@ impl Config {
             std::process::id(),
             &crate::server::auth::random_token()[..12]
         );
-        Config {
+        Ok(Config {
             data_dir,
             instance,
             node_name,
             session_idle: Duration::from_secs(idle_minutes * 60),
-        }
+            edge: crate::server::edge::EdgeConfig::from_env()?,
+        })
     }
 }
 

@@ -201,6 +201,7 @@ pub async fn set_status(
     enabled: bool,
 ) -> Result<usize, ServiceError> {
     caller.require(Access::ManageAdmins)?;
+    super::check_selection_size(ids, "admin user")?;
     if ids.is_empty() {
         return Err(ServiceError::Conflict(
             "Select at least one admin user.".into(),

@@ -119,6 +119,7 @@ fn changed_fields(before: &GuestTypeForm, after: &GuestTypeForm) -> Vec<&'static
 /// any selected type is in use (ISE keeps a type while guests have it).
 pub async fn delete(app: &AppState, caller: &Caller, ids: &[i64]) -> Result<u64, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
+    super::check_selection_size(ids, "guest type")?;
     let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     let mut names = Vec::new();

@@ -208,7 +208,7 @@ pub async fn change_password(
     let account = check_credentials(app, username, current, client_ip).await?;
     let now = app.now();
     let password = new_password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_guest_password(&password))
+    let hash = crate::server::auth::hashing(move || hash_guest_password(&password))
         .await
         .map_err(ServiceError::from)?
         .map_err(ServiceError::from)?;

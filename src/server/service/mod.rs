@@ -56,6 +56,24 @@ pub enum ServiceError {
     Internal,
 }
 
+/// The most rows one bulk request may name: more is refused before the
+/// database sees it (a selection is a page of a list, not a table).
+pub const MAX_SELECTION: usize = 5_000; // as the message says
+
+/// Refuses a selection over `MAX_SELECTION` ids, naming `what`.
+pub fn check_selection_size(ids: &[i64], what: &str) -> Result<(), ServiceError> {
+    if ids.len() > MAX_SELECTION {
+        return Err(ServiceError::invalid(
+            "ids",
+            format!(
+                "Select at most 5,000 {what}s at once ({} were sent).",
+                ids.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl ServiceError {
     /// Logs an unexpected failure; the caller gets no details.
     pub fn internal(error: impl std::fmt::Display) -> ServiceError {

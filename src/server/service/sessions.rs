@@ -9,7 +9,7 @@ use crate::domain::password_policy::PolicyScope;
 use crate::domain::{AdminPassword, FieldError, Secret};
 use crate::server::AppState;
 use crate::server::auth::{
-    decoy_hash, hash_password_off_runtime, random_token, token_hash, verify_password_off_runtime,
+    hash_password_off_runtime, random_token, token_hash, verify_password_off_runtime,
 };
 use crate::server::db;
 use crate::server::db::admins::AdminRow;
@@ -66,9 +66,8 @@ impl Attempt {
         password: &Secret,
         hash: Option<&str>,
     ) -> bool {
-        let checked = hash.unwrap_or_else(|| decoy_hash()).to_string();
         let verified =
-            verify_password_off_runtime(password.clone(), checked).await && hash.is_some();
+            verify_password_off_runtime(password.clone(), hash.map(str::to_string)).await;
         // Counted in the database, so every node of a deployment throttles
         // as one; a count that cannot be written is logged, not fatal.
         let counted = if verified {

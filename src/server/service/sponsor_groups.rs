@@ -127,6 +127,7 @@ pub async fn delete_users(
     ids: &[i64],
 ) -> Result<u64, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
+    super::check_selection_size(ids, "sponsor user")?;
     let now = app.now();
     let mut tx = db::begin_write(&app.db).await?;
     let deleted = db::sponsors::delete_users(&mut *tx, ids).await?;

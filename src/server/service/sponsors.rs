@@ -253,6 +253,7 @@ pub async fn delivery(
     sponsor: &SponsorCaller,
     mail_ids: &[i64],
 ) -> Result<DeliveryProgress, ServiceError> {
+    super::check_selection_size(mail_ids, "email")?;
     let counts = db::outbox::statuses_created_by(&app.db, mail_ids, &sponsor.user.username).await?;
     let pending = counts.queued + counts.sending + counts.retrying;
     let mut progress = DeliveryProgress {
@@ -355,6 +356,7 @@ pub async fn act(
     extend_days: Option<u32>,
 ) -> Result<ActionReport, ServiceError> {
     sponsor.require(action.permitted(&sponsor.permissions()), action.label())?;
+    super::check_selection_size(ids, "guest account")?;
     if extend_days.is_some_and(|d| !(1..=999).contains(&d)) {
         return Err(ServiceError::invalid(
             "extend_days",
@@ -432,7 +434,11 @@ async fn run_action(
                     }
                 } else {
                     let password = generate_guest_password();
-                    let hash = hash_guest_password(&password)?;
+                    let hash = {
+                        let password = password.clone();
+                        crate::server::auth::hashing(move || hash_guest_password(&password))
+                            .await??
+                    };
                     db::guests::set_password(&mut *tx, row.id, &hash, now).await?;
                     state
                         .vault
