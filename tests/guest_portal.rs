@@ -66,9 +66,19 @@ impl Rig {
     }
 
     async fn register(&self, email: &str, company: &str) -> common::app::Reply {
+        self.register_named("Ann", email, company).await
+    }
+
+    async fn register_named(
+        &self,
+        first_name: &str,
+        email: &str,
+        company: &str,
+    ) -> common::app::Reply {
         let body = format!(
-            "portal=1&form%5Bfirst_name%5D=Ann&form%5Blast_name%5D=Guest&form%5Bemail%5D={}\
+            "portal=1&form%5Bfirst_name%5D={}&form%5Blast_name%5D=Guest&form%5Bemail%5D={}\
              &form%5Bcompany%5D={}&form%5Bperson_visited%5D=host%40contoso.com&form%5Baccept_aup%5D=true",
+            encode(first_name),
             encode(email),
             encode(company)
         );
@@ -186,6 +196,38 @@ async fn a_guest_registers_and_receives_the_customised_credentials_email() {
     let reply = rig.register("ann.guest@example.org", "").await;
     let second: Registered = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(second.username, "ann.guest2");
+}
+
+/// Finding 6 of the edge review: a guest's "first name" that is itself a
+/// MIME encoded-word (decoding to a line break and a Bcc) reaches the
+/// inbox as that literal text in the Subject, as an independent parser
+/// (mailparse) reads the delivered message.
+#[tokio::test]
+async fn an_encoded_word_typed_by_a_guest_stays_literal_in_the_subject() {
+    use base64::Engine;
+    let rig = rig().await;
+    let saved = rig
+        .save(&[("email.subject", "Wi-Fi access for $ui_first_name$")])
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let hostile = format!(
+        "=?utf-8?b?{}?=",
+        base64::engine::general_purpose::STANDARD.encode("Ann\r\nBcc: victim@evil.example")
+    );
+    let reply = rig
+        .register_named(&hostile, "eve.guest@example.com", "")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let mail = rig.received_by("eve.guest@example.com").await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["to"].as_array().unwrap().len(), 1, "{mail:?}");
+    let raw = mail[0]["raw"].as_str().unwrap();
+    let parsed = mailparse::parse_mail(raw.as_bytes()).unwrap();
+    use mailparse::MailHeaderMap;
+    let subject = parsed.headers.get_first_value("Subject").unwrap();
+    assert_eq!(subject, format!("Wi-Fi access for {hostile}"));
+    assert!(!subject.contains(['\r', '\n']), "{subject:?}");
+    assert!(parsed.headers.get_first_value("Bcc").is_none(), "{raw}");
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ macro_rules! mail_log {
 }
 
 pub mod pacing;
+pub mod subject;
 mod transport;
 pub mod worker;
 

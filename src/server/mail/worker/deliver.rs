@@ -406,7 +406,9 @@ pub(super) fn message(
                 .parse()
                 .map_err(|e| unsendable("From address", &e))?,
         )
-        .subject(row.subject.clone())
+        .header(crate::server::mail::subject::PlainSubject::new(
+            &row.subject,
+        ))
         .message_id(Some(row.message_id.clone()));
     for recipient in row.recipients.as_slice() {
         builder = builder.to(recipient.parse().map_err(|e| unsendable("recipient", &e))?);
