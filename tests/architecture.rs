@@ -105,6 +105,42 @@ fn the_server_does_not_depend_on_the_server_functions() {
     );
 }
 
+/// The edge refuses an upload without a multipart boundary by its path
+/// (`mailroom::server::edge::UPLOAD_PREFIX`): every multipart server
+/// function's endpoint is `upload_…`, and only those are.
+#[test]
+fn multipart_server_functions_are_the_upload_endpoints() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    let mut uploads = Vec::new();
+    let mut misnamed = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for attribute in text.split("#[server(").skip(1) {
+            let attribute = attribute.split(")]").next().unwrap();
+            let endpoint = attribute
+                .split("endpoint = \"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_default();
+            let multipart = attribute.contains("MultipartFormData");
+            let upload =
+                format!("/api/{endpoint}").starts_with(mailroom::server::edge::UPLOAD_PREFIX);
+            if multipart != upload {
+                misnamed.push(format!("{}: {endpoint}", path.display()));
+            }
+            if multipart {
+                uploads.push(endpoint.to_string());
+            }
+        }
+    }
+    assert!(
+        misnamed.is_empty(),
+        "multipart endpoints must be named upload_…, and only they: {misnamed:?}"
+    );
+    assert_eq!(uploads.len(), 2, "{uploads:?}");
+}
+
 fn migrations(database: &str) -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("migrations")

@@ -32,7 +32,7 @@ async fn seeded(dir: &Path) -> mailroom::server::AppState {
     )
     .await
     .unwrap();
-    db::sessions::insert(&state.db, "stale-session", id, 0, "")
+    db::sessions::insert(&state.db, "stale-session", id, 0, "", &Default::default())
         .await
         .unwrap();
     state

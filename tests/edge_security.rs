@@ -14,22 +14,40 @@ use tower::ServiceExt;
 struct Answer {
     status: StatusCode,
     set_cookie: Option<String>,
+    cookies: Vec<String>,
     body: String,
+}
+
+impl Answer {
+    /// `name=value` of the cookie `name` this answer set.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(|c| c.split(';').next().unwrap().to_string())
+    }
 }
 
 async fn send(app: &axum::Router, request: Request<Body>) -> Answer {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
-    let set_cookie = response
+    let cookies: Vec<String> = response
         .headers()
-        .get(header::SET_COOKIE)
-        .map(|v| v.to_str().unwrap().to_string());
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let set_cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("mailroom_session=") || c.starts_with("mailroom_sponsor="))
+        .cloned();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
         .await
         .unwrap();
     Answer {
         status,
         set_cookie,
+        cookies,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }
@@ -168,7 +186,7 @@ async fn malformed_requests_are_answered_400_or_413_without_a_panic() {
     let h = harness().await;
     let cookie = sign_in(&h.app, "root").await;
     for path in [
-        "/api/import_trusted_certificate",
+        "/api/upload_trusted_certificate",
         "/api/upload_oauth_certificate",
     ] {
         for content_type in ["multipart/form-data", "application/json", "text/plain"] {
@@ -288,8 +306,20 @@ fn sign_in_from(
     user: &str,
     password: &str,
 ) -> Request<Body> {
-    let mut request = Request::post("/api/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    sign_in_to("/api/login", peer, forwarded, user, password)
+}
+
+/// A sign-in at `path` from the socket address `peer`, with `forwarded`
+/// headers.
+fn sign_in_to(
+    path: &str,
+    peer: &str,
+    forwarded: &[(&str, &str)],
+    user: &str,
+    password: &str,
+) -> Request<Body> {
+    let mut request =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     for (name, value) in forwarded {
         request = request.header(*name, *value);
     }
@@ -473,4 +503,166 @@ fn no_server_function_panics_or_fails_on_random_input() {
             },
         )
         .unwrap();
+}
+
+/// Finding 2: an attacker's wrong passwords for `root` (60 from one
+/// address) lock that address and slow clients root never used, but the
+/// browser root signed in with before (its device cookie) signs in from
+/// anywhere, the attacker's address included. Each lockout's start and end
+/// is audited, and root sees the failed attempts after signing in. The
+/// sponsor portal's sign-in is throttled alike.
+#[tokio::test]
+async fn a_lockout_does_not_lock_the_owners_browser_out() {
+    use mailroom::server::clock::ManualClock;
+    let clock = std::sync::Arc::new(ManualClock::new(
+        time::macros::datetime!(2026-12-01 09:00 UTC),
+    ));
+    let h = common::app::harness_with_clock(clock.clone()).await;
+    let first = send(&h.app, sign_in_from("192.0.2.10", &[], "root", PASSWORD)).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let device = first.cookie("mailroom_device").expect("a device cookie");
+    assert!(
+        first
+            .cookies
+            .iter()
+            .any(|c| c.starts_with("mailroom_device=")
+                && c.contains("HttpOnly")
+                && c.contains("SameSite=Strict")
+                && c.contains("Max-Age=31536000")),
+        "{:?}",
+        first.cookies
+    );
+
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        let answer = send(
+            &h.app,
+            sign_in_from("198.51.100.66", &[], "root", "Wrong-Passw0rd"),
+        )
+        .await;
+        statuses.push(answer.status.as_u16());
+    }
+    assert_eq!(&statuses[..5], &[401; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+
+    // Root's browser: from another address, and from the attacker's.
+    let with_device = |peer: &'static str| {
+        let mut request = sign_in_from(peer, &[], "root", PASSWORD);
+        request
+            .headers_mut()
+            .insert(header::COOKIE, device.parse().unwrap());
+        request
+    };
+    let elsewhere = send(&h.app, with_device("192.0.2.20")).await;
+    assert_eq!(elsewhere.status, StatusCode::OK, "{}", elsewhere.body);
+    let same_address = send(&h.app, with_device("198.51.100.66")).await;
+    assert_eq!(same_address.status, StatusCode::OK, "{}", same_address.body);
+    // A browser root never used is throttled at the attacker's address.
+    let stranger = send(&h.app, sign_in_from("198.51.100.66", &[], "root", PASSWORD)).await;
+    assert_eq!(
+        stranger.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        stranger.body
+    );
+
+    // After signing in, root sees the failed attempts since the last sign-in.
+    let session = elsewhere
+        .set_cookie
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let dashboard = post(&h.app, "/api/get_dashboard", "", Some(&session)).await;
+    assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.body);
+    let summary: mailroom::domain::admin::DashboardSummary =
+        serde_json::from_str(&dashboard.body).unwrap();
+    let previous = summary.previous_sign_in.expect("the previous sign-in");
+    assert_eq!(previous.from, "192.0.2.10");
+    assert_eq!(previous.failed_attempts, 5);
+    assert_eq!(previous.last_failed_from, "198.51.100.66");
+
+    // The lockouts' starts are audited; their ends once they are over.
+    let audited = |action: &'static str| {
+        let db = h.state.db.clone();
+        async move {
+            mailroom::server::db::audit::recent(&db, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|row| row.action == action)
+                .map(|row| row.target)
+                .collect::<Vec<_>>()
+        }
+    };
+    let started = audited("Sign-in lockout started").await;
+    assert!(
+        started.contains(&"admin 'root' from 198.51.100.66".to_string()),
+        "{started:?}"
+    );
+    assert!(audited("Sign-in lockout ended").await.is_empty());
+    clock.advance(time::Duration::minutes(20));
+    mailroom::server::http::sweep_sessions_and_lockouts(&h.state)
+        .await
+        .unwrap();
+    let ended = audited("Sign-in lockout ended").await;
+    assert!(
+        ended.contains(&"admin 'root' from 198.51.100.66".to_string()),
+        "{ended:?}"
+    );
+    mailroom::server::http::sweep_sessions_and_lockouts(&h.state)
+        .await
+        .unwrap();
+    assert_eq!(
+        audited("Sign-in lockout ended").await.len(),
+        ended.len(),
+        "each end is audited once"
+    );
+}
+
+/// The sponsor portal's sign-in shares the lockout: a sponsor's own browser
+/// gets in after an attacker's failures for that sponsor.
+#[tokio::test]
+async fn a_sponsors_browser_is_not_locked_out_either() {
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    common::app::add_sponsor(&h.app, &root, "sam", 1).await;
+    let first = send(
+        &h.app,
+        sign_in_to("/api/sponsor_login", "192.0.2.10", &[], "sam", PASSWORD),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let device = first.cookie("mailroom_device").expect("a device cookie");
+    for attempt in 0..12 {
+        let peer = format!("198.51.100.{}", attempt % 3);
+        let answer = send(
+            &h.app,
+            sign_in_to("/api/sponsor_login", &peer, &[], "sam", "Wrong-Passw0rd"),
+        )
+        .await;
+        assert!(
+            matches!(answer.status.as_u16(), 401 | 429),
+            "{}",
+            answer.body
+        );
+    }
+    // Ten failures from clients sam never used: every such client waits.
+    let stranger = send(
+        &h.app,
+        sign_in_to("/api/sponsor_login", "192.0.2.99", &[], "sam", PASSWORD),
+    )
+    .await;
+    assert_eq!(
+        stranger.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        stranger.body
+    );
+    let mut own = sign_in_to("/api/sponsor_login", "192.0.2.99", &[], "sam", PASSWORD);
+    own.headers_mut()
+        .insert(header::COOKIE, device.parse().unwrap());
+    let own = send(&h.app, own).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
 }

@@ -139,7 +139,7 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::AnyAdmin,
         ),
         (
-            "/api/import_trusted_certificate",
+            "/api/upload_trusted_certificate",
             Box::new(|_| not_a_certificate_upload()),
             Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),

@@ -50,7 +50,7 @@ async fn save_follows_a_passed_test_of_the_same_values_and_never_leaks_the_secre
     let pem = std::fs::read(peers.text("ca_pem")).unwrap();
     let reply = post(
         &h.app,
-        "/api/import_trusted_certificate",
+        "/api/upload_trusted_certificate",
         &upload_with_trust(&pem, "No role", false),
         Some(&root),
     )
@@ -75,7 +75,7 @@ async fn save_follows_a_passed_test_of_the_same_values_and_never_leaks_the_secre
     // Import it with the role through the Trusted Certificates server function.
     let reply = post(
         &h.app,
-        "/api/import_trusted_certificate",
+        "/api/upload_trusted_certificate",
         &upload(&pem, "Test Root"),
         Some(&root),
     )
@@ -88,7 +88,7 @@ async fn save_follows_a_passed_test_of_the_same_values_and_never_leaks_the_secre
     );
     let again = post(
         &h.app,
-        "/api/import_trusted_certificate",
+        "/api/upload_trusted_certificate",
         &upload(&pem, "Twice"),
         Some(&root),
     )
@@ -231,7 +231,7 @@ async fn invalid_values_name_their_field_and_change_nothing() {
     assert!(page.body.contains("\"updated_by\":null"), "{}", page.body);
     let not_cert = post(
         &h.app,
-        "/api/import_trusted_certificate",
+        "/api/upload_trusted_certificate",
         &upload(
             b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
             "key",

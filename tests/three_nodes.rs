@@ -180,10 +180,11 @@ async fn three_nodes_send_a_batch_and_one_is_killed() {
     assert!(login.status().is_success(), "{}", login.status());
     let cookie = login
         .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .unwrap()
-        .to_str()
-        .unwrap()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.starts_with("mailroom_session="))
+        .expect("a session cookie")
         .split(';')
         .next()
         .unwrap()

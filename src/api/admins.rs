@@ -56,10 +56,19 @@ pub async fn set_admins_status(ids: Vec<i64>, enabled: bool) -> Result<usize, Ap
 
 #[server(endpoint = "get_dashboard")]
 pub async fn get_dashboard() -> Result<DashboardSummary, ApiError> {
+    use crate::server::auth::Visitor;
+    use crate::server::service::sessions;
     let (state, caller) = super::caller::<Caller>().await?;
-    admins::dashboard(&state, &caller)
+    let (_, visitor) = super::caller::<Visitor>().await?;
+    let mut summary = admins::dashboard(&state, &caller)
         .await
-        .map_err(super::failed)
+        .map_err(super::failed)?;
+    if let Some(token) = visitor.admin_token.as_deref() {
+        summary.previous_sign_in = sessions::previous_sign_in(&state, token)
+            .await
+            .map_err(super::failed)?;
+    }
+    Ok(summary)
 }
 
 #[server(endpoint = "list_audit")]

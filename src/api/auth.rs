@@ -50,14 +50,11 @@ pub async fn login(
     use crate::server::auth::Visitor;
     use crate::server::service::sessions;
     let (state, visitor) = super::caller::<Visitor>().await?;
-    let session = sessions::sign_in(
-        &state,
-        &username,
-        &Secret::new(password),
-        &visitor.client_ip,
-    )
-    .await
-    .map_err(refused)?;
+    let client = super::sign_in_client(&visitor);
+    let session = sessions::sign_in(&state, &username, &Secret::new(password), &client)
+        .await
+        .map_err(refused)?;
+    super::keep_device(&visitor, &client);
     start(&session, &visitor, next.as_deref());
     Ok(())
 }
@@ -75,16 +72,18 @@ pub async fn change_expired_password(
     use crate::server::auth::Visitor;
     use crate::server::service::sessions;
     let (state, visitor) = super::caller::<Visitor>().await?;
+    let client = super::sign_in_client(&visitor);
     let session = sessions::change_expired_password(
         &state,
         &username,
         &Secret::new(password),
         &Secret::new(new_password),
         &Secret::new(confirm_password),
-        &visitor.client_ip,
+        &client,
     )
     .await
     .map_err(refused)?;
+    super::keep_device(&visitor, &client);
     start(&session, &visitor, None);
     Ok(())
 }

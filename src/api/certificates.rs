@@ -18,7 +18,7 @@ pub async fn list_trusted_certificates() -> Result<Vec<TrustedCertificate>, ApiE
 
 /// Imports a certificate from a multipart form: `certificate` (the file),
 /// `friendly_name`, `trust_infrastructure` ("true" when ticked), `description`.
-#[server(input = MultipartFormData, endpoint = "import_trusted_certificate")]
+#[server(input = MultipartFormData, endpoint = "upload_trusted_certificate")]
 pub async fn import_trusted_certificate(
     data: MultipartData,
 ) -> Result<TrustedCertificate, ApiError> {

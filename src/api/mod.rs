@@ -156,11 +156,42 @@ pub(crate) fn set_status(status: http::StatusCode) {
     }
 }
 
+/// Who signs in, for the sign-in throttle: the address, and the browser's
+/// device id, a new one (an opaque random id) for a browser without one.
+/// The id is trusted for a user once it signs in as that user; pass the
+/// client to `keep_device` then.
+#[cfg(feature = "ssr")]
+pub(crate) fn sign_in_client(
+    visitor: &crate::server::auth::Visitor,
+) -> crate::server::service::sessions::Client {
+    crate::server::service::sessions::Client {
+        ip: visitor.client_ip.clone(),
+        device: Some(
+            visitor
+                .device
+                .clone()
+                .unwrap_or_else(crate::server::auth::random_token),
+        ),
+    }
+}
+
+/// After a successful sign-in: gives the browser its device cookie if it
+/// did not send one.
+#[cfg(feature = "ssr")]
+pub(crate) fn keep_device(
+    visitor: &crate::server::auth::Visitor,
+    client: &crate::server::service::sessions::Client,
+) {
+    if let (None, Some(id)) = (&visitor.device, &client.device) {
+        set_cookie(crate::server::auth::device_cookie(id, visitor.over_tls));
+    }
+}
+
 /// Sets a cookie on the server function's response.
 #[cfg(feature = "ssr")]
 pub(crate) fn set_cookie(cookie: http::HeaderValue) {
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(http::header::SET_COOKIE, cookie);
+        response.append_header(http::header::SET_COOKIE, cookie);
     }
 }
 

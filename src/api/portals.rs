@@ -89,15 +89,12 @@ pub async fn guest_login(
 ) -> Result<GuestSignedIn, ApiError> {
     use crate::domain::Secret;
     let (state, visitor) = super::caller::<Visitor>().await?;
-    guests::sign_in(
-        &state,
-        portal,
-        &username,
-        &Secret::new(password),
-        &visitor.client_ip,
-    )
-    .await
-    .map_err(refused)
+    let client = super::sign_in_client(&visitor);
+    let signed_in = guests::sign_in(&state, portal, &username, &Secret::new(password), &client)
+        .await
+        .map_err(refused)?;
+    super::keep_device(&visitor, &client);
+    Ok(signed_in)
 }
 
 /// Public: the guest changes the password. The sealed copy is dropped: from
@@ -112,6 +109,7 @@ pub async fn guest_change_password(
 ) -> Result<(), ApiError> {
     use crate::domain::Secret;
     let (state, visitor) = super::caller::<Visitor>().await?;
+    let client = super::sign_in_client(&visitor);
     guests::change_password(
         &state,
         portal,
@@ -119,8 +117,10 @@ pub async fn guest_change_password(
         &Secret::new(current),
         &Secret::new(new_password),
         &Secret::new(confirm),
-        &visitor.client_ip,
+        &client,
     )
     .await
-    .map_err(refused)
+    .map_err(refused)?;
+    super::keep_device(&visitor, &client);
+    Ok(())
 }

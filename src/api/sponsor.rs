@@ -21,15 +21,10 @@ pub async fn sponsor_login(username: String, password: String) -> Result<(), Api
     use crate::server::auth::{SPONSOR_COOKIE, Visitor, session_cookie};
     use crate::server::service::sessions::{self, SignInRefusal};
     let (state, visitor) = super::caller::<Visitor>().await?;
-    match sessions::sponsor_sign_in(
-        &state,
-        &username,
-        &Secret::new(password),
-        &visitor.client_ip,
-    )
-    .await
-    {
+    let client = super::sign_in_client(&visitor);
+    match sessions::sponsor_sign_in(&state, &username, &Secret::new(password), &client).await {
         Ok(session) => {
+            super::keep_device(&visitor, &client);
             super::set_cookie(session_cookie(
                 SPONSOR_COOKIE,
                 &session.token,

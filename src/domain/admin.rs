@@ -158,6 +158,10 @@ pub struct DashboardSummary {
     /// Open alarms, newest first, in plain text: the dashboard is in the
     /// bundle every page loads, so it carries no alarm types or actions.
     pub alarms: Vec<DashboardAlarm>,
+    /// The signed-in admin's sign-in before this session's, and the failed
+    /// attempts since (`None` for a first sign-in).
+    #[serde(default)]
+    pub previous_sign_in: Option<PreviousSignIn>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +184,18 @@ pub struct SignedInAdmin {
     pub role: Role,
     pub node: String,
     pub version: String,
+}
+
+/// The sign-in before the current one and the failed attempts since, shown
+/// to the admin after signing in (ISE's last login details). Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousSignIn {
+    /// 0: never signed in before.
+    pub at: i64,
+    pub from: String,
+    pub failed_attempts: u32,
+    pub last_failed_at: i64,
+    pub last_failed_from: String,
 }
 
 pub const INVALID_CREDENTIALS: &str = "Invalid username or password. Try again.";

@@ -52,11 +52,12 @@ pub fn HomePage() -> impl IntoView {
                                     <dd>{format!("{} enabled of {}", summary.admins_enabled, summary.admins_total)}</dd>
                                 </dl>
                             </section>
-                            <section class="dashlet">
+                            <section class="dashlet" data-testid="last-sign-in">
                                 <h2>"Signed In"</h2>
                                 <dl class="facts">
                                     <dt>"Admin"</dt><dd>{admin.as_ref().map(|a| a.name.clone())}</dd>
                                     <dt>"Admin group"</dt><dd>{admin.as_ref().map(|a| a.role.label())}</dd>
+                                    {last_sign_in_facts(summary.previous_sign_in.clone())}
                                 </dl>
                             </section>
                             <section class="dashlet wide">
@@ -89,5 +90,45 @@ pub fn HomePage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// ISE's last login details: the sign-in before this one, and the failed
+/// attempts since (highlighted when there were any).
+fn last_sign_in_facts(previous: Option<crate::domain::admin::PreviousSignIn>) -> impl IntoView {
+    let Some(previous) = previous else {
+        return view! { <dt>"Last sign-in"</dt><dd>"This is the first sign-in."</dd> }.into_any();
+    };
+    let last = if previous.at > 0 {
+        format!(
+            "{} from {}",
+            format_time(previous.at),
+            or_unknown(&previous.from)
+        )
+    } else {
+        "This is the first sign-in.".to_string()
+    };
+    let failed = match previous.failed_attempts {
+        0 => "None".to_string(),
+        n => format!(
+            "{n}, the last at {} from {}",
+            format_time(previous.last_failed_at),
+            or_unknown(&previous.last_failed_from)
+        ),
+    };
+    let warn = previous.failed_attempts > 0;
+    view! {
+        <dt>"Last sign-in"</dt><dd data-testid="previous-sign-in">{last}</dd>
+        <dt>"Failed attempts since"</dt>
+        <dd data-testid="failed-attempts" class:attention=warn>{failed}</dd>
+    }
+    .into_any()
+}
+
+fn or_unknown(address: &str) -> String {
+    if address.is_empty() {
+        "an unknown address".into()
+    } else {
+        address.to_string()
     }
 }

@@ -190,7 +190,7 @@ pub fn ImportCertificatePage() -> impl IntoView {
         <LeftNav>
             <PageHeader title="Import a new Certificate into the Certificate Store" />
             {move || error().and_then(|e| e.banner()).map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
-            <form class="settings-form" method="post" action="/api/import_trusted_certificate" enctype="multipart/form-data" on:submit=on_submit>
+            <form class="settings-form" method="post" action="/api/upload_trusted_certificate" enctype="multipart/form-data" on:submit=on_submit>
                 <fieldset class="form-section" disabled=move || !can_change.get()>
                     <legend>"Certificate"</legend>
                     <Field label="Certificate File" for_id="cert-file" required=true error=field_error("certificate")

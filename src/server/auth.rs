@@ -26,6 +26,11 @@ pub const SESSION_COOKIE: &str = "mailroom_session";
 /// the portal, nor the other way round.
 pub const SPONSOR_COOKIE: &str = "mailroom_sponsor";
 
+/// The browser's device id (OWASP's device cookie): a browser that signed
+/// in as a user with it is not locked out by others' failures for that
+/// user (`throttle`). Kept for a year; signing out does not end it.
+pub const DEVICE_COOKIE: &str = "mailroom_device";
+
 /// Hashes a password with argon2id and a random salt (PHC string format).
 pub fn hash_password(password: &Secret) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
@@ -113,6 +118,27 @@ pub fn session_cookie(name: &'static str, token: &str, secure: bool) -> HeaderVa
             .secure(secure)
             .build(),
     )
+}
+
+/// The device cookie: HttpOnly, SameSite=Strict, a year, Secure behind TLS.
+pub fn device_cookie(device_id: &str, secure: bool) -> HeaderValue {
+    cookie_header(
+        Cookie::build((DEVICE_COOKIE, device_id.to_string()))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .secure(secure)
+            .max_age(time::Duration::days(365))
+            .build(),
+    )
+}
+
+/// Whether `value` is a device id as `random_token` makes them.
+pub fn is_device_id(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The cookie that ends a session in the browser.
@@ -246,6 +272,8 @@ pub struct Visitor {
     /// (sign-out ends them).
     pub admin_token: Option<String>,
     pub sponsor_token: Option<String>,
+    /// The device cookie's id, if well-formed.
+    pub device: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Visitor {
@@ -257,6 +285,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
             over_tls: over_tls(parts),
             admin_token: cookie_value(parts, SESSION_COOKIE),
             sponsor_token: cookie_value(parts, SPONSOR_COOKIE),
+            device: cookie_value(parts, DEVICE_COOKIE).filter(|id| is_device_id(id)),
         })
     }
 }

@@ -334,22 +334,31 @@ async fn persona_gate(
     }
 }
 
-/// Deletes idle sessions now and then, so the table does not grow forever.
+/// Every minute: deletes idle sessions and forgotten sign-in failures and
+/// devices, and logs the sign-in lockouts that have ended.
 pub fn spawn_session_sweeper(state: AppState) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
-            let idle_before = state.now() - state.config.session_idle.as_secs() as i64;
-            if let Err(e) = db::sessions::delete_idle(&state.db, idle_before).await {
-                tracing::warn!(target: "admin-access", "could not sweep idle sessions: {e}");
-            }
-            let now = state.now();
-            let window = crate::server::throttle::PER_USER.window.as_secs() as i64;
-            if let Err(e) = db::sign_in_failures::forget_before(&state.db, now - window, now).await
-            {
-                tracing::warn!(target: "admin-access", "could not sweep old sign-in failures: {e}");
+            if let Err(e) = sweep_sessions_and_lockouts(&state).await {
+                tracing::warn!(target: "admin-access", "could not sweep sessions and sign-in failures: {e}");
             }
         }
     });
+}
+
+pub async fn sweep_sessions_and_lockouts(state: &AppState) -> sqlx::Result<()> {
+    use crate::server::throttle;
+    let now = state.now();
+    db::sessions::delete_idle(&state.db, now - state.config.session_idle.as_secs() as i64).await?;
+    for (key, ended_at) in db::sign_in_failures::take_ended_locks(&state.db, now).await? {
+        crate::server::service::sessions::announce_lock(state, &key, "", now, ended_at, false)
+            .await;
+    }
+    let window = throttle::LONGEST_WINDOW.as_secs() as i64;
+    db::sign_in_failures::forget_before(&state.db, now - window, now).await?;
+    db::trusted_devices::forget_before(&state.db, now - throttle::DEVICE_TRUST.as_secs() as i64)
+        .await?;
+    Ok(())
 }

@@ -166,10 +166,18 @@ pub async fn post(app: &Router, path: &str, body: &str, cookie: Option<&str>) ->
         .await
         .unwrap();
     let status = response.status();
-    let set_cookie = response
+    // The cookie set besides the device cookie (which any sign-in attempt
+    // from a browser without one gets), if any.
+    let cookies: Vec<String> = response
         .headers()
-        .get(header::SET_COOKIE)
-        .map(|v| v.to_str().unwrap().to_string());
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let set_cookie = cookies
+        .iter()
+        .find(|c| !c.starts_with("mailroom_device="))
+        .cloned();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .unwrap();

@@ -65,7 +65,7 @@ pub async fn trust_test_ca(h: &Harness, cookie: &str, peers: &Peers) -> Vec<u8> 
     let pem = std::fs::read(peers.text("ca_pem")).unwrap();
     let reply = post(
         &h.app,
-        "/api/import_trusted_certificate",
+        "/api/upload_trusted_certificate",
         &upload(&pem, "Test Root"),
         Some(cookie),
     )

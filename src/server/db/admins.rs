@@ -174,3 +174,59 @@ pub async fn other_enabled_super_admins(
     .await?;
     Ok(ids.iter().filter(|id| **id != except_id).count() as i64)
 }
+
+/// An admin's sign-in before the current one, and the failed attempts
+/// between (ISE's "last login details").
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct LastSignIn {
+    pub at: i64,
+    pub from: String,
+    pub failed: i64,
+    pub last_failed_at: i64,
+    pub last_failed_from: String,
+}
+
+/// Counts a failed sign-in as admin `id` (wrong password, or any refusal
+/// after the name matched).
+pub async fn count_failed_sign_in(
+    db: impl AnyExecutor<'_>,
+    id: i64,
+    now: i64,
+    from: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE admins SET failed_sign_ins = failed_sign_ins + 1, last_failed_at = $1, last_failed_from = $2 WHERE id = $3",
+    )
+    .bind(now)
+    .bind(from)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The admin's last sign-in details, replaced by this one (at `now`
+/// from `from`), with the failure count reset.
+pub async fn take_last_sign_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    id: i64,
+    now: i64,
+    from: &str,
+) -> sqlx::Result<LastSignIn> {
+    let last: LastSignIn = sqlx::query_as(
+        "SELECT last_sign_in_at AS at, last_sign_in_from AS \"from\", failed_sign_ins AS failed, last_failed_at, last_failed_from \
+         FROM admins WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE admins SET last_sign_in_at = $1, last_sign_in_from = $2, failed_sign_ins = 0 WHERE id = $3",
+    )
+    .bind(now)
+    .bind(from)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(last)
+}

@@ -1,21 +1,46 @@
 use sqlx::AnyExecutor;
 
+/// A new session; `previous` is what its admin is shown about the sign-in
+/// before it.
 pub async fn insert(
     db: impl AnyExecutor<'_>,
     token_hash: &str,
     admin_id: i64,
     now: i64,
     client_ip: &str,
+    previous: &super::admins::LastSignIn,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO sessions (token_hash, admin_id, created_at, last_seen_at, client_ip) VALUES ($1, $2, $3, $4, $5)")
-        .bind(token_hash)
-        .bind(admin_id)
-        .bind(now)
-        .bind(now)
-        .bind(client_ip)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, admin_id, created_at, last_seen_at, client_ip, \
+         previous_sign_in_at, previous_sign_in_from, failed_before, last_failed_at, last_failed_from) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(token_hash)
+    .bind(admin_id)
+    .bind(now)
+    .bind(client_ip)
+    .bind(previous.at)
+    .bind(&previous.from)
+    .bind(previous.failed)
+    .bind(previous.last_failed_at)
+    .bind(&previous.last_failed_from)
+    .execute(db)
+    .await?;
     Ok(())
+}
+
+/// What the session's admin is shown about the sign-in before this one.
+pub async fn previous_sign_in(
+    db: impl AnyExecutor<'_>,
+    token_hash: &str,
+) -> sqlx::Result<Option<super::admins::LastSignIn>> {
+    sqlx::query_as(
+        "SELECT previous_sign_in_at AS at, previous_sign_in_from AS \"from\", failed_before AS failed, \
+         last_failed_at, last_failed_from FROM sessions WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await
 }
 
 /// A session with the admin it belongs to, read in one query (every

@@ -378,6 +378,7 @@ pub async fn dashboard(app: &AppState, caller: &Caller) -> Result<DashboardSumma
                 last_at: alarm.last_at,
             })
             .collect(),
+        previous_sign_in: None,
     })
 }
 

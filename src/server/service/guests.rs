@@ -128,9 +128,9 @@ pub async fn sign_in(
     portal: i64,
     username: &str,
     password: &Secret,
-    client_ip: &str,
+    client: &super::sessions::Client,
 ) -> Result<GuestSignedIn, GuestRefusal> {
-    let account = check_credentials(app, username, password, client_ip).await?;
+    let account = check_credentials(app, username, password, client).await?;
     tracing::debug!(target: "guestaccess", "Guest '{}' signed in on portal {portal}", account.username);
     Ok(GuestSignedIn {
         username: account.username,
@@ -148,9 +148,9 @@ async fn check_credentials(
     app: &AppState,
     username: &str,
     password: &Secret,
-    client_ip: &str,
+    client: &super::sessions::Client,
 ) -> Result<Account, GuestRefusal> {
-    let attempt = Attempt::start(app, format!("guest:{}", user_key(username)), client_ip).await?;
+    let attempt = Attempt::start(app, format!("guest:{}", user_key(username)), client).await?;
     let now = attempt.now();
     let row = db::guests::credentials(&app.db, username.trim()).await?;
     let verified = attempt
@@ -190,7 +190,7 @@ pub async fn change_password(
     current: &Secret,
     new_password: &Secret,
     confirm: &Secret,
-    client_ip: &str,
+    client: &super::sessions::Client,
 ) -> Result<(), GuestRefusal> {
     if new_password.expose() != confirm.expose() {
         return Err(
@@ -205,7 +205,7 @@ pub async fn change_password(
         ))
         .into());
     }
-    let account = check_credentials(app, username, current, client_ip).await?;
+    let account = check_credentials(app, username, current, client).await?;
     let now = app.now();
     let password = new_password.clone();
     let hash = crate::server::auth::hashing(move || hash_guest_password(&password))

@@ -13,7 +13,7 @@ use crate::server::auth::{
 };
 use crate::server::db;
 use crate::server::db::admins::AdminRow;
-use crate::server::throttle::{self, PER_IP, PER_USER, ip_key, user_key};
+use crate::server::throttle::{self, ip_key, user_key};
 
 /// A new session: the token goes in the cookie, only its hash is stored.
 pub struct NewSession {
@@ -21,33 +21,75 @@ pub struct NewSession {
     pub name: String,
 }
 
-/// One sign-in attempt, throttled per user name and per client address: the
-/// admins', the sponsors' and the guests' sign-ins share it.
+/// Who attempts a sign-in: the client's address, and the browser's device
+/// id (its device cookie) if it sent one.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: String,
+    pub device: Option<String>,
+}
+
+/// One sign-in attempt, throttled as `throttle` describes: the admins',
+/// the sponsors' and the guests' sign-ins share it.
 pub(crate) struct Attempt {
     user_key: String,
-    ip_key: String,
+    ip: String,
+    /// The device cookie's hashed id, if the browser sent one.
+    device_hash: Option<String>,
+    /// The browser has signed in as this user before.
+    trusted: bool,
     now: i64,
 }
 
 impl Attempt {
     /// Starts an attempt for `user_key` (a `throttle::user_key`, prefixed
-    /// per kind of user) from `client_ip`; `Throttled` while it must wait.
+    /// per kind of user) from `client`; `Throttled` while it must wait. A
+    /// browser trusted for the user waits only on its own failures.
     pub(crate) async fn start(
         app: &AppState,
         user_key: String,
-        client_ip: &str,
+        client: &Client,
     ) -> Result<Attempt, ServiceError> {
         let now = app.now();
-        let ip_key = ip_key(client_ip);
-        match throttle::wait(&app.db, &user_key, &ip_key, now).await? {
+        let device_hash = client.device.as_deref().map(token_hash);
+        let trusted = match &device_hash {
+            Some(hash) => {
+                let since = now - throttle::DEVICE_TRUST.as_secs() as i64;
+                db::trusted_devices::is_trusted(&app.db, hash, &user_key, since).await?
+            }
+            None => false,
+        };
+        let attempt = Attempt {
+            user_key,
+            ip: client.ip.clone(),
+            device_hash,
+            trusted,
+            now,
+        };
+        let keys: Vec<String> = attempt.counters().into_iter().map(|(key, _)| key).collect();
+        match throttle::wait(&app.db, &keys, now).await? {
             Some(wait_seconds) => Err(ServiceError::Throttled(format!(
                 "Too many failed sign-in attempts. Try again in {wait_seconds} seconds."
             ))),
-            None => Ok(Attempt {
-                user_key,
-                ip_key,
-                now,
-            }),
+            None => Ok(attempt),
+        }
+    }
+
+    /// The counters this attempt waits on and counts a failure against.
+    fn counters(&self) -> Vec<(String, throttle::ThrottlePolicy)> {
+        match (&self.device_hash, self.trusted) {
+            (Some(device), true) => vec![(
+                throttle::device_key(&self.user_key, device),
+                throttle::PER_DEVICE,
+            )],
+            _ => vec![
+                (ip_key(&self.ip), throttle::PER_IP),
+                (
+                    throttle::user_client_key(&self.user_key, &self.ip),
+                    throttle::PER_USER_CLIENT,
+                ),
+                (self.user_key.clone(), throttle::PER_USER_UNTRUSTED),
+            ],
         }
     }
 
@@ -58,8 +100,9 @@ impl Attempt {
 
     /// Checks `password` against `hash` off the request threads; `None` (an
     /// unknown or disabled user) is checked against a decoy, so that it
-    /// takes as long, and fails. A failure counts against the user and the
-    /// address; a success clears the user's.
+    /// takes as long, and fails. A failure counts against the attempt's
+    /// counters; a success clears this client's and trusts the browser for
+    /// the user.
     pub(crate) async fn verify(
         &self,
         app: &AppState,
@@ -71,17 +114,75 @@ impl Attempt {
         // Counted in the database, so every node of a deployment throttles
         // as one; a count that cannot be written is logged, not fatal.
         let counted = if verified {
-            throttle::clear(&app.db, &self.user_key).await
+            self.succeeded(app).await
         } else {
-            match throttle::record_failure(&app.db, &self.user_key, PER_USER, self.now).await {
-                Ok(()) => throttle::record_failure(&app.db, &self.ip_key, PER_IP, self.now).await,
-                Err(e) => Err(e),
-            }
+            self.failed(app).await
         };
         if let Err(e) = counted {
             tracing::error!(target: "admin-access", "could not count a sign-in attempt: {e}");
         }
         verified
+    }
+
+    /// Clears the counter this attempt waited on for the user (its trusted
+    /// browser's, or this address's: not the counters other clients share)
+    /// and trusts the browser for the user.
+    async fn succeeded(&self, app: &AppState) -> sqlx::Result<()> {
+        let own = match (&self.device_hash, self.trusted) {
+            (Some(device), true) => throttle::device_key(&self.user_key, device),
+            _ => throttle::user_client_key(&self.user_key, &self.ip),
+        };
+        db::sign_in_failures::clear(&app.db, &own).await?;
+        if let Some(device) = &self.device_hash {
+            db::trusted_devices::trust(&app.db, device, &self.user_key, self.now).await?;
+        }
+        Ok(())
+    }
+
+    async fn failed(&self, app: &AppState) -> sqlx::Result<()> {
+        for (key, policy) in self.counters() {
+            let (before, after) =
+                db::sign_in_failures::record(&app.db, &key, policy, self.now).await?;
+            if after.locked_until > self.now && before.locked_until <= self.now {
+                announce_lock(app, &key, &self.ip, self.now, after.locked_until, true).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Logs and audits a sign-in lock's start or end.
+pub async fn announce_lock(
+    app: &AppState,
+    key: &str,
+    client_ip: &str,
+    now: i64,
+    until: i64,
+    started: bool,
+) {
+    let what = throttle::describe(key);
+    let (action, detail) = if started {
+        (
+            "Sign-in lockout started",
+            format!("until {}", crate::domain::template::format_utc(until)),
+        )
+    } else {
+        (
+            "Sign-in lockout ended",
+            format!("at {}", crate::domain::template::format_utc(until)),
+        )
+    };
+    tracing::warn!(target: "admin-access", "{action}: {what} {detail}");
+    let row = db::audit::AuditRow {
+        at: now,
+        admin: "system".into(),
+        client_ip: client_ip.to_string(),
+        action: action.into(),
+        target: what,
+        changed_fields: detail,
+    };
+    if let Err(e) = db::audit::insert(&app.db, &row).await {
+        tracing::error!(target: "admin-access", "could not audit a sign-in lockout: {e}");
     }
 }
 
@@ -92,19 +193,25 @@ async fn check_admin_password(
     app: &AppState,
     name: &str,
     password: &Secret,
-    client_ip: &str,
+    client: &Client,
 ) -> Result<(Attempt, AdminRow), SignInRefusal> {
-    let attempt = Attempt::start(app, user_key(name), client_ip).await?;
-    let admin = db::admins::by_name(&app.db, name.trim())
+    let attempt = Attempt::start(app, user_key(name), client).await?;
+    let found = db::admins::by_name(&app.db, name.trim())
         .await
-        .map_err(ServiceError::from)?
-        .filter(|admin| admin.enabled);
+        .map_err(ServiceError::from)?;
+    let admin = found.clone().filter(|admin| admin.enabled);
     let hash = admin.as_ref().map(|admin| admin.password_hash.as_str());
     let verified = attempt.verify(app, password, hash).await;
     match admin.filter(|_| verified) {
         Some(admin) => Ok((attempt, admin)),
         None => {
-            tracing::warn!(target: "admin-access", "failed sign-in for '{}' from {client_ip}", name.replace(['\r', '\n'], " "));
+            tracing::warn!(target: "admin-access", "failed sign-in for '{}' from {}", name.replace(['\r', '\n'], " "), client.ip);
+            // Shown to the admin at the next sign-in.
+            if let Some(found) = found {
+                db::admins::count_failed_sign_in(&app.db, found.id, attempt.now, &client.ip)
+                    .await
+                    .map_err(ServiceError::from)?;
+            }
             Err(SignInRefusal::Invalid)
         }
     }
@@ -117,9 +224,9 @@ pub async fn sign_in(
     app: &AppState,
     name: &str,
     password: &Secret,
-    client_ip: &str,
+    client: &Client,
 ) -> Result<NewSession, SignInRefusal> {
-    let (attempt, admin) = check_admin_password(app, name, password, client_ip).await?;
+    let (attempt, admin) = check_admin_password(app, name, password, client).await?;
     let policy = db::identities::policy(&app.db, PolicyScope::Admin)
         .await
         .map_err(ServiceError::from)?;
@@ -131,8 +238,8 @@ pub async fn sign_in(
         tracing::info!(target: "admin-access", user = %admin.name, "admin password expired: a new one is required");
         return Err(SignInRefusal::PasswordExpired);
     }
-    let token = start_session(app, admin.id, attempt.now, client_ip).await?;
-    tracing::info!(target: "admin-access", user = %admin.name, "admin signed in from {client_ip}");
+    let token = start_session(app, admin.id, attempt.now, &client.ip).await?;
+    tracing::info!(target: "admin-access", user = %admin.name, "admin signed in from {}", client.ip);
     Ok(NewSession {
         token,
         name: admin.name,
@@ -174,9 +281,9 @@ pub async fn change_expired_password(
     password: &Secret,
     new_password: &Secret,
     confirm_password: &Secret,
-    client_ip: &str,
+    client: &Client,
 ) -> Result<NewSession, SignInRefusal> {
-    let (attempt, admin) = check_admin_password(app, name, password, client_ip).await?;
+    let (attempt, admin) = check_admin_password(app, name, password, client).await?;
     AdminPassword::check("new_password", new_password.expose(), &admin.name)
         .map_err(ServiceError::from)?;
     if new_password.expose() == password.expose() {
@@ -199,8 +306,8 @@ pub async fn change_expired_password(
     db::admins::set_password_hash(&app.db, admin.id, &new_hash, attempt.now())
         .await
         .map_err(ServiceError::from)?;
-    tracing::info!(target: "admin-access", user = %admin.name, "admin changed an expired password from {client_ip}");
-    let token = start_session(app, admin.id, attempt.now(), client_ip).await?;
+    tracing::info!(target: "admin-access", user = %admin.name, "admin changed an expired password from {}", client.ip);
+    let token = start_session(app, admin.id, attempt.now(), &client.ip).await?;
     Ok(NewSession {
         token,
         name: admin.name,
@@ -208,6 +315,8 @@ pub async fn change_expired_password(
 }
 
 /// Creates a session for a verified admin; its token goes in the cookie.
+/// The session keeps the admin's previous sign-in and the failures since,
+/// to show them; the admin's own record starts again from this one.
 async fn start_session(
     app: &AppState,
     admin_id: i64,
@@ -215,8 +324,39 @@ async fn start_session(
     client_ip: &str,
 ) -> Result<String, ServiceError> {
     let token = random_token();
-    db::sessions::insert(&app.db, &token_hash(&token), admin_id, now, client_ip).await?;
+    let mut tx = db::begin_write(&app.db).await?;
+    let previous = db::admins::take_last_sign_in(&mut tx, admin_id, now, client_ip).await?;
+    db::sessions::insert(
+        &mut *tx,
+        &token_hash(&token),
+        admin_id,
+        now,
+        client_ip,
+        &previous,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(token)
+}
+
+/// The sign-in before the session `token`'s and the failed attempts since,
+/// as the admin is shown them after signing in (`None`: a first sign-in).
+pub async fn previous_sign_in(
+    app: &AppState,
+    token: &str,
+) -> Result<Option<crate::domain::admin::PreviousSignIn>, ServiceError> {
+    let Some(previous) = db::sessions::previous_sign_in(&app.db, &token_hash(token)).await? else {
+        return Ok(None);
+    };
+    Ok(
+        (previous.at > 0 || previous.failed > 0).then(|| crate::domain::admin::PreviousSignIn {
+            at: previous.at,
+            from: previous.from,
+            failed_attempts: u32::try_from(previous.failed).unwrap_or(u32::MAX),
+            last_failed_at: previous.last_failed_at,
+            last_failed_from: previous.last_failed_from,
+        }),
+    )
 }
 
 /// Ends the admin session `token`, live or not.
@@ -310,9 +450,10 @@ pub async fn sponsor_sign_in(
     app: &AppState,
     name: &str,
     password: &Secret,
-    client_ip: &str,
+    client: &Client,
 ) -> Result<NewSession, SignInRefusal> {
-    let attempt = Attempt::start(app, format!("sponsor:{}", user_key(name)), client_ip).await?;
+    let client_ip = &client.ip;
+    let attempt = Attempt::start(app, format!("sponsor:{}", user_key(name)), client).await?;
     let sponsor = db::sponsors::by_name(&app.db, name.trim())
         .await
         .map_err(ServiceError::from)?
