@@ -1,10 +1,23 @@
 import { defineConfig } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { ADMIN_PASSWORD, PEERS_DIR, TOKEN_PORT } from "./tests/helpers";
 
+/** A port nothing listens on now (asked of the OS in a child, so that the
+ * config stays synchronous). */
+function freePort(): string {
+  return execFileSync(process.execPath, ["-e",
+    "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })",
+  ]).toString().trim();
+}
+// Chosen once by the runner; its workers inherit them.
+process.env.E2E_PORT ??= freePort();
+process.env.E2E_HTTPS_PORT ??= freePort();
+
 // Every run starts the release binary on a fresh data directory, so the
 // tests see exactly what a new installation shows.
-const port = Number(process.env.E2E_PORT ?? 3300);
+const port = Number(process.env.E2E_PORT);
+const httpsPort = Number(process.env.E2E_HTTPS_PORT);
 const root = path.resolve(__dirname, "..");
 const dataDir = path.join(__dirname, ".data", "run");
 const binary = path.join(root, "target", "release", "mailroom");
@@ -51,6 +64,7 @@ export default defineConfig({
       MAILROOM_ADMIN_PASSWORD: ADMIN_PASSWORD,
       MAILROOM_NODE_NAME: "ise-pan-01",
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      MAILROOM_HTTPS_ADDR: `127.0.0.1:${httpsPort}`,
       LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
     },
   }, {

@@ -13,7 +13,9 @@ gz=$(gzip -9 -c "$wasm" | wc -c)
 
 data=$(mktemp -d)
 port=${BENCH_PORT:-3390}
+https_port=${BENCH_HTTPS_PORT:-3391}
 MAILROOM_DATA_DIR="$data" MAILROOM_ADMIN_PASSWORD="Bench-Passw0rd-1" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+  MAILROOM_HTTPS_ADDR="127.0.0.1:$https_port" \
   "$binary" serve >/dev/null 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT

@@ -20,10 +20,13 @@ fi
 seconds=${BENCH_SECONDS:-10}
 encoding=${BENCH_ENCODING:-}
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+https_port=$(free_port)
 data=$(mktemp -d)
 password="Bench-Passw0rd-1"
 MAILROOM_DATA_DIR="$data" MAILROOM_ADMIN_PASSWORD="$password" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+  MAILROOM_HTTPS_ADDR="127.0.0.1:$https_port" \
   LEPTOS_SITE_ROOT=target/site "$binary" serve >"$data/stdout.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT

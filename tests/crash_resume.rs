@@ -33,6 +33,7 @@ async fn serve(dir: &Path, port: u16) -> Child {
         .env("MAILROOM_DATA_DIR", dir)
         .env("MAILROOM_MAIL_POOL_SIZE", POOL_SIZE.to_string())
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("MAILROOM_HTTPS_ADDR", format!("127.0.0.1:{}", free_port()))
         .env_remove("MAILROOM_MASTER_KEY")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

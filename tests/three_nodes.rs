@@ -41,6 +41,10 @@ async fn serve(dir: &Path, key: &str, node: &str, port: u16) -> Child {
         .env("MAILROOM_MASTER_KEY", key)
         .env("MAILROOM_MAIL_POOL_SIZE", "3")
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env(
+            "MAILROOM_HTTPS_ADDR",
+            format!("127.0.0.1:{}", common::free_port()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

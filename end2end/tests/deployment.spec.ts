@@ -46,6 +46,7 @@ async function freePort(): Promise<number> {
 
 async function startNode(name: string, env: Record<string, string>): Promise<Node> {
   const port = await freePort();
+  const httpsPort = await freePort();
   const dataDir = path.join(dataRoot, name);
   fs.mkdirSync(dataDir, { recursive: true });
   const child = spawn(binary, ["serve"], {
@@ -59,6 +60,7 @@ async function startNode(name: string, env: Record<string, string>): Promise<Nod
       MAILROOM_ADMIN_PASSWORD: ADMIN_PASSWORD,
       MAILROOM_NODE_NAME: name,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      MAILROOM_HTTPS_ADDR: `127.0.0.1:${httpsPort}`,
       LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
     },
   });

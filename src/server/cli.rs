@@ -227,7 +227,18 @@ async fn serve(
     crate::server::guests::spawn_expiry_scheduler(state.clone());
     crate::server::alarms::spawn_scheduler(state.clone());
     crate::server::deployment::spawn_settings_watcher(state.clone());
+    use crate::server::https;
+    let https_addr = https::https_addr_from_env()?;
+    let http_mode = https::HttpMode::from_env(addr)?;
+    let certificate = https::node_certificate(&state).await?;
+    let resolver = std::sync::Arc::new(https::CertificateResolver::new(std::sync::Arc::new(
+        certificate,
+    )));
+    let tls = std::sync::Arc::new(https::server_config(resolver)?);
     let app = router(state.clone(), options);
+    let https_listener = tokio::net::TcpListener::bind(https_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("{} {https_addr}: {e}", https::HTTPS_ADDR_ENV))?;
     // Without TCP_NODELAY a response written in pieces (every static file,
     // streamed pages) waits for the client's delayed ACK, about 40 ms.
     let listener = tokio::net::TcpListener::bind(addr).await?.tap_io(|tcp| {
@@ -235,13 +246,31 @@ async fn serve(
             tracing::debug!(target: "system", "could not set TCP_NODELAY: {e}");
         }
     });
-    tracing::info!(target: "system", "Mailroom {} listening on http://{addr} (data directory {}, database {})", crate::server::VERSION, data_dir.display(), database.redacted());
+    let plain = match http_mode {
+        https::HttpMode::Serve => app.clone(),
+        https::HttpMode::Redirect => https::redirect_router(https_addr),
+    };
+    tracing::info!(target: "system", "Mailroom {} listening on https://{https_addr} and http://{addr} ({}; data directory {}, database {})",
+        crate::server::VERSION,
+        if http_mode == https::HttpMode::Serve { "serving" } else { "redirecting to HTTPS" },
+        data_dir.display(),
+        database.redacted());
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let mut https_stop = stop.clone();
+    let secure = tokio::spawn(https::serve_tls(https_listener, tls, app, async move {
+        let _ = https_stop.changed().await;
+    }));
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        plain.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(stop_requested())
+    .with_graceful_shutdown(async move {
+        stop_requested().await;
+        let _ = stopping.send(true);
+    })
     .await?;
+    drop(stop);
+    let _ = secure.await;
     crate::server::deployment::leave(&state).await;
     Ok(())
 }

@@ -229,6 +229,7 @@ pub fn cross_origin_refusal(
     config: &EdgeConfig,
     method: &Method,
     headers: &HeaderMap,
+    authority: Option<&str>,
 ) -> Option<String> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return None;
@@ -239,7 +240,11 @@ pub fn cross_origin_refusal(
             return false;
         };
         if config.public_origins.is_empty() {
-            let host = header_text("host").unwrap_or_default().to_ascii_lowercase();
+            // HTTP/2 names the host in the request's authority, not `Host`.
+            let host = header_text("host")
+                .or(authority)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             let authority = origin.split_once("://").map_or("", |(_, a)| a);
             authority == host
                 || format!("{authority}:80") == host
@@ -305,12 +310,23 @@ pub async fn guard(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
-    let client = ClientAddress::of(&app.config.edge, peer, request.headers());
+    let over_own_tls = request
+        .extensions()
+        .get::<crate::server::https::OverTls>()
+        .is_some();
+    let mut client = ClientAddress::of(&app.config.edge, peer, request.headers());
+    client.over_tls |= over_own_tls;
     let who = client
         .ip
         .map_or_else(|| "an unknown address".into(), |ip| ip.to_string());
     let path = request.uri().path().to_string();
-    if let Some(why) = cross_origin_refusal(&app.config.edge, request.method(), request.headers()) {
+    let authority = request.uri().authority().map(|a| a.as_str().to_string());
+    if let Some(why) = cross_origin_refusal(
+        &app.config.edge,
+        request.method(),
+        request.headers(),
+        authority.as_deref(),
+    ) {
         tracing::warn!(target: "admin-access", "refused a cross-origin {} {path} from {who}: {why}", request.method());
         return refuse(
             StatusCode::FORBIDDEN,
@@ -343,7 +359,14 @@ pub async fn guard(
         );
     }
     request.extensions_mut().insert(client);
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if over_own_tls {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            http::HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 #[cfg(test)]
@@ -383,7 +406,7 @@ mod tests {
     fn state_changes_must_come_from_the_own_origin() {
         let config = EdgeConfig::default();
         let refused = |pairs: &[(&str, &str)]| {
-            cross_origin_refusal(&config, &Method::POST, &headers(pairs)).is_some()
+            cross_origin_refusal(&config, &Method::POST, &headers(pairs), None).is_some()
         };
         let host = ("host", "127.0.0.1:3000");
         assert!(!refused(&[host, ("origin", "http://127.0.0.1:3000")]));
@@ -404,15 +427,26 @@ mod tests {
         assert!(
             cross_origin_refusal(
                 &config,
+                &Method::POST,
+                &headers(&[("origin", "https://127.0.0.1:3443")]),
+                Some("127.0.0.1:3443")
+            )
+            .is_none(),
+            "HTTP/2 names the host in the authority"
+        );
+        assert!(
+            cross_origin_refusal(
+                &config,
                 &Method::GET,
-                &headers(&[host, ("origin", "http://evil.example")])
+                &headers(&[host, ("origin", "http://evil.example")]),
+                None
             )
             .is_none(),
             "reads are not state changes"
         );
         let configured = EdgeConfig::parse("https://mail.example.com", "").unwrap();
         let check = |pairs: &[(&str, &str)]| {
-            cross_origin_refusal(&configured, &Method::POST, &headers(pairs)).is_some()
+            cross_origin_refusal(&configured, &Method::POST, &headers(pairs), None).is_some()
         };
         assert!(!check(&[
             ("host", "10.0.0.5:3000"),

@@ -11,6 +11,7 @@ pub mod deployment;
 pub mod edge;
 pub mod guests;
 pub mod http;
+pub mod https;
 pub mod logging;
 pub mod mail;
 pub mod oauth;

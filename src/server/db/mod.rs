@@ -20,6 +20,7 @@ pub mod sessions;
 pub mod sign_in_failures;
 pub mod smtp;
 pub mod sponsors;
+pub mod system_certificates;
 pub mod trusted_devices;
 pub mod vault;
 

@@ -1,0 +1,336 @@
+//! The HTTPS listener (rustls, TLS 1.2 and 1.3, HTTP/2 and HTTP/1.1 by
+//! ALPN) with the node's system certificate, which a resolver hands to
+//! each handshake so that a new certificate takes effect without a
+//! restart; the certificate generated on first start; and the plain HTTP
+//! listener's mode (serve, or redirect to HTTPS).
+
+use crate::domain::Secret;
+use crate::server::AppState;
+use crate::server::db;
+use axum::Router;
+use axum::extract::{ConnectInfo, Request};
+use axum::response::{IntoResponse, Response};
+use http::{StatusCode, header};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
+
+pub const HTTPS_ADDR_ENV: &str = "MAILROOM_HTTPS_ADDR";
+pub const HTTP_MODE_ENV: &str = "MAILROOM_HTTP_MODE";
+pub const TLS_SANS_ENV: &str = "MAILROOM_TLS_SANS";
+pub const DEFAULT_HTTPS_ADDR: &str = "127.0.0.1:3443";
+
+/// The vault purpose of system certificates' private keys.
+pub const KEY_PURPOSE: &str = "system-certificate-key";
+
+/// A request that arrived over this node's own TLS listener.
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
+/// What the plain HTTP listener does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMode {
+    /// Serves the whole console (the default on a loopback address).
+    Serve,
+    /// Answers every request with a redirect to the HTTPS address.
+    Redirect,
+}
+
+impl HttpMode {
+    /// `MAILROOM_HTTP_MODE`, or by default: serve on loopback, else redirect.
+    pub fn from_env(http_addr: SocketAddr) -> anyhow::Result<HttpMode> {
+        match std::env::var(HTTP_MODE_ENV).ok().as_deref().map(str::trim) {
+            None | Some("") => Ok(if http_addr.ip().is_loopback() {
+                HttpMode::Serve
+            } else {
+                HttpMode::Redirect
+            }),
+            Some("serve") => Ok(HttpMode::Serve),
+            Some("redirect") => Ok(HttpMode::Redirect),
+            Some(other) => {
+                anyhow::bail!("{HTTP_MODE_ENV}: '{other}' is neither serve nor redirect")
+            }
+        }
+    }
+}
+
+/// `MAILROOM_HTTPS_ADDR`, or 127.0.0.1:3443.
+pub fn https_addr_from_env() -> anyhow::Result<SocketAddr> {
+    let text = std::env::var(HTTPS_ADDR_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_HTTPS_ADDR.into());
+    text.trim().parse().map_err(|_| {
+        anyhow::anyhow!("{HTTPS_ADDR_ENV}: '{text}' is not an address such as 0.0.0.0:443")
+    })
+}
+
+/// The certificate each handshake gets: replaced in place when the admin
+/// binds another one.
+#[derive(Debug)]
+pub struct CertificateResolver(RwLock<Arc<CertifiedKey>>);
+
+impl CertificateResolver {
+    pub fn new(key: Arc<CertifiedKey>) -> Self {
+        CertificateResolver(RwLock::new(key))
+    }
+
+    pub fn replace(&self, key: Arc<CertifiedKey>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = key;
+    }
+}
+
+impl ResolvesServerCert for CertificateResolver {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.read().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+}
+
+/// A certificate chain (PEM) and its private key (PKCS#8 PEM) as rustls
+/// serves them.
+pub fn certified_key(chain_pem: &str, key_pem: &Secret) -> anyhow::Result<CertifiedKey> {
+    use rustls_pki_types::pem::PemObject;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("the certificate chain is not PEM: {e}"))?;
+    anyhow::ensure!(!chain.is_empty(), "the certificate chain is empty");
+    let key = PrivateKeyDer::from_pem_slice(key_pem.expose().as_bytes())
+        .map_err(|e| anyhow::anyhow!("the private key is not PEM: {e}"))?;
+    let signing = rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| anyhow::anyhow!("the private key cannot sign: {e}"))?;
+    let certified = CertifiedKey::new(chain, signing);
+    certified
+        .keys_match()
+        .map_err(|e| anyhow::anyhow!("the private key does not belong to the certificate: {e}"))?;
+    Ok(certified)
+}
+
+/// The names a generated certificate carries: the node's host name,
+/// `localhost`, the loopback addresses and `MAILROOM_TLS_SANS`.
+pub fn default_sans(host_name: &str) -> Vec<String> {
+    let mut sans = vec![
+        host_name.to_string(),
+        "localhost".into(),
+        "127.0.0.1".into(),
+        "::1".into(),
+    ];
+    if let Ok(extra) = std::env::var(TLS_SANS_ENV) {
+        sans.extend(
+            extra
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+        );
+    }
+    let mut unique = Vec::new();
+    for san in sans {
+        if !san.is_empty() && !unique.contains(&san) {
+            unique.push(san);
+        }
+    }
+    unique
+}
+
+/// A self-signed ECDSA P-256 certificate for `common_name` and `sans`,
+/// valid a year from `now` (ISE's default): its chain PEM and key PEM.
+pub fn self_signed(
+    common_name: &str,
+    sans: &[String],
+    now: time::OffsetDateTime,
+) -> anyhow::Result<(String, Secret)> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut params = rcgen::CertificateParams::new(sans.to_vec())?;
+    let mut name = rcgen::DistinguishedName::new();
+    name.push(rcgen::DnType::CommonName, common_name);
+    name.push(rcgen::DnType::OrganizationName, "Mailroom");
+    params.distinguished_name = name;
+    params.not_before = now - time::Duration::minutes(5);
+    params.not_after = now + time::Duration::days(365);
+    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let certificate = params.self_signed(&key)?;
+    Ok((certificate.pem(), Secret::new(key.serialize_pem())))
+}
+
+/// The node's certificate for the Admin usage, generated (self-signed) and
+/// stored on first start: the key sealed in the vault.
+pub async fn node_certificate(state: &AppState) -> anyhow::Result<CertifiedKey> {
+    let node = state.config.node_name.clone();
+    if let Some(row) = db::system_certificates::admin_certificate(&state.db, &node).await? {
+        let key = state
+            .vault
+            .get(KEY_PURPOSE, &row.id.to_string())
+            .await?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the private key of system certificate '{}' is missing from the vault",
+                    row.friendly_name
+                )
+            })?;
+        return certified_key(&row.certificate_pem, &key);
+    }
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let sans = default_sans(if host.is_empty() { &node } else { &host });
+    let now = state.clock.now();
+    let common_name = node.clone();
+    let (chain, key) =
+        crate::server::auth::hashing(move || self_signed(&common_name, &sans, now)).await??;
+    let info = crate::server::certs::parse(chain.as_bytes(), now.unix_timestamp())
+        .map_err(|e| anyhow::anyhow!("the generated certificate: {e}"))?;
+    let mut tx = db::begin_write(&state.db).await?;
+    let id = db::system_certificates::insert(
+        &mut *tx,
+        &db::system_certificates::NewSystemCertificate {
+            node: &node,
+            friendly_name: "Default self-signed server certificate",
+            used_by_admin: true,
+            used_by_portal: true,
+            certificate_pem: &chain,
+            issued_to: &info.subject,
+            issued_by: &info.issuer,
+            valid_from: info.not_before,
+            valid_to: info.not_after,
+        },
+        now.unix_timestamp(),
+    )
+    .await?;
+    state
+        .vault
+        .put_in(
+            &mut *tx,
+            KEY_PURPOSE,
+            &id.to_string(),
+            &key,
+            now.unix_timestamp(),
+        )
+        .await?;
+    tx.commit().await?;
+    tracing::info!(target: "system", "generated a self-signed server certificate for {node}");
+    certified_key(&chain, &key)
+}
+
+/// The TLS settings: TLS 1.3 and 1.2 only, HTTP/2 and HTTP/1.1 by ALPN.
+pub fn server_config(resolver: Arc<CertificateResolver>) -> anyhow::Result<rustls::ServerConfig> {
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+    .with_no_client_auth()
+    .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Serves `app` over TLS on `listener` until `stop` completes. Each
+/// connection gets TCP_NODELAY, ten seconds to finish its handshake, and
+/// the peer address and `OverTls` in every request's extensions.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    app: Router,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    tokio::pin!(stop);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::debug!(target: "system", "HTTPS accept failed: {e}");
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let handshake =
+                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp));
+            let tls = match handshake.await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::debug!(target: "system", "TLS handshake with {peer} failed: {e}");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let service = app.map_request(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(OverTls);
+                request
+            });
+            let served = Builder::new(TokioExecutor::new())
+                .serve_connection_with_upgrades(
+                    TokioIo::new(tls),
+                    TowerToHyperService::new(service),
+                )
+                .await;
+            if let Err(e) = served {
+                tracing::debug!(target: "system", "HTTPS connection from {peer} ended: {e}");
+            }
+        });
+    }
+}
+
+/// The plain HTTP listener in redirect mode: every request goes to the
+/// same path and query on the HTTPS port of the host the browser used.
+pub fn redirect_router(https: SocketAddr) -> Router {
+    Router::new()
+        .fallback(move |request: Request| async move { redirect_to_https(&request, https) })
+}
+
+fn redirect_to_https(request: &Request, https: SocketAddr) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(host_without_port)
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| match https.ip() {
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            v4 => v4.to_string(),
+        });
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let port = if https.port() == 443 {
+        String::new()
+    } else {
+        format!(":{}", https.port())
+    };
+    let location = format!("https://{host}{port}{path}");
+    (
+        StatusCode::PERMANENT_REDIRECT,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
+}
+
+/// `host` of `host[:port]` (`[v6]` kept in brackets); nothing for a value
+/// that is not a plain host.
+fn host_without_port(authority: &str) -> String {
+    let authority = authority.trim();
+    let host = if authority.starts_with('[') {
+        authority
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default().to_string()
+    };
+    let plain = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
+    if plain { host } else { String::new() }
+}
