@@ -619,6 +619,34 @@ async fn a_lockout_does_not_lock_the_owners_browser_out() {
         ended.len(),
         "each end is audited once"
     );
+
+    // A script that signs in without keeping cookies gets a new device id
+    // each time: the user keeps at most ten trusted browsers, the latest
+    // among them.
+    let mut last = String::new();
+    for n in 0..12 {
+        let answer = send(
+            &h.app,
+            sign_in_from(&format!("192.0.2.{}", 40 + n), &[], "root", PASSWORD),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        last = answer.cookie("mailroom_device").unwrap();
+    }
+    let root_key = mailroom::server::throttle::user_key("root");
+    assert_eq!(
+        mailroom::server::db::trusted_devices::count(&h.state.db, &root_key)
+            .await
+            .unwrap(),
+        mailroom::server::db::trusted_devices::MAX_PER_USER
+    );
+    let id = last.split_once('=').unwrap().1;
+    let hash = mailroom::server::auth::token_hash(id);
+    assert!(
+        mailroom::server::db::trusted_devices::is_trusted(&h.state.db, &hash, &root_key, 0)
+            .await
+            .unwrap()
+    );
 }
 
 /// The sponsor portal's sign-in shares the lockout: a sponsor's own browser

@@ -21,13 +21,19 @@ pub async fn is_trusted(
     Ok(found.is_some())
 }
 
-/// Trusts (or trusts again) the device for the user from `now`.
+/// The most browsers trusted per user: a script that signs in without
+/// keeping cookies gets a new id each time, and must not grow the table.
+pub const MAX_PER_USER: i64 = 10;
+
+/// Trusts (or trusts again) the device for the user from `now`, forgetting
+/// the user's least recently used devices beyond `MAX_PER_USER`.
 pub async fn trust(
-    db: impl AnyExecutor<'_>,
+    db: &sqlx::AnyPool,
     device_hash: &str,
     user_key: &str,
     now: i64,
 ) -> sqlx::Result<()> {
+    let mut tx = super::begin_write(db).await?;
     sqlx::query(
         "INSERT INTO trusted_devices (device_hash, user_key, created_at, last_used_at) VALUES ($1, $2, $3, $3) \
          ON CONFLICT (device_hash, user_key) DO UPDATE SET last_used_at = $3",
@@ -35,9 +41,27 @@ pub async fn trust(
     .bind(device_hash)
     .bind(user_key)
     .bind(now)
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    sqlx::query(
+        "DELETE FROM trusted_devices WHERE user_key = $1 AND device_hash NOT IN \
+         (SELECT device_hash FROM trusted_devices WHERE user_key = $1 \
+         ORDER BY device_hash = $3 DESC, last_used_at DESC, created_at DESC LIMIT $2)",
+    )
+    .bind(user_key)
+    .bind(MAX_PER_USER)
+    .bind(device_hash)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// How many browsers are trusted for the user.
+pub async fn count(db: impl AnyExecutor<'_>, user_key: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM trusted_devices WHERE user_key = $1")
+        .bind(user_key)
+        .fetch_one(db)
+        .await
 }
 
 /// Forgets devices unused since `before`.
