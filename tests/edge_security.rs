@@ -694,3 +694,50 @@ async fn a_sponsors_browser_is_not_locked_out_either() {
     let own = send(&h.app, own).await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
 }
+
+/// Pages carry a Content-Security-Policy whose nonce every inline script
+/// of the page has (the hydration scripts), a fresh one per response.
+#[tokio::test]
+async fn pages_allow_only_their_own_nonced_scripts() {
+    let h = harness().await;
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let response = h
+            .app
+            .clone()
+            .oneshot(Request::get("/login").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            !policy.contains("script-src 'self' 'unsafe-inline'")
+                && policy.contains("frame-ancestors 'none'"),
+            "{policy}"
+        );
+        let nonce = policy
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce")
+            .to_string();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 22)
+            .await
+            .unwrap();
+        let html = String::from_utf8_lossy(&body);
+        let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+        assert!(!scripts.is_empty(), "{html}");
+        for script in scripts {
+            let tag = script.split('>').next().unwrap();
+            assert!(
+                tag.contains(&format!("nonce=\"{nonce}\"")),
+                "a script without the nonce: <script{tag}>"
+            );
+        }
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a fresh nonce per response");
+}

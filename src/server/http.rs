@@ -139,19 +139,42 @@ async fn page_handler(State(state): State<WebState>, request: Request<Body>) -> 
         }
     }
     let request = Request::from_parts(parts, body);
+    // A fresh nonce per page: the hydration scripts carry it, and the
+    // Content-Security-Policy allows no other inline script.
+    let nonce = leptos::nonce::Nonce::new();
+    let policy = content_security_policy(&nonce);
     // Async: the whole page is rendered before it is sent, so it works
     // (reads, links, GET forms) before or without the wasm.
     let handler = leptos_axum::render_app_async_with_context(
-        move || provide_context(app.clone()),
+        move || {
+            provide_context(app.clone());
+            provide_context(nonce.clone());
+        },
         move || shell(leptos_options.clone()),
     );
     let mut response = handler(request).await.into_response();
+    if let Ok(policy) = http::HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_SECURITY_POLICY, policy);
+    }
     // Admin pages show configuration: keep them out of shared caches and history.
     response.headers_mut().insert(
         http::header::CACHE_CONTROL,
         http::HeaderValue::from_static("no-store"),
     );
     response
+}
+
+/// What a console page may load and run: its own files, the wasm, and only
+/// the inline scripts that carry this response's nonce (the hydration
+/// scripts). Styles may be inline (email previews carry their own).
+fn content_security_policy(nonce: &leptos::nonce::Nonce) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; connect-src 'self'; \
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
 }
 
 /// Download Logs: every log file in one zip, for admins who may change
