@@ -11,33 +11,9 @@
 #   BENCH_ENCODING=br scripts/bench-pages.sh   # ask for compressed answers, as browsers do
 set -euo pipefail
 cd "$(dirname "$0")/.."
-binary=target/release/mailroom
-[ -x "$binary" ] || { echo "build first: cargo leptos build --release --split --precompress" >&2; exit 1; }
-if ! command -v wrk >/dev/null; then
-  echo "==> installing wrk" >&2
-  if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >/dev/null; else sudo apt-get install -y wrk >/dev/null; fi
-fi
-seconds=${BENCH_SECONDS:-10}
+source scripts/bench-console.sh
 encoding=${BENCH_ENCODING:-}
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-https_port=$(free_port)
-data=$(mktemp -d)
-password="Bench-Passw0rd-1"
-MAILROOM_DATA_DIR="$data" MAILROOM_ADMIN_PASSWORD="$password" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-  MAILROOM_HTTPS_ADDR="127.0.0.1:$https_port" \
-  LEPTOS_SITE_ROOT=target/site "$binary" serve >"$data/stdout.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-base="http://127.0.0.1:$port"
-for _ in $(seq 200); do
-  curl -fsS -o /dev/null "$base/login" 2>/dev/null && break
-  sleep 0.1
-done
-cookie=$(curl -fsS -D- -o /dev/null -X POST -d "username=admin&password=$password" "$base/api/login" |
-  grep -io 'mailroom_session=[^;]*')
-[ -n "$cookie" ] || { echo "sign-in failed" >&2; exit 1; }
+base="$http"
 # The stylesheet as the pages link it (under the build's content-hash prefix).
 css=$(curl -fsS "$base/login" | grep -o 'href="[^"]*mailroom.css"' | head -1 | sed 's/^href="//; s/"$//')
 [ -n "$css" ] || { echo "no stylesheet link on the sign-in page" >&2; exit 1; }

@@ -5,52 +5,11 @@ mod common;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use common::app::{PASSWORD, harness, post, sign_in};
+use common::app::{PASSWORD, harness, post, send, sign_in};
 use http::{Request, StatusCode, header};
 use mailroom::server::edge::EdgeConfig;
 use std::net::SocketAddr;
 use tower::ServiceExt;
-
-struct Answer {
-    status: StatusCode,
-    set_cookie: Option<String>,
-    cookies: Vec<String>,
-    body: String,
-}
-
-impl Answer {
-    /// `name=value` of the cookie `name` this answer set.
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies
-            .iter()
-            .find(|c| c.starts_with(&format!("{name}=")))
-            .map(|c| c.split(';').next().unwrap().to_string())
-    }
-}
-
-async fn send(app: &axum::Router, request: Request<Body>) -> Answer {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let cookies: Vec<String> = response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    let set_cookie = cookies
-        .iter()
-        .find(|c| c.starts_with("mailroom_session=") || c.starts_with("mailroom_sponsor="))
-        .cloned();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
-        .await
-        .unwrap();
-    Answer {
-        status,
-        set_cookie,
-        cookies,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
 
 async fn level_of(h: &common::app::Harness, component: &str) -> Option<String> {
     mailroom::server::db::log_levels::all(&h.state.db)

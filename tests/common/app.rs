@@ -144,8 +144,47 @@ pub async fn admin_id(h: &Harness, name: &str) -> i64 {
 
 pub struct Reply {
     pub status: StatusCode,
+    /// The cookie set besides the device cookie (which any sign-in from a
+    /// browser without one gets), if any: a session cookie, or its clearing.
     pub set_cookie: Option<String>,
+    /// Every Set-Cookie of the answer.
+    pub cookies: Vec<String>,
     pub body: String,
+}
+
+impl Reply {
+    /// `name=value` of the cookie `name` this answer set.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(|c| c.split(';').next().unwrap().to_string())
+    }
+}
+
+/// Sends `request` to the router and reads the whole answer.
+pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let set_cookie = cookies
+        .iter()
+        .find(|c| !c.starts_with("mailroom_device="))
+        .cloned();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    Reply {
+        status,
+        set_cookie,
+        cookies,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
 }
 
 pub async fn post(app: &Router, path: &str, body: &str, cookie: Option<&str>) -> Reply {
@@ -160,32 +199,7 @@ pub async fn post(app: &Router, path: &str, body: &str, cookie: Option<&str>) ->
     if let Some(cookie) = cookie {
         request = request.header(header::COOKIE, cookie);
     }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::from(body.to_string())).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    // The cookie set besides the device cookie (which any sign-in attempt
-    // from a browser without one gets), if any.
-    let cookies: Vec<String> = response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    let set_cookie = cookies
-        .iter()
-        .find(|c| !c.starts_with("mailroom_device="))
-        .cloned();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    Reply {
-        status,
-        set_cookie,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
+    send(app, request.body(Body::from(body.to_string())).unwrap()).await
 }
 
 pub async fn sign_in(app: &Router, name: &str) -> String {
