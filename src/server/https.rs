@@ -179,7 +179,7 @@ pub async fn node_certificate(state: &AppState) -> anyhow::Result<CertifiedKey> 
     let now = state.clock.now();
     let common_name = node.clone();
     let (chain, key) =
-        crate::server::auth::hashing(move || self_signed(&common_name, &sans, now)).await??;
+        tokio::task::spawn_blocking(move || self_signed(&common_name, &sans, now)).await??;
     let info = crate::server::certs::parse(chain.as_bytes(), now.unix_timestamp())
         .map_err(|e| anyhow::anyhow!("the generated certificate: {e}"))?;
     let mut tx = db::begin_write(&state.db).await?;
