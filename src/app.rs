@@ -22,6 +22,10 @@ use crate::pages::proxy::ProxyPage;
 use crate::pages::smtp_server::SmtpServerPage;
 use crate::pages::sponsor_groups::SponsorGroupsPage;
 use crate::pages::sponsor_portal::{SponsorLoginPage, SponsorPortalPage};
+use crate::pages::system_certificates::{
+    BindCertificatePage, GenerateSelfSignedPage, GenerateSigningRequestPage,
+    ImportSystemCertificatePage, SigningRequestsPage, SystemCertificatesPage,
+};
 use crate::pages::trusted_certificates::{ImportCertificatePage, TrustedCertificatesPage};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -54,6 +58,12 @@ lazy_page!(NewAdministratorRoute, NewAdministratorPage);
 lazy_page!(EditAdministratorRoute, EditAdministratorPage);
 lazy_page!(TrustedCertificatesRoute, TrustedCertificatesPage);
 lazy_page!(ImportCertificateRoute, ImportCertificatePage);
+lazy_page!(SystemCertificatesRoute, SystemCertificatesPage);
+lazy_page!(GenerateSelfSignedRoute, GenerateSelfSignedPage);
+lazy_page!(ImportSystemCertificateRoute, ImportSystemCertificatePage);
+lazy_page!(SigningRequestsRoute, SigningRequestsPage);
+lazy_page!(GenerateSigningRequestRoute, GenerateSigningRequestPage);
+lazy_page!(BindCertificateRoute, BindCertificatePage);
 lazy_page!(SmtpServerRoute, SmtpServerPage);
 lazy_page!(ProxyRoute, ProxyPage);
 lazy_page!(DeploymentRoute, DeploymentPage);
@@ -149,6 +159,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/administration/system/admin-access/administrators/:id") view={Lazy::<EditAdministratorRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/certificates/trusted-certificates") view={Lazy::<TrustedCertificatesRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/certificates/trusted-certificates/import") view={Lazy::<ImportCertificateRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/certificates/system-certificates") view={Lazy::<SystemCertificatesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/certificates/system-certificates/generate") view={Lazy::<GenerateSelfSignedRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/certificates/system-certificates/import") view={Lazy::<ImportSystemCertificateRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/certificates/certificate-signing-requests") view={Lazy::<SigningRequestsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/certificates/certificate-signing-requests/generate") view={Lazy::<GenerateSigningRequestRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/certificates/certificate-signing-requests/bind") view={Lazy::<BindCertificateRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/smtp-server") view={Lazy::<SmtpServerRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/proxy") view={Lazy::<ProxyRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/deployment/deployment") view={Lazy::<DeploymentRoute>::new()} ssr=SsrMode::Async />

@@ -218,3 +218,366 @@ async fn the_redirect_mode_sends_every_request_to_https() {
         .as_str()
     );
 }
+
+/// Runs `openssl` with `args` in `dir`; panics with its stderr on failure.
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The console's API over the plain loopback listener, signed in as admin:
+/// the HTTPS certificate changes under the test, this connection does not.
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+impl Api {
+    async fn sign_in(console: &Console) -> Api {
+        let base = format!("http://127.0.0.1:{}", console.http);
+        let client = reqwest::Client::new();
+        let login = client
+            .post(format!("{base}/api/login"))
+            .header("origin", &base)
+            .form(&[("username", "admin"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        let cookie = login
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .find(|c| c.starts_with("mailroom_session="))
+            .expect("a session cookie");
+        Api {
+            client,
+            base,
+            cookie: cookie.split(';').next().unwrap().to_string(),
+        }
+    }
+
+    async fn form(&self, endpoint: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let reply = self
+            .client
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("origin", &self.base)
+            .header("cookie", &self.cookie)
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.text().await.unwrap())
+    }
+
+    /// A multipart upload: `(name, Some(file name), bytes)` for files.
+    async fn upload(
+        &self,
+        endpoint: &str,
+        parts: Vec<(&'static str, Option<&'static str>, Vec<u8>)>,
+    ) -> (u16, String) {
+        const BOUNDARY: &str = "mailroom-test-boundary-7f3a";
+        let mut body = Vec::new();
+        for (name, file_name, bytes) in parts {
+            body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+            let disposition = match file_name {
+                Some(file_name) => format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                ),
+                None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"),
+            };
+            body.extend_from_slice(disposition.as_bytes());
+            body.extend_from_slice(&bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let reply = self
+            .client
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("origin", &self.base)
+            .header("cookie", &self.cookie)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.text().await.unwrap())
+    }
+}
+
+fn subject_and_issuer(port: u16) -> String {
+    openssl_x509(
+        &served_certificate(port),
+        &["-noout", "-subject", "-issuer", "-serial"],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csr_signed_by_a_ca_and_a_pkcs12_bundle_are_served_on_the_next_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let console = serve(dir.path(), None).await;
+    assert!(subject_and_issuer(console.https).contains("ise-pan-01"));
+    let api = Api::sign_in(&console).await;
+
+    // A test CA, made here with the machine's OpenSSL.
+    openssl(
+        work.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=Mailroom Test Root CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+
+    // Generate a CSR for Admin and Portal; its key stays in the console.
+    let (status, body) = api
+        .form(
+            "generate_signing_request",
+            &[
+                ("form[subject][common_name]", "ise-pan-01.example.com"),
+                ("form[subject][organization]", "Example"),
+                ("form[sans]", "ise-pan-01.example.com, localhost, 127.0.0.1"),
+                ("form[key_type]", "Rsa2048"),
+                ("form[used_by_admin]", "true"),
+                ("form[used_by_portal]", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let request: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let request_id = request["id"].as_i64().unwrap().to_string();
+    std::fs::write(
+        work.path().join("request.pem"),
+        request["csr_pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert!(!body.contains("PRIVATE KEY"));
+
+    // The CA signs it, copying the requested names.
+    openssl(
+        work.path(),
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "request.pem",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "20",
+            "-copy_extensions",
+            "copy",
+            "-out",
+            "signed.pem",
+        ],
+    );
+    let signed = std::fs::read(work.path().join("signed.pem")).unwrap();
+    let bind = |id: String, file: Vec<u8>| {
+        vec![
+            ("request_id", None, id.into_bytes()),
+            ("certificate", Some("signed.pem"), file),
+        ]
+    };
+
+    // Before the CA is trusted, the chain is refused and nothing changes.
+    let (status, body) = api
+        .upload(
+            "upload_bound_certificate",
+            bind(request_id.clone(), signed.clone()),
+        )
+        .await;
+    assert_ne!(status, 200);
+    assert!(body.contains("Trusted Certificates"), "{body}");
+    assert!(subject_and_issuer(console.https).contains("ise-pan-01"));
+
+    let ca = std::fs::read(work.path().join("ca.pem")).unwrap();
+    let (status, body) = api
+        .upload(
+            "upload_trusted_certificate",
+            vec![
+                ("certificate", Some("ca.pem"), ca.clone()),
+                ("trust_infrastructure", None, b"true".to_vec()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // A certificate issued for another request's key is refused.
+    let (status, other) = api
+        .form(
+            "generate_signing_request",
+            &[
+                ("form[subject][common_name]", "other"),
+                ("form[sans]", "other.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{other}");
+    let other_id = serde_json::from_str::<serde_json::Value>(&other).unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let (status, body) = api
+        .upload("upload_bound_certificate", bind(other_id, signed.clone()))
+        .await;
+    assert_ne!(status, 200);
+    assert!(
+        body.contains("not issued for this signing request"),
+        "{body}"
+    );
+
+    // Bound: the very next handshake presents the CA-signed certificate,
+    // and a client trusting only the test CA accepts it.
+    let (status, body) = api
+        .upload("upload_bound_certificate", bind(request_id, signed))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Mailroom Test Root CA"),
+        "the checked chain: {body}"
+    );
+    let served = subject_and_issuer(console.https);
+    assert!(served.contains("Mailroom Test Root CA"), "{served}");
+    assert!(served.contains("ise-pan-01.example.com"), "{served}");
+    let trusting_ca = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .tls_built_in_root_certs(false)
+        .resolve(
+            "localhost",
+            format!("127.0.0.1:{}", console.https).parse().unwrap(),
+        )
+        .build()
+        .unwrap();
+    let page = trusting_ca
+        .get(format!("https://localhost:{}/login", console.https))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+
+    // The self-signed certificate lost its usages and may now be deleted;
+    // the one in use may not.
+    let (_, list) = api.form("list_system_certificates", &[]).await;
+    let list: Vec<serde_json::Value> = serde_json::from_str(&list).unwrap();
+    let in_use = list.iter().find(|c| c["used_by_admin"] == true).unwrap();
+    let (status, body) = api
+        .form(
+            "delete_system_certificates",
+            &[("ids[0]", &in_use["id"].to_string())],
+        )
+        .await;
+    assert_ne!(status, 200);
+    assert!(body.contains("in use for Admin, Portal"), "{body}");
+
+    // A PKCS#12 bundle (key, certificate and CA, as a Windows CA or
+    // OpenSSL exports it), imported for Admin: the next handshake has it.
+    openssl(
+        work.path(),
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "bundle.key",
+            "-out",
+            "bundle.csr",
+            "-subj",
+            "/CN=bundle.example.com",
+            "-addext",
+            "subjectAltName=DNS:bundle.example.com,DNS:localhost,IP:127.0.0.1",
+        ],
+    );
+    openssl(
+        work.path(),
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "bundle.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "20",
+            "-copy_extensions",
+            "copy",
+            "-out",
+            "bundle.pem",
+        ],
+    );
+    openssl(
+        work.path(),
+        &[
+            "pkcs12",
+            "-export",
+            "-inkey",
+            "bundle.key",
+            "-in",
+            "bundle.pem",
+            "-certfile",
+            "ca.pem",
+            "-passout",
+            "pass:Bundle-Pass-1",
+            "-out",
+            "bundle.p12",
+        ],
+    );
+    let bundle = std::fs::read(work.path().join("bundle.p12")).unwrap();
+    let import = |password: &str| {
+        vec![
+            ("certificate", Some("bundle.p12"), bundle.clone()),
+            ("password", None, password.as_bytes().to_vec()),
+            ("used_by_admin", None, b"true".to_vec()),
+        ]
+    };
+    let (status, body) = api
+        .upload("upload_system_certificate", import("wrong"))
+        .await;
+    assert_ne!(status, 200);
+    assert!(body.contains("password does not open"), "{body}");
+    let (status, body) = api
+        .upload("upload_system_certificate", import("Bundle-Pass-1"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let served = subject_and_issuer(console.https);
+    assert!(served.contains("bundle.example.com"), "{served}");
+
+    // No private key in clear anywhere in the database.
+    let database = std::fs::read(dir.path().join("mailroom.db")).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&database).contains("PRIVATE KEY"));
+}

@@ -149,6 +149,74 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::Only(SETTINGS_ROLES),
         ),
         (
+            "/api/list_system_certificates",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/system_certificate_defaults",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/list_signing_requests",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/generate_self_signed_certificate",
+            Box::new(|_| {
+                "form%5Bsubject%5D%5Bcommon_name%5D=spare&form%5Bsans%5D=spare.example.com".into()
+            }),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/generate_signing_request",
+            Box::new(|_| {
+                "form%5Bsubject%5D%5Bcommon_name%5D=spare&form%5Bsans%5D=spare.example.com".into()
+            }),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            // No such certificate.
+            "/api/edit_system_certificate",
+            Box::new(|_| {
+                "edit%5Bid%5D=999&edit%5Bfriendly_name%5D=x&edit%5Bused_by_admin%5D=false\
+                 &edit%5Bused_by_portal%5D=false"
+                    .into()
+            }),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            // The export password is too short.
+            "/api/export_system_certificate_key",
+            Box::new(|_| {
+                "id=999&admin_password=x&export_password=short&confirm_password=short".into()
+            }),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/delete_system_certificates",
+            Box::new(|_| "ids%5B0%5D=999".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/delete_signing_requests",
+            Box::new(|_| "ids%5B0%5D=999".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            // No such signing request.
+            "/api/upload_bound_certificate",
+            Box::new(|_| not_a_certificate_upload()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/upload_system_certificate",
+            Box::new(|_| not_a_certificate_upload()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
             "/api/get_log_levels",
             Box::new(|_| String::new()),
             Expect::AnyAdmin,

@@ -19,12 +19,16 @@ use mailroom::domain::portal::EmailTemplate;
 use mailroom::domain::proxy::ProxyForm;
 use mailroom::domain::smtp::SmtpSettingsForm;
 use mailroom::domain::sponsor::{ManageScope, SponsorPermissions, SponsorUserForm};
+use mailroom::domain::system_certificate::{
+    CertificateEdit, CertificateRequestForm, SubjectFields,
+};
 use mailroom::domain::{AdminForm, Role, Secret};
 use mailroom::server::AppState;
 use mailroom::server::db;
 use mailroom::server::service::{
     Caller, ServiceError, admins, alarms, certificates, deployment, guest_types, guests,
-    identities, limits, logs, mail_queue, portals, proxy, smtp, sponsor_groups, vault,
+    identities, limits, logs, mail_queue, portals, proxy, smtp, sponsor_groups,
+    system_certificates, vault,
 };
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -72,6 +76,18 @@ fn kind(error: &ServiceError) -> &'static str {
         ServiceError::Throttled(_) => "Throttled",
         ServiceError::Unavailable(_) => "Unavailable",
         ServiceError::Internal => "Internal",
+    }
+}
+
+/// A certificate not in use, for a node of the deployment.
+fn spare_certificate_form() -> CertificateRequestForm {
+    CertificateRequestForm {
+        subject: SubjectFields {
+            common_name: "spare".into(),
+            ..Default::default()
+        },
+        sans: "spare.example.com".into(),
+        ..Default::default()
     }
 }
 
@@ -235,6 +251,98 @@ async fn every_service_operation_checks_the_callers_role() {
             "certificates::delete",
             Expect::Only(SETTINGS_ROLES),
             |app, caller| { certificates::delete(&app, &caller, &[999]).await }
+        ),
+        row!(
+            "system_certificates::list",
+            Expect::AnyAdmin,
+            |app, caller| { system_certificates::list(&app, &caller).await }
+        ),
+        row!(
+            "system_certificates::defaults",
+            Expect::AnyAdmin,
+            |app, caller| { system_certificates::defaults(&app, &caller).await }
+        ),
+        row!(
+            "system_certificates::signing_requests",
+            Expect::AnyAdmin,
+            |app, caller| { system_certificates::signing_requests(&app, &caller).await }
+        ),
+        row!(
+            "system_certificates::generate_self_signed",
+            Expect::Only(SETTINGS_ROLES),
+            |app, caller| {
+                system_certificates::generate_self_signed(&app, &caller, spare_certificate_form())
+                    .await
+            }
+        ),
+        row!(
+            "system_certificates::generate_signing_request",
+            Expect::Only(SETTINGS_ROLES),
+            |app, caller| {
+                system_certificates::generate_signing_request(
+                    &app,
+                    &caller,
+                    spare_certificate_form(),
+                )
+                .await
+            }
+        ),
+        row!(
+            "system_certificates::bind",
+            Expect::OnlyThen(SETTINGS_ROLES, "NotFound"),
+            |app, caller| {
+                system_certificates::bind(&app, &caller, 999, b"x".to_vec(), "").await
+            }
+        ),
+        row!(
+            "system_certificates::import",
+            Expect::OnlyThen(SETTINGS_ROLES, "Invalid"),
+            |app, caller| {
+                let import = system_certificates::Import {
+                    node: String::new(),
+                    friendly_name: String::new(),
+                    certificate: b"not a certificate".to_vec(),
+                    private_key: Vec::new(),
+                    password: Secret::new(String::new()),
+                    used_by_admin: false,
+                    used_by_portal: false,
+                };
+                system_certificates::import(&app, &caller, import).await
+            }
+        ),
+        row!(
+            "system_certificates::edit",
+            Expect::OnlyThen(SETTINGS_ROLES, "NotFound"),
+            |app, caller| {
+                let edit = CertificateEdit {
+                    id: 999,
+                    friendly_name: "x".into(),
+                    used_by_admin: false,
+                    used_by_portal: false,
+                };
+                system_certificates::edit(&app, &caller, edit).await
+            }
+        ),
+        row!(
+            "system_certificates::export_pkcs12",
+            Expect::OnlyThen(SETTINGS_ROLES, "Invalid"),
+            |app, caller| {
+                let short = || Secret::new("short".to_string());
+                system_certificates::export_pkcs12(&app, &caller, 999, short(), short(), short())
+                    .await
+            }
+        ),
+        row!(
+            "system_certificates::delete",
+            Expect::Only(SETTINGS_ROLES),
+            |app, caller| { system_certificates::delete(&app, &caller, &[999]).await }
+        ),
+        row!(
+            "system_certificates::delete_signing_requests",
+            Expect::Only(SETTINGS_ROLES),
+            |app, caller| {
+                system_certificates::delete_signing_requests(&app, &caller, &[999]).await
+            }
         ),
         row!("proxy::get", Expect::AnyAdmin, |app, caller| {
             proxy::get(&app, &caller).await

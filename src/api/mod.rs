@@ -19,6 +19,7 @@ pub mod proxy;
 pub mod smtp;
 pub mod sponsor;
 pub mod sponsor_groups;
+pub mod system_certificates;
 
 use crate::domain::FieldError;
 use leptos::server_fn::codec::JsonEncoding;

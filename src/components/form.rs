@@ -155,7 +155,11 @@ pub fn Switch(
 
 /// A link that downloads a PEM text as a file, without a server round trip.
 #[component]
-pub fn PemDownload(pem: String, file_name: &'static str, label: &'static str) -> impl IntoView {
+pub fn PemDownload(
+    pem: String,
+    #[prop(into)] file_name: String,
+    label: &'static str,
+) -> impl IntoView {
     let href = format!(
         "data:application/x-pem-file;charset=utf-8,{}",
         crate::domain::percent_encode(&pem)

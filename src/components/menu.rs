@@ -25,6 +25,9 @@ pub struct MenuSection {
 
 pub const ADMINISTRATORS: &str = "/administration/system/admin-access/administrators";
 pub const TRUSTED_CERTIFICATES: &str = "/administration/system/certificates/trusted-certificates";
+pub const SYSTEM_CERTIFICATES: &str = "/administration/system/certificates/system-certificates";
+pub const CERTIFICATE_SIGNING_REQUESTS: &str =
+    "/administration/system/certificates/certificate-signing-requests";
 pub const SMTP_SERVER: &str = "/administration/system/settings/smtp-server";
 pub const PROXY: &str = "/administration/system/settings/proxy";
 pub const DEPLOYMENT: &str = "/administration/system/deployment/deployment";
@@ -59,10 +62,20 @@ pub const MENU: &[MenuSection] = &[
                     },
                     MenuGroup {
                         label: "Certificates",
-                        items: &[MenuItem {
-                            label: "Trusted Certificates",
-                            path: TRUSTED_CERTIFICATES,
-                        }],
+                        items: &[
+                            MenuItem {
+                                label: "System Certificates",
+                                path: SYSTEM_CERTIFICATES,
+                            },
+                            MenuItem {
+                                label: "Trusted Certificates",
+                                path: TRUSTED_CERTIFICATES,
+                            },
+                            MenuItem {
+                                label: "Certificate Signing Requests",
+                                path: CERTIFICATE_SIGNING_REQUESTS,
+                            },
+                        ],
                     },
                     MenuGroup {
                         label: "Admin Access",

@@ -49,6 +49,7 @@ pub enum AlarmCode {
     SendingQuotaExceeded,
     MailboxFull,
     NodeDisconnected,
+    SystemCertificateExpiring,
 }
 
 /// One entry of the catalogue, with its defaults.
@@ -65,7 +66,7 @@ pub struct AlarmDefinition {
 }
 
 impl AlarmCode {
-    pub const ALL: [AlarmCode; 11] = [
+    pub const ALL: [AlarmCode; 12] = [
         AlarmCode::SecretExpiring,
         AlarmCode::SecretExpired,
         AlarmCode::CertificateCredentialExpiring,
@@ -77,6 +78,7 @@ impl AlarmCode {
         AlarmCode::SendingQuotaExceeded,
         AlarmCode::MailboxFull,
         AlarmCode::NodeDisconnected,
+        AlarmCode::SystemCertificateExpiring,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +94,7 @@ impl AlarmCode {
             AlarmCode::SendingQuotaExceeded => "sending-quota-exceeded",
             AlarmCode::MailboxFull => "sending-mailbox-full",
             AlarmCode::NodeDisconnected => "node-disconnected",
+            AlarmCode::SystemCertificateExpiring => "system-certificate-expiring",
         }
     }
 
@@ -179,6 +182,14 @@ impl AlarmCode {
                 "Import the renewed certificate on Administration > System > Certificates > Trusted Certificates and delete the old one.",
                 &[30],
                 &[7],
+            ),
+            AlarmCode::SystemCertificateExpiring => d(
+                "System certificate about to expire",
+                Severity::Warning,
+                "A certificate a node serves HTTPS with (Admin or Portal) expires soon or has expired: browsers will refuse the console or the guest portals.",
+                "On Administration > System > Certificates, generate a Certificate Signing Request for the node, have the CA sign it and Bind it (or Import a renewed certificate with its key) with the same usages; the next connection gets it, and the alarm clears.",
+                &[30, 15],
+                &[7, 1],
             ),
             AlarmCode::SendingQuotaExceeded => d(
                 "Sending quota exceeded",

@@ -20,6 +20,7 @@ mod role;
 mod secret;
 pub mod smtp;
 pub mod sponsor;
+pub mod system_certificate;
 pub mod template;
 pub mod token;
 pub mod transcript;

@@ -21,6 +21,7 @@ pub mod sending_limits;
 pub mod smtp_server;
 pub mod sponsor_groups;
 pub mod sponsor_portal;
+pub mod system_certificates;
 pub mod trusted_certificates;
 
 /// "2026-02-02 05:17:34 UTC" for a Unix timestamp.

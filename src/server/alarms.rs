@@ -337,6 +337,35 @@ pub async fn run_check(state: &AppState) -> anyhow::Result<CheckRun> {
             days_left: Some(days_left),
         });
     }
+    // Only certificates a node serves can break a browser's connection.
+    for cert in db::system_certificates::list(&state.db).await? {
+        if !(cert.used_by_admin || cert.used_by_portal) {
+            continue;
+        }
+        let days_left = days_until(cert.valid_to, now);
+        let what = format!(
+            "The system certificate '{}' of node {} (used by {})",
+            cert.friendly_name,
+            cert.node,
+            crate::domain::system_certificate::used_by_label(
+                cert.used_by_admin,
+                cert.used_by_portal
+            )
+        );
+        conditions.push(Condition {
+            code: AlarmCode::SystemCertificateExpiring,
+            subject: format!("system:{}:{}", cert.node, cert.id),
+            details: if days_left <= 0 {
+                format!("{what} expired on {}.", format_utc(cert.valid_to))
+            } else {
+                format!(
+                    "{what} expires on {} ({days_left} days left).",
+                    format_utc(cert.valid_to)
+                )
+            },
+            days_left: Some(days_left),
+        });
+    }
     let mut run = CheckRun::default();
     let settings = db::alarms::settings(&state.db).await?;
     for code in [
@@ -345,6 +374,7 @@ pub async fn run_check(state: &AppState) -> anyhow::Result<CheckRun> {
         AlarmCode::CertificateCredentialExpiring,
         AlarmCode::CertificateCredentialExpired,
         AlarmCode::TrustedCertificateExpiring,
+        AlarmCode::SystemCertificateExpiring,
     ] {
         let setting = settings.iter().find(|s| s.code == code);
         // Only conditions past a threshold are alarms; the rest clear.

@@ -230,11 +230,9 @@ async fn serve(
     use crate::server::https;
     let https_addr = https::https_addr_from_env()?;
     let http_mode = https::HttpMode::from_env(addr)?;
-    let certificate = https::node_certificate(&state).await?;
-    let resolver = std::sync::Arc::new(https::CertificateResolver::new(std::sync::Arc::new(
-        certificate,
-    )));
-    let tls = std::sync::Arc::new(https::server_config(resolver)?);
+    https::ensure_node_certificate(&state).await?;
+    state.tls.set(https::served_certificates(&state).await?);
+    let tls = std::sync::Arc::new(https::server_config(state.tls.clone())?);
     let app = router(state.clone(), options);
     let https_listener = tokio::net::TcpListener::bind(https_addr)
         .await

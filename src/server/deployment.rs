@@ -39,6 +39,8 @@ pub fn spawn_settings_watcher(state: AppState) -> tokio::task::JoinHandle<()> {
 async fn reload(state: &AppState) {
     state.mailer.settings_changed();
     state.mailer.wake();
+    // An admin on another node may have bound this node a new certificate.
+    crate::server::https::reload(state).await;
     match db::log_levels::all(&state.db).await {
         Ok(levels) => {
             for (component, level) in levels {

@@ -68,6 +68,7 @@ pub async fn build_state(
         personas: Arc::new(std::sync::atomic::AtomicU8::new(
             crate::domain::deployment::Personas::EVERY.bits(),
         )),
+        tls: Arc::default(),
     })
 }
 

@@ -7,6 +7,7 @@
 use crate::domain::Secret;
 use crate::server::AppState;
 use crate::server::db;
+use crate::server::pki;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
@@ -67,24 +68,66 @@ pub fn https_addr_from_env() -> anyhow::Result<SocketAddr> {
     })
 }
 
-/// The certificate each handshake gets: replaced in place when the admin
-/// binds another one.
+/// The certificates each handshake gets: this node's Admin certificate,
+/// or its Portal certificate when that is another one and the browser
+/// asked (SNI) for a name only the Portal certificate carries. Replaced in
+/// place when an admin binds or assigns another one: the next handshake
+/// presents it, without a restart.
+#[derive(Debug, Default)]
+pub struct CertificateResolver(RwLock<Option<Arc<Served>>>);
+
 #[derive(Debug)]
-pub struct CertificateResolver(RwLock<Arc<CertifiedKey>>);
+pub struct Served {
+    pub admin: Arc<CertifiedKey>,
+    admin_names: Vec<String>,
+    portal: Option<(Arc<CertifiedKey>, Vec<String>)>,
+}
+
+impl Served {
+    pub fn admin_only(admin: Arc<CertifiedKey>) -> Served {
+        Served {
+            admin,
+            admin_names: Vec::new(),
+            portal: None,
+        }
+    }
+}
 
 impl CertificateResolver {
     pub fn new(key: Arc<CertifiedKey>) -> Self {
-        CertificateResolver(RwLock::new(key))
+        CertificateResolver(RwLock::new(Some(Arc::new(Served::admin_only(key)))))
     }
 
     pub fn replace(&self, key: Arc<CertifiedKey>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = key;
+        self.set(Served::admin_only(key));
+    }
+
+    pub fn set(&self, served: Served) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(served));
+    }
+
+    /// Whether this process serves HTTPS (the command line and some tests
+    /// do not).
+    pub fn is_serving(&self) -> bool {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// What a handshake asking for `server_name` gets.
+    pub fn for_name(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        let served = self.0.read().unwrap_or_else(|e| e.into_inner()).clone()?;
+        if let (Some(name), Some((portal, names))) = (server_name, &served.portal) {
+            let asked = [name.to_string()];
+            if pki::names_node(names, &asked) && !pki::names_node(&served.admin_names, &asked) {
+                return Some(portal.clone());
+            }
+        }
+        Some(served.admin.clone())
     }
 }
 
 impl ResolvesServerCert for CertificateResolver {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.0.read().unwrap_or_else(|e| e.into_inner()).clone())
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.for_name(hello.server_name())
     }
 }
 
@@ -155,27 +198,18 @@ pub fn self_signed(
     Ok((certificate.pem(), Secret::new(key.serialize_pem())))
 }
 
-/// The node's certificate for the Admin usage, generated (self-signed) and
-/// stored on first start: the key sealed in the vault.
-pub async fn node_certificate(state: &AppState) -> anyhow::Result<CertifiedKey> {
+/// Generates (self-signed) and stores this node's first certificate, for
+/// the Admin and Portal usages, when the node has none for Admin yet: the
+/// key sealed in the vault.
+pub async fn ensure_node_certificate(state: &AppState) -> anyhow::Result<()> {
     let node = state.config.node_name.clone();
-    if let Some(row) = db::system_certificates::admin_certificate(&state.db, &node).await? {
-        let key = state
-            .vault
-            .get(KEY_PURPOSE, &row.id.to_string())
-            .await?
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "the private key of system certificate '{}' is missing from the vault",
-                    row.friendly_name
-                )
-            })?;
-        return certified_key(&row.certificate_pem, &key);
+    if db::system_certificates::admin_certificate(&state.db, &node)
+        .await?
+        .is_some()
+    {
+        return Ok(());
     }
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
-    let sans = default_sans(if host.is_empty() { &node } else { &host });
+    let sans = default_sans(&host_name(&node));
     let now = state.clock.now();
     let common_name = node.clone();
     let (chain, key) =
@@ -195,6 +229,7 @@ pub async fn node_certificate(state: &AppState) -> anyhow::Result<CertifiedKey> 
             issued_by: &info.issuer,
             valid_from: info.not_before,
             valid_to: info.not_after,
+            created_by: "system",
         },
         now.unix_timestamp(),
     )
@@ -211,7 +246,72 @@ pub async fn node_certificate(state: &AppState) -> anyhow::Result<CertifiedKey> 
         .await?;
     tx.commit().await?;
     tracing::info!(target: "system", "generated a self-signed server certificate for {node}");
-    certified_key(&chain, &key)
+    Ok(())
+}
+
+/// This machine's host name (`/etc/hostname`), or `fallback`.
+pub fn host_name(fallback: &str) -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| fallback.to_string())
+}
+
+/// The certificates this node serves, from the database: its Admin
+/// certificate and, when another, its Portal certificate.
+pub async fn served_certificates(state: &AppState) -> anyhow::Result<Served> {
+    let node = &state.config.node_name;
+    let admin = db::system_certificates::admin_certificate(&state.db, node)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("node '{node}' has no certificate for the Admin usage"))?;
+    let portal = db::system_certificates::portal_certificate(&state.db, node).await?;
+    let mut served = Served::admin_only(Arc::new(row_key(state, &admin).await?));
+    served.admin_names = names_of(&admin.certificate_pem);
+    if let Some(portal) = portal.filter(|p| p.id != admin.id) {
+        let key = row_key(state, &portal).await?;
+        served.portal = Some((Arc::new(key), names_of(&portal.certificate_pem)));
+    }
+    Ok(served)
+}
+
+async fn row_key(
+    state: &AppState,
+    row: &db::system_certificates::SystemCertificateRow,
+) -> anyhow::Result<CertifiedKey> {
+    let key = state
+        .vault
+        .get(KEY_PURPOSE, &row.id.to_string())
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the private key of system certificate '{}' is missing from the vault",
+                row.friendly_name
+            )
+        })?;
+    certified_key(&row.certificate_pem, &key)
+}
+
+fn names_of(chain_pem: &str) -> Vec<String> {
+    pki::read_chain(chain_pem.as_bytes())
+        .ok()
+        .and_then(|chain| chain.first().and_then(|leaf| pki::facts(leaf).ok()))
+        .map(|facts| facts.sans)
+        .unwrap_or_default()
+}
+
+/// Reads this node's certificates again and serves them from the next
+/// handshake on; a failure keeps the current ones and is logged.
+pub async fn reload(state: &AppState) {
+    if !state.tls.is_serving() {
+        return;
+    }
+    match served_certificates(state).await {
+        Ok(served) => state.tls.set(served),
+        Err(e) => {
+            tracing::error!(target: "system", "the system certificates could not be loaded, the current ones stay in use: {e:#}")
+        }
+    }
 }
 
 /// The TLS settings: TLS 1.3 and 1.2 only, HTTP/2 and HTTP/1.1 by ALPN.

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod mail;
 pub mod oauth;
 pub mod passwords;
+pub mod pki;
 pub mod service;
 pub mod settings;
 pub mod smtp;
@@ -95,6 +96,8 @@ pub struct AppState {
     /// This node's personas (`domain::deployment::Personas` bits), as its
     /// last heartbeat read them: every persona until then.
     pub personas: Arc<std::sync::atomic::AtomicU8>,
+    /// The certificates this node's HTTPS listener presents.
+    pub tls: Arc<https::CertificateResolver>,
 }
 
 impl AppState {

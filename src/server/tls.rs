@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 /// The operating system's roots, read once: reading them parses every file
 /// in /etc/ssl/certs.
-fn system_roots() -> &'static [CertificateDer<'static>] {
+pub fn system_roots() -> &'static [CertificateDer<'static>] {
     static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
     ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }

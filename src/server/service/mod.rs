@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod smtp;
 pub mod sponsor_groups;
 pub mod sponsors;
+pub mod system_certificates;
 pub mod vault;
 
 use crate::domain::{Access, FieldError, Role};
