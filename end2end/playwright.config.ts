@@ -22,7 +22,35 @@ const root = path.resolve(__dirname, "..");
 const dataDir = path.join(__dirname, ".data", "run");
 const binary = path.join(root, "target", "release", "mailroom");
 
-const baseURL = `http://127.0.0.1:${port}`;
+/** The plain loopback listener: the readiness check, and the tests about
+ * the edge rather than TLS. */
+const httpURL = `http://127.0.0.1:${port}`;
+process.env.E2E_HTTP_URL = httpURL;
+// The console as an admin reaches it: over HTTPS.
+const baseURL = `https://127.0.0.1:${httpsPort}`;
+
+/** The SHA-256 of the public key the console's HTTPS listener presents
+ * (base64), or nothing before it listens. The runner loads this file before
+ * the console starts; each worker loads it again once it runs, and so
+ * trusts exactly the certificate the console generated on its first start
+ * (Chromium's --ignore-certificate-errors-spki-list), not any certificate. */
+function servedKeyPin(): string | undefined {
+  try {
+    return execFileSync(process.execPath, ["-e", `
+      const tls = require("tls"), crypto = require("crypto");
+      const socket = tls.connect({ host: "127.0.0.1", port: ${httpsPort}, servername: "localhost", rejectUnauthorized: false }, () => {
+        const key = socket.getPeerX509Certificate().publicKey.export({ type: "spki", format: "der" });
+        console.log(crypto.createHash("sha256").update(key).digest("base64"));
+        socket.end();
+      });
+      socket.on("error", () => process.exit(1));
+      socket.setTimeout(3000, () => process.exit(1));
+    `], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+const pin = servedKeyPin();
 
 
 export default defineConfig({
@@ -47,6 +75,7 @@ export default defineConfig({
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        ...(pin ? [`--ignore-certificate-errors-spki-list=${pin}`] : []),
       ],
     },
   },
@@ -55,7 +84,7 @@ export default defineConfig({
     // emptied here, once, just before the server starts.
     command: `rm -rf '${dataDir}' && mkdir -p '${dataDir}' && exec '${binary}' serve`,
     cwd: root,
-    url: `${baseURL}/login`,
+    url: `${httpURL}/login`,
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "pipe",

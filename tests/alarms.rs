@@ -320,3 +320,70 @@ async fn queued_dead_letter(h: &common::app::Harness) -> i64 {
         .await
         .unwrap()
 }
+
+#[tokio::test]
+async fn a_system_certificate_in_use_alarms_before_it_expires_and_clears_when_unused() {
+    use mailroom::domain::system_certificate::{
+        CertificateEdit, CertificateRequestForm, SubjectFields,
+    };
+    use mailroom::server::service::{Caller, system_certificates};
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let h = common::app::harness_with_clock(clock.clone()).await;
+    let caller = Caller::command_line();
+    let portal = system_certificates::generate_self_signed(
+        &h.state,
+        &caller,
+        CertificateRequestForm {
+            friendly_name: "Guest portal".into(),
+            subject: SubjectFields {
+                common_name: "localhost".into(),
+                ..Default::default()
+            },
+            sans: "localhost".into(),
+            validity_days: "40".into(),
+            used_by_portal: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // The check a certificate change starts on its own runs first: a check
+    // that read the conditions before the clock moved would clear what
+    // this one raises.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(run_check(&h.state).await.unwrap().raised, 0, "40 days left");
+    for (advance, severity, text) in [
+        (15, Severity::Warning, "days left"),
+        (20, Severity::Critical, "days left"),
+        (10, Severity::Critical, "expired on"),
+    ] {
+        clock.advance(time::Duration::days(advance));
+        assert_eq!(run_check(&h.state).await.unwrap().raised, 1);
+        let root = sign_in(&h.app, "root").await;
+        let open = open_alarms(&h, &root).await;
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].code, AlarmCode::SystemCertificateExpiring);
+        assert_eq!(open[0].severity, severity);
+        assert!(
+            open[0].details.contains("'Guest portal' of node") && open[0].details.contains(text),
+            "{}",
+            open[0].details
+        );
+    }
+    // A certificate nothing serves cannot break a browser: no alarm.
+    system_certificates::edit(
+        &h.state,
+        &caller,
+        CertificateEdit {
+            id: portal.id,
+            friendly_name: portal.friendly_name.clone(),
+            used_by_admin: false,
+            used_by_portal: false,
+        },
+    )
+    .await
+    .unwrap();
+    run_check(&h.state).await.unwrap();
+    let root = sign_in(&h.app, "root").await;
+    assert!(open_alarms(&h, &root).await.is_empty());
+}

@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
-import { ADMIN_PASSWORD, signInOk } from "./helpers";
+import { ADMIN_PASSWORD, HTTP_URL, signInOk } from "./helpers";
 
 // The console's edge in a real browser and under load on the release binary:
 // a hostile page on another port of the same host cannot change a setting
@@ -20,6 +20,10 @@ async function hostilePage(html: string): Promise<{ url: string; close: () => Pr
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+// These are about the edge (origins, throttling), not TLS: they use the
+// plain loopback listener, as the Node-side helpers here speak plain HTTP.
+test.use({ baseURL: HTTP_URL });
 
 async function levelOf(page: import("@playwright/test").Page, component: string): Promise<string> {
   const reply = await page.request.post("/api/get_log_levels", { form: {} });

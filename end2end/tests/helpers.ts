@@ -38,3 +38,19 @@ export type PeersInfo = {
 export function peers(): PeersInfo {
   return JSON.parse(fs.readFileSync(path.join(PEERS_DIR, "peers.json"), "utf8"));
 }
+
+/** The console's plain loopback listener, for tests about the edge rather
+ * than TLS (the runner's Node side does not trust the generated
+ * certificate; the browser does). */
+export const HTTP_URL = process.env.E2E_HTTP_URL ?? "";
+
+/** A form POST made from inside `page` (the browser's own TLS, cookies
+ * and Origin), as a hand-made request from that tab would be. */
+export async function postFromPage(
+  page: Page, path: string, form: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  return page.evaluate(async ([path, form]) => {
+    const response = await fetch(path, { method: "POST", body: new URLSearchParams(form) });
+    return { status: response.status, body: await response.text() };
+  }, [path, form] as const);
+}

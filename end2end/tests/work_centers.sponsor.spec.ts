@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import * as path from "node:path";
-import { ADMIN_PASSWORD, TOKEN_PORT, hydrated, signInOk } from "./helpers";
+import { ADMIN_PASSWORD, TOKEN_PORT, hydrated, postFromPage, signInOk } from "./helpers";
 
 // The sponsor portal. Sorts after work_centers.spec.ts ("spec" < "sponsor"), which set the guest
 // email From address to the SMTP Server page's mailbox; foundation.spec.ts
@@ -61,14 +61,14 @@ test("an admin sets up sponsor groups and sponsor users", async ({ page }) => {
 
 test("a Read-Only admin cannot change sponsor groups", async ({ page }) => {
   await signInOk(page, "auditor", "Aud1tor-Passw0rd");
-  const response = await page.request.post("/api/save_sponsor_group", {
-    form: { id: "1", "permissions[can_create]": "true", "permissions[scope]": "All" },
+  const response = await postFromPage(page, "/api/save_sponsor_group", {
+    id: "1", "permissions[can_create]": "true", "permissions[scope]": "All",
   });
-  expect(response.status()).toBe(403);
-  const created = await page.request.post("/api/create_sponsor_user", {
-    form: { "form[username]": "intruder", "form[email]": "i@example.com", "form[password]": SPONSOR_PASSWORD, "form[group_id]": "1" },
+  expect(response.status).toBe(403);
+  const created = await postFromPage(page, "/api/create_sponsor_user", {
+    "form[username]": "intruder", "form[email]": "i@example.com", "form[password]": SPONSOR_PASSWORD, "form[group_id]": "1",
   });
-  expect(created.status()).toBe(403);
+  expect(created.status).toBe(403);
 });
 
 test("a sponsor imports 50 guests, resends to three, and Resend on a Suspended account is refused", async ({ page }) => {
@@ -126,8 +126,8 @@ test("a sponsor whose group may not resend is refused on the server", async ({ p
   await table.getByLabel("Select lim001").check();
   await expect(page.getByRole("button", { name: "Resend", exact: true })).toBeDisabled();
   // The button is only a hint: the server itself refuses.
-  const rows = await page.request.post("/api/sponsor_guests", { form: { search: "lim001", state: "", page: "1" } });
-  const id = (await rows.json()).rows[0].id;
-  const response = await page.request.post("/api/sponsor_guest_action", { form: { "ids[0]": String(id), action: "Resend" } });
-  expect(response.status()).toBe(403);
+  const rows = await postFromPage(page, "/api/sponsor_guests", { search: "lim001", state: "", page: "1" });
+  const id = JSON.parse(rows.body).rows[0].id;
+  const response = await postFromPage(page, "/api/sponsor_guest_action", { "ids[0]": String(id), action: "Resend" });
+  expect(response.status).toBe(403);
 });

@@ -158,12 +158,12 @@ fn Breadcrumbs() -> impl IntoView {
         let sub_page = path
             .strip_prefix(trail.item.path)
             .filter(|rest| !rest.is_empty())
-            .map(|rest| {
-                if rest == "/new" {
-                    "New Administrator"
-                } else {
-                    "Edit"
-                }
+            .map(|rest| match rest {
+                "/new" => "New",
+                "/import" => "Import",
+                "/generate" => "Generate",
+                "/bind" => "Bind Certificate",
+                _ => "Edit",
             });
         view! {
             <nav class="breadcrumbs" aria-label="Breadcrumb">

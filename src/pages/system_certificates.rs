@@ -587,8 +587,13 @@ pub fn SigningRequestsPage() -> impl IntoView {
         move || delete_action.version().get(),
         |_| list_signing_requests(),
     );
-    let selected = RwSignal::new(BTreeSet::<i64>::new());
-    let viewing = RwSignal::new(None::<i64>);
+    let query = use_query_map();
+    let shown: Option<i64> = query
+        .read_untracked()
+        .get("view")
+        .and_then(|v| v.parse().ok());
+    let selected = RwSignal::new(shown.into_iter().collect::<BTreeSet<i64>>());
+    let viewing = RwSignal::new(shown);
     let confirming = RwSignal::new(false);
     let navigate = use_navigate();
     let one = move || {
@@ -725,6 +730,19 @@ fn RequestDetail(request: SigningRequest) -> impl IntoView {
 pub fn GenerateSigningRequestPage() -> impl IntoView {
     let defaults = Resource::new(|| (), |_| system_certificate_defaults());
     let action = ServerAction::<GenerateSigningRequest>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(request)) = action.value().get() {
+            let done = done_url(
+                CERTIFICATE_SIGNING_REQUESTS,
+                &format!(
+                    "The signing request '{}' was generated. Download it, have your CA sign it, then Bind Certificate.",
+                    request.friendly_name
+                ),
+            );
+            navigate(&format!("{done}&view={}", request.id), Default::default());
+        }
+    });
     let error = move || action.value().get().and_then(|r| r.err());
     let error_for = move |field: &'static str| {
         Signal::derive(move || error().and_then(|e| e.field_message(field)))
@@ -734,19 +752,7 @@ pub fn GenerateSigningRequestPage() -> impl IntoView {
         <LeftNav>
             <PageHeader title="Certificate Signing Request" subtitle="The key is generated and sealed in this console's vault; only the request goes to your CA." />
             {move || error().and_then(|e| e.banner()).map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
-            {move || match action.value().get() {
-                Some(Ok(request)) => Some(view! {
-                    <Banner kind=BannerKind::Success>{format!("The signing request '{}' was generated. Download it, have your CA sign it, then bind the certificate.", request.friendly_name)}</Banner>
-                    <RequestDetail request=request.clone() />
-                    <div class="form-actions">
-                        <a class="btn primary" href=format!("{CERTIFICATE_SIGNING_REQUESTS}/bind?id={}", request.id)>"Bind Certificate"</a>
-                        <a class="btn" href=CERTIFICATE_SIGNING_REQUESTS>"Certificate Signing Requests"</a>
-                    </div>
-                }.into_any()),
-                _ => None,
-            }}
-            <Show when=move || !matches!(action.value().get(), Some(Ok(_)))>
-                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match defaults.await {
                             Ok(defaults) => view! {
@@ -764,7 +770,6 @@ pub fn GenerateSigningRequestPage() -> impl IntoView {
                         }
                     })}
                 </Transition>
-            </Show>
         </LeftNav>
     }
 }

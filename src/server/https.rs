@@ -23,6 +23,9 @@ pub const HTTP_MODE_ENV: &str = "MAILROOM_HTTP_MODE";
 pub const TLS_SANS_ENV: &str = "MAILROOM_TLS_SANS";
 pub const DEFAULT_HTTPS_ADDR: &str = "127.0.0.1:3443";
 
+/// HTTP/2 streams one connection may have open at once.
+const MAX_CONCURRENT_STREAMS: u32 = 1000;
+
 /// The vault purpose of system certificates' private keys.
 pub const KEY_PURPOSE: &str = "system-certificate-key";
 
@@ -371,7 +374,14 @@ pub async fn serve_tls(
                 request.extensions_mut().insert(OverTls);
                 request
             });
-            let served = Builder::new(TokioExecutor::new())
+            let mut builder = Builder::new(TokioExecutor::new());
+            // A cold console page asks for over 200 lazy chunks at once:
+            // above hyper's default of 200 concurrent streams, Chromium
+            // queues the rest, and on a slow link the load stalls.
+            builder
+                .http2()
+                .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+            let served = builder
                 .serve_connection_with_upgrades(
                     TokioIo::new(tls),
                     TowerToHyperService::new(service),
