@@ -366,12 +366,16 @@ fn ExportPanel(cert: SystemCertificate, can_export_key: Signal<bool>) -> impl In
     }
 }
 
-/// The subject, names, key and usage fields of both Generate forms.
+/// The subject, names, key and usage fields of both Generate forms, and
+/// their buttons.
 #[component]
 fn RequestFields(
     defaults: CertificateDefaults,
     error_for: impl Fn(&'static str) -> Signal<Option<String>> + Copy + Send + Sync + 'static,
     with_validity: bool,
+    pending: Signal<bool>,
+    submit_label: &'static str,
+    cancel_href: &'static str,
 ) -> impl IntoView {
     let sans = defaults.default_sans.join(", ");
     let this_node = defaults.this_node.clone();
@@ -435,6 +439,12 @@ fn RequestFields(
                 </Field>
             })}
         </fieldset>
+        <div class="form-actions">
+            <button type="submit" class="btn primary" disabled=move || pending.get()>
+                {move || if pending.get() { "Generating…" } else { submit_label }}
+            </button>
+            <a href=cancel_href class="btn">"Cancel"</a>
+        </div>
     }
 }
 
@@ -472,13 +482,8 @@ pub fn GenerateSelfSignedPage() -> impl IntoView {
                     match defaults.await {
                         Ok(defaults) => view! {
                             <ActionForm action=action attr:class="settings-form">
-                                <RequestFields defaults error_for with_validity=true />
-                                <div class="form-actions">
-                                    <button type="submit" class="btn primary" disabled=move || action.pending().get()>
-                                        {move || if action.pending().get() { "Generating…" } else { "Submit" }}
-                                    </button>
-                                    <a href=SYSTEM_CERTIFICATES class="btn">"Cancel"</a>
-                                </div>
+                                <RequestFields defaults error_for with_validity=true pending=action.pending().into()
+                                    submit_label="Submit" cancel_href=SYSTEM_CERTIFICATES />
                             </ActionForm>
                         }.into_any(),
                         Err(e) => error_view(e),
@@ -757,13 +762,8 @@ pub fn GenerateSigningRequestPage() -> impl IntoView {
                         match defaults.await {
                             Ok(defaults) => view! {
                                 <ActionForm action=action attr:class="settings-form">
-                                    <RequestFields defaults error_for with_validity=false />
-                                    <div class="form-actions">
-                                        <button type="submit" class="btn primary" disabled=move || action.pending().get()>
-                                            {move || if action.pending().get() { "Generating…" } else { "Generate" }}
-                                        </button>
-                                        <a href=CERTIFICATE_SIGNING_REQUESTS class="btn">"Cancel"</a>
-                                    </div>
+                                    <RequestFields defaults error_for with_validity=false pending=action.pending().into()
+                                        submit_label="Generate" cancel_href=CERTIFICATE_SIGNING_REQUESTS />
                                 </ActionForm>
                             }.into_any(),
                             Err(e) => error_view(e),

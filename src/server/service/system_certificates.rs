@@ -300,17 +300,25 @@ fn parse_validity(text: &str) -> Result<i64, ServiceError> {
     }
 }
 
-/// Generate Self Signed Certificate.
-pub async fn generate_self_signed(
+/// A Generate form's fields, checked: the same rules for a self-signed
+/// certificate and a signing request.
+struct CheckedRequest {
+    node: String,
+    subject: SubjectFields,
+    /// As typed (IP addresses become IP SANs).
+    sans: Vec<String>,
+    /// `DNS:` and `IP:` entries.
+    tagged: Vec<String>,
+    friendly_name: String,
+}
+
+async fn check_request(
     app: &AppState,
-    caller: &Caller,
-    form: CertificateRequestForm,
-) -> Result<SystemCertificate, ServiceError> {
-    caller.require(Access::ChangeSystemSettings)?;
+    form: &CertificateRequestForm,
+) -> Result<CheckedRequest, ServiceError> {
     let node = check_node(&nodes(app).await?, &form.node)?;
     let subject = check_subject(&form.subject)?;
     let sans = check_sans(&form.sans)?;
-    let days = parse_validity(&form.validity_days)?;
     let friendly_name = friendly_name_or(&form.friendly_name, &subject.common_name)?;
     let tagged: Vec<String> = sans.iter().map(|n| tag(n)).collect();
     check_names_node(
@@ -320,8 +328,27 @@ pub async fn generate_self_signed(
         "sans",
         form.used_by_admin || form.used_by_portal,
     )?;
+    Ok(CheckedRequest {
+        node,
+        subject,
+        sans,
+        tagged,
+        friendly_name,
+    })
+}
+
+/// Generate Self Signed Certificate.
+pub async fn generate_self_signed(
+    app: &AppState,
+    caller: &Caller,
+    form: CertificateRequestForm,
+) -> Result<SystemCertificate, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let checked = check_request(app, &form).await?;
+    let days = parse_validity(&form.validity_days)?;
     let now = app.clock.now();
     let key_type = form.key_type;
+    let (subject, sans) = (checked.subject.clone(), checked.sans.clone());
     let (chain_pem, key) = tokio::task::spawn_blocking(move || {
         let key = pki::generate_key(key_type)?;
         let params = pki::certificate_params(&subject, &sans, now, days)?;
@@ -334,8 +361,8 @@ pub async fn generate_self_signed(
         app,
         caller,
         Stored {
-            node: &node,
-            friendly_name: &friendly_name,
+            node: &checked.node,
+            friendly_name: &checked.friendly_name,
             chain: &chain,
             key: &key,
             used_by_admin: form.used_by_admin,
@@ -363,34 +390,23 @@ pub async fn generate_signing_request(
     form: CertificateRequestForm,
 ) -> Result<SigningRequest, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let node = check_node(&nodes(app).await?, &form.node)?;
-    let subject = check_subject(&form.subject)?;
-    let sans = check_sans(&form.sans)?;
-    let friendly_name = friendly_name_or(&form.friendly_name, &subject.common_name)?;
-    let tagged: Vec<String> = sans.iter().map(|n| tag(n)).collect();
-    check_names_node(
-        app,
-        &node,
-        &tagged,
-        "sans",
-        form.used_by_admin || form.used_by_portal,
-    )?;
+    let checked = check_request(app, &form).await?;
     let now = app.clock.now();
     let key_type = form.key_type;
-    let for_request = subject.clone();
+    let (subject, sans) = (checked.subject.clone(), checked.sans.clone());
     let (csr_pem, key) = tokio::task::spawn_blocking(move || {
         let key = pki::generate_key(key_type)?;
-        let params = pki::certificate_params(&for_request, &sans, now, 365)?;
+        let params = pki::certificate_params(&subject, &sans, now, 365)?;
         Ok::<_, String>((pki::signing_request(&params, &key)?, key))
     })
     .await?
     .map_err(|e| ServiceError::invalid("sans", e))?;
     let mut row = SigningRequestRow {
         id: 0,
-        node,
-        friendly_name,
-        subject: distinguished_name(&subject),
-        sans: tagged.join("\n"),
+        node: checked.node,
+        friendly_name: checked.friendly_name,
+        subject: distinguished_name(&checked.subject),
+        sans: checked.tagged.join("\n"),
         key_type: key_type.label().to_string(),
         used_by_admin: form.used_by_admin,
         used_by_portal: form.used_by_portal,
