@@ -603,3 +603,63 @@ async fn failed_sign_ins_on_one_node_throttle_the_others() {
         .unwrap();
     sign_in(&h.app, "viewer").await;
 }
+
+/// A certificate an admin gives node B the Admin usage of, on node A's
+/// page, is what B's next TLS handshake presents: B reads it again within
+/// its settings watch, without a restart.
+#[tokio::test]
+async fn a_certificate_assigned_on_one_node_is_served_by_the_node_it_is_for() {
+    use mailroom::domain::system_certificate::{CertificateRequestForm, SubjectFields};
+    use mailroom::server::https;
+    use mailroom::server::service::{Caller, system_certificates};
+    use sha2::{Digest, Sha256};
+    let h = harness().await;
+    let (_, node_b) = node_named(&h, "ise-psn-02").await;
+    mailroom::server::deployment::join(&node_b).await.unwrap();
+    https::ensure_node_certificate(&node_b).await.unwrap();
+    node_b
+        .tls
+        .set(https::served_certificates(&node_b).await.unwrap());
+    mailroom::server::deployment::spawn_settings_watcher(node_b.clone());
+    let served = || {
+        let key = node_b.tls.for_name(Some("ise-psn-02")).unwrap();
+        hex::encode(Sha256::digest(&key.cert[0]))
+    };
+    let first = served();
+
+    let generated = system_certificates::generate_self_signed(
+        &h.state,
+        &Caller::command_line(),
+        CertificateRequestForm {
+            node: "ise-psn-02".into(),
+            friendly_name: "PSN 2 admin".into(),
+            subject: SubjectFields {
+                common_name: "ise-psn-02".into(),
+                ..Default::default()
+            },
+            sans: "ise-psn-02".into(),
+            used_by_admin: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(generated.node, "ise-psn-02");
+    assert_ne!(generated.sha256, first);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while served() != generated.sha256 {
+        assert!(
+            Instant::now() < deadline,
+            "node B still serves its first certificate"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The usage moved: B's first certificate no longer has it.
+    let rows = db::system_certificates::list(&h.state.db).await.unwrap();
+    let admin: Vec<_> = rows
+        .iter()
+        .filter(|row| row.node == "ise-psn-02" && row.used_by_admin)
+        .map(|row| row.friendly_name.as_str())
+        .collect();
+    assert_eq!(admin, vec!["PSN 2 admin"]);
+}
