@@ -1,5 +1,5 @@
 import { BrowserContext, expect, Page, test } from "@playwright/test";
-import { ADMIN_PASSWORD, hydrated, postFromPage } from "./helpers";
+import { ADMIN_PASSWORD, HTTP_URL, hydrated, postFromPage } from "./helpers";
 
 // Bytes on the wire with an empty cache, as Chromium counts them (compressed
 // bodies plus headers), for the sign-in page, the dashboard and the SMTP
@@ -104,6 +104,13 @@ test("cold loads stay within their byte budgets and a second visit fetches no st
   console.log(results.join("\n"));
 });
 
+test.describe("on a slow link", () => {
+  // Over the plain loopback listener (HTTP/1.1) for now: under Chromium's
+  // emulated throttling, an HTTP/2 load of this page's 226 requests can
+  // stall for good and never hydrate (BENCHMARKS.md, "HTTPS against plain
+  // HTTP"), which is not understood yet.
+  test.use({ baseURL: HTTP_URL });
+
 test("the SMTP Server page is interactive quickly on a 20 Mbit/s, 20 ms link", async ({ browser }) => {
   const times: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -117,4 +124,5 @@ test("the SMTP Server page is interactive quickly on a 20 Mbit/s, 20 ms link", a
   console.log(`SMTP Server page, cold, throttled (20 Mbit/s, 20 ms): time to interactive ${times.join(", ")} ms (median ${times[1]} ms)`);
   // A loose ceiling: the figure itself goes in BENCHMARKS.md.
   expect(times[1]).toBeLessThan(10_000);
+});
 });

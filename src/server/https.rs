@@ -376,8 +376,9 @@ pub async fn serve_tls(
             });
             let mut builder = Builder::new(TokioExecutor::new());
             // A cold console page asks for over 200 lazy chunks at once:
-            // above hyper's default of 200 concurrent streams, Chromium
-            // queues the rest, and on a slow link the load stalls.
+            // at hyper's default of 200 concurrent streams Chromium queued
+            // the rest, and a throttled load stalled every time (it can
+            // still stall now and then: BENCHMARKS.md).
             builder
                 .http2()
                 .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
