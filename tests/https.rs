@@ -233,6 +233,31 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// The test CA in `dir` signs the request `csr` into `out`, copying the
+/// names the request asks for.
+fn ca_signs(dir: &Path, csr: &str, out: &str) {
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "20",
+            "-copy_extensions",
+            "copy",
+            "-out",
+            out,
+        ],
+    );
+}
+
 /// The console's API over the plain loopback listener, signed in as admin:
 /// the HTTPS certificate changes under the test, this connection does not.
 struct Api {
@@ -383,26 +408,7 @@ async fn a_csr_signed_by_a_ca_and_a_pkcs12_bundle_are_served_on_the_next_handsha
     assert!(!body.contains("PRIVATE KEY"));
 
     // The CA signs it, copying the requested names.
-    openssl(
-        work.path(),
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "request.pem",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "20",
-            "-copy_extensions",
-            "copy",
-            "-out",
-            "signed.pem",
-        ],
-    );
+    ca_signs(work.path(), "request.pem", "signed.pem");
     let signed = std::fs::read(work.path().join("signed.pem")).unwrap();
     let bind = |id: String, file: Vec<u8>| {
         vec![
@@ -520,26 +526,7 @@ async fn a_csr_signed_by_a_ca_and_a_pkcs12_bundle_are_served_on_the_next_handsha
             "subjectAltName=DNS:bundle.example.com,DNS:localhost,IP:127.0.0.1",
         ],
     );
-    openssl(
-        work.path(),
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "bundle.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "20",
-            "-copy_extensions",
-            "copy",
-            "-out",
-            "bundle.pem",
-        ],
-    );
+    ca_signs(work.path(), "bundle.csr", "bundle.pem");
     openssl(
         work.path(),
         &[

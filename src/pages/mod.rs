@@ -36,6 +36,11 @@ pub fn format_time(unix: i64) -> String {
     )
 }
 
+/// "2026-02-02": the day of a Unix timestamp, for tables.
+pub fn format_day(unix: i64) -> String {
+    format_time(unix).chars().take(10).collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

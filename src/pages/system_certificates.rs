@@ -18,16 +18,12 @@ use crate::components::{
 };
 use crate::domain::Access;
 use crate::domain::system_certificate::{file_stem, used_by_label};
-use crate::pages::format_time;
+use crate::pages::{format_day, format_time};
 use leptos::prelude::*;
 use leptos::web_sys::FormData;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeSet;
-
-fn date(unix: i64) -> String {
-    format_time(unix).chars().take(10).collect()
-}
 
 fn error_view(e: ApiError) -> AnyView {
     view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any()
@@ -204,8 +200,8 @@ fn NodeTables(rows: Vec<SystemCertificate>, selected: RwSignal<BTreeSet<i64>>) -
                                         }}</td>
                                         <td>{cert.issued_to.clone()}</td>
                                         <td>{if cert.self_signed { format!("{} (self-signed)", cert.issued_by) } else { cert.issued_by.clone() }}</td>
-                                        <td>{date(cert.valid_from)}</td>
-                                        <td>{date(cert.valid_to)}</td>
+                                        <td>{format_day(cert.valid_from)}</td>
+                                        <td>{format_day(cert.valid_to)}</td>
                                         <td><span class=cert.status.badge()>{cert.status.label()}</span></td>
                                     </tr>
                                 }

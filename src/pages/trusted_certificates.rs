@@ -10,16 +10,12 @@ use crate::components::{
     submitted_form_data, use_can,
 };
 use crate::domain::Access;
-use crate::pages::format_time;
+use crate::pages::{format_day, format_time};
 use leptos::prelude::*;
 use leptos::web_sys::FormData;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeSet;
-
-fn date(unix: i64) -> String {
-    format_time(unix).chars().take(10).collect()
-}
 
 #[component]
 pub fn TrustedCertificatesPage() -> impl IntoView {
@@ -122,8 +118,8 @@ fn CertificateTable(
                             <td class="mono serial">{cert.serial.clone()}</td>
                             <td>{cert.subject.clone()}</td>
                             <td>{cert.issuer.clone()}</td>
-                            <td>{date(cert.not_before)}</td>
-                            <td>{date(cert.not_after)}</td>
+                            <td>{format_day(cert.not_before)}</td>
+                            <td>{format_day(cert.not_after)}</td>
                         </tr>
                     }
                 }).collect_view()}
