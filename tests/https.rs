@@ -106,6 +106,29 @@ fn openssl_x509(pem: &str, args: &[&str]) -> String {
     String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
 }
 
+/// Signs in as admin at `base`; the session's whole Set-Cookie header.
+async fn sign_in_as_admin(client: &reqwest::Client, base: &str) -> String {
+    let login = client
+        .post(format!("{base}/api/login"))
+        .header("origin", base)
+        .form(&[("username", "admin"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        login.status().is_success() || login.status().is_redirection(),
+        "{}",
+        login.status()
+    );
+    login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("mailroom_session="))
+        .expect("a session cookie")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_start_serves_https_with_a_self_signed_certificate() {
     let dir = tempfile::tempdir().unwrap();
@@ -155,25 +178,7 @@ async fn a_first_start_serves_https_with_a_self_signed_certificate() {
         .expect("HSTS");
     assert!(hsts.to_str().unwrap().starts_with("max-age="), "{hsts:?}");
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
-    let login = client
-        .post(format!("{base}/api/login"))
-        .header("origin", &base)
-        .form(&[("username", "admin"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        login.status().is_success() || login.status().is_redirection(),
-        "{}",
-        login.status()
-    );
-    let session = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("mailroom_session="))
-        .expect("a session cookie");
+    let session = sign_in_as_admin(&client, &base).await;
     assert!(session.contains("; Secure"), "{session}");
 
     // The private key is nowhere in the database file in clear.
@@ -270,20 +275,7 @@ impl Api {
     async fn sign_in(console: &Console) -> Api {
         let base = format!("http://127.0.0.1:{}", console.http);
         let client = reqwest::Client::new();
-        let login = client
-            .post(format!("{base}/api/login"))
-            .header("origin", &base)
-            .form(&[("username", "admin"), ("password", PASSWORD)])
-            .send()
-            .await
-            .unwrap();
-        let cookie = login
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .find(|c| c.starts_with("mailroom_session="))
-            .expect("a session cookie");
+        let cookie = sign_in_as_admin(&client, &base).await;
         Api {
             client,
             base,
