@@ -3,7 +3,8 @@
 # already there: the wasm target, cargo-leptos, cargo-machete, the wasm-bindgen CLI that
 # matches Cargo.lock, Debian's Chromium, and the end2end npm packages
 # (Playwright, binaryen for wasm-opt, and smtp-server for the test peers),
-# and openssl for the peers' test CA.
+# openssl for the peers' test CA, and Cisco's ciscoisesdk in a Python
+# virtual environment for the ERS API's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -58,6 +59,18 @@ if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/
   || ! cmp -s end2end/package-lock.json end2end/node_modules/.package-lock.json.installed; then
   step "installing the end2end npm packages"
   (cd end2end && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.package-lock.json.installed)
+fi
+
+# Cisco's own ERS client, unchanged, drives tests/ers.rs.
+if ! target/ers-venv/bin/python -c 'import ciscoisesdk' 2>/dev/null; then
+  step "installing ciscoisesdk 2.4.1 into target/ers-venv (the ERS API's client in the tests)"
+  if ! python3 -c 'import ensurepip' 2>/dev/null; then
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv
+  fi
+  rm -rf target/ers-venv
+  python3 -m venv target/ers-venv
+  target/ers-venv/bin/pip install --quiet --disable-pip-version-check ciscoisesdk==2.4.1
 fi
 
 step "prerequisites are in place"

@@ -130,6 +130,7 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
                     registered_ip: None,
                     sponsor_id: None,
                     sponsor_group_id: None,
+                    extras: &Default::default(),
                 },
                 start,
             )

@@ -26,9 +26,9 @@ use mailroom::domain::{AdminForm, Role, Secret};
 use mailroom::server::AppState;
 use mailroom::server::db;
 use mailroom::server::service::{
-    Caller, ServiceError, admins, alarms, certificates, deployment, guest_types, guests,
-    identities, limits, logs, mail_queue, portals, proxy, smtp, sponsor_groups,
-    system_certificates, vault,
+    Caller, ServiceError, admins, alarms, api_settings, certificates, deployment, guest_accounts,
+    guest_types, guests, identities, limits, logs, mail_queue, portals, proxy, smtp,
+    sponsor_groups, system_certificates, vault,
 };
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -135,6 +135,33 @@ fn policy_form() -> PasswordPolicyForm {
     }
 }
 
+/// An expired guest account that is not in the database.
+fn absent_guest() -> db::ers::ErsGuestRow {
+    db::ers::ErsGuestRow {
+        id: -1,
+        ers_id: "00000000-0000-4000-a000-000000000000".into(),
+        username: "absent".into(),
+        state: mailroom::domain::guest::GuestState::Expired,
+        first_name: String::new(),
+        last_name: String::new(),
+        email: String::new(),
+        company: String::new(),
+        phone: String::new(),
+        person_visited: String::new(),
+        reason_for_visit: String::new(),
+        description: String::new(),
+        location: String::new(),
+        guest_type: "Daily (default)".into(),
+        valid_from: 0,
+        valid_until: 86_400,
+        sponsor: None,
+        sponsor_id: None,
+        sponsor_group_id: None,
+        portal: String::new(),
+        created_at: 0,
+    }
+}
+
 /// A role's name without underscores, for names that must differ per role.
 fn tag(caller: &Caller) -> String {
     caller.role.as_str().replace('_', "-")
@@ -155,6 +182,7 @@ async fn every_service_operation_checks_the_callers_role() {
             role,
             admin_id: Some(admin_id(&h, name).await),
             client_ip: "192.0.2.10".into(),
+            via_api: false,
         });
     }
     // Borrowed by every call of its row.
@@ -659,6 +687,58 @@ async fn every_service_operation_checks_the_callers_role() {
                 )
                 .await
             }
+        ),
+        row!("api_settings::get", Expect::AnyAdmin, |app, caller| {
+            api_settings::get(&app, &caller).await
+        }),
+        row!(
+            "api_settings::save",
+            Expect::Only(SETTINGS_ROLES),
+            |app, caller| { api_settings::save(&app, &caller, Default::default()).await }
+        ),
+        // The guest operations of the ERS API: only Super Admin among the
+        // console's roles (the ERS roles are the API's own).
+        row!(
+            "guest_accounts::create",
+            Expect::OnlyThen(SUPER_ADMIN, "Invalid"),
+            |app, caller| {
+                guest_accounts::create(&app, &caller, &Default::default(), None).await
+            }
+        ),
+        row!(
+            "guest_accounts::update",
+            Expect::OnlyThen(SUPER_ADMIN, "Invalid"),
+            |app, caller| {
+                let input = guest_accounts::GuestInput {
+                    guest_type: Some("No such type".into()),
+                    ..Default::default()
+                };
+                guest_accounts::update(&app, &caller, &absent_guest(), &input).await
+            }
+        ),
+        row!(
+            "guest_accounts::act",
+            Expect::OnlyThen(SUPER_ADMIN, "Conflict"),
+            |app, caller| {
+                guest_accounts::act(
+                    &app,
+                    &caller,
+                    &absent_guest(),
+                    mailroom::domain::sponsor::GuestAction::Reinstate,
+                    None,
+                )
+                .await
+            }
+        ),
+        row!(
+            "guest_accounts::reset_password",
+            Expect::OnlyThen(SUPER_ADMIN, "Conflict"),
+            |app, caller| { guest_accounts::reset_password(&app, &caller, &absent_guest()).await }
+        ),
+        row!(
+            "guest_accounts::decide",
+            Expect::OnlyThen(SUPER_ADMIN, "Conflict"),
+            |app, caller| { guest_accounts::decide(&app, &caller, &absent_guest(), true).await }
         ),
         // Last: a rotated key leaves this state's vault with the old one.
         row!(

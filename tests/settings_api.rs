@@ -608,6 +608,7 @@ async fn guest_types_refuse_duplicate_names_and_deleting_a_type_in_use() {
             registered_ip: None,
             sponsor_id: None,
             sponsor_group_id: None,
+            extras: &Default::default(),
         },
         0,
     )

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod alarm;
+pub mod api;
 pub mod certificate;
 pub mod connection_test;
 pub mod deployment;

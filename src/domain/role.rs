@@ -6,6 +6,10 @@ pub enum Role {
     SuperAdmin,
     SystemAdmin,
     ReadOnlyAdmin,
+    /// ISE's ERS Admin: reads and writes through the ERS API, no console.
+    ErsAdmin,
+    /// ISE's ERS Operator: reads through the ERS API, no console.
+    ErsOperator,
 }
 
 /// What a server function needs from its caller.
@@ -17,16 +21,28 @@ pub enum Access {
     ChangeSystemSettings,
     /// Create, edit and disable admin users.
     ManageAdmins,
+    /// Read through the ERS API.
+    ErsRead,
+    /// Change through the ERS API.
+    ErsWrite,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::SuperAdmin, Role::SystemAdmin, Role::ReadOnlyAdmin];
+    pub const ALL: [Role; 5] = [
+        Role::SuperAdmin,
+        Role::SystemAdmin,
+        Role::ReadOnlyAdmin,
+        Role::ErsAdmin,
+        Role::ErsOperator,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::SuperAdmin => "super_admin",
             Role::SystemAdmin => "system_admin",
             Role::ReadOnlyAdmin => "read_only_admin",
+            Role::ErsAdmin => "ers_admin",
+            Role::ErsOperator => "ers_operator",
         }
     }
 
@@ -35,6 +51,8 @@ impl Role {
             Role::SuperAdmin => "Super Admin",
             Role::SystemAdmin => "System Admin",
             Role::ReadOnlyAdmin => "Read Only Admin",
+            Role::ErsAdmin => "ERS Admin",
+            Role::ErsOperator => "ERS Operator",
         }
     }
 
@@ -42,11 +60,21 @@ impl Role {
         Role::ALL.into_iter().find(|role| role.as_str() == value)
     }
 
+    /// Whether the role signs in to the console (the ERS roles use only
+    /// the API, as in ISE).
+    pub fn uses_console(self) -> bool {
+        !matches!(self, Role::ErsAdmin | Role::ErsOperator)
+    }
+
     pub fn allows(self, access: Access) -> bool {
         match access {
-            Access::View => true,
+            Access::View => self.uses_console(),
             Access::ChangeSystemSettings => matches!(self, Role::SuperAdmin | Role::SystemAdmin),
             Access::ManageAdmins => self == Role::SuperAdmin,
+            Access::ErsRead => {
+                matches!(self, Role::SuperAdmin | Role::ErsAdmin | Role::ErsOperator)
+            }
+            Access::ErsWrite => matches!(self, Role::SuperAdmin | Role::ErsAdmin),
         }
     }
 }
@@ -71,5 +99,20 @@ mod tests {
         assert!(!Role::ReadOnlyAdmin.allows(Access::ChangeSystemSettings));
         assert!(!Role::ReadOnlyAdmin.allows(Access::ManageAdmins));
         assert!(Role::ReadOnlyAdmin.allows(Access::View));
+    }
+
+    #[test]
+    fn ers_roles_use_only_the_api_and_the_operator_only_reads() {
+        for role in [Role::ErsAdmin, Role::ErsOperator] {
+            assert!(!role.uses_console());
+            assert!(!role.allows(Access::View));
+            assert!(!role.allows(Access::ChangeSystemSettings));
+            assert!(role.allows(Access::ErsRead));
+        }
+        assert!(Role::ErsAdmin.allows(Access::ErsWrite));
+        assert!(!Role::ErsOperator.allows(Access::ErsWrite));
+        assert!(Role::SuperAdmin.allows(Access::ErsWrite));
+        assert!(!Role::SystemAdmin.allows(Access::ErsRead));
+        assert!(!Role::ReadOnlyAdmin.allows(Access::ErsRead));
     }
 }

@@ -7,7 +7,6 @@ use crate::server::http::{
 };
 use crate::server::service::{Caller, admins, vault};
 use crate::server::{AppState, db, logging};
-use axum::serve::ListenerExt;
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 use std::path::PathBuf;
@@ -219,6 +218,9 @@ async fn serve(
             "==> Store it now: it is not shown again (reset with `mailroom admin reset-password admin`)."
         );
     }
+    crate::server::service::api_settings::apply_environment(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::domain::api::ERS_ENV))?;
     let addr = options.site_addr;
     crate::server::deployment::join(&state).await?;
     crate::server::deployment::spawn_heartbeat(state.clone());
@@ -237,13 +239,7 @@ async fn serve(
     let https_listener = tokio::net::TcpListener::bind(https_addr)
         .await
         .map_err(|e| anyhow::anyhow!("{} {https_addr}: {e}", https::HTTPS_ADDR_ENV))?;
-    // Without TCP_NODELAY a response written in pieces (every static file,
-    // streamed pages) waits for the client's delayed ACK, about 40 ms.
-    let listener = tokio::net::TcpListener::bind(addr).await?.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(target: "system", "could not set TCP_NODELAY: {e}");
-        }
-    });
+    let listener = tokio::net::TcpListener::bind(addr).await?;
     let plain = match http_mode {
         https::HttpMode::Serve => app.clone(),
         https::HttpMode::Redirect => https::redirect_router(https_addr),
@@ -258,15 +254,11 @@ async fn serve(
     let secure = tokio::spawn(https::serve_tls(https_listener, tls, app, async move {
         let _ = https_stop.changed().await;
     }));
-    axum::serve(
-        listener,
-        plain.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    https::serve_plain(listener, plain, async move {
         stop_requested().await;
         let _ = stopping.send(true);
     })
-    .await?;
+    .await;
     drop(stop);
     let _ = secure.await;
     crate::server::deployment::leave(&state).await;

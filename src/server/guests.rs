@@ -42,13 +42,27 @@ pub struct NewAccount {
     pub registered_ip: Option<String>,
     /// A chosen user name (Random accounts); else one from the address.
     pub username: Option<String>,
+    /// A chosen password (the ERS API); else one is generated.
+    pub password: Option<Secret>,
+    /// What the ERS API's GuestUser carries beyond the portal's fields.
+    pub extras: GuestExtras,
+}
+
+/// A guest's phone, location, reason for visit and description (ERS).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuestExtras {
+    pub phone: String,
+    pub location: String,
+    pub reason_for_visit: String,
+    pub description: String,
 }
 
 /// The sponsor of new accounts.
 #[derive(Debug, Clone)]
 pub struct SponsorRef {
-    pub id: i64,
-    pub group_id: i64,
+    /// The sponsor user and its group; `None` for an admin through ERS.
+    pub id: Option<i64>,
+    pub group_id: Option<i64>,
     pub username: String,
     pub email: String,
 }
@@ -119,7 +133,10 @@ pub async fn create_accounts(
     template: Option<&EmailTemplate>,
     created_by: &str,
 ) -> anyhow::Result<Vec<CreatedAccount>> {
-    let passwords: Vec<Secret> = accounts.iter().map(|_| generate_guest_password()).collect();
+    let passwords: Vec<Secret> = accounts
+        .iter()
+        .map(|a| a.password.clone().unwrap_or_else(generate_guest_password))
+        .collect();
     let hashes = hash_all(&passwords).await?;
     let settings = email_settings(state).await?;
     let now = state.now();
@@ -159,8 +176,9 @@ pub async fn create_accounts(
                 sponsor_email,
                 portal: &account.portal,
                 registered_ip: account.registered_ip.as_deref(),
-                sponsor_id: sponsor.map(|s| s.id),
-                sponsor_group_id: sponsor.map(|s| s.group_id),
+                sponsor_id: sponsor.and_then(|s| s.id),
+                sponsor_group_id: sponsor.and_then(|s| s.group_id),
+                extras: &account.extras,
             },
             now,
         )

@@ -269,6 +269,10 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
             state.app.clone(),
             persona_gate,
         ))
+        .route(
+            "/ers/{*path}",
+            axum::routing::any(crate::server::ers::entry).with_state(state.app.clone()),
+        )
         .layer(compression())
         .route(
             &format!("{}{{*file}}", crate::server::assets::PREFIX),

@@ -375,6 +375,8 @@ pub async fn serve_tls(
                 request
             });
             let mut builder = Builder::new(TokioExecutor::new());
+            // Scripts read `headers['Location']` as ISE spells it.
+            builder.http1().title_case_headers(true);
             // A cold console page asks for over 200 lazy chunks at once:
             // at hyper's default of 200 concurrent streams Chromium queued
             // the rest, and a throttled load stalled every time (it can
@@ -384,7 +386,7 @@ pub async fn serve_tls(
                 .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
             let served = builder
                 .serve_connection_with_upgrades(
-                    TokioIo::new(tls),
+                    TokioIo::new(IseHeaderCase(tls)),
                     TowerToHyperService::new(service),
                 )
                 .await;
@@ -392,6 +394,112 @@ pub async fn serve_tls(
                 tracing::debug!(target: "system", "HTTPS connection from {peer} ended: {e}");
             }
         });
+    }
+}
+
+/// Serves `app` over plain HTTP on `listener` until `stop` completes, as
+/// `serve_tls` does over TLS: TCP_NODELAY (without it a response written
+/// in pieces waits for the client's delayed ACK, about 40 ms), the peer
+/// address in every request, and HTTP/1.1 header names in ISE's title
+/// case (`Location`), which scripts index case-sensitively.
+pub async fn serve_plain(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+    tokio::pin!(stop);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = &mut stop => return,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::debug!(target: "system", "HTTP accept failed: {e}");
+                    // Out of file descriptors: give the others a moment.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = app.map_request(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder.http1().title_case_headers(true);
+            builder
+                .http2()
+                .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+            let served = builder
+                .serve_connection_with_upgrades(
+                    TokioIo::new(IseHeaderCase(tcp)),
+                    TowerToHyperService::new(service),
+                )
+                .await;
+            if let Err(e) = served {
+                tracing::debug!(target: "system", "HTTP connection from {peer} ended: {e}");
+            }
+        });
+    }
+}
+
+/// A connection whose HTTP/1.1 answers spell `X-CSRF-Token` as ISE does:
+/// hyper writes header names in title case (`X-Csrf-Token`), and
+/// `ciscoisesdk` looks the token up in a plain, case-sensitive dict. The
+/// same length, so it is a substitution in the bytes written.
+struct IseHeaderCase<T>(T);
+
+const TITLE_CASED: &[u8] = b"\r\nX-Csrf-Token:";
+const ISE_CASED: &[u8] = b"\r\nX-CSRF-Token:";
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for IseHeaderCase<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for IseHeaderCase<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let found = buf
+            .windows(TITLE_CASED.len())
+            .position(|window| window == TITLE_CASED);
+        match found {
+            None => std::pin::Pin::new(&mut self.0).poll_write(cx, buf),
+            Some(at) => {
+                let mut fixed = buf.to_vec();
+                fixed[at..at + ISE_CASED.len()].copy_from_slice(ISE_CASED);
+                std::pin::Pin::new(&mut self.0).poll_write(cx, &fixed)
+            }
+        }
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod db;
 pub mod deployment;
 pub mod edge;
+pub mod ers;
 pub mod guests;
 pub mod http;
 pub mod https;

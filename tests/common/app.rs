@@ -150,6 +150,7 @@ pub struct Reply {
     /// Every Set-Cookie of the answer.
     pub cookies: Vec<String>,
     pub body: String,
+    pub headers: http::HeaderMap,
 }
 
 impl Reply {
@@ -166,6 +167,7 @@ impl Reply {
 pub async fn send(app: &Router, request: Request<Body>) -> Reply {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
+    let headers = response.headers().clone();
     let cookies: Vec<String> = response
         .headers()
         .get_all(header::SET_COOKIE)
@@ -184,6 +186,7 @@ pub async fn send(app: &Router, request: Request<Body>) -> Reply {
         set_cookie,
         cookies,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+        headers,
     }
 }
 

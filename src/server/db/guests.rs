@@ -23,14 +23,17 @@ pub struct NewGuest<'a> {
     /// The sponsor user and its group, for the sponsor portal's scopes.
     pub sponsor_id: Option<i64>,
     pub sponsor_group_id: Option<i64>,
+    pub extras: &'a crate::server::guests::GuestExtras,
 }
 
 pub async fn insert(db: impl AnyExecutor<'_>, guest: &NewGuest<'_>, now: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO guest_accounts (username, password_hash, state, first_name, last_name, email, \
          company, person_visited, guest_type_id, valid_from, valid_until, sponsor, sponsor_email, \
-         portal, registered_ip, sponsor_id, sponsor_group_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
+         portal, registered_ip, sponsor_id, sponsor_group_id, created_at, updated_at, \
+         phone, location, reason_for_visit, description) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+         $20, $21, $22, $23) RETURNING id",
     )
     .bind(guest.username)
     .bind(guest.password_hash)
@@ -51,6 +54,10 @@ pub async fn insert(db: impl AnyExecutor<'_>, guest: &NewGuest<'_>, now: i64) ->
     .bind(guest.sponsor_group_id)
     .bind(now)
     .bind(now)
+    .bind(&guest.extras.phone)
+    .bind(&guest.extras.location)
+    .bind(&guest.extras.reason_for_visit)
+    .bind(&guest.extras.description)
     .fetch_one(db)
     .await
 }

@@ -2,10 +2,12 @@
 
 pub mod admins;
 pub mod alarms;
+pub mod api_settings;
 pub mod audit;
 pub mod certificates;
 pub mod codec;
 pub mod deployment;
+pub mod ers;
 pub mod guest_email;
 pub mod guest_types;
 pub mod guests;

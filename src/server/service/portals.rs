@@ -211,6 +211,8 @@ pub async fn register(
         portal: settings.name.clone(),
         registered_ip: Some(client_ip.to_string()),
         username: None,
+        password: None,
+        extras: Default::default(),
     };
     let template = settings.email_credentials.then_some(&settings.email);
     let created = create_accounts(app, &[account], template, "self-registration").await?;

@@ -217,6 +217,36 @@ async fn check_admin_password(
     }
 }
 
+/// An admin's Basic credentials on an ERS request, checked as a sign-in
+/// attempt (throttled and counted as the console's); the admin acts with
+/// its role, marked as coming through the API. An expired password is
+/// refused as at the console's sign-in.
+pub async fn api_caller(
+    app: &AppState,
+    name: &str,
+    password: &Secret,
+    client: &Client,
+) -> Result<Caller, SignInRefusal> {
+    let (attempt, admin) = check_admin_password(app, name, password, client).await?;
+    let policy = db::identities::policy(&app.db, PolicyScope::Admin)
+        .await
+        .map_err(ServiceError::from)?;
+    if crate::server::passwords::admin_password_expired(
+        &policy,
+        admin.password_changed_at,
+        attempt.now,
+    ) {
+        return Err(SignInRefusal::PasswordExpired);
+    }
+    Ok(Caller {
+        role: admin.role,
+        name: admin.name,
+        admin_id: Some(admin.id),
+        client_ip: client.ip.clone(),
+        via_api: true,
+    })
+}
+
 /// An admin signs in: the same refusal for an unknown user and a wrong
 /// password; an expired password (admin password policy) must be replaced
 /// first (`PASSWORD_EXPIRED`).
@@ -227,6 +257,10 @@ pub async fn sign_in(
     client: &Client,
 ) -> Result<NewSession, SignInRefusal> {
     let (attempt, admin) = check_admin_password(app, name, password, client).await?;
+    if !admin.role.uses_console() {
+        tracing::warn!(target: "admin-access", user = %admin.name, "console sign-in refused: {} uses the ERS API only", admin.role.label());
+        return Err(SignInRefusal::Other(ServiceError::Forbidden));
+    }
     let policy = db::identities::policy(&app.db, PolicyScope::Admin)
         .await
         .map_err(ServiceError::from)?;
@@ -432,6 +466,7 @@ pub async fn admin_session(
         name: found.name,
         admin_id: Some(found.id),
         client_ip: client_ip.to_string(),
+        via_api: false,
     }))
 }
 

@@ -48,8 +48,8 @@ impl SponsorCaller {
 
     fn reference(&self) -> SponsorRef {
         SponsorRef {
-            id: self.user.id,
-            group_id: self.group.id,
+            id: Some(self.user.id),
+            group_id: Some(self.group.id),
             username: self.user.username.clone(),
             email: self.user.email.clone(),
         }
@@ -213,6 +213,8 @@ async fn create(
             portal: SPONSOR_PORTAL.into(),
             registered_ip: None,
             username: d.username,
+            password: None,
+            extras: Default::default(),
         })
         .collect();
     let template = sponsor_template(app).await?;
@@ -363,14 +365,30 @@ pub async fn act(
             "Enter a whole number of days from 1 to 999.",
         ));
     }
-    Ok(run_action(app, sponsor, ids, action, extend_days).await?)
+    let actor = Actor {
+        scope: sponsor.scope(),
+        name: &sponsor.user.username,
+        template: None,
+        audit_as: None,
+    };
+    Ok(run_action(app, &actor, ids, action, extend_days).await?)
 }
 
-/// Applies `action` to the guests `ids` that the sponsor may manage, in
-/// one transaction; credentials emails are queued in it.
-async fn run_action(
+/// Who applies a guest action: the accounts it may touch, its name (logs,
+/// and who queued the email), the credentials template to use (else the
+/// sponsor portal's), and the admin to audit it under (the ERS API).
+pub(crate) struct Actor<'a> {
+    pub scope: Scope,
+    pub name: &'a str,
+    pub template: Option<crate::domain::portal::EmailTemplate>,
+    pub audit_as: Option<&'a super::Caller>,
+}
+
+/// Applies `action` to the guests `ids` within the actor's scope, in one
+/// transaction; credentials emails are queued in it.
+pub(crate) async fn run_action(
     state: &AppState,
-    sponsor: &SponsorCaller,
+    actor: &Actor<'_>,
     ids: &[i64],
     action: GuestAction,
     extend_days: Option<u32>,
@@ -378,13 +396,16 @@ async fn run_action(
     let now = state.now();
     let now_ms = state.now_ms();
     let settings = email_settings(state).await?;
-    let template = sponsor_template(state)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no guest portal holds a credentials email"))?;
+    let template = match &actor.template {
+        Some(template) => template.clone(),
+        None => sponsor_template(state)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no guest portal holds a credentials email"))?,
+    };
     let mut report = ActionReport::default();
     let mut queued = Vec::new();
     let mut tx = crate::server::db::begin_write(&state.db).await?;
-    let rows = db::guests::managed_by_ids(&mut *tx, sponsor.scope(), ids).await?;
+    let rows = db::guests::managed_by_ids(&mut *tx, actor.scope, ids).await?;
     for id in ids {
         if !rows.iter().any(|row| row.id == *id) {
             report.refused.push((
@@ -456,7 +477,7 @@ async fn run_action(
                         &details,
                         row.sponsor_email.as_deref(),
                         row.id,
-                        &sponsor.user.username,
+                        actor.name,
                         now_ms,
                     )
                     .await?,
@@ -494,7 +515,19 @@ async fn run_action(
                 db::vault::delete(&mut *tx, PASSWORD_PURPOSE, &record).await?;
             }
         }
-        tracing::info!(target: "guestaccess", "Sponsor '{}': {} guest '{}'", sponsor.user.username, action.label(), row.username);
+        tracing::info!(target: "guestaccess", "'{}': {} guest '{}'", actor.name, action.label(), row.username);
+        if let Some(caller) = actor.audit_as {
+            super::audit(
+                &mut tx,
+                caller,
+                now,
+                action.label(),
+                &format!("Guest {}", row.username),
+                "",
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
         report.done.push(row.username);
     }
     tx.commit().await?;
