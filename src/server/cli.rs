@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `admin reset-password NAME`,
-//! `vault rotate-key`.
+//! The command line: `serve` (the default), `admin create NAME --role
+//! ROLE`, `admin reset-password NAME`, `vault rotate-key`.
 
 use crate::domain::Secret;
 use crate::server::http::{
@@ -66,6 +66,16 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminTask {
+    /// Create an admin (an automation account for the ERS API, say). The
+    /// password comes from MAILROOM_NEW_PASSWORD, or is generated and printed once.
+    Create {
+        name: String,
+        /// super_admin, system_admin, read_only_admin, ers_admin or ers_operator.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "")]
+        email: String,
+    },
     /// Set a new password for an admin, enable the account and end its sessions.
     /// The password comes from MAILROOM_NEW_PASSWORD, or is generated and printed.
     ResetPassword { name: String },
@@ -147,6 +157,9 @@ pub fn main() -> ExitCode {
             Command::Admin {
                 task: AdminTask::ResetPassword { name },
             } => reset_password(cli.data_dir, &database, &name).await,
+            Command::Admin {
+                task: AdminTask::Create { name, role, email },
+            } => create_admin(cli.data_dir, &database, &name, &role, &email).await,
             Command::Vault {
                 task: VaultTask::RotateKey,
             } => rotate_key(cli.data_dir, &database).await,
@@ -301,6 +314,47 @@ async fn reset_password(
         None => println!("Password for '{name}' set from MAILROOM_NEW_PASSWORD."),
     }
     println!("The account is enabled and its sessions were ended.");
+    Ok(())
+}
+
+async fn create_admin(
+    data_dir: PathBuf,
+    database: &db::Location,
+    name: &str,
+    role: &str,
+    email: &str,
+) -> anyhow::Result<()> {
+    let (_, _flush) = logging::init(Some(&data_dir), false);
+    let Some(role) = crate::domain::Role::parse(role) else {
+        let known: Vec<&str> = crate::domain::Role::ALL.iter().map(|r| r.as_str()).collect();
+        anyhow::bail!("--role must be one of: {}", known.join(", "));
+    };
+    let state = open_state(&data_dir, database).await?;
+    let given = std::env::var("MAILROOM_NEW_PASSWORD")
+        .ok()
+        .filter(|value| !value.is_empty());
+    let password = given
+        .clone()
+        .unwrap_or_else(|| crate::server::auth::generate_password().expose().to_string());
+    let form = crate::domain::AdminForm {
+        name: name.to_string(),
+        email: email.to_string(),
+        first_name: String::new(),
+        last_name: String::new(),
+        description: "Created on the command line".into(),
+        role: role.as_str().into(),
+        status: "enabled".into(),
+        include_alarm_emails: false,
+        password: password.clone(),
+        password_confirm: password.clone(),
+    };
+    admins::create(&state, &Caller::command_line(), form)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match given {
+        Some(_) => println!("Created the {} '{name}' with the password from MAILROOM_NEW_PASSWORD.", role.label()),
+        None => println!("Created the {} '{name}' with the generated password: {password}", role.label()),
+    }
     Ok(())
 }
 
