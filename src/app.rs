@@ -5,6 +5,7 @@ use crate::pages::administrators::{
     AdministratorsPage, EditAdministratorPage, NewAdministratorPage,
 };
 use crate::pages::alarms::{AlarmSettingsPage, AlarmsPage};
+use crate::pages::api_settings::ApiSettingsPage;
 use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::debug_log::DebugLogPage;
 use crate::pages::deployment::DeploymentPage;
@@ -66,6 +67,7 @@ lazy_page!(GenerateSigningRequestRoute, GenerateSigningRequestPage);
 lazy_page!(BindCertificateRoute, BindCertificatePage);
 lazy_page!(SmtpServerRoute, SmtpServerPage);
 lazy_page!(ProxyRoute, ProxyPage);
+lazy_page!(ApiSettingsRoute, ApiSettingsPage);
 lazy_page!(DeploymentRoute, DeploymentPage);
 lazy_page!(ChangeAuditRoute, ChangeAuditPage);
 lazy_page!(DebugLogRoute, DebugLogPage);
@@ -167,6 +169,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/administration/system/certificates/certificate-signing-requests/bind") view={Lazy::<BindCertificateRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/smtp-server") view={Lazy::<SmtpServerRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/proxy") view={Lazy::<ProxyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/settings/api-settings") view={Lazy::<ApiSettingsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/deployment/deployment") view={Lazy::<DeploymentRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/alarm-settings") view={Lazy::<AlarmSettingsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/admin-access/password-policy") view={Lazy::<AdminPasswordPolicyRoute>::new()} ssr=SsrMode::Async />

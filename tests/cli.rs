@@ -181,21 +181,42 @@ async fn admin_create_makes_an_ers_account_for_scripts() {
 
     let output = mailroom(dir.path())
         .await
-        .args(["admin", "create", "kiosk", "--role", "ers_admin", "--email", "kiosk@example.com"])
+        .args([
+            "admin",
+            "create",
+            "kiosk",
+            "--role",
+            "ers_admin",
+            "--email",
+            "kiosk@example.com",
+        ])
         .env_remove("MAILROOM_NEW_PASSWORD")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let generated = stdout
         .lines()
-        .find_map(|line| line.split_once("with the generated password: ").map(|(_, p)| p))
+        .find_map(|line| {
+            line.split_once("with the generated password: ")
+                .map(|(_, p)| p)
+        })
         .expect("the generated password is printed once")
         .to_string();
-    let admin = db::admins::by_name(&state.db, "kiosk").await.unwrap().unwrap();
+    let admin = db::admins::by_name(&state.db, "kiosk")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(admin.role, Role::ErsAdmin);
     assert_eq!(admin.email.as_deref(), Some("kiosk@example.com"));
-    assert!(verify_password(&Secret::new(generated), &admin.password_hash));
+    assert!(verify_password(
+        &Secret::new(generated),
+        &admin.password_hash
+    ));
 
     let given = mailroom(dir.path())
         .await
@@ -203,15 +224,28 @@ async fn admin_create_makes_an_ers_account_for_scripts() {
         .env("MAILROOM_NEW_PASSWORD", "Scripted-Passw0rd-7")
         .output()
         .unwrap();
-    assert!(given.status.success(), "{}", String::from_utf8_lossy(&given.stderr));
+    assert!(
+        given.status.success(),
+        "{}",
+        String::from_utf8_lossy(&given.stderr)
+    );
     assert!(!String::from_utf8_lossy(&given.stdout).contains("Scripted-Passw0rd-7"));
 
     for (args, why) in [
-        (vec!["admin", "create", "kiosk", "--role", "ers_admin"], "already exists"),
-        (vec!["admin", "create", "x", "--role", "root"], "--role must be one of"),
+        (
+            vec!["admin", "create", "kiosk", "--role", "ers_admin"],
+            "already exists",
+        ),
+        (
+            vec!["admin", "create", "x", "--role", "root"],
+            "--role must be one of",
+        ),
     ] {
         let refused = mailroom(dir.path()).await.args(&args).output().unwrap();
         assert!(!refused.status.success());
-        assert!(String::from_utf8_lossy(&refused.stderr).contains(why), "{why}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(why),
+            "{why}"
+        );
     }
 }

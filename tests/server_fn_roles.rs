@@ -227,6 +227,16 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::Only(SETTINGS_ROLES),
         ),
         (
+            "/api/get_api_settings",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/save_api_settings",
+            Box::new(|_| "form%5Bcsrf_enabled%5D=false".to_string()),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
             "/api/get_proxy_settings",
             Box::new(|_| String::new()),
             Expect::AnyAdmin,

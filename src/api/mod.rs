@@ -5,6 +5,7 @@
 
 pub mod admins;
 pub mod alarms;
+pub mod api_settings;
 pub mod auth;
 pub mod certificates;
 pub mod deployment;

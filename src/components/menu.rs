@@ -30,6 +30,7 @@ pub const CERTIFICATE_SIGNING_REQUESTS: &str =
     "/administration/system/certificates/certificate-signing-requests";
 pub const SMTP_SERVER: &str = "/administration/system/settings/smtp-server";
 pub const PROXY: &str = "/administration/system/settings/proxy";
+pub const API_SETTINGS: &str = "/administration/system/settings/api-settings";
 pub const DEPLOYMENT: &str = "/administration/system/deployment/deployment";
 pub const CHANGE_AUDIT: &str = "/operations/reports/audit/change-configuration-audit";
 pub const DEBUG_LOG: &str = "/operations/troubleshoot/debug-wizard/debug-log-configuration";
@@ -96,6 +97,10 @@ pub const MENU: &[MenuSection] = &[
                             MenuItem {
                                 label: "Alarm Settings",
                                 path: ALARM_SETTINGS,
+                            },
+                            MenuItem {
+                                label: "API Settings",
+                                path: API_SETTINGS,
                             },
                             MenuItem {
                                 label: "Proxy",

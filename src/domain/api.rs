@@ -9,7 +9,9 @@ pub const ERS_ENV: &str = "MAILROOM_ERS";
 /// Where the ERS API lives on the console's own listener.
 pub const ERS_PREFIX: &str = "/ers/";
 
+/// The form as posted: a switch that is off is absent, hence the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ApiSettings {
     /// "ERS (Read/Write)": off by default, as in ISE.
     pub ers_enabled: bool,

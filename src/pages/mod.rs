@@ -2,6 +2,7 @@
 
 pub mod administrators;
 pub mod alarms;
+pub mod api_settings;
 pub mod change_audit;
 pub mod debug_log;
 pub mod deployment;

@@ -326,16 +326,21 @@ async fn create_admin(
 ) -> anyhow::Result<()> {
     let (_, _flush) = logging::init(Some(&data_dir), false);
     let Some(role) = crate::domain::Role::parse(role) else {
-        let known: Vec<&str> = crate::domain::Role::ALL.iter().map(|r| r.as_str()).collect();
+        let known: Vec<&str> = crate::domain::Role::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
         anyhow::bail!("--role must be one of: {}", known.join(", "));
     };
     let state = open_state(&data_dir, database).await?;
     let given = std::env::var("MAILROOM_NEW_PASSWORD")
         .ok()
         .filter(|value| !value.is_empty());
-    let password = given
-        .clone()
-        .unwrap_or_else(|| crate::server::auth::generate_password().expose().to_string());
+    let password = given.clone().unwrap_or_else(|| {
+        crate::server::auth::generate_password()
+            .expose()
+            .to_string()
+    });
     let form = crate::domain::AdminForm {
         name: name.to_string(),
         email: email.to_string(),
@@ -352,8 +357,14 @@ async fn create_admin(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     match given {
-        Some(_) => println!("Created the {} '{name}' with the password from MAILROOM_NEW_PASSWORD.", role.label()),
-        None => println!("Created the {} '{name}' with the generated password: {password}", role.label()),
+        Some(_) => println!(
+            "Created the {} '{name}' with the password from MAILROOM_NEW_PASSWORD.",
+            role.label()
+        ),
+        None => println!(
+            "Created the {} '{name}' with the generated password: {password}",
+            role.label()
+        ),
     }
     Ok(())
 }
