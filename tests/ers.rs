@@ -388,3 +388,111 @@ async fn every_refusal_answers_with_its_status_and_an_ersresponse_title() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(title(&body).contains("API Settings"), "{body}");
 }
+
+#[tokio::test]
+async fn a_sponsor_uses_the_guest_rest_api_only_as_its_group_allows() {
+    let rig = rig().await;
+    let h = &rig.h;
+    const JSON: &str = "application/json;charset=utf-8";
+    let root = sign_in(&h.app, "root").await;
+    let groups: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM sponsor_groups")
+        .fetch_all(&h.state.db)
+        .await
+        .unwrap();
+    let own = groups
+        .iter()
+        .find(|g| g.1 == "OWN_ACCOUNTS (default)")
+        .unwrap()
+        .0;
+    let all = groups
+        .iter()
+        .find(|g| g.1 == "ALL_ACCOUNTS (default)")
+        .unwrap()
+        .0;
+    common::app::add_sponsor(&h.app, &root, "amy", own).await;
+    common::app::add_sponsor(&h.app, &root, "bob", own).await;
+    let guest = r#"{"GuestUser": {"guestType": "Daily (default)", "guestInfo": {"userName": "amys.guest", "firstName": "Grace", "emailAddress": "grace@example.com"}}}"#;
+
+    // Without the group's Guest REST API permission: refused, nothing made.
+    let (status, body, _) = call(h, "POST", "/ers/config/guestuser", "amy", JSON, guest).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        db::ers::guest_by_name(&h.state.db, "amys.guest")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    for group in [own, all] {
+        let body = format!(
+            "id={group}&permissions%5Bcan_create%5D=true&permissions%5Bscope%5D={}&permissions%5Bcan_suspend%5D=true&permissions%5Bcan_use_api%5D=true",
+            if group == own { "Own" } else { "All" }
+        );
+        let saved = common::app::post(&h.app, "/api/save_sponsor_group", &body, Some(&root)).await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    }
+    let (status, body, headers) =
+        call(h, "POST", "/ers/config/guestuser", "amy", JSON, guest).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let location = headers["location"].to_str().unwrap().to_string();
+    let path = location
+        .split_once("/ers/")
+        .map(|(_, p)| format!("/ers/{p}"))
+        .unwrap();
+    let (status, body, _) = call(h, "GET", &path, "amy", JSON, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["GuestUser"]["sponsorUserName"], "amy");
+
+    // Bob manages only his own accounts: Amy's guest is not there for him.
+    let (status, _, _) = call(h, "GET", &path, "bob", JSON, "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(
+        h,
+        "PUT",
+        &path.replace("guestuser/", "guestuser/suspend/"),
+        "bob",
+        JSON,
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list, _) = call(h, "GET", "/ers/config/guestuser", "bob", JSON, "").await;
+    assert_eq!(list["SearchResult"]["total"], 0);
+    let (_, list, _) = call(h, "GET", "/ers/config/guestuser", "amy", JSON, "").await;
+    assert_eq!(list["SearchResult"]["total"], 1);
+
+    // The group may suspend but not reset passwords or delete.
+    let (status, _, _) = call(
+        h,
+        "PUT",
+        &path.replace("guestuser/", "guestuser/suspend/"),
+        "amy",
+        JSON,
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = call(
+        h,
+        "PUT",
+        &path.replace("guestuser/", "guestuser/resetpassword/"),
+        "amy",
+        JSON,
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = call(h, "DELETE", &path, "amy", JSON, "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        db::ers::guest_by_name(&h.state.db, "amys.guest")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Sponsors have the guestuser resource only.
+    let (status, body, _) = call(h, "GET", "/ers/config/guesttype", "amy", JSON, "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(title(&body).contains("guestuser"), "{body}");
+}

@@ -699,10 +699,38 @@ async fn every_service_operation_checks_the_callers_role() {
         // The guest operations of the ERS API: only Super Admin among the
         // console's roles (the ERS roles are the API's own).
         row!(
+            "guest_accounts::get",
+            Expect::Only(SUPER_ADMIN),
+            |app, caller| {
+                guest_accounts::get(&app, &caller, None, "00000000-0000-4000-a000-000000000000")
+                    .await
+            }
+        ),
+        row!(
+            "guest_accounts::get_by_name",
+            Expect::Only(SUPER_ADMIN),
+            |app, caller| { guest_accounts::get_by_name(&app, &caller, None, "nobody").await }
+        ),
+        row!(
+            "guest_accounts::list",
+            Expect::Only(SUPER_ADMIN),
+            |app, caller| {
+                let query = db::ers::GuestQuery {
+                    filters: Vec::new(),
+                    any: false,
+                    sort: None,
+                    limit: 20,
+                    offset: 0,
+                    scope: None,
+                };
+                guest_accounts::list(&app, &caller, None, query).await
+            }
+        ),
+        row!(
             "guest_accounts::create",
             Expect::OnlyThen(SUPER_ADMIN, "Invalid"),
             |app, caller| {
-                guest_accounts::create(&app, &caller, &Default::default(), None).await
+                guest_accounts::create(&app, &caller, None, &Default::default(), None).await
             }
         ),
         row!(
@@ -713,7 +741,7 @@ async fn every_service_operation_checks_the_callers_role() {
                     guest_type: Some("No such type".into()),
                     ..Default::default()
                 };
-                guest_accounts::update(&app, &caller, &absent_guest(), &input).await
+                guest_accounts::update(&app, &caller, None, &absent_guest(), &input).await
             }
         ),
         row!(
@@ -723,6 +751,7 @@ async fn every_service_operation_checks_the_callers_role() {
                 guest_accounts::act(
                     &app,
                     &caller,
+                    None,
                     &absent_guest(),
                     mailroom::domain::sponsor::GuestAction::Reinstate,
                     None,
@@ -733,12 +762,16 @@ async fn every_service_operation_checks_the_callers_role() {
         row!(
             "guest_accounts::reset_password",
             Expect::OnlyThen(SUPER_ADMIN, "Conflict"),
-            |app, caller| { guest_accounts::reset_password(&app, &caller, &absent_guest()).await }
+            |app, caller| {
+                guest_accounts::reset_password(&app, &caller, None, &absent_guest()).await
+            }
         ),
         row!(
             "guest_accounts::decide",
             Expect::OnlyThen(SUPER_ADMIN, "Conflict"),
-            |app, caller| { guest_accounts::decide(&app, &caller, &absent_guest(), true).await }
+            |app, caller| {
+                guest_accounts::decide(&app, &caller, None, &absent_guest(), true).await
+            }
         ),
         // Last: a rotated key leaves this state's vault with the old one.
         row!(

@@ -47,3 +47,7 @@ ALTER TABLE guest_accounts ADD COLUMN phone TEXT NOT NULL DEFAULT '';
 ALTER TABLE guest_accounts ADD COLUMN location TEXT NOT NULL DEFAULT '';
 ALTER TABLE guest_accounts ADD COLUMN reason_for_visit TEXT NOT NULL DEFAULT '';
 ALTER TABLE guest_accounts ADD COLUMN description TEXT NOT NULL DEFAULT '';
+
+-- ISE's sponsor group permission "Access Cisco ISE guest accounts using
+-- the programmatic interface (Guest REST API)": off unless granted.
+ALTER TABLE sponsor_groups ADD COLUMN can_use_api INTEGER NOT NULL DEFAULT 0;

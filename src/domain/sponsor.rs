@@ -54,6 +54,9 @@ pub struct SponsorPermissions {
     /// Suspend and reinstate.
     pub can_suspend: bool,
     pub can_delete: bool,
+    /// "Access Cisco ISE guest accounts using the programmatic interface
+    /// (Guest REST API)": the ERS `guestuser` endpoints, within the scope.
+    pub can_use_api: bool,
 }
 
 /// The Manage Accounts actions.

@@ -121,6 +121,7 @@ fn GroupCard(group: SponsorGroupSummary, can_change: Signal<bool>) -> impl IntoV
                 {flag("Extend access", |p| p.can_extend, |p, v| p.can_extend = v)}
                 {flag("Suspend and reinstate", |p| p.can_suspend, |p, v| p.can_suspend = v)}
                 {flag("Delete accounts", |p| p.can_delete, |p, v| p.can_delete = v)}
+                {flag("Access guest accounts using the programmatic interface (Guest REST API)", |p| p.can_use_api, |p, v| p.can_use_api = v)}
             </fieldset>
             <div class="form-actions compact">
                 <button type="button" class="btn primary" disabled=move || !can_change.get() || save.pending().get()

@@ -20,6 +20,8 @@ pub struct GroupRow {
     pub can_suspend: bool,
     #[sqlx(try_from = "super::codec::Flag")]
     pub can_delete: bool,
+    #[sqlx(try_from = "super::codec::Flag")]
+    pub can_use_api: bool,
     pub members: i64,
 }
 
@@ -33,12 +35,13 @@ impl GroupRow {
             can_extend: self.can_extend,
             can_suspend: self.can_suspend,
             can_delete: self.can_delete,
+            can_use_api: self.can_use_api,
         }
     }
 }
 
 const GROUPS: &str = "SELECT g.id, g.name, g.description, g.can_create, g.manage_scope, g.can_resend, \
-     g.can_reset, g.can_extend, g.can_suspend, g.can_delete, \
+     g.can_reset, g.can_extend, g.can_suspend, g.can_delete, g.can_use_api, \
      (SELECT COUNT(*) FROM sponsor_users u WHERE u.group_id = g.id) AS members FROM sponsor_groups g";
 
 pub async fn groups(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<GroupRow>> {
@@ -63,7 +66,8 @@ pub async fn update_group(
 ) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "UPDATE sponsor_groups SET can_create = $1, manage_scope = $2, can_resend = $3, can_reset = $4, \
-         can_extend = $5, can_suspend = $6, can_delete = $7, updated_at = $8, updated_by = $9 WHERE id = $10",
+         can_extend = $5, can_suspend = $6, can_delete = $7, can_use_api = $8, updated_at = $9, \
+         updated_by = $10 WHERE id = $11",
     )
     .bind(permissions.can_create)
     .bind(permissions.scope.as_str())
@@ -72,6 +76,7 @@ pub async fn update_group(
     .bind(permissions.can_extend)
     .bind(permissions.can_suspend)
     .bind(permissions.can_delete)
+    .bind(permissions.can_use_api)
     .bind(now)
     .bind(by)
     .bind(id)

@@ -6,6 +6,7 @@ use super::ErsError;
 use crate::domain::{Access, Secret};
 use crate::server::AppState;
 use crate::server::service::sessions::{self, Client, SignInRefusal};
+use crate::server::service::sponsors::SponsorCaller;
 use crate::server::service::{Caller, ServiceError};
 use base64::Engine;
 use http::{HeaderMap, Method, StatusCode, header};
@@ -78,7 +79,7 @@ pub async fn caller(
     app: &AppState,
     headers: &HeaderMap,
     client_ip: &str,
-) -> Result<Caller, ErsError> {
+) -> Result<(Caller, Option<SponsorCaller>), ErsError> {
     let Some((name, password)) = credentials(headers) else {
         return Err(ErsError::unauthorized(ASK_FOR_CREDENTIALS));
     };
@@ -106,6 +107,19 @@ pub async fn caller(
             Some(caller) => caller,
             None => verify(app, &name, &password, client_ip, key).await?,
         },
+        None if sessions::is_sponsor_name(app, &name).await? => {
+            let sponsor = verify_sponsor(app, &name, &password, client_ip, key).await?;
+            let caller = Caller {
+                name: sponsor.user.username.clone(),
+                // Reads only, whatever the group allows: the guest
+                // operations check the group's permissions instead.
+                role: crate::domain::Role::ErsOperator,
+                admin_id: None,
+                client_ip: client_ip.to_string(),
+                via_api: true,
+            };
+            return Ok((caller, Some(sponsor)));
+        }
         None => verify(app, &name, &password, client_ip, key).await?,
     };
     if !caller.role.allows(Access::ErsRead) {
@@ -120,7 +134,42 @@ pub async fn caller(
             "Forbidden",
         ));
     }
-    Ok(caller)
+    Ok((caller, None))
+}
+
+/// A sponsor's credentials, checked as the sponsor portal's sign-in (not
+/// remembered: sponsors call the API rarely).
+async fn verify_sponsor(
+    app: &AppState,
+    name: &str,
+    password: &str,
+    client_ip: &str,
+    key: [u8; 32],
+) -> Result<SponsorCaller, ErsError> {
+    let client = Client {
+        ip: client_ip.to_string(),
+        device: None,
+    };
+    match sessions::api_sponsor(app, name, &Secret::new(password.to_string()), &client).await {
+        Ok(sponsor) => Ok(sponsor),
+        Err(SignInRefusal::Invalid) => {
+            memory()
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .failed
+                .insert(key, Instant::now());
+            Err(ErsError::unauthorized(
+                crate::domain::admin::INVALID_CREDENTIALS,
+            ))
+        }
+        Err(SignInRefusal::Other(ServiceError::Throttled(message))) => {
+            Err(ErsError::unauthorized(message))
+        }
+        Err(SignInRefusal::PasswordExpired) => Err(ErsError::unauthorized(
+            "The password has expired: sign in to the sponsor portal to change it.",
+        )),
+        Err(SignInRefusal::Other(error)) => Err(error.into()),
+    }
 }
 
 /// The remembered admin, if it is still enabled with the same password.

@@ -1,10 +1,9 @@
 //! `/ers/config/guestuser`: ISE's GuestUser resource.
 
+use super::no_content;
 use super::wire::{
     Ctx, ErsError, Fields, Reply, Search, format_date, parse_date, search_result, summary,
 };
-use super::{no_content, require_write};
-use crate::domain::Access;
 use crate::domain::guest::GuestState;
 use crate::domain::sponsor::GuestAction;
 use crate::server::db;
@@ -64,22 +63,25 @@ pub async fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, ErsError> {
     }
 }
 
-fn read(ctx: &Ctx) -> Result<(), ErsError> {
-    ctx.caller.require(Access::ErsRead).map_err(ErsError::from)
-}
-
 async fn by_id(ctx: &Ctx, id: &str) -> Result<ErsGuestRow, ErsError> {
-    read(ctx)?;
-    db::ers::guest_by_guid(&ctx.app.db, id)
+    guest_accounts::get(&ctx.app, &ctx.caller, ctx.sponsor.as_ref(), id)
         .await?
         .ok_or_else(|| ErsError::not_found(format!("Guest user with id '{id}' not found.")))
 }
 
 async fn by_name(ctx: &Ctx, name: &str) -> Result<ErsGuestRow, ErsError> {
-    read(ctx)?;
-    db::ers::guest_by_name(&ctx.app.db, name)
+    guest_accounts::get_by_name(&ctx.app, &ctx.caller, ctx.sponsor.as_ref(), name)
         .await?
         .ok_or_else(|| ErsError::not_found(format!("Guest user '{name}' not found.")))
+}
+
+/// Writes by an admin need an ERS role that writes; a sponsor's are
+/// checked against its group by the service.
+fn require_write(ctx: &Ctx) -> Result<(), ErsError> {
+    match ctx.sponsor {
+        Some(_) => Ok(()),
+        None => super::require_write(&ctx.caller),
+    }
 }
 
 /// ISE's spelling of an account state.
@@ -158,7 +160,6 @@ fn column(field: &str) -> Result<GuestColumn, ErsError> {
 }
 
 async fn list(ctx: &Ctx) -> Result<Reply, ErsError> {
-    read(ctx)?;
     let search = Search::parse(&ctx.query)?;
     let mut filters = Vec::new();
     for (field, op, value) in &search.filters {
@@ -178,9 +179,11 @@ async fn list(ctx: &Ctx) -> Result<Reply, ErsError> {
         Some((field, ascending)) => Some((column(field)?, *ascending)),
         None => None,
     };
-    let (rows, total) = db::ers::guests(
-        &ctx.app.db,
-        &GuestQuery {
+    let (rows, total) = guest_accounts::list(
+        &ctx.app,
+        &ctx.caller,
+        ctx.sponsor.as_ref(),
+        GuestQuery {
             filters,
             any: search.any,
             sort,
@@ -241,13 +244,14 @@ fn input(ctx: &Ctx) -> Result<(GuestInput, Option<String>), ErsError> {
 }
 
 async fn create(ctx: &Ctx) -> Result<Reply, ErsError> {
-    require_write(&ctx.caller)?;
+    require_write(ctx)?;
     let (input, portal) = input(ctx)?;
     let portal = match portal {
         Some(id) => Some(portal_template(ctx, &id).await?),
         None => None,
     };
-    let id = guest_accounts::create(&ctx.app, &ctx.caller, &input, portal).await?;
+    let id =
+        guest_accounts::create(&ctx.app, &ctx.caller, ctx.sponsor.as_ref(), &input, portal).await?;
     let row = db::ers::guest_by_id(&ctx.app.db, id)
         .await?
         .ok_or_else(ErsError::internal)?;
@@ -257,9 +261,10 @@ async fn create(ctx: &Ctx) -> Result<Reply, ErsError> {
 }
 
 async fn update(ctx: &Ctx, row: ErsGuestRow) -> Result<Reply, ErsError> {
-    require_write(&ctx.caller)?;
+    require_write(ctx)?;
     let (input, _) = input(ctx)?;
-    let changed = guest_accounts::update(&ctx.app, &ctx.caller, &row, &input).await?;
+    let changed =
+        guest_accounts::update(&ctx.app, &ctx.caller, ctx.sponsor.as_ref(), &row, &input).await?;
     Ok(Reply::ok(updated_fields(changed)))
 }
 
@@ -278,7 +283,7 @@ async fn act(
     action: GuestAction,
     template: Option<PortalTemplate>,
 ) -> Result<Reply, ErsError> {
-    require_write(&ctx.caller)?;
+    require_write(ctx)?;
     if action == GuestAction::Resend {
         // ISE's senderEmail; the From is Guest Email Settings' rule.
         let _ = ctx.additional("senderEmail")?;
@@ -286,6 +291,7 @@ async fn act(
     guest_accounts::act(
         &ctx.app,
         &ctx.caller,
+        ctx.sponsor.as_ref(),
         &row,
         action,
         template.map(|t| t.template),
@@ -295,16 +301,17 @@ async fn act(
 }
 
 async fn reset_password(ctx: &Ctx, row: ErsGuestRow) -> Result<Reply, ErsError> {
-    require_write(&ctx.caller)?;
-    let password = guest_accounts::reset_password(&ctx.app, &ctx.caller, &row).await?;
+    require_write(ctx)?;
+    let password =
+        guest_accounts::reset_password(&ctx.app, &ctx.caller, ctx.sponsor.as_ref(), &row).await?;
     Ok(Reply::ok(json!({"OperationResult": {"resultValue": [
         {"value": password.expose(), "name": "password"}
     ]}})))
 }
 
 async fn decide(ctx: &Ctx, row: ErsGuestRow, approve: bool) -> Result<Reply, ErsError> {
-    require_write(&ctx.caller)?;
-    guest_accounts::decide(&ctx.app, &ctx.caller, &row, approve).await?;
+    require_write(ctx)?;
+    guest_accounts::decide(&ctx.app, &ctx.caller, ctx.sponsor.as_ref(), &row, approve).await?;
     Ok(no_content())
 }
 

@@ -67,7 +67,21 @@ async fn handle(
         .and_then(|c| c.ip)
         .map(|ip| ip.to_string())
         .unwrap_or_default();
-    let caller = auth::caller(&app, request.headers(), &client).await?;
+    let (caller, sponsor) = auth::caller(&app, request.headers(), &client).await?;
+    let resource = segments[1].as_str();
+    if let Some(sponsor) = &sponsor
+        && resource != "guestuser"
+        && segments.get(2).map(String::as_str) != Some("versioninfo")
+    {
+        return Err(ErsError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "Sponsor '{}' may use only the guestuser resource (the Guest REST API).",
+                sponsor.user.username
+            ),
+            "Forbidden",
+        ));
+    }
     let csrf = auth::csrf(
         &app,
         &caller,
@@ -84,6 +98,7 @@ async fn handle(
     let ctx = Ctx {
         app,
         caller,
+        sponsor,
         base,
         method,
         query,

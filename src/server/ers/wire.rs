@@ -14,6 +14,8 @@ use serde_json::{Map, Value, json};
 pub struct Ctx {
     pub app: AppState,
     pub caller: Caller,
+    /// A sponsor calling the Guest REST API (`guestuser` only).
+    pub sponsor: Option<crate::server::service::sponsors::SponsorCaller>,
     /// `scheme://host[:port]` as the client addressed the console.
     pub base: String,
     pub method: Method,

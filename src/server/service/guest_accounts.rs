@@ -1,13 +1,17 @@
 //! Guest accounts managed through the ERS API (`guestuser`): created with
 //! the caller's values, updated field by field, and acted on with the
 //! sponsor portal's own rules (`sponsors::run_action`), every write
-//! audited under the calling admin.
+//! audited under the caller.
+//!
+//! The caller is an admin with an ERS role (every account), or a sponsor
+//! (`sponsor` is set) whose group grants the Guest REST API: then the
+//! group's permissions and scope apply, as on the sponsor portal.
 
-use super::sponsors::{Actor, run_action};
+use super::sponsors::{Actor, SponsorCaller, run_action};
 use super::{Caller, ServiceError, audit};
 use crate::domain::guest::GuestState;
 use crate::domain::portal::EmailTemplate;
-use crate::domain::sponsor::{ActionReport, GuestAction};
+use crate::domain::sponsor::{ActionReport, GuestAction, SponsorPermissions};
 use crate::domain::{Access, EmailAddress, Secret};
 use crate::server::AppState;
 use crate::server::db;
@@ -177,15 +181,111 @@ fn check_password(password: &Secret) -> Result<(), ServiceError> {
     }
 }
 
+/// The sponsor portal's permission an operation needs.
+type Needs = fn(&SponsorPermissions) -> bool;
+
+/// Reading: an ERS role, or a sponsor group with the Guest REST API.
+fn check_read(caller: &Caller, sponsor: Option<&SponsorCaller>) -> Result<(), ServiceError> {
+    match sponsor {
+        None => caller.require(Access::ErsRead),
+        Some(s) => s.require(s.permissions().can_use_api, "use the Guest REST API"),
+    }
+}
+
+/// Changing: ERS Admin (or Super Admin), or a sponsor whose group allows
+/// both the API and this operation.
+fn check_write(
+    caller: &Caller,
+    sponsor: Option<&SponsorCaller>,
+    needs: Needs,
+    what: &str,
+) -> Result<(), ServiceError> {
+    match sponsor {
+        None => caller.require(Access::ErsWrite),
+        Some(s) => {
+            check_read(caller, sponsor)?;
+            s.require(needs(&s.permissions()), what)
+        }
+    }
+}
+
+/// The accounts the caller manages.
+fn scope(sponsor: Option<&SponsorCaller>) -> Scope {
+    sponsor.map_or(Scope::All, SponsorCaller::scope)
+}
+
+/// Whether `row` is among the accounts the caller manages.
+fn sees(sponsor: Option<&SponsorCaller>, row: &ErsGuestRow) -> bool {
+    match scope(sponsor) {
+        Scope::All => true,
+        Scope::Group(group) => row.sponsor_group_id == Some(group),
+        Scope::Own(user) => row.sponsor_id == Some(user),
+    }
+}
+
+/// The account named by its ERS id, if the caller manages it (another
+/// sponsor's account is as unknown as a missing one).
+pub async fn get(
+    app: &AppState,
+    caller: &Caller,
+    sponsor: Option<&SponsorCaller>,
+    guid: &str,
+) -> Result<Option<ErsGuestRow>, ServiceError> {
+    check_read(caller, sponsor)?;
+    Ok(db::ers::guest_by_guid(&app.db, guid)
+        .await?
+        .filter(|row| sees(sponsor, row)))
+}
+
+/// The account named `name`, if the caller manages it.
+pub async fn get_by_name(
+    app: &AppState,
+    caller: &Caller,
+    sponsor: Option<&SponsorCaller>,
+    name: &str,
+) -> Result<Option<ErsGuestRow>, ServiceError> {
+    check_read(caller, sponsor)?;
+    Ok(db::ers::guest_by_name(&app.db, name)
+        .await?
+        .filter(|row| sees(sponsor, row)))
+}
+
+/// One page of the accounts the caller manages that match `query`.
+pub async fn list(
+    app: &AppState,
+    caller: &Caller,
+    sponsor: Option<&SponsorCaller>,
+    mut query: db::ers::GuestQuery,
+) -> Result<(Vec<ErsGuestRow>, i64), ServiceError> {
+    check_read(caller, sponsor)?;
+    query.scope = Some(scope(sponsor));
+    Ok(db::ers::guests(&app.db, &query).await?)
+}
+
+/// Audit records name a sponsor as such.
+fn auditor(caller: &Caller, sponsor: Option<&SponsorCaller>) -> Caller {
+    match sponsor {
+        None => caller.clone(),
+        Some(s) => Caller {
+            name: format!("{} (sponsor)", s.user.username),
+            role: crate::domain::Role::ReadOnlyAdmin,
+            admin_id: None,
+            client_ip: s.client_ip.clone(),
+            via_api: true,
+        },
+    }
+}
+
 /// Creates one guest account; its credentials email is queued in the same
 /// transaction when the guest has an address and guest email is on.
 pub async fn create(
     app: &AppState,
     caller: &Caller,
+    sponsor: Option<&SponsorCaller>,
     input: &GuestInput,
     portal: Option<PortalTemplate>,
 ) -> Result<i64, ServiceError> {
-    caller.require(Access::ErsWrite)?;
+    check_write(caller, sponsor, |p| p.can_create, "create accounts")?;
     let type_name = input.guest_type.as_deref().ok_or_else(|| {
         ServiceError::invalid("guestType", "guestType is required: name a guest type.")
     })?;
@@ -215,12 +315,25 @@ pub async fn create(
     let now = app.now();
     let (valid_from, valid_until) =
         access_window(input, now, None, kind.default_days, kind.max_days)?;
-    let admin_email = match caller.admin_id {
-        Some(id) => db::admins::by_id(&app.db, id)
-            .await?
-            .and_then(|a| a.email)
-            .unwrap_or_default(),
-        None => String::new(),
+    let reference = match sponsor {
+        Some(s) => SponsorRef {
+            id: Some(s.user.id),
+            group_id: Some(s.group.id),
+            username: s.user.username.clone(),
+            email: s.user.email.clone(),
+        },
+        None => SponsorRef {
+            id: None,
+            group_id: None,
+            username: caller.name.clone(),
+            email: match caller.admin_id {
+                Some(id) => db::admins::by_id(&app.db, id)
+                    .await?
+                    .and_then(|a| a.email)
+                    .unwrap_or_default(),
+                None => String::new(),
+            },
+        },
     };
     let account = NewAccount {
         first_name,
@@ -234,12 +347,7 @@ pub async fn create(
         guest_type_id: type_row.id,
         valid_from,
         valid_until,
-        sponsor: Some(SponsorRef {
-            id: None,
-            group_id: None,
-            username: caller.name.clone(),
-            email: admin_email,
-        }),
+        sponsor: Some(reference.clone()),
         portal: portal
             .as_ref()
             .map_or_else(|| API_PORTAL.to_string(), |p| p.portal_name.clone()),
@@ -259,7 +367,7 @@ pub async fn create(
         Some(portal) => Some(portal.template),
         None => crate::server::guests::sponsor_template(app).await?,
     };
-    let created = create_accounts(app, &[account], template.as_ref(), &caller.name).await?;
+    let created = create_accounts(app, &[account], template.as_ref(), &reference.username).await?;
     let created = created
         .into_iter()
         .next()
@@ -267,7 +375,7 @@ pub async fn create(
     let mut tx = db::begin_write(&app.db).await?;
     audit(
         &mut tx,
-        caller,
+        &auditor(caller, sponsor),
         now,
         "create",
         &format!("Guest {}", created.username),
@@ -287,10 +395,14 @@ pub type ChangedField = (&'static str, String, String);
 pub async fn update(
     app: &AppState,
     caller: &Caller,
+    sponsor: Option<&SponsorCaller>,
     row: &ErsGuestRow,
     input: &GuestInput,
 ) -> Result<Vec<ChangedField>, ServiceError> {
-    caller.require(Access::ErsWrite)?;
+    check_write(caller, sponsor, |p| p.can_create, "edit accounts")?;
+    if !sees(sponsor, row) {
+        return Err(not_found());
+    }
     if let Some(name) = &input.username
         && !name.trim().eq_ignore_ascii_case(&row.username)
     {
@@ -404,7 +516,7 @@ pub async fn update(
     let names: Vec<&str> = changed.iter().map(|c| c.0).collect();
     audit(
         &mut tx,
-        caller,
+        &auditor(caller, sponsor),
         now,
         "update",
         &format!("Guest {}", row.username),
@@ -420,11 +532,18 @@ pub async fn update(
 pub async fn act(
     app: &AppState,
     caller: &Caller,
+    sponsor: Option<&SponsorCaller>,
     row: &ErsGuestRow,
     action: GuestAction,
     template: Option<EmailTemplate>,
 ) -> Result<ActionReport, ServiceError> {
-    caller.require(Access::ErsWrite)?;
+    match sponsor {
+        None => caller.require(Access::ErsWrite)?,
+        Some(s) => {
+            check_read(caller, sponsor)?;
+            s.require(action.permitted(&s.permissions()), action.label())?;
+        }
+    }
     if action == GuestAction::Reinstate && row.state != GuestState::Suspended {
         return Err(ServiceError::Conflict(format!(
             "Guest user '{}' is {}, not suspended.",
@@ -432,11 +551,12 @@ pub async fn act(
             row.state.as_str()
         )));
     }
+    let audit_as = auditor(caller, sponsor);
     let actor = Actor {
-        scope: Scope::All,
-        name: &caller.name,
+        scope: scope(sponsor),
+        name: sponsor.map_or(&caller.name, |s| &s.user.username),
         template,
-        audit_as: Some(caller),
+        audit_as: Some(&audit_as),
     };
     let report = run_action(app, &actor, &[row.id], action, None).await?;
     if let Some((_, why)) = report.refused.first() {
@@ -453,9 +573,13 @@ pub async fn act(
 pub async fn reset_password(
     app: &AppState,
     caller: &Caller,
+    sponsor: Option<&SponsorCaller>,
     row: &ErsGuestRow,
 ) -> Result<Secret, ServiceError> {
-    caller.require(Access::ErsWrite)?;
+    check_write(caller, sponsor, |p| p.can_reset, "reset passwords")?;
+    if !sees(sponsor, row) {
+        return Err(not_found());
+    }
     if matches!(row.state, GuestState::Expired | GuestState::Denied) {
         return Err(ServiceError::Conflict(format!(
             "Guest user '{}' is {}: its password cannot be reset.",
@@ -482,7 +606,7 @@ pub async fn reset_password(
         .await?;
     audit(
         &mut tx,
-        caller,
+        &auditor(caller, sponsor),
         now,
         "Reset Password",
         &format!("Guest {}", row.username),
@@ -497,10 +621,19 @@ pub async fn reset_password(
 pub async fn decide(
     app: &AppState,
     caller: &Caller,
+    sponsor: Option<&SponsorCaller>,
     row: &ErsGuestRow,
     approve: bool,
 ) -> Result<(), ServiceError> {
-    caller.require(Access::ErsWrite)?;
+    check_write(
+        caller,
+        sponsor,
+        |p| p.can_create,
+        "approve or deny accounts",
+    )?;
+    if !sees(sponsor, row) {
+        return Err(not_found());
+    }
     if row.state != GuestState::PendingApproval {
         return Err(ServiceError::Conflict(format!(
             "Guest user '{}' is {}, not pending approval.",
@@ -518,7 +651,7 @@ pub async fn decide(
     db::guests::set_state(&mut *tx, row.id, state, now).await?;
     audit(
         &mut tx,
-        caller,
+        &auditor(caller, sponsor),
         now,
         if approve { "Approve" } else { "Deny" },
         &format!("Guest {}", row.username),

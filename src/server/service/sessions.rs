@@ -545,3 +545,42 @@ pub async fn sponsor_session(
         client_ip: client_ip.to_string(),
     }))
 }
+
+/// Whether `name` is a sponsor user rather than an admin (an admin of the
+/// same name takes the ERS request).
+pub async fn is_sponsor_name(app: &AppState, name: &str) -> Result<bool, ServiceError> {
+    Ok(db::admins::by_name(&app.db, name.trim()).await?.is_none()
+        && db::sponsors::by_name(&app.db, name.trim()).await?.is_some())
+}
+
+/// A sponsor's Basic credentials on an ERS request, checked as the sponsor
+/// portal's sign-in (same throttle).
+pub async fn api_sponsor(
+    app: &AppState,
+    name: &str,
+    password: &Secret,
+    client: &Client,
+) -> Result<SponsorCaller, SignInRefusal> {
+    let attempt = Attempt::start(app, format!("sponsor:{}", user_key(name)), client).await?;
+    let sponsor = db::sponsors::by_name(&app.db, name.trim())
+        .await
+        .map_err(ServiceError::from)?
+        .filter(|sponsor| sponsor.enabled);
+    let hash = sponsor
+        .as_ref()
+        .map(|sponsor| sponsor.password_hash.as_str());
+    let verified = attempt.verify(app, password, hash).await;
+    let Some(user) = sponsor.filter(|_| verified) else {
+        tracing::warn!(target: "guestaccess", "failed ERS sign-in for sponsor '{}' from {}", name.replace(['\r', '\n'], " "), client.ip);
+        return Err(SignInRefusal::Invalid);
+    };
+    let group = db::sponsors::group(&app.db, user.group_id)
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or(SignInRefusal::Invalid)?;
+    Ok(SponsorCaller {
+        user,
+        group,
+        client_ip: client.ip.clone(),
+    })
+}

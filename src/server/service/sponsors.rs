@@ -56,7 +56,7 @@ impl SponsorCaller {
     }
 
     /// `Forbidden` unless the sponsor group allows `what`.
-    fn require(&self, allowed: bool, what: &str) -> Result<(), ServiceError> {
+    pub(crate) fn require(&self, allowed: bool, what: &str) -> Result<(), ServiceError> {
         if allowed {
             return Ok(());
         }
