@@ -61,16 +61,17 @@ if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/
   (cd end2end && npm ci --no-audit --no-fund && cp package-lock.json node_modules/.package-lock.json.installed)
 fi
 
-# Cisco's own ERS client, unchanged, drives tests/ers.rs.
-if ! target/ers-venv/bin/python -c 'import ciscoisesdk' 2>/dev/null; then
-  step "installing ciscoisesdk 2.4.1 into target/ers-venv (the ERS API's client in the tests)"
+# Cisco's own ERS client, unchanged, drives tests/ers.rs; schemathesis
+# checks the API against its OpenAPI document (tests/ers_openapi.rs).
+if ! target/ers-venv/bin/python -c 'import ciscoisesdk, schemathesis' 2>/dev/null; then
+  step "installing ciscoisesdk 2.4.1 and schemathesis into target/ers-venv (the ERS API's tests)"
   if ! python3 -c 'import ensurepip' 2>/dev/null; then
     as_root apt-get update
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv
   fi
   rm -rf target/ers-venv
   python3 -m venv target/ers-venv
-  target/ers-venv/bin/pip install --quiet --disable-pip-version-check ciscoisesdk==2.4.1
+  target/ers-venv/bin/pip install --quiet --disable-pip-version-check ciscoisesdk==2.4.1 schemathesis==4.32.5
 fi
 
 step "prerequisites are in place"

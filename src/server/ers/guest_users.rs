@@ -49,9 +49,6 @@ pub async fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, ErsError> {
         (Method::PUT, ["resetpassword", id]) => reset_password(ctx, by_id(ctx, id).await?).await,
         (Method::PUT, ["approve", id]) => decide(ctx, by_id(ctx, id).await?, true).await,
         (Method::PUT, ["deny", id]) => decide(ctx, by_id(ctx, id).await?, false).await,
-        (Method::PUT, ["sms", ..]) => Err(ErsError::crud(
-            "This console sends guest credentials by email only: use email/{id}/portalId/{portalId}.",
-        )),
         (Method::GET, [id]) => Ok(Reply::ok(show(ctx, &by_id(ctx, id).await?))),
         (Method::PUT, [id]) => update(ctx, by_id(ctx, id).await?).await,
         (Method::DELETE, [id]) => act(ctx, by_id(ctx, id).await?, GuestAction::Delete, None).await,

@@ -6,6 +6,7 @@
 
 mod auth;
 mod guest_users;
+pub mod openapi;
 mod resources;
 mod wire;
 
@@ -47,6 +48,9 @@ async fn handle(
     method: Method,
     segments: Vec<String>,
 ) -> Result<Response, ErsError> {
+    if segments == ["openapi.json"] && method == Method::GET {
+        return Ok(Reply::ok(openapi::document()).into_response());
+    }
     let settings = api_settings::current(&app).await.map_err(ErsError::from)?;
     if !settings.ers_enabled {
         return Err(ErsError::new(

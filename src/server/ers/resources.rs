@@ -180,9 +180,6 @@ pub async fn guest_types(ctx: &Ctx, rest: &[&str]) -> Result<Reply, ErsError> {
             }
             Ok(no_content())
         }
-        (Method::PUT, ["sms", ..]) => Err(ErsError::crud(
-            "This console sends guest notifications by email only: use email/{id}.",
-        )),
         (Method::GET, [id]) => {
             let row_id = guest_type_id(ctx, id).await?;
             let edit = guest_type_service::get(&ctx.app, &ctx.caller, row_id).await?;
