@@ -229,6 +229,31 @@ async fn every_refusal_answers_with_its_status_and_an_ersresponse_title() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(send(&h.app, request).await.status, StatusCode::UNAUTHORIZED);
+    // The SDK sends a refused request once more: that retry is not a
+    // second failure. Another wrong password is.
+    let failures = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count FROM sign_in_failures WHERE throttle_key = 'user:ersadmin'",
+        )
+        .fetch_one(&h.state.db)
+        .await
+        .unwrap()
+    };
+    assert_eq!(failures().await, 1);
+    let again = Request::builder()
+        .uri("/ers/config/guestuser")
+        .header("authorization", basic("ersadmin", "wrong"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&h.app, again).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(failures().await, 1, "the retry counted");
+    let other = Request::builder()
+        .uri("/ers/config/guestuser")
+        .header("authorization", basic("ersadmin", "wrong-too"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&h.app, other).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(failures().await, 2);
 
     // Console roles have no API access; ERS roles have no console.
     let (status, body, _) = call(h, "GET", "/ers/config/guesttype", "sysadmin", JSON, "").await;
