@@ -31,7 +31,7 @@ test("the ERS API answers only while API Settings has it on", async ({ page }) =
   await expect(page.getByRole("heading", { name: "API Settings" })).toBeVisible();
   const ers = page.getByRole("switch", { name: "ERS (Read/Write)" });
   await expect(ers).not.toBeChecked();
-  await expect(page.getByText("/ers/config/")).toBeVisible();
+  await expect(page.locator("code", { hasText: /^https:\/\/.*\/ers\/config\/$/ })).toBeVisible();
   await ers.check();
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page.getByText("the ERS API answers.")).toBeVisible();

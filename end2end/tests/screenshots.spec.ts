@@ -21,3 +21,17 @@ test("signed-in shell with the Menu drawer open", async ({ page }) => {
   await page.goto("/");
   await page.screenshot({ path: path.join(docs, "dashboard.png") });
 });
+
+test("API Settings with the ERS API on", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signInOk(page, "admin", ADMIN_PASSWORD);
+  await page.goto("/administration/system/settings/api-settings");
+  await hydrated(page);
+  await page.getByRole("switch", { name: "ERS (Read/Write)" }).check();
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("the ERS API answers.").waitFor();
+  await page.screenshot({ path: path.join(docs, "api-settings.png"), fullPage: true });
+  await page.getByRole("switch", { name: "ERS (Read/Write)" }).uncheck();
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("the ERS API is off.").waitFor();
+});

@@ -31,7 +31,6 @@ fn ApiSettingsEditor(page: ApiSettingsPage) -> impl IntoView {
     let can_change = use_can(Access::ChangeSystemSettings);
     let action = ServerAction::<SaveApiSettings>::new();
     let ers_enabled = RwSignal::new(page.settings.ers_enabled);
-    let csrf_enabled = RwSignal::new(page.settings.csrf_enabled);
     let server_error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
     let saved = Signal::derive(move || action.value().get().and_then(|r| r.ok()));
     // Known in the browser only: set after hydration, so both renders agree.
@@ -60,25 +59,28 @@ fn ApiSettingsEditor(page: ApiSettingsPage) -> impl IntoView {
             <fieldset class="form-section" disabled=move || !can_change.get()>
                 <legend>"API Service Settings for Primary Administration Node"</legend>
                 <Switch id="api-ers" name="form[ers_enabled]" label="ERS (Read/Write)" checked=ers_enabled />
-                <p class="hint">
-                    "Off by default, as in ISE. Starting the console with MAILROOM_ERS=on switches it on for scripted set-ups. "
-                    "Admins with the ERS Admin role read and write, ERS Operator reads, and Super Admin may do both; other admins are refused."
-                </p>
+                <div class="field">
+                    <span></span>
+                    <p class="hint">
+                        "Off by default, as in ISE. Starting the console with MAILROOM_ERS=on switches it on for scripted set-ups. "
+                        "Admins with the ERS Admin role read and write, ERS Operator reads, and Super Admin may do both; other admins are refused."
+                    </p>
+                </div>
             </fieldset>
             <fieldset class="form-section" disabled=move || !can_change.get()>
-                <legend>"CSRF Check"</legend>
+                <legend>"Security"</legend>
                 <div class="field">
+                    <span class="radio-label">"CSRF Check"</span>
                     <div class="control radios" role="radiogroup" aria-label="CSRF check">
                         <label class="radio">
-                            <input type="radio" name="form[csrf_enabled]" value="true" checked=page.settings.csrf_enabled
-                                on:change=move |_| csrf_enabled.set(true) />
-                            "Enable CSRF Check for Enhanced Security (writes need the X-CSRF-Token that GET /ers/config/endpoint/versioninfo with \"X-CSRF-Token: fetch\" returns)"
+                            <input type="radio" name="form[csrf_enabled]" value="true" checked=page.settings.csrf_enabled />
+                            "Enable CSRF Check for Enhanced Security"
                         </label>
                         <label class="radio">
-                            <input type="radio" name="form[csrf_enabled]" value="false" checked=!page.settings.csrf_enabled
-                                on:change=move |_| csrf_enabled.set(false) />
+                            <input type="radio" name="form[csrf_enabled]" value="false" checked=!page.settings.csrf_enabled />
                             "Disable CSRF for ERS Request (compatible with ERS clients older than ISE 2.3)"
                         </label>
+                        <p class="hint">"With the check on, every write must carry the X-CSRF-Token that GET /ers/config/endpoint/versioninfo returns when asked with \"X-CSRF-Token: fetch\" (ciscoisesdk: uses_csrf_token=True)."</p>
                     </div>
                 </div>
             </fieldset>

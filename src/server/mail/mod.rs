@@ -159,6 +159,17 @@ pub struct Mailer {
     writes: tokio::sync::Mutex<()>,
     /// Numbers this process's connection slots (`pacing::ConnectionSlot`).
     slot_serial: AtomicU64,
+    /// Alarms that delivery outcomes raise, waiting for the one task that
+    /// writes them (`worker::record`).
+    pub(crate) alarm_queue: std::sync::Mutex<AlarmQueue>,
+}
+
+/// Conditions to raise, at most one per alarm code and subject (the
+/// latest), and whether a task is writing them.
+#[derive(Default)]
+pub(crate) struct AlarmQueue {
+    pub(crate) pending: Vec<crate::server::alarms::Condition>,
+    pub(crate) draining: bool,
 }
 
 impl Mailer {
@@ -178,6 +189,7 @@ impl Mailer {
             writes: tokio::sync::Mutex::new(()),
             owner: instance.to_string(),
             slot_serial: AtomicU64::new(0),
+            alarm_queue: Default::default(),
         }
     }
 

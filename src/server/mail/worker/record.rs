@@ -148,14 +148,52 @@ fn watch_alarms(
         return;
     }
     state.mailer.delivery_alarms_may_be_open.store(true, SeqCst);
-    let state = state.clone();
-    tokio::spawn(async move {
+    // A burst of failures (10,000 guests' credentials with the SMTP server
+    // down) must not become 10,000 writers racing for the database, which
+    // starved every other writer past SQLite's busy timeout: one task
+    // writes them, the latest of each alarm only.
+    let start = {
+        let mut queue = state
+            .mailer
+            .alarm_queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         for condition in conditions {
-            if let Err(error) = alarms::raise(&state, &condition).await {
-                tracing::error!(target: "alarms", "could not raise an alarm: {error:#}");
+            match queue
+                .pending
+                .iter_mut()
+                .find(|c| c.code == condition.code && c.subject == condition.subject)
+            {
+                Some(slot) => *slot = condition,
+                None => queue.pending.push(condition),
             }
         }
-    });
+        !std::mem::replace(&mut queue.draining, true)
+    };
+    if start {
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                let batch = {
+                    let mut queue = state
+                        .mailer
+                        .alarm_queue
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner());
+                    if queue.pending.is_empty() {
+                        queue.draining = false;
+                        return;
+                    }
+                    std::mem::take(&mut queue.pending)
+                };
+                for condition in batch {
+                    if let Err(error) = alarms::raise(&state, &condition).await {
+                        tracing::error!(target: "alarms", "could not raise an alarm: {error:#}");
+                    }
+                }
+            }
+        });
+    }
 }
 
 /// The end of one attempt, on its way to the database.
