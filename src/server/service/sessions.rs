@@ -13,6 +13,7 @@ use crate::server::auth::{
 };
 use crate::server::db;
 use crate::server::db::admins::AdminRow;
+use crate::server::db::sponsors::SponsorRow;
 use crate::server::throttle::{self, ip_key, user_key};
 
 /// A new session: the token goes in the cookie, only its hash is stored.
@@ -480,14 +481,14 @@ pub fn signed_in(app: &AppState, caller: &Caller) -> SignedInAdmin {
     }
 }
 
-/// A sponsor signs in to the sponsor portal, throttled like the admins.
-pub async fn sponsor_sign_in(
+/// A sponsor's name and password, checked as an attempt throttled per user
+/// and address: the sponsor portal's sign-in and the Guest REST API share it.
+async fn check_sponsor_password(
     app: &AppState,
     name: &str,
     password: &Secret,
     client: &Client,
-) -> Result<NewSession, SignInRefusal> {
-    let client_ip = &client.ip;
+) -> Result<(Attempt, SponsorRow), SignInRefusal> {
     let attempt = Attempt::start(app, format!("sponsor:{}", user_key(name)), client).await?;
     let sponsor = db::sponsors::by_name(&app.db, name.trim())
         .await
@@ -497,15 +498,28 @@ pub async fn sponsor_sign_in(
         .as_ref()
         .map(|sponsor| sponsor.password_hash.as_str());
     let verified = attempt.verify(app, password, hash).await;
-    let Some(sponsor) = sponsor.filter(|_| verified) else {
-        tracing::warn!(target: "guestaccess", "failed sponsor sign-in for '{}' from {client_ip}", name.replace(['\r', '\n'], " "));
-        return Err(SignInRefusal::Invalid);
-    };
+    match sponsor.filter(|_| verified) {
+        Some(sponsor) => Ok((attempt, sponsor)),
+        None => {
+            tracing::warn!(target: "guestaccess", "failed sponsor sign-in for '{}' from {}", name.replace(['\r', '\n'], " "), client.ip);
+            Err(SignInRefusal::Invalid)
+        }
+    }
+}
+
+/// A sponsor signs in to the sponsor portal, throttled like the admins.
+pub async fn sponsor_sign_in(
+    app: &AppState,
+    name: &str,
+    password: &Secret,
+    client: &Client,
+) -> Result<NewSession, SignInRefusal> {
+    let (attempt, sponsor) = check_sponsor_password(app, name, password, client).await?;
     let token = random_token();
     db::sponsors::insert_session(&app.db, &token_hash(&token), sponsor.id, attempt.now())
         .await
         .map_err(ServiceError::from)?;
-    tracing::info!(target: "guestaccess", "sponsor '{}' signed in from {client_ip}", sponsor.username);
+    tracing::info!(target: "guestaccess", "sponsor '{}' signed in from {}", sponsor.username, client.ip);
     Ok(NewSession {
         token,
         name: sponsor.username,
@@ -561,19 +575,7 @@ pub async fn api_sponsor(
     password: &Secret,
     client: &Client,
 ) -> Result<SponsorCaller, SignInRefusal> {
-    let attempt = Attempt::start(app, format!("sponsor:{}", user_key(name)), client).await?;
-    let sponsor = db::sponsors::by_name(&app.db, name.trim())
-        .await
-        .map_err(ServiceError::from)?
-        .filter(|sponsor| sponsor.enabled);
-    let hash = sponsor
-        .as_ref()
-        .map(|sponsor| sponsor.password_hash.as_str());
-    let verified = attempt.verify(app, password, hash).await;
-    let Some(user) = sponsor.filter(|_| verified) else {
-        tracing::warn!(target: "guestaccess", "failed ERS sign-in for sponsor '{}' from {}", name.replace(['\r', '\n'], " "), client.ip);
-        return Err(SignInRefusal::Invalid);
-    };
+    let (_, user) = check_sponsor_password(app, name, password, client).await?;
     let group = db::sponsors::group(&app.db, user.group_id)
         .await
         .map_err(ServiceError::from)?
