@@ -338,79 +338,50 @@ pub async fn serve_tls(
     app: Router,
     stop: impl std::future::Future<Output = ()>,
 ) {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use hyper_util::server::conn::auto::Builder;
-    use hyper_util::service::TowerToHyperService;
-    use tower::ServiceExt;
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    tokio::pin!(stop);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            _ = &mut stop => return,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    tracing::debug!(target: "system", "HTTPS accept failed: {e}");
-                    continue;
-                }
-            },
-        };
-        let _ = tcp.set_nodelay(true);
+    accept_until(listener, stop, "HTTPS", move |tcp, peer| {
         let acceptor = acceptor.clone();
         let app = app.clone();
-        tokio::spawn(async move {
+        async move {
             let handshake =
                 tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp));
-            let tls = match handshake.await {
-                Ok(Ok(tls)) => tls,
+            match handshake.await {
+                Ok(Ok(tls)) => serve_connection(tls, peer, app, true).await,
                 Ok(Err(e)) => {
-                    tracing::debug!(target: "system", "TLS handshake with {peer} failed: {e}");
-                    return;
+                    tracing::debug!(target: "system", "TLS handshake with {peer} failed: {e}")
                 }
-                Err(_) => return,
-            };
-            let service = app.map_request(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.extensions_mut().insert(OverTls);
-                request
-            });
-            let mut builder = Builder::new(TokioExecutor::new());
-            // Scripts read `headers['Location']` as ISE spells it.
-            builder.http1().title_case_headers(true);
-            // A cold console page asks for over 200 lazy chunks at once:
-            // at hyper's default of 200 concurrent streams Chromium queued
-            // the rest, and a throttled load stalled every time (it can
-            // still stall now and then: BENCHMARKS.md).
-            builder
-                .http2()
-                .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
-            let served = builder
-                .serve_connection_with_upgrades(
-                    TokioIo::new(IseHeaderCase(tls)),
-                    TowerToHyperService::new(service),
-                )
-                .await;
-            if let Err(e) = served {
-                tracing::debug!(target: "system", "HTTPS connection from {peer} ended: {e}");
+                Err(_) => {}
             }
-        });
-    }
+        }
+    })
+    .await
 }
 
 /// Serves `app` over plain HTTP on `listener` until `stop` completes, as
-/// `serve_tls` does over TLS: TCP_NODELAY (without it a response written
-/// in pieces waits for the client's delayed ACK, about 40 ms), the peer
-/// address in every request, and HTTP/1.1 header names in ISE's title
-/// case (`Location`), which scripts index case-sensitively.
+/// `serve_tls` does over TLS.
 pub async fn serve_plain(
     listener: tokio::net::TcpListener,
     app: Router,
     stop: impl std::future::Future<Output = ()>,
 ) {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    use hyper_util::server::conn::auto::Builder;
-    use hyper_util::service::TowerToHyperService;
-    use tower::ServiceExt;
+    accept_until(listener, stop, "HTTP", move |tcp, peer| {
+        serve_connection(tcp, peer, app.clone(), false)
+    })
+    .await
+}
+
+/// Accepts connections on `listener` until `stop` completes, each with
+/// TCP_NODELAY (without it a response written in pieces waits for the
+/// client's delayed ACK, about 40 ms), and runs `handle` on its own task.
+async fn accept_until<F, Fut>(
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()>,
+    what: &str,
+    handle: F,
+) where
+    F: Fn(tokio::net::TcpStream, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     tokio::pin!(stop);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -418,7 +389,7 @@ pub async fn serve_plain(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    tracing::debug!(target: "system", "HTTP accept failed: {e}");
+                    tracing::debug!(target: "system", "{what} accept failed: {e}");
                     // Out of file descriptors: give the others a moment.
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
@@ -426,27 +397,47 @@ pub async fn serve_plain(
             },
         };
         let _ = tcp.set_nodelay(true);
-        let app = app.clone();
-        tokio::spawn(async move {
-            let service = app.map_request(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            });
-            let mut builder = Builder::new(TokioExecutor::new());
-            builder.http1().title_case_headers(true);
-            builder
-                .http2()
-                .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
-            let served = builder
-                .serve_connection_with_upgrades(
-                    TokioIo::new(IseHeaderCase(tcp)),
-                    TowerToHyperService::new(service),
-                )
-                .await;
-            if let Err(e) = served {
-                tracing::debug!(target: "system", "HTTP connection from {peer} ended: {e}");
-            }
-        });
+        tokio::spawn(handle(tcp, peer));
+    }
+}
+
+/// One connection, plain or TLS: the peer address (and `OverTls`) in every
+/// request, HTTP/1.1 header names as ISE spells them (scripts read
+/// `headers['Location']` and `X-CSRF-Token` case-sensitively), and HTTP/2
+/// with room for a console page's lazy chunks.
+async fn serve_connection<I>(io: I, peer: SocketAddr, app: Router, over_tls: bool)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+    let service = app.map_request(move |mut request: Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        if over_tls {
+            request.extensions_mut().insert(OverTls);
+        }
+        request
+    });
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().title_case_headers(true);
+    // A cold console page asks for over 200 lazy chunks at once: at
+    // hyper's default of 200 concurrent streams Chromium queued the rest,
+    // and a throttled load stalled every time (it can still stall now and
+    // then: BENCHMARKS.md).
+    builder
+        .http2()
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS);
+    let served = builder
+        .serve_connection_with_upgrades(
+            TokioIo::new(IseHeaderCase(io)),
+            TowerToHyperService::new(service),
+        )
+        .await;
+    if let Err(e) = served {
+        let what = if over_tls { "HTTPS" } else { "HTTP" };
+        tracing::debug!(target: "system", "{what} connection from {peer} ended: {e}");
     }
 }
 
