@@ -130,12 +130,12 @@ pub async fn guest_types(ctx: &Ctx, rest: &[&str]) -> Result<Reply, ErsError> {
     read(ctx)?;
     match (ctx.method.clone(), rest) {
         (Method::GET, []) => {
-            let ids = db::ers::all_ids(&ctx.app.db, Named::GuestTypes).await?;
+            let guids = Guids::load(ctx, Named::GuestTypes).await?;
             let rows = db::guest_types::list(&ctx.app.db).await?;
             let items = rows
                 .iter()
                 .filter_map(|row| {
-                    let guid = ids.iter().find(|(id, _)| *id == row.id)?.1.clone();
+                    let guid = guids.of(row.id)?;
                     Some((guid, row.name.clone(), row.description.clone(), Map::new()))
                 })
                 .collect();
@@ -207,12 +207,27 @@ pub async fn guest_types(ctx: &Ctx, rest: &[&str]) -> Result<Reply, ErsError> {
     }
 }
 
+/// Row ids and their GUIDs in one table (guest types, portals and sponsor
+/// groups are few).
+struct Guids(Vec<(i64, String)>);
+
+impl Guids {
+    async fn load(ctx: &Ctx, named: Named) -> Result<Guids, ErsError> {
+        Ok(Guids(db::ers::all_ids(&ctx.app.db, named).await?))
+    }
+
+    fn of(&self, id: i64) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(row, _)| *row == id)
+            .map(|(_, guid)| guid.clone())
+    }
+}
+
 async fn guid_of(ctx: &Ctx, named: Named, id: i64) -> Result<String, ErsError> {
-    db::ers::all_ids(&ctx.app.db, named)
+    Guids::load(ctx, named)
         .await?
-        .into_iter()
-        .find(|(row, _)| *row == id)
-        .map(|(_, guid)| guid)
+        .of(id)
         .ok_or_else(ErsError::internal)
 }
 
@@ -619,14 +634,9 @@ pub async fn sponsor_portals(ctx: &Ctx, rest: &[&str]) -> Result<Reply, ErsError
 
 pub async fn self_reg_portals(ctx: &Ctx, rest: &[&str]) -> Result<Reply, ErsError> {
     read(ctx)?;
-    let ids = db::ers::all_ids(&ctx.app.db, Named::GuestPortals).await?;
+    let guids = Guids::load(ctx, Named::GuestPortals).await?;
     let portals = db::portals::list(&ctx.app.db).await?;
-    let guid = |id: i64| {
-        ids.iter()
-            .find(|(row, _)| *row == id)
-            .map(|(_, g)| g.clone())
-            .unwrap_or_default()
-    };
+    let guid = |id: i64| guids.of(id).unwrap_or_default();
     match (ctx.method.clone(), rest) {
         (Method::GET, []) => page_of(
             ctx,
@@ -666,14 +676,9 @@ pub async fn self_reg_portals(ctx: &Ctx, rest: &[&str]) -> Result<Reply, ErsErro
 
 pub async fn sponsor_groups(ctx: &Ctx, rest: &[&str]) -> Result<Reply, ErsError> {
     read(ctx)?;
-    let ids = db::ers::all_ids(&ctx.app.db, Named::SponsorGroups).await?;
+    let guids = Guids::load(ctx, Named::SponsorGroups).await?;
     let groups = db::sponsors::groups(&ctx.app.db).await?;
-    let guid = |id: i64| {
-        ids.iter()
-            .find(|(row, _)| *row == id)
-            .map(|(_, g)| g.clone())
-            .unwrap_or_default()
-    };
+    let guid = |id: i64| guids.of(id).unwrap_or_default();
     match (ctx.method.clone(), rest) {
         (Method::GET, []) => page_of(
             ctx,
