@@ -143,6 +143,8 @@ async fn schemathesis_finds_no_server_error_and_nothing_outside_the_document() {
         .args(["--max-examples", "6", "--seed", "20261207", "--workers", "1"])
         .args(["--request-timeout", "20", "--no-color"])
         .args(["--report-dir", &reports.path().display().to_string()])
+        // Its example cache goes there too, not into the work tree.
+        .current_dir(reports.path())
         .env("SCHEMATHESIS_HOOKS", "")
         .env("NO_COLOR", "1");
     let output = tokio::task::spawn_blocking(move || command.output())
