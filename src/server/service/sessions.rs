@@ -218,6 +218,19 @@ async fn check_admin_password(
     }
 }
 
+/// `PasswordExpired` when the admin's password has outlived the admin
+/// password policy: the console's sign-in and the ERS API refuse it alike.
+async fn refuse_expired(app: &AppState, admin: &AdminRow, now: i64) -> Result<(), SignInRefusal> {
+    let policy = db::identities::policy(&app.db, PolicyScope::Admin)
+        .await
+        .map_err(ServiceError::from)?;
+    if crate::server::passwords::admin_password_expired(&policy, admin.password_changed_at, now) {
+        tracing::info!(target: "admin-access", user = %admin.name, "admin password expired: a new one is required");
+        return Err(SignInRefusal::PasswordExpired);
+    }
+    Ok(())
+}
+
 /// An admin's Basic credentials on an ERS request, checked as a sign-in
 /// attempt (throttled and counted as the console's); the admin acts with
 /// its role, marked as coming through the API. An expired password is
@@ -229,16 +242,7 @@ pub async fn api_caller(
     client: &Client,
 ) -> Result<Caller, SignInRefusal> {
     let (attempt, admin) = check_admin_password(app, name, password, client).await?;
-    let policy = db::identities::policy(&app.db, PolicyScope::Admin)
-        .await
-        .map_err(ServiceError::from)?;
-    if crate::server::passwords::admin_password_expired(
-        &policy,
-        admin.password_changed_at,
-        attempt.now,
-    ) {
-        return Err(SignInRefusal::PasswordExpired);
-    }
+    refuse_expired(app, &admin, attempt.now).await?;
     Ok(Caller {
         role: admin.role,
         name: admin.name,
@@ -262,17 +266,7 @@ pub async fn sign_in(
         tracing::warn!(target: "admin-access", user = %admin.name, "console sign-in refused: {} uses the ERS API only", admin.role.label());
         return Err(SignInRefusal::Other(ServiceError::Forbidden));
     }
-    let policy = db::identities::policy(&app.db, PolicyScope::Admin)
-        .await
-        .map_err(ServiceError::from)?;
-    if crate::server::passwords::admin_password_expired(
-        &policy,
-        admin.password_changed_at,
-        attempt.now,
-    ) {
-        tracing::info!(target: "admin-access", user = %admin.name, "admin password expired: a new one is required");
-        return Err(SignInRefusal::PasswordExpired);
-    }
+    refuse_expired(app, &admin, attempt.now).await?;
     let token = start_session(app, admin.id, attempt.now, &client.ip).await?;
     tracing::info!(target: "admin-access", user = %admin.name, "admin signed in from {}", client.ip);
     Ok(NewSession {
