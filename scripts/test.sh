@@ -5,28 +5,46 @@
 # Chromium against the release binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-source scripts/env.sh
 # A one-shot run gains nothing from incremental caches, which are the
 # largest part of target/.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
-echo "==> cargo fmt --check"
+# Each stage's duration, printed at the end, so a slow run says where its
+# time went.
+stage_name="set-up"
+stage_started=$SECONDS
+durations=""
+stage() {
+  durations+="$(printf '%6d s  %s' $((SECONDS - stage_started)) "$stage_name")"$'\n'
+  stage_name="$1"
+  stage_started=$SECONDS
+  echo "==> $1"
+}
+report() {
+  stage "done"
+  printf '\n==> time per stage\n%s%6d s  in all\n' "$durations" "$SECONDS"
+}
+trap report EXIT
+
+scripts/setup.sh
+source scripts/env.sh
+
+stage "cargo fmt --check"
 cargo fmt --all -- --check
-echo "==> cargo machete (no unused dependencies)"
+stage "cargo machete (no unused dependencies)"
 cargo machete
-echo "==> clippy (server build)"
+stage "clippy (server build)"
 cargo clippy --features ssr --all-targets -- -D warnings
-echo "==> clippy (browser build)"
+stage "clippy (browser build)"
 cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
-echo "==> unit and integration tests (SQLite)"
+stage "unit and integration tests (SQLite)"
 cargo test --features ssr
-echo "==> integration tests again on PostgreSQL"
+stage "integration tests again on PostgreSQL"
 # Its own statement, so that a PostgreSQL that cannot be set up stops the run.
 postgres_url="$(scripts/postgres.sh)"
 MAILROOM_TEST_POSTGRES="$postgres_url" cargo test --features ssr --tests
-echo "==> release build"
+stage "release build"
 cargo leptos build --release --split --precompress
-echo "==> Playwright in Chromium"
+stage "Playwright in Chromium"
 # The two-node spec makes its own database through this role.
 (cd end2end && E2E_POSTGRES="$postgres_url" npx playwright test)
