@@ -11,6 +11,14 @@ source scripts/env.sh
 
 step() { printf '==> %s\n' "$*"; }
 
+# The tools are built once per machine (cargo-leptos about 14 minutes on 2
+# cores, most of it the C of its vendored OpenSSL and aws-lc). Their
+# release profiles ask for whole-program LTO in one codegen unit, a long
+# serial step for a speed-up no test can see, so it is skipped.
+tool_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "$@"
+}
+
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
@@ -21,20 +29,20 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.10'; then
-  step "installing cargo-leptos 0.3.10 (about 12 minutes, once per machine)"
-  cargo install cargo-leptos --version 0.3.10 --locked
+  step "installing cargo-leptos 0.3.10 (about 14 minutes, once per machine)"
+  tool_install cargo-leptos --version 0.3.10 --locked
 fi
 
 if ! cargo machete --version 2>/dev/null | grep -q '0\.9\.2'; then
-  step "installing cargo-machete 0.9.2 (finds unused dependencies; about 4 minutes, once per machine)"
-  cargo install cargo-machete --version 0.9.2 --locked
+  step "installing cargo-machete 0.9.2 (finds unused dependencies; about a minute, once per machine)"
+  tool_install cargo-machete --version 0.9.2 --locked
 fi
 
 bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $bindgen_version"; then
   step "installing wasm-bindgen-cli $bindgen_version (matches Cargo.lock)"
   # Without --locked: its own lock file names a crate release the registry does not serve.
-  cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+  tool_install wasm-bindgen-cli --version "$bindgen_version" --force
 fi
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
