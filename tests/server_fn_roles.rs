@@ -25,6 +25,8 @@ fn not_a_certificate_upload() -> String {
 }
 
 /// A Test Connection form that fails fast (nothing listens on port 9 here).
+const NEXT_SECRET_FORM: &str =
+    "form%5Bnext_client_secret%5D=Next~Secret&form%5Bnext_secret_expiry%5D=2028-01-31";
 const QUICK_SMTP_FORM: &str = "form%5Bsmtp_server%5D=127.0.0.1&form%5Bsmtp_port%5D=9\
     &form%5Bconnection_timeout%5D=2";
 
@@ -120,6 +122,27 @@ async fn every_server_fn_checks_the_callers_role() {
             // Refused without a passed Test Connection of the same values.
             "/api/save_smtp_settings",
             Box::new(|_| QUICK_SMTP_FORM.replace("port%5D=9", "port%5D=10")),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            // Nothing is saved here, so a next secret has nothing to belong to.
+            "/api/test_next_client_secret",
+            Box::new(|_| NEXT_SECRET_FORM.to_string() + "&whole_ladder=false"),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/stage_next_client_secret",
+            Box::new(|_| NEXT_SECRET_FORM.to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/switch_to_next_client_secret",
+            Box::new(|_| String::new()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/discard_next_client_secret",
+            Box::new(|_| String::new()),
             Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),
         (

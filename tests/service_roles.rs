@@ -17,7 +17,7 @@ use mailroom::domain::limits::{SenderMailboxForm, SendingLimitsForm};
 use mailroom::domain::password_policy::{InternalUserForm, PasswordPolicyForm, PolicyScope};
 use mailroom::domain::portal::EmailTemplate;
 use mailroom::domain::proxy::ProxyForm;
-use mailroom::domain::smtp::SmtpSettingsForm;
+use mailroom::domain::smtp::{NextSecretForm, SmtpSettingsForm};
 use mailroom::domain::sponsor::{ManageScope, SponsorPermissions, SponsorUserForm};
 use mailroom::domain::system_certificate::{
     CertificateEdit, CertificateRequestForm, SubjectFields,
@@ -92,6 +92,13 @@ fn spare_certificate_form() -> CertificateRequestForm {
 }
 
 /// A Test Connection form that fails fast (nothing listens on port 9 here).
+fn next_secret_form() -> NextSecretForm {
+    NextSecretForm {
+        next_client_secret: "Next~Secret".into(),
+        next_secret_expiry: "2028-01-31".into(),
+    }
+}
+
 fn quick_smtp_form(port: &str) -> SmtpSettingsForm {
     SmtpSettingsForm {
         smtp_server: "127.0.0.1".into(),
@@ -240,6 +247,29 @@ async fn every_service_operation_checks_the_callers_role() {
             "smtp::save",
             Expect::OnlyThen(SETTINGS_ROLES, "Conflict"),
             |app, caller| { smtp::save(&app, &caller, &quick_smtp_form("10")).await }
+        ),
+        // Nothing is saved here, so a next secret has nothing to belong to.
+        row!(
+            "smtp::test_next_secret",
+            Expect::OnlyThen(SETTINGS_ROLES, "Conflict"),
+            |app, caller| {
+                smtp::test_next_secret(&app, &caller, &next_secret_form(), false).await
+            }
+        ),
+        row!(
+            "smtp::stage_next_secret",
+            Expect::OnlyThen(SETTINGS_ROLES, "Conflict"),
+            |app, caller| { smtp::stage_next_secret(&app, &caller, &next_secret_form()).await }
+        ),
+        row!(
+            "smtp::switch_to_next_secret",
+            Expect::OnlyThen(SETTINGS_ROLES, "Conflict"),
+            |app, caller| { smtp::switch_to_next_secret(&app, &caller).await }
+        ),
+        row!(
+            "smtp::discard_next_secret",
+            Expect::OnlyThen(SETTINGS_ROLES, "NotFound"),
+            |app, caller| { smtp::discard_next_secret(&app, &caller).await }
         ),
         row!(
             "smtp::generate_certificate",

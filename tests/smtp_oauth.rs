@@ -227,7 +227,7 @@ async fn malformed_tenant_and_wrong_scope_are_explained() {
         &setup,
         request(
             &peers.text("tenant_id"),
-            "https://graph.microsoft.com/.default",
+            "https://management.azure.com/.default",
         ),
     )
     .await;

@@ -19,6 +19,7 @@ use mailroom::server::tls;
 use std::sync::Arc;
 use std::time::Duration;
 
+const SCOPE: &str = "https://outlook.office365.com/.default";
 const GOOD_APP: &str = "1b2c3d4e-0000-4000-8000-00000000abcd";
 const MAILBOX: &str = "noreply@contoso.onmicrosoft.com";
 const SENDERS: usize = 10;
@@ -38,6 +39,7 @@ async fn a_thousand_sends_share_one_token() {
         authority: peers.authority(),
         tenant: peers.text("tenant_id"),
         client_id: GOOD_APP.into(),
+        scope: SCOPE.into(),
     };
     let starttls = tls_parameters("localhost", std::slice::from_ref(&ca)).unwrap();
     let mut senders = tokio::task::JoinSet::new();
@@ -89,7 +91,7 @@ async fn send_one(
                 TokenRequest {
                     token_url,
                     client_id: GOOD_APP.into(),
-                    scope: "https://outlook.office365.com/.default".into(),
+                    scope: SCOPE.into(),
                     credential: TokenCredential::Secret(Secret::new(peers.text("client_secret"))),
                 },
             )

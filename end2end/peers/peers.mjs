@@ -1,5 +1,6 @@
 // Test peers for Mailroom: an Entra ID-like token endpoint (its error bodies
-// and AADSTS codes), Exchange Online-like SMTP servers built on nodemailer's
+// and AADSTS codes), a Microsoft Graph-like sendMail on the same HTTP
+// servers (its error bodies, scopes and throttling), Exchange Online-like SMTP servers built on nodemailer's
 // smtp-server (STARTTLS, AUTH XOAUTH2 with the bearer token verified), and a
 // small HTTP proxy. Usage: node peers.mjs STATE_DIR
 // Writes STATE_DIR/peers.json with the ports and the test CA's path once
@@ -70,15 +71,18 @@ const notYetValidTls = faultyCertificate('not-yet-valid', {
 const TENANT = { id: '9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f', domains: ['contoso.onmicrosoft.com'] };
 const SECRET = 'Good~Secret.Value_123+/=&%';
 const EXCHANGE_SCOPE = 'https://outlook.office365.com/.default';
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 const apps = {
   // Registered, consented, and a service principal with FullAccess on four
-  // mailboxes (two of them for a sender pool); not on guests3@.
+  // mailboxes (two of them for a sender pool); not on guests3@. For Graph:
+  // Mail.Send, scoped (RBAC for Applications) to the same mailboxes and to
+  // the on-premises one.
   '1b2c3d4e-0000-4000-8000-00000000abcd': {
-    secret: SECRET, roles: ['SMTP.SendAsApp'],
+    secret: SECRET, roles: ['SMTP.SendAsApp'], graph_roles: ['Mail.Send'],
     mailboxes: ['noreply@contoso.onmicrosoft.com', 'smtp-disabled@contoso.onmicrosoft.com',
-      'guests1@contoso.onmicrosoft.com', 'guests2@contoso.onmicrosoft.com'],
+      'guests1@contoso.onmicrosoft.com', 'guests2@contoso.onmicrosoft.com', 'onprem@contoso.onmicrosoft.com'],
   },
-  // Registered without the SMTP.SendAsApp permission.
+  // Registered without the SMTP.SendAsApp permission (nor Graph's Mail.Send).
   '1b2c3d4e-0000-4000-8000-00000000beef': { secret: SECRET, roles: [], mailboxes: [] },
   // Its only secret has expired.
   '1b2c3d4e-0000-4000-8000-00000000dead': { secret: SECRET, expired: true, roles: ['SMTP.SendAsApp'], mailboxes: [] },
@@ -87,6 +91,12 @@ const apps = {
   '1b2c3d4e-0000-4000-8000-000000000503': { secret: SECRET, status: 503, roles: [], mailboxes: [] },
 };
 const SMTP_AUTH_DISABLED = 'smtp-disabled@contoso.onmicrosoft.com';
+// The tenant's mailboxes as Graph knows them; onprem@ lives in Exchange on
+// premises (hybrid), so Graph cannot send from it.
+const DIRECTORY = ['noreply@contoso.onmicrosoft.com', 'smtp-disabled@contoso.onmicrosoft.com',
+  'guests1@contoso.onmicrosoft.com', 'guests2@contoso.onmicrosoft.com', 'guests3@contoso.onmicrosoft.com',
+  'onprem@contoso.onmicrosoft.com'];
+const ON_PREMISES = 'onprem@contoso.onmicrosoft.com';
 const RELAY_USER = { username: 'relay-user', password: 'Relay-Passw0rd' };
 // Whether passwords are accepted at all (POST /_smtp/basic-auth turns it off).
 const basicAuth = { enabled: true };
@@ -94,11 +104,11 @@ const basicAuth = { enabled: true };
 const signingKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const b64url = (data) => Buffer.from(data).toString('base64url');
 
-function issueToken(appId, roles, lifetime = 3599) {
+function issueToken(appId, roles, lifetime = 3599, aud = 'https://outlook.office365.com') {
   const now = Math.floor(Date.now() / 1000);
   const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'RS256', kid: 'peer' }));
   const claims = b64url(JSON.stringify({
-    aud: 'https://outlook.office365.com', iss: `https://sts.windows.net/${TENANT.id}/`, iat: now, nbf: now,
+    aud, iss: `https://sts.windows.net/${TENANT.id}/`, iat: now, nbf: now,
     exp: now + lifetime, appid: appId, roles, tid: TENANT.id, sub: crypto.randomUUID(), oid: crypto.randomUUID(),
   }));
   const signature = crypto.sign('RSA-SHA256', Buffer.from(`${header}.${claims}`), signingKey.privateKey);
@@ -116,7 +126,8 @@ function verifyToken(token) {
 }
 
 // ---- counters the tests read through GET /_stats
-const stats = { token_requests: 0, token_requests_by_client: {}, auth_ok: 0, auth_failed: 0, proxied: 0, messages: 0, faults_used: 0 };
+const stats = { token_requests: 0, token_requests_by_client: {}, auth_ok: 0, auth_failed: 0, proxied: 0, messages: 0, faults_used: 0,
+  graph_requests: 0, graph_messages: 0, graph_refusals: 0, graph_throttled: 0, graph_max_in_flight: 0 };
 const messages = [];
 
 // ---- faults the tests script through POST /_faults, each used `times` times
@@ -128,6 +139,8 @@ const messages = [];
 //   {at: 'token', action: 'status', status: 429|503, retry_after}   Entra throttling
 //   {at: 'token', action: 'expired', lifetime}  a token whose exp is `lifetime` s away (default:
 //                                        already past) while expires_in still says 3599
+//   {at: 'graph', action: 'status', status: 429|503|504, retry_after}  Graph throttling or unavailable
+//   {at: 'graph', action: 'revoke'}      the next sendMail's token is refused with 401 (revoked)
 const faults = [];
 function takeFault(at) {
   const index = faults.findIndex((f) => f.at === at);
@@ -193,6 +206,18 @@ async function tokenEndpoint(req, res) {
     }
     return res.end();
   }
+  // Like Certificates & secrets in Entra ID: the secrets the app accepts
+  // now, and those past their date ({"secrets": [...], "expired": [...]}).
+  const secrets = url.pathname.match(/^\/_apps\/([^/]+)\/secrets$/);
+  if (req.method === 'POST' && secrets) {
+    const app = apps[secrets[1].toLowerCase()];
+    if (!app) { res.writeHead(404); return res.end(); }
+    const body = JSON.parse(await readBody(req) || '{}');
+    app.secrets = body.secrets || [];
+    app.expiredSecrets = body.expired || [];
+    res.writeHead(204);
+    return res.end();
+  }
   // Exchange Online's per-mailbox limits, scaled for tests:
   // {max_connections, daily_recipients}; {} turns them off.
   if (req.method === 'POST' && url.pathname === '/_limits') {
@@ -246,8 +271,11 @@ async function tokenEndpoint(req, res) {
     res.writeHead(204);
     return res.end();
   }
+  const sendMail = url.pathname.match(/^\/v1\.0\/users\/([^/]+)\/sendMail$/);
+  if (sendMail) return graphSendMail(req, res, decodeURIComponent(sendMail[1]).toLowerCase());
   if (req.method === 'POST' && url.pathname === '/_reset') {
-    Object.assign(stats, { token_requests: 0, token_requests_by_client: {}, auth_ok: 0, auth_failed: 0, proxied: 0, messages: 0 });
+    Object.assign(stats, { token_requests: 0, token_requests_by_client: {}, auth_ok: 0, auth_failed: 0, proxied: 0, messages: 0,
+      graph_requests: 0, graph_messages: 0, graph_refusals: 0, graph_throttled: 0, graph_max_in_flight: 0 });
     messages.length = 0;
     res.writeHead(204);
     return res.end();
@@ -291,7 +319,10 @@ async function tokenEndpoint(req, res) {
     const failure = checkAssertion(form.get('client_assertion') || '', app, clientId,
       `http://${req.headers.host}${url.pathname}`, `https://${req.headers.host}${url.pathname}`);
     if (failure) return entraError(res, 401, 'invalid_client', failure.code, failure.description);
-  } else if (form.get('client_secret') !== app.secret) {
+  } else if ((app.expiredSecrets || []).includes(form.get('client_secret'))) {
+    return entraError(res, 401, 'invalid_client', 7000222,
+      `The provided client secret keys for app '${clientId}' are expired. Visit the Azure portal to create new keys for your app.`);
+  } else if (!(app.secrets || [app.secret]).includes(form.get('client_secret'))) {
     return entraError(res, 401, 'invalid_client', 7000215,
       'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app \'' + clientId + '\'.');
   }
@@ -299,7 +330,8 @@ async function tokenEndpoint(req, res) {
     return entraError(res, 401, 'invalid_client', 7000222,
       `The provided client secret keys for app '${clientId}' are expired. Visit the Azure portal to create new keys for your app.`);
   }
-  if (form.get('scope') !== EXCHANGE_SCOPE) {
+  const scope = form.get('scope');
+  if (scope !== EXCHANGE_SCOPE && scope !== GRAPH_SCOPE) {
     return entraError(res, 400, 'invalid_scope', 70011,
       `The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope ${form.get('scope')} is not valid.`);
   }
@@ -315,10 +347,100 @@ async function tokenEndpoint(req, res) {
   }
   const lifetime = fault && fault.action === 'expired' ? (fault.lifetime ?? -60) : 3599;
   res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  const [roles, aud] = scope === GRAPH_SCOPE
+    ? [app.graph_roles || [], 'https://graph.microsoft.com']
+    : [app.roles, 'https://outlook.office365.com'];
   res.end(JSON.stringify({
-    token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: issueToken(clientId, app.roles, lifetime),
+    token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: issueToken(clientId, roles, lifetime, aud),
   }));
 }
+
+// ---- Microsoft Graph: POST /v1.0/users/{mailbox}/sendMail with base64 MIME
+function graphError(res, status, code, message, extraHeaders = {}) {
+  stats.graph_refusals += 1;
+  const requestId = crypto.randomUUID();
+  res.writeHead(status, { 'content-type': 'application/json', 'request-id': requestId, ...extraHeaders });
+  res.end(JSON.stringify({ error: { code, message, innerError: {
+    date: new Date().toISOString().replace(/\.\d+Z$/, ''), 'request-id': requestId, 'client-request-id': crypto.randomUUID(),
+  } } }));
+}
+
+// Requests in flight per mailbox: Graph allows 4 at once.
+const graphInFlight = {};
+
+async function graphSendMail(req, res, mailbox) {
+  stats.graph_requests += 1;
+  const body = await readBody(req);
+  if (req.method !== 'POST') return graphError(res, 405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
+  const bearer = (req.headers.authorization || '').replace(/^Bearer /, '');
+  const claims = verifyToken(bearer);
+  if (!claims) return graphError(res, 401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.');
+  if (claims.aud !== 'https://graph.microsoft.com') {
+    return graphError(res, 401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.');
+  }
+  const fault = takeFault('graph');
+  if (fault && fault.action === 'revoke') {
+    revoked.add(bearer);
+  }
+  if (revoked.has(bearer)) {
+    return graphError(res, 401, 'InvalidAuthenticationToken', 'Access token has been revoked.');
+  }
+  if (fault && fault.action === 'status' && fault.status === 429) {
+    stats.graph_throttled += 1;
+    return graphError(res, 429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.',
+      { 'retry-after': String(fault.retry_after ?? 1) });
+  }
+  if (fault && fault.action === 'status') {
+    return graphError(res, fault.status, fault.status === 504 ? 'UnknownError' : 'ServiceNotAvailable',
+      'The service is temporarily unavailable.', { 'retry-after': String(fault.retry_after ?? 1) });
+  }
+  if (!DIRECTORY.includes(mailbox)) {
+    return graphError(res, 404, 'ErrorInvalidUser', `The requested user '${mailbox}' is invalid.`);
+  }
+  const app = apps[claims.appid];
+  if (!claims.roles.includes('Mail.Send') || !app || !app.mailboxes.includes(mailbox)) {
+    return graphError(res, 403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+  }
+  if (mailbox === ON_PREMISES) {
+    return graphError(res, 404, 'MailboxNotEnabledForRESTAPI', 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.');
+  }
+  if (!/^text\/plain\b/.test(req.headers['content-type'] || '')) {
+    return graphError(res, 415, 'ErrorInvalidRequest', 'The Content-Type header must be text/plain for a MIME message.');
+  }
+  const raw = Buffer.from(body, 'base64').toString();
+  const header = (name) => ((raw.match(new RegExp(`^${name}:\\s*(.+(?:\\r?\\n[ \\t].+)*)$`, 'im')) || [])[1] || '').replace(/\r?\n[ \t]+/g, ' ').trim();
+  const addresses = (text) => (text.match(/[^\s<>,"]+@[^\s<>,"]+/g) || []).map((a) => a.toLowerCase());
+  if (!raw.includes('\n') || !header('From')) {
+    return graphError(res, 400, 'ErrorMimeContentInvalidBase64String', 'Invalid base64 string for MIME content.');
+  }
+  const from = addresses(header('From'))[0] || '';
+  if (from !== mailbox) {
+    return graphError(res, 403, 'ErrorSendAsDenied',
+      'The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account.');
+  }
+  graphInFlight[mailbox] = (graphInFlight[mailbox] || 0) + 1;
+  try {
+    if (graphInFlight[mailbox] > 4) {
+      stats.graph_throttled += 1;
+      return graphError(res, 429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' });
+    }
+    stats.graph_max_in_flight = Math.max(stats.graph_max_in_flight, graphInFlight[mailbox]);
+    // Graph takes a moment per message; concurrent requests overlap here.
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const to = [...addresses(header('To')), ...addresses(header('Cc'))];
+    stats.graph_messages += 1;
+    messages.push({
+      at: Date.now(), via: 'graph', user: mailbox, from, to, message_id: header('Message-ID'), size: raw.length,
+      subject: header('Subject'), raw: raw.length <= 65536 ? raw : undefined,
+    });
+    if (messages.length > 20000) messages.shift();
+    res.writeHead(202, { 'request-id': crypto.randomUUID(), 'content-length': '0' });
+    return res.end();
+  } finally {
+    graphInFlight[mailbox] -= 1;
+  }
+}
+const revoked = new Set();
 
 // Entra's checks of a certificate client assertion: a registered certificate
 // named by x5t#S256, a valid PS256/RS256 signature, the token URL as audience,

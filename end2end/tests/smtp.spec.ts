@@ -48,7 +48,7 @@ test("import the test CA, pass Test Connection, then Save", async ({ page }) => 
   await page.getByLabel("Client ID").fill(GOOD_APP);
   await page.getByLabel("Tenant ID").fill(p.tenant_id);
   await page.getByLabel("Client Secret", { exact: true }).fill(p.client_secret);
-  await page.getByLabel("Expiry Date").fill("2027-06-30");
+  await page.getByLabel("Expiry Date", { exact: true }).fill("2027-06-30");
   await expect(page.getByLabel("OAuth Token Endpoint API")).toHaveValue(
     `http://127.0.0.1:${TOKEN_PORT}/${p.tenant_id}/oauth2/v2.0/token`);
   await expect(page.getByLabel("Scope")).toHaveValue("https://outlook.office365.com/.default");

@@ -26,7 +26,7 @@ function dateIn(days: number): string {
 async function setSecretExpiry(page: Page, date: string) {
   await page.goto(SMTP);
   await hydrated(page);
-  await page.getByLabel("Expiry Date").fill(date);
+  await page.getByLabel("Expiry Date", { exact: true }).fill(date);
   await page.getByRole("button", { name: "Test Connection" }).click();
   const result = page.getByRole("region", { name: "Test Connection result" });
   await expect(result.getByRole("status")).toHaveText("Successfully connected to localhost.");

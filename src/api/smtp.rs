@@ -3,7 +3,7 @@
 
 use super::ApiError;
 use crate::domain::connection_test::ConnectionTestReport;
-use crate::domain::smtp::SmtpSettingsForm;
+use crate::domain::smtp::{NextSecretForm, SmtpSettingsForm};
 pub use crate::domain::smtp::{OAuthCertificateInfo, SAVE_NEEDS_TEST, SmtpPage};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{MultipartData, MultipartFormData};
@@ -57,6 +57,43 @@ pub async fn upload_oauth_certificate(
         String::from_utf8_lossy(&fields.remove("private_key").unwrap_or_default()).into_owned(),
     );
     smtp::upload_certificate(&state, &caller, &certificate, &key)
+        .await
+        .map_err(super::failed)
+}
+
+/// Test Connection of the saved settings with the next client secret: the
+/// token only, or every rung (`whole_ladder`).
+#[server(endpoint = "test_next_client_secret")]
+pub async fn test_next_client_secret(
+    form: NextSecretForm,
+    whole_ladder: bool,
+) -> Result<ConnectionTestReport, ApiError> {
+    let (state, caller) = super::caller::<Caller>().await?;
+    smtp::test_next_secret(&state, &caller, &form, whole_ladder)
+        .await
+        .map_err(super::failed)
+}
+
+#[server(endpoint = "stage_next_client_secret")]
+pub async fn stage_next_client_secret(form: NextSecretForm) -> Result<SmtpPage, ApiError> {
+    let (state, caller) = super::caller::<Caller>().await?;
+    smtp::stage_next_secret(&state, &caller, &form)
+        .await
+        .map_err(super::failed)
+}
+
+#[server(endpoint = "switch_to_next_client_secret")]
+pub async fn switch_to_next_client_secret() -> Result<SmtpPage, ApiError> {
+    let (state, caller) = super::caller::<Caller>().await?;
+    smtp::switch_to_next_secret(&state, &caller)
+        .await
+        .map_err(super::failed)
+}
+
+#[server(endpoint = "discard_next_client_secret")]
+pub async fn discard_next_client_secret() -> Result<SmtpPage, ApiError> {
+    let (state, caller) = super::caller::<Caller>().await?;
+    smtp::discard_next_secret(&state, &caller)
         .await
         .map_err(super::failed)
 }

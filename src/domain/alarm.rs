@@ -50,6 +50,7 @@ pub enum AlarmCode {
     MailboxFull,
     NodeDisconnected,
     SystemCertificateExpiring,
+    NextSecretAdopted,
 }
 
 /// One entry of the catalogue, with its defaults.
@@ -66,7 +67,7 @@ pub struct AlarmDefinition {
 }
 
 impl AlarmCode {
-    pub const ALL: [AlarmCode; 12] = [
+    pub const ALL: [AlarmCode; 13] = [
         AlarmCode::SecretExpiring,
         AlarmCode::SecretExpired,
         AlarmCode::CertificateCredentialExpiring,
@@ -79,6 +80,7 @@ impl AlarmCode {
         AlarmCode::MailboxFull,
         AlarmCode::NodeDisconnected,
         AlarmCode::SystemCertificateExpiring,
+        AlarmCode::NextSecretAdopted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +97,7 @@ impl AlarmCode {
             AlarmCode::MailboxFull => "sending-mailbox-full",
             AlarmCode::NodeDisconnected => "node-disconnected",
             AlarmCode::SystemCertificateExpiring => "system-certificate-expiring",
+            AlarmCode::NextSecretAdopted => "smtp-oauth-next-secret-adopted",
         }
     }
 
@@ -123,7 +126,7 @@ impl AlarmCode {
                 "SMTP OAuth client secret about to expire",
                 Severity::Warning,
                 "The client secret of the Entra ID app that signs in to the SMTP server expires soon; after that no email can be sent.",
-                "In the Entra admin center, open the app registration > Certificates & secrets, add a new client secret, then paste its Value and its new expiry date on Administration > System > Settings > SMTP Server and save.",
+                "In the Entra admin center, open the app registration > Certificates & secrets, add a new client secret, then on Administration > System > Settings > SMTP Server stage it as the Next Client Secret with its expiry date (next secret staged: this alarm clears, and delivery switches to it by itself when Entra ID refuses the current one), or paste it as the Client Secret and save.",
                 &[30, 15],
                 &[7, 1],
             ),
@@ -190,6 +193,14 @@ impl AlarmCode {
                 "On Administration > System > Certificates, generate a Certificate Signing Request for the node, have the CA sign it and Bind it (or Import a renewed certificate with its key) with the same usages; the next connection gets it, and the alarm clears.",
                 &[30, 15],
                 &[7, 1],
+            ),
+            AlarmCode::NextSecretAdopted => d(
+                "SMTP OAuth switched to the next client secret",
+                Severity::Info,
+                "Entra ID refused the current client secret (AADSTS7000215 or AADSTS7000222) and the staged next secret worked: delivery uses it from now on, with its expiry date.",
+                "Remove the old secret from the app registration > Certificates & secrets in Entra ID, and stage a new next secret before this one expires.",
+                &[],
+                &[],
             ),
             AlarmCode::SendingQuotaExceeded => d(
                 "Sending quota exceeded",

@@ -22,6 +22,8 @@ pub enum Step {
     RcptTo,
     Data,
     Quit,
+    /// Microsoft Graph's `POST /users/{mailbox}/sendMail`.
+    GraphSend,
 }
 
 impl Step {
@@ -40,6 +42,7 @@ impl Step {
             Step::RcptTo => "RCPT TO",
             Step::Data => "DATA",
             Step::Quit => "QUIT",
+            Step::GraphSend => "Graph sendMail",
         }
     }
 }
@@ -181,7 +184,7 @@ pub fn token_failure(
             Step::Token,
             aadsts(codes),
             "Invalid scope.",
-            "The scope must be https://outlook.office365.com/.default (or the national cloud's Exchange scope).",
+            "The scope must be https://outlook.office365.com/.default for SMTP AUTH or https://graph.microsoft.com/.default for Graph (or the national cloud's own).",
             false,
         )
     } else if status == 429 || status == 503 {
@@ -226,6 +229,115 @@ fn aadsts(codes: &[u32]) -> String {
     codes
         .first()
         .map_or_else(|| "AADSTS".to_string(), |code| format!("AADSTS{code}"))
+}
+
+/// Graph's error body: `{"error": {"code", "message", "innerError":
+/// {"request-id", "client-request-id", "date"}}}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct GraphErrorBody {
+    pub error: GraphError,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct GraphError {
+    pub code: String,
+    pub message: String,
+    #[serde(rename = "innerError")]
+    pub inner_error: GraphInnerError,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct GraphInnerError {
+    #[serde(rename = "request-id")]
+    pub request_id: Option<String>,
+    #[serde(rename = "client-request-id")]
+    pub client_request_id: Option<String>,
+}
+
+/// What Graph's refusal of a `sendMail` means, with the fix. Matched on
+/// the status and Graph's error code, never on the prose.
+pub fn graph_refusal(
+    status: u16,
+    body: Option<&GraphErrorBody>,
+    retry_after: Option<u64>,
+    mailbox: &str,
+    app: &str,
+) -> Diagnosis {
+    let error = body.map(|b| b.error.clone()).unwrap_or_default();
+    let said = if error.code.is_empty() {
+        format!("Microsoft Graph answered HTTP {status}.")
+    } else {
+        format!(
+            "Microsoft Graph answered HTTP {status} {}: {}",
+            error.code,
+            error.message.trim()
+        )
+    };
+    let code = if error.code.is_empty() {
+        format!("graph-{status}")
+    } else {
+        format!("{status} {}", error.code)
+    };
+    let (hint, temporary) = match (status, error.code.as_str()) {
+        (_, "MailboxNotEnabledForRESTAPI" | "MailboxNotSupportedForRESTAPI") => (
+            format!("{mailbox} is not an Exchange Online mailbox Graph can send from (inactive, soft-deleted, on premises, or without an Exchange Online licence). Use a licensed cloud mailbox, or SMTP AUTH (XOAUTH2) for an on-premises one."),
+            false,
+        ),
+        (_, "ErrorSendAsDenied") => (
+            format!("Graph sends as the mailbox in the address only: the message's From must be {mailbox} (Guest Email Settings > Default \"From\" address), or grant that mailbox Send As on the From address."),
+            false,
+        ),
+        (404, _) | (_, "ErrorInvalidUser" | "ResourceNotFound" | "MailboxNotFound") => (
+            format!("There is no mailbox {mailbox} in this tenant: check the mailbox address (the UPN or primary SMTP address of a licensed user or shared mailbox) and the Tenant ID."),
+            false,
+        ),
+        (403, _) => (
+            format!("The app may not send as {mailbox}. Either the Mail.Send application permission is missing (Entra ID > App registrations > API permissions > Microsoft Graph > Application permissions > Mail.Send, then Grant admin consent), or the mailbox is outside the app's scope: in Exchange Online PowerShell, New-ManagementRoleAssignment -App {app} -Role \"Application Mail.Send\" -CustomResourceScope <scope containing {mailbox}> (RBAC for Applications), or add the mailbox to the group of New-ApplicationAccessPolicy -AppId {app} -AccessRight RestrictAccess. Test-ServicePrincipalAuthorization -Identity {app} -Resource {mailbox} shows which applies."),
+            false,
+        ),
+        (401, _) => (
+            "Graph refused the access token: check that the scope is the cloud's Graph .default scope and the Tenant ID is the mailbox's tenant.".to_string(),
+            false,
+        ),
+        (413, _) | (_, "ErrorMessageSizeExceeded") => (
+            "The message is larger than the mailbox may send (Graph's MIME limit is 4 MB per request): make it smaller.".to_string(),
+            false,
+        ),
+        (429, _) => (
+            "Graph is throttling this mailbox (at most 4 concurrent requests and 10,000 recipients a day per mailbox): the message waits for Retry-After and is sent again.".to_string(),
+            true,
+        ),
+        (500..=599, _) => (
+            "Microsoft Graph is unavailable for now: the message is sent again later.".to_string(),
+            true,
+        ),
+        _ => (
+            "Graph refused the message: see its error code in Microsoft Graph's documentation.".to_string(),
+            false,
+        ),
+    };
+    let mut diagnosis = Diagnosis::new(Step::GraphSend, code, said, hint, temporary);
+    diagnosis.retry_after_seconds = retry_after;
+    diagnosis.trace_id = error.inner_error.request_id;
+    diagnosis.correlation_id = error.inner_error.client_request_id;
+    diagnosis
+}
+
+pub fn graph_unreachable(detail: &str, via_proxy: bool) -> Diagnosis {
+    Diagnosis::new(
+        Step::GraphSend,
+        "graph-unreachable",
+        format!("Cannot reach Microsoft Graph: {detail}."),
+        if via_proxy {
+            "The request went through the configured proxy: check the proxy's address, credentials and that it allows Graph's host."
+        } else {
+            "Check DNS and the firewall for outbound HTTPS to Graph, or configure the proxy (Administration > System > Settings > Proxy) if outbound HTTPS must go through one."
+        },
+        true,
+    )
 }
 
 /// Entra's descriptions start with the useful sentence; the rest repeats the IDs.
@@ -339,6 +451,7 @@ pub fn certificate_rejected(step: Step, host: &str, fault: &CertificateFault) ->
                 .collect();
             let use_one = match (step, names.as_slice()) {
                 (Step::Token, _) => "Check the Cloud and its authority URL: the token endpoint's name must be one the certificate carries.".to_string(),
+                (Step::GraphSend, _) => "Check the Cloud and the Graph endpoint: Graph's host name must be one the certificate carries.".to_string(),
                 (_, []) if presented.is_empty() => "The certificate carries no host names, so no SMTP Server value can match it: the server's operator must install a certificate issued for its name (for Exchange Online, use smtp.office365.com).".to_string(),
                 (_, []) => format!("Enter in SMTP Server a host name covered by the certificate's names ({}); for Exchange Online, use smtp.office365.com.", presented.join(", ")),
                 (_, names) => format!("Enter one of the names the certificate carries in SMTP Server ({}); for Exchange Online, use smtp.office365.com. Importing a CA will not help: the certificate is trusted, it is issued for other names.", names.join(", ")),

@@ -1,5 +1,6 @@
 //! The Exchange set-up helper: the PowerShell an Exchange admin runs so that
-//! the Entra app may send as the mailbox over SMTP AUTH.
+//! the Entra app may send as the mailbox, over SMTP AUTH or through
+//! Microsoft Graph.
 
 use super::smtp::{ClientId, TenantId};
 use super::{EmailAddress, FieldError};
@@ -53,6 +54,44 @@ pub fn setup_script(
     )
 }
 
+/// The lines for the Graph transport: RBAC for Applications, which grants
+/// the app "Application Mail.Send" on this mailbox only (a management
+/// scope), instead of Mail.Send on every mailbox of the tenant. The
+/// Application Access Policy it replaces is named for tenants that still
+/// use one.
+pub fn graph_setup_script(
+    client_id: &ClientId,
+    enterprise_object_id: &str,
+    mailbox: &EmailAddress,
+    tenant: &TenantId,
+) -> String {
+    let app = client_id.as_str();
+    let mailbox = mailbox.as_str();
+    let tenant = tenant.as_str();
+    format!(
+        "# Run in PowerShell as an Exchange administrator.\n\
+         Install-Module -Name ExchangeOnlineManagement -Scope CurrentUser\n\
+         Connect-ExchangeOnline -Organization {tenant}\n\
+         \n\
+         # Register the Entra app in Exchange (AppId = Application (client) ID,\n\
+         # ObjectId = the Enterprise Application's Object ID).\n\
+         New-ServicePrincipal -AppId {app} -ObjectId {enterprise_object_id} -DisplayName \"Mailroom Graph\"\n\
+         \n\
+         # A scope holding only the sending mailbox.\n\
+         New-ManagementScope -Name \"Mailroom sender\" -RecipientRestrictionFilter \"PrimarySmtpAddress -eq '{mailbox}'\"\n\
+         \n\
+         # Let the app send mail as the mailboxes in that scope, and no others.\n\
+         New-ManagementRoleAssignment -App {enterprise_object_id} -Role \"Application Mail.Send\" -CustomResourceScope \"Mailroom sender\"\n\
+         \n\
+         # Check: the result must say InScope True.\n\
+         Test-ServicePrincipalAuthorization -Identity {enterprise_object_id} -Resource \"{mailbox}\"\n\
+         \n\
+         # Older tenants restrict Mail.Send with an application access policy instead:\n\
+         # New-ApplicationAccessPolicy -AppId {app} -PolicyScopeGroupId <group containing {mailbox}> -AccessRight RestrictAccess\n\
+         # Test-ApplicationAccessPolicy -AppId {app} -Identity \"{mailbox}\"\n"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +119,26 @@ mod tests {
         let err = parse_enterprise_object_id("object_id", "Mailroom SMTP\"; Remove-Mailbox x")
             .unwrap_err();
         assert!(err.message.contains("Enterprise applications"));
+    }
+
+    #[test]
+    fn the_graph_script_scopes_mail_send_to_the_mailbox() {
+        let client = ClientId::parse("client_id", "1b2c3d4e-0000-4000-8000-00000000abcd").unwrap();
+        let tenant = TenantId::parse("tenant_id", "contoso.onmicrosoft.com").unwrap();
+        let mailbox = EmailAddress::parse("username", "noreply@contoso.com").unwrap();
+        let object_id =
+            parse_enterprise_object_id("object_id", "AAAABBBB-0000-4000-8000-000000000001")
+                .unwrap();
+        let script = graph_setup_script(&client, &object_id, &mailbox, &tenant);
+        assert!(script.contains(
+            "New-ManagementScope -Name \"Mailroom sender\" -RecipientRestrictionFilter \"PrimarySmtpAddress -eq 'noreply@contoso.com'\""
+        ));
+        assert!(script.contains(
+            "New-ManagementRoleAssignment -App aaaabbbb-0000-4000-8000-000000000001 -Role \"Application Mail.Send\" -CustomResourceScope \"Mailroom sender\""
+        ));
+        assert!(
+            !script.contains("Set-CASMailbox"),
+            "SMTP AUTH plays no part"
+        );
     }
 }

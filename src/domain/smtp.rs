@@ -264,6 +264,19 @@ impl Cloud {
         }
     }
 
+    /// Microsoft Graph's service root in this cloud (US Government L4;
+    /// its DoD cloud, `https://dod-graph.microsoft.us`, is typed as the
+    /// Graph endpoint). A custom authority serves Graph at its own root
+    /// unless another endpoint is given.
+    pub fn graph_root(&self) -> String {
+        match self {
+            Cloud::Global => "https://graph.microsoft.com".into(),
+            Cloud::UsGovernment => "https://graph.microsoft.us".into(),
+            Cloud::China => "https://microsoftgraph.chinacloudapi.cn".into(),
+            Cloud::Custom(url) => url.as_str().into(),
+        }
+    }
+
     pub fn default_smtp_host(&self) -> Option<&'static str> {
         match self {
             Cloud::Global => Some("smtp.office365.com"),
@@ -277,6 +290,37 @@ impl Cloud {
     /// Endpoint API" field.
     pub fn token_endpoint(&self, tenant: &TenantId) -> String {
         format!("{}/{}/oauth2/v2.0/token", self.authority(), tenant.as_str())
+    }
+}
+
+/// How mail leaves with OAuth: Exchange's SMTP submission port with AUTH
+/// XOAUTH2, or Microsoft Graph's `sendMail` over HTTPS (for tenants where
+/// SMTP AUTH is turned off).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailTransport {
+    Smtp,
+    Graph {
+        /// The service root, such as `https://graph.microsoft.com`.
+        endpoint: String,
+    },
+}
+
+impl MailTransport {
+    pub fn label(&self) -> &'static str {
+        match self {
+            MailTransport::Smtp => "SMTP AUTH (XOAUTH2)",
+            MailTransport::Graph { .. } => "Microsoft Graph (sendMail)",
+        }
+    }
+}
+
+/// The token scope for Graph: the `.default` scope on the Graph root's own
+/// domain, as national clouds require. A custom authority (a test or
+/// sovereign endpoint) asks for the global one, as it does for Exchange.
+pub fn graph_scope(cloud: &Cloud, endpoint: &str) -> String {
+    match cloud {
+        Cloud::Custom(_) => "https://graph.microsoft.com/.default".into(),
+        _ => format!("{}/.default", endpoint.trim_end_matches('/')),
     }
 }
 
@@ -303,8 +347,69 @@ pub struct SmtpPage {
     pub client_secret_set: bool,
     /// The certificate credential the saved settings name, if any.
     pub certificate: Option<OAuthCertificateInfo>,
+    /// Whether a next client secret is staged, and its expiry date.
+    pub next_secret_set: bool,
+    pub next_secret_expiry: String,
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
+}
+
+/// The Next Client Secret section as posted. The value is write-only:
+/// blank keeps the staged one.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NextSecretForm {
+    pub next_client_secret: String,
+    pub next_secret_expiry: String,
+}
+
+impl fmt::Debug for NextSecretForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NextSecretForm")
+            .field(
+                "next_client_secret",
+                &if self.next_client_secret.is_empty() {
+                    ""
+                } else {
+                    "********"
+                },
+            )
+            .field("next_secret_expiry", &self.next_secret_expiry)
+            .finish()
+    }
+}
+
+/// A next client secret: a new value (or the staged one) and its expiry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NextSecret {
+    pub new_value: Option<String>,
+    pub expiry: Date,
+}
+
+impl NextSecretForm {
+    /// `staged`: whether a next secret is already in the vault.
+    pub fn validate(&self, staged: bool) -> Result<NextSecret, FieldError> {
+        let field = "next_client_secret";
+        reject_line_breaks(field, &self.next_client_secret)?;
+        let new_value =
+            (!self.next_client_secret.is_empty()).then(|| self.next_client_secret.clone());
+        if new_value.is_none() && !staged {
+            return Err(FieldError::new(
+                field,
+                "Enter the next client secret's value (Entra ID > Certificates & secrets > New client secret).",
+            ));
+        }
+        if new_value.as_ref().is_some_and(|v| v.trim() != v) {
+            return Err(FieldError::new(
+                field,
+                "The secret starts or ends with a space: paste the value exactly.",
+            ));
+        }
+        Ok(NextSecret {
+            new_value,
+            expiry: Date::parse("next_secret_expiry", &self.next_secret_expiry)?,
+        })
+    }
 }
 
 pub const SAVE_NEEDS_TEST: &str = "Run Test Connection with these values first: the configuration can only be saved after a successful test.";
@@ -496,6 +601,10 @@ pub struct SmtpSettingsForm {
     pub secret_expiry: String,
     /// The certificate credential to use (its ID), when `credential` is "certificate".
     pub certificate_id: String,
+    /// With OAuth: "smtp" (AUTH XOAUTH2) or "graph" (Microsoft Graph sendMail).
+    pub transport: String,
+    /// The Graph service root; blank means the cloud's own.
+    pub graph_endpoint: String,
 }
 
 /// Masks the secret fields, so a logged form never shows them.
@@ -519,6 +628,8 @@ impl fmt::Debug for SmtpSettingsForm {
             .field("client_secret", &masked(&self.client_secret))
             .field("secret_expiry", &self.secret_expiry)
             .field("certificate_id", &self.certificate_id)
+            .field("transport", &self.transport)
+            .field("graph_endpoint", &self.graph_endpoint)
             .finish()
     }
 }
@@ -557,6 +668,7 @@ pub enum SmtpAuth {
         client_id: ClientId,
         tenant_id: TenantId,
         credential: OAuthCredential,
+        transport: MailTransport,
     },
 }
 
@@ -600,6 +712,7 @@ impl fmt::Debug for SmtpAuth {
                 client_id,
                 tenant_id,
                 credential,
+                transport,
             } => f
                 .debug_struct("OAuth")
                 .field("mailbox", mailbox)
@@ -607,6 +720,7 @@ impl fmt::Debug for SmtpAuth {
                 .field("client_id", client_id)
                 .field("tenant_id", tenant_id)
                 .field("credential", credential)
+                .field("transport", transport)
                 .finish(),
         }
     }
@@ -714,12 +828,38 @@ impl SmtpSettingsForm {
                             ));
                         }
                     };
+                    let transport = match self.transport.as_str() {
+                        "smtp" | "" => MailTransport::Smtp,
+                        "graph" => {
+                            let endpoint = if self.graph_endpoint.trim().is_empty() {
+                                cloud.graph_root()
+                            } else {
+                                AuthorityUrl::parse("graph_endpoint", &self.graph_endpoint)
+                                    .map_err(|_| {
+                                        FieldError::new(
+                                            "graph_endpoint",
+                                            "Enter Microsoft Graph's address as https://host, such as https://dod-graph.microsoft.us, or leave it blank for the cloud's own.",
+                                        )
+                                    })?
+                                    .as_str()
+                                    .to_string()
+                            };
+                            MailTransport::Graph { endpoint }
+                        }
+                        _ => {
+                            return Err(FieldError::new(
+                                "transport",
+                                "Choose SMTP AUTH (XOAUTH2) or Microsoft Graph (sendMail).",
+                            ));
+                        }
+                    };
                     SmtpAuth::OAuth {
                         mailbox,
                         cloud,
                         client_id,
                         tenant_id,
                         credential,
+                        transport,
                     }
                 }
                 _ => {
@@ -741,6 +881,31 @@ impl SmtpSettingsForm {
 }
 
 impl SmtpSettings {
+    /// The Graph service root, when mail goes through Microsoft Graph.
+    pub fn graph_endpoint(&self) -> Option<&str> {
+        match &self.auth {
+            SmtpAuth::OAuth {
+                transport: MailTransport::Graph { endpoint },
+                ..
+            } => Some(endpoint),
+            _ => None,
+        }
+    }
+
+    /// The OAuth token's scope: Graph's or Exchange Online's.
+    pub fn token_scope(&self) -> Option<String> {
+        let SmtpAuth::OAuth {
+            cloud, transport, ..
+        } = &self.auth
+        else {
+            return None;
+        };
+        Some(match transport {
+            MailTransport::Smtp => cloud.scope().to_string(),
+            MailTransport::Graph { endpoint } => graph_scope(cloud, endpoint),
+        })
+    }
+
     /// Every value a Test Connection depends on, secrets excluded, in one
     /// canonical string. The server binds a successful test to this plus
     /// the secret's identity, and refuses a save whose values differ.
@@ -754,13 +919,18 @@ impl SmtpSettings {
                 client_id,
                 tenant_id,
                 credential,
+                transport,
             } => {
                 let credential = match credential {
                     OAuthCredential::Secret { expiry, .. } => format!("secret|{expiry}"),
                     OAuthCredential::Certificate { id } => format!("certificate|{id}"),
                 };
+                let transport = match transport {
+                    MailTransport::Smtp => String::new(),
+                    MailTransport::Graph { endpoint } => format!("|graph|{endpoint}"),
+                };
                 format!(
-                    "oauth|{}|{}|{}|{}|{credential}",
+                    "oauth|{}|{}|{}|{}|{credential}{transport}",
                     mailbox.as_str(),
                     cloud.authority(),
                     client_id.as_str(),
@@ -930,6 +1100,70 @@ mod form_tests {
                 .fingerprint(),
             base
         );
+    }
+
+    #[test]
+    fn graph_takes_the_clouds_root_or_a_typed_one_and_its_own_scope() {
+        let mut form = oauth_form();
+        form.transport = "graph".into();
+        let settings = form.validate(StoredSecrets::default()).unwrap();
+        assert_eq!(
+            settings.graph_endpoint(),
+            Some("https://graph.microsoft.com")
+        );
+        assert_eq!(
+            settings.token_scope().as_deref(),
+            Some("https://graph.microsoft.com/.default")
+        );
+        form.cloud = "us_government".into();
+        form.graph_endpoint = "https://dod-graph.microsoft.us/".into();
+        let dod = form.validate(StoredSecrets::default()).unwrap();
+        assert_eq!(dod.graph_endpoint(), Some("https://dod-graph.microsoft.us"));
+        assert_eq!(
+            dod.token_scope().as_deref(),
+            Some("https://dod-graph.microsoft.us/.default")
+        );
+        form.cloud = "china".into();
+        form.graph_endpoint.clear();
+        assert_eq!(
+            form.validate(StoredSecrets::default())
+                .unwrap()
+                .graph_endpoint(),
+            Some("https://microsoftgraph.chinacloudapi.cn")
+        );
+        // A test authority serves Graph too, with the global scope.
+        form.cloud = "custom".into();
+        form.custom_authority = "http://127.0.0.1:8443".into();
+        let custom = form.validate(StoredSecrets::default()).unwrap();
+        assert_eq!(custom.graph_endpoint(), Some("http://127.0.0.1:8443"));
+        assert_eq!(
+            custom.token_scope().as_deref(),
+            Some("https://graph.microsoft.com/.default")
+        );
+        form.graph_endpoint = "http://graph.example.net".into();
+        assert_eq!(
+            form.validate(StoredSecrets::default()).unwrap_err().field,
+            "graph_endpoint"
+        );
+        form.transport = "carrier-pigeon".into();
+        assert_eq!(
+            form.validate(StoredSecrets::default()).unwrap_err().field,
+            "transport"
+        );
+    }
+
+    #[test]
+    fn the_transport_is_part_of_what_a_test_proved() {
+        let smtp = oauth_form().validate(StoredSecrets::default()).unwrap();
+        let mut form = oauth_form();
+        form.transport = "graph".into();
+        let graph = form.validate(StoredSecrets::default()).unwrap();
+        assert_ne!(smtp.fingerprint(), graph.fingerprint());
+        assert_eq!(
+            smtp.token_scope().as_deref(),
+            Some("https://outlook.office365.com/.default")
+        );
+        assert_eq!(smtp.graph_endpoint(), None);
     }
 
     #[test]

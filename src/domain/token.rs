@@ -13,6 +13,24 @@ const EXCHANGE_AUDIENCES: [&str; 3] = [
     "00000002-0000-0ff1-ce00-000000000000",
 ];
 
+/// Microsoft Graph, by URL in each cloud or by its well-known app ID.
+const GRAPH_AUDIENCES: [&str; 5] = [
+    "https://graph.microsoft.com",
+    "https://graph.microsoft.us",
+    "https://dod-graph.microsoft.us",
+    "https://microsoftgraph.chinacloudapi.cn",
+    "00000003-0000-0000-c000-000000000000",
+];
+
+/// The API a token is for: it decides the audience and the role to expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// Exchange Online, for AUTH XOAUTH2 (role SMTP.SendAsApp).
+    Exchange,
+    /// Microsoft Graph, for sendMail (role Mail.Send).
+    Graph,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct TokenClaims {
@@ -34,7 +52,11 @@ pub fn decode_claims(token: &str) -> Option<TokenClaims> {
 
 /// Checks that the token is for Exchange, from `tenant_guid` (when known)
 /// and carries the `SMTP.SendAsApp` application permission.
-pub fn check_claims(token: &str, tenant_guid: Option<&str>) -> Result<TokenClaims, Box<Diagnosis>> {
+pub fn check_claims(
+    token: &str,
+    tenant_guid: Option<&str>,
+    resource: Resource,
+) -> Result<TokenClaims, Box<Diagnosis>> {
     let fail = |code: &str, message: String, hint: &str| {
         Box::new(Diagnosis {
             step: Step::TokenClaims,
@@ -55,9 +77,20 @@ pub fn check_claims(token: &str, tenant_guid: Option<&str>) -> Result<TokenClaim
         )
     })?;
     let audience = claims.aud.trim_end_matches('/');
-    if !EXCHANGE_AUDIENCES
+    let is_graph = GRAPH_AUDIENCES
         .iter()
-        .any(|a| a.eq_ignore_ascii_case(audience))
+        .any(|a| a.eq_ignore_ascii_case(audience));
+    if resource == Resource::Graph && !is_graph {
+        return Err(fail(
+            "token-audience",
+            format!("The token is for {audience}, not for Microsoft Graph."),
+            "Set the scope to https://graph.microsoft.com/.default (the national cloud's Graph scope there).",
+        ));
+    }
+    if resource == Resource::Exchange
+        && !EXCHANGE_AUDIENCES
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(audience))
         && !audience.ends_with(".office365.us")
         && !audience.ends_with("partner.outlook.cn")
     {
@@ -78,6 +111,17 @@ pub fn check_claims(token: &str, tenant_guid: Option<&str>) -> Result<TokenClaim
             ),
             "Check the Tenant ID.",
         ));
+    }
+    if resource == Resource::Graph {
+        if !claims.roles.iter().any(|role| role == "Mail.Send") {
+            return Err(fail(
+                "token-missing-role",
+                "The token lacks the Mail.Send application permission, so Graph would answer 403 ErrorAccessDenied."
+                    .into(),
+                "In Entra ID > App registrations > API permissions, add Microsoft Graph > Application permissions > Mail.Send, then Grant admin consent (limit it to the mailbox with an RBAC for Applications role assignment).",
+            ));
+        }
+        return Ok(claims);
     }
     if !claims.roles.iter().any(|role| role == "SMTP.SendAsApp") {
         return Err(fail(
@@ -117,12 +161,12 @@ mod tests {
         let token = jwt(&format!(
             r#"{{"aud":"https://outlook.office365.com","tid":"{TENANT}","roles":["SMTP.SendAsApp"],"exp":1}}"#
         ));
-        let claims = check_claims(&token, Some(TENANT)).unwrap();
+        let claims = check_claims(&token, Some(TENANT), Resource::Exchange).unwrap();
         assert_eq!(claims.roles, ["SMTP.SendAsApp"]);
         let by_app_id = jwt(&format!(
             r#"{{"aud":"00000002-0000-0ff1-ce00-000000000000","tid":"{TENANT}","roles":["SMTP.SendAsApp"]}}"#
         ));
-        assert!(check_claims(&by_app_id, None).is_ok());
+        assert!(check_claims(&by_app_id, None, Resource::Exchange).is_ok());
     }
 
     #[test]
@@ -130,7 +174,7 @@ mod tests {
         let token = jwt(&format!(
             r#"{{"aud":"https://outlook.office365.com","tid":"{TENANT}","roles":["Mail.Send"]}}"#
         ));
-        let d = check_claims(&token, Some(TENANT)).unwrap_err();
+        let d = check_claims(&token, Some(TENANT), Resource::Exchange).unwrap_err();
         assert_eq!(d.code, "token-missing-role");
         assert!(d.hint.contains("Grant admin consent"));
     }
@@ -141,18 +185,24 @@ mod tests {
             r#"{{"aud":"https://graph.microsoft.com","tid":"{TENANT}","roles":["SMTP.SendAsApp"]}}"#
         ));
         assert_eq!(
-            check_claims(&graph, None).unwrap_err().code,
+            check_claims(&graph, None, Resource::Exchange)
+                .unwrap_err()
+                .code,
             "token-audience"
         );
         let other = jwt(
             r#"{"aud":"https://outlook.office365.com","tid":"00000000-0000-0000-0000-000000000001","roles":["SMTP.SendAsApp"]}"#,
         );
         assert_eq!(
-            check_claims(&other, Some(TENANT)).unwrap_err().code,
+            check_claims(&other, Some(TENANT), Resource::Exchange)
+                .unwrap_err()
+                .code,
             "token-tenant"
         );
         assert_eq!(
-            check_claims("opaque-token", None).unwrap_err().code,
+            check_claims("opaque-token", None, Resource::Exchange)
+                .unwrap_err()
+                .code,
             "token-not-jwt"
         );
     }
@@ -167,5 +217,28 @@ mod tests {
             decoded,
             b"user=noreply@contoso.com\x01auth=Bearer eyJ0.abc.def\x01\x01"
         );
+    }
+
+    #[test]
+    fn a_graph_token_needs_graph_as_audience_and_mail_send() {
+        let good = jwt(&format!(
+            r#"{{"aud":"https://graph.microsoft.com","tid":"{TENANT}","roles":["Mail.Send"]}}"#
+        ));
+        assert!(check_claims(&good, Some(TENANT), Resource::Graph).is_ok());
+        let exchange = jwt(&format!(
+            r#"{{"aud":"https://outlook.office365.com","tid":"{TENANT}","roles":["SMTP.SendAsApp"]}}"#
+        ));
+        assert_eq!(
+            check_claims(&exchange, Some(TENANT), Resource::Graph)
+                .unwrap_err()
+                .code,
+            "token-audience"
+        );
+        let no_role = jwt(&format!(
+            r#"{{"aud":"https://graph.microsoft.us","tid":"{TENANT}","roles":["User.Read.All"]}}"#
+        ));
+        let refused = check_claims(&no_role, Some(TENANT), Resource::Graph).unwrap_err();
+        assert_eq!(refused.code, "token-missing-role");
+        assert!(refused.hint.contains("Mail.Send"));
     }
 }

@@ -5,17 +5,21 @@
 //! same rule on its own).
 
 use crate::api::smtp::{
-    OAuthCertificateInfo, SmtpPage, generate_oauth_certificate, get_smtp_settings,
-    save_smtp_settings, test_smtp_connection, upload_oauth_certificate,
+    OAuthCertificateInfo, SmtpPage, discard_next_client_secret, generate_oauth_certificate,
+    get_smtp_settings, save_smtp_settings, stage_next_client_secret, switch_to_next_client_secret,
+    test_next_client_secret, test_smtp_connection, upload_oauth_certificate,
 };
 use crate::components::{
     Banner, BannerKind, CopyButton, DiagnosisPanel, Field, LeftNav, PageHeader, PemDownload,
     Switch, submitted_form_data, use_can,
 };
 use crate::domain::connection_test::{ConnectionTestReport, StepStatus};
-use crate::domain::exchange::{OBJECT_ID_NOTE, parse_enterprise_object_id, setup_script};
+use crate::domain::exchange::{
+    OBJECT_ID_NOTE, graph_setup_script, parse_enterprise_object_id, setup_script,
+};
 use crate::domain::smtp::{
-    AuthorityUrl, ClientId, Cloud, SmtpSettingsForm, StoredSecrets, TenantId,
+    AuthorityUrl, ClientId, Cloud, NextSecretForm, SmtpSettingsForm, StoredSecrets, TenantId,
+    graph_scope,
 };
 use crate::domain::transcript::{Direction, to_text};
 use crate::domain::{Access, EmailAddress, FieldError};
@@ -74,6 +78,8 @@ struct FormSignals {
     client_secret: RwSignal<String>,
     secret_expiry: RwSignal<String>,
     certificate_id: RwSignal<String>,
+    transport: RwSignal<String>,
+    graph_endpoint: RwSignal<String>,
 }
 
 impl FormSignals {
@@ -99,6 +105,12 @@ impl FormSignals {
             client_secret: RwSignal::new(String::new()),
             secret_expiry: RwSignal::new(form.secret_expiry.clone()),
             certificate_id: RwSignal::new(form.certificate_id.clone()),
+            transport: RwSignal::new(if form.transport.is_empty() {
+                "smtp".into()
+            } else {
+                form.transport.clone()
+            }),
+            graph_endpoint: RwSignal::new(form.graph_endpoint.clone()),
         }
     }
 
@@ -121,6 +133,8 @@ impl FormSignals {
             client_secret: self.client_secret.get(),
             secret_expiry: self.secret_expiry.get(),
             certificate_id: self.certificate_id.get(),
+            transport: self.transport.get(),
+            graph_endpoint: self.graph_endpoint.get(),
         }
     }
 }
@@ -152,6 +166,8 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
     let f = FormSignals::new(&page.form);
     let password_set = RwSignal::new(page.password_set);
     let secret_set = RwSignal::new(page.client_secret_set);
+    let next_secret_set = RwSignal::new(page.next_secret_set);
+    let next_secret_expiry = RwSignal::new(page.next_secret_expiry.clone());
     let certificate = RwSignal::new(page.certificate.clone());
     let client_error = RwSignal::new(None::<FieldError>);
     let tested_form = RwSignal::new(None::<SmtpSettingsForm>);
@@ -232,6 +248,8 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
     };
     let oauth = move || f.use_authentication.get() && f.auth_type.get() == "oauth";
     let password_auth = move || f.use_authentication.get() && f.auth_type.get() == "password";
+    // Graph needs no SMTP server, port or STARTTLS.
+    let graph = move || oauth() && f.transport.get() == "graph";
     let endpoint = move || {
         let tenant = f.tenant_id.get();
         let tenant = if tenant.trim().is_empty() {
@@ -244,11 +262,22 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
             None => format!("{{authority}}/{tenant}/oauth2/v2.0/token"),
         }
     };
+    let cloud_on_screen =
+        move || cloud_of(&f.cloud.get(), &f.custom_authority.get()).unwrap_or(Cloud::Global);
+    let graph_root = move || {
+        let typed = f.graph_endpoint.get();
+        if typed.trim().is_empty() {
+            cloud_on_screen().graph_root()
+        } else {
+            typed.trim().trim_end_matches('/').to_string()
+        }
+    };
     let scope = move || {
-        cloud_of(&f.cloud.get(), &f.custom_authority.get())
-            .unwrap_or(Cloud::Global)
-            .scope()
-            .to_string()
+        if graph() {
+            graph_scope(&cloud_on_screen(), &graph_root())
+        } else {
+            cloud_on_screen().scope().to_string()
+        }
     };
     let banner = move || {
         client_error
@@ -272,6 +301,10 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
         <div class="settings-form smtp-form">
             <fieldset class="form-section" disabled=move || !can_change.get()>
                 <legend>"SMTP Server Settings"</legend>
+                <Show when=move || graph()>
+                    <p class="hint wide-hint graph-note">"Mail goes through Microsoft Graph (sendMail) over HTTPS: no SMTP server, port or STARTTLS is used."</p>
+                </Show>
+                <Show when=move || !graph()>
                 <Field label="SMTP Server" for_id="smtp-server" required=true error=error_for("smtp_server")
                     hint="Host name or IP address; smtp.office365.com for Exchange Online.">
                     <input id="smtp-server" type="text" maxlength="253" autocomplete="off"
@@ -282,16 +315,19 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
                     <input id="smtp-port" type="text" inputmode="numeric" maxlength="5" class="short"
                         prop:value=f.smtp_port on:input=move |ev| f.smtp_port.set(event_target_value(&ev)) />
                 </Field>
+                </Show>
                 <Field label="Connection Timeout" for_id="smtp-timeout" required=true error=error_for("connection_timeout")
                     hint="Seconds (1-300) for the whole test: token, connection and SMTP dialogue.">
                     <input id="smtp-timeout" type="text" inputmode="numeric" maxlength="3" class="short"
                         prop:value=f.connection_timeout on:input=move |ev| f.connection_timeout.set(event_target_value(&ev)) />
                 </Field>
             </fieldset>
+            <Show when=move || !graph()>
             <fieldset class="form-section" disabled=move || !can_change.get()>
                 <legend>"Encryption settings"</legend>
                 <Switch id="smtp-use-tls" label="Use TLS/SSL Encryption" checked=f.use_tls />
             </fieldset>
+            </Show>
             <fieldset class="form-section" disabled=move || !can_change.get()>
                 <legend>"Authentication Settings"</legend>
                 <Switch id="smtp-use-auth" label="Use Authentication Settings" checked=f.use_authentication />
@@ -327,6 +363,25 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
                     </Field>
                 </Show>
                 <Show when=oauth>
+                    <div class="field" role="radiogroup" aria-label="Transport">
+                        <span class="radio-label">"Transport"</span>
+                        <div class="control radios">
+                            <label class="radio">
+                                <input type="radio" name="transport" value="smtp"
+                                    prop:checked=move || f.transport.get() != "graph"
+                                    on:change=move |_| f.transport.set("smtp".into()) />
+                                "SMTP AUTH (XOAUTH2)"
+                            </label>
+                            <label class="radio">
+                                <input type="radio" name="transport" value="graph"
+                                    prop:checked=move || f.transport.get() == "graph"
+                                    on:change=move |_| f.transport.set("graph".into()) />
+                                "Microsoft Graph (sendMail)"
+                            </label>
+                            {move || error_for("transport").get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                            <p class="hint">"Graph sends where the tenant turned SMTP AUTH off (535 5.7.139); the app needs Mail.Send instead of SMTP.SendAsApp."</p>
+                        </div>
+                    </div>
                     <Field label="Cloud" for_id="smtp-cloud" required=true error=error_for("cloud")
                         hint="Sets the authority, the scope and the default SMTP host together.">
                         <select id="smtp-cloud" on:change=move |ev| on_cloud(event_target_value(&ev))>
@@ -340,6 +395,14 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
                             hint="https://host[:port][/path]; plain http only for a loopback host.">
                             <input id="smtp-authority" type="text" maxlength="512" autocomplete="off"
                                 prop:value=f.custom_authority on:input=move |ev| f.custom_authority.set(event_target_value(&ev)) />
+                        </Field>
+                    </Show>
+                    <Show when=move || graph()>
+                        <Field label="Graph Endpoint" for_id="smtp-graph-endpoint" error=error_for("graph_endpoint")
+                            hint="Blank: the cloud's own. US Government DoD: https://dod-graph.microsoft.us.">
+                            <input id="smtp-graph-endpoint" type="text" maxlength="512" autocomplete="off" spellcheck="false"
+                                placeholder=move || cloud_on_screen().graph_root()
+                                prop:value=f.graph_endpoint on:input=move |ev| f.graph_endpoint.set(event_target_value(&ev)) />
                         </Field>
                     </Show>
                     <Field label="Username" for_id="smtp-mailbox" required=true error=error_for("username")
@@ -396,6 +459,12 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
                             prop:value=f.secret_expiry on:input=move |ev| f.secret_expiry.set(event_target_value(&ev)) />
                     </Field>
                     </Show>
+                    <Show when=move || graph()>
+                        <Field label="Graph sendMail API" for_id="smtp-graph-api">
+                            <input id="smtp-graph-api" type="text" readonly
+                                prop:value=move || format!("{}/v1.0/users/{}/sendMail", graph_root(), f.username.get().trim()) />
+                        </Field>
+                    </Show>
                     <Field label="OAuth Token Endpoint API" for_id="smtp-endpoint">
                         <input id="smtp-endpoint" type="text" readonly prop:value=endpoint />
                     </Field>
@@ -423,20 +492,169 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
             {updated.map(|text| view! { <p class="hint saved-by">{text}</p> })}
         </div>
         {move || report().map(|report| view! { <TestResult report /> })}
+        <Show when=move || oauth() && f.credential.get() != "certificate" && secret_set.get()>
+            <NextSecretPanel f secret_set next_secret_set next_secret_expiry />
+        </Show>
         <Show when=oauth>
             <ExchangeHelper f />
         </Show>
     }
 }
 
+/// Next Client Secret: entered before the current one expires, tested
+/// (token only or every rung), staged in the vault, and made current by
+/// Switch Now after a passed test, or by delivery itself when Entra ID
+/// refuses the current one. Write-only, like the current secret.
+#[component]
+fn NextSecretPanel(
+    f: FormSignals,
+    secret_set: RwSignal<bool>,
+    next_secret_set: RwSignal<bool>,
+    next_secret_expiry: RwSignal<String>,
+) -> impl IntoView {
+    let can_change = use_can(Access::ChangeSystemSettings);
+    let value = RwSignal::new(String::new());
+    let expiry = RwSignal::new(next_secret_expiry.get_untracked());
+    let form = move || NextSecretForm {
+        next_client_secret: value.get(),
+        next_secret_expiry: expiry.get(),
+    };
+    let client_error = RwSignal::new(None::<FieldError>);
+    let test_action = Action::new(|(form, whole): &(NextSecretForm, bool)| {
+        test_next_client_secret(form.clone(), *whole)
+    });
+    let stage_action = Action::new(|form: &NextSecretForm| stage_next_client_secret(form.clone()));
+    let switch_action = Action::new(|_: &()| switch_to_next_client_secret());
+    let discard_action = Action::new(|_: &()| discard_next_client_secret());
+    let message = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<crate::api::ApiError>);
+    // What the server said after each action: the page's new state.
+    let apply = move |page: SmtpPage, text: &str| {
+        secret_set.set(page.client_secret_set);
+        next_secret_set.set(page.next_secret_set);
+        next_secret_expiry.set(page.next_secret_expiry.clone());
+        f.secret_expiry.set(page.form.secret_expiry.clone());
+        value.set(String::new());
+        expiry.set(page.next_secret_expiry);
+        error.set(None);
+        message.set(Some(text.to_string()));
+    };
+    Effect::new(move |_| match stage_action.value().get() {
+        Some(Ok(page)) => apply(page, "The next client secret is staged."),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    Effect::new(move |_| match switch_action.value().get() {
+        Some(Ok(page)) => apply(
+            page,
+            "Switched: the next client secret is now the current one.",
+        ),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    Effect::new(move |_| match discard_action.value().get() {
+        Some(Ok(page)) => apply(page, "The staged next client secret was discarded."),
+        Some(Err(e)) => error.set(Some(e)),
+        None => {}
+    });
+    let report = move || test_action.value().get().and_then(|r| r.ok());
+    let test_error = move || test_action.value().get().and_then(|r| r.err());
+    let checked = move || match form().validate(next_secret_set.get_untracked()) {
+        Ok(_) => {
+            client_error.set(None);
+            true
+        }
+        Err(e) => {
+            client_error.set(Some(e));
+            false
+        }
+    };
+    let run_test = move |whole: bool| {
+        if checked() {
+            message.set(None);
+            test_action.dispatch((form(), whole));
+        }
+    };
+    let error_for = move |field: &'static str| {
+        Signal::derive(move || {
+            client_error
+                .get()
+                .filter(|e| e.field == field)
+                .map(|e| e.message)
+                .or_else(|| test_error().and_then(|e| e.field_message(field)))
+                .or_else(|| error.get().and_then(|e| e.field_message(field)))
+        })
+    };
+    let banner = move || error.get().or_else(test_error).and_then(|e| e.banner());
+    let busy = move || {
+        test_action.pending().get()
+            || stage_action.pending().get()
+            || switch_action.pending().get()
+            || discard_action.pending().get()
+    };
+    // Switch Now follows a passed test of the staged secret (the value
+    // field blank: the test used the staged one).
+    let switch_allowed = move || {
+        can_change.get()
+            && next_secret_set.get()
+            && value.get().is_empty()
+            && report().is_some_and(|r| r.passed())
+    };
+    view! {
+        <section class="helper next-secret" aria-label="Next client secret">
+            <h2>"Next Client Secret"</h2>
+            <p class="hint wide-hint">"Enter the app's next secret before the current one expires. Stage keeps it sealed beside the current one; Switch Now makes it current after a passed test, and delivery switches to it by itself if Entra ID refuses the current secret as invalid or expired (AADSTS7000215, AADSTS7000222)."</p>
+            {move || next_secret_set.get().then(|| view! {
+                <p class="secret-state"><span class="badge ok">"Next secret staged"</span>
+                    {move || { let e = next_secret_expiry.get(); (!e.is_empty()).then(|| format!(" expires {e}")) }}
+                </p>
+            })}
+            {move || banner().map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
+            {move || message.get().map(|text| view! { <Banner kind=BannerKind::Success>{text}</Banner> })}
+            <fieldset class="next-secret-fields" disabled=move || !can_change.get()>
+                <Field label="Next Client Secret" for_id="smtp-next-secret" error=error_for("next_client_secret")
+                    hint="The new secret's Value. Write-only: blank keeps the staged one.">
+                    <input id="smtp-next-secret" type="password" autocomplete="new-password"
+                        placeholder=move || if next_secret_set.get() { "•••••••• (staged)" } else { "" }
+                        prop:value=value on:input=move |ev| value.set(event_target_value(&ev)) />
+                </Field>
+                <Field label="Next Secret Expiry Date" for_id="smtp-next-expiry" error=error_for("next_secret_expiry")
+                    hint="YYYY-MM-DD, as Entra ID shows for the new secret.">
+                    <input id="smtp-next-expiry" type="date" class="short"
+                        prop:value=expiry on:input=move |ev| expiry.set(event_target_value(&ev)) />
+                </Field>
+            </fieldset>
+            <div class="form-actions">
+                <button type="button" class="btn" disabled=move || !can_change.get() || busy()
+                    on:click=move |_| run_test(false)>"Test Token with Next Secret"</button>
+                <button type="button" class="btn" disabled=move || !can_change.get() || busy()
+                    on:click=move |_| run_test(true)>"Full Test with Next Secret"</button>
+                <button type="button" class="btn" disabled=move || !can_change.get() || busy()
+                    on:click=move |_| { if checked() { message.set(None); stage_action.dispatch(form()); } }>"Stage"</button>
+                <button type="button" class="btn primary" disabled=move || !switch_allowed() || busy()
+                    on:click=move |_| { switch_action.dispatch(()); }>"Switch Now"</button>
+                <button type="button" class="btn" disabled=move || !can_change.get() || !next_secret_set.get() || busy()
+                    on:click=move |_| { discard_action.dispatch(()); }>"Discard"</button>
+            </div>
+            {move || report().map(|report| view! {
+                <TestResult report label="Next secret test result" title="Test with Next Secret" />
+            })}
+        </section>
+    }
+}
+
 /// The Test Connection ladder, the diagnosis of the failing rung, and the transcript.
 #[component]
-fn TestResult(report: ConnectionTestReport) -> impl IntoView {
+fn TestResult(
+    report: ConnectionTestReport,
+    #[prop(default = "Test Connection result")] label: &'static str,
+    #[prop(default = "Test Connection")] title: &'static str,
+) -> impl IntoView {
     let passed = report.passed();
     let transcript_text = to_text(&report.transcript);
     view! {
-        <section class="test-result" aria-label="Test Connection result">
-            <h2>"Test Connection"
+        <section class="test-result" aria-label=label>
+            <h2>{title}
                 <span class="total">{format!("{} ms", report.total_millis)}</span>
             </h2>
             {if passed {
@@ -503,12 +721,20 @@ fn ExchangeHelper(f: FormSignals) -> impl IntoView {
             .map_err(|_| "Enter the mailbox (Username) above.".to_string())?;
         let object =
             parse_enterprise_object_id("object_id", &object_id.get()).map_err(|e| e.message)?;
-        Ok(setup_script(&client, &object, &mailbox, &tenant))
+        Ok(if f.transport.get() == "graph" {
+            graph_setup_script(&client, &object, &mailbox, &tenant)
+        } else {
+            setup_script(&client, &object, &mailbox, &tenant)
+        })
     };
     view! {
         <section class="helper" aria-label="Exchange set-up helper">
             <h2>"Exchange Online set-up helper"</h2>
-            <p class="hint wide-hint">"Exchange must know the Entra app before it accepts its tokens for this mailbox. An Exchange administrator runs these lines once."</p>
+            <p class="hint wide-hint">{move || if f.transport.get() == "graph" {
+                "Exchange must grant the Entra app Mail.Send on this mailbox (and only on it) before Graph sends as it. An Exchange administrator runs these lines once."
+            } else {
+                "Exchange must know the Entra app before it accepts its tokens for this mailbox. An Exchange administrator runs these lines once."
+            }}</p>
             <Field label="Enterprise Application Object ID" for_id="exchange-object-id" hint=OBJECT_ID_NOTE>
                 <input id="exchange-object-id" type="text" maxlength="36" autocomplete="off" spellcheck="false"
                     prop:value=object_id on:input=move |ev| object_id.set(event_target_value(&ev)) />

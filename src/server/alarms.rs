@@ -307,13 +307,20 @@ pub async fn run_check(state: &AppState) -> anyhow::Result<CheckRun> {
                 );
             }
         } else if oauth && let Some(at) = date_start(&smtp.secret_expiry) {
-            expiry(
-                AlarmCode::SecretExpiring,
-                AlarmCode::SecretExpired,
-                format!("secret:{}", smtp.secret_expiry.trim()),
-                &format!("The client secret of app {}", smtp.client_id),
-                at,
-            );
+            // A staged next secret that outlives the current one takes
+            // over by itself: no need to warn before the current expires.
+            let covered = date_start(&smtp.next_secret_expiry).is_some_and(|next| next > at);
+            if covered && at > now {
+                tracing::debug!(target: "alarms", "the client secret expires {}, a later next secret is staged", smtp.secret_expiry);
+            } else {
+                expiry(
+                    AlarmCode::SecretExpiring,
+                    AlarmCode::SecretExpired,
+                    format!("secret:{}", smtp.secret_expiry.trim()),
+                    &format!("The client secret of app {}", smtp.client_id),
+                    at,
+                );
+            }
         }
     }
     for cert in db::certificates::list(&state.db).await? {

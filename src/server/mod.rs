@@ -10,6 +10,7 @@ pub mod db;
 pub mod deployment;
 pub mod edge;
 pub mod ers;
+pub mod graph;
 pub mod guests;
 pub mod http;
 pub mod https;

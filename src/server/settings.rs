@@ -18,6 +18,8 @@ use std::sync::Arc;
 /// Vault purposes. The record ID is always "1": each is a single setting.
 pub const SMTP_PASSWORD: &str = "smtp.password";
 pub const SMTP_CLIENT_SECRET: &str = "smtp.client_secret";
+/// The next client secret, staged before the current one expires.
+pub const SMTP_NEXT_CLIENT_SECRET: &str = "smtp.next_client_secret";
 pub const PROXY_PASSWORD: &str = "proxy.password";
 /// Keyed by the certificate's ID in `oauth_certificates`.
 pub const OAUTH_CERTIFICATE_KEY: &str = "oauth.certificate_key";
@@ -31,6 +33,7 @@ pub fn default_smtp_form() -> SmtpSettingsForm {
         auth_type: "oauth".into(),
         cloud: "global".into(),
         credential: "secret".into(),
+        transport: "smtp".into(),
         ..Default::default()
     }
 }
@@ -118,6 +121,27 @@ pub async fn effective_secret(
     })
 }
 
+/// Makes the staged next client secret the current one, with its expiry
+/// date, inside the caller's transaction. False when none is staged (any
+/// more: another node or admin may have switched first).
+pub async fn adopt_next_secret(
+    state: &AppState,
+    conn: &mut sqlx::AnyConnection,
+    next: &Secret,
+    by: &str,
+) -> anyhow::Result<bool> {
+    let now = state.now();
+    if db::smtp::adopt_next_secret(&mut *conn, now, by).await? == 0 {
+        return Ok(false);
+    }
+    state
+        .vault
+        .put_in(&mut *conn, SMTP_CLIENT_SECRET, SINGLETON, next, now)
+        .await?;
+    db::vault::delete(&mut *conn, SMTP_NEXT_CLIENT_SECRET, SINGLETON).await?;
+    Ok(true)
+}
+
 /// The rustls configuration for outbound TLS: system roots plus the
 /// imported certificates with the infrastructure trust role.
 pub async fn trust(state: &AppState) -> anyhow::Result<Arc<ClientConfig>> {
@@ -171,6 +195,26 @@ const TEST_VALID_FOR_MS: i64 = 30 * 60 * 1000;
 /// different nodes); sealed, so the digest of the secret it used is
 /// readable only with the master key.
 const PASSED_TEST: &str = "smtp.passed_test";
+/// Likewise for a test of the saved settings with the staged next secret,
+/// which allows Switch Now.
+const PASSED_NEXT_SECRET_TEST: &str = "smtp.passed_next_secret_test";
+
+/// Which passed test: of the values on screen, or of the saved settings
+/// with the next client secret.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TestOf {
+    Settings,
+    NextSecret,
+}
+
+impl TestOf {
+    fn purpose(self) -> &'static str {
+        match self {
+            TestOf::Settings => PASSED_TEST,
+            TestOf::NextSecret => PASSED_NEXT_SECRET_TEST,
+        }
+    }
+}
 
 /// The last Test Connection an admin passed: its values' fingerprint, a
 /// digest of the secret it used, and when.
@@ -197,6 +241,16 @@ pub async fn record_passed_test(
     settings: &SmtpSettings,
     secret: Option<&Secret>,
 ) -> anyhow::Result<()> {
+    record_passed(state, TestOf::Settings, admin, settings, secret).await
+}
+
+pub async fn record_passed(
+    state: &AppState,
+    test: TestOf,
+    admin: &str,
+    settings: &SmtpSettings,
+    secret: Option<&Secret>,
+) -> anyhow::Result<()> {
     let passed = PassedTest {
         fingerprint: settings.fingerprint(),
         secret_sha256: secret_digest(secret),
@@ -205,14 +259,18 @@ pub async fn record_passed_test(
     let sealed = Secret::new(serde_json::to_string(&passed)?);
     state
         .vault
-        .put(PASSED_TEST, admin, &sealed, state.now())
+        .put(test.purpose(), admin, &sealed, state.now())
         .await?;
     Ok(())
 }
 
 /// Forgets `admin`'s passed test (a failed test, or a save that used it).
 pub async fn forget_passed_test(state: &AppState, admin: &str) -> anyhow::Result<()> {
-    state.vault.delete(PASSED_TEST, admin).await?;
+    forget_passed(state, TestOf::Settings, admin).await
+}
+
+pub async fn forget_passed(state: &AppState, test: TestOf, admin: &str) -> anyhow::Result<()> {
+    state.vault.delete(test.purpose(), admin).await?;
     Ok(())
 }
 
@@ -224,7 +282,19 @@ pub async fn passed_test_allows(
     settings: &SmtpSettings,
     secret: Option<&Secret>,
 ) -> anyhow::Result<bool> {
-    let Some(sealed) = state.vault.get(PASSED_TEST, admin).await? else {
+    passed_allows(state, TestOf::Settings, admin, settings, secret).await
+}
+
+/// Whether `admin` passed `test` with these settings and this secret, on
+/// any node, within the last 30 minutes.
+pub async fn passed_allows(
+    state: &AppState,
+    test: TestOf,
+    admin: &str,
+    settings: &SmtpSettings,
+    secret: Option<&Secret>,
+) -> anyhow::Result<bool> {
+    let Some(sealed) = state.vault.get(test.purpose(), admin).await? else {
         return Ok(false);
     };
     let Ok(passed) = serde_json::from_str::<PassedTest>(sealed.expose()) else {
@@ -239,7 +309,7 @@ pub async fn passed_test_allows(
 /// The names of the fields that differ between two forms (for the audit
 /// log: names only, never values).
 pub fn changed_fields(before: &SmtpSettingsForm, after: &SmtpSettingsForm) -> Vec<&'static str> {
-    let text_fields: [(&'static str, &String, &String); 12] = [
+    let text_fields: [(&'static str, &String, &String); 14] = [
         ("smtp_server", &before.smtp_server, &after.smtp_server),
         ("smtp_port", &before.smtp_port, &after.smtp_port),
         (
@@ -260,6 +330,12 @@ pub fn changed_fields(before: &SmtpSettingsForm, after: &SmtpSettingsForm) -> Ve
         ("credential", &before.credential, &after.credential),
         ("secret_expiry", &before.secret_expiry, &after.secret_expiry),
         ("certificate", &before.certificate_id, &after.certificate_id),
+        ("transport", &before.transport, &after.transport),
+        (
+            "graph_endpoint",
+            &before.graph_endpoint,
+            &after.graph_endpoint,
+        ),
     ];
     let mut changed: Vec<&'static str> = text_fields
         .into_iter()

@@ -19,6 +19,9 @@ pub struct SmtpRow {
     pub credential: String,
     pub secret_expiry: String,
     pub certificate_id: Option<i64>,
+    pub transport: String,
+    pub graph_endpoint: String,
+    pub next_secret_expiry: String,
     pub updated_at: i64,
     pub updated_by: String,
 }
@@ -46,6 +49,8 @@ impl SmtpRow {
                 .certificate_id
                 .map(|id| id.to_string())
                 .unwrap_or_default(),
+            transport: self.transport.clone(),
+            graph_endpoint: self.graph_endpoint.clone(),
         }
     }
 }
@@ -54,7 +59,8 @@ pub async fn get(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<SmtpRow>> {
     sqlx::query_as(
         "SELECT smtp_server, smtp_port, connection_timeout, use_tls, use_authentication, auth_type, \
          username, cloud, custom_authority, client_id, tenant_id, credential, secret_expiry, \
-         certificate_id, updated_at, updated_by FROM smtp_settings WHERE id = 1",
+         certificate_id, transport, graph_endpoint, next_secret_expiry, updated_at, updated_by \
+         FROM smtp_settings WHERE id = 1",
     )
     .fetch_optional(db)
     .await
@@ -73,8 +79,10 @@ pub async fn put(
     sqlx::query(
         "INSERT INTO smtp_settings (id, smtp_server, smtp_port, connection_timeout, use_tls, \
          use_authentication, auth_type, username, cloud, custom_authority, client_id, tenant_id, \
-         credential, secret_expiry, certificate_id, updated_at, updated_by) \
-         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         credential, secret_expiry, certificate_id, updated_at, updated_by, transport, \
+         graph_endpoint) \
+         VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18) \
          ON CONFLICT (id) DO UPDATE SET smtp_server = excluded.smtp_server, \
          smtp_port = excluded.smtp_port, connection_timeout = excluded.connection_timeout, \
          use_tls = excluded.use_tls, use_authentication = excluded.use_authentication, \
@@ -83,7 +91,8 @@ pub async fn put(
          tenant_id = excluded.tenant_id, credential = excluded.credential, \
          secret_expiry = excluded.secret_expiry, certificate_id = excluded.certificate_id, \
          updated_at = excluded.updated_at, \
-         updated_by = excluded.updated_by",
+         updated_by = excluded.updated_by, transport = excluded.transport, \
+         graph_endpoint = excluded.graph_endpoint",
     )
     .bind(form.smtp_server.trim())
     .bind(i64::from(port))
@@ -101,6 +110,12 @@ pub async fn put(
     .bind(certificate_id)
     .bind(now)
     .bind(by)
+    .bind(if form.transport == "graph" {
+        "graph"
+    } else {
+        "smtp"
+    })
+    .bind(form.graph_endpoint.trim())
     .execute(db)
     .await?;
     Ok(())
@@ -113,4 +128,36 @@ pub async fn oauth_mailbox(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<Stri
         .await?
         .filter(|smtp| smtp.use_authentication && smtp.auth_type == "oauth")
         .map(|smtp| smtp.username))
+}
+
+/// Records the staged next secret's expiry date (blank: none staged).
+pub async fn set_next_secret_expiry(
+    db: impl AnyExecutor<'_>,
+    expiry: &str,
+    now: i64,
+    by: &str,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE smtp_settings SET next_secret_expiry = $1, updated_at = $2, updated_by = $3 \
+         WHERE id = 1",
+    )
+    .bind(expiry)
+    .bind(now)
+    .bind(by)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// The staged secret becomes the current one: its expiry date moves over.
+pub async fn adopt_next_secret(db: impl AnyExecutor<'_>, now: i64, by: &str) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE smtp_settings SET secret_expiry = next_secret_expiry, next_secret_expiry = '', \
+         updated_at = $1, updated_by = $2 WHERE id = 1 AND next_secret_expiry <> ''",
+    )
+    .bind(now)
+    .bind(by)
+    .execute(db)
+    .await?
+    .rows_affected())
 }

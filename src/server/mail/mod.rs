@@ -20,7 +20,7 @@ macro_rules! mail_log {
 
 pub mod pacing;
 pub mod subject;
-mod transport;
+pub(crate) mod transport;
 pub mod worker;
 
 use crate::domain::Secret;
@@ -150,6 +150,9 @@ pub struct Mailer {
     pub delivery_alarms_may_be_open: std::sync::atomic::AtomicBool,
     /// Connections open at once to each sending mailbox.
     gates: std::sync::Mutex<std::collections::HashMap<String, Arc<pacing::ConnectionGate>>>,
+    /// Microsoft Graph requests in flight per mailbox on this node.
+    graph_requests:
+        std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
     /// The limits in force, loaded by the workers with each settings change.
     pub paced: std::sync::Mutex<Option<pacing::Paced>>,
     /// Delivery's writes (claims, recorded results) take turns here. Left
@@ -185,6 +188,7 @@ impl Mailer {
             transport: transport::TransportSlot::default(),
             delivery_alarms_may_be_open: std::sync::atomic::AtomicBool::new(true),
             gates: Default::default(),
+            graph_requests: Default::default(),
             paced: std::sync::Mutex::new(None),
             writes: tokio::sync::Mutex::new(()),
             owner: instance.to_string(),
@@ -223,6 +227,26 @@ impl Mailer {
     }
 
     /// The connection gate of a sending mailbox (lower-case).
+    /// A turn to call Graph for `mailbox`: Graph answers 429 to more than
+    /// four concurrent requests per mailbox.
+    pub async fn graph_turn(&self, mailbox: &str) -> tokio::sync::OwnedSemaphorePermit {
+        let turns = self
+            .graph_requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(mailbox.to_ascii_lowercase())
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Semaphore::new(
+                    crate::server::graph::CONCURRENT_REQUESTS_PER_MAILBOX,
+                ))
+            })
+            .clone();
+        turns
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
+    }
+
     pub fn gate(&self, mailbox: &str) -> Arc<pacing::ConnectionGate> {
         self.gates
             .lock()

@@ -5,6 +5,7 @@ use crate::domain::Secret;
 use crate::domain::smtp::SmtpSettings;
 use crate::server::AppState;
 use crate::server::db;
+use crate::server::graph::GraphClient;
 use crate::server::mail::pacing::ConnectionSlot;
 use crate::server::oauth::client::HttpSetup;
 use crate::server::settings;
@@ -28,6 +29,8 @@ pub struct Prepared {
     /// For token requests: the same trust store and the proxy.
     pub http: HttpSetup,
     pub hello_name: String,
+    /// The Graph client, when mail goes through Microsoft Graph.
+    pub graph: Option<GraphClient>,
 }
 
 impl Prepared {
@@ -170,7 +173,8 @@ async fn load(state: &AppState, generation: u64) -> Result<Prepared, Unprepared>
     let imported = db::certificates::infrastructure_ders(&state.db)
         .await
         .map_err(|e| failed(e.into()))?;
-    let starttls = if settings.use_tls {
+    let graph_endpoint = settings.graph_endpoint().map(str::to_string);
+    let starttls = if settings.use_tls && graph_endpoint.is_none() {
         Some(
             tls_parameters(settings.host.as_str(), &imported)
                 .map_err(|e| failed(anyhow::anyhow!("TLS set-up: {e}")))?,
@@ -184,6 +188,13 @@ async fn load(state: &AppState, generation: u64) -> Result<Prepared, Unprepared>
         proxy: settings::proxy(state).await.map_err(failed)?,
         timeout,
     };
+    let graph = match graph_endpoint {
+        Some(endpoint) => Some(
+            GraphClient::new(&http, &endpoint)
+                .map_err(|d| failed(anyhow::anyhow!("Microsoft Graph client: {}", d.message)))?,
+        ),
+        None => None,
+    };
     Ok(Prepared {
         generation,
         settings,
@@ -191,5 +202,6 @@ async fn load(state: &AppState, generation: u64) -> Result<Prepared, Unprepared>
         starttls,
         http,
         hello_name: state.config.node_name.clone(),
+        graph,
     })
 }

@@ -1,4 +1,4 @@
-//! The OAuth token cache: one token per (authority, tenant, client), reused
+//! The OAuth token cache: one token per (authority, tenant, client, scope), reused
 //! until shortly before it expires, refreshed by exactly one caller at a
 //! time however many senders ask at once.
 
@@ -14,6 +14,8 @@ pub struct CacheKey {
     pub authority: String,
     pub tenant: String,
     pub client_id: String,
+    /// Exchange Online's or Graph's: the same app gets one token for each.
+    pub scope: String,
 }
 
 /// A token as the endpoint returned it.
@@ -122,6 +124,7 @@ mod tests {
             authority: "https://login.microsoftonline.com".into(),
             tenant: tenant.into(),
             client_id: "1b2c3d4e-0000-4000-8000-00000000abcd".into(),
+            scope: "https://outlook.office365.com/.default".into(),
         }
     }
 

@@ -106,14 +106,17 @@ struct Captured {
     body: String,
 }
 
-fn host_of(url: &str) -> String {
+pub(crate) fn host_of(url: &str) -> String {
     reqwest::Url::parse(url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default()
 }
 
-fn build_http_client(setup: &HttpSetup, via_proxy: bool) -> Result<reqwest::Client, String> {
+pub(crate) fn build_http_client(
+    setup: &HttpSetup,
+    via_proxy: bool,
+) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .use_preconfigured_tls((*setup.tls).clone())
         .timeout(setup.timeout)
@@ -136,7 +139,7 @@ fn build_http_client(setup: &HttpSetup, via_proxy: bool) -> Result<reqwest::Clie
 
 /// The innermost cause of an error, which names what actually failed
 /// ("Connection refused", "failed to lookup address").
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     let mut current = error;
     while let Some(next) = current.source() {
         current = next;

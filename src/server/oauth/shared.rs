@@ -29,7 +29,7 @@ struct Stored {
 
 fn record_id(key: &CacheKey) -> String {
     let mut digest = Sha256::new();
-    for part in [&key.authority, &key.tenant, &key.client_id] {
+    for part in [&key.authority, &key.tenant, &key.client_id, &key.scope] {
         digest.update(part.as_bytes());
         digest.update([0]);
     }

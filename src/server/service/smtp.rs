@@ -5,8 +5,8 @@
 use super::{Caller, ServiceError, audit, settings_changed_everywhere};
 use crate::domain::connection_test::ConnectionTestReport;
 use crate::domain::smtp::{
-    OAuthCertificateInfo, OAuthCredential, SAVE_NEEDS_TEST, SmtpAuth, SmtpPage, SmtpSettings,
-    SmtpSettingsForm,
+    NextSecretForm, OAuthCertificateInfo, OAuthCredential, SAVE_NEEDS_TEST, SmtpAuth, SmtpPage,
+    SmtpSettings, SmtpSettingsForm,
 };
 use crate::domain::{Access, FieldError, Secret};
 use crate::server::AppState;
@@ -42,11 +42,21 @@ pub async fn get(app: &AppState, caller: &Caller) -> Result<SmtpPage, ServiceErr
             .map(certificate_info),
         None => None,
     };
+    let next_secret_set = app
+        .vault
+        .contains(settings::SMTP_NEXT_CLIENT_SECRET, settings::SINGLETON)
+        .await?;
     Ok(SmtpPage {
         form,
         password_set: stored.password,
         client_secret_set: stored.client_secret,
         certificate,
+        next_secret_set,
+        next_secret_expiry: row
+            .as_ref()
+            .map(|r| r.next_secret_expiry.clone())
+            .filter(|_| next_secret_set)
+            .unwrap_or_default(),
         updated_by: row.as_ref().map(|r| r.updated_by.clone()),
         updated_at: row.as_ref().map(|r| r.updated_at),
     })
@@ -80,7 +90,14 @@ pub async fn test_connection(
         proxy: settings::proxy(app).await?,
         hello_name: app.config.node_name.clone(),
     };
-    tracing::info!(target: "smtp", user = %caller.name, "Test Connection to {}:{}", validated.host, validated.port.get());
+    match validated.graph_endpoint() {
+        Some(endpoint) => {
+            tracing::info!(target: "smtp", user = %caller.name, "Test Connection through Microsoft Graph at {endpoint}")
+        }
+        None => {
+            tracing::info!(target: "smtp", user = %caller.name, "Test Connection to {}:{}", validated.host, validated.port.get())
+        }
+    }
     let report = smtp::test_connection(&validated, context).await;
     if report.passed() {
         settings::record_passed_test(app, &caller.name, &validated, secret.as_ref()).await?;
@@ -254,4 +271,191 @@ pub async fn upload_certificate(
         certificate_der: parsed.der,
     };
     store_certificate(app, caller, pair, "uploaded").await
+}
+
+const NEXT_NEEDS_SAVED_SECRET: &str = "A next client secret belongs to saved settings that use MS Exchange Online OAuth with a client secret: save those first.";
+
+/// The saved settings, when they use a client secret (which a next secret
+/// replaces).
+async fn saved_with_client_secret(app: &AppState) -> Result<SmtpSettings, ServiceError> {
+    let conflict = || ServiceError::Conflict(NEXT_NEEDS_SAVED_SECRET.into());
+    let form = db::smtp::get(&app.db).await?.ok_or_else(conflict)?.form();
+    let stored = settings::stored_secrets(app, &form).await?;
+    let saved = form.validate(stored).map_err(|_| conflict())?;
+    match &saved.auth {
+        SmtpAuth::OAuth {
+            credential: OAuthCredential::Secret { .. },
+            ..
+        } => Ok(saved),
+        _ => Err(conflict()),
+    }
+}
+
+async fn staged_next_secret(app: &AppState) -> Result<Option<Secret>, ServiceError> {
+    Ok(app
+        .vault
+        .get(settings::SMTP_NEXT_CLIENT_SECRET, settings::SINGLETON)
+        .await?)
+}
+
+/// Test Connection of the saved settings with the next client secret (the
+/// one typed, else the staged one): the token only, or every rung. A pass
+/// lets this admin Switch Now to that secret.
+pub async fn test_next_secret(
+    app: &AppState,
+    caller: &Caller,
+    form: &NextSecretForm,
+    whole_ladder: bool,
+) -> Result<ConnectionTestReport, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let saved = saved_with_client_secret(app).await?;
+    let staged = staged_next_secret(app).await?;
+    let next = form.validate(staged.is_some())?;
+    let secret = match next.new_value {
+        Some(value) => Secret::new(value),
+        None => staged.expect("validate asks for a value when none is staged"),
+    };
+    let context = smtp::TestContext {
+        secret: Some(secret.clone()),
+        assertion: None,
+        tls: settings::trust(app).await?,
+        proxy: settings::proxy(app).await?,
+        hello_name: app.config.node_name.clone(),
+    };
+    let reach = if whole_ladder {
+        smtp::Reach::Everything
+    } else {
+        smtp::Reach::Token
+    };
+    let report = smtp::test_until(&saved, context, reach).await;
+    let test = settings::TestOf::NextSecret;
+    if report.passed() {
+        settings::record_passed(app, test, &caller.name, &saved, Some(&secret)).await?;
+        tracing::info!(target: "smtp", user = %caller.name, "Test with the next client secret passed: {}", report.summary);
+    } else {
+        settings::forget_passed(app, test, &caller.name).await?;
+        if let Some(d) = &report.diagnosis {
+            tracing::warn!(target: "smtp", user = %caller.name, "Test with the next client secret failed at {}: {} {}", d.step.label(), d.code, d.message);
+        }
+    }
+    Ok(report)
+}
+
+/// Stage: the next client secret is sealed in the vault with its expiry
+/// date, beside the current one, until Switch Now or until delivery finds
+/// the current one refused.
+pub async fn stage_next_secret(
+    app: &AppState,
+    caller: &Caller,
+    form: &NextSecretForm,
+) -> Result<SmtpPage, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    saved_with_client_secret(app).await?;
+    let staged = staged_next_secret(app).await?;
+    let next = form.validate(staged.is_some())?;
+    let now = app.now();
+    let mut tx = db::begin_write(&app.db).await?;
+    if let Some(value) = &next.new_value {
+        app.vault
+            .put_in(
+                &mut *tx,
+                settings::SMTP_NEXT_CLIENT_SECRET,
+                settings::SINGLETON,
+                &Secret::new(value.clone()),
+                now,
+            )
+            .await?;
+    }
+    db::smtp::set_next_secret_expiry(&mut *tx, &next.expiry.to_string(), now, &caller.name).await?;
+    let changed = if next.new_value.is_some() {
+        "next_client_secret, next_secret_expiry"
+    } else {
+        "next_secret_expiry"
+    };
+    audit(&mut tx, caller, now, "stage", "SMTP Server", changed).await?;
+    tx.commit().await?;
+    // A next secret that outlives the current one clears its expiry alarm.
+    if let Err(error) = crate::server::alarms::run_check(app).await {
+        tracing::error!(target: "alarms", "alarm check failed: {error:#}");
+    }
+    get(app, caller).await
+}
+
+/// Switch Now: the staged secret becomes the current one, after this admin
+/// passed a test with it.
+pub async fn switch_to_next_secret(
+    app: &AppState,
+    caller: &Caller,
+) -> Result<SmtpPage, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let saved = saved_with_client_secret(app).await?;
+    let next = staged_next_secret(app).await?.ok_or_else(|| {
+        ServiceError::Conflict("No next client secret is staged: stage one first.".into())
+    })?;
+    let test = settings::TestOf::NextSecret;
+    if !settings::passed_allows(app, test, &caller.name, &saved, Some(&next)).await? {
+        return Err(ServiceError::Conflict(
+            "Test with the staged next secret first: the switch is made only after a passed test with it.".into(),
+        ));
+    }
+    let now = app.now();
+    let mut tx = db::begin_write(&app.db).await?;
+    if !settings::adopt_next_secret(app, &mut tx, &next, &caller.name).await? {
+        return Err(ServiceError::Conflict(
+            "The staged secret is no longer there: it was switched or discarded meanwhile.".into(),
+        ));
+    }
+    audit(
+        &mut tx,
+        caller,
+        now,
+        "switch",
+        "SMTP Server",
+        "client_secret, secret_expiry",
+    )
+    .await?;
+    settings_changed_everywhere(&mut tx).await?;
+    tx.commit().await?;
+    app.mailer.settings_changed();
+    settings::forget_passed(app, test, &caller.name).await?;
+    if let Err(error) = crate::server::alarms::run_check(app).await {
+        tracing::error!(target: "alarms", "alarm check failed: {error:#}");
+    }
+    get(app, caller).await
+}
+
+/// Discards the staged next secret.
+pub async fn discard_next_secret(
+    app: &AppState,
+    caller: &Caller,
+) -> Result<SmtpPage, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let now = app.now();
+    let mut tx = db::begin_write(&app.db).await?;
+    let removed = db::vault::delete(
+        &mut *tx,
+        settings::SMTP_NEXT_CLIENT_SECRET,
+        settings::SINGLETON,
+    )
+    .await?;
+    if !removed {
+        return Err(ServiceError::NotFound(
+            "No next client secret is staged.".into(),
+        ));
+    }
+    db::smtp::set_next_secret_expiry(&mut *tx, "", now, &caller.name).await?;
+    audit(
+        &mut tx,
+        caller,
+        now,
+        "discard",
+        "SMTP Server",
+        "next_client_secret",
+    )
+    .await?;
+    tx.commit().await?;
+    if let Err(error) = crate::server::alarms::run_check(app).await {
+        tracing::error!(target: "alarms", "alarm check failed: {error:#}");
+    }
+    get(app, caller).await
 }

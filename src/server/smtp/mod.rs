@@ -9,8 +9,9 @@ use crate::domain::Secret;
 use crate::domain::connection_test::{ConnectionTestReport, StepOutcome, StepStatus};
 use crate::domain::diagnosis::{Diagnosis, Step};
 use crate::domain::smtp::{OAuthCredential, SmtpAuth, SmtpSettings};
-use crate::domain::token::check_claims;
+use crate::domain::token::{Resource, check_claims};
 use crate::domain::transcript::Direction;
+use crate::server::graph::GraphClient;
 use crate::server::oauth::client::{
     HttpSetup, ProxyConfig, TokenCredential, TokenRequest, request_token,
 };
@@ -40,6 +41,7 @@ pub fn token_request(
     secret: Option<Secret>,
     assertion: Option<Secret>,
 ) -> Option<TokenRequest> {
+    let scope = settings.token_scope()?;
     let SmtpAuth::OAuth {
         cloud,
         client_id,
@@ -61,13 +63,17 @@ pub fn token_request(
     Some(TokenRequest {
         token_url: cloud.token_endpoint(tenant_id),
         client_id: client_id.as_str().to_string(),
-        scope: cloud.scope().to_string(),
+        scope,
         credential,
     })
 }
 
 /// The rungs this configuration climbs, in order.
 fn plan(settings: &SmtpSettings) -> Vec<Step> {
+    if settings.graph_endpoint().is_some() {
+        // The only proof that the app may send as the mailbox is a send.
+        return vec![Step::Token, Step::TokenClaims, Step::GraphSend];
+    }
     let mut steps = Vec::new();
     let oauth = matches!(settings.auth, SmtpAuth::OAuth { .. });
     if oauth {
@@ -89,6 +95,15 @@ fn plan(settings: &SmtpSettings) -> Vec<Step> {
     steps
 }
 
+/// How far a test climbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The token and its claims: whether Entra ID accepts a credential.
+    Token,
+    /// Every rung, to the server's last reply.
+    Everything,
+}
+
 /// Runs Test Connection against exactly `settings`, within its connection
 /// timeout. A fresh token is always requested: the values on screen are
 /// what is tested, not whatever an earlier token was issued for.
@@ -96,13 +111,25 @@ pub async fn test_connection(
     settings: &SmtpSettings,
     context: TestContext,
 ) -> ConnectionTestReport {
+    test_until(settings, context, Reach::Everything).await
+}
+
+/// Test Connection up to `reach`.
+pub async fn test_until(
+    settings: &SmtpSettings,
+    context: TestContext,
+    reach: Reach,
+) -> ConnectionTestReport {
     let started = Instant::now();
     let timeout = Duration::from_secs(u64::from(settings.timeout.seconds()));
     let transcript = Transcript::default();
     let mut ladder = Ladder::new(timeout, transcript.clone());
     let mut token_via_proxy = false;
-    let outcome = climb(settings, context, &mut ladder, &mut token_via_proxy).await;
-    let planned = plan(settings);
+    let outcome = climb(settings, context, reach, &mut ladder, &mut token_via_proxy).await;
+    let mut planned = plan(settings);
+    if reach == Reach::Token {
+        planned.retain(|step| matches!(step, Step::Token | Step::TokenClaims));
+    }
     let mut steps = ladder.steps;
     for step in planned.iter().skip(steps.len()) {
         steps.push(StepOutcome {
@@ -132,6 +159,7 @@ pub async fn test_connection(
 async fn climb(
     settings: &SmtpSettings,
     context: TestContext,
+    reach: Reach,
     ladder: &mut Ladder,
     token_via_proxy: &mut bool,
 ) -> Result<String, Box<Diagnosis>> {
@@ -142,7 +170,10 @@ async fn climb(
             password: context.secret.clone().unwrap_or_else(|| Secret::new("")),
         },
         SmtpAuth::OAuth {
-            mailbox, tenant_id, ..
+            mailbox,
+            tenant_id,
+            client_id,
+            ..
         } => {
             let started = Instant::now();
             let remaining = ladder.deadline().saturating_duration_since(started);
@@ -186,7 +217,13 @@ async fn climb(
                 }
             };
             let started = Instant::now();
-            match check_claims(token.expose(), tenant_id.guid()) {
+            let graph = settings.graph_endpoint();
+            let resource = if graph.is_some() {
+                Resource::Graph
+            } else {
+                Resource::Exchange
+            };
+            match check_claims(token.expose(), tenant_id.guid(), resource) {
                 Ok(claims) => ladder.record(
                     Step::TokenClaims,
                     StepStatus::Passed,
@@ -202,6 +239,32 @@ async fn climb(
                     );
                     return Err(diagnosis);
                 }
+            }
+            if reach == Reach::Token {
+                return Ok(format!(
+                    "Entra ID accepted the credential and issued a token for app {}.",
+                    client_id.as_str()
+                ));
+            }
+            if let Some(endpoint) = graph {
+                let setup = HttpSetup {
+                    tls: context.tls.clone(),
+                    proxy: context.proxy.clone(),
+                    timeout: ladder
+                        .deadline()
+                        .saturating_duration_since(Instant::now())
+                        .max(Duration::from_millis(100)),
+                };
+                return graph_send(
+                    ladder,
+                    &setup,
+                    endpoint,
+                    mailbox.as_str(),
+                    client_id.as_str(),
+                    &token,
+                    &context.hello_name,
+                )
+                .await;
             }
             ladder.transcript.push(
                 Direction::Note,
@@ -222,4 +285,63 @@ async fn climb(
         hello_name: context.hello_name,
     };
     probe(&target, &credentials, ladder).await
+}
+
+/// Graph's rung: a message from the mailbox to itself, the only proof that
+/// the app may send as it.
+async fn graph_send(
+    ladder: &mut Ladder,
+    setup: &HttpSetup,
+    endpoint: &str,
+    mailbox: &str,
+    app: &str,
+    token: &Secret,
+    node: &str,
+) -> Result<String, Box<Diagnosis>> {
+    let started = Instant::now();
+    let fail = |ladder: &mut Ladder, diagnosis: Box<Diagnosis>| {
+        ladder.record(
+            Step::GraphSend,
+            StepStatus::Failed,
+            started,
+            diagnosis.message.clone(),
+        );
+        Err(diagnosis)
+    };
+    let client = match GraphClient::new(setup, endpoint) {
+        Ok(client) => client,
+        Err(diagnosis) => return fail(ladder, diagnosis),
+    };
+    let message = match test_message(mailbox, node) {
+        Ok(message) => message,
+        Err(diagnosis) => return fail(ladder, diagnosis),
+    };
+    let exchange = client
+        .send_mail(mailbox, token, &message.formatted(), app)
+        .await;
+    ladder.transcript.extend(exchange.transcript);
+    match exchange.result {
+        Ok(reply) => {
+            ladder.record(Step::GraphSend, StepStatus::Passed, started, reply);
+            Ok(format!(
+                "Microsoft Graph accepted a test message from {mailbox} to itself."
+            ))
+        }
+        Err(diagnosis) => fail(ladder, diagnosis),
+    }
+}
+
+fn test_message(mailbox: &str, node: &str) -> Result<lettre::Message, Box<Diagnosis>> {
+    let unsendable = |e: &dyn std::fmt::Display| {
+        Box::new(crate::domain::diagnosis::message_unsendable(&e.to_string()))
+    };
+    let address: lettre::message::Mailbox = mailbox.parse().map_err(|e| unsendable(&e))?;
+    lettre::Message::builder()
+        .from(address.clone())
+        .to(address)
+        .subject("Mailroom Test Connection (Microsoft Graph)")
+        .body(format!(
+            "Test Connection on {node} sent this message through Microsoft Graph's sendMail: the app may send as this mailbox.\r\n"
+        ))
+        .map_err(|e| unsendable(&e))
 }

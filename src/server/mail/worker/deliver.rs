@@ -10,11 +10,13 @@ use crate::domain::smtp::{OAuthCredential, SmtpAuth};
 use crate::server::AppState;
 use crate::server::db;
 use crate::server::db::outbox::Claimed;
+use crate::server::graph::GraphClient;
 use crate::server::mail::Body;
 use crate::server::mail::pacing::{self, ConnectionSlot, Signal};
 use crate::server::mail::transport::{OpenSession, Prepared, Unprepared, credential_digest};
 use crate::server::oauth::cache::{CacheKey, Origin};
 use crate::server::oauth::client::request_token;
+use crate::server::oauth::rotation;
 use crate::server::oauth::shared;
 use crate::server::settings;
 use crate::server::smtp::session::{Failure as SessionFailure, Session, SessionError};
@@ -26,6 +28,9 @@ use lettre::message::MultiPart;
 use lettre::transport::smtp::response::Response;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+
+/// The least a message waits while Entra ID refuses the credential.
+const CREDENTIAL_HOLD_MS: u64 = 30_000;
 
 /// How long a pool mailbox the server refused to sign in rests.
 const POOL_MAILBOX_REST_MS: i64 = 15 * 60 * 1000;
@@ -78,7 +83,10 @@ pub(super) async fn deliver(
                     diagnosis.code
                 );
             }
-            if lane.pooled && kind.is_bulk() && diagnosis.step.is_auth() {
+            // Graph's 403 is its refusal to send as the mailbox.
+            let refused_as_mailbox = diagnosis.step.is_auth()
+                || (diagnosis.step == Step::GraphSend && diagnosis.code.starts_with("403"));
+            if lane.pooled && kind.is_bulk() && refused_as_mailbox {
                 // A pool mailbox the app may not sign in as (no mailbox
                 // permission): it rests, and another mailbox sends this.
                 let until = now + POOL_MAILBOX_REST_MS;
@@ -118,6 +126,23 @@ pub(super) async fn deliver(
                 // With a sender pool another mailbox takes it at once.
                 let due = if lane.pool.is_empty() { until } else { now };
                 (MailStatus::Retrying, reply, Some(diagnosis), due)
+            } else if matches!(diagnosis.step, Step::Token | Step::TokenClaims)
+                && !diagnosis.temporary
+            {
+                // The credential is refused (a revoked or expired secret, a
+                // certificate Entra does not know): the settings are wrong,
+                // not the message. It waits for an admin to fix them, with
+                // the token alarm and its fix, and is never a dead letter
+                // for it.
+                let delay = policy
+                    .delay_ms(attempts.min(8), None, rand::random::<f64>())
+                    .max(CREDENTIAL_HOLD_MS);
+                (
+                    MailStatus::Retrying,
+                    reply,
+                    Some(diagnosis),
+                    now + delay as i64,
+                )
             } else if diagnosis.temporary && !policy.exhausted(attempts) {
                 let delay = policy.delay_ms(
                     attempts,
@@ -197,6 +222,9 @@ async fn attempt(
             return Err(diagnosis::settings_unreadable(&format!("{e:#}")).into());
         }
     };
+    if let Some(graph) = &prepared.graph {
+        return graph_attempt(state, &prepared, graph, row, kind, message, lane).await;
+    }
     let host = prepared.settings.host.as_str().to_string();
     let port = prepared.settings.port.get();
     mail_log!(
@@ -337,6 +365,87 @@ async fn attempt(
     }
 }
 
+/// One message through Microsoft Graph's `sendMail`, as the mailbox (a
+/// pool mailbox sends as itself with the same app token).
+async fn graph_attempt(
+    state: &AppState,
+    prepared: &Prepared,
+    graph: &GraphClient,
+    row: &Claimed,
+    kind: MailKind,
+    message: &Message,
+    lane: &Lane,
+) -> Result<String, Failure> {
+    let app = match &prepared.settings.auth {
+        SmtpAuth::OAuth { client_id, .. } => client_id.as_str().to_string(),
+        _ => String::new(),
+    };
+    let mime = message.formatted();
+    let mut refreshed_token = false;
+    loop {
+        let Credential::Token {
+            mailbox,
+            token,
+            origin,
+            key,
+        } = credential(state, prepared, kind).await?
+        else {
+            return Err(diagnosis::settings_unreadable("Microsoft Graph needs OAuth").into());
+        };
+        let mailbox = if lane.pooled {
+            lane.mailbox.clone()
+        } else {
+            mailbox
+        };
+        mail_log!(
+            kind,
+            debug,
+            "submitMailMsgJob: Microsoft Graph sendMail as {mailbox} (mail job {})",
+            row.id
+        );
+        let turn = state.mailer.graph_turn(&mailbox).await;
+        let started = Instant::now();
+        let exchange = graph.send_mail(&mailbox, &token, &mime, &app).await;
+        drop(turn);
+        mail_log!(
+            kind,
+            debug,
+            "Time taken for Graph sendMail is {} Milli Seconds",
+            started.elapsed().as_millis()
+        );
+        match exchange.result {
+            Ok(reply) => return Ok(reply),
+            // A token Graph no longer accepts though the cache still trusts
+            // it: one new token, one more try.
+            Err(diagnosis)
+                if exchange.status == Some(401)
+                    && !refreshed_token
+                    && matches!(origin, Origin::Cache | Origin::Shared) =>
+            {
+                refreshed_token = true;
+                mail_log!(
+                    kind,
+                    warn,
+                    "Microsoft Graph refused the cached OAuth token ({}); requesting a new token and sending again",
+                    diagnosis.code
+                );
+                state.mailer.tokens.invalidate(&key).await;
+                shared::forget(state, &key, &token).await;
+            }
+            Err(diagnosis) => {
+                mail_log!(
+                    kind,
+                    error,
+                    "Microsoft Graph sendMail failed: {} {}",
+                    diagnosis.code,
+                    diagnosis.message
+                );
+                return Err(Failure { diagnosis });
+            }
+        }
+    }
+}
+
 /// How a new message gets a connection under sending limits.
 enum Connection {
     /// One of this node's sessions, back in the pool while it waited.
@@ -437,11 +546,13 @@ async fn credential(
             client_id,
             tenant_id,
             credential,
+            ..
         } => {
             let key = CacheKey {
                 authority: cloud.authority(),
                 tenant: tenant_id.as_str().to_string(),
                 client_id: client_id.as_str().to_string(),
+                scope: prepared.settings.token_scope().unwrap_or_default(),
             };
             let fetched = state
                 .mailer
@@ -463,7 +574,19 @@ async fn credential(
                         let request =
                             token_request(&prepared.settings, prepared.secret.clone(), assertion)
                                 .expect("OAuth settings make a token request");
-                        request_token(&prepared.http, request).await.result
+                        match request_token(&prepared.http, request).await.result {
+                            // The current secret is refused: a staged next
+                            // secret takes over if Entra accepts it.
+                            Err(refused)
+                                if matches!(credential, OAuthCredential::Secret { .. })
+                                    && rotation::secret_refused(&refused) =>
+                            {
+                                rotation::token_from_next_secret(state, prepared, &refused)
+                                    .await
+                                    .ok_or(refused)
+                            }
+                            other => other,
+                        }
                     })
                 })
                 .await;

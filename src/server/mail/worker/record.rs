@@ -105,6 +105,14 @@ fn watch_alarms(
                     AlarmCode::TokenAcquisitionFailed,
                     format!("Token request failed: {seen}"),
                 )),
+                Step::GraphSend
+                    if d.code == "graph-unreachable" || d.code.contains("certificate") =>
+                {
+                    conditions.push(Condition::event(
+                        AlarmCode::SmtpUnreachable,
+                        format!("Microsoft Graph unreachable: {seen}"),
+                    ))
+                }
                 Step::Connect | Step::Greeting | Step::StartTls => {
                     conditions.push(Condition::event(
                         AlarmCode::SmtpUnreachable,

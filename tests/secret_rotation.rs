@@ -1,0 +1,351 @@
+//! The next client secret: staged beside the current one, tested, made
+//! current by Switch Now after a passed test, and taken over by delivery
+//! itself when Entra ID (the peers' token endpoint, its AADSTS answers)
+//! refuses the current secret mid-batch. Without a staged secret the same
+//! refusal holds the mail with the token alarm: no dead letters.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::Peers;
+use common::app::{Harness, harness_with_mail, open_alarms, post, sign_in};
+use common::forms::{GOOD_APP, configure_smtp, encode};
+use common::mail::queue_guest_mail;
+use http::StatusCode;
+use mailroom::domain::alarm::AlarmCode;
+use mailroom::domain::connection_test::ConnectionTestReport;
+use mailroom::domain::diagnosis::Step;
+use mailroom::domain::mail::{MailStatus, QueueRow, RetryPolicy};
+use mailroom::domain::smtp::SmtpPage;
+use mailroom::server::db;
+use mailroom::server::mail::{MailConfig, worker};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const NEXT_SECRET: &str = "Next~Secret.Value_456";
+const NEXT_EXPIRY: &str = "2028-01-31";
+
+struct Rig {
+    h: Harness,
+    root: String,
+    peers: Peers,
+}
+
+async fn rig(overrides: &[(&'static str, String)]) -> Rig {
+    let peers = Peers::start();
+    let h = harness_with_mail(MailConfig {
+        pool_size: 4,
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_ms: 200,
+            max_ms: 2000,
+        },
+        lease: Duration::from_secs(60),
+        ..MailConfig::default()
+    })
+    .await;
+    let root = sign_in(&h.app, "root").await;
+    configure_smtp(&h, &root, &peers, overrides).await;
+    Rig { h, root, peers }
+}
+
+fn next_form(value: &str, expiry: &str) -> String {
+    format!(
+        "form%5Bnext_client_secret%5D={}&form%5Bnext_secret_expiry%5D={}",
+        encode(value),
+        encode(expiry)
+    )
+}
+
+impl Rig {
+    async fn call(&self, function: &str, body: &str) -> (StatusCode, String) {
+        let reply = post(
+            &self.h.app,
+            &format!("/api/{function}"),
+            body,
+            Some(&self.root),
+        )
+        .await;
+        (reply.status, reply.body)
+    }
+
+    async fn page(&self) -> SmtpPage {
+        let (status, body) = self.call("get_smtp_settings", "").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    async fn stage(&self, value: &str, expiry: &str) -> SmtpPage {
+        let (status, body) = self
+            .call("stage_next_client_secret", &next_form(value, expiry))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    async fn test_next(&self, value: &str, whole: bool) -> ConnectionTestReport {
+        let body = format!("{}&whole_ladder={whole}", next_form(value, NEXT_EXPIRY));
+        let (status, body) = self.call("test_next_client_secret", &body).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Entra ID accepts only these secrets of the app from now on.
+    async fn app_secrets(&self, secrets: &[&str], expired: &[&str]) {
+        self.peers
+            .control(
+                &format!("/_apps/{GOOD_APP}/secrets"),
+                json!({"secrets": secrets, "expired": expired}),
+            )
+            .await;
+    }
+
+    /// The cached token dies soon and every signed-in session is cut, so
+    /// the next messages sign in again with a new token.
+    async fn force_new_token(&self) {
+        tokio::time::sleep(Duration::from_millis(2200)).await;
+        self.peers.control("/_smtp/down", json!({})).await;
+        self.peers.control("/_smtp/up", json!({})).await;
+    }
+
+    async fn queue(&self, count: usize, tag: &str) -> Vec<i64> {
+        let queued = queue_guest_mail(&self.h.state, count, tag).await;
+        self.h.state.mailer.submitted(&queued);
+        queued.iter().map(|q| q.id).collect()
+    }
+
+    async fn wait_until<F: Fn(MailStatus) -> bool>(&self, ids: &[i64], wanted: F, what: &str) {
+        self.wait_rows(ids, |row| wanted(row.status), what).await
+    }
+
+    async fn wait_rows<F: Fn(&QueueRow) -> bool>(&self, ids: &[i64], wanted: F, what: &str) {
+        let started = Instant::now();
+        for id in ids {
+            loop {
+                let row = db::outbox::get(&self.h.state.db, *id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .row;
+                if wanted(&row) {
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "message {id} is not {what}: {row:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_secret_revoked_mid_batch_gives_way_to_the_staged_one() {
+    let rig = rig(&[]).await;
+    let staged = rig.stage(NEXT_SECRET, NEXT_EXPIRY).await;
+    assert!(staged.next_secret_set);
+    assert_eq!(staged.next_secret_expiry, NEXT_EXPIRY);
+    let page_json = serde_json::to_string(&staged).unwrap();
+    assert!(!page_json.contains(NEXT_SECRET), "write-only: {page_json}");
+
+    worker::spawn(rig.h.state.clone());
+    // Delivery's first token dies in two seconds (Entra still says an hour).
+    rig.peers
+        .control(
+            "/_faults",
+            json!({"at": "token", "action": "expired", "lifetime": 2}),
+        )
+        .await;
+    let first = rig.queue(40, "Before").await;
+    rig.wait_until(&first, |s| s == MailStatus::Sent, "sent")
+        .await;
+
+    // The current secret is revoked in Entra ID; only the next one works.
+    rig.app_secrets(&[NEXT_SECRET], &[]).await;
+    rig.force_new_token().await;
+    let second = rig.queue(40, "After").await;
+    rig.wait_until(&second, |s| s == MailStatus::Sent, "sent")
+        .await;
+
+    let counts = db::outbox::counts(&rig.h.state.db).await.unwrap();
+    assert_eq!((counts.sent, counts.dead), (80, 0), "{counts:?}");
+    let page = rig.page().await;
+    assert!(
+        !page.next_secret_set,
+        "the next secret is now the current one"
+    );
+    assert_eq!(page.form.secret_expiry, NEXT_EXPIRY);
+    assert!(page.client_secret_set);
+    let alarms = open_alarms(&rig.h, &rig.root).await;
+    let switched = alarms
+        .iter()
+        .find(|a| a.code == AlarmCode::NextSecretAdopted)
+        .unwrap_or_else(|| panic!("the switch is announced: {alarms:#?}"));
+    assert!(switched.details.contains("AADSTS7000215"), "{switched:?}");
+    let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|row| row.action == "switch" && row.admin == "system (delivery)"),
+        "{audit:?}"
+    );
+    // Test Connection with the saved settings now passes with the stored
+    // (formerly next) secret.
+    let report = rig.test_next(NEXT_SECRET, false).await;
+    assert!(report.passed(), "{report:#?}");
+}
+
+#[tokio::test]
+async fn without_a_staged_secret_a_revoked_one_holds_the_mail_with_the_alarm() {
+    let rig = rig(&[]).await;
+    worker::spawn(rig.h.state.clone());
+    rig.peers
+        .control(
+            "/_faults",
+            json!({"at": "token", "action": "expired", "lifetime": 2}),
+        )
+        .await;
+    let first = rig.queue(5, "Before").await;
+    rig.wait_until(&first, |s| s == MailStatus::Sent, "sent")
+        .await;
+    rig.app_secrets(&["Another~Secret"], &[]).await;
+    rig.force_new_token().await;
+    let held = rig.queue(5, "Held").await;
+    // A message may first meet a session the cut broke (a quick retry);
+    // then Entra's refusal holds it.
+    rig.wait_rows(
+        &held,
+        |row| {
+            row.status == MailStatus::Retrying
+                && row
+                    .last_reply
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("AADSTS7000215"))
+        },
+        "held for the refused secret",
+    )
+    .await;
+    // Held well past the retry policy's three attempts: never a dead letter.
+    for id in &held {
+        let detail = db::outbox::get(&rig.h.state.db, *id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(detail.row.status, MailStatus::Retrying);
+        assert!(
+            detail.row.next_attempt_at >= Some(rig.h.state.now_ms() + 20_000),
+            "waits for the settings: {:?}",
+            detail.row
+        );
+    }
+    let counts = db::outbox::counts(&rig.h.state.db).await.unwrap();
+    assert_eq!(counts.dead, 0, "{counts:?}");
+    let alarms = open_alarms(&rig.h, &rig.root).await;
+    let token = alarms
+        .iter()
+        .find(|a| a.code == AlarmCode::TokenAcquisitionFailed)
+        .unwrap_or_else(|| panic!("the token alarm: {alarms:#?}"));
+    assert!(token.details.contains("AADSTS7000215"), "{token:?}");
+    assert!(token.details.contains("Invalid Client Secret"), "{token:?}");
+}
+
+#[tokio::test]
+async fn switch_now_needs_a_passed_test_with_the_staged_secret() {
+    let rig = rig(&[]).await;
+    // Bad input: nothing staged, nothing changed.
+    let (status, body) = rig
+        .call("stage_next_client_secret", &next_form("", NEXT_EXPIRY))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("next_client_secret"), "{body}");
+    let (status, body) = rig
+        .call(
+            "stage_next_client_secret",
+            &next_form(NEXT_SECRET, "2028-02-30"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("next_secret_expiry"), "{body}");
+    assert!(!rig.page().await.next_secret_set);
+
+    // Entra does not know the next secret yet: its test fails at the token.
+    rig.stage(NEXT_SECRET, NEXT_EXPIRY).await;
+    let report = rig.test_next("", false).await;
+    assert_eq!(report.diagnosis.as_ref().unwrap().code, "AADSTS7000215");
+    let (status, body) = rig.call("switch_to_next_client_secret", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body.contains("Test with the staged next secret first"),
+        "{body}"
+    );
+
+    // Added to the app in Entra: token only, then the whole ladder.
+    rig.app_secrets(
+        &[rig.peers.text("client_secret").as_str(), NEXT_SECRET],
+        &[],
+    )
+    .await;
+    let token_only = rig.test_next("", false).await;
+    assert!(token_only.passed(), "{token_only:#?}");
+    let steps: Vec<Step> = token_only.steps.iter().map(|s| s.step).collect();
+    assert_eq!(steps, [Step::Token, Step::TokenClaims]);
+    let whole = rig.test_next("", true).await;
+    assert!(whole.passed(), "{whole:#?}");
+    assert_eq!(whole.steps.last().unwrap().step, Step::Quit);
+
+    let (status, body) = rig.call("switch_to_next_client_secret", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page: SmtpPage = serde_json::from_str(&body).unwrap();
+    assert!(!page.next_secret_set);
+    assert_eq!(page.form.secret_expiry, NEXT_EXPIRY);
+    // The old secret may now go from Entra: mail still flows.
+    rig.app_secrets(&[NEXT_SECRET], &[]).await;
+    worker::spawn(rig.h.state.clone());
+    let ids = rig.queue(3, "Switched").await;
+    rig.wait_until(&ids, |s| s == MailStatus::Sent, "sent")
+        .await;
+    let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|row| row.action == "switch" && row.admin == "root"),
+        "{audit:?}"
+    );
+    assert!(audit.iter().any(|row| row.action == "stage"), "{audit:?}");
+    // Nothing staged any more: nothing to switch to or discard.
+    let (status, _) = rig.call("switch_to_next_client_secret", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = rig.call("discard_next_client_secret", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_staged_secret_that_outlives_the_current_one_clears_its_expiry_alarm() {
+    let soon = (rig_today() + time::Duration::days(5)).to_string();
+    let rig = rig(&[("secret_expiry", soon.clone())]).await;
+    mailroom::server::alarms::run_check(&rig.h.state)
+        .await
+        .unwrap();
+    let expiring = |alarms: &[mailroom::domain::alarm::AlarmView]| {
+        alarms.iter().any(|a| a.code == AlarmCode::SecretExpiring)
+    };
+    assert!(expiring(&open_alarms(&rig.h, &rig.root).await));
+    // A next secret that expires sooner than the current one does not help.
+    rig.stage(
+        NEXT_SECRET,
+        &(rig_today() + time::Duration::days(2)).to_string(),
+    )
+    .await;
+    assert!(expiring(&open_alarms(&rig.h, &rig.root).await));
+    rig.stage("", NEXT_EXPIRY).await;
+    assert!(!expiring(&open_alarms(&rig.h, &rig.root).await));
+    // Discarded: the alarm is back.
+    let (status, body) = rig.call("discard_next_client_secret", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(expiring(&open_alarms(&rig.h, &rig.root).await));
+}
+
+fn rig_today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
