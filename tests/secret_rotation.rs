@@ -9,7 +9,7 @@ mod common;
 
 use common::Peers;
 use common::app::{Harness, harness_with_mail, open_alarms, post, sign_in};
-use common::forms::{GOOD_APP, configure_smtp, encode};
+use common::forms::{GOOD_APP, configure_smtp, encode, form_body, smtp_fields, test_connection};
 use common::mail::queue_guest_mail;
 use http::StatusCode;
 use mailroom::domain::alarm::AlarmCode;
@@ -248,6 +248,28 @@ async fn without_a_staged_secret_a_revoked_one_holds_the_mail_with_the_alarm() {
         .unwrap_or_else(|| panic!("the token alarm: {alarms:#?}"));
     assert!(token.details.contains("AADSTS7000215"), "{token:?}");
     assert!(token.details.contains("Invalid Client Secret"), "{token:?}");
+
+    // The admin enters the new secret, tests and saves: the held mail goes
+    // at once, not at its next retry half a minute or more away.
+    let body = form_body(&smtp_fields(&rig.peers, "Another~Secret"));
+    let report = test_connection(&rig.h, &rig.root, &body).await;
+    assert!(report.passed(), "{report:#?}");
+    let saved = post(
+        &rig.h.app,
+        "/api/save_smtp_settings",
+        &body,
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let fixed = Instant::now();
+    rig.wait_until(&held, |s| s == MailStatus::Sent, "sent")
+        .await;
+    assert!(
+        fixed.elapsed() < Duration::from_secs(15),
+        "released by the save, not by the retry timer: {:?}",
+        fixed.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -142,6 +142,17 @@ pub async fn adopt_next_secret(
     Ok(true)
 }
 
+/// After a change of the credential: the mail held for the old one's
+/// refusal goes now rather than at its next retry.
+pub async fn release_credential_holds(state: &AppState) -> anyhow::Result<()> {
+    let released = db::outbox::release_credential_holds(&state.db, state.now_ms()).await?;
+    if released > 0 {
+        tracing::info!(target: "smtp", "{released} message(s) held for a refused credential are due again");
+        state.mailer.wake();
+    }
+    Ok(())
+}
+
 /// The rustls configuration for outbound TLS: system roots plus the
 /// imported certificates with the infrastructure trust role.
 pub async fn trust(state: &AppState) -> anyhow::Result<Arc<ClientConfig>> {

@@ -383,6 +383,19 @@ pub async fn settle_all(
     Ok(recorded)
 }
 
+/// Messages held because Entra ID refused the credential (their last reply
+/// is its AADSTS code) become due now: the settings they waited for changed.
+pub async fn release_credential_holds(db: impl AnyExecutor<'_>, now: i64) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "UPDATE outbox SET next_attempt_at = $1, updated_at = $1 \
+         WHERE status = 'retrying' AND next_attempt_at > $1 AND last_reply LIKE 'AADSTS%'",
+    )
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected())
+}
+
 /// Puts a dead letter back in the queue, due now, with a fresh attempt count.
 pub async fn requeue_dead(db: impl AnyExecutor<'_>, id: i64, now: i64) -> sqlx::Result<bool> {
     let result = sqlx::query(

@@ -52,6 +52,9 @@ pub async fn token_from_next_secret(
         Ok(true) => {
             tracing::warn!(target: "smtp", "Entra ID refused the current client secret ({}): switched to the staged next client secret", refused.code);
             state.mailer.settings_changed();
+            if let Err(error) = settings::release_credential_holds(state).await {
+                tracing::error!(target: "smtp", "could not release the held mail: {error:#}");
+            }
         }
         // Another node or an admin switched first: the token is as good.
         Ok(false) => {}

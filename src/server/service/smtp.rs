@@ -182,6 +182,7 @@ pub async fn save(
     settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     app.mailer.settings_changed();
+    settings::release_credential_holds(app).await?;
     // A renewed secret clears its alarm before the page reloads.
     if let Err(error) = crate::server::alarms::run_check(app).await {
         tracing::error!(target: "alarms", "alarm check failed: {error:#}");
@@ -417,6 +418,7 @@ pub async fn switch_to_next_secret(
     settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     app.mailer.settings_changed();
+    settings::release_credential_holds(app).await?;
     settings::forget_passed(app, test, &caller.name).await?;
     if let Err(error) = crate::server::alarms::run_check(app).await {
         tracing::error!(target: "alarms", "alarm check failed: {error:#}");
