@@ -9,10 +9,9 @@
 mod common;
 
 use common::Peers;
-use common::app::{Harness, harness_with_mail, post, sign_in};
+use common::app::{Harness, harness_with_mail, sign_in};
 use common::forms::{GOOD_APP, MAILBOX, configure_smtp};
-use common::mail::{queue_guest_mail, queue_mail};
-use http::StatusCode;
+use common::mail::{queue_guest_mail, queue_mail, wait_for_status};
 use mailroom::domain::Secret;
 use mailroom::domain::connection_test::{ConnectionTestReport, StepStatus};
 use mailroom::domain::diagnosis::Step;
@@ -26,7 +25,7 @@ use mailroom::server::smtp::{TestContext, test_connection};
 use mailroom::server::tls;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const NO_ROLE_APP: &str = "1b2c3d4e-0000-4000-8000-00000000beef";
 
@@ -290,31 +289,7 @@ impl Rig {
     }
 
     async fn wait_for(&self, id: i64, wanted: MailStatus, within: Duration) -> MailDetail {
-        let started = Instant::now();
-        loop {
-            let detail = self.detail(id).await;
-            if detail.row.status == wanted {
-                return detail;
-            }
-            assert!(
-                started.elapsed() < within,
-                "message {id} is {:?}, not {wanted:?}: {detail:#?}",
-                detail.row.status
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    async fn detail(&self, id: i64) -> MailDetail {
-        let reply = post(
-            &self.h.app,
-            "/api/get_mail_detail",
-            &format!("id={id}"),
-            Some(&self.root),
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        serde_json::from_str(&reply.body).unwrap()
+        wait_for_status(&self.h, &self.root, id, wanted, within).await
     }
 
     async fn queue_one(&self, sender: &str, tag: &str) -> i64 {

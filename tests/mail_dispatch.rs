@@ -11,7 +11,7 @@ mod common;
 use common::Peers;
 use common::app::{Harness, harness_with_mail, post, sign_in};
 use common::forms::{GOOD_APP, MAILBOX, configure_smtp};
-use common::mail::{fill_outbox, queue_guest_mail, queue_mail};
+use common::mail::{fill_outbox, mail_detail, queue_guest_mail, queue_mail, wait_for_status};
 use http::StatusCode;
 use mailroom::domain::diagnosis::Step;
 use mailroom::domain::mail::{MailDetail, MailKind, MailStatus, RetryPolicy, TestEmailResult};
@@ -77,33 +77,12 @@ impl Rig {
             .status
     }
 
-    /// Waits until message `id` reaches `wanted`, failing after `within`.
     async fn wait_for(&self, id: i64, wanted: MailStatus, within: Duration) -> MailDetail {
-        let started = Instant::now();
-        loop {
-            let status = self.status(id).await;
-            if status == wanted {
-                return self.detail(id).await;
-            }
-            assert!(
-                started.elapsed() < within,
-                "message {id} is {status:?}, not {wanted:?}: {:#?}",
-                self.detail(id).await
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        wait_for_status(&self.h, &self.root, id, wanted, within).await
     }
 
     async fn detail(&self, id: i64) -> MailDetail {
-        let reply = post(
-            &self.h.app,
-            "/api/get_mail_detail",
-            &format!("id={id}"),
-            Some(&self.root),
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-        serde_json::from_str(&reply.body).unwrap()
+        mail_detail(&self.h, &self.root, id).await
     }
 
     async fn received(&self) -> Vec<String> {

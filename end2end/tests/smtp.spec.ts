@@ -80,6 +80,7 @@ test("import the test CA, pass Test Connection, then Save", async ({ page }) => 
   if (shots) {
     // A tall viewport rather than fullPage, which paints the sticky top bar mid-page.
     await page.setViewportSize({ width: 1280, height: 2700 });
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(shots, "smtp-server.png") });
     await page.setViewportSize({ width: 1280, height: 900 });
   }

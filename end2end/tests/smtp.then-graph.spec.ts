@@ -50,6 +50,7 @@ test("choose Microsoft Graph, pass Test Connection, Save, and a test email arriv
   await expect(save).toBeEnabled();
   if (shots) {
     await page.setViewportSize({ width: 1280, height: 2200 });
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(shots, "smtp-graph.png") });
     await page.setViewportSize({ width: 1280, height: 900 });
   }

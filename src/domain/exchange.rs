@@ -21,17 +21,17 @@ pub const OBJECT_ID_NOTE: &str = "Use the Object ID from Entra ID > Enterprise a
 not the Object ID on the App registrations page: the two differ, and New-ServicePrincipal with the wrong one makes \
 Exchange answer 535 5.7.3.";
 
-/// The lines to run in Exchange Online PowerShell, from the page's values.
-pub fn setup_script(
+/// Connecting to Exchange Online and registering the app's service
+/// principal: the start of both scripts. Every value here is a parsed GUID,
+/// domain or address: none can carry a quote or a line break into the
+/// script.
+fn preamble(
     client_id: &ClientId,
     enterprise_object_id: &str,
-    mailbox: &EmailAddress,
     tenant: &TenantId,
+    display_name: &str,
 ) -> String {
-    // Every value here is a parsed GUID, domain or address: none can carry
-    // a quote or a line break into the script.
     let app = client_id.as_str();
-    let mailbox = mailbox.as_str();
     let tenant = tenant.as_str();
     format!(
         "# Run in PowerShell as an Exchange administrator.\n\
@@ -40,8 +40,22 @@ pub fn setup_script(
          \n\
          # Register the Entra app in Exchange (AppId = Application (client) ID,\n\
          # ObjectId = the Enterprise Application's Object ID).\n\
-         New-ServicePrincipal -AppId {app} -ObjectId {enterprise_object_id} -DisplayName \"Mailroom SMTP\"\n\
-         \n\
+         New-ServicePrincipal -AppId {app} -ObjectId {enterprise_object_id} -DisplayName \"{display_name}\"\n\
+         \n"
+    )
+}
+
+/// The lines to run in Exchange Online PowerShell, from the page's values.
+pub fn setup_script(
+    client_id: &ClientId,
+    enterprise_object_id: &str,
+    mailbox: &EmailAddress,
+    tenant: &TenantId,
+) -> String {
+    let mailbox = mailbox.as_str();
+    let start = preamble(client_id, enterprise_object_id, tenant, "Mailroom SMTP");
+    format!(
+        "{start}\
          # Let it send as the mailbox.\n\
          Add-MailboxPermission -Identity \"{mailbox}\" -User {enterprise_object_id} -AccessRights FullAccess\n\
          \n\
@@ -67,16 +81,9 @@ pub fn graph_setup_script(
 ) -> String {
     let app = client_id.as_str();
     let mailbox = mailbox.as_str();
-    let tenant = tenant.as_str();
+    let start = preamble(client_id, enterprise_object_id, tenant, "Mailroom Graph");
     format!(
-        "# Run in PowerShell as an Exchange administrator.\n\
-         Install-Module -Name ExchangeOnlineManagement -Scope CurrentUser\n\
-         Connect-ExchangeOnline -Organization {tenant}\n\
-         \n\
-         # Register the Entra app in Exchange (AppId = Application (client) ID,\n\
-         # ObjectId = the Enterprise Application's Object ID).\n\
-         New-ServicePrincipal -AppId {app} -ObjectId {enterprise_object_id} -DisplayName \"Mailroom Graph\"\n\
-         \n\
+        "{start}\
          # A scope holding only the sending mailbox.\n\
          New-ManagementScope -Name \"Mailroom sender\" -RecipientRestrictionFilter \"PrimarySmtpAddress -eq '{mailbox}'\"\n\
          \n\

@@ -332,23 +332,8 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
                 <legend>"Authentication Settings"</legend>
                 <Switch id="smtp-use-auth" label="Use Authentication Settings" checked=f.use_authentication />
                 <Show when=move || f.use_authentication.get()>
-                    <div class="field" role="radiogroup" aria-label="Authentication Type">
-                        <span class="radio-label">"Authentication Type"</span>
-                        <div class="control radios">
-                            <label class="radio">
-                                <input type="radio" name="auth_type" value="password"
-                                    prop:checked=move || f.auth_type.get() == "password"
-                                    on:change=move |_| f.auth_type.set("password".into()) />
-                                "Password Based Authentication"
-                            </label>
-                            <label class="radio">
-                                <input type="radio" name="auth_type" value="oauth"
-                                    prop:checked=move || f.auth_type.get() == "oauth"
-                                    on:change=move |_| f.auth_type.set("oauth".into()) />
-                                "MS Exchange Online OAuth"
-                            </label>
-                        </div>
-                    </div>
+                    <Choice label="Authentication Type" name="auth_type" value=f.auth_type
+                        options=&[("password", "Password Based Authentication"), ("oauth", "MS Exchange Online OAuth")] />
                 </Show>
                 <Show when=password_auth>
                     <Field label="Username" for_id="smtp-username" required=true error=error_for("username")>
@@ -363,25 +348,10 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
                     </Field>
                 </Show>
                 <Show when=oauth>
-                    <div class="field" role="radiogroup" aria-label="Transport">
-                        <span class="radio-label">"Transport"</span>
-                        <div class="control radios">
-                            <label class="radio">
-                                <input type="radio" name="transport" value="smtp"
-                                    prop:checked=move || f.transport.get() != "graph"
-                                    on:change=move |_| f.transport.set("smtp".into()) />
-                                "SMTP AUTH (XOAUTH2)"
-                            </label>
-                            <label class="radio">
-                                <input type="radio" name="transport" value="graph"
-                                    prop:checked=move || f.transport.get() == "graph"
-                                    on:change=move |_| f.transport.set("graph".into()) />
-                                "Microsoft Graph (sendMail)"
-                            </label>
-                            {move || error_for("transport").get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
-                            <p class="hint">"Graph sends where the tenant turned SMTP AUTH off (535 5.7.139); the app needs Mail.Send instead of SMTP.SendAsApp."</p>
-                        </div>
-                    </div>
+                    <Choice label="Transport" name="transport" value=f.transport
+                        options=&[("smtp", "SMTP AUTH (XOAUTH2)"), ("graph", "Microsoft Graph (sendMail)")]
+                        error=error_for("transport")
+                        hint="Graph sends where the tenant turned SMTP AUTH off (535 5.7.139); the app needs Mail.Send instead of SMTP.SendAsApp." />
                     <Field label="Cloud" for_id="smtp-cloud" required=true error=error_for("cloud")
                         hint="Sets the authority, the scope and the default SMTP host together.">
                         <select id="smtp-cloud" on:change=move |ev| on_cloud(event_target_value(&ev))>
@@ -420,24 +390,9 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
                         <input id="smtp-tenant-id" type="text" maxlength="253" autocomplete="off" spellcheck="false"
                             prop:value=f.tenant_id on:input=move |ev| f.tenant_id.set(event_target_value(&ev)) />
                     </Field>
-                    <div class="field" role="radiogroup" aria-label="Credential">
-                        <span class="radio-label">"Credential"</span>
-                        <div class="control radios">
-                            <label class="radio">
-                                <input type="radio" name="credential" value="secret"
-                                    prop:checked=move || f.credential.get() != "certificate"
-                                    on:change=move |_| f.credential.set("secret".into()) />
-                                "Use a client secret"
-                            </label>
-                            <label class="radio">
-                                <input type="radio" name="credential" value="certificate"
-                                    prop:checked=move || f.credential.get() == "certificate"
-                                    on:change=move |_| f.credential.set("certificate".into()) />
-                                "Use a certificate (private key kept in this console)"
-                            </label>
-                            {move || error_for("credential").get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
-                        </div>
-                    </div>
+                    <Choice label="Credential" name="credential" value=f.credential
+                        options=&[("secret", "Use a client secret"), ("certificate", "Use a certificate (private key kept in this console)")]
+                        error=error_for("credential") />
                     <Show when=move || f.credential.get() == "certificate">
                         <CertificatePanel f certificate />
                     </Show>
@@ -498,6 +453,35 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
         <Show when=oauth>
             <ExchangeHelper f />
         </Show>
+    }
+}
+
+/// A labelled group of radio buttons bound to one value.
+#[component]
+fn Choice(
+    label: &'static str,
+    name: &'static str,
+    value: RwSignal<String>,
+    options: &'static [(&'static str, &'static str)],
+    #[prop(optional, into)] error: Option<Signal<Option<String>>>,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <div class="field" role="radiogroup" aria-label=label>
+            <span class="radio-label">{label}</span>
+            <div class="control radios">
+                {options.iter().map(|&(code, text)| view! {
+                    <label class="radio">
+                        <input type="radio" name=name value=code
+                            prop:checked=move || value.get() == code
+                            on:change=move |_| value.set(code.to_string()) />
+                        {text}
+                    </label>
+                }).collect_view()}
+                {move || error.and_then(|e| e.get()).map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                {hint.map(|h| view! { <p class="hint">{h}</p> })}
+            </div>
+        </div>
     }
 }
 

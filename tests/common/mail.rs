@@ -98,3 +98,48 @@ pub async fn received_with_subject(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The Mail Queue's detail of message `id`, as the page asks for it.
+pub async fn mail_detail(
+    h: &super::app::Harness,
+    cookie: &str,
+    id: i64,
+) -> mailroom::domain::mail::MailDetail {
+    let reply = super::app::post(
+        &h.app,
+        "/api/get_mail_detail",
+        &format!("id={id}"),
+        Some(cookie),
+    )
+    .await;
+    assert_eq!(reply.status, http::StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+/// Waits until message `id` reaches `wanted`, failing after `within`.
+pub async fn wait_for_status(
+    h: &super::app::Harness,
+    cookie: &str,
+    id: i64,
+    wanted: mailroom::domain::mail::MailStatus,
+    within: std::time::Duration,
+) -> mailroom::domain::mail::MailDetail {
+    let started = std::time::Instant::now();
+    loop {
+        let status = mailroom::server::db::outbox::get(&h.state.db, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .row
+            .status;
+        if status == wanted {
+            return mail_detail(h, cookie, id).await;
+        }
+        assert!(
+            started.elapsed() < within,
+            "message {id} is {status:?}, not {wanted:?}: {:#?}",
+            mail_detail(h, cookie, id).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
