@@ -1089,4 +1089,62 @@ mod tests {
             Step::RcptTo
         );
     }
+
+    fn graph_body(code: &str) -> GraphErrorBody {
+        serde_json::from_str(&format!(
+            r#"{{"error":{{"code":"{code}","message":"Refused.","innerError":{{"request-id":"r-1","client-request-id":"c-1","date":"2026-12-07T10:00:00"}}}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn graph_refusals_are_told_apart_by_status_and_code() {
+        let mailbox = "noreply@contoso.com";
+        let app = "1b2c3d4e-0000-4000-8000-00000000abcd";
+        let refused = |status, code: &str, retry| {
+            graph_refusal(status, Some(&graph_body(code)), retry, mailbox, app)
+        };
+        let denied = refused(403, "ErrorAccessDenied", None);
+        assert_eq!(denied.code, "403 ErrorAccessDenied");
+        assert!(!denied.temporary);
+        assert!(denied.hint.contains(app) && denied.hint.contains(mailbox));
+        assert_eq!(denied.trace_id.as_deref(), Some("r-1"));
+        assert_eq!(denied.correlation_id.as_deref(), Some("c-1"));
+        // Matched on the code before the status: a 404 is not always "no mailbox".
+        assert!(
+            refused(404, "MailboxNotEnabledForRESTAPI", None)
+                .hint
+                .contains("on premises")
+        );
+        assert!(
+            refused(404, "ErrorInvalidUser", None)
+                .hint
+                .contains("no mailbox")
+        );
+        assert!(
+            refused(403, "ErrorSendAsDenied", None)
+                .hint
+                .contains("From must be")
+        );
+        assert!(refused(413, "", None).hint.contains("4 MB"));
+        assert!(
+            refused(401, "InvalidAuthenticationToken", None)
+                .hint
+                .contains("scope")
+        );
+        let throttled = refused(429, "ApplicationThrottled", Some(9));
+        assert!(throttled.temporary);
+        assert_eq!(throttled.retry_after_seconds, Some(9));
+        for status in [500, 502, 503, 504] {
+            assert!(
+                refused(status, "ServiceNotAvailable", None).temporary,
+                "{status}"
+            );
+        }
+        // A body that is not Graph's still gets a code and the status.
+        let bare = graph_refusal(502, None, None, mailbox, app);
+        assert_eq!(bare.code, "graph-502");
+        assert!(bare.message.contains("HTTP 502"));
+        assert_eq!(bare.step, Step::GraphSend);
+    }
 }

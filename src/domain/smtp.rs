@@ -386,6 +386,15 @@ pub struct NextSecret {
     pub expiry: Date,
 }
 
+impl fmt::Debug for NextSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NextSecret")
+            .field("new_value", &new_secret_marker(&self.new_value))
+            .field("expiry", &self.expiry)
+            .finish()
+    }
+}
+
 impl NextSecretForm {
     /// `staged`: whether a next secret is already in the vault.
     pub fn validate(&self, staged: bool) -> Result<NextSecret, FieldError> {
@@ -1164,6 +1173,43 @@ mod form_tests {
             Some("https://outlook.office365.com/.default")
         );
         assert_eq!(smtp.graph_endpoint(), None);
+    }
+
+    #[test]
+    fn a_next_secret_needs_a_value_unless_one_is_staged_and_a_real_date() {
+        let form = NextSecretForm {
+            next_client_secret: "Next~Value".into(),
+            next_secret_expiry: "2028-01-31".into(),
+        };
+        let next = form.validate(false).unwrap();
+        assert_eq!(next.new_value.as_deref(), Some("Next~Value"));
+        assert_eq!(next.expiry.to_string(), "2028-01-31");
+        assert!(!format!("{form:?}").contains("Next~Value"), "masked");
+        let blank = NextSecretForm {
+            next_client_secret: String::new(),
+            ..form.clone()
+        };
+        assert_eq!(
+            blank.validate(false).unwrap_err().field,
+            "next_client_secret"
+        );
+        assert_eq!(blank.validate(true).unwrap().new_value, None);
+        let padded = NextSecretForm {
+            next_client_secret: " Next~Value".into(),
+            ..form.clone()
+        };
+        assert_eq!(
+            padded.validate(true).unwrap_err().field,
+            "next_client_secret"
+        );
+        let no_date = NextSecretForm {
+            next_secret_expiry: "2028-02-30".into(),
+            ..form
+        };
+        assert_eq!(
+            no_date.validate(true).unwrap_err().field,
+            "next_secret_expiry"
+        );
     }
 
     #[test]
