@@ -74,7 +74,7 @@ async fn a_session_a_passed_test_and_settings_carry_across_nodes() {
     let peers = Peers::start();
     let h = harness().await;
     let (node_b, state_b) = another_node(&h).await;
-    mailroom::server::deployment::spawn_settings_watcher(state_b.clone());
+    mailroom::server::deployment::spawn_settings_watcher(state_b.clone()).await;
     let root = sign_in(&h.app, "root").await;
     assert_eq!(
         post(&node_b, "/api/list_admins", "", Some(&root))
@@ -620,7 +620,7 @@ async fn a_certificate_assigned_on_one_node_is_served_by_the_node_it_is_for() {
     node_b
         .tls
         .set(https::served_certificates(&node_b).await.unwrap());
-    mailroom::server::deployment::spawn_settings_watcher(node_b.clone());
+    mailroom::server::deployment::spawn_settings_watcher(node_b.clone()).await;
     let served = || {
         let key = node_b.tls.for_name(Some("ise-psn-02")).unwrap();
         hex::encode(Sha256::digest(&key.cert[0]))

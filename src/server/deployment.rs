@@ -14,9 +14,13 @@ pub const SETTINGS_WATCH_INTERVAL: Duration = Duration::from_secs(2);
 /// one) changed the SMTP server, sending limits, proxy, trusted
 /// certificates or log levels, the workers load them again before their
 /// next message and the log levels are read again.
-pub fn spawn_settings_watcher(state: AppState) -> tokio::task::JoinHandle<()> {
+///
+/// The version is read before this returns: a change committed after that
+/// is one this node has not loaded, and reloads it (read later, inside the
+/// task, a change made meanwhile would have been taken as already seen).
+pub async fn spawn_settings_watcher(state: AppState) -> tokio::task::JoinHandle<()> {
+    let mut seen = db::deployment::settings_version(&state.db).await.ok();
     tokio::spawn(async move {
-        let mut seen = None;
         let mut ticks = tokio::time::interval(SETTINGS_WATCH_INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
