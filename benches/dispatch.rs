@@ -14,10 +14,10 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::Peers;
 use common::app::{harness_in, sign_in};
 use common::forms::{GOOD_APP, MAILBOX, configure_oauth_smtp};
 use common::mail::{fill_outbox, queue_guest_mail};
+use common::{Peers, env_list};
 use lettre::message::MultiPart;
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
@@ -36,14 +36,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::RecvError;
-
-fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .filter(|v: &Vec<usize>| !v.is_empty())
-        .unwrap_or_else(|| default.to_vec())
-}
 
 async fn reset(peers: &Peers) {
     reqwest::Client::new()

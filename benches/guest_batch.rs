@@ -12,23 +12,15 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::Peers;
 use common::app::{add_sponsor, harness_in, post, sign_in, sponsor_sign_in};
 use common::forms::{configure_oauth_smtp, encode, guest_mail_from_mailbox};
+use common::{Peers, env_list};
 use http::StatusCode;
 use mailroom::domain::mail::RetryPolicy;
 use mailroom::server::clock::SystemClock;
 use mailroom::server::mail::{MailConfig, worker};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .filter(|v: &Vec<usize>| !v.is_empty())
-        .unwrap_or_else(|| default.to_vec())
-}
 
 struct Run {
     request: Duration,

@@ -14,10 +14,10 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::Peers;
 use common::app::{harness_in, sign_in};
 use common::forms::{GOOD_APP, configure_smtp};
 use common::mail::queue_guest_mail;
+use common::{Peers, env_list};
 use mailroom::domain::mail::{MailStatus, RetryPolicy};
 use mailroom::server::clock::SystemClock;
 use mailroom::server::db;
@@ -25,14 +25,6 @@ use mailroom::server::mail::{MailConfig, worker};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::RecvError;
-
-fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .filter(|v: &Vec<usize>| !v.is_empty())
-        .unwrap_or_else(|| default.to_vec())
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Transport {

@@ -100,6 +100,25 @@ impl Rig {
             .await;
     }
 
+    /// Delivery runs: `count` messages go out with a token that dies two
+    /// seconds later (Entra still says an hour). Then Entra accepts only
+    /// `accepted` of the app's secrets, and the sessions are cut, so the
+    /// next messages need a new token.
+    async fn revoke_mid_delivery(&self, count: usize, accepted: &str) {
+        worker::spawn(self.h.state.clone());
+        self.peers
+            .control(
+                "/_faults",
+                json!({"at": "token", "action": "expired", "lifetime": 2}),
+            )
+            .await;
+        let first = self.queue(count, "Before").await;
+        self.wait_until(&first, |s| s == MailStatus::Sent, "sent")
+            .await;
+        self.app_secrets(&[accepted], &[]).await;
+        self.force_new_token().await;
+    }
+
     /// The cached token dies soon and every signed-in session is cut, so
     /// the next messages sign in again with a new token.
     async fn force_new_token(&self) {
@@ -149,21 +168,8 @@ async fn a_secret_revoked_mid_batch_gives_way_to_the_staged_one() {
     let page_json = serde_json::to_string(&staged).unwrap();
     assert!(!page_json.contains(NEXT_SECRET), "write-only: {page_json}");
 
-    worker::spawn(rig.h.state.clone());
-    // Delivery's first token dies in two seconds (Entra still says an hour).
-    rig.peers
-        .control(
-            "/_faults",
-            json!({"at": "token", "action": "expired", "lifetime": 2}),
-        )
-        .await;
-    let first = rig.queue(40, "Before").await;
-    rig.wait_until(&first, |s| s == MailStatus::Sent, "sent")
-        .await;
-
     // The current secret is revoked in Entra ID; only the next one works.
-    rig.app_secrets(&[NEXT_SECRET], &[]).await;
-    rig.force_new_token().await;
+    rig.revoke_mid_delivery(40, NEXT_SECRET).await;
     let second = rig.queue(40, "After").await;
     rig.wait_until(&second, |s| s == MailStatus::Sent, "sent")
         .await;
@@ -199,18 +205,7 @@ async fn a_secret_revoked_mid_batch_gives_way_to_the_staged_one() {
 #[tokio::test]
 async fn without_a_staged_secret_a_revoked_one_holds_the_mail_with_the_alarm() {
     let rig = rig(&[]).await;
-    worker::spawn(rig.h.state.clone());
-    rig.peers
-        .control(
-            "/_faults",
-            json!({"at": "token", "action": "expired", "lifetime": 2}),
-        )
-        .await;
-    let first = rig.queue(5, "Before").await;
-    rig.wait_until(&first, |s| s == MailStatus::Sent, "sent")
-        .await;
-    rig.app_secrets(&["Another~Secret"], &[]).await;
-    rig.force_new_token().await;
+    rig.revoke_mid_delivery(5, "Another~Secret").await;
     let held = rig.queue(5, "Held").await;
     // A message may first meet a session the cut broke (a quick retry);
     // then Entra's refusal holds it.

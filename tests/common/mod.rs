@@ -8,6 +8,16 @@ pub mod database;
 pub mod forms;
 pub mod mail;
 
+/// A comma-separated list of sizes from the environment (the benches'
+/// `BENCH_SIZES`...), or `default`.
+pub fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| default.to_vec())
+}
+
 /// A port nothing listens on now, for a console process of a test.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
