@@ -39,7 +39,7 @@ pub struct GraphExchange {
 impl GraphClient {
     pub fn new(setup: &HttpSetup, endpoint: &str) -> Result<Self, Box<Diagnosis>> {
         let host = host_of(endpoint);
-        let via_proxy = setup.proxy.as_ref().is_some_and(|p| !p.bypasses(&host));
+        let via_proxy = setup.via_proxy(&host);
         let http = build_http_client(setup, via_proxy)
             .map_err(|detail| Box::new(graph_unreachable(&detail, via_proxy)))?;
         Ok(GraphClient {

@@ -245,16 +245,7 @@ fn secret_digest(secret: Option<&Secret>) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// Remembers that `admin` passed a Test Connection of these values.
-pub async fn record_passed_test(
-    state: &AppState,
-    admin: &str,
-    settings: &SmtpSettings,
-    secret: Option<&Secret>,
-) -> anyhow::Result<()> {
-    record_passed(state, TestOf::Settings, admin, settings, secret).await
-}
-
+/// Remembers that `admin` passed `test` with these values and this secret.
 pub async fn record_passed(
     state: &AppState,
     test: TestOf,
@@ -275,11 +266,8 @@ pub async fn record_passed(
     Ok(())
 }
 
-/// Forgets `admin`'s passed test (a failed test, or a save that used it).
-pub async fn forget_passed_test(state: &AppState, admin: &str) -> anyhow::Result<()> {
-    forget_passed(state, TestOf::Settings, admin).await
-}
-
+/// Forgets `admin`'s passed test (a failed test, or a save or switch that
+/// used it).
 pub async fn forget_passed(state: &AppState, test: TestOf, admin: &str) -> anyhow::Result<()> {
     state.vault.delete(test.purpose(), admin).await?;
     Ok(())

@@ -91,6 +91,13 @@ pub struct HttpSetup {
     pub timeout: Duration,
 }
 
+impl HttpSetup {
+    /// Whether a request to `host` goes through the configured proxy.
+    pub fn via_proxy(&self, host: &str) -> bool {
+        self.proxy.as_ref().is_some_and(|p| !p.bypasses(host))
+    }
+}
+
 /// One token request as it happened.
 pub struct TokenExchange {
     pub result: Result<FetchedToken, Box<Diagnosis>>,
@@ -151,7 +158,7 @@ pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 /// transcript carries the request and response with every secret masked.
 pub async fn request_token(setup: &HttpSetup, request: TokenRequest) -> TokenExchange {
     let host = host_of(&request.token_url);
-    let via_proxy = setup.proxy.as_ref().is_some_and(|p| !p.bypasses(&host));
+    let via_proxy = setup.via_proxy(&host);
     let mut transcript = vec![TranscriptLine {
         direction: Direction::Note,
         text: match (&setup.proxy, via_proxy) {

@@ -83,13 +83,6 @@ pub async fn test_connection(
 ) -> Result<ConnectionTestReport, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let (validated, secret) = resolve(app, form).await?;
-    let context = smtp::TestContext {
-        secret: secret.clone(),
-        assertion: settings::client_assertion(app, &validated).await?,
-        tls: settings::trust(app).await?,
-        proxy: settings::proxy(app).await?,
-        hello_name: app.config.node_name.clone(),
-    };
     match validated.graph_endpoint() {
         Some(endpoint) => {
             tracing::info!(target: "smtp", user = %caller.name, "Test Connection through Microsoft Graph at {endpoint}")
@@ -98,14 +91,46 @@ pub async fn test_connection(
             tracing::info!(target: "smtp", user = %caller.name, "Test Connection to {}:{}", validated.host, validated.port.get())
         }
     }
-    let report = smtp::test_connection(&validated, context).await;
+    run_test(
+        app,
+        caller,
+        settings::TestOf::Settings,
+        &validated,
+        secret,
+        smtp::Reach::Everything,
+    )
+    .await
+}
+
+/// Runs a test of `settings` with `secret` up to `reach`, and remembers a
+/// pass (which allows Save, or Switch Now) or forgets the last one.
+async fn run_test(
+    app: &AppState,
+    caller: &Caller,
+    test: settings::TestOf,
+    tested: &SmtpSettings,
+    secret: Option<Secret>,
+    reach: smtp::Reach,
+) -> Result<ConnectionTestReport, ServiceError> {
+    let context = smtp::TestContext {
+        secret: secret.clone(),
+        assertion: settings::client_assertion(app, tested).await?,
+        tls: settings::trust(app).await?,
+        proxy: settings::proxy(app).await?,
+        hello_name: app.config.node_name.clone(),
+    };
+    let report = smtp::test_until(tested, context, reach).await;
+    let what = match test {
+        settings::TestOf::Settings => "Test Connection",
+        settings::TestOf::NextSecret => "Test with the next client secret",
+    };
     if report.passed() {
-        settings::record_passed_test(app, &caller.name, &validated, secret.as_ref()).await?;
-        tracing::info!(target: "smtp", user = %caller.name, "{}", report.summary);
+        settings::record_passed(app, test, &caller.name, tested, secret.as_ref()).await?;
+        tracing::info!(target: "smtp", user = %caller.name, "{what}: {}", report.summary);
     } else {
-        settings::forget_passed_test(app, &caller.name).await?;
+        settings::forget_passed(app, test, &caller.name).await?;
         if let Some(d) = &report.diagnosis {
-            tracing::warn!(target: "smtp", user = %caller.name, "Test Connection failed at {}: {} {}", d.step.label(), d.code, d.message);
+            tracing::warn!(target: "smtp", user = %caller.name, "{what} failed at {}: {} {}", d.step.label(), d.code, d.message);
         }
     }
     Ok(report)
@@ -187,7 +212,7 @@ pub async fn save(
     if let Err(error) = crate::server::alarms::run_check(app).await {
         tracing::error!(target: "alarms", "alarm check failed: {error:#}");
     }
-    settings::forget_passed_test(app, &caller.name).await?;
+    settings::forget_passed(app, settings::TestOf::Settings, &caller.name).await?;
     get(app, caller).await
 }
 
@@ -316,30 +341,20 @@ pub async fn test_next_secret(
         Some(value) => Secret::new(value),
         None => staged.expect("validate asks for a value when none is staged"),
     };
-    let context = smtp::TestContext {
-        secret: Some(secret.clone()),
-        assertion: None,
-        tls: settings::trust(app).await?,
-        proxy: settings::proxy(app).await?,
-        hello_name: app.config.node_name.clone(),
-    };
     let reach = if whole_ladder {
         smtp::Reach::Everything
     } else {
         smtp::Reach::Token
     };
-    let report = smtp::test_until(&saved, context, reach).await;
-    let test = settings::TestOf::NextSecret;
-    if report.passed() {
-        settings::record_passed(app, test, &caller.name, &saved, Some(&secret)).await?;
-        tracing::info!(target: "smtp", user = %caller.name, "Test with the next client secret passed: {}", report.summary);
-    } else {
-        settings::forget_passed(app, test, &caller.name).await?;
-        if let Some(d) = &report.diagnosis {
-            tracing::warn!(target: "smtp", user = %caller.name, "Test with the next client secret failed at {}: {} {}", d.step.label(), d.code, d.message);
-        }
-    }
-    Ok(report)
+    run_test(
+        app,
+        caller,
+        settings::TestOf::NextSecret,
+        &saved,
+        Some(secret),
+        reach,
+    )
+    .await
 }
 
 /// Stage: the next client secret is sealed in the vault with its expiry
