@@ -1,22 +1,25 @@
-//! The next client secret: staged beside the current one, tested, made
-//! current by Switch Now after a passed test, and taken over by delivery
-//! itself when Entra ID (the peers' token endpoint, its AADSTS answers)
-//! refuses the current secret mid-batch. Without a staged secret the same
-//! refusal holds the mail with the token alarm: no dead letters.
+//! The next client secret and the next certificate: staged beside the
+//! current one, tested, made current by Switch Now after a passed test,
+//! and taken over by delivery itself when Entra ID (the peers' token
+//! endpoint, its AADSTS answers) refuses the current credential mid-batch.
+//! Without a staged secret the same refusal holds the mail with the token
+//! alarm: no dead letters.
 #![cfg(feature = "ssr")]
 
 mod common;
 
 use common::Peers;
 use common::app::{Harness, harness_with_mail, open_alarms, post, sign_in};
-use common::forms::{GOOD_APP, configure_smtp, encode, form_body, smtp_fields, test_connection};
+use common::forms::{
+    GOOD_APP, certificate_and_key, configure_smtp, encode, form_body, smtp_fields, test_connection,
+};
 use common::mail::queue_guest_mail;
 use http::StatusCode;
 use mailroom::domain::alarm::AlarmCode;
 use mailroom::domain::connection_test::ConnectionTestReport;
 use mailroom::domain::diagnosis::Step;
 use mailroom::domain::mail::{MailStatus, QueueRow, RetryPolicy};
-use mailroom::domain::smtp::SmtpPage;
+use mailroom::domain::smtp::{OAuthCertificateInfo, SmtpPage};
 use mailroom::server::db;
 use mailroom::server::mail::{MailConfig, worker};
 use serde_json::json;
@@ -105,6 +108,14 @@ impl Rig {
     /// `accepted` of the app's secrets, and the sessions are cut, so the
     /// next messages need a new token.
     async fn revoke_mid_delivery(&self, count: usize, accepted: &str) {
+        self.deliver_with_short_lived_token(count).await;
+        self.app_secrets(&[accepted], &[]).await;
+        self.force_new_token().await;
+    }
+
+    /// `count` messages go out with a token that dies two seconds later
+    /// (Entra still says an hour).
+    async fn deliver_with_short_lived_token(&self, count: usize) {
         worker::spawn(self.h.state.clone());
         self.peers
             .control(
@@ -115,8 +126,6 @@ impl Rig {
         let first = self.queue(count, "Before").await;
         self.wait_until(&first, |s| s == MailStatus::Sent, "sent")
             .await;
-        self.app_secrets(&[accepted], &[]).await;
-        self.force_new_token().await;
     }
 
     /// The cached token dies soon and every signed-in session is cut, so
@@ -365,4 +374,220 @@ async fn a_staged_secret_that_outlives_the_current_one_clears_its_expiry_alarm()
 
 fn rig_today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
+}
+
+/// The rig, with the saved settings signing with a certificate generated
+/// in the console and registered on the app.
+async fn certificate_rig() -> (Rig, OAuthCertificateInfo) {
+    let rig = rig(&[]).await;
+    let (status, body) = rig.call("generate_oauth_certificate", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let current: OAuthCertificateInfo = serde_json::from_str(&body).unwrap();
+    rig.peers.register_certificate(GOOD_APP, &current.pem).await;
+    let mut fields = smtp_fields(&rig.peers, "");
+    fields.retain(|(name, _)| !matches!(*name, "client_secret" | "secret_expiry" | "credential"));
+    fields.push(("credential", "certificate".into()));
+    fields.push(("certificate_id", current.id.to_string()));
+    let body = form_body(&fields);
+    let report = test_connection(&rig.h, &rig.root, &body).await;
+    assert!(report.passed(), "{report:#?}");
+    let (status, body) = rig.call("save_smtp_settings", &body).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (rig, current)
+}
+
+impl Rig {
+    /// Generates the next certificate in the console (staged at once).
+    async fn generate_next_certificate(&self) -> OAuthCertificateInfo {
+        let (status, body) = self.call("generate_next_oauth_certificate", "").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let page: SmtpPage = serde_json::from_str(&body).unwrap();
+        assert!(
+            !body.contains("PRIVATE KEY"),
+            "the private key never leaves"
+        );
+        page.next_certificate.expect("staged")
+    }
+
+    async fn test_next_certificate(&self, whole: bool) -> ConnectionTestReport {
+        let (status, body) = self
+            .call(
+                "test_next_oauth_certificate",
+                &format!("whole_ladder={whole}"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Whether the certificate and its private key are still stored.
+    async fn certificate_kept(&self, id: i64) -> bool {
+        let row = db::oauth_certificates::get(&self.h.state.db, id)
+            .await
+            .unwrap();
+        let key = self
+            .h
+            .state
+            .vault
+            .contains("oauth.certificate_key", &id.to_string())
+            .await
+            .unwrap();
+        assert_eq!(row.is_some(), key, "a certificate goes with its key");
+        key
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_removed_from_the_app_mid_batch_gives_way_to_the_staged_one() {
+    let (rig, current) = certificate_rig().await;
+    let next = rig.generate_next_certificate().await;
+    assert_ne!(next.id, current.id);
+    rig.peers.register_certificate(GOOD_APP, &next.pem).await;
+
+    // The current certificate is deleted from the app registration while
+    // mail flows: Entra answers AADSTS700027 to its assertions.
+    rig.deliver_with_short_lived_token(40).await;
+    rig.peers
+        .unregister_certificate(GOOD_APP, &current.x5t_s256)
+        .await;
+    rig.force_new_token().await;
+    let second = rig.queue(40, "After").await;
+    rig.wait_until(&second, |s| s == MailStatus::Sent, "sent")
+        .await;
+
+    let counts = db::outbox::counts(&rig.h.state.db).await.unwrap();
+    assert_eq!((counts.sent, counts.dead), (80, 0), "{counts:?}");
+    let page = rig.page().await;
+    assert_eq!(page.certificate.as_ref().map(|c| c.id), Some(next.id));
+    assert_eq!(page.form.certificate_id, next.id.to_string());
+    assert!(page.next_certificate.is_none());
+    assert!(
+        !rig.certificate_kept(current.id).await,
+        "the refused certificate goes with its private key"
+    );
+    let alarms = open_alarms(&rig.h, &rig.root).await;
+    let switched = alarms
+        .iter()
+        .find(|a| a.code == AlarmCode::NextCertificateAdopted)
+        .unwrap_or_else(|| panic!("the switch is announced: {alarms:#?}"));
+    assert!(switched.details.contains("AADSTS700027"), "{switched:?}");
+    let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
+    assert!(
+        audit.iter().any(|row| row.action == "switch"
+            && row.admin == "system (delivery)"
+            && row.changed_fields.starts_with("certificate")),
+        "{audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn switch_now_to_the_next_certificate_needs_a_passed_test_with_it() {
+    let (rig, current) = certificate_rig().await;
+    // Nothing staged: nothing to test, switch to or discard.
+    let (status, body) = rig
+        .call("test_next_oauth_certificate", "whole_ladder=false")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("No next certificate is staged"), "{body}");
+    let (status, _) = rig.call("discard_next_oauth_certificate", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Not uploaded to the app yet: its test fails at the token.
+    let next = rig.generate_next_certificate().await;
+    let report = rig.test_next_certificate(false).await;
+    assert_eq!(report.diagnosis.as_ref().unwrap().code, "AADSTS700027");
+    let (status, body) = rig.call("switch_to_next_oauth_certificate", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body.contains("Test with the staged next certificate first"),
+        "{body}"
+    );
+
+    // Uploaded: token only, then the whole ladder.
+    rig.peers.register_certificate(GOOD_APP, &next.pem).await;
+    let token_only = rig.test_next_certificate(false).await;
+    assert!(token_only.passed(), "{token_only:#?}");
+    let steps: Vec<Step> = token_only.steps.iter().map(|s| s.step).collect();
+    assert_eq!(steps, [Step::Token, Step::TokenClaims]);
+    let whole = rig.test_next_certificate(true).await;
+    assert!(whole.passed(), "{whole:#?}");
+    assert_eq!(whole.steps.last().unwrap().step, Step::Quit);
+
+    let (status, body) = rig.call("switch_to_next_oauth_certificate", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let page: SmtpPage = serde_json::from_str(&body).unwrap();
+    assert_eq!(page.certificate.as_ref().map(|c| c.id), Some(next.id));
+    assert!(page.next_certificate.is_none());
+    assert!(!rig.certificate_kept(current.id).await);
+    // The old certificate may now go from the app: mail still flows.
+    rig.peers
+        .unregister_certificate(GOOD_APP, &current.x5t_s256)
+        .await;
+    worker::spawn(rig.h.state.clone());
+    let ids = rig.queue(3, "Switched").await;
+    rig.wait_until(&ids, |s| s == MailStatus::Sent, "sent")
+        .await;
+    let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
+    assert!(
+        audit.iter().any(|row| row.action == "switch"
+            && row.admin == "root"
+            && row.changed_fields == "certificate"),
+        "{audit:?}"
+    );
+    let (status, _) = rig.call("switch_to_next_oauth_certificate", "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_next_certificate_upload_with_the_wrong_key_stages_nothing() {
+    let (rig, current) = certificate_rig().await;
+    let other = rig.generate_next_certificate().await;
+    // The CA's key does not belong to the generated certificate.
+    let ca_key = std::fs::read_to_string(
+        std::path::Path::new(&rig.peers.text("ca_pem")).with_file_name("test-ca.key"),
+    )
+    .unwrap();
+    let refused = post(
+        &rig.h.app,
+        "/api/upload_next_oauth_certificate",
+        &certificate_and_key(&current.pem, &ca_key),
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("private_key"), "{}", refused.body);
+    // The one staged before is still the one staged.
+    let page = rig.page().await;
+    assert_eq!(page.next_certificate.map(|c| c.id), Some(other.id));
+}
+
+#[tokio::test]
+async fn a_next_certificate_that_outlives_the_current_one_clears_its_expiry_alarm() {
+    let (rig, current) = certificate_rig().await;
+    // The current certificate runs out in five days.
+    let soon = rig.h.state.now() + 5 * 86_400;
+    sqlx::query("UPDATE oauth_certificates SET not_after = $1 WHERE id = $2")
+        .bind(soon)
+        .bind(current.id)
+        .execute(&rig.h.state.db)
+        .await
+        .unwrap();
+    mailroom::server::alarms::run_check(&rig.h.state)
+        .await
+        .unwrap();
+    let expiring = |alarms: &[mailroom::domain::alarm::AlarmView]| {
+        alarms
+            .iter()
+            .any(|a| a.code == AlarmCode::CertificateCredentialExpiring)
+    };
+    assert!(expiring(&open_alarms(&rig.h, &rig.root).await));
+    let next = rig.generate_next_certificate().await;
+    assert!(next.not_after > soon);
+    assert!(!expiring(&open_alarms(&rig.h, &rig.root).await));
+    // Discarded: the alarm is back, and the next certificate is gone.
+    let (status, body) = rig.call("discard_next_oauth_certificate", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(expiring(&open_alarms(&rig.h, &rig.root).await));
+    assert!(!rig.certificate_kept(next.id).await);
+    assert!(rig.certificate_kept(current.id).await);
 }

@@ -146,6 +146,32 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),
         (
+            // Nor a next certificate.
+            "/api/generate_next_oauth_certificate",
+            Box::new(|_| String::new()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/upload_next_oauth_certificate",
+            Box::new(|_| not_a_certificate_upload()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/test_next_oauth_certificate",
+            Box::new(|_| "whole_ladder=true".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/switch_to_next_oauth_certificate",
+            Box::new(|_| String::new()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/discard_next_oauth_certificate",
+            Box::new(|_| String::new()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
             "/api/generate_oauth_certificate",
             Box::new(|_| String::new()),
             Expect::Only(SETTINGS_ROLES),

@@ -271,6 +271,40 @@ async fn every_service_operation_checks_the_callers_role() {
             Expect::OnlyThen(SETTINGS_ROLES, "NotFound"),
             |app, caller| { smtp::discard_next_secret(&app, &caller).await }
         ),
+        // Nor a next certificate.
+        row!(
+            "smtp::generate_next_certificate",
+            Expect::OnlyThen(SETTINGS_ROLES, "Conflict"),
+            |app, caller| { smtp::generate_next_certificate(&app, &caller).await }
+        ),
+        row!(
+            "smtp::upload_next_certificate",
+            Expect::OnlyThen(SETTINGS_ROLES, "Conflict"),
+            |app, caller| {
+                smtp::upload_next_certificate(
+                    &app,
+                    &caller,
+                    b"not a certificate",
+                    &Secret::new("no key"),
+                )
+                .await
+            }
+        ),
+        row!(
+            "smtp::test_next_certificate",
+            Expect::OnlyThen(SETTINGS_ROLES, "Conflict"),
+            |app, caller| { smtp::test_next_certificate(&app, &caller, true).await }
+        ),
+        row!(
+            "smtp::switch_to_next_certificate",
+            Expect::OnlyThen(SETTINGS_ROLES, "Conflict"),
+            |app, caller| { smtp::switch_to_next_certificate(&app, &caller).await }
+        ),
+        row!(
+            "smtp::discard_next_certificate",
+            Expect::OnlyThen(SETTINGS_ROLES, "NotFound"),
+            |app, caller| { smtp::discard_next_certificate(&app, &caller).await }
+        ),
         row!(
             "smtp::generate_certificate",
             Expect::Only(SETTINGS_ROLES),

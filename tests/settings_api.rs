@@ -7,22 +7,13 @@
 mod common;
 
 use common::Peers;
-use common::app::{BOUNDARY, Harness, harness, post, sign_in};
+use common::app::{Harness, harness, post, sign_in};
 use common::forms::{
-    GOOD_APP, MAILBOX, configure_oauth_smtp, encode, form_body, smtp_fields, test_connection,
-    trust_test_ca, upload, upload_with_trust,
+    GOOD_APP, MAILBOX, certificate_and_key, configure_oauth_smtp, encode, form_body, smtp_fields,
+    test_connection, trust_test_ca, upload, upload_with_trust,
 };
 use http::StatusCode;
 use mailroom::api::smtp::SAVE_NEEDS_TEST;
-
-/// The certificate credential upload form.
-fn certificate_and_key(certificate: &str, key: &str) -> String {
-    format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"c.pem\"\r\n\r\n{certificate}\r\n\
-         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"private_key\"; filename=\"k.pem\"\r\n\r\n{key}\r\n\
-         --{BOUNDARY}--\r\n"
-    )
-}
 
 async fn database_bytes(h: &Harness) -> Vec<u8> {
     common::database::stored_bytes(&h.state, h.dir.path()).await
@@ -316,16 +307,9 @@ async fn a_certificate_generated_in_the_console_replaces_the_secret() {
     assert!(d.hint.contains("Download certificate"));
 
     // Upload it to the app (what the admin does in the Entra portal).
-    let registered = reqwest::Client::new()
-        .post(format!(
-            "{}/_apps/{GOOD_APP}/certificates",
-            peers.authority()
-        ))
-        .body(info["pem"].as_str().unwrap().to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), 204);
+    peers
+        .register_certificate(GOOD_APP, info["pem"].as_str().unwrap())
+        .await;
     let report = test_connection(&h, &root, &body).await;
     assert!(report.passed(), "{report:#?}");
     let transcript = mailroom::domain::transcript::to_text(&report.transcript);

@@ -206,6 +206,18 @@ async function tokenEndpoint(req, res) {
     }
     return res.end();
   }
+  // Like deleting a certificate from the app registration: named by its
+  // x5t#S256 (base64url SHA-256 of the DER), as the console shows it.
+  const unregister = url.pathname.match(/^\/_apps\/([^/]+)\/certificates\/([A-Za-z0-9_-]+)$/);
+  if (req.method === 'DELETE' && unregister) {
+    const app = apps[unregister[1].toLowerCase()];
+    if (!app) { res.writeHead(404); return res.end(); }
+    const before = (app.certificates || []).length;
+    app.certificates = (app.certificates || []).filter((x) =>
+      crypto.createHash('sha256').update(x.raw).digest('base64url') !== unregister[2]);
+    res.writeHead(app.certificates.length < before ? 204 : 404);
+    return res.end();
+  }
   // Like Certificates & secrets in Entra ID: the secrets the app accepts
   // now, and those past their date ({"secrets": [...], "expired": [...]}).
   const secrets = url.pathname.match(/^\/_apps\/([^/]+)\/secrets$/);

@@ -126,3 +126,66 @@ test("stage a next client secret, test it, and Switch Now", async ({ page }) => 
   await page.goto("/operations/reports/audit/change-configuration-audit");
   await expect(page.locator("tbody tr", { hasText: "switch" }).first()).toContainText("client_secret");
 });
+
+test("a certificate credential gets a next certificate: generated, registered in Entra, tested, Switch Now", async ({ page }) => {
+  const APP = "1b2c3d4e-0000-4000-8000-00000000abcd";
+  // What the admin does in the Entra portal: upload the certificate to the app.
+  const register = async (pem: string) => {
+    const added = await fetch(`http://127.0.0.1:${TOKEN_PORT}/_apps/${APP}/certificates`, { method: "POST", body: pem });
+    expect(added.status).toBe(204);
+  };
+  const pemOf = async (scope: import("@playwright/test").Locator) => {
+    const href = (await scope.getByRole("link", { name: "Download certificate" }).getAttribute("href")) ?? "";
+    return decodeURIComponent(href.slice(href.indexOf(",") + 1));
+  };
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signInOk(page, "admin", ADMIN_PASSWORD);
+  await page.goto(SMTP);
+  await hydrated(page);
+  const save = page.getByRole("button", { name: "Save" });
+  const result = page.getByRole("region", { name: "Test Connection result" });
+
+  // The certificate credential, registered on the app, tested and saved.
+  await page.getByLabel("Use a certificate (private key kept in this console)").check();
+  const current = page.getByRole("group", { name: "Certificate credential" });
+  await current.getByRole("button", { name: "Generate key pair and certificate" }).click();
+  await expect(current).toContainText("x5t#S256");
+  await register(await pemOf(current));
+  await page.getByRole("button", { name: "Test Connection" }).click();
+  await expect(result.getByRole("status")).toHaveText("Successfully connected to localhost.");
+  await save.click();
+  await expect(page.getByRole("status").filter({ hasText: "The SMTP server settings were saved." })).toBeVisible();
+
+  // The next certificate: generated here, unknown to Entra until uploaded.
+  const panel = page.getByRole("region", { name: "Next certificate", exact: true });
+  const switchNow = panel.getByRole("button", { name: "Switch Now" });
+  await expect(panel).toContainText("No next certificate is staged.");
+  await panel.getByRole("button", { name: "Generate Next Certificate" }).click();
+  await expect(panel.getByText("Next certificate staged")).toBeVisible();
+  await panel.getByRole("button", { name: "Test Token with Next Certificate" }).click();
+  const tested = panel.getByRole("region", { name: "Next certificate test result" });
+  await expect(tested).toContainText("AADSTS700027");
+  await expect(switchNow).toBeDisabled();
+
+  const nextPem = await pemOf(panel);
+  expect(nextPem).toContain("BEGIN CERTIFICATE");
+  await register(nextPem);
+  await panel.getByRole("button", { name: "Test Token with Next Certificate" }).click();
+  await expect(tested.getByRole("status")).toContainText("Entra ID accepted the credential");
+  await expect(tested.locator("li.rung.passed")).toHaveCount(2);
+  await expect(switchNow).toBeEnabled();
+  expect(await page.content()).not.toContain("PRIVATE KEY");
+  if (shots) await panel.screenshot({ path: path.join(shots, "next-certificate.png") });
+  const nextThumbprint = (await panel.locator("dd.mono").first().textContent()) ?? "";
+  await switchNow.click();
+  await expect(panel.getByRole("status").filter({ hasText: "Switched: the next certificate is now the certificate credential." })).toBeVisible();
+  await expect(panel).toContainText("No next certificate is staged.");
+  await expect(current).toContainText(nextThumbprint);
+
+  // Back to the client secret, tested and saved, for the specs that follow.
+  await page.getByLabel("Use a client secret").check();
+  await page.getByRole("button", { name: "Test Connection" }).click();
+  await expect(result.getByRole("status")).toHaveText("Successfully connected to localhost.");
+  await save.click();
+  await expect(page.getByRole("status").filter({ hasText: "The SMTP server settings were saved." })).toBeVisible();
+});

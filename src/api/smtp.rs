@@ -49,13 +49,8 @@ pub async fn generate_oauth_certificate() -> Result<OAuthCertificateInfo, ApiErr
 pub async fn upload_oauth_certificate(
     data: MultipartData,
 ) -> Result<OAuthCertificateInfo, ApiError> {
-    use crate::domain::Secret;
     let (state, caller) = super::caller::<Caller>().await?;
-    let mut fields = super::read_multipart(data, 64 * 1024).await?;
-    let certificate = fields.remove("certificate").unwrap_or_default();
-    let key = Secret::new(
-        String::from_utf8_lossy(&fields.remove("private_key").unwrap_or_default()).into_owned(),
-    );
+    let (certificate, key) = certificate_and_key(data).await?;
     smtp::upload_certificate(&state, &caller, &certificate, &key)
         .await
         .map_err(super::failed)
@@ -96,4 +91,65 @@ pub async fn discard_next_client_secret() -> Result<SmtpPage, ApiError> {
     smtp::discard_next_secret(&state, &caller)
         .await
         .map_err(super::failed)
+}
+
+/// Generates the next certificate in the console and stages it.
+#[server(endpoint = "generate_next_oauth_certificate")]
+pub async fn generate_next_oauth_certificate() -> Result<SmtpPage, ApiError> {
+    let (state, caller) = super::caller::<Caller>().await?;
+    smtp::generate_next_certificate(&state, &caller)
+        .await
+        .map_err(super::failed)
+}
+
+/// Stages an uploaded certificate and its private key as the next one
+/// (multipart: `certificate`, `private_key`).
+#[server(input = MultipartFormData, endpoint = "upload_next_oauth_certificate")]
+pub async fn upload_next_oauth_certificate(data: MultipartData) -> Result<SmtpPage, ApiError> {
+    let (state, caller) = super::caller::<Caller>().await?;
+    let (certificate, key) = certificate_and_key(data).await?;
+    smtp::upload_next_certificate(&state, &caller, &certificate, &key)
+        .await
+        .map_err(super::failed)
+}
+
+/// Test Connection of the saved settings signing with the staged next
+/// certificate: the token only, or every rung (`whole_ladder`).
+#[server(endpoint = "test_next_oauth_certificate")]
+pub async fn test_next_oauth_certificate(
+    whole_ladder: bool,
+) -> Result<ConnectionTestReport, ApiError> {
+    let (state, caller) = super::caller::<Caller>().await?;
+    smtp::test_next_certificate(&state, &caller, whole_ladder)
+        .await
+        .map_err(super::failed)
+}
+
+#[server(endpoint = "switch_to_next_oauth_certificate")]
+pub async fn switch_to_next_oauth_certificate() -> Result<SmtpPage, ApiError> {
+    let (state, caller) = super::caller::<Caller>().await?;
+    smtp::switch_to_next_certificate(&state, &caller)
+        .await
+        .map_err(super::failed)
+}
+
+#[server(endpoint = "discard_next_oauth_certificate")]
+pub async fn discard_next_oauth_certificate() -> Result<SmtpPage, ApiError> {
+    let (state, caller) = super::caller::<Caller>().await?;
+    smtp::discard_next_certificate(&state, &caller)
+        .await
+        .map_err(super::failed)
+}
+
+/// The `certificate` and `private_key` parts of an upload.
+#[cfg(feature = "ssr")]
+async fn certificate_and_key(
+    data: MultipartData,
+) -> Result<(Vec<u8>, crate::domain::Secret), ApiError> {
+    let mut fields = super::read_multipart(data, 64 * 1024).await?;
+    let certificate = fields.remove("certificate").unwrap_or_default();
+    let key = crate::domain::Secret::new(
+        String::from_utf8_lossy(&fields.remove("private_key").unwrap_or_default()).into_owned(),
+    );
+    Ok((certificate, key))
 }

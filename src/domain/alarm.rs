@@ -51,6 +51,7 @@ pub enum AlarmCode {
     NodeDisconnected,
     SystemCertificateExpiring,
     NextSecretAdopted,
+    NextCertificateAdopted,
 }
 
 /// One entry of the catalogue, with its defaults.
@@ -67,7 +68,7 @@ pub struct AlarmDefinition {
 }
 
 impl AlarmCode {
-    pub const ALL: [AlarmCode; 13] = [
+    pub const ALL: [AlarmCode; 14] = [
         AlarmCode::SecretExpiring,
         AlarmCode::SecretExpired,
         AlarmCode::CertificateCredentialExpiring,
@@ -81,6 +82,7 @@ impl AlarmCode {
         AlarmCode::NodeDisconnected,
         AlarmCode::SystemCertificateExpiring,
         AlarmCode::NextSecretAdopted,
+        AlarmCode::NextCertificateAdopted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +100,7 @@ impl AlarmCode {
             AlarmCode::NodeDisconnected => "node-disconnected",
             AlarmCode::SystemCertificateExpiring => "system-certificate-expiring",
             AlarmCode::NextSecretAdopted => "smtp-oauth-next-secret-adopted",
+            AlarmCode::NextCertificateAdopted => "smtp-oauth-next-certificate-adopted",
         }
     }
 
@@ -142,7 +145,7 @@ impl AlarmCode {
                 "SMTP OAuth certificate credential about to expire",
                 Severity::Warning,
                 "The certificate the app signs its token requests with expires soon.",
-                "Generate or upload a new certificate on the SMTP Server page, upload it to the app registration > Certificates & secrets > Certificates, then select it and save.",
+                "On the SMTP Server page, generate or upload a Next Certificate and upload it to the app registration > Certificates & secrets > Certificates (next certificate staged: this alarm clears, and delivery switches to it by itself when Entra ID refuses the current one), then Test and Switch Now.",
                 &[30, 15],
                 &[7, 1],
             ),
@@ -199,6 +202,14 @@ impl AlarmCode {
                 Severity::Info,
                 "Entra ID refused the current client secret (AADSTS7000215 or AADSTS7000222) and the staged next secret worked: delivery uses it from now on, with its expiry date.",
                 "Remove the old secret from the app registration > Certificates & secrets in Entra ID, and stage a new next secret before this one expires.",
+                &[],
+                &[],
+            ),
+            AlarmCode::NextCertificateAdopted => d(
+                "SMTP OAuth switched to the next certificate",
+                Severity::Info,
+                "Entra ID refused the current certificate credential (AADSTS700027: not registered on the app any more, or expired) and the staged next certificate worked: delivery signs with it from now on.",
+                "Check that the old certificate was meant to go from the app registration > Certificates & secrets > Certificates, and stage a new next certificate before this one expires.",
                 &[],
                 &[],
             ),

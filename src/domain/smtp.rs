@@ -350,6 +350,8 @@ pub struct SmtpPage {
     /// Whether a next client secret is staged, and its expiry date.
     pub next_secret_set: bool,
     pub next_secret_expiry: String,
+    /// The certificate staged to replace the certificate credential.
+    pub next_certificate: Option<OAuthCertificateInfo>,
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
 }
@@ -899,6 +901,32 @@ impl SmtpSettings {
             } => Some(endpoint),
             _ => None,
         }
+    }
+
+    /// The certificate credential's certificate, when they use one.
+    pub fn certificate_id(&self) -> Option<i64> {
+        match &self.auth {
+            SmtpAuth::OAuth {
+                credential: OAuthCredential::Certificate { id },
+                ..
+            } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// The same settings signing with certificate `id` instead: how a
+    /// staged next certificate is tried. `None` unless they use the
+    /// certificate credential.
+    pub fn with_certificate(&self, id: i64) -> Option<SmtpSettings> {
+        let mut changed = self.clone();
+        match &mut changed.auth {
+            SmtpAuth::OAuth {
+                credential: OAuthCredential::Certificate { id: current },
+                ..
+            } => *current = id,
+            _ => return None,
+        }
+        Some(changed)
     }
 
     /// The OAuth token's scope: Graph's or Exchange Online's.

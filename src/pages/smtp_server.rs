@@ -5,9 +5,11 @@
 //! same rule on its own).
 
 use crate::api::smtp::{
-    OAuthCertificateInfo, SmtpPage, discard_next_client_secret, generate_oauth_certificate,
-    get_smtp_settings, save_smtp_settings, stage_next_client_secret, switch_to_next_client_secret,
-    test_next_client_secret, test_smtp_connection, upload_oauth_certificate,
+    OAuthCertificateInfo, SmtpPage, discard_next_client_secret, discard_next_oauth_certificate,
+    generate_next_oauth_certificate, generate_oauth_certificate, get_smtp_settings,
+    save_smtp_settings, stage_next_client_secret, switch_to_next_client_secret,
+    switch_to_next_oauth_certificate, test_next_client_secret, test_next_oauth_certificate,
+    test_smtp_connection, upload_next_oauth_certificate, upload_oauth_certificate,
 };
 use crate::components::{
     Banner, BannerKind, CopyButton, DiagnosisPanel, Field, LeftNav, PageHeader, PemDownload,
@@ -169,6 +171,9 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
     let next_secret_set = RwSignal::new(page.next_secret_set);
     let next_secret_expiry = RwSignal::new(page.next_secret_expiry.clone());
     let certificate = RwSignal::new(page.certificate.clone());
+    // The certificate the saved settings sign with: a next one replaces it.
+    let saved_certificate = RwSignal::new(saved_certificate_of(&page));
+    let next_certificate = RwSignal::new(page.next_certificate.clone());
     let client_error = RwSignal::new(None::<FieldError>);
     let tested_form = RwSignal::new(None::<SmtpSettingsForm>);
     let test_action = Action::new(|form: &SmtpSettingsForm| test_smtp_connection(form.clone()));
@@ -189,6 +194,8 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
     let save_allowed = move || {
         can_change.get()
             && !save_action.pending().get()
+            // A running test has not passed yet, whatever the last one said.
+            && !test_action.pending().get()
             && report().is_some_and(|r| r.passed())
             && tested_form.get().as_ref() == Some(&f.form())
     };
@@ -199,6 +206,8 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
             secret_set.set(page.client_secret_set);
             f.password.set(String::new());
             f.client_secret.set(String::new());
+            saved_certificate.set(saved_certificate_of(&page));
+            next_certificate.set(page.next_certificate.clone());
             saved_form.set(Some(untrack(|| f.form())));
         }
     });
@@ -450,10 +459,21 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
         <Show when=move || oauth() && f.credential.get() != "certificate" && secret_set.get()>
             <NextSecretPanel f secret_set next_secret_set next_secret_expiry />
         </Show>
+        <Show when=move || oauth() && f.credential.get() == "certificate" && saved_certificate.get().is_some()>
+            <NextCertificatePanel f certificate saved_certificate next_certificate />
+        </Show>
         <Show when=oauth>
             <ExchangeHelper f />
         </Show>
     }
+}
+
+/// The certificate the saved settings sign with, if they use one.
+fn saved_certificate_of(page: &SmtpPage) -> Option<i64> {
+    page.certificate
+        .as_ref()
+        .filter(|_| page.form.credential == "certificate")
+        .map(|c| c.id)
 }
 
 /// A labelled group of radio buttons bound to one value.
@@ -767,11 +787,9 @@ fn CertificatePanel(
             .and_then(|r| r.err())
             .or_else(|| upload.value().get().and_then(|r| r.err()))
     };
-    let on_upload = move |ev: leptos::ev::SubmitEvent| {
-        if let Some(data) = submitted_form_data(&ev) {
-            upload.dispatch_local(data);
-        }
-    };
+    let on_upload = Callback::new(move |data: FormData| {
+        upload.dispatch_local(data);
+    });
     let current = move || {
         certificate
             .get()
@@ -780,20 +798,7 @@ fn CertificatePanel(
     view! {
         <div class="certificate-panel" aria-label="Certificate credential" role="group">
             {move || match current() {
-                Some(cert) => view! {
-                    <dl class="facts">
-                        <dt>"Subject"</dt><dd>{cert.subject.clone()}</dd>
-                        <dt>"Valid to"</dt><dd>{format_time(cert.not_after)}</dd>
-                        <dt>"x5t#S256"</dt><dd class="mono">{cert.x5t_s256.clone()}</dd>
-                        <dt>"SHA-256"</dt><dd class="mono">{cert.sha256.clone()}</dd>
-                        <dt>"Origin"</dt><dd>{if cert.origin == "generated" { "Generated in this console" } else { "Uploaded" }}</dd>
-                    </dl>
-                    <p class="hint wide-hint">"Upload this certificate to Entra ID > App registrations > (app) > Certificates & secrets > Certificates. The private key stays in this console's vault."</p>
-                    <div class="transcript-actions">
-                        <PemDownload pem=cert.pem.clone() file_name="mailroom-smtp-oauth.pem" label="Download certificate" />
-                        <CopyButton text=cert.pem.clone() label="Copy certificate" />
-                    </div>
-                }.into_any(),
+                Some(cert) => view! { <CertificateFacts cert file_name="mailroom-smtp-oauth.pem" /> }.into_any(),
                 None => view! { <p class="hint wide-hint">"No certificate yet: generate a key pair here, or upload a certificate and its private key."</p> }.into_any(),
             }}
             {move || error().map(|e| view! {
@@ -807,18 +812,191 @@ fn CertificatePanel(
                 <button type="button" class="btn" on:click=move |_| uploading.update(|u| *u = !*u)>"Upload certificate and key"</button>
             </div>
             <Show when=move || uploading.get()>
-                <form class="upload-form" on:submit=on_upload>
-                    <Field label="Certificate" for_id="oauth-cert-file" hint="PEM or DER.">
-                        <input id="oauth-cert-file" name="certificate" type="file" accept=".pem,.crt,.cer,.der" />
-                    </Field>
-                    <Field label="Private Key" for_id="oauth-key-file" hint="Unencrypted RSA key in PEM (PKCS#8 or PKCS#1).">
-                        <input id="oauth-key-file" name="private_key" type="file" accept=".pem,.key" />
-                    </Field>
-                    <div class="form-actions">
-                        <button type="submit" class="btn primary" disabled=move || upload.pending().get()>"Upload"</button>
-                    </div>
-                </form>
+                <KeyAndCertificateUpload id_prefix="oauth" on_upload pending=upload.pending() />
             </Show>
         </div>
+    }
+}
+
+/// A certificate credential's public facts, and the certificate itself to
+/// download or copy for the app registration.
+#[component]
+fn CertificateFacts(cert: OAuthCertificateInfo, file_name: &'static str) -> impl IntoView {
+    view! {
+        <dl class="facts">
+            <dt>"Subject"</dt><dd>{cert.subject.clone()}</dd>
+            <dt>"Valid to"</dt><dd>{format_time(cert.not_after)}</dd>
+            <dt>"x5t#S256"</dt><dd class="mono">{cert.x5t_s256.clone()}</dd>
+            <dt>"SHA-256"</dt><dd class="mono">{cert.sha256.clone()}</dd>
+            <dt>"Origin"</dt><dd>{if cert.origin == "generated" { "Generated in this console" } else { "Uploaded" }}</dd>
+        </dl>
+        <p class="hint wide-hint">"Upload this certificate to Entra ID > App registrations > (app) > Certificates & secrets > Certificates. The private key stays in this console's vault."</p>
+        <div class="transcript-actions">
+            <PemDownload pem=cert.pem.clone() file_name label="Download certificate" />
+            <CopyButton text=cert.pem label="Copy certificate" />
+        </div>
+    }
+}
+
+/// The form to upload a certificate made elsewhere with its private key.
+#[component]
+fn KeyAndCertificateUpload(
+    id_prefix: &'static str,
+    on_upload: Callback<FormData>,
+    #[prop(into)] pending: Signal<bool>,
+) -> impl IntoView {
+    let cert_id = format!("{id_prefix}-cert-file");
+    let key_id = format!("{id_prefix}-key-file");
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        if let Some(data) = submitted_form_data(&ev) {
+            on_upload.run(data);
+        }
+    };
+    view! {
+        <form class="upload-form" on:submit=submit>
+            <Field label="Certificate" for_id=cert_id.clone() hint="PEM or DER.">
+                <input id=cert_id name="certificate" type="file" accept=".pem,.crt,.cer,.der" />
+            </Field>
+            <Field label="Private Key" for_id=key_id.clone() hint="Unencrypted RSA key in PEM (PKCS#8 or PKCS#1).">
+                <input id=key_id name="private_key" type="file" accept=".pem,.key" />
+            </Field>
+            <div class="form-actions">
+                <button type="submit" class="btn primary" disabled=move || pending.get()>"Upload"</button>
+            </div>
+        </form>
+    }
+}
+
+/// Next Certificate: generated here or uploaded ahead of time (staged at
+/// once: Entra ID accepts it only after the admin uploads it to the app
+/// registration), tested (token only or every rung), and made current by
+/// Switch Now after a passed test, or by delivery itself when Entra ID
+/// refuses the current certificate.
+#[component]
+fn NextCertificatePanel(
+    f: FormSignals,
+    certificate: RwSignal<Option<OAuthCertificateInfo>>,
+    saved_certificate: RwSignal<Option<i64>>,
+    next_certificate: RwSignal<Option<OAuthCertificateInfo>>,
+) -> impl IntoView {
+    let can_change = use_can(Access::ChangeSystemSettings);
+    let generate_action = Action::new(|_: &()| generate_next_oauth_certificate());
+    let test_action = Action::new(|whole: &bool| test_next_oauth_certificate(*whole));
+    let upload_action =
+        Action::new_local(|data: &FormData| upload_next_oauth_certificate(data.clone().into()));
+    let switch_action = Action::new(|_: &()| switch_to_next_oauth_certificate());
+    let discard_action = Action::new(|_: &()| discard_next_oauth_certificate());
+    let uploading = RwSignal::new(false);
+    let message = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<crate::api::ApiError>);
+    // What the server said after each action: the page's new state.
+    let apply = move |page: SmtpPage, text: &str| {
+        if let Some(current) = page.certificate.clone() {
+            f.certificate_id.set(current.id.to_string());
+            certificate.set(Some(current));
+        }
+        saved_certificate.set(saved_certificate_of(&page));
+        next_certificate.set(page.next_certificate);
+        // A test proved the certificate staged then, not this one.
+        test_action.value().set(None);
+        uploading.set(false);
+        error.set(None);
+        message.set(Some(text.to_string()));
+    };
+    let outcome =
+        move |result: Option<Result<SmtpPage, crate::api::ApiError>>, text: &str| match result {
+            Some(Ok(page)) => apply(page, text),
+            Some(Err(e)) => error.set(Some(e)),
+            None => {}
+        };
+    Effect::new(move |_| {
+        outcome(
+            generate_action.value().get(),
+            "A next certificate was generated and staged: upload it to the app registration, then test it.",
+        )
+    });
+    Effect::new(move |_| {
+        outcome(
+            upload_action.value().get(),
+            "The uploaded certificate is staged as the next one: upload it to the app registration too, then test it.",
+        )
+    });
+    Effect::new(move |_| {
+        outcome(
+            switch_action.value().get(),
+            "Switched: the next certificate is now the certificate credential.",
+        )
+    });
+    Effect::new(move |_| {
+        outcome(
+            discard_action.value().get(),
+            "The staged next certificate was discarded with its private key.",
+        )
+    });
+    let report = move || test_action.value().get().and_then(|r| r.ok());
+    let test_error = move || test_action.value().get().and_then(|r| r.err());
+    let banner = move || {
+        error.get().or_else(test_error).map(|e| {
+            e.field_message("certificate")
+                .or_else(|| e.field_message("private_key"))
+                .unwrap_or_else(|| e.to_string())
+        })
+    };
+    let busy = move || {
+        generate_action.pending().get()
+            || upload_action.pending().get()
+            || test_action.pending().get()
+            || switch_action.pending().get()
+            || discard_action.pending().get()
+    };
+    let staged = move || next_certificate.get().is_some();
+    // Switch Now follows a passed test of the certificate staged now.
+    let switch_allowed =
+        move || can_change.get() && staged() && report().is_some_and(|r| r.passed());
+    let run_test = move |whole: bool| {
+        message.set(None);
+        error.set(None);
+        test_action.dispatch(whole);
+    };
+    let on_upload = Callback::new(move |data: FormData| {
+        message.set(None);
+        upload_action.dispatch_local(data);
+    });
+    view! {
+        <section class="helper next-secret next-certificate" aria-label="Next certificate">
+            <h2>"Next Certificate"</h2>
+            <p class="hint wide-hint">"Generate or upload the certificate that replaces the current one before it expires, and upload it to the app registration in Entra ID beside the current one. Switch Now makes it current after a passed test, and delivery switches to it by itself if Entra ID refuses the current certificate (AADSTS700027: removed from the app, or expired)."</p>
+            {move || match next_certificate.get() {
+                Some(cert) => view! {
+                    <p class="secret-state"><span class="badge ok">"Next certificate staged"</span></p>
+                    <CertificateFacts cert file_name="mailroom-smtp-oauth-next.pem" />
+                }.into_any(),
+                None => view! { <p class="hint wide-hint">"No next certificate is staged."</p> }.into_any(),
+            }}
+            {move || banner().map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
+            {move || message.get().map(|text| view! { <Banner kind=BannerKind::Success>{text}</Banner> })}
+            <div class="form-actions">
+                <button type="button" class="btn" disabled=move || !can_change.get() || busy()
+                    on:click=move |_| { message.set(None); generate_action.dispatch(()); }>
+                    {move || if generate_action.pending().get() { "Generating…" } else { "Generate Next Certificate" }}
+                </button>
+                <button type="button" class="btn" disabled=move || !can_change.get() || busy()
+                    on:click=move |_| uploading.update(|u| *u = !*u)>"Upload Next Certificate"</button>
+                <button type="button" class="btn" disabled=move || !can_change.get() || !staged() || busy()
+                    on:click=move |_| run_test(false)>"Test Token with Next Certificate"</button>
+                <button type="button" class="btn" disabled=move || !can_change.get() || !staged() || busy()
+                    on:click=move |_| run_test(true)>"Full Test with Next Certificate"</button>
+                <button type="button" class="btn primary" disabled=move || !switch_allowed() || busy()
+                    on:click=move |_| { switch_action.dispatch(()); }>"Switch Now"</button>
+                <button type="button" class="btn" disabled=move || !can_change.get() || !staged() || busy()
+                    on:click=move |_| { discard_action.dispatch(()); }>"Discard"</button>
+            </div>
+            <Show when=move || uploading.get()>
+                <KeyAndCertificateUpload id_prefix="next-oauth" on_upload pending=upload_action.pending() />
+            </Show>
+            {move || report().map(|report| view! {
+                <TestResult report label="Next certificate test result" title="Test with Next Certificate" />
+            })}
+        </section>
     }
 }

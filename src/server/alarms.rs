@@ -295,16 +295,28 @@ pub async fn run_check(state: &AppState) -> anyhow::Result<CheckRun> {
     if let Some(smtp) = db::smtp::get(&state.db).await? {
         let oauth = smtp.use_authentication && smtp.auth_type == "oauth";
         if oauth && smtp.credential == "certificate" {
+            let next_until = match smtp.next_certificate_id {
+                Some(id) => db::oauth_certificates::get(&state.db, id)
+                    .await?
+                    .map(|next| next.not_after),
+                None => None,
+            };
             if let Some(id) = smtp.certificate_id
                 && let Some(cert) = db::oauth_certificates::get(&state.db, id).await?
             {
-                expiry(
-                    AlarmCode::CertificateCredentialExpiring,
-                    AlarmCode::CertificateCredentialExpired,
-                    format!("certificate:{}", cert.sha256),
-                    &format!("The certificate credential {}", cert.subject),
-                    cert.not_after,
-                );
+                // A staged next certificate that outlives the current one
+                // takes over by itself, as a next secret does.
+                if next_until.is_some_and(|next| next > cert.not_after) && cert.not_after > now {
+                    tracing::debug!(target: "alarms", "the certificate credential expires {}, a later next certificate is staged", cert.not_after);
+                } else {
+                    expiry(
+                        AlarmCode::CertificateCredentialExpiring,
+                        AlarmCode::CertificateCredentialExpired,
+                        format!("certificate:{}", cert.sha256),
+                        &format!("The certificate credential {}", cert.subject),
+                        cert.not_after,
+                    );
+                }
             }
         } else if oauth && let Some(at) = date_start(&smtp.secret_expiry) {
             // A staged next secret that outlives the current one takes

@@ -142,6 +142,33 @@ pub async fn adopt_next_secret(
     Ok(true)
 }
 
+/// Makes the staged certificate `next` the certificate credential inside
+/// the caller's transaction; `replaced` goes, with its private key. False
+/// when `next` is no longer the staged one (another node or admin switched
+/// first).
+pub async fn adopt_next_certificate(
+    state: &AppState,
+    conn: &mut sqlx::AnyConnection,
+    replaced: i64,
+    next: i64,
+    by: &str,
+) -> anyhow::Result<bool> {
+    if db::smtp::adopt_next_certificate(&mut *conn, next, state.now(), by).await? == 0 {
+        return Ok(false);
+    }
+    if replaced != next {
+        forget_certificate(conn, replaced).await?;
+    }
+    Ok(true)
+}
+
+/// Deletes an OAuth certificate and its private key.
+pub async fn forget_certificate(conn: &mut sqlx::AnyConnection, id: i64) -> anyhow::Result<()> {
+    db::vault::delete(&mut *conn, OAUTH_CERTIFICATE_KEY, &id.to_string()).await?;
+    db::oauth_certificates::delete(&mut *conn, id).await?;
+    Ok(())
+}
+
 /// After a change of the credential: the mail held for the old one's
 /// refusal goes now rather than at its next retry.
 pub async fn release_credential_holds(state: &AppState) -> anyhow::Result<()> {
@@ -209,13 +236,16 @@ const PASSED_TEST: &str = "smtp.passed_test";
 /// Likewise for a test of the saved settings with the staged next secret,
 /// which allows Switch Now.
 const PASSED_NEXT_SECRET_TEST: &str = "smtp.passed_next_secret_test";
+/// And with the staged next certificate.
+const PASSED_NEXT_CERTIFICATE_TEST: &str = "smtp.passed_next_certificate_test";
 
 /// Which passed test: of the values on screen, or of the saved settings
-/// with the next client secret.
+/// with the next client secret or the next certificate.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TestOf {
     Settings,
     NextSecret,
+    NextCertificate,
 }
 
 impl TestOf {
@@ -223,6 +253,7 @@ impl TestOf {
         match self {
             TestOf::Settings => PASSED_TEST,
             TestOf::NextSecret => PASSED_NEXT_SECRET_TEST,
+            TestOf::NextCertificate => PASSED_NEXT_CERTIFICATE_TEST,
         }
     }
 }

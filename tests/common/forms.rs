@@ -38,6 +38,15 @@ pub fn smtp_fields(peers: &Peers, secret: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The certificate credential upload form.
+pub fn certificate_and_key(certificate: &str, key: &str) -> String {
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"certificate\"; filename=\"c.pem\"\r\n\r\n{certificate}\r\n\
+         --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"private_key\"; filename=\"k.pem\"\r\n\r\n{key}\r\n\
+         --{BOUNDARY}--\r\n"
+    )
+}
+
 pub fn upload(file: &[u8], friendly_name: &str) -> String {
     upload_with_trust(file, friendly_name, true)
 }

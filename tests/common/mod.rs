@@ -103,6 +103,31 @@ impl Peers {
         );
     }
 
+    /// Uploads a certificate (PEM) to the app registration, as an admin
+    /// does in Entra ID.
+    pub async fn register_certificate(&self, app: &str, pem: &str) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/_apps/{app}/certificates", self.authority()))
+            .body(pem.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204, "register the certificate");
+    }
+
+    /// Deletes the certificate with this x5t#S256 from the app registration.
+    pub async fn unregister_certificate(&self, app: &str, x5t_s256: &str) {
+        let response = reqwest::Client::new()
+            .delete(format!(
+                "{}/_apps/{app}/certificates/{x5t_s256}",
+                self.authority()
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204, "unregister the certificate");
+    }
+
     pub async fn stats(&self) -> Value {
         self.get_json("/_stats").await
     }

@@ -42,12 +42,15 @@ pub async fn insert(db: impl AnyExecutor<'_>, row: &OAuthCertificateRow) -> sqlx
     Ok(id)
 }
 
-/// Certificates the saved settings no longer use, except `keep` (one just
-/// generated and not yet saved). Their private keys go with them.
+/// Certificates the saved settings neither use nor keep staged as the next
+/// one, except `keep` (one just generated and not yet saved). Their
+/// private keys go with them.
 pub async fn unused(db: impl AnyExecutor<'_>, keep: i64) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
         "SELECT id FROM oauth_certificates WHERE id != $1 AND id NOT IN \
-         (SELECT certificate_id FROM smtp_settings WHERE certificate_id IS NOT NULL)",
+         (SELECT certificate_id FROM smtp_settings WHERE certificate_id IS NOT NULL) \
+         AND id NOT IN (SELECT next_certificate_id FROM smtp_settings \
+         WHERE next_certificate_id IS NOT NULL)",
     )
     .bind(keep)
     .fetch_all(db)

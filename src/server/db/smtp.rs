@@ -22,6 +22,7 @@ pub struct SmtpRow {
     pub transport: String,
     pub graph_endpoint: String,
     pub next_secret_expiry: String,
+    pub next_certificate_id: Option<i64>,
     pub updated_at: i64,
     pub updated_by: String,
 }
@@ -59,8 +60,8 @@ pub async fn get(db: impl AnyExecutor<'_>) -> sqlx::Result<Option<SmtpRow>> {
     sqlx::query_as(
         "SELECT smtp_server, smtp_port, connection_timeout, use_tls, use_authentication, auth_type, \
          username, cloud, custom_authority, client_id, tenant_id, credential, secret_expiry, \
-         certificate_id, transport, graph_endpoint, next_secret_expiry, updated_at, updated_by \
-         FROM smtp_settings WHERE id = 1",
+         certificate_id, transport, graph_endpoint, next_secret_expiry, next_certificate_id, \
+         updated_at, updated_by FROM smtp_settings WHERE id = 1",
     )
     .fetch_optional(db)
     .await
@@ -155,6 +156,46 @@ pub async fn adopt_next_secret(db: impl AnyExecutor<'_>, now: i64, by: &str) -> 
         "UPDATE smtp_settings SET secret_expiry = next_secret_expiry, next_secret_expiry = '', \
          updated_at = $1, updated_by = $2 WHERE id = 1 AND next_secret_expiry <> ''",
     )
+    .bind(now)
+    .bind(by)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// Names the certificate staged as the next one (`None`: none staged).
+pub async fn set_next_certificate(
+    db: impl AnyExecutor<'_>,
+    id: Option<i64>,
+    now: i64,
+    by: &str,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE smtp_settings SET next_certificate_id = $1, updated_at = $2, updated_by = $3 \
+         WHERE id = 1",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(by)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// The staged certificate `next` becomes the current one; 0 rows when it
+/// is no longer the staged one (another node or admin switched first).
+pub async fn adopt_next_certificate(
+    db: impl AnyExecutor<'_>,
+    next: i64,
+    now: i64,
+    by: &str,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE smtp_settings SET certificate_id = next_certificate_id, \
+         next_certificate_id = NULL, updated_at = $2, updated_by = $3 \
+         WHERE id = 1 AND next_certificate_id = $1",
+    )
+    .bind(next)
     .bind(now)
     .bind(by)
     .execute(db)

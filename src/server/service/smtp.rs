@@ -42,6 +42,12 @@ pub async fn get(app: &AppState, caller: &Caller) -> Result<SmtpPage, ServiceErr
             .map(certificate_info),
         None => None,
     };
+    let next_certificate = match row.as_ref().and_then(|r| r.next_certificate_id) {
+        Some(id) => db::oauth_certificates::get(&app.db, id)
+            .await?
+            .map(certificate_info),
+        None => None,
+    };
     let next_secret_set = app
         .vault
         .contains(settings::SMTP_NEXT_CLIENT_SECRET, settings::SINGLETON)
@@ -57,6 +63,7 @@ pub async fn get(app: &AppState, caller: &Caller) -> Result<SmtpPage, ServiceErr
             .map(|r| r.next_secret_expiry.clone())
             .filter(|_| next_secret_set)
             .unwrap_or_default(),
+        next_certificate,
         updated_by: row.as_ref().map(|r| r.updated_by.clone()),
         updated_at: row.as_ref().map(|r| r.updated_at),
     })
@@ -123,6 +130,7 @@ async fn run_test(
     let what = match test {
         settings::TestOf::Settings => "Test Connection",
         settings::TestOf::NextSecret => "Test with the next client secret",
+        settings::TestOf::NextCertificate => "Test with the next certificate",
     };
     if report.passed() {
         settings::record_passed(app, test, &caller.name, tested, secret.as_ref()).await?;
@@ -149,8 +157,9 @@ pub async fn save(
         return Err(ServiceError::Conflict(SAVE_NEEDS_TEST.into()));
     }
     let now = app.now();
-    let before = db::smtp::get(&app.db)
-        .await?
+    let before_row = db::smtp::get(&app.db).await?;
+    let before = before_row
+        .as_ref()
         .map(|r| r.form())
         .unwrap_or_else(settings::default_smtp_form);
     let certificate_id = match &validated.auth {
@@ -171,10 +180,17 @@ pub async fn save(
         &caller.name,
     )
     .await?;
+    // A next certificate replaces a certificate credential: without one
+    // (or once it is the one saved) it has nothing left to replace.
+    let next_certificate = before_row.as_ref().and_then(|r| r.next_certificate_id);
+    if next_certificate.is_some()
+        && (certificate_id.is_none() || certificate_id == next_certificate)
+    {
+        db::smtp::set_next_certificate(&mut *tx, None, now, &caller.name).await?;
+    }
     // Certificates no longer in use go, with their private keys.
     for id in db::oauth_certificates::unused(&mut *tx, certificate_id.unwrap_or(0)).await? {
-        db::vault::delete(&mut *tx, settings::OAUTH_CERTIFICATE_KEY, &id.to_string()).await?;
-        db::oauth_certificates::delete(&mut *tx, id).await?;
+        settings::forget_certificate(&mut tx, id).await?;
     }
     let new_secret = match &validated.auth {
         SmtpAuth::Password {
@@ -216,13 +232,23 @@ pub async fn save(
     get(app, caller).await
 }
 
-/// Stores a new certificate credential and its private key (vault). It is
-/// used once the settings naming it pass Test Connection and are saved.
+/// What a new certificate is for: the form's credential (used once the
+/// settings naming it pass Test Connection and are saved), or the saved
+/// settings' next certificate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CertificateFor {
+    Form,
+    Next,
+}
+
+/// Stores a new certificate and its private key (vault); as the next
+/// certificate, it replaces any staged before.
 async fn store_certificate(
     app: &AppState,
     caller: &Caller,
     pair: KeyAndCertificate,
     origin: &str,
+    purpose: CertificateFor,
 ) -> Result<OAuthCertificateInfo, ServiceError> {
     let now = app.now();
     let parsed = certs::parse(&pair.certificate_der, now)
@@ -249,17 +275,59 @@ async fn store_certificate(
             now,
         )
         .await?;
+    let mut changed = "certificate, private_key".to_string();
+    if purpose == CertificateFor::Next {
+        let saved = db::smtp::get(&mut *tx).await?;
+        let replaced = saved.as_ref().and_then(|r| r.next_certificate_id);
+        db::smtp::set_next_certificate(&mut *tx, Some(row.id), now, &caller.name).await?;
+        if let Some(replaced) =
+            replaced.filter(|id| Some(*id) != saved.and_then(|r| r.certificate_id))
+        {
+            settings::forget_certificate(&mut tx, replaced).await?;
+        }
+        changed.push_str(", staged as the next certificate");
+    }
     audit(
         &mut tx,
         caller,
         now,
         origin,
         &format!("SMTP OAuth certificate {}", row.id),
-        "certificate, private_key",
+        &changed,
     )
     .await?;
     tx.commit().await?;
     Ok(certificate_info(row))
+}
+
+/// A key pair and a self-signed certificate made in the console.
+async fn generated_pair(app: &AppState) -> Result<KeyAndCertificate, ServiceError> {
+    let now = app.clock.now();
+    let common_name = format!("Mailroom SMTP OAuth {}", app.config.node_name);
+    // RSA key generation takes a moment: keep it off the async workers.
+    tokio::task::spawn_blocking(move || {
+        crate::server::oauth::certificate::generate(&common_name, now)
+    })
+    .await?
+    .map_err(ServiceError::internal)
+}
+
+/// An uploaded certificate (PEM or DER) with its private key (PEM), which
+/// must match it.
+fn uploaded_pair(
+    app: &AppState,
+    certificate: &[u8],
+    private_key: &Secret,
+) -> Result<KeyAndCertificate, ServiceError> {
+    let parsed = certs::parse(certificate, app.now())
+        .map_err(|message| FieldError::new("certificate", message))?;
+    let private_key_pem =
+        crate::server::oauth::certificate::key_for_certificate(private_key.expose(), &parsed.der)
+            .map_err(|message| FieldError::new("private_key", message))?;
+    Ok(KeyAndCertificate {
+        private_key_pem,
+        certificate_der: parsed.der,
+    })
 }
 
 /// Generates a key pair and a self-signed certificate in the console.
@@ -268,15 +336,8 @@ pub async fn generate_certificate(
     caller: &Caller,
 ) -> Result<OAuthCertificateInfo, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let now = app.clock.now();
-    let common_name = format!("Mailroom SMTP OAuth {}", app.config.node_name);
-    // RSA key generation takes a moment: keep it off the async workers.
-    let pair = tokio::task::spawn_blocking(move || {
-        crate::server::oauth::certificate::generate(&common_name, now)
-    })
-    .await?
-    .map_err(ServiceError::internal)?;
-    store_certificate(app, caller, pair, "generated").await
+    let pair = generated_pair(app).await?;
+    store_certificate(app, caller, pair, "generated", CertificateFor::Form).await
 }
 
 /// Stores an uploaded certificate (PEM or DER) with its private key (PEM).
@@ -287,34 +348,45 @@ pub async fn upload_certificate(
     private_key: &Secret,
 ) -> Result<OAuthCertificateInfo, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let parsed = certs::parse(certificate, app.now())
-        .map_err(|message| FieldError::new("certificate", message))?;
-    let private_key_pem =
-        crate::server::oauth::certificate::key_for_certificate(private_key.expose(), &parsed.der)
-            .map_err(|message| FieldError::new("private_key", message))?;
-    let pair = KeyAndCertificate {
-        private_key_pem,
-        certificate_der: parsed.der,
-    };
-    store_certificate(app, caller, pair, "uploaded").await
+    let pair = uploaded_pair(app, certificate, private_key)?;
+    store_certificate(app, caller, pair, "uploaded", CertificateFor::Form).await
 }
 
 const NEXT_NEEDS_SAVED_SECRET: &str = "A next client secret belongs to saved settings that use MS Exchange Online OAuth with a client secret: save those first.";
+const NEXT_NEEDS_SAVED_CERTIFICATE: &str = "A next certificate belongs to saved settings that use MS Exchange Online OAuth with a certificate: save those first.";
 
-/// The saved settings, when they use a client secret (which a next secret
-/// replaces).
-async fn saved_with_client_secret(app: &AppState) -> Result<SmtpSettings, ServiceError> {
-    let conflict = || ServiceError::Conflict(NEXT_NEEDS_SAVED_SECRET.into());
-    let form = db::smtp::get(&app.db).await?.ok_or_else(conflict)?.form();
+/// The saved settings, when they use OAuth with a client secret (which a
+/// next secret replaces) or, with `certificate`, with a certificate.
+async fn saved_with_credential(
+    app: &AppState,
+    certificate: bool,
+) -> Result<(SmtpSettings, db::smtp::SmtpRow), ServiceError> {
+    let conflict = || {
+        ServiceError::Conflict(
+            if certificate {
+                NEXT_NEEDS_SAVED_CERTIFICATE
+            } else {
+                NEXT_NEEDS_SAVED_SECRET
+            }
+            .into(),
+        )
+    };
+    let row = db::smtp::get(&app.db).await?.ok_or_else(conflict)?;
+    let form = row.form();
     let stored = settings::stored_secrets(app, &form).await?;
     let saved = form.validate(stored).map_err(|_| conflict())?;
     match &saved.auth {
-        SmtpAuth::OAuth {
-            credential: OAuthCredential::Secret { .. },
-            ..
-        } => Ok(saved),
+        SmtpAuth::OAuth { credential, .. }
+            if matches!(credential, OAuthCredential::Certificate { .. }) == certificate =>
+        {
+            Ok((saved, row))
+        }
         _ => Err(conflict()),
     }
+}
+
+async fn saved_with_client_secret(app: &AppState) -> Result<SmtpSettings, ServiceError> {
+    Ok(saved_with_credential(app, false).await?.0)
 }
 
 async fn staged_next_secret(app: &AppState) -> Result<Option<Secret>, ServiceError> {
@@ -475,4 +547,150 @@ pub async fn discard_next_secret(
         tracing::error!(target: "alarms", "alarm check failed: {error:#}");
     }
     get(app, caller).await
+}
+
+/// The saved settings (certificate credential) and the same settings
+/// signing with the staged next certificate.
+async fn saved_and_next_certificate(
+    app: &AppState,
+) -> Result<(SmtpSettings, SmtpSettings), ServiceError> {
+    let (saved, row) = saved_with_credential(app, true).await?;
+    let next = row
+        .next_certificate_id
+        .and_then(|id| saved.with_certificate(id))
+        .ok_or_else(|| {
+            ServiceError::Conflict(
+                "No next certificate is staged: generate or upload one first.".into(),
+            )
+        })?;
+    Ok((saved, next))
+}
+
+/// Generates the next certificate in the console and stages it: Entra ID
+/// knows it once the admin uploads it to the app registration.
+pub async fn generate_next_certificate(
+    app: &AppState,
+    caller: &Caller,
+) -> Result<SmtpPage, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    saved_with_credential(app, true).await?;
+    let pair = generated_pair(app).await?;
+    store_certificate(app, caller, pair, "generated", CertificateFor::Next).await?;
+    after_next_certificate_change(app, caller).await
+}
+
+/// Stages an uploaded certificate and its private key as the next one.
+pub async fn upload_next_certificate(
+    app: &AppState,
+    caller: &Caller,
+    certificate: &[u8],
+    private_key: &Secret,
+) -> Result<SmtpPage, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    saved_with_credential(app, true).await?;
+    let pair = uploaded_pair(app, certificate, private_key)?;
+    store_certificate(app, caller, pair, "uploaded", CertificateFor::Next).await?;
+    after_next_certificate_change(app, caller).await
+}
+
+/// A next certificate that outlives the current one clears its expiry
+/// alarm (and a discarded one brings it back).
+async fn after_next_certificate_change(
+    app: &AppState,
+    caller: &Caller,
+) -> Result<SmtpPage, ServiceError> {
+    if let Err(error) = crate::server::alarms::run_check(app).await {
+        tracing::error!(target: "alarms", "alarm check failed: {error:#}");
+    }
+    get(app, caller).await
+}
+
+/// Test Connection of the saved settings signing with the staged next
+/// certificate: the token only, or every rung. A pass lets this admin
+/// Switch Now to it.
+pub async fn test_next_certificate(
+    app: &AppState,
+    caller: &Caller,
+    whole_ladder: bool,
+) -> Result<ConnectionTestReport, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let (_, next) = saved_and_next_certificate(app).await?;
+    let reach = if whole_ladder {
+        smtp::Reach::Everything
+    } else {
+        smtp::Reach::Token
+    };
+    run_test(
+        app,
+        caller,
+        settings::TestOf::NextCertificate,
+        &next,
+        None,
+        reach,
+    )
+    .await
+}
+
+/// Switch Now: the staged certificate becomes the certificate credential,
+/// after this admin passed a test with it; the old one goes with its key.
+pub async fn switch_to_next_certificate(
+    app: &AppState,
+    caller: &Caller,
+) -> Result<SmtpPage, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let (saved, next) = saved_and_next_certificate(app).await?;
+    let test = settings::TestOf::NextCertificate;
+    if !settings::passed_allows(app, test, &caller.name, &next, None).await? {
+        return Err(ServiceError::Conflict(
+            "Test with the staged next certificate first: the switch is made only after a passed test with it.".into(),
+        ));
+    }
+    let (Some(replaced), Some(next_id)) = (saved.certificate_id(), next.certificate_id()) else {
+        return Err(ServiceError::Conflict(NEXT_NEEDS_SAVED_CERTIFICATE.into()));
+    };
+    let now = app.now();
+    let mut tx = db::begin_write(&app.db).await?;
+    if !settings::adopt_next_certificate(app, &mut tx, replaced, next_id, &caller.name).await? {
+        return Err(ServiceError::Conflict(
+            "The staged certificate is no longer there: it was switched or discarded meanwhile."
+                .into(),
+        ));
+    }
+    audit(&mut tx, caller, now, "switch", "SMTP Server", "certificate").await?;
+    settings_changed_everywhere(&mut tx).await?;
+    tx.commit().await?;
+    app.mailer.settings_changed();
+    settings::release_credential_holds(app).await?;
+    settings::forget_passed(app, test, &caller.name).await?;
+    after_next_certificate_change(app, caller).await
+}
+
+/// Discards the staged next certificate and its private key.
+pub async fn discard_next_certificate(
+    app: &AppState,
+    caller: &Caller,
+) -> Result<SmtpPage, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let now = app.now();
+    let mut tx = db::begin_write(&app.db).await?;
+    let row = db::smtp::get(&mut *tx).await?;
+    let current = row.as_ref().and_then(|r| r.certificate_id);
+    let staged = row
+        .and_then(|r| r.next_certificate_id)
+        .ok_or_else(|| ServiceError::NotFound("No next certificate is staged.".into()))?;
+    db::smtp::set_next_certificate(&mut *tx, None, now, &caller.name).await?;
+    if Some(staged) != current {
+        settings::forget_certificate(&mut tx, staged).await?;
+    }
+    audit(
+        &mut tx,
+        caller,
+        now,
+        "discard",
+        "SMTP Server",
+        "next_certificate",
+    )
+    .await?;
+    tx.commit().await?;
+    after_next_certificate_change(app, caller).await
 }

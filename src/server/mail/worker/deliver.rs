@@ -575,13 +575,10 @@ async fn credential(
                             token_request(&prepared.settings, prepared.secret.clone(), assertion)
                                 .expect("OAuth settings make a token request");
                         match request_token(&prepared.http, request).await.result {
-                            // The current secret is refused: a staged next
-                            // secret takes over if Entra accepts it.
-                            Err(refused)
-                                if matches!(credential, OAuthCredential::Secret { .. })
-                                    && rotation::secret_refused(&refused) =>
-                            {
-                                rotation::token_from_next_secret(state, prepared, &refused)
+                            // The current credential is refused: a staged
+                            // next one takes over if Entra accepts it.
+                            Err(refused) if rotation::credential_refused(credential, &refused) => {
+                                rotation::token_from_next_credential(state, prepared, &refused)
                                     .await
                                     .ok_or(refused)
                             }
