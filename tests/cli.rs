@@ -249,3 +249,81 @@ async fn admin_create_makes_an_ers_account_for_scripts() {
         );
     }
 }
+
+#[tokio::test]
+async fn backup_and_restore_run_from_the_command_line_with_the_key_from_the_environment() {
+    let source = tempfile::tempdir().unwrap();
+    let state = seeded(source.path()).await;
+    state
+        .vault
+        .put("proxy.password", "1", &Secret::new("Proxy-Pa55word"), 0)
+        .await
+        .unwrap();
+    drop(state);
+    let repository = tempfile::tempdir().unwrap();
+    let output = mailroom(source.path())
+        .await
+        .args(["backup", "--name", "weekly", "--to"])
+        .arg(repository.path())
+        .env("MAILROOM_BACKUP_KEY", "Backup-Key-2026")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let files: Vec<_> = std::fs::read_dir(repository.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+    assert!(
+        file.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("weekly-CFG-")
+    );
+
+    // Another data directory (its own master key): a wrong key changes
+    // nothing and says why; the right one brings the admin and the secret.
+    let target = tempfile::tempdir().unwrap();
+    let fresh = build_state(target.path(), system_clock()).await.unwrap();
+    drop(fresh);
+    let wrong = mailroom(target.path())
+        .await
+        .arg("restore")
+        .arg(file)
+        .env("MAILROOM_BACKUP_KEY", "Another-Key-2026")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("does not open this backup"),
+        "{wrong:?}"
+    );
+    let state = build_state(target.path(), system_clock()).await.unwrap();
+    assert!(
+        db::admins::by_name(&state.db, "ops")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    drop(state);
+
+    let restored = mailroom(target.path())
+        .await
+        .arg("restore")
+        .arg(file)
+        .env("MAILROOM_BACKUP_KEY", "Backup-Key-2026")
+        .output()
+        .unwrap();
+    assert!(restored.status.success(), "{restored:?}");
+    assert!(String::from_utf8_lossy(&restored.stdout).contains("client secret"));
+    let state = build_state(target.path(), system_clock()).await.unwrap();
+    assert!(
+        db::admins::by_name(&state.db, "ops")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let secret = state.vault.get("proxy.password", "1").await.unwrap();
+    assert_eq!(secret.unwrap().expose(), "Proxy-Pa55word");
+}

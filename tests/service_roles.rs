@@ -26,9 +26,9 @@ use mailroom::domain::{AdminForm, Role, Secret};
 use mailroom::server::AppState;
 use mailroom::server::db;
 use mailroom::server::service::{
-    Caller, ServiceError, admins, alarms, api_settings, certificates, deployment, guest_accounts,
-    guest_types, guests, identities, limits, logs, mail_queue, portals, proxy, smtp,
-    sponsor_groups, system_certificates, vault,
+    Caller, ServiceError, admins, alarms, api_settings, backup, certificates, deployment,
+    guest_accounts, guest_types, guests, identities, limits, logs, mail_queue, portals, proxy,
+    smtp, sponsor_groups, system_certificates, vault,
 };
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -835,6 +835,36 @@ async fn every_service_operation_checks_the_callers_role() {
             Expect::OnlyThen(SUPER_ADMIN, "Conflict"),
             |app, caller| {
                 guest_accounts::decide(&app, &caller, None, &absent_guest(), true).await
+            }
+        ),
+        row!(
+            "backup::backup_now",
+            Expect::Only(SETTINGS_ROLES),
+            |app, caller| {
+                let dir = app.config.data_dir.clone();
+                backup::backup_now(
+                    &app,
+                    &caller,
+                    &dir,
+                    "rolecheck",
+                    &Secret::new("Role-Check-Key"),
+                )
+                .await
+            }
+        ),
+        // Not a backup: refused before anything changes.
+        row!(
+            "backup::restore",
+            Expect::OnlyThen(SETTINGS_ROLES, "Invalid"),
+            |app, caller| {
+                backup::restore(
+                    &app,
+                    &caller,
+                    b"not a backup".to_vec(),
+                    "x.mrbak",
+                    &Secret::new("Role-Check-Key"),
+                )
+                .await
             }
         ),
         // Last: a rotated key leaves this state's vault with the old one.

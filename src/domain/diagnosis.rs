@@ -564,6 +564,38 @@ pub fn connections_in_use(mailbox: &str, allowed: usize) -> Diagnosis {
     )
 }
 
+/// Code of [`oauth_credential_missing`]: mail held for it is released when
+/// the credential is saved, as for Entra's refusals.
+pub const CREDENTIAL_MISSING: &str = "credential-missing";
+
+/// The saved OAuth settings have no client secret or certificate (a
+/// restored backup leaves them out): no token can be asked for. The
+/// message waits; it is not the message's fault.
+pub fn oauth_credential_missing(certificate: bool) -> Diagnosis {
+    let (what, how) = if certificate {
+        (
+            "certificate credential (with its private key)",
+            "generate or upload a certificate, upload it to the app registration",
+        )
+    } else {
+        (
+            "client secret",
+            "enter the app's client secret and its expiry date",
+        )
+    };
+    Diagnosis::new(
+        Step::Token,
+        CREDENTIAL_MISSING,
+        format!(
+            "The SMTP OAuth settings have no {what}: it is not kept in backups, so after a restore it must be entered again."
+        ),
+        format!(
+            "On Administration > System > Settings > SMTP Server, {how}, run Test Connection and Save: the waiting mail goes at once."
+        ),
+        false,
+    )
+}
+
 /// A message was queued while no SMTP server is configured.
 pub fn smtp_not_configured() -> Diagnosis {
     Diagnosis::new(

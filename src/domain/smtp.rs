@@ -352,6 +352,9 @@ pub struct SmtpPage {
     pub next_secret_expiry: String,
     /// The certificate staged to replace the certificate credential.
     pub next_certificate: Option<OAuthCertificateInfo>,
+    /// Saved OAuth settings without their client secret or certificate
+    /// (restored from a backup): mail waits until it is entered again.
+    pub credential_missing: bool,
     pub updated_by: Option<String>,
     pub updated_at: Option<i64>,
 }

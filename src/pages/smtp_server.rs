@@ -174,6 +174,7 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
     // The certificate the saved settings sign with: a next one replaces it.
     let saved_certificate = RwSignal::new(saved_certificate_of(&page));
     let next_certificate = RwSignal::new(page.next_certificate.clone());
+    let credential_missing = RwSignal::new(page.credential_missing);
     let client_error = RwSignal::new(None::<FieldError>);
     let tested_form = RwSignal::new(None::<SmtpSettingsForm>);
     let test_action = Action::new(|form: &SmtpSettingsForm| test_smtp_connection(form.clone()));
@@ -208,6 +209,7 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
             f.client_secret.set(String::new());
             saved_certificate.set(saved_certificate_of(&page));
             next_certificate.set(page.next_certificate.clone());
+            credential_missing.set(page.credential_missing);
             saved_form.set(Some(untrack(|| f.form())));
         }
     });
@@ -304,6 +306,11 @@ fn SmtpEditor(page: SmtpPage) -> impl IntoView {
     view! {
         {move || banner().map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
         {move || saved_message().map(|text| view! { <Banner kind=BannerKind::Success>{text}</Banner> })}
+        {move || credential_missing.get().then(|| view! {
+            <Banner kind=BannerKind::Warning>
+                "The saved OAuth settings have no client secret or certificate: backups leave them out, so after a restore they must be entered again. Enter it, run Test Connection and Save; mail waits in the queue until then."
+            </Banner>
+        })}
         {move || (!can_change.get()).then(|| view! {
             <Banner kind=BannerKind::Info>"Your admin group can view these settings but not change them."</Banner>
         })}

@@ -1,11 +1,12 @@
 //! The command line: `serve` (the default), `admin create NAME --role
-//! ROLE`, `admin reset-password NAME`, `vault rotate-key`.
+//! ROLE`, `admin reset-password NAME`, `vault rotate-key`, `backup --to
+//! DIR`, `restore FILE`.
 
 use crate::domain::Secret;
 use crate::server::http::{
     bootstrap_admin, build_state, router, spawn_session_sweeper, system_clock,
 };
-use crate::server::service::{Caller, admins, vault};
+use crate::server::service::{Caller, admins, backup, vault};
 use crate::server::{AppState, db, logging};
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
@@ -62,6 +63,20 @@ enum Command {
         #[command(subcommand)]
         task: VaultTask,
     },
+    /// Back up the configuration into a folder (the OAuth client secret and
+    /// certificate are left out). The Encryption Key comes from
+    /// MAILROOM_BACKUP_KEY, or is asked for twice on the terminal.
+    Backup {
+        /// The folder to write the backup file to.
+        #[arg(long)]
+        to: PathBuf,
+        /// The backup's name: the file is NAME-CFG-YYMMDD-HHMM.mrbak.
+        #[arg(long, default_value = "mailroom")]
+        name: String,
+    },
+    /// Replace the configuration with a backup's, on a stopped node. The
+    /// Encryption Key comes from MAILROOM_BACKUP_KEY, or is asked for.
+    Restore { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -163,6 +178,8 @@ pub fn main() -> ExitCode {
             Command::Vault {
                 task: VaultTask::RotateKey,
             } => rotate_key(cli.data_dir, &database).await,
+            Command::Backup { to, name } => backup_to(cli.data_dir, &database, &to, &name).await,
+            Command::Restore { file } => restore_from(cli.data_dir, &database, &file).await,
         }
     });
     match result {
@@ -385,5 +402,89 @@ async fn rotate_key(data_dir: PathBuf, database: &db::Location) -> anyhow::Resul
         );
         println!("{}", key.as_str());
     }
+    Ok(())
+}
+
+/// The Encryption Key: MAILROOM_BACKUP_KEY, else typed on the terminal
+/// without echo (twice for a new backup).
+fn backup_key(confirm: bool) -> anyhow::Result<Secret> {
+    if let Ok(key) = std::env::var("MAILROOM_BACKUP_KEY")
+        && !key.is_empty()
+    {
+        return Ok(Secret::new(key));
+    }
+    let key = read_hidden("Encryption key: ")?;
+    if confirm && read_hidden("Encryption key again: ")? != key {
+        anyhow::bail!("the two keys differ");
+    }
+    Ok(Secret::new(key))
+}
+
+fn read_hidden(prompt: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    use std::process::{Command, Stdio};
+    eprint!("{prompt}");
+    let terminal = std::io::stdin().is_terminal();
+    let echo = |on: &str| {
+        if terminal {
+            let _ = Command::new("stty")
+                .arg(on)
+                .stdin(Stdio::inherit())
+                .status();
+        }
+    };
+    echo("-echo");
+    let mut line = String::new();
+    let read = std::io::stdin().read_line(&mut line);
+    echo("echo");
+    if terminal {
+        eprintln!();
+    }
+    read?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn backup_to(
+    data_dir: PathBuf,
+    database: &db::Location,
+    to: &std::path::Path,
+    name: &str,
+) -> anyhow::Result<()> {
+    let (_, _flush) = logging::init(Some(&data_dir), false);
+    let key = backup_key(true)?;
+    let state = open_state(&data_dir, database).await?;
+    let taken = backup::backup_now(&state, &Caller::command_line(), to, name, &key)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "Wrote {} ({} bytes in {} ms). The OAuth client secret and certificate are not in it: enter them again after a restore.",
+        taken.path.display(),
+        taken.size,
+        taken.millis
+    );
+    Ok(())
+}
+
+async fn restore_from(
+    data_dir: PathBuf,
+    database: &db::Location,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let (_, _flush) = logging::init(Some(&data_dir), false);
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let key = backup_key(false)?;
+    let state = open_state(&data_dir, database).await?;
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let restored = backup::restore(&state, &Caller::command_line(), bytes, &file_name, &key)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "Restored {} tables ({} rows) and {} secrets from {file_name}. Enter the SMTP OAuth client secret (or certificate) again on the SMTP Server page, run Test Connection and Save: mail waits until then.",
+        restored.tables, restored.rows, restored.secrets
+    );
     Ok(())
 }

@@ -3,6 +3,7 @@
 pub mod alarms;
 pub mod assets;
 pub mod auth;
+pub mod backup;
 pub mod certs;
 pub mod cli;
 pub mod clock;

@@ -61,6 +61,19 @@ pub async fn stored_secrets(
     })
 }
 
+/// Whether saved settings that use OAuth lack their credential: the client
+/// secret or the certificate's key is not stored (a restored backup leaves
+/// them out). Mail waits until an admin enters it again.
+pub fn oauth_credential_missing(row: &db::smtp::SmtpRow, stored: &StoredSecrets) -> bool {
+    row.use_authentication
+        && row.auth_type == "oauth"
+        && if row.credential == "certificate" {
+            !stored.certificate
+        } else {
+            !stored.client_secret
+        }
+}
+
 /// The signed client assertion for the certificate credential, if the
 /// settings use one.
 pub async fn client_assertion(

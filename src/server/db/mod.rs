@@ -278,6 +278,16 @@ impl Location {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The schema's version: the number of its newest migration (the same in
+/// both dialects), which a backup records.
+pub fn schema_version() -> i64 {
+    SQLITE_MIGRATIONS
+        .iter()
+        .map(|migration| migration.version)
+        .max()
+        .unwrap_or(0)
+}
+
 /// Opens the database (creating an SQLite file if needed) and brings its
 /// schema up to date.
 pub async fn open(location: &Location) -> anyhow::Result<Db> {

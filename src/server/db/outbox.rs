@@ -384,13 +384,16 @@ pub async fn settle_all(
 }
 
 /// Messages held because Entra ID refused the credential (their last reply
-/// is its AADSTS code) become due now: the settings they waited for changed.
+/// is its AADSTS code) or because none was stored become due now: the
+/// settings they waited for changed.
 pub async fn release_credential_holds(db: impl AnyExecutor<'_>, now: i64) -> sqlx::Result<u64> {
     let result = sqlx::query(
         "UPDATE outbox SET next_attempt_at = $1, updated_at = $1 \
-         WHERE status = 'retrying' AND next_attempt_at > $1 AND last_reply LIKE 'AADSTS%'",
+         WHERE status = 'retrying' AND next_attempt_at > $1 \
+         AND (last_reply LIKE 'AADSTS%' OR last_reply LIKE $2)",
     )
     .bind(now)
+    .bind(format!("{}%", crate::domain::diagnosis::CREDENTIAL_MISSING))
     .execute(db)
     .await?;
     Ok(result.rows_affected())

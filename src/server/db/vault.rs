@@ -137,3 +137,23 @@ pub async fn set_key_check(
     .await?;
     Ok(())
 }
+
+/// Every sealed row of one purpose.
+pub async fn all_of(db: impl AnyExecutor<'_>, purpose: &str) -> sqlx::Result<Vec<SealedRow>> {
+    sqlx::query_as(
+        "SELECT purpose, record_id, nonce, ciphertext FROM vault_secrets WHERE purpose = $1 \
+         ORDER BY record_id",
+    )
+    .bind(purpose)
+    .fetch_all(db)
+    .await
+}
+
+/// Deletes every sealed row of one purpose.
+pub async fn delete_purpose(db: impl AnyExecutor<'_>, purpose: &str) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM vault_secrets WHERE purpose = $1")
+        .bind(purpose)
+        .execute(db)
+        .await?
+        .rows_affected())
+}

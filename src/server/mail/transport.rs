@@ -52,6 +52,10 @@ impl Prepared {
 /// Why there is nothing to deliver with.
 pub enum Unprepared {
     NotConfigured,
+    /// OAuth settings without their client secret or certificate.
+    CredentialMissing {
+        certificate: bool,
+    },
     Failed(anyhow::Error),
 }
 
@@ -160,6 +164,11 @@ async fn load(state: &AppState, generation: u64) -> Result<Prepared, Unprepared>
     let stored = settings::stored_secrets(state, &form)
         .await
         .map_err(failed)?;
+    if settings::oauth_credential_missing(&row, &stored) {
+        return Err(Unprepared::CredentialMissing {
+            certificate: row.credential == "certificate",
+        });
+    }
     let settings = form.validate(stored).map_err(|e| {
         failed(anyhow::anyhow!(
             "the saved SMTP settings are incomplete: {}",

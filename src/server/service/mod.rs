@@ -10,6 +10,7 @@
 pub mod admins;
 pub mod alarms;
 pub mod api_settings;
+pub mod backup;
 pub mod certificates;
 pub mod deployment;
 pub mod guest_accounts;

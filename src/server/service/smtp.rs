@@ -64,6 +64,9 @@ pub async fn get(app: &AppState, caller: &Caller) -> Result<SmtpPage, ServiceErr
             .filter(|_| next_secret_set)
             .unwrap_or_default(),
         next_certificate,
+        credential_missing: row
+            .as_ref()
+            .is_some_and(|r| settings::oauth_credential_missing(r, &stored)),
         updated_by: row.as_ref().map(|r| r.updated_by.clone()),
         updated_at: row.as_ref().map(|r| r.updated_at),
     })

@@ -217,6 +217,9 @@ async fn attempt(
     let prepared = match mailer.transport.prepared(state, generation).await {
         Ok(prepared) => prepared,
         Err(Unprepared::NotConfigured) => return Err(diagnosis::smtp_not_configured().into()),
+        Err(Unprepared::CredentialMissing { certificate }) => {
+            return Err(diagnosis::oauth_credential_missing(certificate).into());
+        }
         Err(Unprepared::Failed(e)) => {
             mail_log!(kind, error, "could not load the SMTP settings: {e:#}");
             return Err(diagnosis::settings_unreadable(&format!("{e:#}")).into());

@@ -1,0 +1,125 @@
+//! Configuration backup and restore with many guest accounts (each with its
+//! password sealed in the vault): Backup Now (read, compress, Argon2id,
+//! AES-256-GCM, write) and Restore into a fresh data directory with its own
+//! vault key (open, check, replace in one transaction, seal again). Run:
+//!
+//!     cargo bench --features ssr --bench backup
+//!
+//! `BENCH_SIZES=1000,10000` changes the guest counts (default 10,000);
+//! with `MAILROOM_TEST_POSTGRES` set, both consoles use PostgreSQL. Prints a
+//! Markdown table (the one in BENCHMARKS.md).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::app::harness_in;
+use common::env_list;
+use mailroom::domain::Secret;
+use mailroom::domain::guest::GuestState;
+use mailroom::server::clock::SystemClock;
+use mailroom::server::db;
+use mailroom::server::guests::{GuestExtras, PASSWORD_PURPOSE};
+use mailroom::server::service::{Caller, backup};
+use std::sync::Arc;
+use std::time::Instant;
+
+const KEY: &str = "Bench-Backup-Key";
+
+async fn with_guests(n: usize) -> common::app::Harness {
+    let h = harness_in(tempfile::tempdir().unwrap(), Arc::new(SystemClock), None).await;
+    let now = h.state.now();
+    let extras = GuestExtras::default();
+    // One hash for all: hashing is the sponsor's cost, not the backup's.
+    let hash = mailroom::server::guests::hash_guest_password(&Secret::new("Guest-Pa55")).unwrap();
+    let mut tx = db::begin_write(&h.state.db).await.unwrap();
+    for i in 0..n {
+        let username = format!("guest{i:05}");
+        let email = format!("{username}@example.com");
+        let id = db::guests::insert(
+            &mut *tx,
+            &db::guests::NewGuest {
+                username: &username,
+                password_hash: &hash,
+                state: GuestState::Created,
+                first_name: "Guest",
+                last_name: "Visitor",
+                email: &email,
+                company: "Contoso",
+                person_visited: "host@contoso.com",
+                guest_type_id: 2,
+                valid_from: now,
+                valid_until: now + 86_400,
+                sponsor: None,
+                sponsor_email: None,
+                portal: "Sponsor Portal (default)",
+                registered_ip: None,
+                sponsor_id: None,
+                sponsor_group_id: None,
+                extras: &extras,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        h.state
+            .vault
+            .put_in(
+                &mut *tx,
+                PASSWORD_PURPOSE,
+                &id.to_string(),
+                &Secret::new(format!("Pw{i:06}")),
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    h
+}
+
+#[tokio::main]
+async fn main() {
+    let sizes = env_list("BENCH_SIZES", &[10_000]);
+    println!("| guest accounts | backup | file size | restore | rows restored |");
+    println!("|---:|---:|---:|---:|---:|");
+    for n in sizes {
+        let source = with_guests(n).await;
+        let repository = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let taken = backup::backup_now(
+            &source.state,
+            &Caller::command_line(),
+            repository.path(),
+            "bench",
+            &Secret::new(KEY),
+        )
+        .await
+        .unwrap();
+        let backup_time = started.elapsed();
+        let file = std::fs::read(&taken.path).unwrap();
+        let target = harness_in(tempfile::tempdir().unwrap(), Arc::new(SystemClock), None).await;
+        let started = Instant::now();
+        let restored = backup::restore(
+            &target.state,
+            &Caller::command_line(),
+            file,
+            &taken.file_name,
+            &Secret::new(KEY),
+        )
+        .await
+        .unwrap();
+        let restore_time = started.elapsed();
+        let guests: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guest_accounts")
+            .fetch_one(&target.state.db)
+            .await
+            .unwrap();
+        assert_eq!(guests, n as i64);
+        println!(
+            "| {n} | {:.2} s | {:.0} KB | {:.2} s | {} |",
+            backup_time.as_secs_f64(),
+            taken.size as f64 / 1024.0,
+            restore_time.as_secs_f64(),
+            restored.rows
+        );
+    }
+}

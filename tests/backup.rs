@@ -1,0 +1,414 @@
+//! Configuration backup and restore through the service layer, on real
+//! databases: a console configured on many pages (SMTP with OAuth, proxy,
+//! sponsors and their guests) is backed up on SQLite and restored into a
+//! fresh data directory with its own vault key (PostgreSQL when the run
+//! uses it). Every page's answer matches, except the OAuth client secret,
+//! which the backup leaves out; entering it again makes mail flow, and mail
+//! the target had queued is delivered.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::Peers;
+use common::app::{
+    Harness, add_sponsor, harness, harness_on, open_alarms, post, sign_in, sponsor_sign_in,
+};
+use common::forms::{
+    configure_smtp, form_body, guest_mail_from_mailbox, smtp_fields, test_connection,
+};
+use common::mail::{queue_guest_mail, wait_for_status};
+use http::StatusCode;
+use mailroom::api::sponsor::CreatedBatch;
+use mailroom::api::sponsor_groups::SponsorGroupsPage;
+use mailroom::domain::Secret;
+use mailroom::domain::alarm::AlarmCode;
+use mailroom::domain::mail::MailStatus;
+use mailroom::domain::smtp::SmtpPage;
+use mailroom::server::backup;
+use mailroom::server::db;
+use mailroom::server::mail::worker;
+use mailroom::server::service::{Caller, ServiceError, backup as service};
+use serde_json::Value;
+
+const KEY: &str = "Backup-Key-2026";
+
+/// A console on SQLite, configured: SMTP over OAuth with a client secret,
+/// a proxy with a password, a sponsor and five guests with passwords.
+async fn configured_source(peers: &Peers) -> (Harness, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = db::Location::SqliteFile(dir.path().join("mailroom.db"));
+    let h = harness_on(dir, &sqlite, mailroom::server::http::system_clock(), None).await;
+    let root = sign_in(&h.app, "root").await;
+    configure_smtp(&h, &root, peers, &[]).await;
+    guest_mail_from_mailbox(&h, &root).await;
+    let proxy = form_body(&[
+        ("host", "proxy.contoso.com".into()),
+        ("port", "3128".into()),
+        ("username", "mailroom".into()),
+        ("password", "Proxy-Pa55word".into()),
+        ("bypass", "127.0.0.1, localhost".into()),
+    ]);
+    let saved = post(&h.app, "/api/save_proxy_settings", &proxy, Some(&root)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let groups: SponsorGroupsPage = serde_json::from_str(
+        &post(&h.app, "/api/get_sponsor_groups", "", Some(&root))
+            .await
+            .body,
+    )
+    .unwrap();
+    let all = groups
+        .groups
+        .iter()
+        .find(|g| g.name == "ALL_ACCOUNTS (default)")
+        .unwrap()
+        .id;
+    add_sponsor(&h.app, &root, "sponsor1", all).await;
+    let sponsor = sponsor_sign_in(&h.app, "sponsor1").await;
+    let created = post(
+        &h.app,
+        "/api/sponsor_create_random",
+        "form%5Bcount%5D=5&form%5Bprefix%5D=conf&form%5Bguest_type_id%5D=2&form%5Bduration_days%5D=1",
+        Some(&sponsor),
+    )
+    .await;
+    let batch: CreatedBatch =
+        serde_json::from_str(&created.body).unwrap_or_else(|_| panic!("{}", created.body));
+    assert_eq!(batch.guests.len(), 5);
+    (h, root)
+}
+
+/// What each read-only page function answers, for comparison.
+async fn answers(h: &Harness, cookie: &str) -> Vec<(String, Value)> {
+    let mut all = Vec::new();
+    for function in [
+        "get_alarm_settings",
+        "list_guest_types",
+        "get_sponsor_groups",
+        "list_trusted_certificates",
+        "get_api_settings",
+        "list_guest_portals",
+        "list_system_certificates",
+        "get_guest_email_settings",
+        "get_sending_limits",
+        "list_internal_users",
+        "get_proxy_settings",
+        "get_log_levels",
+    ] {
+        let reply = post(&h.app, &format!("/api/{function}"), "", Some(cookie)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{function}: {}", reply.body);
+        let mut answer: Value = serde_json::from_str(&reply.body).unwrap();
+        if function == "get_sending_limits" {
+            // The mail waiting is each console's own queue, not configuration.
+            answer["waiting"] = Value::Null;
+        }
+        all.push((function.to_string(), answer));
+    }
+    // Admins: who they are (their last sign-in differs by design).
+    let admins: Value = serde_json::from_str(
+        &post(&h.app, "/api/list_admins", "", Some(cookie))
+            .await
+            .body,
+    )
+    .unwrap();
+    let who: Vec<Value> = admins
+        .as_array()
+        .or_else(|| admins["admins"].as_array())
+        .unwrap()
+        .iter()
+        .map(|a| serde_json::json!([a["name"], a["role"], a["email"], a["status"]]))
+        .collect();
+    all.push(("list_admins".into(), Value::Array(who)));
+    all
+}
+
+async fn smtp_page(h: &Harness, cookie: &str) -> SmtpPage {
+    serde_json::from_str(
+        &post(&h.app, "/api/get_smtp_settings", "", Some(cookie))
+            .await
+            .body,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_backup_restores_every_page_into_a_fresh_console_without_the_oauth_secret() {
+    let peers = Peers::start();
+    let (source, source_root) = configured_source(&peers).await;
+    let repository = tempfile::tempdir().unwrap();
+    let taken = service::backup_now(
+        &source.state,
+        &Caller::command_line(),
+        repository.path(),
+        "nightly",
+        &Secret::new(KEY),
+    )
+    .await
+    .unwrap();
+    assert!(taken.file_name.starts_with("nightly-CFG-"), "{taken:?}");
+    assert!(taken.file_name.ends_with(".mrbak"));
+    let file = std::fs::read(&taken.path).unwrap();
+    assert_eq!(file.len() as u64, taken.size);
+
+    // No secret in clear in the file; no OAuth secret even decrypted.
+    let client_secret = peers.text("client_secret");
+    let text = String::from_utf8_lossy(&file);
+    for secret in [client_secret.as_str(), "Proxy-Pa55word"] {
+        assert!(!text.contains(secret), "{secret} in clear");
+    }
+    let (header, contents) = backup::open(&file, KEY).unwrap();
+    assert_eq!(header.name, "nightly");
+    assert_eq!(header.schema_version, db::schema_version());
+    let decrypted = serde_json::to_string(&contents).unwrap();
+    assert!(
+        !decrypted.contains(&client_secret),
+        "the OAuth client secret is left out"
+    );
+    assert!(
+        decrypted.contains("Proxy-Pa55word"),
+        "the proxy's password is carried"
+    );
+    assert!(
+        contents
+            .secrets
+            .iter()
+            .all(|s| s.purpose != "smtp.client_secret" && s.purpose != "oauth.certificate_key"),
+        "{:?}",
+        contents.secrets
+    );
+
+    // The target: another data directory, its own vault key, mail queued.
+    let target = harness().await;
+    let queued = queue_guest_mail(&target.state, 3, "Queued before the restore").await;
+    let audit_before = db::audit::recent(&target.state.db, 500)
+        .await
+        .unwrap()
+        .len();
+
+    // A wrong key is refused next to its field and changes nothing.
+    let refused = service::restore(
+        &target.state,
+        &Caller::command_line(),
+        file.clone(),
+        &taken.file_name,
+        &Secret::new("Not-The-Key"),
+    )
+    .await
+    .unwrap_err();
+    match refused {
+        ServiceError::Invalid(e) => assert_eq!(e.field, "encryption_key", "{e:?}"),
+        other => panic!("{other:?}"),
+    }
+    let target_root = sign_in(&target.app, "root").await;
+    assert!(!smtp_page(&target, &target_root).await.client_secret_set);
+    assert!(
+        smtp_page(&target, &target_root)
+            .await
+            .form
+            .smtp_server
+            .is_empty()
+    );
+
+    let restored = service::restore(
+        &target.state,
+        &Caller::command_line(),
+        file,
+        &taken.file_name,
+        &Secret::new(KEY),
+    )
+    .await
+    .unwrap();
+    assert!(restored.tables >= 10, "{restored:?}");
+    assert!(
+        restored.secrets >= 6,
+        "proxy password and five guests' passwords: {restored:?}"
+    );
+
+    // Sessions of the replaced admins are gone: sign in again (the same
+    // password, restored with its hash).
+    let stale = post(
+        &target.app,
+        "/api/get_smtp_settings",
+        "",
+        Some(&target_root),
+    )
+    .await;
+    assert_ne!(stale.status, StatusCode::OK, "{}", stale.body);
+    let target_root = sign_in(&target.app, "root").await;
+    let (restored_pages, original_pages) = (
+        answers(&target, &target_root).await,
+        answers(&source, &source_root).await,
+    );
+    for ((function, after), (_, before)) in restored_pages.iter().zip(&original_pages) {
+        assert_eq!(after, before, "{function} differs after the restore");
+    }
+
+    // SMTP: the same settings, no client secret.
+    let (before, after) = (
+        smtp_page(&source, &source_root).await,
+        smtp_page(&target, &target_root).await,
+    );
+    assert_eq!(after.form, before.form);
+    assert!(before.client_secret_set);
+    assert!(
+        !after.client_secret_set,
+        "the client secret must be entered again"
+    );
+
+    // Guests and their passwords, sealed again under the target's key.
+    let sponsor = sponsor_sign_in(&target.app, "sponsor1").await;
+    let guests = post(
+        &target.app,
+        "/api/sponsor_guests",
+        "search=&state=&page=1",
+        Some(&sponsor),
+    )
+    .await;
+    assert_eq!(guests.status, StatusCode::OK, "{}", guests.body);
+    for n in 1..=5 {
+        assert!(
+            guests.body.contains(&format!("conf00{n}")),
+            "{}",
+            guests.body
+        );
+    }
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM guest_accounts ORDER BY id")
+        .fetch_all(&source.state.db)
+        .await
+        .unwrap();
+    for id in ids {
+        let from = source
+            .state
+            .vault
+            .get("guest.password", &id.to_string())
+            .await
+            .unwrap();
+        let to = target
+            .state
+            .vault
+            .get("guest.password", &id.to_string())
+            .await
+            .unwrap();
+        assert_eq!(
+            from.map(|s| s.expose().to_string()),
+            to.map(|s| s.expose().to_string())
+        );
+    }
+
+    // The target's own operational data stays: its queue, its audit (one
+    // more line: the restore, named by the file).
+    let audit = db::audit::recent(&target.state.db, 500).await.unwrap();
+    assert!(audit.len() > audit_before);
+    assert!(
+        audit
+            .iter()
+            .any(|row| row.action == "restore" && row.changed_fields == taken.file_name),
+        "{audit:?}"
+    );
+    assert!(!audit.iter().any(|row| row.changed_fields.contains(KEY)));
+
+    // Until then the queued mail waits, with the token alarm: never a
+    // dead letter for it.
+    assert!(after.credential_missing, "the page says to enter it again");
+    worker::spawn(target.state.clone());
+    target.state.mailer.submitted(&queued);
+    for q in &queued {
+        let started = std::time::Instant::now();
+        loop {
+            let row = db::outbox::get(&target.state.db, q.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .row;
+            if row.status == MailStatus::Retrying {
+                let reply = row.last_reply.unwrap_or_default();
+                assert!(reply.starts_with("credential-missing"), "{reply}");
+                assert!(row.next_attempt_at > Some(target.state.now_ms() + 20_000));
+                break;
+            }
+            assert_ne!(row.status, MailStatus::Dead);
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{row:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+    let alarms = open_alarms(&target, &target_root).await;
+    let token = alarms
+        .iter()
+        .find(|a| a.code == AlarmCode::TokenAcquisitionFailed)
+        .unwrap_or_else(|| panic!("the token alarm: {alarms:#?}"));
+    assert!(token.details.contains("must be entered again"), "{token:?}");
+
+    // The secret typed again, Test Connection, Save: the held mail goes at
+    // once, not at its next retry.
+    let body = form_body(&smtp_fields(&peers, &client_secret));
+    let report = test_connection(&target, &target_root, &body).await;
+    assert!(report.passed(), "{report:#?}");
+    let saved = post(
+        &target.app,
+        "/api/save_smtp_settings",
+        &body,
+        Some(&target_root),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let page: SmtpPage = serde_json::from_str(&saved.body).unwrap();
+    assert!(!page.credential_missing);
+    for q in &queued {
+        wait_for_status(
+            &target,
+            &target_root,
+            q.id,
+            MailStatus::Sent,
+            std::time::Duration::from_secs(15),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_repository_that_cannot_take_the_file_is_named_and_keeps_nothing() {
+    let h = harness().await;
+    let missing = h.dir.path().join("no-such-folder");
+    let refused = service::backup_now(
+        &h.state,
+        &Caller::command_line(),
+        &missing,
+        "nightly",
+        &Secret::new(KEY),
+    )
+    .await
+    .unwrap_err();
+    let message = refused.to_string();
+    assert!(message.contains("does not exist"), "{message}");
+    // A short key or a bad name is refused before anything is written.
+    let dir = tempfile::tempdir().unwrap();
+    let short = service::backup_now(
+        &h.state,
+        &Caller::command_line(),
+        dir.path(),
+        "n",
+        &Secret::new("short"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(short, ServiceError::Invalid(ref e) if e.field == "encryption_key"),
+        "{short:?}"
+    );
+    let bad_name = service::backup_now(
+        &h.state,
+        &Caller::command_line(),
+        dir.path(),
+        "../up",
+        &Secret::new(KEY),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(bad_name, ServiceError::Invalid(ref e) if e.field == "name"),
+        "{bad_name:?}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
