@@ -73,10 +73,10 @@ const OAUTH_SECRETS: &[&str] = &[
     settings::SMTP_CLIENT_SECRET,
     settings::SMTP_NEXT_CLIENT_SECRET,
     settings::OAUTH_CERTIFICATE_KEY,
-    "smtp.passed_test",
-    "smtp.passed_next_secret_test",
-    "smtp.passed_next_certificate_test",
-    "oauth.shared_token",
+    settings::PASSED_TEST,
+    settings::PASSED_NEXT_SECRET_TEST,
+    settings::PASSED_NEXT_CERTIFICATE_TEST,
+    crate::server::oauth::shared::PURPOSE,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

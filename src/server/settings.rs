@@ -245,12 +245,12 @@ const TEST_VALID_FOR_MS: i64 = 30 * 60 * 1000;
 /// one node allows the save on another (a load balancer may send them to
 /// different nodes); sealed, so the digest of the secret it used is
 /// readable only with the master key.
-const PASSED_TEST: &str = "smtp.passed_test";
+pub const PASSED_TEST: &str = "smtp.passed_test";
 /// Likewise for a test of the saved settings with the staged next secret,
 /// which allows Switch Now.
-const PASSED_NEXT_SECRET_TEST: &str = "smtp.passed_next_secret_test";
+pub const PASSED_NEXT_SECRET_TEST: &str = "smtp.passed_next_secret_test";
 /// And with the staged next certificate.
-const PASSED_NEXT_CERTIFICATE_TEST: &str = "smtp.passed_next_certificate_test";
+pub const PASSED_NEXT_CERTIFICATE_TEST: &str = "smtp.passed_next_certificate_test";
 
 /// Which passed test: of the values on screen, or of the saved settings
 /// with the next client secret or the next certificate.

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::time::Duration;
 
-const PURPOSE: &str = "oauth.shared_token";
+pub const PURPOSE: &str = "oauth.shared_token";
 /// How long one node may take to refresh before another asks too.
 const REFRESH_LEASE: Duration = Duration::from_secs(30);
 /// How often a node waiting for another's refresh looks again.

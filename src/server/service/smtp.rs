@@ -112,6 +112,15 @@ pub async fn test_connection(
     .await
 }
 
+/// How far a test of a next credential goes: the token, or every rung.
+fn reach(whole_ladder: bool) -> smtp::Reach {
+    if whole_ladder {
+        smtp::Reach::Everything
+    } else {
+        smtp::Reach::Token
+    }
+}
+
 /// Runs a test of `settings` with `secret` up to `reach`, and remembers a
 /// pass (which allows Save, or Switch Now) or forgets the last one.
 async fn run_test(
@@ -227,12 +236,8 @@ pub async fn save(
     tx.commit().await?;
     app.mailer.settings_changed();
     settings::release_credential_holds(app).await?;
-    // A renewed secret clears its alarm before the page reloads.
-    if let Err(error) = crate::server::alarms::run_check(app).await {
-        tracing::error!(target: "alarms", "alarm check failed: {error:#}");
-    }
     settings::forget_passed(app, settings::TestOf::Settings, &caller.name).await?;
-    get(app, caller).await
+    page_after_credential_change(app, caller).await
 }
 
 /// What a new certificate is for: the form's credential (used once the
@@ -416,18 +421,13 @@ pub async fn test_next_secret(
         Some(value) => Secret::new(value),
         None => staged.expect("validate asks for a value when none is staged"),
     };
-    let reach = if whole_ladder {
-        smtp::Reach::Everything
-    } else {
-        smtp::Reach::Token
-    };
     run_test(
         app,
         caller,
         settings::TestOf::NextSecret,
         &saved,
         Some(secret),
-        reach,
+        reach(whole_ladder),
     )
     .await
 }
@@ -465,11 +465,7 @@ pub async fn stage_next_secret(
     };
     audit(&mut tx, caller, now, "stage", "SMTP Server", changed).await?;
     tx.commit().await?;
-    // A next secret that outlives the current one clears its expiry alarm.
-    if let Err(error) = crate::server::alarms::run_check(app).await {
-        tracing::error!(target: "alarms", "alarm check failed: {error:#}");
-    }
-    get(app, caller).await
+    page_after_credential_change(app, caller).await
 }
 
 /// Switch Now: the staged secret becomes the current one, after this admin
@@ -510,10 +506,7 @@ pub async fn switch_to_next_secret(
     app.mailer.settings_changed();
     settings::release_credential_holds(app).await?;
     settings::forget_passed(app, test, &caller.name).await?;
-    if let Err(error) = crate::server::alarms::run_check(app).await {
-        tracing::error!(target: "alarms", "alarm check failed: {error:#}");
-    }
-    get(app, caller).await
+    page_after_credential_change(app, caller).await
 }
 
 /// Discards the staged next secret.
@@ -546,10 +539,7 @@ pub async fn discard_next_secret(
     )
     .await?;
     tx.commit().await?;
-    if let Err(error) = crate::server::alarms::run_check(app).await {
-        tracing::error!(target: "alarms", "alarm check failed: {error:#}");
-    }
-    get(app, caller).await
+    page_after_credential_change(app, caller).await
 }
 
 /// The saved settings (certificate credential) and the same settings
@@ -579,7 +569,7 @@ pub async fn generate_next_certificate(
     saved_with_credential(app, true).await?;
     let pair = generated_pair(app).await?;
     store_certificate(app, caller, pair, "generated", CertificateFor::Next).await?;
-    after_next_certificate_change(app, caller).await
+    page_after_credential_change(app, caller).await
 }
 
 /// Stages an uploaded certificate and its private key as the next one.
@@ -593,12 +583,14 @@ pub async fn upload_next_certificate(
     saved_with_credential(app, true).await?;
     let pair = uploaded_pair(app, certificate, private_key)?;
     store_certificate(app, caller, pair, "uploaded", CertificateFor::Next).await?;
-    after_next_certificate_change(app, caller).await
+    page_after_credential_change(app, caller).await
 }
 
-/// A next certificate that outlives the current one clears its expiry
-/// alarm (and a discarded one brings it back).
-async fn after_next_certificate_change(
+/// The page after a change of the credential, once the expiry alarms are
+/// checked again: a renewed secret or a staged next credential that
+/// outlives the current one clears its alarm, a discarded one brings it
+/// back, before the page reloads.
+async fn page_after_credential_change(
     app: &AppState,
     caller: &Caller,
 ) -> Result<SmtpPage, ServiceError> {
@@ -618,18 +610,13 @@ pub async fn test_next_certificate(
 ) -> Result<ConnectionTestReport, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let (_, next) = saved_and_next_certificate(app).await?;
-    let reach = if whole_ladder {
-        smtp::Reach::Everything
-    } else {
-        smtp::Reach::Token
-    };
     run_test(
         app,
         caller,
         settings::TestOf::NextCertificate,
         &next,
         None,
-        reach,
+        reach(whole_ladder),
     )
     .await
 }
@@ -665,7 +652,7 @@ pub async fn switch_to_next_certificate(
     app.mailer.settings_changed();
     settings::release_credential_holds(app).await?;
     settings::forget_passed(app, test, &caller.name).await?;
-    after_next_certificate_change(app, caller).await
+    page_after_credential_change(app, caller).await
 }
 
 /// Discards the staged next certificate and its private key.
@@ -695,5 +682,5 @@ pub async fn discard_next_certificate(
     )
     .await?;
     tx.commit().await?;
-    after_next_certificate_change(app, caller).await
+    page_after_credential_change(app, caller).await
 }
