@@ -501,6 +501,17 @@ pub async fn switch_to_next_secret(
         "client_secret, secret_expiry",
     )
     .await?;
+    finish_switch(app, caller, tx, test).await
+}
+
+/// After Switch Now's changes: every node loads the new credential, the
+/// mail held for the old one goes now, and the passed test is used up.
+async fn finish_switch(
+    app: &AppState,
+    caller: &Caller,
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    test: settings::TestOf,
+) -> Result<SmtpPage, ServiceError> {
     settings_changed_everywhere(&mut tx).await?;
     tx.commit().await?;
     app.mailer.settings_changed();
@@ -647,12 +658,7 @@ pub async fn switch_to_next_certificate(
         ));
     }
     audit(&mut tx, caller, now, "switch", "SMTP Server", "certificate").await?;
-    settings_changed_everywhere(&mut tx).await?;
-    tx.commit().await?;
-    app.mailer.settings_changed();
-    settings::release_credential_holds(app).await?;
-    settings::forget_passed(app, test, &caller.name).await?;
-    page_after_credential_change(app, caller).await
+    finish_switch(app, caller, tx, test).await
 }
 
 /// Discards the staged next certificate and its private key.
