@@ -11,7 +11,7 @@ mod common;
 
 use common::Peers;
 use common::app::{
-    Harness, add_sponsor, harness, harness_on, open_alarms, post, sign_in, sponsor_sign_in,
+    Harness, add_sponsor, harness, harness_on, post, sign_in, sponsor_sign_in, wait_for_open_alarm,
 };
 use common::forms::{
     configure_smtp, form_body, guest_mail_from_mailbox, smtp_fields, test_connection,
@@ -333,11 +333,7 @@ async fn a_backup_restores_every_page_into_a_fresh_console_without_the_oauth_sec
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
     }
-    let alarms = open_alarms(&target, &target_root).await;
-    let token = alarms
-        .iter()
-        .find(|a| a.code == AlarmCode::TokenAcquisitionFailed)
-        .unwrap_or_else(|| panic!("the token alarm: {alarms:#?}"));
+    let token = wait_for_open_alarm(&target, &target_root, AlarmCode::TokenAcquisitionFailed).await;
     assert!(token.details.contains("must be entered again"), "{token:?}");
 
     // The secret typed again, Test Connection, Save: the held mail goes at

@@ -9,7 +9,7 @@
 mod common;
 
 use common::Peers;
-use common::app::{Harness, harness_with_mail, open_alarms, post, sign_in};
+use common::app::{Harness, harness_with_mail, open_alarms, post, sign_in, wait_for_open_alarm};
 use common::forms::{
     GOOD_APP, certificate_and_key, configure_smtp, encode, form_body, smtp_fields, test_connection,
 };
@@ -192,11 +192,7 @@ async fn a_secret_revoked_mid_batch_gives_way_to_the_staged_one() {
     );
     assert_eq!(page.form.secret_expiry, NEXT_EXPIRY);
     assert!(page.client_secret_set);
-    let alarms = open_alarms(&rig.h, &rig.root).await;
-    let switched = alarms
-        .iter()
-        .find(|a| a.code == AlarmCode::NextSecretAdopted)
-        .unwrap_or_else(|| panic!("the switch is announced: {alarms:#?}"));
+    let switched = wait_for_open_alarm(&rig.h, &rig.root, AlarmCode::NextSecretAdopted).await;
     assert!(switched.details.contains("AADSTS7000215"), "{switched:?}");
     let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
     assert!(
@@ -245,11 +241,7 @@ async fn without_a_staged_secret_a_revoked_one_holds_the_mail_with_the_alarm() {
     }
     let counts = db::outbox::counts(&rig.h.state.db).await.unwrap();
     assert_eq!(counts.dead, 0, "{counts:?}");
-    let alarms = open_alarms(&rig.h, &rig.root).await;
-    let token = alarms
-        .iter()
-        .find(|a| a.code == AlarmCode::TokenAcquisitionFailed)
-        .unwrap_or_else(|| panic!("the token alarm: {alarms:#?}"));
+    let token = wait_for_open_alarm(&rig.h, &rig.root, AlarmCode::TokenAcquisitionFailed).await;
     assert!(token.details.contains("AADSTS7000215"), "{token:?}");
     assert!(token.details.contains("Invalid Client Secret"), "{token:?}");
 
@@ -465,11 +457,7 @@ async fn a_certificate_removed_from_the_app_mid_batch_gives_way_to_the_staged_on
         !rig.certificate_kept(current.id).await,
         "the refused certificate goes with its private key"
     );
-    let alarms = open_alarms(&rig.h, &rig.root).await;
-    let switched = alarms
-        .iter()
-        .find(|a| a.code == AlarmCode::NextCertificateAdopted)
-        .unwrap_or_else(|| panic!("the switch is announced: {alarms:#?}"));
+    let switched = wait_for_open_alarm(&rig.h, &rig.root, AlarmCode::NextCertificateAdopted).await;
     assert!(switched.details.contains("AADSTS700027"), "{switched:?}");
     let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
     assert!(

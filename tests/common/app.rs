@@ -267,6 +267,27 @@ pub async fn open_alarms(h: &Harness, cookie: &str) -> Vec<mailroom::domain::ala
     serde_json::from_str(&reply.body).unwrap()
 }
 
+/// The open alarm with `code`, waited for: alarms are raised off the
+/// delivery path, a moment after the outbox row records the failure.
+pub async fn wait_for_open_alarm(
+    h: &Harness,
+    cookie: &str,
+    code: mailroom::domain::alarm::AlarmCode,
+) -> mailroom::domain::alarm::AlarmView {
+    let started = std::time::Instant::now();
+    loop {
+        let alarms = open_alarms(h, cookie).await;
+        if let Some(alarm) = alarms.into_iter().find(|a| a.code == code) {
+            return alarm;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "no open {code:?} alarm"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
 /// After a role table has run: of the admin users made (`made-by-ROLE`)
 /// and the viewer's description set to the caller's role, only the Super
 /// Admin's landed; the refused calls changed nothing.
