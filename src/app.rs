@@ -6,6 +6,7 @@ use crate::pages::administrators::{
 };
 use crate::pages::alarms::{AlarmSettingsPage, AlarmsPage};
 use crate::pages::api_settings::ApiSettingsPage;
+use crate::pages::backup_restore::BackupRestorePage;
 use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::debug_log::DebugLogPage;
 use crate::pages::deployment::DeploymentPage;
@@ -20,6 +21,7 @@ use crate::pages::login::{ChangeExpiredPasswordPage, LoginPage};
 use crate::pages::mail_queue::MailQueuePage;
 use crate::pages::not_found::NotFound;
 use crate::pages::proxy::ProxyPage;
+use crate::pages::repository::RepositoryPage;
 use crate::pages::smtp_server::SmtpServerPage;
 use crate::pages::sponsor_groups::SponsorGroupsPage;
 use crate::pages::sponsor_portal::{SponsorLoginPage, SponsorPortalPage};
@@ -69,6 +71,8 @@ lazy_page!(SmtpServerRoute, SmtpServerPage);
 lazy_page!(ProxyRoute, ProxyPage);
 lazy_page!(ApiSettingsRoute, ApiSettingsPage);
 lazy_page!(DeploymentRoute, DeploymentPage);
+lazy_page!(BackupRestoreRoute, BackupRestorePage);
+lazy_page!(RepositoryRoute, RepositoryPage);
 lazy_page!(ChangeAuditRoute, ChangeAuditPage);
 lazy_page!(DebugLogRoute, DebugLogPage);
 lazy_page!(MailQueueRoute, MailQueuePage);
@@ -169,6 +173,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/administration/system/certificates/certificate-signing-requests/bind") view={Lazy::<BindCertificateRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/smtp-server") view={Lazy::<SmtpServerRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/proxy") view={Lazy::<ProxyRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/backup-restore/backup-restore") view={Lazy::<BackupRestoreRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/administration/system/maintenance/repository") view={Lazy::<RepositoryRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/api-settings") view={Lazy::<ApiSettingsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/deployment/deployment") view={Lazy::<DeploymentRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/administration/system/settings/alarm-settings") view={Lazy::<AlarmSettingsRoute>::new()} ssr=SsrMode::Async />

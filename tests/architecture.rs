@@ -138,7 +138,7 @@ fn multipart_server_functions_are_the_upload_endpoints() {
         misnamed.is_empty(),
         "multipart endpoints must be named upload_…, and only they: {misnamed:?}"
     );
-    assert_eq!(uploads.len(), 5, "{uploads:?}");
+    assert_eq!(uploads.len(), 6, "{uploads:?}");
 }
 
 fn migrations(database: &str) -> Vec<String> {

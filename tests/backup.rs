@@ -408,3 +408,261 @@ async fn a_repository_that_cannot_take_the_file_is_named_and_keeps_nothing() {
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// The pages' path: a DISK repository added (a path leaving the local
+/// disk refused by its field), validated, Backup Now followed to the end
+/// in the history, the file listed, a wrong key refused with nothing
+/// changed, then restored, which ends every session.
+#[tokio::test]
+async fn backup_now_into_a_repository_then_restore_from_it_through_the_pages() {
+    use mailroom::domain::backup::{BackupFile, BackupPage, Repository, RunStatus, Validation};
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    let repository = |path: &str| {
+        form_body(&[
+            ("name", "local-backups".into()),
+            ("protocol", "DISK".into()),
+            ("path", path.into()),
+        ])
+    };
+    let escaping = post(
+        &h.app,
+        "/api/save_repository",
+        &repository("/../../etc"),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(
+        escaping.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        escaping.body
+    );
+    assert!(escaping.body.contains("\"path\""), "{}", escaping.body);
+    let listed: Vec<Repository> = serde_json::from_str(
+        &post(&h.app, "/api/list_repositories", "", Some(&root))
+            .await
+            .body,
+    )
+    .unwrap();
+    assert!(listed.is_empty(), "nothing saved: {listed:?}");
+    let saved = post(
+        &h.app,
+        "/api/save_repository",
+        &repository("/backups/nightly"),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let listed: Vec<Repository> = serde_json::from_str(&saved.body).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].path, "/backups/nightly");
+
+    let validated = post(
+        &h.app,
+        "/api/validate_repository",
+        "name=local-backups",
+        Some(&root),
+    )
+    .await;
+    let validation: Validation = serde_json::from_str(&validated.body).unwrap();
+    assert!(validation.passed(), "{validation:#?}");
+    assert_eq!(validation.steps.len(), 4);
+    let folder = h.state.config.local_disk.join("backups/nightly");
+    assert_eq!(
+        std::fs::read_dir(&folder).unwrap().count(),
+        0,
+        "the probe is gone"
+    );
+
+    // The two keys differ: refused by its field, no run recorded.
+    let mut fields = vec![
+        ("name", "nightly".to_string()),
+        ("repository", "local-backups".to_string()),
+        ("encryption_key", KEY.to_string()),
+        ("confirm_key", "Another-Key-2026".to_string()),
+    ];
+    let differ = post(
+        &h.app,
+        "/api/start_backup",
+        &form_body(&fields),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(differ.status, StatusCode::BAD_REQUEST);
+    assert!(differ.body.contains("confirm_key"), "{}", differ.body);
+    fields[3].1 = KEY.to_string();
+    let started = post(
+        &h.app,
+        "/api/start_backup",
+        &form_body(&fields),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let page: BackupPage = serde_json::from_str(&started.body).unwrap();
+    assert_eq!(page.runs.len(), 1);
+    let run = loop {
+        let page: BackupPage = serde_json::from_str(
+            &post(&h.app, "/api/get_backup_page", "", Some(&root))
+                .await
+                .body,
+        )
+        .unwrap();
+        if !page.running() {
+            break page.runs[0].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(run.percent, 100);
+    assert!(run.file_name.starts_with("nightly-CFG-"), "{run:?}");
+    let on_disk = std::fs::metadata(folder.join(&run.file_name)).unwrap();
+    assert_eq!(run.size, on_disk.len());
+    let files: Vec<BackupFile> = serde_json::from_str(
+        &post(
+            &h.app,
+            "/api/list_backup_files",
+            "repository=local-backups",
+            Some(&root),
+        )
+        .await
+        .body,
+    )
+    .unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].file_name, run.file_name);
+
+    // A change after the backup, which the restore undoes.
+    let proxy = form_body(&[
+        ("host", "proxy.after.example".into()),
+        ("port", "8080".into()),
+    ]);
+    let changed = post(&h.app, "/api/save_proxy_settings", &proxy, Some(&root)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+
+    let restore = |key: &str| {
+        format!(
+            "repository=local-backups&file_name={}&encryption_key={}",
+            run.file_name,
+            common::forms::encode(key)
+        )
+    };
+    let wrong = post(
+        &h.app,
+        "/api/restore_from_repository",
+        &restore("Not-The-Key-2026"),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(wrong.body.contains("encryption_key"), "{}", wrong.body);
+    let proxy_now = post(&h.app, "/api/get_proxy_settings", "", Some(&root)).await;
+    assert!(
+        proxy_now.body.contains("proxy.after.example"),
+        "a refused restore changes nothing: {}",
+        proxy_now.body
+    );
+    let restored = post(
+        &h.app,
+        "/api/restore_from_repository",
+        &restore(KEY),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
+    let ended = post(&h.app, "/api/get_proxy_settings", "", Some(&root)).await;
+    assert_eq!(
+        ended.status,
+        StatusCode::UNAUTHORIZED,
+        "every session ended"
+    );
+    let root = sign_in(&h.app, "root").await;
+    let proxy_now = post(&h.app, "/api/get_proxy_settings", "", Some(&root)).await;
+    assert!(
+        !proxy_now.body.contains("proxy.after.example"),
+        "{}",
+        proxy_now.body
+    );
+    let page: BackupPage = serde_json::from_str(
+        &post(&h.app, "/api/get_backup_page", "", Some(&root))
+            .await
+            .body,
+    )
+    .unwrap();
+    let kinds: Vec<_> = page
+        .runs
+        .iter()
+        .map(|r| (r.kind.label(), r.status))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("Restore", RunStatus::Succeeded),
+            ("Restore", RunStatus::Failed),
+            ("Backup", RunStatus::Succeeded)
+        ],
+        "the history outlives the restore"
+    );
+    assert!(page.runs[1].message.contains("key"), "{:?}", page.runs[1]);
+}
+
+/// A repository whose folder cannot be made: Validate names the step that
+/// failed, and Backup Now ends in a failed run with why, keeping nothing.
+#[tokio::test]
+async fn a_repository_that_cannot_be_written_fails_validation_and_the_backup_says_why() {
+    use mailroom::domain::backup::{BackupPage, RunStatus, Validation};
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    // A plain file where the folder should be.
+    std::fs::create_dir_all(&h.state.config.local_disk).unwrap();
+    std::fs::write(h.state.config.local_disk.join("taken"), b"not a folder").unwrap();
+    let fields = form_body(&[
+        ("name", "blocked".into()),
+        ("protocol", "DISK".into()),
+        ("path", "/taken/backups".into()),
+    ]);
+    let saved = post(&h.app, "/api/save_repository", &fields, Some(&root)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let validation: Validation = serde_json::from_str(
+        &post(
+            &h.app,
+            "/api/validate_repository",
+            "name=blocked",
+            Some(&root),
+        )
+        .await
+        .body,
+    )
+    .unwrap();
+    assert!(!validation.passed());
+    assert_eq!(validation.steps.len(), 1, "{validation:#?}");
+    assert_eq!(validation.steps[0].step, "Write a probe file");
+    assert!(!validation.steps[0].passed);
+
+    let backup = form_body(&[
+        ("name", "nightly".into()),
+        ("repository", "blocked".into()),
+        ("encryption_key", KEY.into()),
+        ("confirm_key", KEY.into()),
+    ]);
+    let started = post(&h.app, "/api/start_backup", &backup, Some(&root)).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let run = loop {
+        let page: BackupPage = serde_json::from_str(
+            &post(&h.app, "/api/get_backup_page", "", Some(&root))
+                .await
+                .body,
+        )
+        .unwrap();
+        if !page.running() {
+            break page.runs[0].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(run.status, RunStatus::Failed, "{run:?}");
+    assert!(run.message.contains("could not be written"), "{run:?}");
+    assert!(run.message.contains("Nothing was kept"), "{run:?}");
+    assert_eq!(run.step, "Writing to the repository");
+    assert!(!run.message.contains(KEY));
+}

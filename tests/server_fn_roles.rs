@@ -24,6 +24,14 @@ fn not_a_certificate_upload() -> String {
     )
 }
 
+fn not_a_backup_upload() -> String {
+    format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.mrbak\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\nnot a backup\r\n--{BOUNDARY}\r\n\
+         Content-Disposition: form-data; name=\"encryption_key\"\r\n\r\nRole-Check-Key\r\n--{BOUNDARY}--\r\n"
+    )
+}
+
 /// A Test Connection form that fails fast (nothing listens on port 9 here).
 const NEXT_SECRET_FORM: &str =
     "form%5Bnext_client_secret%5D=Next~Secret&form%5Bnext_secret_expiry%5D=2028-01-31";
@@ -289,6 +297,58 @@ async fn every_server_fn_checks_the_callers_role() {
             "/api/get_proxy_settings",
             Box::new(|_| String::new()),
             Expect::AnyAdmin,
+        ),
+        (
+            "/api/list_repositories",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/save_repository",
+            Box::new(|role| {
+                format!("form%5Bname%5D=rc-{role:?}&form%5Bprotocol%5D=DISK&form%5Bpath%5D=%2Frc")
+            }),
+            Expect::Only(SETTINGS_ROLES),
+        ),
+        (
+            "/api/validate_repository",
+            Box::new(|_| "name=missing".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/delete_repository",
+            Box::new(|_| "name=missing".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/get_backup_page",
+            Box::new(|_| String::new()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/start_backup",
+            Box::new(|_| {
+                "form%5Bname%5D=rc&form%5Brepository%5D=missing\
+                 &form%5Bencryption_key%5D=short&form%5Bconfirm_key%5D=short"
+                    .to_string()
+            }),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        // The repository the Super Admin's row above added.
+        (
+            "/api/list_backup_files",
+            Box::new(|_| "repository=rc-SuperAdmin".to_string()),
+            Expect::AnyAdmin,
+        ),
+        (
+            "/api/restore_from_repository",
+            Box::new(|_| "repository=missing&file_name=x.mrbak&encryption_key=k".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
+            "/api/upload_restore_backup",
+            Box::new(|_| not_a_backup_upload()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),
         (
             "/api/save_proxy_settings",

@@ -867,6 +867,84 @@ async fn every_service_operation_checks_the_callers_role() {
                 .await
             }
         ),
+        row!(
+            "backup::list_repositories",
+            Expect::AnyAdmin,
+            |app, caller| { backup::list_repositories(&app, &caller).await }
+        ),
+        // A name per role: each allowed caller adds its own.
+        row!(
+            "backup::save_repository",
+            Expect::Only(SETTINGS_ROLES),
+            |app, caller| {
+                let form = mailroom::domain::backup::RepositoryForm {
+                    name: format!("rc-{:?}", caller.role),
+                    protocol: "DISK".into(),
+                    path: "/rolecheck".into(),
+                    ..Default::default()
+                };
+                backup::save_repository(&app, &caller, &form).await
+            }
+        ),
+        row!(
+            "backup::validate_repository",
+            Expect::OnlyThen(SETTINGS_ROLES, "Invalid"),
+            |app, caller| { backup::validate_repository(&app, &caller, "missing").await }
+        ),
+        row!(
+            "backup::delete_repository",
+            Expect::OnlyThen(SETTINGS_ROLES, "NotFound"),
+            |app, caller| { backup::delete_repository(&app, &caller, "missing").await }
+        ),
+        row!("backup::backup_page", Expect::AnyAdmin, |app, caller| {
+            backup::backup_page(&app, &caller).await
+        }),
+        row!(
+            "backup::start_backup",
+            Expect::OnlyThen(SETTINGS_ROLES, "Invalid"),
+            |app, caller| {
+                let form = mailroom::domain::backup::BackupNowForm {
+                    name: "rolecheck".into(),
+                    repository: "missing".into(),
+                    encryption_key: "short".into(),
+                    confirm_key: "short".into(),
+                };
+                backup::start_backup(&app, &caller, &form).await
+            }
+        ),
+        row!(
+            "backup::backup_to_repository",
+            Expect::OnlyThen(SETTINGS_ROLES, "Invalid"),
+            |app, caller| {
+                backup::backup_to_repository(
+                    &app,
+                    &caller,
+                    "missing",
+                    "rolecheck",
+                    &Secret::new("Role-Check-Key"),
+                )
+                .await
+            }
+        ),
+        row!(
+            "backup::backup_files",
+            Expect::OnlyThen(ALL_ROLES, "Invalid"),
+            |app, caller| { backup::backup_files(&app, &caller, "missing").await }
+        ),
+        row!(
+            "backup::restore_from_repository",
+            Expect::OnlyThen(SETTINGS_ROLES, "Invalid"),
+            |app, caller| {
+                backup::restore_from_repository(
+                    &app,
+                    &caller,
+                    "missing",
+                    "x.mrbak",
+                    &Secret::new("Role-Check-Key"),
+                )
+                .await
+            }
+        ),
         // Last: a rotated key leaves this state's vault with the old one.
         row!(
             "vault::rotate_key",

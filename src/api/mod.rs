@@ -7,6 +7,7 @@ pub mod admins;
 pub mod alarms;
 pub mod api_settings;
 pub mod auth;
+pub mod backup;
 pub mod certificates;
 pub mod deployment;
 pub mod guest;
@@ -197,7 +198,14 @@ pub(crate) fn set_cookie(cookie: http::HeaderValue) {
     }
 }
 
-/// The fields of a multipart upload by name, each at most `max_bytes`
+/// Where `read_multipart` keeps the name of the file a field carried.
+#[cfg(feature = "ssr")]
+pub(crate) fn file_name_of(field: &str) -> String {
+    format!("{field}\u{0}file_name")
+}
+
+/// The fields of a multipart upload by name (and, under
+/// [`file_name_of`], the name of the file a field carried), each at most `max_bytes`
 /// (a larger one is refused next to its field).
 #[cfg(feature = "ssr")]
 pub(crate) async fn read_multipart(
@@ -213,6 +221,9 @@ pub(crate) async fn read_multipart(
     let mut fields = std::collections::HashMap::new();
     while let Ok(Some(field)) = multipart.next_field().await {
         let name = field.name().unwrap_or_default().to_string();
+        if let Some(file_name) = field.file_name() {
+            fields.insert(file_name_of(&name), file_name.as_bytes().to_vec());
+        }
         let bytes = field.bytes().await.map_err(|_| {
             failed(ServiceError::Conflict(
                 "The upload was interrupted; try again.".into(),

@@ -32,6 +32,8 @@ pub const SMTP_SERVER: &str = "/administration/system/settings/smtp-server";
 pub const PROXY: &str = "/administration/system/settings/proxy";
 pub const API_SETTINGS: &str = "/administration/system/settings/api-settings";
 pub const DEPLOYMENT: &str = "/administration/system/deployment/deployment";
+pub const BACKUP_RESTORE: &str = "/administration/system/backup-restore/backup-restore";
+pub const REPOSITORY: &str = "/administration/system/maintenance/repository";
 pub const CHANGE_AUDIT: &str = "/operations/reports/audit/change-configuration-audit";
 pub const DEBUG_LOG: &str = "/operations/troubleshoot/debug-wizard/debug-log-configuration";
 pub const GUEST_EMAIL_SETTINGS: &str = "/work-centers/guest-access/settings/guest-email-settings";
@@ -77,6 +79,20 @@ pub const MENU: &[MenuSection] = &[
                                 path: CERTIFICATE_SIGNING_REQUESTS,
                             },
                         ],
+                    },
+                    MenuGroup {
+                        label: "Backup & Restore",
+                        items: &[MenuItem {
+                            label: "Backup & Restore",
+                            path: BACKUP_RESTORE,
+                        }],
+                    },
+                    MenuGroup {
+                        label: "Maintenance",
+                        items: &[MenuItem {
+                            label: "Repository",
+                            path: REPOSITORY,
+                        }],
                     },
                     MenuGroup {
                         label: "Admin Access",

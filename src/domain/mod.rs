@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod alarm;
 pub mod api;
+pub mod backup;
 pub mod certificate;
 pub mod connection_test;
 pub mod deployment;

@@ -3,6 +3,7 @@
 pub mod administrators;
 pub mod alarms;
 pub mod api_settings;
+pub mod backup_restore;
 pub mod change_audit;
 pub mod debug_log;
 pub mod deployment;
@@ -17,6 +18,7 @@ pub mod login;
 pub mod mail_queue;
 pub mod not_found;
 pub mod proxy;
+pub mod repository;
 pub mod sender_pool;
 pub mod sending_limits;
 pub mod smtp_server;

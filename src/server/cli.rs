@@ -63,13 +63,17 @@ enum Command {
         #[command(subcommand)]
         task: VaultTask,
     },
-    /// Back up the configuration into a folder (the OAuth client secret and
-    /// certificate are left out). The Encryption Key comes from
-    /// MAILROOM_BACKUP_KEY, or is asked for twice on the terminal.
+    /// Back up the configuration into a repository or a folder (the OAuth
+    /// client secret and certificate are left out). The Encryption Key
+    /// comes from MAILROOM_BACKUP_KEY, or is asked for twice on the terminal.
     Backup {
-        /// The folder to write the backup file to.
+        /// The repository (Administration > System > Maintenance >
+        /// Repository) to write the backup file to.
+        #[arg(long, required_unless_present = "to", conflicts_with = "to")]
+        repository: Option<String>,
+        /// A folder of this node to write the backup file to.
         #[arg(long)]
-        to: PathBuf,
+        to: Option<PathBuf>,
         /// The backup's name: the file is NAME-CFG-YYMMDD-HHMM.mrbak.
         #[arg(long, default_value = "mailroom")]
         name: String,
@@ -178,7 +182,18 @@ pub fn main() -> ExitCode {
             Command::Vault {
                 task: VaultTask::RotateKey,
             } => rotate_key(cli.data_dir, &database).await,
-            Command::Backup { to, name } => backup_to(cli.data_dir, &database, &to, &name).await,
+            Command::Backup {
+                repository,
+                to,
+                name,
+            } => {
+                let into = match (repository, to) {
+                    (Some(repository), _) => BackupInto::Repository(repository),
+                    (None, Some(folder)) => BackupInto::Folder(folder),
+                    (None, None) => anyhow::bail!("name --repository or --to"),
+                };
+                backup_to(cli.data_dir, &database, &into, &name).await
+            }
             Command::Restore { file } => restore_from(cli.data_dir, &database, &file).await,
         }
     });
@@ -253,6 +268,11 @@ async fn serve(
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::domain::api::ERS_ENV))?;
     let addr = options.site_addr;
     crate::server::deployment::join(&state).await?;
+    let cut_short =
+        db::backup_runs::abandon_running(&state.db, &state.config.node_name, state.now()).await?;
+    if cut_short > 0 {
+        tracing::warn!(target: "system", "{cut_short} backup or restore run(s) were cut short when this node stopped");
+    }
     crate::server::deployment::spawn_heartbeat(state.clone());
     spawn_session_sweeper(state.clone());
     crate::server::mail::worker::spawn(state.clone());
@@ -444,18 +464,28 @@ fn read_hidden(prompt: &str) -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
+enum BackupInto {
+    Repository(String),
+    Folder(PathBuf),
+}
+
 async fn backup_to(
     data_dir: PathBuf,
     database: &db::Location,
-    to: &std::path::Path,
+    into: &BackupInto,
     name: &str,
 ) -> anyhow::Result<()> {
     let (_, _flush) = logging::init(Some(&data_dir), false);
     let key = backup_key(true)?;
     let state = open_state(&data_dir, database).await?;
-    let taken = backup::backup_now(&state, &Caller::command_line(), to, name, &key)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let caller = Caller::command_line();
+    let taken = match into {
+        BackupInto::Repository(repository) => {
+            backup::backup_to_repository(&state, &caller, repository, name, &key).await
+        }
+        BackupInto::Folder(folder) => backup::backup_now(&state, &caller, folder, name, &key).await,
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
         "Wrote {} ({} bytes in {} ms). The OAuth client secret and certificate are not in it: enter them again after a restore.",
         taken.path.display(),

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod oauth;
 pub mod passwords;
 pub mod pki;
+pub mod repository;
 pub mod service;
 pub mod settings;
 pub mod smtp;
@@ -38,6 +39,10 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// Where DISK repositories' folders are (`MAILROOM_LOCALDISK`, by
+    /// default `localdisk` in the data directory): admins name folders
+    /// under it, never a path elsewhere on the node.
+    pub local_disk: PathBuf,
     /// `node/pid-random`: this process, as the deployment's tables name it.
     pub instance: String,
     pub node_name: String,
@@ -70,7 +75,12 @@ impl Config {
             std::process::id(),
             &crate::server::auth::random_token()[..12]
         );
+        let local_disk = std::env::var_os("MAILROOM_LOCALDISK")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("localdisk"));
         Ok(Config {
+            local_disk,
             data_dir,
             instance,
             node_name,

@@ -1,11 +1,19 @@
-//! Administration > System > Backup & Restore: a configuration backup taken
-//! now into a folder on the node (a DISK repository), and a restore from a
-//! backup file, both for Super Admins and System Admins, both audited with
-//! the file's name and never the key.
+//! Administration > System > Backup & Restore and Maintenance > Repository:
+//! configuration backups taken now into a repository (a folder under the
+//! node's local disk) with their progress and history, and restores from a
+//! repository or an uploaded file. Changes are for Super Admins and System
+//! Admins, audited with the file's name and never the key.
 
 use super::{Caller, ServiceError, audit};
+use crate::domain::backup::{
+    BackupFile, BackupNowForm, BackupPage, BackupRun, Repository, RepositoryForm, RunKind,
+    RunStatus, Validation, ValidationStep,
+};
 use crate::domain::{Access, Secret};
 use crate::server::backup::{self, OpenError, Restored};
+use crate::server::db::backup_runs::NewRun;
+use crate::server::db::repositories::RepositoryRow;
+use crate::server::repository::Disk;
 use crate::server::{AppState, db};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -64,8 +72,87 @@ fn write_refused(dir: &Path, error: &std::io::Error) -> ServiceError {
     ))
 }
 
-/// Backup Now: the configuration, without the OAuth credentials, sealed
-/// with `key` into `dir` as `NAME-CFG-YYMMDD-HHMM.mrbak`.
+/// The history row of a run started from the page, moved along its steps.
+struct Progress<'a> {
+    app: &'a AppState,
+    run: Option<i64>,
+}
+
+impl Progress<'_> {
+    async fn step(&self, step: &str, percent: i64) {
+        if let Some(id) = self.run
+            && let Err(error) = db::backup_runs::progress(&self.app.db, id, step, percent).await
+        {
+            tracing::error!(target: "system", "could not record the backup's progress: {error:#}");
+        }
+    }
+}
+
+const READING: &str = "Reading the configuration";
+const SEALING: &str = "Compressing and encrypting";
+const WRITING: &str = "Writing to the repository";
+
+/// The configuration, without the OAuth credentials, sealed with `key` into
+/// `disk` as `NAME-CFG-YYMMDD-HHMM.mrbak` (`file_name`, named when the run
+/// started).
+async fn take(
+    app: &AppState,
+    caller: &Caller,
+    disk: Disk,
+    name: &str,
+    file_name: &str,
+    key: &Secret,
+    progress: &Progress<'_>,
+) -> Result<BackupTaken, ServiceError> {
+    let started = Instant::now();
+    let now = app.now();
+    progress.step(READING, 10).await;
+    let contents = backup::dump(app).await?;
+    progress.step(SEALING, 40).await;
+    let (name_owned, key) = (name.to_string(), key.clone());
+    // Argon2id, compression and the write are blocking work.
+    let bytes = tokio::task::spawn_blocking(move || {
+        backup::seal(&contents, &name_owned, now, key.expose())
+    })
+    .await??;
+    let size = bytes.len() as u64;
+    progress.step(WRITING, 75).await;
+    let file_owned = file_name.to_string();
+    let (written, disk) = tokio::task::spawn_blocking(move || {
+        let written = disk.write(&file_owned, &bytes);
+        (written, disk)
+    })
+    .await?;
+    let path = written.map_err(|error| write_refused(disk.dir(), &error))?;
+    let mut tx = db::begin_write(&app.db).await?;
+    audit(
+        &mut tx,
+        caller,
+        app.now(),
+        "backup",
+        "Configuration",
+        file_name,
+    )
+    .await?;
+    tx.commit().await?;
+    let millis = started.elapsed().as_millis() as u64;
+    tracing::info!(target: "system", user = %caller.name, "configuration backup {file_name} written ({size} bytes, {millis} ms)");
+    Ok(BackupTaken {
+        path,
+        file_name: file_name.to_string(),
+        size,
+        millis,
+    })
+}
+
+fn backup_file_name(app: &AppState, name: &str) -> Result<String, ServiceError> {
+    let at =
+        time::OffsetDateTime::from_unix_timestamp(app.now()).map_err(ServiceError::internal)?;
+    Ok(backup::file_name(name, at))
+}
+
+/// Backup Now from the command line (`mailroom backup --to DIR`): into a
+/// folder of the node that must exist.
 pub async fn backup_now(
     app: &AppState,
     caller: &Caller,
@@ -77,44 +164,475 @@ pub async fn backup_now(
     let name = name.trim();
     check_name(name)?;
     check_key(key)?;
-    let started = Instant::now();
-    let contents = backup::dump(app).await?;
+    let file_name = backup_file_name(app, name)?;
+    let progress = Progress { app, run: None };
+    take(
+        app,
+        caller,
+        Disk::existing(dir),
+        name,
+        &file_name,
+        key,
+        &progress,
+    )
+    .await
+}
+
+/// A repository by name, as the forms send it.
+async fn repository(
+    app: &AppState,
+    field: &str,
+    name: &str,
+) -> Result<(RepositoryRow, Disk), ServiceError> {
+    let row = db::repositories::get(&app.db, name.trim())
+        .await?
+        .ok_or_else(|| {
+            ServiceError::invalid(
+                field,
+                format!("There is no repository named '{}'.", name.trim()),
+            )
+        })?;
+    let disk = Disk::new(&app.config.local_disk, &row.path);
+    Ok((row, disk))
+}
+
+fn repository_view(row: RepositoryRow) -> Repository {
+    Repository {
+        path: format!("/{}", row.path),
+        name: row.name,
+        protocol: row.protocol,
+        updated_at: row.updated_at,
+        updated_by: row.updated_by,
+    }
+}
+
+/// Administration > System > Maintenance > Repository.
+pub async fn list_repositories(
+    app: &AppState,
+    caller: &Caller,
+) -> Result<Vec<Repository>, ServiceError> {
+    caller.require(Access::View)?;
+    Ok(db::repositories::list(&app.db)
+        .await?
+        .into_iter()
+        .map(repository_view)
+        .collect())
+}
+
+/// Adds a repository, or changes the one `form.original_name` names.
+pub async fn save_repository(
+    app: &AppState,
+    caller: &Caller,
+    form: &RepositoryForm,
+) -> Result<Vec<Repository>, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let valid = form.validate()?;
     let now = app.now();
-    let at = time::OffsetDateTime::from_unix_timestamp(now).map_err(ServiceError::internal)?;
-    let file_name = backup::file_name(name, at);
-    let (dir_owned, name_owned, file_owned, key) = (
-        dir.to_path_buf(),
-        name.to_string(),
-        file_name.clone(),
-        key.clone(),
-    );
-    // Argon2id, compression and the write are blocking work.
-    let written = tokio::task::spawn_blocking(move || {
-        let bytes = backup::seal(&contents, &name_owned, now, key.expose())?;
-        let size = bytes.len() as u64;
-        Ok::<_, anyhow::Error>(
-            backup::write_file(&dir_owned, &file_owned, &bytes).map(|path| (path, size)),
+    let row = RepositoryRow {
+        name: valid.name.clone(),
+        protocol: valid.protocol.to_string(),
+        path: valid.path,
+        updated_at: now,
+        updated_by: caller.name.clone(),
+    };
+    let original = form.original_name.trim();
+    let taken = || {
+        ServiceError::invalid(
+            "name",
+            format!("A repository named '{}' already exists.", valid.name),
         )
-    })
-    .await??;
-    let (path, size) = written.map_err(|error| write_refused(dir, &error))?;
+    };
     let mut tx = db::begin_write(&app.db).await?;
-    audit(&mut tx, caller, now, "backup", "Configuration", &file_name).await?;
+    let renamed_onto_another = original != valid.name
+        && db::repositories::get(&mut *tx, &valid.name)
+            .await?
+            .is_some();
+    if renamed_onto_another {
+        return Err(taken());
+    }
+    let action = if original.is_empty() {
+        db::repositories::insert(&mut *tx, &row).await?;
+        "create"
+    } else {
+        if !db::repositories::update(&mut *tx, original, &row).await? {
+            return Err(ServiceError::NotFound(format!(
+                "There is no repository named '{original}'."
+            )));
+        }
+        "update"
+    };
+    audit(
+        &mut tx,
+        caller,
+        now,
+        action,
+        "Repository",
+        &format!("{} ({} /{})", row.name, row.protocol, row.path),
+    )
+    .await?;
     tx.commit().await?;
-    let millis = started.elapsed().as_millis() as u64;
-    tracing::info!(target: "system", user = %caller.name, "configuration backup {file_name} written ({size} bytes, {millis} ms)");
-    Ok(BackupTaken {
-        path,
-        file_name,
-        size,
-        millis,
+    list_repositories(app, caller).await
+}
+
+pub async fn delete_repository(
+    app: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> Result<Vec<Repository>, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let mut tx = db::begin_write(&app.db).await?;
+    if !db::repositories::delete(&mut *tx, name.trim()).await? {
+        return Err(ServiceError::NotFound(format!(
+            "There is no repository named '{}'.",
+            name.trim()
+        )));
+    }
+    audit(
+        &mut tx,
+        caller,
+        app.now(),
+        "delete",
+        "Repository",
+        name.trim(),
+    )
+    .await?;
+    tx.commit().await?;
+    list_repositories(app, caller).await
+}
+
+/// Validate: writes a probe file, finds it in the listing, reads it back
+/// and deletes it, saying which step failed.
+pub async fn validate_repository(
+    app: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> Result<Validation, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let (row, disk) = repository(app, "repository", name).await?;
+    let probe = format!(
+        "mailroom-probe-{}.{}",
+        &crate::server::auth::random_token()[..12],
+        backup::EXTENSION
+    );
+    let steps = tokio::task::spawn_blocking(move || {
+        let mut steps = Vec::new();
+        let mut record = |step: &str, result: std::io::Result<String>| {
+            let passed = result.is_ok();
+            steps.push(ValidationStep {
+                step: step.to_string(),
+                passed,
+                detail: result.unwrap_or_else(|error| error.to_string()),
+            });
+            passed
+        };
+        let folder = disk.dir().display().to_string();
+        let wrote = record(
+            "Write a probe file",
+            disk.write(&probe, b"mailroom repository probe")
+                .map(|_| format!("{probe} written in {folder}")),
+        );
+        let listed = wrote
+            && record(
+                "List the repository",
+                disk.list().and_then(|files| {
+                    if files.iter().any(|f| f.file_name == probe) {
+                        Ok(format!("{} file(s), the probe among them", files.len()))
+                    } else {
+                        Err(std::io::Error::other(
+                            "the probe file is not in the listing",
+                        ))
+                    }
+                }),
+            );
+        let read = listed
+            && record(
+                "Read the probe file back",
+                disk.read(&probe, 1024).and_then(|bytes| {
+                    if bytes == b"mailroom repository probe" {
+                        Ok("the same bytes came back".to_string())
+                    } else {
+                        Err(std::io::Error::other("the probe came back changed"))
+                    }
+                }),
+            );
+        if wrote {
+            record(
+                "Delete the probe file",
+                disk.delete(&probe).map(|()| "deleted".to_string()),
+            );
+        }
+        let _ = read;
+        steps
+    })
+    .await?;
+    let validation = Validation {
+        repository: row.name,
+        steps,
+    };
+    tracing::info!(target: "system", user = %caller.name, "repository {} validated: {}", validation.repository, if validation.passed() { "passed" } else { "failed" });
+    Ok(validation)
+}
+
+fn run_view(row: db::backup_runs::RunRow) -> BackupRun {
+    BackupRun {
+        id: row.id,
+        kind: RunKind::parse(&row.kind),
+        name: row.name,
+        repository: row.repository,
+        file_name: row.file_name,
+        status: RunStatus::parse(&row.status),
+        step: row.step,
+        percent: row.percent.clamp(0, 100) as u8,
+        size: row.size.max(0) as u64,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        started_by: row.started_by,
+        message: row.message,
+    }
+}
+
+/// The runs the history shows.
+const HISTORY: i64 = 50;
+
+/// Administration > System > Backup & Restore.
+pub async fn backup_page(app: &AppState, caller: &Caller) -> Result<BackupPage, ServiceError> {
+    caller.require(Access::View)?;
+    Ok(BackupPage {
+        repositories: list_repositories(app, caller).await?,
+        runs: db::backup_runs::recent(&app.db, HISTORY)
+            .await?
+            .into_iter()
+            .map(run_view)
+            .collect(),
     })
 }
 
-/// Restore: checks the key, every byte and the schema before anything
+/// A backup into a repository, checked and recorded as running; the
+/// caller then runs it with [`run_recorded`].
+struct Started {
+    id: i64,
+    disk: Disk,
+    name: String,
+    file_name: String,
+    key: Secret,
+}
+
+async fn start_recorded(
+    app: &AppState,
+    caller: &Caller,
+    name: &str,
+    repository_name: &str,
+    key: Secret,
+) -> Result<Started, ServiceError> {
+    let name = name.trim();
+    check_name(name)?;
+    check_key(&key)?;
+    let (row, disk) = repository(app, "repository", repository_name).await?;
+    let running = db::backup_runs::recent(&app.db, HISTORY)
+        .await?
+        .iter()
+        .any(|r| r.status == RunStatus::Running.as_str());
+    if running {
+        return Err(ServiceError::Conflict(
+            "A backup or restore is in progress: wait for it to finish.".into(),
+        ));
+    }
+    let file_name = backup_file_name(app, name)?;
+    let id = db::backup_runs::start(
+        &app.db,
+        &NewRun {
+            kind: RunKind::Backup.as_str(),
+            name,
+            repository: &row.name,
+            file_name: &file_name,
+            step: READING,
+            started_at: app.now(),
+            started_by: &caller.name,
+            node: &app.config.node_name,
+        },
+    )
+    .await?;
+    Ok(Started {
+        id,
+        disk,
+        name: name.to_string(),
+        file_name,
+        key,
+    })
+}
+
+/// Takes a started backup and records its outcome in the history.
+async fn run_recorded(
+    app: &AppState,
+    caller: &Caller,
+    started: Started,
+) -> Result<BackupTaken, ServiceError> {
+    let Started {
+        id,
+        disk,
+        name,
+        file_name,
+        key,
+    } = started;
+    let progress = Progress { app, run: Some(id) };
+    let taken = take(app, caller, disk, &name, &file_name, &key, &progress).await;
+    let (status, size, message) = match &taken {
+        Ok(taken) => (RunStatus::Succeeded, taken.size as i64, String::new()),
+        Err(error) => {
+            tracing::error!(target: "system", user = %caller.name, "configuration backup {file_name} failed: {error}");
+            (RunStatus::Failed, 0, error.to_string())
+        }
+    };
+    if let Err(error) =
+        db::backup_runs::finish(&app.db, id, status.as_str(), size, app.now(), &message).await
+    {
+        tracing::error!(target: "system", "could not record the backup's outcome: {error:#}");
+    }
+    taken
+}
+
+/// Backup Now from the page: checked, recorded as running, then taken in
+/// the background while the page follows its progress.
+pub async fn start_backup(
+    app: &AppState,
+    caller: &Caller,
+    form: &BackupNowForm,
+) -> Result<BackupPage, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    check_name(form.name.trim())?;
+    form.validate()?;
+    let key = Secret::new(form.encryption_key.clone());
+    let started = start_recorded(app, caller, &form.name, &form.repository, key).await?;
+    let (app_owned, caller_owned) = (app.clone(), caller.clone());
+    tokio::spawn(async move {
+        // The outcome is in the history (and the log) for the page to show.
+        let _ = run_recorded(&app_owned, &caller_owned, started).await;
+    });
+    backup_page(app, caller).await
+}
+
+/// A backup into a repository, waited for (`mailroom backup --repository`).
+pub async fn backup_to_repository(
+    app: &AppState,
+    caller: &Caller,
+    repository_name: &str,
+    name: &str,
+    key: &Secret,
+) -> Result<BackupTaken, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let started = start_recorded(app, caller, name, repository_name, key.clone()).await?;
+    run_recorded(app, caller, started).await
+}
+
+/// The backup files a repository holds, newest first.
+pub async fn backup_files(
+    app: &AppState,
+    caller: &Caller,
+    repository_name: &str,
+) -> Result<Vec<BackupFile>, ServiceError> {
+    caller.require(Access::View)?;
+    let (_, disk) = repository(app, "repository", repository_name).await?;
+    let listed = tokio::task::spawn_blocking(move || (disk.list(), disk)).await?;
+    match listed {
+        (Ok(files), _) => Ok(files),
+        (Err(error), disk) => Err(ServiceError::Conflict(format!(
+            "The repository's folder {} could not be listed: {error}",
+            disk.dir().display()
+        ))),
+    }
+}
+
+/// The largest backup file a restore reads (a backup of 10,000 guests is
+/// well under a megabyte).
+pub const MAX_BACKUP_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Restore from a file in a repository.
+pub async fn restore_from_repository(
+    app: &AppState,
+    caller: &Caller,
+    repository_name: &str,
+    file_name: &str,
+    key: &Secret,
+) -> Result<Restored, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let (row, disk) = repository(app, "repository", repository_name).await?;
+    let file_owned = file_name.to_string();
+    let read =
+        tokio::task::spawn_blocking(move || disk.read(&file_owned, MAX_BACKUP_BYTES)).await?;
+    let bytes = read.map_err(|error| {
+        ServiceError::invalid(
+            "file",
+            format!(
+                "The backup '{file_name}' could not be read from {}: {error}",
+                row.name
+            ),
+        )
+    })?;
+    restore_recorded(app, caller, bytes, file_name, &row.name, key).await
+}
+
+/// A restore the history shows, whatever its outcome.
+async fn restore_recorded(
+    app: &AppState,
+    caller: &Caller,
+    file: Vec<u8>,
+    file_name: &str,
+    repository_name: &str,
+    key: &Secret,
+) -> Result<Restored, ServiceError> {
+    // An uploaded file's name is the browser's to choose: only its last
+    // part, printable, and not too long, is recorded.
+    let file_name: String = file_name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(120)
+        .collect();
+    let file_name = file_name.as_str();
+    let name = file_name.split("-CFG-").next().unwrap_or(file_name);
+    let id = db::backup_runs::start(
+        &app.db,
+        &NewRun {
+            kind: RunKind::Restore.as_str(),
+            name,
+            repository: repository_name,
+            file_name,
+            step: "Restoring the configuration",
+            started_at: app.now(),
+            started_by: &caller.name,
+            node: &app.config.node_name,
+        },
+    )
+    .await?;
+    let size = file.len() as i64;
+    let restored = apply(app, caller, file, file_name, key).await;
+    let (status, message) = match &restored {
+        Ok(_) => (RunStatus::Succeeded, String::new()),
+        Err(error) => (RunStatus::Failed, error.to_string()),
+    };
+    db::backup_runs::finish(&app.db, id, status.as_str(), size, app.now(), &message).await?;
+    restored
+}
+
+/// Restore from a file (uploaded, or named on the command line); the
+/// history shows it.
+pub async fn restore(
+    app: &AppState,
+    caller: &Caller,
+    file: Vec<u8>,
+    file_name: &str,
+    key: &Secret,
+) -> Result<Restored, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    restore_recorded(app, caller, file, file_name, "file", key).await
+}
+
+/// Checks the key, every byte and the schema before anything
 /// changes, then replaces the configuration in one transaction. The OAuth
 /// client secret or certificate must be entered again afterwards.
-pub async fn restore(
+async fn apply(
     app: &AppState,
     caller: &Caller,
     file: Vec<u8>,
