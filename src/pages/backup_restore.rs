@@ -82,7 +82,7 @@ fn BackupNow(page: BackupPage, start: ServerAction<StartBackup>) -> impl IntoVie
     let busy = current.is_some();
     let no_repository = page.repositories.is_empty();
     view! {
-        <section class="form-section" aria-label="Configuration Data Backup">
+        <section class="backup-section" aria-label="Configuration Data Backup">
             <h2>"Configuration Data Backup"</h2>
             {move || server_error.get().and_then(|e| e.banner()).map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
             {no_repository.then(|| view! {
@@ -146,7 +146,7 @@ fn size_text(bytes: u64) -> String {
 fn History(runs: Vec<BackupRun>) -> impl IntoView {
     let count = runs.len();
     view! {
-        <section class="form-section" aria-label="Backup History">
+        <section class="backup-section" aria-label="Backup History">
             <h2>"Backup and Restore History"</h2>
             <div class="table-scroll">
             <table class="data-table">
@@ -166,7 +166,7 @@ fn History(runs: Vec<BackupRun>) -> impl IntoView {
                     {runs.into_iter().map(|run| {
                         let status_class = match run.status {
                             RunStatus::Succeeded => "status enabled",
-                            RunStatus::Failed => "status disabled",
+                            RunStatus::Failed => "status failed",
                             RunStatus::Running => "status pending",
                         };
                         let details = match run.status {
@@ -237,7 +237,7 @@ fn Restore(page: BackupPage) -> impl IntoView {
             .or_else(|| upload.value().get().and_then(|r| r.ok()))
     };
     view! {
-        <section class="form-section" aria-label="Restore">
+        <section class="backup-section" aria-label="Restore">
             <h2>"Restore Configuration"</h2>
             {move || done().map(|summary| view! { <Restored summary /> })}
             {move || restore_error.get().and_then(|e| e.banner()).map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}

@@ -155,15 +155,21 @@ fn ValidationReport(validation: Validation) -> impl IntoView {
             } else {
                 view! { <Banner kind=BannerKind::Error>"The repository failed a step: backups cannot be written to it until this is fixed."</Banner> }.into_any()
             }}
-            <ol class="steps">
-                {validation.steps.into_iter().map(|step| view! {
-                    <li class=if step.passed { "step passed" } else { "step failed" }>
-                        <strong>{step.step}</strong>
-                        " — "
-                        <span>{if step.passed { "passed" } else { "failed" }}</span>
-                        ": "
-                        <span class="mono">{step.detail}</span>
-                    </li>
+            <ol class="ladder">
+                {validation.steps.into_iter().map(|step| {
+                    let (class, mark, outcome) = if step.passed {
+                        ("rung passed", "✓", "passed")
+                    } else {
+                        ("rung failed", "✕", "failed")
+                    };
+                    view! {
+                        <li class=class>
+                            <span class="mark" aria-hidden="true">{mark}</span>
+                            <span class="rung-name">{step.step}</span>
+                            <span class="rung-detail">{step.detail}</span>
+                            <span class="rung-time">{outcome}</span>
+                        </li>
+                    }
                 }).collect_view()}
             </ol>
         </section>
