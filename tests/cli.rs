@@ -327,3 +327,69 @@ async fn backup_and_restore_run_from_the_command_line_with_the_key_from_the_envi
     let secret = state.vault.get("proxy.password", "1").await.unwrap();
     assert_eq!(secret.unwrap().expose(), "Proxy-Pa55word");
 }
+
+#[tokio::test]
+async fn backup_to_a_repository_by_name_lands_under_the_local_disk_and_in_the_history() {
+    let data = tempfile::tempdir().unwrap();
+    let local_disk = tempfile::tempdir().unwrap();
+    let state = seeded(data.path()).await;
+    db::repositories::insert(
+        &state.db,
+        &db::repositories::RepositoryRow {
+            name: "nightly".into(),
+            protocol: "DISK".into(),
+            path: "backups/nightly".into(),
+            updated_at: 0,
+            updated_by: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    drop(state);
+    let run = |repository: Option<&str>| {
+        let data = data.path().to_path_buf();
+        let local_disk = local_disk.path().to_path_buf();
+        let repository = repository.map(str::to_string);
+        async move {
+            let mut command = mailroom(&data).await;
+            command.args(["backup", "--name", "cli"]);
+            if let Some(repository) = repository {
+                command.args(["--repository", &repository]);
+            }
+            command
+                .env("MAILROOM_BACKUP_KEY", "Backup-Key-2026")
+                .env("MAILROOM_LOCALDISK", &local_disk)
+                .output()
+                .unwrap()
+        }
+    };
+    let neither = run(None).await;
+    assert!(!neither.status.success());
+    assert!(
+        String::from_utf8_lossy(&neither.stderr).contains("--repository"),
+        "{neither:?}"
+    );
+    let missing = run(Some("weekly")).await;
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("There is no repository named 'weekly'"),
+        "{missing:?}"
+    );
+    let done = run(Some("nightly")).await;
+    assert!(done.status.success(), "{done:?}");
+    let folder = local_disk.path().join("backups/nightly");
+    let files: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].starts_with("cli-CFG-"), "{files:?}");
+    let state = build_state(data.path(), system_clock()).await.unwrap();
+    let runs = db::backup_runs::recent(&state.db, 10).await.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        (runs[0].status.as_str(), runs[0].file_name.as_str()),
+        ("succeeded", files[0].as_str())
+    );
+    assert_eq!(runs[0].repository, "nightly");
+}
