@@ -666,3 +666,143 @@ async fn a_repository_that_cannot_be_written_fails_validation_and_the_backup_say
     assert_eq!(run.step, "Writing to the repository");
     assert!(!run.message.contains(KEY));
 }
+
+/// Schedule Backup: refused without a key, then daily at 02:00 keeping
+/// the last two. Nothing runs before the due time, each due time runs
+/// once even when two nodes look at once, older files of the schedule go
+/// (other backups stay), and a failed run raises the alarm that the next
+/// success clears.
+#[tokio::test]
+async fn the_schedule_runs_once_per_due_time_keeps_the_last_files_and_alarms_when_it_fails() {
+    use mailroom::domain::backup::{BackupPage, RunStatus};
+    use mailroom::server::clock::ManualClock;
+    let clock = std::sync::Arc::new(ManualClock::new(time::macros::datetime!(
+        2026-12-07 01:59:00 UTC
+    )));
+    let h = common::app::harness_with_clock(clock.clone()).await;
+    let root = sign_in(&h.app, "root").await;
+    let repository = form_body(&[
+        ("name", "nightly-disk".into()),
+        ("protocol", "DISK".into()),
+        ("path", "/scheduled".into()),
+    ]);
+    let saved = post(&h.app, "/api/save_repository", &repository, Some(&root)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let mut schedule = vec![
+        ("enabled", "true".to_string()),
+        ("name", "nightly".to_string()),
+        ("repository", "nightly-disk".to_string()),
+        ("frequency", "daily".to_string()),
+        ("time", "02:00".to_string()),
+        ("keep_last", "2".to_string()),
+    ];
+    let keyless = post(
+        &h.app,
+        "/api/save_backup_schedule",
+        &form_body(&schedule),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(keyless.status, StatusCode::BAD_REQUEST);
+    assert!(keyless.body.contains("encryption_key"), "{}", keyless.body);
+    schedule.push(("encryption_key", KEY.into()));
+    schedule.push(("confirm_key", KEY.into()));
+    let saved = post(
+        &h.app,
+        "/api/save_backup_schedule",
+        &form_body(&schedule),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(!saved.body.contains(KEY), "the key is write-only");
+    let page: BackupPage = serde_json::from_str(&saved.body).unwrap();
+    let two_am = time::macros::datetime!(2026-12-07 02:00:00 UTC).unix_timestamp();
+    assert_eq!(page.schedule.next_run_at, Some(two_am));
+    assert!(page.schedule.key_set);
+    let in_use = post(
+        &h.app,
+        "/api/delete_repository",
+        "name=nightly-disk",
+        Some(&root),
+    )
+    .await;
+    assert_eq!(in_use.status, StatusCode::BAD_REQUEST);
+    assert!(in_use.body.contains("schedule"), "{}", in_use.body);
+
+    let due = || service::run_due_backup(&h.state);
+    assert_eq!(due().await.unwrap(), None, "not due before 02:00");
+    clock.advance(time::Duration::minutes(2));
+    // Two nodes look at once: one takes it.
+    let (first, second) = tokio::join!(due(), due());
+    let mut outcomes = [first.unwrap(), second.unwrap()];
+    outcomes.sort_by_key(|o| o.is_some());
+    assert_eq!(outcomes, [None, Some(RunStatus::Succeeded)]);
+    assert_eq!(due().await.unwrap(), None, "once per due time");
+
+    // Another backup in the same repository, not the schedule's.
+    service::backup_to_repository(
+        &h.state,
+        &Caller::command_line(),
+        "nightly-disk",
+        "before-change",
+        &Secret::new(KEY),
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        clock.advance(time::Duration::days(1));
+        assert_eq!(due().await.unwrap(), Some(RunStatus::Succeeded));
+    }
+    let folder = h.state.config.local_disk.join("scheduled");
+    let mut files: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "before-change-CFG-261207-0201.mrbak",
+            "nightly-CFG-261208-0201.mrbak",
+            "nightly-CFG-261209-0201.mrbak"
+        ],
+        "the schedule keeps its last two"
+    );
+
+    // The repository's folder taken by a file: the run fails, says why in
+    // the history, and raises the alarm.
+    std::fs::remove_dir_all(&folder).unwrap();
+    std::fs::write(&folder, b"not a folder").unwrap();
+    clock.advance(time::Duration::days(1));
+    assert_eq!(due().await.unwrap(), Some(RunStatus::Failed));
+    // Days have passed: the session has ended.
+    let root = sign_in(&h.app, "root").await;
+    let page: BackupPage = serde_json::from_str(
+        &post(&h.app, "/api/get_backup_page", "", Some(&root))
+            .await
+            .body,
+    )
+    .unwrap();
+    let failed = &page.runs[0];
+    assert_eq!(failed.status, RunStatus::Failed);
+    assert_eq!(failed.started_by, "system (schedule)");
+    assert!(
+        failed.message.contains("could not be written"),
+        "{failed:?}"
+    );
+    let alarm = wait_for_open_alarm(&h, &root, AlarmCode::ScheduledBackupFailed).await;
+    assert!(alarm.details.contains("nightly-disk"), "{alarm:?}");
+
+    std::fs::remove_file(&folder).unwrap();
+    clock.advance(time::Duration::days(1));
+    assert_eq!(due().await.unwrap(), Some(RunStatus::Succeeded));
+    let root = sign_in(&h.app, "root").await;
+    let alarms = common::app::open_alarms(&h, &root).await;
+    assert!(
+        !alarms
+            .iter()
+            .any(|a| a.code == AlarmCode::ScheduledBackupFailed),
+        "a backup that works clears it: {alarms:#?}"
+    );
+}

@@ -334,6 +334,15 @@ async fn every_server_fn_checks_the_callers_role() {
             }),
             Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),
+        (
+            "/api/save_backup_schedule",
+            Box::new(|_| {
+                "form%5Bname%5D=rc&form%5Brepository%5D=missing&form%5Bfrequency%5D=daily\
+                 &form%5Btime%5D=02%3A00&form%5Bkeep_last%5D=7"
+                    .to_string()
+            }),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
         // The repository the Super Admin's row above added.
         (
             "/api/list_backup_files",

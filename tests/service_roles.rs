@@ -927,6 +927,21 @@ async fn every_service_operation_checks_the_callers_role() {
             }
         ),
         row!(
+            "backup::save_schedule",
+            Expect::OnlyThen(SETTINGS_ROLES, "Invalid"),
+            |app, caller| {
+                let form = mailroom::domain::backup::ScheduleForm {
+                    name: "rolecheck".into(),
+                    repository: "missing".into(),
+                    frequency: "daily".into(),
+                    time: "02:00".into(),
+                    keep_last: "7".into(),
+                    ..Default::default()
+                };
+                backup::save_schedule(&app, &caller, &form).await
+            }
+        ),
+        row!(
             "backup::backup_files",
             Expect::OnlyThen(ALL_ROLES, "Invalid"),
             |app, caller| { backup::backup_files(&app, &caller, "missing").await }

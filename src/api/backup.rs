@@ -3,7 +3,7 @@
 
 use super::ApiError;
 pub use crate::domain::backup::{BackupFile, BackupPage, Repository, RestoreSummary, Validation};
-use crate::domain::backup::{BackupNowForm, RepositoryForm};
+use crate::domain::backup::{BackupNowForm, RepositoryForm, ScheduleForm};
 use leptos::prelude::*;
 use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 
@@ -54,6 +54,14 @@ pub async fn get_backup_page() -> Result<BackupPage, ApiError> {
 pub async fn start_backup(form: BackupNowForm) -> Result<BackupPage, ApiError> {
     let (state, caller) = super::caller::<Caller>().await?;
     backup::start_backup(&state, &caller, &form)
+        .await
+        .map_err(super::failed)
+}
+
+#[server(endpoint = "save_backup_schedule")]
+pub async fn save_backup_schedule(form: ScheduleForm) -> Result<BackupPage, ApiError> {
+    let (state, caller) = super::caller::<Caller>().await?;
+    backup::save_schedule(&state, &caller, &form)
         .await
         .map_err(super::failed)
 }

@@ -52,6 +52,7 @@ pub enum AlarmCode {
     SystemCertificateExpiring,
     NextSecretAdopted,
     NextCertificateAdopted,
+    ScheduledBackupFailed,
 }
 
 /// One entry of the catalogue, with its defaults.
@@ -68,7 +69,7 @@ pub struct AlarmDefinition {
 }
 
 impl AlarmCode {
-    pub const ALL: [AlarmCode; 14] = [
+    pub const ALL: [AlarmCode; 15] = [
         AlarmCode::SecretExpiring,
         AlarmCode::SecretExpired,
         AlarmCode::CertificateCredentialExpiring,
@@ -83,6 +84,7 @@ impl AlarmCode {
         AlarmCode::SystemCertificateExpiring,
         AlarmCode::NextSecretAdopted,
         AlarmCode::NextCertificateAdopted,
+        AlarmCode::ScheduledBackupFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -101,6 +103,7 @@ impl AlarmCode {
             AlarmCode::SystemCertificateExpiring => "system-certificate-expiring",
             AlarmCode::NextSecretAdopted => "smtp-oauth-next-secret-adopted",
             AlarmCode::NextCertificateAdopted => "smtp-oauth-next-certificate-adopted",
+            AlarmCode::ScheduledBackupFailed => "configuration-backup-failed",
         }
     }
 
@@ -210,6 +213,14 @@ impl AlarmCode {
                 Severity::Info,
                 "Entra ID refused the current certificate credential (AADSTS700027: not registered on the app any more, or expired) and the staged next certificate worked: delivery signs with it from now on.",
                 "Check that the old certificate was meant to go from the app registration > Certificates & secrets > Certificates, and stage a new next certificate before this one expires.",
+                &[],
+                &[],
+            ),
+            AlarmCode::ScheduledBackupFailed => d(
+                "Configuration backup failed",
+                Severity::Critical,
+                "A scheduled configuration backup did not complete: the repository refused the file (its folder cannot be made, the disk is full or read-only) or no Encryption Key is stored for the schedule. Until a backup succeeds, a lost database cannot be brought back from a recent one.",
+                "Read the failed run's details in the history on Administration > System > Backup & Restore, fix the repository (Maintenance > Repository > Validate) or the schedule's key, then press Backup Now; the alarm clears when a backup succeeds.",
                 &[],
                 &[],
             ),

@@ -231,6 +231,7 @@ impl BackupRun {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackupPage {
     pub repositories: Vec<Repository>,
+    pub schedule: ScheduleView,
     /// Newest first.
     pub runs: Vec<BackupRun>,
 }
@@ -280,6 +281,309 @@ impl BackupNowForm {
     }
 }
 
+/// How often a scheduled backup runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Frequency {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+impl Frequency {
+    pub const ALL: [Frequency; 3] = [Frequency::Daily, Frequency::Weekly, Frequency::Monthly];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Frequency::Daily => "daily",
+            Frequency::Weekly => "weekly",
+            Frequency::Monthly => "monthly",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Frequency::Daily => "Daily",
+            Frequency::Weekly => "Weekly",
+            Frequency::Monthly => "Monthly",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Frequency> {
+        Frequency::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+}
+
+pub const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// The last day of the month a monthly backup may name: every month has it.
+pub const LAST_MONTH_DAY: u32 = 28;
+
+/// When a scheduled backup runs, in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub frequency: Frequency,
+    /// Minutes after midnight UTC.
+    pub at_minute: u32,
+    /// 0 = Monday (weekly).
+    pub weekday: u32,
+    /// 1 to 28 (monthly).
+    pub month_day: u32,
+}
+
+impl Schedule {
+    /// The most recent time the backup was due, at or before `now` (Unix
+    /// seconds).
+    pub fn latest_due(&self, now: i64) -> i64 {
+        let today = now.div_euclid(86_400);
+        let at = i64::from(self.at_minute) * 60;
+        match self.frequency {
+            Frequency::Daily => {
+                let slot = today * 86_400 + at;
+                if slot > now { slot - 86_400 } else { slot }
+            }
+            Frequency::Weekly => {
+                // 1970-01-01 was a Thursday (3, counting from Monday).
+                let weekday_today = (today + 3).rem_euclid(7);
+                let back = (weekday_today - i64::from(self.weekday)).rem_euclid(7);
+                let slot = (today - back) * 86_400 + at;
+                if slot > now { slot - 7 * 86_400 } else { slot }
+            }
+            Frequency::Monthly => {
+                let (year, month, _) = super::template::civil_from_days(today);
+                let slot = days_from_civil(year, month, self.month_day) * 86_400 + at;
+                if slot <= now {
+                    slot
+                } else {
+                    let (year, month) = if month == 1 {
+                        (year - 1, 12)
+                    } else {
+                        (year, month - 1)
+                    };
+                    days_from_civil(year, month, self.month_day) * 86_400 + at
+                }
+            }
+        }
+    }
+
+    /// The next time the backup is due after `now`.
+    pub fn next_due(&self, now: i64) -> i64 {
+        let latest = self.latest_due(now);
+        match self.frequency {
+            Frequency::Daily => latest + 86_400,
+            Frequency::Weekly => latest + 7 * 86_400,
+            Frequency::Monthly => {
+                let (year, month, _) = super::template::civil_from_days(latest.div_euclid(86_400));
+                let (year, month) = if month == 12 {
+                    (year + 1, 1)
+                } else {
+                    (year, month + 1)
+                };
+                days_from_civil(year, month, self.month_day) * 86_400
+                    + i64::from(self.at_minute) * 60
+            }
+        }
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (the inverse of
+/// `template::civil_from_days`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let month = i64::from(month);
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScheduleForm {
+    /// "true" when the schedule is on.
+    pub enabled: String,
+    pub name: String,
+    pub repository: String,
+    pub frequency: String,
+    /// HH:MM, UTC.
+    pub time: String,
+    pub weekday: String,
+    pub month_day: String,
+    /// Backups of this schedule kept in the repository; 0 keeps them all.
+    pub keep_last: String,
+    /// Write-only: blank keeps the stored key.
+    pub encryption_key: String,
+    pub confirm_key: String,
+}
+
+impl std::fmt::Debug for ScheduleForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScheduleForm")
+            .field("enabled", &self.enabled)
+            .field("name", &self.name)
+            .field("repository", &self.repository)
+            .field("frequency", &self.frequency)
+            .field("time", &self.time)
+            .field("weekday", &self.weekday)
+            .field("month_day", &self.month_day)
+            .field("keep_last", &self.keep_last)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The most backups a schedule keeps.
+pub const MAX_KEEP: u32 = 365;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct ValidSchedule {
+    pub enabled: bool,
+    pub name: String,
+    pub repository: String,
+    pub schedule: Schedule,
+    pub keep_last: u32,
+    /// A new key typed (twice); `None` keeps the stored one.
+    pub new_key: Option<String>,
+}
+
+impl std::fmt::Debug for ValidSchedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidSchedule")
+            .field("enabled", &self.enabled)
+            .field("name", &self.name)
+            .field("repository", &self.repository)
+            .field("schedule", &self.schedule)
+            .field("keep_last", &self.keep_last)
+            .field("new_key", &self.new_key.as_ref().map(|_| "********"))
+            .finish()
+    }
+}
+
+impl ScheduleForm {
+    pub fn validate(&self) -> Result<ValidSchedule, FieldError> {
+        let enabled = self.enabled.trim() == "true";
+        let name = self.name.trim();
+        let fine_name = (1..=64).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !fine_name {
+            return Err(FieldError::new(
+                "name",
+                "Enter a backup name of 1 to 64 letters, digits, '-' or '_'.",
+            ));
+        }
+        let repository = self.repository.trim();
+        if repository.is_empty() {
+            return Err(FieldError::new(
+                "repository",
+                "Choose the repository scheduled backups are written to.",
+            ));
+        }
+        let frequency = Frequency::parse(self.frequency.trim())
+            .ok_or_else(|| FieldError::new("frequency", "Choose Daily, Weekly or Monthly."))?;
+        let at_minute = parse_time(&self.time).ok_or_else(|| {
+            FieldError::new(
+                "time",
+                "Enter the time as HH:MM (24-hour, UTC), such as 02:30.",
+            )
+        })?;
+        let weekday = match frequency {
+            Frequency::Weekly => self
+                .weekday
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| *d < 7)
+                .ok_or_else(|| FieldError::new("weekday", "Choose the day of the week."))?,
+            _ => 0,
+        };
+        let month_day = match frequency {
+            Frequency::Monthly => self
+                .month_day
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=LAST_MONTH_DAY).contains(d))
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "month_day",
+                        format!("Enter a day of the month from 1 to {LAST_MONTH_DAY}."),
+                    )
+                })?,
+            _ => 1,
+        };
+        let keep_last = self
+            .keep_last
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= MAX_KEEP)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "keep_last",
+                    format!("Enter how many backups to keep, 0 (all) to {MAX_KEEP}."),
+                )
+            })?;
+        if self.encryption_key != self.confirm_key {
+            return Err(FieldError::new(
+                "confirm_key",
+                "The two Encryption Keys differ: type the same key twice.",
+            ));
+        }
+        let new_key = (!self.encryption_key.is_empty()).then(|| self.encryption_key.clone());
+        if let Some(key) = &new_key
+            && key.chars().count() < MIN_KEY_LENGTH
+        {
+            return Err(FieldError::new(
+                "encryption_key",
+                format!("Enter an Encryption Key of at least {MIN_KEY_LENGTH} characters."),
+            ));
+        }
+        Ok(ValidSchedule {
+            enabled,
+            name: name.to_string(),
+            repository: repository.to_string(),
+            schedule: Schedule {
+                frequency,
+                at_minute,
+                weekday,
+                month_day,
+            },
+            keep_last,
+            new_key,
+        })
+    }
+}
+
+/// The shortest Encryption Key a backup takes.
+pub const MIN_KEY_LENGTH: usize = 8;
+
+fn parse_time(text: &str) -> Option<u32> {
+    let (hours, minutes) = text.trim().split_once(':')?;
+    let hours: u32 = hours.parse().ok()?;
+    let minutes: u32 = minutes.parse().ok()?;
+    (hours < 24 && minutes < 60 && text.trim().len() <= 5).then_some(hours * 60 + minutes)
+}
+
+/// The schedule as the page shows it: the form without its key, whether a
+/// key is stored, and when the next backup runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleView {
+    pub form: ScheduleForm,
+    pub key_set: bool,
+    /// `None` while the schedule is off (or not set up).
+    pub next_run_at: Option<i64>,
+}
+
 /// What a restore replaced. Every session ended with it, the admin's own
 /// too: the page sends the admin to sign in again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -293,6 +597,139 @@ pub struct RestoreSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // 2026-12-07 (a Monday) 10:15:00 UTC.
+    const MONDAY_1015: i64 = 1_796_638_500;
+
+    fn schedule(frequency: Frequency, at_minute: u32) -> Schedule {
+        Schedule {
+            frequency,
+            at_minute,
+            weekday: 0,
+            month_day: 1,
+        }
+    }
+
+    #[test]
+    fn due_times_fall_on_the_schedule_in_utc() {
+        assert_eq!(
+            days_from_civil(2026, 12, 7) * 86_400 + 10 * 3600 + 15 * 60,
+            MONDAY_1015
+        );
+        let daily = schedule(Frequency::Daily, 2 * 60);
+        let today_0200 = MONDAY_1015 - (8 * 3600 + 15 * 60);
+        assert_eq!(daily.latest_due(MONDAY_1015), today_0200);
+        assert_eq!(daily.latest_due(today_0200), today_0200);
+        assert_eq!(daily.latest_due(today_0200 - 1), today_0200 - 86_400);
+        assert_eq!(daily.next_due(MONDAY_1015), today_0200 + 86_400);
+        assert_eq!(daily.next_due(today_0200 - 1), today_0200);
+
+        // Weekly on Sunday 23:00: the day before, and six days on.
+        let sunday = Schedule {
+            weekday: 6,
+            ..schedule(Frequency::Weekly, 23 * 60)
+        };
+        let last_sunday_2300 = today_0200 - 3 * 3600;
+        assert_eq!(sunday.latest_due(MONDAY_1015), last_sunday_2300);
+        assert_eq!(sunday.next_due(MONDAY_1015), last_sunday_2300 + 7 * 86_400);
+        // Weekly on Monday 10:15 exactly now.
+        let monday = schedule(Frequency::Weekly, 10 * 60 + 15);
+        assert_eq!(monday.latest_due(MONDAY_1015), MONDAY_1015);
+
+        // Monthly on the 1st at 02:00: 2026-12-01, then 2027-01-01; in
+        // January, before the 1st's time, the December one.
+        let monthly = schedule(Frequency::Monthly, 2 * 60);
+        let december = days_from_civil(2026, 12, 1) * 86_400 + 7200;
+        let january = days_from_civil(2027, 1, 1) * 86_400 + 7200;
+        assert_eq!(monthly.latest_due(MONDAY_1015), december);
+        assert_eq!(monthly.next_due(MONDAY_1015), january);
+        assert_eq!(monthly.latest_due(january - 1), december);
+        assert_eq!(monthly.latest_due(january), january);
+    }
+
+    #[test]
+    fn a_schedule_form_is_checked_field_by_field() {
+        let form = ScheduleForm {
+            enabled: "true".into(),
+            name: "nightly".into(),
+            repository: "local".into(),
+            frequency: "weekly".into(),
+            time: "02:30".into(),
+            weekday: "6".into(),
+            month_day: String::new(),
+            keep_last: "7".into(),
+            encryption_key: "Backup-Key-2026".into(),
+            confirm_key: "Backup-Key-2026".into(),
+        };
+        let valid = form.validate().unwrap();
+        assert!(valid.enabled);
+        assert_eq!(valid.schedule.at_minute, 150);
+        assert_eq!(valid.schedule.weekday, 6);
+        assert_eq!(valid.keep_last, 7);
+        assert!(valid.new_key.is_some());
+        let field = |form: ScheduleForm| form.validate().unwrap_err().field;
+        assert_eq!(
+            field(ScheduleForm {
+                time: "25:00".into(),
+                ..form.clone()
+            }),
+            "time"
+        );
+        assert_eq!(
+            field(ScheduleForm {
+                time: "2:3:0".into(),
+                ..form.clone()
+            }),
+            "time"
+        );
+        assert_eq!(
+            field(ScheduleForm {
+                weekday: "7".into(),
+                ..form.clone()
+            }),
+            "weekday"
+        );
+        assert_eq!(
+            field(ScheduleForm {
+                frequency: "monthly".into(),
+                month_day: "31".into(),
+                ..form.clone()
+            }),
+            "month_day"
+        );
+        assert_eq!(
+            field(ScheduleForm {
+                keep_last: "-1".into(),
+                ..form.clone()
+            }),
+            "keep_last"
+        );
+        assert_eq!(
+            field(ScheduleForm {
+                confirm_key: "x".into(),
+                ..form.clone()
+            }),
+            "confirm_key"
+        );
+        assert_eq!(
+            field(ScheduleForm {
+                encryption_key: "short".into(),
+                confirm_key: "short".into(),
+                ..form.clone()
+            }),
+            "encryption_key"
+        );
+        let keep = ScheduleForm {
+            encryption_key: String::new(),
+            confirm_key: String::new(),
+            ..form
+        };
+        assert_eq!(
+            keep.validate().unwrap().new_key,
+            None,
+            "blank keeps the stored key"
+        );
+    }
 
     #[test]
     fn disk_paths_stay_under_the_local_disk() {

@@ -1,15 +1,15 @@
 //! Administration > System > Backup & Restore.
 
 use crate::api::backup::{
-    BackupFile, BackupPage, RestoreFromRepository, RestoreSummary, StartBackup, get_backup_page,
-    list_backup_files, restore_uploaded_backup,
+    BackupFile, BackupPage, RestoreFromRepository, RestoreSummary, SaveBackupSchedule, StartBackup,
+    get_backup_page, list_backup_files, restore_uploaded_backup,
 };
 use crate::components::menu::REPOSITORY;
 use crate::components::{
-    Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, check_before_post, field_error,
-    submitted_form_data, use_can,
+    Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, check_before_post,
+    field_error, submitted_form_data, use_can,
 };
-use crate::domain::backup::{BackupRun, RunStatus};
+use crate::domain::backup::{BackupRun, Frequency, RunStatus, WEEKDAYS};
 use crate::domain::{Access, FieldError};
 use crate::pages::format_time;
 use leptos::prelude::*;
@@ -20,8 +20,15 @@ use leptos_meta::Title;
 pub fn BackupRestorePage() -> impl IntoView {
     let tick = RwSignal::new(0u32);
     let start = ServerAction::<StartBackup>::new();
+    let save_schedule = ServerAction::<SaveBackupSchedule>::new();
     let page = Resource::new(
-        move || (tick.get(), start.version().get()),
+        move || {
+            (
+                tick.get(),
+                start.version().get(),
+                save_schedule.version().get(),
+            )
+        },
         |_| get_backup_page(),
     );
     // While a run is under way the page follows it, once a second.
@@ -54,6 +61,7 @@ pub fn BackupRestorePage() -> impl IntoView {
                     match page.await {
                         Ok(page) => view! {
                             <BackupNow page=page.clone() start />
+                            <ScheduleBackup page=page.clone() save=save_schedule />
                             <History runs=page.runs.clone() />
                             <Restore page />
                         }.into_any(),
@@ -358,5 +366,98 @@ fn Restored(summary: RestoreSummary) -> impl IntoView {
             <a href="/login">"sign in again"</a>
             ", then enter the SMTP OAuth client secret (or certificate) on the SMTP Server page, run Test Connection and Save. Mail waits until then."
         </Banner>
+    }
+}
+
+#[component]
+fn ScheduleBackup(page: BackupPage, save: ServerAction<SaveBackupSchedule>) -> impl IntoView {
+    let can_change = use_can(Access::ChangeSystemSettings);
+    let client_error = RwSignal::new(None::<FieldError>);
+    let server_error = Signal::derive(move || save.value().get().and_then(|r| r.err()));
+    let error_for = move |field: &'static str| field_error(client_error, server_error, field);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        check_before_post(&ev, client_error, |data: SaveBackupSchedule| {
+            data.form.validate()
+        })
+    };
+    let view_now = page.schedule.clone();
+    let form = view_now.form.clone();
+    let frequency = RwSignal::new(form.frequency.clone());
+    let enabled = RwSignal::new(form.enabled == "true");
+    let key_set = view_now.key_set;
+    // Read again each time the weekly or monthly field is shown.
+    let weekday_now = StoredValue::new(form.weekday.clone());
+    let month_day_now = StoredValue::new(form.month_day.clone());
+    view! {
+        <section class="backup-section" aria-label="Schedule Backup">
+            <h2>"Schedule Backup"</h2>
+            {move || server_error.get().and_then(|e| e.banner()).map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
+            {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <Banner kind=BannerKind::Success>"The backup schedule was saved."</Banner> })}
+            <p class="hint schedule-next">{match view_now.next_run_at {
+                Some(at) => format!("Next scheduled backup: {}.", format_time(at)),
+                None => "Scheduled backups are off.".to_string(),
+            }}</p>
+            <ActionForm action=save attr:class="settings-form" on:submit:capture=on_submit>
+                <fieldset class="form-section" disabled=move || !can_change.get()>
+                    <Switch id="schedule-enabled" name="form[enabled]" label="Run configuration backups on this schedule" checked=enabled />
+                    <Field label="Backup Name" for_id="schedule-name" required=true error=error_for("name")>
+                        <input id="schedule-name" name="form[name]" type="text" maxlength="64" value=form.name.clone() />
+                    </Field>
+                    <Field label="Repository Name" for_id="schedule-repository" required=true error=error_for("repository")>
+                        <select id="schedule-repository" name="form[repository]">
+                            {page.repositories.iter().map(|r| {
+                                let selected = r.name == form.repository;
+                                view! { <option value=r.name.clone() selected=selected>{r.name.clone()}</option> }
+                            }).collect_view()}
+                        </select>
+                    </Field>
+                    <Field label="Frequency" for_id="schedule-frequency" required=true error=error_for("frequency")>
+                        <select id="schedule-frequency" name="form[frequency]" on:change=move |ev| frequency.set(event_target_value(&ev))>
+                            {Frequency::ALL.into_iter().map(|f| view! {
+                                <option value=f.as_str() selected=f.as_str() == form.frequency>{f.label()}</option>
+                            }).collect_view()}
+                        </select>
+                    </Field>
+                    <Field label="At (UTC)" for_id="schedule-time" required=true error=error_for("time")
+                        hint="24-hour time, UTC, such as 02:00.">
+                        <input id="schedule-time" name="form[time]" type="text" maxlength="5" class="short" value=form.time.clone() />
+                    </Field>
+                    <Show when=move || frequency.get() == "weekly">
+                        <Field label="Day of Week" for_id="schedule-weekday" error=error_for("weekday")>
+                            <select id="schedule-weekday" name="form[weekday]">
+                                {WEEKDAYS.iter().enumerate().map(|(i, day)| {
+                                    let value = i.to_string();
+                                    let selected = weekday_now.with_value(|now| *now == value);
+                                    view! { <option value=value selected=selected>{*day}</option> }
+                                }).collect_view()}
+                            </select>
+                        </Field>
+                    </Show>
+                    <Show when=move || frequency.get() == "monthly">
+                        <Field label="Day of Month" for_id="schedule-month-day" error=error_for("month_day")
+                            hint="1 to 28, so that every month has it.">
+                            <input id="schedule-month-day" name="form[month_day]" type="text" inputmode="numeric" maxlength="2" class="short" value=month_day_now.get_value() />
+                        </Field>
+                    </Show>
+                    <Field label="Keep the last" for_id="schedule-keep" required=true error=error_for("keep_last")
+                        hint="Backups of this schedule kept in the repository; older ones are deleted after each success. 0 keeps them all.">
+                        <input id="schedule-keep" name="form[keep_last]" type="text" inputmode="numeric" maxlength="3" class="short" value=form.keep_last.clone() />
+                    </Field>
+                    <Field label="Encryption Key" for_id="schedule-key" error=error_for("encryption_key")
+                        hint="Kept in the vault for scheduled backups; write-only: leave blank to keep the stored key.">
+                        <input id="schedule-key" name="form[encryption_key]" type="password" autocomplete="new-password"
+                            placeholder=if key_set { "•••••••• (set)" } else { "" } />
+                    </Field>
+                    <Field label="Re-Enter Encryption Key" for_id="schedule-key-again" error=error_for("confirm_key")>
+                        <input id="schedule-key-again" name="form[confirm_key]" type="password" autocomplete="new-password" />
+                    </Field>
+                </fieldset>
+                <div class="form-actions">
+                    <button type="submit" class="btn primary" disabled=move || !can_change.get() || save.pending().get()>
+                        {move || if save.pending().get() { "Saving…" } else { "Save Schedule" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </section>
     }
 }

@@ -278,6 +278,7 @@ async fn serve(
     crate::server::mail::worker::spawn(state.clone());
     crate::server::guests::spawn_expiry_scheduler(state.clone());
     crate::server::alarms::spawn_scheduler(state.clone());
+    crate::server::service::backup::spawn_scheduler(state.clone());
     crate::server::deployment::spawn_settings_watcher(state.clone()).await;
     use crate::server::https;
     let https_addr = https::https_addr_from_env()?;

@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod api_settings;
 pub mod audit;
 pub mod backup_runs;
+pub mod backup_schedule;
 pub mod certificates;
 pub mod codec;
 pub mod deployment;

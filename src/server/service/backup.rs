@@ -5,16 +5,20 @@
 //! Admins, audited with the file's name and never the key.
 
 use super::{Caller, ServiceError, audit};
+use crate::domain::alarm::AlarmCode;
 use crate::domain::backup::{
-    BackupFile, BackupNowForm, BackupPage, BackupRun, Repository, RepositoryForm, RunKind,
-    RunStatus, Validation, ValidationStep,
+    BackupFile, BackupNowForm, BackupPage, BackupRun, Frequency, LAST_MONTH_DAY, Repository,
+    RepositoryForm, RunKind, RunStatus, Schedule, ScheduleForm, ScheduleView, Validation,
+    ValidationStep,
 };
 use crate::domain::{Access, Secret};
 use crate::server::backup::{self, OpenError, Restored};
 use crate::server::db::backup_runs::NewRun;
+use crate::server::db::backup_schedule::ScheduleRow;
 use crate::server::db::repositories::RepositoryRow;
 use crate::server::repository::Disk;
 use crate::server::{AppState, db};
+use crate::server::{alarms, settings};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -27,7 +31,7 @@ pub struct BackupTaken {
     pub millis: u64,
 }
 
-const MIN_KEY_LENGTH: usize = 8;
+use crate::domain::backup::MIN_KEY_LENGTH;
 
 fn check_name(name: &str) -> Result<(), ServiceError> {
     let fine = (1..=64).contains(&name.len())
@@ -259,6 +263,7 @@ pub async fn save_repository(
                 "There is no repository named '{original}'."
             )));
         }
+        db::backup_schedule::rename_repository(&mut *tx, original, &row.name).await?;
         "update"
     };
     audit(
@@ -281,6 +286,15 @@ pub async fn delete_repository(
 ) -> Result<Vec<Repository>, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let mut tx = db::begin_write(&app.db).await?;
+    let scheduled = db::backup_schedule::get(&mut *tx)
+        .await?
+        .is_some_and(|schedule| schedule.repository == name.trim());
+    if scheduled {
+        return Err(ServiceError::Conflict(format!(
+            "The backup schedule writes to '{}': choose another repository under Schedule Backup first.",
+            name.trim()
+        )));
+    }
     if !db::repositories::delete(&mut *tx, name.trim()).await? {
         return Err(ServiceError::NotFound(format!(
             "There is no repository named '{}'.",
@@ -399,6 +413,7 @@ pub async fn backup_page(app: &AppState, caller: &Caller) -> Result<BackupPage, 
     caller.require(Access::View)?;
     Ok(BackupPage {
         repositories: list_repositories(app, caller).await?,
+        schedule: schedule_view(app).await?,
         runs: db::backup_runs::recent(&app.db, HISTORY)
             .await?
             .into_iter()
@@ -477,7 +492,13 @@ async fn run_recorded(
     let progress = Progress { app, run: Some(id) };
     let taken = take(app, caller, disk, &name, &file_name, &key, &progress).await;
     let (status, size, message) = match &taken {
-        Ok(taken) => (RunStatus::Succeeded, taken.size as i64, String::new()),
+        Ok(taken) => {
+            // A backup that works answers the alarm of one that did not.
+            if let Err(error) = alarms::clear(app, AlarmCode::ScheduledBackupFailed).await {
+                tracing::error!(target: "alarms", "could not clear the backup alarm: {error:#}");
+            }
+            (RunStatus::Succeeded, taken.size as i64, String::new())
+        }
         Err(error) => {
             tracing::error!(target: "system", user = %caller.name, "configuration backup {file_name} failed: {error}");
             (RunStatus::Failed, 0, error.to_string())
@@ -656,4 +677,257 @@ async fn apply(
     }
     tracing::warn!(target: "system", user = %caller.name, "configuration restored from {file_name} (taken {} by Mailroom {}): {} tables, {} rows, {} secrets", header.created_at, header.mailroom_version, restored.tables, restored.rows, restored.secrets);
     Ok(restored)
+}
+
+/// The vault purpose of the scheduled backups' Encryption Key. Node
+/// configuration: never carried by a backup.
+pub const SCHEDULE_KEY: &str = "backup.schedule-key";
+
+/// Who the history and the audit name for a scheduled backup.
+const SCHEDULER: &str = "system (schedule)";
+
+fn schedule_of(row: &ScheduleRow) -> Schedule {
+    Schedule {
+        frequency: Frequency::parse(&row.frequency).unwrap_or(Frequency::Daily),
+        at_minute: row.at_minute.clamp(0, 24 * 60 - 1) as u32,
+        weekday: row.weekday.clamp(0, 6) as u32,
+        month_day: row.month_day.clamp(1, i64::from(LAST_MONTH_DAY)) as u32,
+    }
+}
+
+async fn schedule_view(app: &AppState) -> Result<ScheduleView, ServiceError> {
+    let key_set = app
+        .vault
+        .contains(SCHEDULE_KEY, settings::SINGLETON)
+        .await?;
+    let row = db::backup_schedule::get(&app.db).await?;
+    Ok(match row {
+        None => ScheduleView {
+            form: ScheduleForm {
+                enabled: "false".into(),
+                name: "scheduled".into(),
+                frequency: Frequency::Daily.as_str().into(),
+                time: "02:00".into(),
+                weekday: "6".into(),
+                month_day: "1".into(),
+                keep_last: "7".into(),
+                ..Default::default()
+            },
+            key_set,
+            next_run_at: None,
+        },
+        Some(row) => ScheduleView {
+            next_run_at: row.enabled.then(|| schedule_of(&row).next_due(app.now())),
+            form: ScheduleForm {
+                enabled: row.enabled.to_string(),
+                name: row.name,
+                repository: row.repository,
+                frequency: row.frequency,
+                time: format!("{:02}:{:02}", row.at_minute / 60, row.at_minute % 60),
+                weekday: row.weekday.to_string(),
+                month_day: row.month_day.to_string(),
+                keep_last: row.keep_last.to_string(),
+                ..Default::default()
+            },
+            key_set,
+        },
+    })
+}
+
+/// Schedule Backup: when, where to, how many files to keep, and the key
+/// (kept in the vault; blank keeps the stored one). The next due time
+/// counts from now: saving never starts a backup for a time already past.
+pub async fn save_schedule(
+    app: &AppState,
+    caller: &Caller,
+    form: &ScheduleForm,
+) -> Result<BackupPage, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let valid = form.validate()?;
+    let (repository_row, _) = repository(app, "repository", &valid.repository).await?;
+    let key_set = app
+        .vault
+        .contains(SCHEDULE_KEY, settings::SINGLETON)
+        .await?;
+    if valid.enabled && valid.new_key.is_none() && !key_set {
+        return Err(ServiceError::invalid(
+            "encryption_key",
+            "Enter the Encryption Key scheduled backups are sealed with (it is kept in the vault; restoring needs it).",
+        ));
+    }
+    let now = app.now();
+    let schedule = valid.schedule;
+    let row = ScheduleRow {
+        enabled: valid.enabled,
+        name: valid.name.clone(),
+        repository: repository_row.name,
+        frequency: schedule.frequency.as_str().to_string(),
+        at_minute: i64::from(schedule.at_minute),
+        weekday: i64::from(schedule.weekday),
+        month_day: i64::from(schedule.month_day),
+        keep_last: i64::from(valid.keep_last),
+        last_due: schedule.latest_due(now),
+        updated_at: now,
+        updated_by: caller.name.clone(),
+    };
+    let mut tx = db::begin_write(&app.db).await?;
+    db::backup_schedule::put(&mut *tx, &row).await?;
+    let mut changed = format!(
+        "{} {} at {:02}:{:02} UTC to {}, keep {}",
+        if row.enabled { "on" } else { "off" },
+        row.frequency,
+        row.at_minute / 60,
+        row.at_minute % 60,
+        row.repository,
+        row.keep_last
+    );
+    if let Some(key) = valid.new_key {
+        app.vault
+            .put_in(
+                &mut *tx,
+                SCHEDULE_KEY,
+                settings::SINGLETON,
+                &Secret::new(key),
+                now,
+            )
+            .await?;
+        changed.push_str(", encryption key");
+    }
+    audit(&mut tx, caller, now, "update", "Backup Schedule", &changed).await?;
+    tx.commit().await?;
+    backup_page(app, caller).await
+}
+
+/// Deletes this schedule's oldest files beyond `keep_last` (0 keeps all);
+/// other backups in the repository are left alone.
+fn prune(disk: &Disk, name: &str, keep_last: usize) -> std::io::Result<usize> {
+    if keep_last == 0 {
+        return Ok(0);
+    }
+    let prefix = format!("{name}-CFG-");
+    let ours: Vec<_> = disk
+        .list()?
+        .into_iter()
+        .filter(|f| f.file_name.starts_with(&prefix))
+        .collect();
+    let mut deleted = 0;
+    for old in ours.iter().skip(keep_last) {
+        disk.delete(&old.file_name)?;
+        deleted += 1;
+    }
+    Ok(deleted)
+}
+
+/// The scheduled backup, if one is due and no other node took it: taken,
+/// its repository pruned, and the alarm raised when it fails (cleared when
+/// one succeeds). `None` when nothing was due.
+pub async fn run_due_backup(app: &AppState) -> Result<Option<RunStatus>, ServiceError> {
+    let Some(row) = db::backup_schedule::get(&app.db).await? else {
+        return Ok(None);
+    };
+    if !row.enabled {
+        return Ok(None);
+    }
+    let due = schedule_of(&row).latest_due(app.now());
+    if due <= row.last_due || !db::backup_schedule::claim(&app.db, due).await? {
+        return Ok(None);
+    }
+    let caller = Caller {
+        name: SCHEDULER.into(),
+        role: crate::domain::Role::SuperAdmin,
+        admin_id: None,
+        client_ip: String::new(),
+        via_api: false,
+    };
+    let key = app.vault.get(SCHEDULE_KEY, settings::SINGLETON).await?;
+    let started = match key {
+        Some(key) => start_recorded(app, &caller, &row.name, &row.repository, key).await,
+        None => Err(ServiceError::Conflict(
+            "No Encryption Key is stored for scheduled backups: enter it under Schedule Backup."
+                .into(),
+        )),
+    };
+    let outcome = match started {
+        Ok(started) => run_recorded(app, &caller, started).await,
+        Err(error) => {
+            // Refused before it started: the history says so all the same.
+            let id = db::backup_runs::start(
+                &app.db,
+                &NewRun {
+                    kind: RunKind::Backup.as_str(),
+                    name: &row.name,
+                    repository: &row.repository,
+                    file_name: "",
+                    step: "Starting",
+                    started_at: app.now(),
+                    started_by: SCHEDULER,
+                    node: &app.config.node_name,
+                },
+            )
+            .await?;
+            db::backup_runs::finish(
+                &app.db,
+                id,
+                RunStatus::Failed.as_str(),
+                0,
+                app.now(),
+                &error.to_string(),
+            )
+            .await?;
+            Err(error)
+        }
+    };
+    match outcome {
+        Ok(taken) => {
+            if let Ok((_, disk)) = repository(app, "repository", &row.repository).await {
+                let (name, keep) = (row.name.clone(), row.keep_last.max(0) as usize);
+                match tokio::task::spawn_blocking(move || prune(&disk, &name, keep)).await? {
+                    Ok(0) => {}
+                    Ok(deleted) => {
+                        tracing::info!(target: "system", "scheduled backup {}: {deleted} older file(s) deleted to keep the last {keep}", taken.file_name)
+                    }
+                    Err(error) => {
+                        tracing::warn!(target: "system", "scheduled backup {}: older files could not be deleted: {error}", taken.file_name)
+                    }
+                }
+            }
+            Ok(Some(RunStatus::Succeeded))
+        }
+        Err(error) => {
+            let condition = alarms::Condition::event(
+                AlarmCode::ScheduledBackupFailed,
+                format!(
+                    "The scheduled backup '{}' to repository '{}' failed: {error}",
+                    row.name, row.repository
+                ),
+            );
+            if let Err(error) = alarms::raise(app, &condition).await {
+                tracing::error!(target: "alarms", "could not raise the backup alarm: {error:#}");
+            }
+            Ok(Some(RunStatus::Failed))
+        }
+    }
+}
+
+/// Runs the scheduled backup when it is due, on the node that runs the
+/// deployment's jobs; checked every `MAILROOM_BACKUP_JOB_INTERVAL_SECS`
+/// (30 by default).
+pub fn spawn_scheduler(app: AppState) -> tokio::task::JoinHandle<()> {
+    let every = std::env::var("MAILROOM_BACKUP_JOB_INTERVAL_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|secs| *secs > 0)
+        .unwrap_or(30);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(every));
+        loop {
+            ticks.tick().await;
+            if !crate::server::deployment::runs_jobs(&app).await {
+                continue;
+            }
+            if let Err(error) = run_due_backup(&app).await {
+                tracing::error!(target: "system", "the backup schedule could not run: {error}");
+            }
+        }
+    })
 }
