@@ -62,6 +62,21 @@ test("Backup Now shows its progress and history, and a restore needs the right k
   await expect(done).toBeVisible({ timeout: 20_000 });
   await expect(done).toContainText("local-disk");
 
+  // Scheduled weekly on Sundays at 02:30 UTC, keeping four: the key is
+  // required the first time, then the next run is announced.
+  const schedule = page.getByRole("region", { name: "Schedule Backup" });
+  await schedule.getByRole("switch", { name: "Run configuration backups on this schedule" }).check();
+  await schedule.getByLabel("Frequency").selectOption("weekly");
+  await schedule.getByLabel("Day of Week").selectOption({ label: "Sunday" });
+  await schedule.getByLabel("At (UTC)").fill("02:30");
+  await schedule.getByLabel("Keep the last").fill("4");
+  await schedule.getByRole("button", { name: "Save Schedule" }).click();
+  await expect(schedule.locator("#schedule-key-error")).toContainText("Enter the Encryption Key");
+  await schedule.getByLabel("Encryption Key", { exact: true }).fill(KEY);
+  await schedule.getByLabel("Re-Enter Encryption Key").fill(KEY);
+  await schedule.getByRole("button", { name: "Save Schedule" }).click();
+  await expect(page.getByRole("region", { name: "Schedule Backup" }).getByText(/Next scheduled backup: \d{4}-\d{2}-\d{2} 02:30:00 UTC/)).toBeVisible();
+
   // The new file is offered for restore (the list is read when the page loads).
   await page.reload();
   await hydrated(page);

@@ -134,7 +134,8 @@ fn RepositoryList(initial: Vec<Repository>) -> impl IntoView {
             <tfoot>
                 <tr><td colspan="6">{move || match rows.get().len() {
                     0 => "No repositories yet: add one to take backups from Backup & Restore.".to_string(),
-                    n => format!("{n} repository(ies)"),
+                    1 => "1 repository".to_string(),
+                    n => format!("{n} repositories"),
                 }}</td></tr>
             </tfoot>
         </table>
