@@ -806,3 +806,117 @@ async fn the_schedule_runs_once_per_due_time_keeps_the_last_files_and_alarms_whe
         "a backup that works clears it: {alarms:#?}"
     );
 }
+
+/// A repository that runs out of space while the file is written (the
+/// partial file lands on /dev/full, which answers every write with
+/// ENOSPC): the run says the repository is full, and no file is left,
+/// neither under the backup's name nor half-written.
+#[tokio::test]
+async fn a_full_repository_fails_the_backup_and_leaves_no_file() {
+    use mailroom::domain::backup::RunStatus;
+    use mailroom::server::clock::ManualClock;
+    let clock = std::sync::Arc::new(ManualClock::new(time::macros::datetime!(
+        2026-12-07 03:00:00 UTC
+    )));
+    let h = common::app::harness_with_clock(clock).await;
+    let root = sign_in(&h.app, "root").await;
+    let repository = form_body(&[
+        ("name", "full-disk".into()),
+        ("protocol", "DISK".into()),
+        ("path", "/full".into()),
+    ]);
+    let saved = post(&h.app, "/api/save_repository", &repository, Some(&root)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let folder = h.state.config.local_disk.join("full");
+    std::fs::create_dir_all(&folder).unwrap();
+    let file_name = "nightly-CFG-261207-0300.mrbak";
+    let partial = folder.join(format!(".{file_name}.partial"));
+    std::os::unix::fs::symlink("/dev/full", &partial).unwrap();
+
+    let refused = service::backup_to_repository(
+        &h.state,
+        &Caller::command_line(),
+        "full-disk",
+        "nightly",
+        &Secret::new(KEY),
+    )
+    .await
+    .unwrap_err();
+    let message = refused.to_string();
+    assert!(message.contains("the repository is full"), "{message}");
+    assert!(message.contains("Nothing was kept"), "{message}");
+    assert!(!folder.join(file_name).exists());
+    assert!(
+        std::fs::symlink_metadata(&partial).is_err(),
+        "the partial file is removed"
+    );
+    let runs = db::backup_runs::recent(&h.state.db, 5).await.unwrap();
+    assert_eq!(runs[0].status, RunStatus::Failed.as_str());
+    assert!(runs[0].message.contains("full"), "{:?}", runs[0]);
+}
+
+/// A repository on a read-only file system (a tmpfs mounted read-only
+/// over its folder): Validate stops at the write and says so, and the
+/// backup names the reason. Mounting needs root with CAP_SYS_ADMIN; where
+/// the machine does not allow it, the test says it did not run.
+#[tokio::test]
+async fn a_read_only_repository_fails_validation_and_the_backup_names_it() {
+    use mailroom::domain::backup::Validation;
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let h = harness().await;
+    let folder = h.state.config.local_disk.join("readonly");
+    std::fs::create_dir_all(&folder).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs"])
+        .arg(&folder)
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !matches!(mounted, Ok(status) if status.success()) {
+        eprintln!("NOT RUN: this machine does not allow mounting a read-only tmpfs");
+        return;
+    }
+    let _unmount = Unmount(folder.clone());
+    let root = sign_in(&h.app, "root").await;
+    let repository = form_body(&[
+        ("name", "read-only".into()),
+        ("protocol", "DISK".into()),
+        ("path", "/readonly".into()),
+    ]);
+    let saved = post(&h.app, "/api/save_repository", &repository, Some(&root)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let validation: Validation = serde_json::from_str(
+        &post(
+            &h.app,
+            "/api/validate_repository",
+            "name=read-only",
+            Some(&root),
+        )
+        .await
+        .body,
+    )
+    .unwrap();
+    assert!(!validation.passed());
+    assert_eq!(validation.steps.len(), 1, "{validation:#?}");
+    assert!(
+        validation.steps[0].detail.contains("Read-only file system"),
+        "{validation:#?}"
+    );
+    let refused = service::backup_to_repository(
+        &h.state,
+        &Caller::command_line(),
+        "read-only",
+        "nightly",
+        &Secret::new(KEY),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("the repository is read-only"),
+        "{refused}"
+    );
+}

@@ -1,5 +1,5 @@
-//! The command line against a real data directory: password reset and
-//! master-key rotation, run as the shipped binary.
+//! The command line against a real data directory: password reset,
+//! master-key rotation, backup and restore, run as the shipped binary.
 #![cfg(feature = "ssr")]
 
 mod common;
@@ -392,4 +392,184 @@ async fn backup_to_a_repository_by_name_lands_under_the_local_disk_and_in_the_hi
         ("succeeded", files[0].as_str())
     );
     assert_eq!(runs[0].repository, "nightly");
+}
+
+/// A node's configuration with `guests` guest accounts (each password in
+/// the vault), written straight to the tables: the restore's size, not the
+/// sponsor's work, is what the test needs.
+async fn with_guests(dir: &Path, guests: usize) -> mailroom::server::AppState {
+    use mailroom::domain::guest::GuestState;
+    use mailroom::server::guests::{GuestExtras, PASSWORD_PURPOSE, hash_guest_password};
+    let state = build_state(dir, system_clock()).await.unwrap();
+    let now = state.now();
+    let extras = GuestExtras::default();
+    let hash = hash_guest_password(&Secret::new("Guest-Pa55")).unwrap();
+    let mut tx = db::begin_write(&state.db).await.unwrap();
+    for i in 0..guests {
+        let username = format!("guest{i:05}");
+        let email = format!("{username}@example.com");
+        let id = db::guests::insert(
+            &mut *tx,
+            &db::guests::NewGuest {
+                username: &username,
+                password_hash: &hash,
+                state: GuestState::Created,
+                first_name: "Guest",
+                last_name: "Visitor",
+                email: &email,
+                company: "Contoso",
+                person_visited: "host@contoso.com",
+                guest_type_id: 2,
+                valid_from: now,
+                valid_until: now + 86_400,
+                sponsor: None,
+                sponsor_email: None,
+                portal: "Sponsor Portal (default)",
+                registered_ip: None,
+                sponsor_id: None,
+                sponsor_group_id: None,
+                extras: &extras,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        state
+            .vault
+            .put_in(
+                &mut *tx,
+                PASSWORD_PURPOSE,
+                &id.to_string(),
+                &Secret::new(format!("Pw{i:06}")),
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    state
+}
+
+async fn guest_count(db: &db::Db) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM guest_accounts")
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+/// `mailroom restore` killed (SIGKILL) while its transaction is writing:
+/// the previous configuration is whole afterwards (SQLite drops the WAL's
+/// uncommitted pages, PostgreSQL the open transaction), and the same file
+/// then restores completely.
+#[tokio::test]
+async fn a_restore_killed_while_it_writes_leaves_the_previous_configuration() {
+    const GUESTS: usize = 6_000;
+    const KEY: &str = "Backup-Key-2026";
+    let source = tempfile::tempdir().unwrap();
+    let state = with_guests(source.path(), GUESTS).await;
+    let files = tempfile::tempdir().unwrap();
+    let taken = mailroom::server::service::backup::backup_now(
+        &state,
+        &mailroom::server::service::Caller::command_line(),
+        files.path(),
+        "big",
+        &Secret::new(KEY),
+    )
+    .await
+    .unwrap();
+    drop(state);
+
+    let target = tempfile::tempdir().unwrap();
+    let state = seeded(target.path()).await;
+    let postgres = common::database::env_url(target.path()).await.is_some();
+    let wal = target.path().join("mailroom.db-wal");
+    let wal_size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let wal_before = wal_size();
+    let mut restore = mailroom(target.path())
+        .await
+        .arg("restore")
+        .arg(&taken.path)
+        .env("MAILROOM_BACKUP_KEY", KEY)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = restore.try_wait().unwrap() {
+            panic!("the restore ended ({status}) before it was seen writing");
+        }
+        // Writing: its transaction holds an id (PostgreSQL), or has spilled
+        // pages into the WAL (SQLite).
+        let writing = if postgres {
+            let open: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(&state.db)
+            .await
+            .unwrap();
+            open > 0
+        } else {
+            wal_size() > wal_before + 256 * 1024
+        };
+        if writing {
+            restore.kill().unwrap();
+            restore.wait().unwrap();
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    state.db.close().await;
+    drop(state);
+
+    let state = build_state(target.path(), system_clock()).await.unwrap();
+    assert_eq!(guest_count(&state.db).await, 0, "no restored guest stays");
+    assert!(
+        db::admins::by_name(&state.db, "ops")
+            .await
+            .unwrap()
+            .is_some(),
+        "the previous admins are all there"
+    );
+    // The history still says running; the node marks it failed when it
+    // serves again.
+    let statuses =
+        |runs: Vec<db::backup_runs::RunRow>| runs.into_iter().map(|r| r.status).collect::<Vec<_>>();
+    let runs = db::backup_runs::recent(&state.db, 5).await.unwrap();
+    assert_eq!(statuses(runs), ["running"]);
+    let node = state.config.node_name.clone();
+    db::backup_runs::abandon_running(&state.db, &node, state.now())
+        .await
+        .unwrap();
+    let runs = db::backup_runs::recent(&state.db, 5).await.unwrap();
+    assert!(runs[0].message.contains("stopped before"), "{runs:?}");
+    assert_eq!(statuses(runs), ["failed"]);
+    state.db.close().await;
+    drop(state);
+
+    let again = mailroom(target.path())
+        .await
+        .arg("restore")
+        .arg(&taken.path)
+        .env("MAILROOM_BACKUP_KEY", KEY)
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{again:?}");
+    let state = build_state(target.path(), system_clock()).await.unwrap();
+    assert_eq!(guest_count(&state.db).await, GUESTS as i64);
+    assert!(
+        db::admins::by_name(&state.db, "ops")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let vault_rows: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM vault_secrets WHERE purpose = $1")
+            .bind(mailroom::server::guests::PASSWORD_PURPOSE)
+            .fetch_one(&state.db)
+            .await
+            .unwrap();
+    assert_eq!(vault_rows, GUESTS as i64);
 }

@@ -18,23 +18,28 @@ use leptos_meta::Title;
 
 #[component]
 pub fn BackupRestorePage() -> impl IntoView {
-    let tick = RwSignal::new(0u32);
     let start = ServerAction::<StartBackup>::new();
     let save_schedule = ServerAction::<SaveBackupSchedule>::new();
-    let page = Resource::new(
-        move || {
-            (
-                tick.get(),
-                start.version().get(),
-                save_schedule.version().get(),
-            )
-        },
-        |_| get_backup_page(),
-    );
-    // While a run is under way the page follows it, once a second.
+    // The forms are read again only after a change went through, so that
+    // a refused one keeps what the admin typed; the history is also read
+    // again while a run is under way.
+    let saved = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if matches!(start.value().get(), Some(Ok(_))) {
+            saved.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(save_schedule.value().get(), Some(Ok(_))) {
+            saved.update(|n| *n += 1);
+        }
+    });
+    let tick = RwSignal::new(0u32);
+    let page = Resource::new(move || saved.get(), |_| get_backup_page());
+    let history = Resource::new(move || (saved.get(), tick.get()), |_| get_backup_page());
     let running = RwSignal::new(false);
     Effect::new(move |_| {
-        if let Some(Ok(page)) = page.get() {
+        if let Some(Ok(page)) = history.get() {
             running.set(page.running());
         }
     });
@@ -60,9 +65,13 @@ pub fn BackupRestorePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(page) => view! {
-                            <BackupNow page=page.clone() start />
+                            <BackupNow page=page.clone() start running />
                             <ScheduleBackup page=page.clone() save=save_schedule />
-                            <History runs=page.runs.clone() />
+                            <Transition fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    history.await.ok().map(|now| view! { <History runs=now.runs /> })
+                                })}
+                            </Transition>
                             <Restore page />
                         }.into_any(),
                         Err(e) => view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any(),
@@ -74,7 +83,11 @@ pub fn BackupRestorePage() -> impl IntoView {
 }
 
 #[component]
-fn BackupNow(page: BackupPage, start: ServerAction<StartBackup>) -> impl IntoView {
+fn BackupNow(
+    page: BackupPage,
+    start: ServerAction<StartBackup>,
+    running: RwSignal<bool>,
+) -> impl IntoView {
     let can_change = use_can(Access::ChangeSystemSettings);
     let client_error = RwSignal::new(None::<FieldError>);
     let server_error = Signal::derive(move || start.value().get().and_then(|r| r.err()));
@@ -82,12 +95,7 @@ fn BackupNow(page: BackupPage, start: ServerAction<StartBackup>) -> impl IntoVie
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         check_before_post(&ev, client_error, |data: StartBackup| data.form.validate())
     };
-    let current = page
-        .runs
-        .iter()
-        .find(|r| r.status == RunStatus::Running)
-        .cloned();
-    let busy = current.is_some();
+    let busy = move || running.get() || start.pending().get();
     let no_repository = page.repositories.is_empty();
     view! {
         <section class="backup-section" aria-label="Configuration Data Backup">
@@ -100,9 +108,8 @@ fn BackupNow(page: BackupPage, start: ServerAction<StartBackup>) -> impl IntoVie
                     " first."
                 </Banner>
             })}
-            {current.map(|run| view! { <Progress run /> })}
             <ActionForm action=start attr:class="settings-form" on:submit:capture=on_submit>
-                <fieldset class="form-section" disabled=move || !can_change.get() || busy>
+                <fieldset class="form-section" disabled=move || !can_change.get() || busy()>
                     <Field label="Backup Name" for_id="backup-name" required=true error=error_for("name")
                         hint="The file is NAME-CFG-YYMMDD-HHMM.mrbak.">
                         <input id="backup-name" name="form[name]" type="text" maxlength="64" value="mailroom" />
@@ -121,8 +128,8 @@ fn BackupNow(page: BackupPage, start: ServerAction<StartBackup>) -> impl IntoVie
                     </Field>
                 </fieldset>
                 <div class="form-actions">
-                    <button type="submit" class="btn primary" disabled=move || !can_change.get() || busy || no_repository || start.pending().get()>
-                        {move || if start.pending().get() || busy { "Backing up…" } else { "Backup Now" }}
+                    <button type="submit" class="btn primary" disabled=move || !can_change.get() || no_repository || busy()>
+                        {move || if busy() { "Backing up…" } else { "Backup Now" }}
                     </button>
                 </div>
             </ActionForm>
@@ -156,6 +163,7 @@ fn History(runs: Vec<BackupRun>) -> impl IntoView {
     view! {
         <section class="backup-section" aria-label="Backup History">
             <h2>"Backup and Restore History"</h2>
+            {runs.iter().find(|r| r.status == RunStatus::Running).cloned().map(|run| view! { <Progress run /> })}
             <div class="table-scroll">
             <table class="data-table">
                 <thead>
