@@ -15,10 +15,7 @@ mod common;
 use common::app::harness_in;
 use common::env_list;
 use mailroom::domain::Secret;
-use mailroom::domain::guest::GuestState;
 use mailroom::server::clock::SystemClock;
-use mailroom::server::db;
-use mailroom::server::guests::{GuestExtras, PASSWORD_PURPOSE};
 use mailroom::server::service::{Caller, backup};
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,53 +24,7 @@ const KEY: &str = "Bench-Backup-Key";
 
 async fn with_guests(n: usize) -> common::app::Harness {
     let h = harness_in(tempfile::tempdir().unwrap(), Arc::new(SystemClock), None).await;
-    let now = h.state.now();
-    let extras = GuestExtras::default();
-    // One hash for all: hashing is the sponsor's cost, not the backup's.
-    let hash = mailroom::server::guests::hash_guest_password(&Secret::new("Guest-Pa55")).unwrap();
-    let mut tx = db::begin_write(&h.state.db).await.unwrap();
-    for i in 0..n {
-        let username = format!("guest{i:05}");
-        let email = format!("{username}@example.com");
-        let id = db::guests::insert(
-            &mut *tx,
-            &db::guests::NewGuest {
-                username: &username,
-                password_hash: &hash,
-                state: GuestState::Created,
-                first_name: "Guest",
-                last_name: "Visitor",
-                email: &email,
-                company: "Contoso",
-                person_visited: "host@contoso.com",
-                guest_type_id: 2,
-                valid_from: now,
-                valid_until: now + 86_400,
-                sponsor: None,
-                sponsor_email: None,
-                portal: "Sponsor Portal (default)",
-                registered_ip: None,
-                sponsor_id: None,
-                sponsor_group_id: None,
-                extras: &extras,
-            },
-            now,
-        )
-        .await
-        .unwrap();
-        h.state
-            .vault
-            .put_in(
-                &mut *tx,
-                PASSWORD_PURPOSE,
-                &id.to_string(),
-                &Secret::new(format!("Pw{i:06}")),
-                now,
-            )
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
+    common::app::insert_guests(&h.state, n).await;
     h
 }
 

@@ -409,13 +409,55 @@ async fn a_repository_that_cannot_take_the_file_is_named_and_keeps_nothing() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
+/// Adds a DISK repository through the page's server function.
+async fn add_repository(h: &Harness, cookie: &str, name: &str, path: &str) {
+    let fields = form_body(&[
+        ("name", name.into()),
+        ("protocol", "DISK".into()),
+        ("path", path.into()),
+    ]);
+    let saved = post(&h.app, "/api/save_repository", &fields, Some(cookie)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+}
+
+async fn validate(h: &Harness, cookie: &str, name: &str) -> mailroom::domain::backup::Validation {
+    let reply = post(
+        &h.app,
+        "/api/validate_repository",
+        &format!("name={name}"),
+        Some(cookie),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+async fn backup_page(h: &Harness, cookie: &str) -> mailroom::domain::backup::BackupPage {
+    let reply = post(&h.app, "/api/get_backup_page", "", Some(cookie)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+/// The newest run, once nothing runs any more.
+async fn newest_run_when_done(h: &Harness, cookie: &str) -> mailroom::domain::backup::BackupRun {
+    let started = std::time::Instant::now();
+    loop {
+        let page = backup_page(h, cookie).await;
+        if !page.running() {
+            return page.runs[0].clone();
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// The pages' path: a DISK repository added (a path leaving the local
 /// disk refused by its field), validated, Backup Now followed to the end
 /// in the history, the file listed, a wrong key refused with nothing
 /// changed, then restored, which ends every session.
 #[tokio::test]
 async fn backup_now_into_a_repository_then_restore_from_it_through_the_pages() {
-    use mailroom::domain::backup::{BackupFile, BackupPage, Repository, RunStatus, Validation};
+    use mailroom::domain::backup::{BackupFile, BackupPage, Repository, RunStatus};
     let h = harness().await;
     let root = sign_in(&h.app, "root").await;
     let repository = |path: &str| {
@@ -446,26 +488,16 @@ async fn backup_now_into_a_repository_then_restore_from_it_through_the_pages() {
     )
     .unwrap();
     assert!(listed.is_empty(), "nothing saved: {listed:?}");
-    let saved = post(
-        &h.app,
-        "/api/save_repository",
-        &repository("/backups/nightly"),
-        Some(&root),
+    add_repository(&h, &root, "local-backups", "/backups/nightly").await;
+    let listed: Vec<Repository> = serde_json::from_str(
+        &post(&h.app, "/api/list_repositories", "", Some(&root))
+            .await
+            .body,
     )
-    .await;
-    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-    let listed: Vec<Repository> = serde_json::from_str(&saved.body).unwrap();
+    .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].path, "/backups/nightly");
-
-    let validated = post(
-        &h.app,
-        "/api/validate_repository",
-        "name=local-backups",
-        Some(&root),
-    )
-    .await;
-    let validation: Validation = serde_json::from_str(&validated.body).unwrap();
+    let validation = validate(&h, &root, "local-backups").await;
     assert!(validation.passed(), "{validation:#?}");
     assert_eq!(validation.steps.len(), 4);
     let folder = h.state.config.local_disk.join("backups/nightly");
@@ -502,18 +534,7 @@ async fn backup_now_into_a_repository_then_restore_from_it_through_the_pages() {
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     let page: BackupPage = serde_json::from_str(&started.body).unwrap();
     assert_eq!(page.runs.len(), 1);
-    let run = loop {
-        let page: BackupPage = serde_json::from_str(
-            &post(&h.app, "/api/get_backup_page", "", Some(&root))
-                .await
-                .body,
-        )
-        .unwrap();
-        if !page.running() {
-            break page.runs[0].clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let run = newest_run_when_done(&h, &root).await;
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     assert_eq!(run.percent, 100);
     assert!(run.file_name.starts_with("nightly-CFG-"), "{run:?}");
@@ -584,12 +605,7 @@ async fn backup_now_into_a_repository_then_restore_from_it_through_the_pages() {
         "{}",
         proxy_now.body
     );
-    let page: BackupPage = serde_json::from_str(
-        &post(&h.app, "/api/get_backup_page", "", Some(&root))
-            .await
-            .body,
-    )
-    .unwrap();
+    let page = backup_page(&h, &root).await;
     let kinds: Vec<_> = page
         .runs
         .iter()
@@ -611,30 +627,14 @@ async fn backup_now_into_a_repository_then_restore_from_it_through_the_pages() {
 /// failed, and Backup Now ends in a failed run with why, keeping nothing.
 #[tokio::test]
 async fn a_repository_that_cannot_be_written_fails_validation_and_the_backup_says_why() {
-    use mailroom::domain::backup::{BackupPage, RunStatus, Validation};
+    use mailroom::domain::backup::RunStatus;
     let h = harness().await;
     let root = sign_in(&h.app, "root").await;
     // A plain file where the folder should be.
     std::fs::create_dir_all(&h.state.config.local_disk).unwrap();
     std::fs::write(h.state.config.local_disk.join("taken"), b"not a folder").unwrap();
-    let fields = form_body(&[
-        ("name", "blocked".into()),
-        ("protocol", "DISK".into()),
-        ("path", "/taken/backups".into()),
-    ]);
-    let saved = post(&h.app, "/api/save_repository", &fields, Some(&root)).await;
-    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-    let validation: Validation = serde_json::from_str(
-        &post(
-            &h.app,
-            "/api/validate_repository",
-            "name=blocked",
-            Some(&root),
-        )
-        .await
-        .body,
-    )
-    .unwrap();
+    add_repository(&h, &root, "blocked", "/taken/backups").await;
+    let validation = validate(&h, &root, "blocked").await;
     assert!(!validation.passed());
     assert_eq!(validation.steps.len(), 1, "{validation:#?}");
     assert_eq!(validation.steps[0].step, "Write a probe file");
@@ -648,18 +648,7 @@ async fn a_repository_that_cannot_be_written_fails_validation_and_the_backup_say
     ]);
     let started = post(&h.app, "/api/start_backup", &backup, Some(&root)).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
-    let run = loop {
-        let page: BackupPage = serde_json::from_str(
-            &post(&h.app, "/api/get_backup_page", "", Some(&root))
-                .await
-                .body,
-        )
-        .unwrap();
-        if !page.running() {
-            break page.runs[0].clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let run = newest_run_when_done(&h, &root).await;
     assert_eq!(run.status, RunStatus::Failed, "{run:?}");
     assert!(run.message.contains("could not be written"), "{run:?}");
     assert!(run.message.contains("Nothing was kept"), "{run:?}");
@@ -681,13 +670,7 @@ async fn the_schedule_runs_once_per_due_time_keeps_the_last_files_and_alarms_whe
     )));
     let h = common::app::harness_with_clock(clock.clone()).await;
     let root = sign_in(&h.app, "root").await;
-    let repository = form_body(&[
-        ("name", "nightly-disk".into()),
-        ("protocol", "DISK".into()),
-        ("path", "/scheduled".into()),
-    ]);
-    let saved = post(&h.app, "/api/save_repository", &repository, Some(&root)).await;
-    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    add_repository(&h, &root, "nightly-disk", "/scheduled").await;
     let mut schedule = vec![
         ("enabled", "true".to_string()),
         ("name", "nightly".to_string()),
@@ -778,12 +761,7 @@ async fn the_schedule_runs_once_per_due_time_keeps_the_last_files_and_alarms_whe
     assert_eq!(due().await.unwrap(), Some(RunStatus::Failed));
     // Days have passed: the session has ended.
     let root = sign_in(&h.app, "root").await;
-    let page: BackupPage = serde_json::from_str(
-        &post(&h.app, "/api/get_backup_page", "", Some(&root))
-            .await
-            .body,
-    )
-    .unwrap();
+    let page = backup_page(&h, &root).await;
     let failed = &page.runs[0];
     assert_eq!(failed.status, RunStatus::Failed);
     assert_eq!(failed.started_by, "system (schedule)");
@@ -820,13 +798,7 @@ async fn a_full_repository_fails_the_backup_and_leaves_no_file() {
     )));
     let h = common::app::harness_with_clock(clock).await;
     let root = sign_in(&h.app, "root").await;
-    let repository = form_body(&[
-        ("name", "full-disk".into()),
-        ("protocol", "DISK".into()),
-        ("path", "/full".into()),
-    ]);
-    let saved = post(&h.app, "/api/save_repository", &repository, Some(&root)).await;
-    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    add_repository(&h, &root, "full-disk", "/full").await;
     let folder = h.state.config.local_disk.join("full");
     std::fs::create_dir_all(&folder).unwrap();
     let file_name = "nightly-CFG-261207-0300.mrbak";
@@ -861,7 +833,6 @@ async fn a_full_repository_fails_the_backup_and_leaves_no_file() {
 /// the machine does not allow it, the test says it did not run.
 #[tokio::test]
 async fn a_read_only_repository_fails_validation_and_the_backup_names_it() {
-    use mailroom::domain::backup::Validation;
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
         fn drop(&mut self) {
@@ -882,24 +853,8 @@ async fn a_read_only_repository_fails_validation_and_the_backup_names_it() {
     }
     let _unmount = Unmount(folder.clone());
     let root = sign_in(&h.app, "root").await;
-    let repository = form_body(&[
-        ("name", "read-only".into()),
-        ("protocol", "DISK".into()),
-        ("path", "/readonly".into()),
-    ]);
-    let saved = post(&h.app, "/api/save_repository", &repository, Some(&root)).await;
-    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-    let validation: Validation = serde_json::from_str(
-        &post(
-            &h.app,
-            "/api/validate_repository",
-            "name=read-only",
-            Some(&root),
-        )
-        .await
-        .body,
-    )
-    .unwrap();
+    add_repository(&h, &root, "read-only", "/readonly").await;
+    let validation = validate(&h, &root, "read-only").await;
     assert!(!validation.passed());
     assert_eq!(validation.steps.len(), 1, "{validation:#?}");
     assert!(

@@ -394,59 +394,10 @@ async fn backup_to_a_repository_by_name_lands_under_the_local_disk_and_in_the_hi
     assert_eq!(runs[0].repository, "nightly");
 }
 
-/// A node's configuration with `guests` guest accounts (each password in
-/// the vault), written straight to the tables: the restore's size, not the
-/// sponsor's work, is what the test needs.
+/// A node's configuration with `guests` guest accounts.
 async fn with_guests(dir: &Path, guests: usize) -> mailroom::server::AppState {
-    use mailroom::domain::guest::GuestState;
-    use mailroom::server::guests::{GuestExtras, PASSWORD_PURPOSE, hash_guest_password};
     let state = build_state(dir, system_clock()).await.unwrap();
-    let now = state.now();
-    let extras = GuestExtras::default();
-    let hash = hash_guest_password(&Secret::new("Guest-Pa55")).unwrap();
-    let mut tx = db::begin_write(&state.db).await.unwrap();
-    for i in 0..guests {
-        let username = format!("guest{i:05}");
-        let email = format!("{username}@example.com");
-        let id = db::guests::insert(
-            &mut *tx,
-            &db::guests::NewGuest {
-                username: &username,
-                password_hash: &hash,
-                state: GuestState::Created,
-                first_name: "Guest",
-                last_name: "Visitor",
-                email: &email,
-                company: "Contoso",
-                person_visited: "host@contoso.com",
-                guest_type_id: 2,
-                valid_from: now,
-                valid_until: now + 86_400,
-                sponsor: None,
-                sponsor_email: None,
-                portal: "Sponsor Portal (default)",
-                registered_ip: None,
-                sponsor_id: None,
-                sponsor_group_id: None,
-                extras: &extras,
-            },
-            now,
-        )
-        .await
-        .unwrap();
-        state
-            .vault
-            .put_in(
-                &mut *tx,
-                PASSWORD_PURPOSE,
-                &id.to_string(),
-                &Secret::new(format!("Pw{i:06}")),
-                now,
-            )
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
+    common::app::insert_guests(&state, guests).await;
     state
 }
 

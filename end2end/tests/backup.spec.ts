@@ -84,6 +84,8 @@ test("Backup Now shows its progress and history, and a restore needs the right k
   const file = restore.getByRole("radio", { name: /Select weekly-CFG-/ });
   await expect(file).toBeVisible();
   if (process.env.SCREENSHOTS) {
+    // From the top: a full-page picture taken scrolled shows the sticky header mid-page.
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: path.join(docs, "backup-restore.png"), fullPage: true });
   }
 

@@ -471,16 +471,7 @@ impl ScheduleForm {
     pub fn validate(&self) -> Result<ValidSchedule, FieldError> {
         let enabled = self.enabled.trim() == "true";
         let name = self.name.trim();
-        let fine_name = (1..=64).contains(&name.len())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !fine_name {
-            return Err(FieldError::new(
-                "name",
-                "Enter a backup name of 1 to 64 letters, digits, '-' or '_'.",
-            ));
-        }
+        check_backup_name(name)?;
         let repository = self.repository.trim();
         if repository.is_empty() {
             return Err(FieldError::new(
@@ -561,6 +552,22 @@ impl ScheduleForm {
             keep_last,
             new_key,
         })
+    }
+}
+
+/// A backup's name: the start of its file name, so plain characters only.
+pub fn check_backup_name(name: &str) -> Result<(), FieldError> {
+    let fine = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if fine {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            "name",
+            "Enter a backup name of 1 to 64 letters, digits, '-' or '_'.",
+        ))
     }
 }
 

@@ -317,3 +317,58 @@ pub async fn only_the_super_admins_admin_changes_landed(h: &Harness, viewer_id: 
         "only the Super Admin's update landed"
     );
 }
+
+/// `n` guest accounts (each password sealed in the vault), written straight
+/// to the tables in one transaction: for tests and benches about the size
+/// of a configuration, not about the sponsor's work.
+pub async fn insert_guests(state: &AppState, n: usize) {
+    use mailroom::domain::guest::GuestState;
+    use mailroom::server::guests::{GuestExtras, PASSWORD_PURPOSE, hash_guest_password};
+    let now = state.now();
+    let extras = GuestExtras::default();
+    // One hash for all: hashing is the sponsor's cost.
+    let hash = hash_guest_password(&Secret::new("Guest-Pa55")).unwrap();
+    let mut tx = db::begin_write(&state.db).await.unwrap();
+    for i in 0..n {
+        let username = format!("guest{i:05}");
+        let email = format!("{username}@example.com");
+        let id = db::guests::insert(
+            &mut *tx,
+            &db::guests::NewGuest {
+                username: &username,
+                password_hash: &hash,
+                state: GuestState::Created,
+                first_name: "Guest",
+                last_name: "Visitor",
+                email: &email,
+                company: "Contoso",
+                person_visited: "host@contoso.com",
+                guest_type_id: 2,
+                valid_from: now,
+                valid_until: now + 86_400,
+                sponsor: None,
+                sponsor_email: None,
+                portal: "Sponsor Portal (default)",
+                registered_ip: None,
+                sponsor_id: None,
+                sponsor_group_id: None,
+                extras: &extras,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        state
+            .vault
+            .put_in(
+                &mut *tx,
+                PASSWORD_PURPOSE,
+                &id.to_string(),
+                &Secret::new(format!("Pw{i:06}")),
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}

@@ -34,18 +34,7 @@ pub struct BackupTaken {
 use crate::domain::backup::MIN_KEY_LENGTH;
 
 fn check_name(name: &str) -> Result<(), ServiceError> {
-    let fine = (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if fine {
-        Ok(())
-    } else {
-        Err(ServiceError::invalid(
-            "name",
-            "Enter a backup name of 1 to 64 letters, digits, '-' or '_'.",
-        ))
-    }
+    Ok(crate::domain::backup::check_backup_name(name)?)
 }
 
 fn check_key(key: &Secret) -> Result<(), ServiceError> {
@@ -182,6 +171,10 @@ pub async fn backup_now(
     .await
 }
 
+fn no_such_repository(name: &str) -> String {
+    format!("There is no repository named '{name}'.")
+}
+
 /// A repository by name, as the forms send it.
 async fn repository(
     app: &AppState,
@@ -190,12 +183,7 @@ async fn repository(
 ) -> Result<(RepositoryRow, Disk), ServiceError> {
     let row = db::repositories::get(&app.db, name.trim())
         .await?
-        .ok_or_else(|| {
-            ServiceError::invalid(
-                field,
-                format!("There is no repository named '{}'.", name.trim()),
-            )
-        })?;
+        .ok_or_else(|| ServiceError::invalid(field, no_such_repository(name.trim())))?;
     let disk = Disk::new(&app.config.local_disk, &row.path);
     Ok((row, disk))
 }
@@ -259,9 +247,7 @@ pub async fn save_repository(
         "create"
     } else {
         if !db::repositories::update(&mut *tx, original, &row).await? {
-            return Err(ServiceError::NotFound(format!(
-                "There is no repository named '{original}'."
-            )));
+            return Err(ServiceError::NotFound(no_such_repository(original)));
         }
         db::backup_schedule::rename_repository(&mut *tx, original, &row.name).await?;
         "update"
@@ -296,10 +282,7 @@ pub async fn delete_repository(
         )));
     }
     if !db::repositories::delete(&mut *tx, name.trim()).await? {
-        return Err(ServiceError::NotFound(format!(
-            "There is no repository named '{}'.",
-            name.trim()
-        )));
+        return Err(ServiceError::NotFound(no_such_repository(name.trim())));
     }
     audit(
         &mut tx,
