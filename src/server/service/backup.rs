@@ -7,9 +7,9 @@
 use super::{Caller, ServiceError, audit};
 use crate::domain::alarm::AlarmCode;
 use crate::domain::backup::{
-    BackupFile, BackupNowForm, BackupPage, BackupRun, Frequency, LAST_MONTH_DAY, Repository,
-    RepositoryForm, RunKind, RunStatus, Schedule, ScheduleForm, ScheduleView, Validation,
-    ValidationStep,
+    BackupFile, BackupNowForm, BackupPage, BackupRun, Frequency, LAST_MONTH_DAY, MIN_KEY_LENGTH,
+    Repository, RepositoryForm, RunKind, RunStatus, Schedule, ScheduleForm, ScheduleView,
+    Validation, ValidationStep,
 };
 use crate::domain::{Access, Secret};
 use crate::server::backup::{self, OpenError, Restored};
@@ -30,8 +30,6 @@ pub struct BackupTaken {
     pub size: u64,
     pub millis: u64,
 }
-
-use crate::domain::backup::MIN_KEY_LENGTH;
 
 fn check_name(name: &str) -> Result<(), ServiceError> {
     Ok(crate::domain::backup::check_backup_name(name)?)
@@ -341,8 +339,8 @@ pub async fn validate_repository(
                     }
                 }),
             );
-        let read = listed
-            && record(
+        if listed {
+            record(
                 "Read the probe file back",
                 disk.read(&probe, 1024).and_then(|bytes| {
                     if bytes == b"mailroom repository probe" {
@@ -352,13 +350,13 @@ pub async fn validate_repository(
                     }
                 }),
             );
+        }
         if wrote {
             record(
                 "Delete the probe file",
                 disk.delete(&probe).map(|()| "deleted".to_string()),
             );
         }
-        let _ = read;
         steps
     })
     .await?;
