@@ -43,6 +43,16 @@ pub fn BackupRestorePage() -> impl IntoView {
             running.set(page.running());
         }
     });
+    // A run that ends changes what the forms offer (the new file is there
+    // to restore): they are read again then.
+    let was_running = StoredValue::new(false);
+    Effect::new(move |_| {
+        let now = running.get();
+        if was_running.get_value() && !now {
+            saved.update(|n| *n += 1);
+        }
+        was_running.set_value(now);
+    });
     #[cfg(feature = "hydrate")]
     {
         let handle = set_interval_with_handle(
