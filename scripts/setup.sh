@@ -3,7 +3,8 @@
 # already there: the wasm target, cargo-leptos, cargo-machete, the wasm-bindgen CLI that
 # matches Cargo.lock, Debian's Chromium, and the end2end npm packages
 # (Playwright, binaryen for wasm-opt, and smtp-server for the test peers),
-# openssl for the peers' test CA, and Cisco's ciscoisesdk in a Python
+# openssl for the peers' test CA, OpenSSH's sshd for the SFTP repository
+# tests, and Cisco's ciscoisesdk in a Python
 # virtual environment for the ERS API's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +56,12 @@ if ! command -v openssl >/dev/null; then
   step "installing openssl (the test peers make their test CA with it)"
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl
+fi
+
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null; then
+  step "installing OpenSSH's server (the SFTP repository tests start their own sshd)"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server openssh-client
 fi
 
 if [ ! -x /usr/bin/chromium ]; then

@@ -339,8 +339,8 @@ async fn backup_to_a_repository_by_name_lands_under_the_local_disk_and_in_the_hi
             name: "nightly".into(),
             protocol: "DISK".into(),
             path: "backups/nightly".into(),
-            updated_at: 0,
             updated_by: "test".into(),
+            ..Default::default()
         },
     )
     .await

@@ -316,6 +316,11 @@ async fn every_server_fn_checks_the_callers_role() {
             Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
         ),
         (
+            "/api/accept_host_key",
+            Box::new(|_| "name=missing&fingerprint=SHA256%3Ax".to_string()),
+            Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),
+        ),
+        (
             "/api/delete_repository",
             Box::new(|_| "name=missing".to_string()),
             Expect::OnlyThen(SETTINGS_ROLES, StatusCode::BAD_REQUEST),

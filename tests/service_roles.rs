@@ -892,6 +892,11 @@ async fn every_service_operation_checks_the_callers_role() {
             |app, caller| { backup::validate_repository(&app, &caller, "missing").await }
         ),
         row!(
+            "backup::accept_host_key",
+            Expect::OnlyThen(SETTINGS_ROLES, "Invalid"),
+            |app, caller| { backup::accept_host_key(&app, &caller, "missing", "SHA256:x").await }
+        ),
+        row!(
             "backup::delete_repository",
             Expect::OnlyThen(SETTINGS_ROLES, "NotFound"),
             |app, caller| { backup::delete_repository(&app, &caller, "missing").await }

@@ -1,4 +1,8 @@
 import { expect, test } from "@playwright/test";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import { ADMIN_PASSWORD, hydrated, signInOk } from "./helpers";
 
@@ -40,6 +44,93 @@ test("a DISK repository is added, refused outside the local disk, and validated"
   await expect(page.locator(".rung.passed")).toHaveCount(4);
   if (process.env.SCREENSHOTS) {
     await page.screenshot({ path: path.join(docs, "repository.png"), fullPage: true });
+  }
+});
+
+/** A port nothing listens on now. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Debian's OpenSSH sshd on loopback with its own host key; the user the
+ * tests run as signs in with `client`'s key. */
+async function startSshd(dir: string, port: number): Promise<ChildProcess> {
+  const config = path.join(dir, "sshd.conf");
+  fs.writeFileSync(config, [
+    `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${path.join(dir, "host")}`, "PidFile none",
+    `AuthorizedKeysFile ${path.join(dir, "client.pub")}`, "StrictModes no", "UsePAM no",
+    "PermitRootLogin prohibit-password", "Subsystem sftp internal-sftp", "",
+  ].join("\n"));
+  fs.mkdirSync("/run/sshd", { recursive: true });
+  const sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: "ignore" });
+  for (let i = 0; i < 150; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => { socket.end(); resolve(true); });
+      socket.on("error", () => resolve(false));
+    });
+    if (up) return sshd;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("sshd did not start");
+}
+
+test("an SFTP repository shows the server's host key, which is accepted before anything is sent", async ({ page }) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mailroom-sftp-"));
+  for (const key of ["host", "client"]) {
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, key)]);
+  }
+  // What the server's admin reads out: `ssh-keygen -lf` of its host key.
+  const fingerprint = execFileSync("ssh-keygen", ["-lf", path.join(dir, "host.pub")]).toString().split(" ")[1];
+  const port = await freePort();
+  const sshd = await startSshd(dir, port);
+  try {
+    await signInOk(page, "admin", ADMIN_PASSWORD);
+    await page.goto(REPOSITORY);
+    await hydrated(page);
+    await page.getByRole("button", { name: "Add" }).click();
+    await page.getByLabel("Repository Name").fill("offsite");
+    await page.getByLabel("Protocol").selectOption("SFTP");
+    await page.getByLabel("Server Name").fill("127.0.0.1");
+    await page.getByLabel("Port").fill(String(port));
+    await page.getByLabel("User Name").fill(os.userInfo().username);
+    await page.getByLabel("Authentication").selectOption("key");
+    await page.getByLabel("Path").fill(path.join(dir, "backups"));
+    await page.getByRole("button", { name: "Submit" }).click();
+    await expect(page.locator("#repository-private-key-error")).toContainText("Enter the account's private key");
+
+    await page.getByLabel("Private Key").fill(fs.readFileSync(path.join(dir, "client")).toString());
+    await page.getByRole("button", { name: "Submit" }).click();
+    await expect(page.getByText("The repository was saved.")).toBeVisible();
+    const row = page.getByRole("row", { name: /offsite/ });
+    await expect(row).toContainText(`127.0.0.1:${port}`);
+    await expect(row).toContainText("host key not accepted yet");
+
+    await page.getByRole("radio", { name: "Select offsite" }).check();
+    await page.getByRole("button", { name: "Validate" }).click();
+    const offer = page.getByRole("group", { name: "Host key" });
+    await expect(offer).toContainText("Accept the server's host key");
+    await expect(offer).toContainText(`ssh-ed25519 ${fingerprint}`);
+    await expect(page.locator(".rung.failed")).toHaveCount(1);
+    if (process.env.SCREENSHOTS) {
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: path.join(docs, "repository-host-key.png"), fullPage: true });
+    }
+    await offer.getByRole("button", { name: "Accept Host Key" }).click();
+    await expect(page.getByText("The repository works")).toBeVisible();
+    await expect(page.locator(".rung.passed")).toHaveCount(7);
+    await expect(row).toContainText(fingerprint);
+    expect(fs.readdirSync(path.join(dir, "backups"))).toEqual([]);
+    if (process.env.SCREENSHOTS) {
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: path.join(docs, "repository-sftp.png"), fullPage: true });
+    }
+  } finally {
+    sshd.kill();
   }
 });
 

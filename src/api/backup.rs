@@ -42,6 +42,16 @@ pub async fn validate_repository(name: String) -> Result<Validation, ApiError> {
         .map_err(super::failed)
 }
 
+/// Accepts the host key an SFTP repository's server presents (the
+/// fingerprint the admin was shown), then validates it again.
+#[server(endpoint = "accept_host_key")]
+pub async fn accept_host_key(name: String, fingerprint: String) -> Result<Validation, ApiError> {
+    let (state, caller) = super::caller::<Caller>().await?;
+    backup::accept_host_key(&state, &caller, &name, &fingerprint)
+        .await
+        .map_err(super::failed)
+}
+
 #[server(endpoint = "get_backup_page")]
 pub async fn get_backup_page() -> Result<BackupPage, ApiError> {
     let (state, caller) = super::caller::<Caller>().await?;

@@ -10,10 +10,18 @@ use serde::{Deserialize, Serialize};
 /// default `localdisk` in the data directory), as ISE's `disk:` repository.
 pub const DISK: &str = "DISK";
 
+/// A folder on an SSH server, reached over SFTP.
+pub const SFTP: &str = "SFTP";
+
+/// How an SFTP repository signs in: the account's password, or a private
+/// key whose public half is in the account's `authorized_keys`.
+pub const AUTH_PASSWORD: &str = "password";
+pub const AUTH_KEY: &str = "key";
+
 /// The longest repository name, as ISE's.
 pub const MAX_REPOSITORY_NAME: usize = 80;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RepositoryForm {
     /// Blank for a new repository; the name it had when editing.
@@ -21,16 +29,69 @@ pub struct RepositoryForm {
     pub name: String,
     pub protocol: String,
     pub path: String,
+    /// SFTP only.
+    pub host: String,
+    pub port: String,
+    pub username: String,
+    /// `password` or `key`.
+    pub auth: String,
+    /// Write-only; blank keeps the stored one.
+    pub password: String,
+    /// An OpenSSH or PKCS#8 private key (PEM); write-only, blank keeps the
+    /// stored one.
+    pub private_key: String,
+}
+
+impl std::fmt::Debug for RepositoryForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RepositoryForm")
+            .field("original_name", &self.original_name)
+            .field("name", &self.name)
+            .field("protocol", &self.protocol)
+            .field("path", &self.path)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A repository the form describes, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ValidRepository {
     pub name: String,
     pub protocol: &'static str,
-    /// Relative to the local disk, without a leading or trailing `/`; empty
-    /// for the local disk's own folder.
+    /// DISK: relative to the local disk, without a leading or trailing `/`
+    /// (empty for the local disk's own folder). SFTP: on the server, with a
+    /// leading `/` when absolute, else under the account's home.
     pub path: String,
+    pub sftp: Option<ValidSftp>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct ValidSftp {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub auth: &'static str,
+    /// The password or private key typed now; `None` keeps the stored one.
+    pub new_credential: Option<String>,
+}
+
+impl std::fmt::Debug for ValidRepository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sftp = self
+            .sftp
+            .as_ref()
+            .map(|s| (&s.host, s.port, &s.username, s.auth));
+        f.debug_struct("ValidRepository")
+            .field("name", &self.name)
+            .field("protocol", &self.protocol)
+            .field("path", &self.path)
+            .field("sftp", &sftp)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RepositoryForm {
@@ -49,34 +110,90 @@ impl RepositoryForm {
                 ),
             ));
         }
-        let protocol = match self.protocol.trim() {
-            "" | DISK => DISK,
-            other => {
-                return Err(FieldError::new(
-                    "protocol",
-                    format!("\"{other}\" is not a protocol this node can write to: choose DISK."),
-                ));
+        match self.protocol.trim() {
+            "" | DISK => Ok(ValidRepository {
+                name: name.to_string(),
+                protocol: DISK,
+                path: normalize_disk_path(&self.path)?,
+                sftp: None,
+            }),
+            SFTP => Ok(ValidRepository {
+                name: name.to_string(),
+                protocol: SFTP,
+                path: normalize_sftp_path(&self.path)?,
+                sftp: Some(self.validate_sftp()?),
+            }),
+            other => Err(FieldError::new(
+                "protocol",
+                format!(
+                    "\"{other}\" is not a protocol this node can write to: choose DISK or SFTP."
+                ),
+            )),
+        }
+    }
+
+    fn validate_sftp(&self) -> Result<ValidSftp, FieldError> {
+        let host = self.host.trim();
+        let fine_host = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':'));
+        if !fine_host {
+            return Err(FieldError::new(
+                "host",
+                "Enter the SFTP server's host name or IP address, such as sftp.example.com.",
+            ));
+        }
+        let port = match self.port.trim() {
+            "" => 22,
+            text => text.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                FieldError::new("port", "Enter a port from 1 to 65535 (SFTP listens on 22).")
+            })?,
+        };
+        let username = self.username.trim();
+        let fine_user = !username.is_empty()
+            && username.len() <= 64
+            && username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+        if !fine_user {
+            return Err(FieldError::new(
+                "username",
+                "Enter the account the repository signs in as (letters, digits, '-', '_', '.' or '@').",
+            ));
+        }
+        let (auth, typed) = match self.auth.trim() {
+            "" | AUTH_PASSWORD => (AUTH_PASSWORD, self.password.as_str()),
+            AUTH_KEY => (AUTH_KEY, self.private_key.trim()),
+            _ => {
+                return Err(FieldError::new("auth", "Choose Password or Private key."));
             }
         };
-        let path = normalize_disk_path(&self.path)?;
-        Ok(ValidRepository {
-            name: name.to_string(),
-            protocol,
-            path,
+        if auth == AUTH_KEY && !typed.is_empty() && !typed.starts_with("-----BEGIN ") {
+            return Err(FieldError::new(
+                "private_key",
+                "Paste the private key as PEM, from -----BEGIN ... PRIVATE KEY----- to its END line.",
+            ));
+        }
+        Ok(ValidSftp {
+            host: host.to_string(),
+            port,
+            username: username.to_string(),
+            auth,
+            new_credential: (!typed.is_empty()).then(|| typed.to_string()),
         })
     }
 }
 
-/// A DISK path as the form gives it (`/backups/weekly`, `backups`, `/`)
-/// made relative, refusing anything that could leave the local disk.
-pub fn normalize_disk_path(raw: &str) -> Result<String, FieldError> {
+/// Refuses a path part that is not a plain folder name.
+fn plain_folders<'a>(raw: &'a str, example: &str) -> Result<Vec<&'a str>, FieldError> {
     let refuse = |why: &str| {
         Err(FieldError::new(
             "path",
-            format!("{why} The path is a folder under the node's local disk, such as /backups."),
+            format!("{why} The path is a folder such as {example}."),
         ))
     };
-    let raw = raw.trim();
     if raw.len() > 255 {
         return refuse("The path is longer than 255 characters.");
     }
@@ -98,17 +215,97 @@ pub fn normalize_disk_path(raw: &str) -> Result<String, FieldError> {
             }
         }
     }
-    Ok(parts.join("/"))
+    Ok(parts)
+}
+
+/// A DISK path as the form gives it (`/backups/weekly`, `backups`, `/`)
+/// made relative, refusing anything that could leave the local disk.
+pub fn normalize_disk_path(raw: &str) -> Result<String, FieldError> {
+    Ok(plain_folders(raw.trim(), "/backups under the node's local disk")?.join("/"))
+}
+
+/// An SFTP path: absolute (`/srv/backups`) or under the account's home
+/// (`backups`, or empty for the home itself).
+pub fn normalize_sftp_path(raw: &str) -> Result<String, FieldError> {
+    let raw = raw.trim();
+    let folders = plain_folders(raw, "/srv/backups on the server")?.join("/");
+    Ok(if raw.starts_with('/') {
+        format!("/{folders}")
+    } else {
+        folders
+    })
+}
+
+/// A host key as an admin compares it with the server's own
+/// (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostKey {
+    /// Such as `ssh-ed25519`.
+    pub algorithm: String,
+    /// `SHA256:` and the base64 digest, as OpenSSH prints it.
+    pub fingerprint: String,
+}
+
+impl HostKey {
+    /// As stored in the repository: `ALGORITHM FINGERPRINT`.
+    pub fn to_pin(&self) -> String {
+        format!("{} {}", self.algorithm, self.fingerprint)
+    }
+
+    pub fn from_pin(pin: &str) -> Option<HostKey> {
+        let (algorithm, fingerprint) = pin.split_once(' ')?;
+        Some(HostKey {
+            algorithm: algorithm.to_string(),
+            fingerprint: fingerprint.to_string(),
+        })
+    }
+}
+
+/// What Validate found about an SFTP server's host key when it is not
+/// the pinned one: offered for the admin to accept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostKeyOffer {
+    pub presented: HostKey,
+    /// The key accepted before, when the server now shows another.
+    pub pinned: Option<HostKey>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Repository {
     pub name: String,
     pub protocol: String,
-    /// As shown: `/` followed by the folder under the local disk.
+    /// As shown: DISK `/` followed by the folder under the local disk;
+    /// SFTP the folder on the server.
     pub path: String,
+    /// SFTP only (empty or 0 for DISK).
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub auth: String,
+    /// Whether a password or private key is stored (never the value).
+    pub credential_set: bool,
+    /// The accepted host key, if any.
+    pub host_key: Option<HostKey>,
     pub updated_at: i64,
     pub updated_by: String,
+}
+
+impl Repository {
+    /// Where the files go, as an admin reads it: `disk:/backups` or
+    /// `sftp://backup@host:22/srv/backups`.
+    pub fn location(&self) -> String {
+        if self.protocol == SFTP {
+            sftp_location(&self.username, &self.host, self.port, &self.path)
+        } else {
+            format!("disk:{}", self.path)
+        }
+    }
+}
+
+/// `sftp://user@host:port/absolute/path`, or `…/~/path` under the home.
+pub fn sftp_location(username: &str, host: &str, port: u16, path: &str) -> String {
+    let under_home = if path.starts_with('/') { "" } else { "/~/" };
+    format!("sftp://{username}@{host}:{port}{under_home}{path}")
 }
 
 /// One step of Validate: what it did, and whether it worked.
@@ -123,6 +320,8 @@ pub struct ValidationStep {
 pub struct Validation {
     pub repository: String,
     pub steps: Vec<ValidationStep>,
+    /// An SFTP server's host key that is not (or no longer) the accepted one.
+    pub host_key: Option<HostKeyOffer>,
 }
 
 impl Validation {
@@ -776,6 +975,114 @@ mod tests {
             ..form
         };
         assert_eq!(bad_protocol.validate().unwrap_err().field, "protocol");
+    }
+
+    #[test]
+    fn an_sftp_repository_needs_a_server_an_account_and_a_way_to_sign_in() {
+        let form = RepositoryForm {
+            name: "offsite".into(),
+            protocol: SFTP.into(),
+            path: " /srv//backups/ ".into(),
+            host: "sftp.example.com".into(),
+            port: "".into(),
+            username: "backup".into(),
+            auth: AUTH_PASSWORD.into(),
+            password: "S3cret-pass".into(),
+            ..Default::default()
+        };
+        let valid = form.validate().unwrap();
+        assert_eq!(valid.path, "/srv/backups");
+        let sftp = valid.sftp.clone().unwrap();
+        assert_eq!((sftp.port, sftp.auth), (22, AUTH_PASSWORD));
+        assert_eq!(sftp.new_credential.as_deref(), Some("S3cret-pass"));
+        assert!(!format!("{form:?}{valid:?}").contains("S3cret-pass"));
+        let home = RepositoryForm {
+            path: "backups".into(),
+            password: String::new(),
+            ..form.clone()
+        };
+        let valid = home.validate().unwrap();
+        assert_eq!(valid.path, "backups", "under the account's home");
+        assert_eq!(valid.sftp.unwrap().new_credential, None, "blank keeps");
+        for (field, bad) in [
+            (
+                "host",
+                RepositoryForm {
+                    host: "".into(),
+                    ..form.clone()
+                },
+            ),
+            (
+                "host",
+                RepositoryForm {
+                    host: "a b".into(),
+                    ..form.clone()
+                },
+            ),
+            (
+                "port",
+                RepositoryForm {
+                    port: "0".into(),
+                    ..form.clone()
+                },
+            ),
+            (
+                "port",
+                RepositoryForm {
+                    port: "65536".into(),
+                    ..form.clone()
+                },
+            ),
+            (
+                "username",
+                RepositoryForm {
+                    username: "".into(),
+                    ..form.clone()
+                },
+            ),
+            (
+                "auth",
+                RepositoryForm {
+                    auth: "kerberos".into(),
+                    ..form.clone()
+                },
+            ),
+            (
+                "path",
+                RepositoryForm {
+                    path: "/srv/../etc".into(),
+                    ..form.clone()
+                },
+            ),
+            (
+                "private_key",
+                RepositoryForm {
+                    auth: AUTH_KEY.into(),
+                    private_key: "not a key".into(),
+                    ..form.clone()
+                },
+            ),
+        ] {
+            assert_eq!(bad.validate().unwrap_err().field, field, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_host_key_pin_reads_back_and_a_location_says_where() {
+        let key = HostKey {
+            algorithm: "ssh-ed25519".into(),
+            fingerprint: "SHA256:abc/+def".into(),
+        };
+        assert_eq!(HostKey::from_pin(&key.to_pin()), Some(key));
+        assert_eq!(HostKey::from_pin(""), None);
+        assert_eq!(
+            sftp_location("backup", "10.0.0.5", 2222, "/srv/b"),
+            "sftp://backup@10.0.0.5:2222/srv/b"
+        );
+        assert_eq!(
+            sftp_location("backup", "h", 22, "b"),
+            "sftp://backup@h:22/~/b"
+        );
     }
 
     #[test]

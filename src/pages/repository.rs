@@ -1,13 +1,14 @@
 //! Administration > System > Maintenance > Repository.
 
 use crate::api::backup::{
-    DeleteRepository, Repository, SaveRepository, ValidateRepository, Validation, list_repositories,
+    AcceptHostKey, DeleteRepository, Repository, SaveRepository, ValidateRepository, Validation,
+    list_repositories,
 };
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, check_before_post, field_error,
     use_can,
 };
-use crate::domain::backup::{DISK, RepositoryForm};
+use crate::domain::backup::{AUTH_KEY, AUTH_PASSWORD, DISK, RepositoryForm, SFTP};
 use crate::domain::{Access, FieldError};
 use crate::pages::format_time;
 use leptos::prelude::*;
@@ -19,7 +20,7 @@ pub fn RepositoryPage() -> impl IntoView {
     view! {
         <Title text="Repository" />
         <LeftNav>
-            <PageHeader title="Repository List" subtitle="Where configuration backups are written and restored from. A DISK repository is a folder under this node's local disk; Validate writes, lists, reads back and deletes a probe file." />
+            <PageHeader title="Repository List" subtitle="Where configuration backups are written and restored from. A DISK repository is a folder under this node's local disk; an SFTP repository is a folder on an SSH server whose host key you accept. Validate writes, lists, reads back and deletes a probe file." />
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match listed.await {
@@ -43,6 +44,21 @@ fn RepositoryList(initial: Vec<Repository>) -> impl IntoView {
     let save = ServerAction::<SaveRepository>::new();
     let delete = ServerAction::<DeleteRepository>::new();
     let validate = ServerAction::<ValidateRepository>::new();
+    let accept = ServerAction::<AcceptHostKey>::new();
+    // The last report, from Validate or from accepting a host key.
+    let report = RwSignal::new(None::<Validation>);
+    Effect::new(move |_| {
+        if let Some(Ok(validation)) = validate.value().get() {
+            report.set(Some(validation));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(validation)) = accept.value().get() {
+            report.set(Some(validation));
+            // The accepted key shows in the list.
+            listed_again(rows);
+        }
+    });
     Effect::new(move |_| {
         if let Some(Ok(list)) = save.value().get() {
             rows.set(list);
@@ -66,6 +82,7 @@ fn RepositoryList(initial: Vec<Repository>) -> impl IntoView {
             .get()
             .and_then(|r| r.err())
             .or_else(|| validate.value().get().and_then(|r| r.err()))
+            .or_else(|| accept.value().get().and_then(|r| r.err()))
     };
     view! {
         {move || refused().map(|e| view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> })}
@@ -77,7 +94,7 @@ fn RepositoryList(initial: Vec<Repository>) -> impl IntoView {
             <button type="button" class="btn" disabled=move || !can_change.get() || selected.get().is_none()
                 on:click=move |_| editing.set(Some(chosen()))>"Edit"</button>
             <button type="button" class="btn" disabled=move || !can_change.get() || selected.get().is_none() || validate.pending().get()
-                on:click=move |_| { if let Some(name) = selected.get_untracked() { validate.dispatch(ValidateRepository { name }); } }>
+                on:click=move |_| { if let Some(name) = selected.get_untracked() { report.set(None); validate.dispatch(ValidateRepository { name }); } }>
                 {move || if validate.pending().get() { "Validating…" } else { "Validate" }}
             </button>
             <button type="button" class="btn" disabled=move || !can_change.get() || selected.get().is_none()
@@ -124,8 +141,8 @@ fn RepositoryList(initial: Vec<Repository>) -> impl IntoView {
                             </td>
                             <td>{repo.name.clone()}</td>
                             <td>{repo.protocol.clone()}</td>
-                            <td>"—"</td>
-                            <td class="mono">{repo.path.clone()}</td>
+                            <td>{server_cell(&repo)}</td>
+                            <td class="mono">{if repo.protocol == SFTP && repo.path.is_empty() { "~".to_string() } else { repo.path.clone() }}</td>
                             <td>{format!("{} by {}", format_time(repo.updated_at), repo.updated_by)}</td>
                         </tr>
                     }
@@ -140,14 +157,62 @@ fn RepositoryList(initial: Vec<Repository>) -> impl IntoView {
             </tfoot>
         </table>
         </div>
-        {move || validate.value().get().and_then(|r| r.ok()).map(|v| view! { <ValidationReport validation=v /> })}
+        {move || report.get().map(|v| view! { <ValidationReport validation=v accept /> })}
         {move || editing.get().map(|repo| view! { <RepositoryEditor repo save on_cancel=move || editing.set(None) /> })}
     }
 }
 
+/// The list read again (after a host key was accepted).
+fn listed_again(rows: RwSignal<Vec<Repository>>) {
+    leptos::task::spawn_local(async move {
+        if let Ok(list) = list_repositories().await {
+            rows.set(list);
+        }
+    });
+}
+
+/// DISK: none. SFTP: the account and server, and whether its host key is
+/// accepted.
+fn server_cell(repo: &Repository) -> impl IntoView + use<> {
+    (repo.protocol == SFTP).then(|| {
+        let key = match &repo.host_key {
+            Some(key) => format!("host key {} {}", key.algorithm, key.fingerprint),
+            None => "host key not accepted yet: Validate".to_string(),
+        };
+        view! {
+            <span class="mono">{format!("{}@{}:{}", repo.username, repo.host, repo.port)}</span>
+            <span class="cell-note" class:warning=repo.host_key.is_none()>{key}</span>
+        }
+    })
+}
+
 #[component]
-fn ValidationReport(validation: Validation) -> impl IntoView {
+fn ValidationReport(validation: Validation, accept: ServerAction<AcceptHostKey>) -> impl IntoView {
     let passed = validation.passed();
+    let repository = validation.repository.clone();
+    let offer = validation.host_key.clone().map(|offer| {
+        let fingerprint = offer.presented.fingerprint.clone();
+        let name = repository.clone();
+        let changed = offer.pinned.is_some();
+        view! {
+            <div class="host-key-offer" class:changed=changed role="group" aria-label="Host key">
+                <h3>{if changed { "The server's host key has changed" } else { "Accept the server's host key" }}</h3>
+                {offer.pinned.map(|pinned| view! {
+                    <p>"Accepted before: " <span class="mono">{format!("{} {}", pinned.algorithm, pinned.fingerprint)}</span></p>
+                })}
+                <p>"Presented now: " <span class="mono fingerprint">{format!("{} {}", offer.presented.algorithm, offer.presented.fingerprint)}</span></p>
+                <p class="hint">{if changed {
+                    "Accept the new key only if the server was rebuilt or its key replaced on purpose: otherwise someone may be intercepting the connection. Until then nothing is sent to it."
+                } else {
+                    "Compare it with the fingerprint the server itself prints (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the server). Once accepted, the repository talks to this server only; a server presenting another key is refused."
+                }}</p>
+                <button type="button" class="btn primary" disabled=move || accept.pending().get()
+                    on:click=move |_| { accept.dispatch(AcceptHostKey { name: name.clone(), fingerprint: fingerprint.clone() }); }>
+                    {move || if accept.pending().get() { "Accepting…" } else if changed { "Accept the New Host Key" } else { "Accept Host Key" }}
+                </button>
+            </div>
+        }
+    });
     view! {
         <section class="cert-detail" aria-label="Validation">
             <h2>{format!("Validate '{}'", validation.repository)}</h2>
@@ -173,6 +238,7 @@ fn ValidationReport(validation: Validation) -> impl IntoView {
                     }
                 }).collect_view()}
             </ol>
+            {offer}
         </section>
     }
 }
@@ -191,18 +257,42 @@ fn RepositoryEditor(
             data.form.validate()
         })
     };
+    let credential_set = repo.as_ref().is_some_and(|r| r.credential_set);
     let form = repo
         .map(|r| RepositoryForm {
             original_name: r.name.clone(),
             name: r.name,
+            port: if r.protocol == SFTP {
+                r.port.to_string()
+            } else {
+                "22".into()
+            },
             protocol: r.protocol,
             path: r.path,
+            host: r.host,
+            username: r.username,
+            auth: r.auth,
+            ..Default::default()
         })
         .unwrap_or_else(|| RepositoryForm {
             protocol: DISK.into(),
             path: "/".into(),
+            port: "22".into(),
             ..Default::default()
         });
+    let protocol = RwSignal::new(form.protocol.clone());
+    let auth = RwSignal::new(if form.auth == AUTH_KEY {
+        AUTH_KEY.to_string()
+    } else {
+        AUTH_PASSWORD.to_string()
+    });
+    let sftp = move || protocol.get() == SFTP;
+    let kept = if credential_set {
+        "Stored; leave blank to keep it."
+    } else {
+        ""
+    };
+    let stored = StoredValue::new(form.clone());
     let title = if form.original_name.is_empty() {
         "Add Repository"
     } else {
@@ -219,16 +309,55 @@ fn RepositoryEditor(
                     <input id="repository-name" name="form[name]" type="text" maxlength="80" value=form.name.clone() />
                 </Field>
                 <Field label="Protocol" for_id="repository-protocol" required=true error=error_for("protocol")>
-                    <select id="repository-protocol" name="form[protocol]">
-                        <option value=DISK selected=true>"DISK"</option>
+                    <select id="repository-protocol" name="form[protocol]"
+                        on:change=move |ev| protocol.set(event_target_value(&ev))>
+                        <option value=DISK selected=form.protocol != SFTP>"DISK"</option>
+                        <option value=SFTP selected=form.protocol == SFTP>"SFTP"</option>
                     </select>
                 </Field>
             </fieldset>
+            <Show when=sftp>
+                <fieldset class="form-section">
+                    <legend>"Server"</legend>
+                    <Field label="Server Name" for_id="repository-host" required=true error=error_for("host")
+                        hint="The SFTP server's host name or IP address.">
+                        <input id="repository-host" name="form[host]" type="text" maxlength="253" value=stored.with_value(|f| f.host.clone()) />
+                    </Field>
+                    <Field label="Port" for_id="repository-port" required=true error=error_for("port")>
+                        <input id="repository-port" name="form[port]" type="text" inputmode="numeric" maxlength="5" value=stored.with_value(|f| f.port.clone()) />
+                    </Field>
+                    <Field label="User Name" for_id="repository-username" required=true error=error_for("username")>
+                        <input id="repository-username" name="form[username]" type="text" maxlength="64" autocomplete="off" value=stored.with_value(|f| f.username.clone()) />
+                    </Field>
+                    <Field label="Authentication" for_id="repository-auth" required=true error=error_for("auth")>
+                        <select id="repository-auth" name="form[auth]" on:change=move |ev| auth.set(event_target_value(&ev))>
+                            <option value=AUTH_PASSWORD selected=auth.get_untracked() == AUTH_PASSWORD>"Password"</option>
+                            <option value=AUTH_KEY selected=auth.get_untracked() == AUTH_KEY>"Private key"</option>
+                        </select>
+                    </Field>
+                    <Show when=move || auth.get() == AUTH_PASSWORD
+                        fallback=move || view! {
+                            <Field label="Private Key" for_id="repository-private-key" required=true error=error_for("private_key")
+                                hint="An unencrypted OpenSSH or PKCS#8 key (PEM) whose public half is in the account's ~/.ssh/authorized_keys. Kept encrypted in the vault; never shown again.">
+                                <textarea id="repository-private-key" name="form[private_key]" rows="6" class="mono" autocomplete="off" spellcheck="false" placeholder=kept></textarea>
+                            </Field>
+                        }>
+                        <Field label="Password" for_id="repository-password" required=true error=error_for("password")
+                            hint="Kept encrypted in the vault; never shown again.">
+                            <input id="repository-password" name="form[password]" type="password" autocomplete="new-password" placeholder=kept />
+                        </Field>
+                    </Show>
+                </fieldset>
+            </Show>
             <fieldset class="form-section">
                 <legend>"Location"</legend>
-                <Field label="Path" for_id="repository-path" required=true error=error_for("path")
-                    hint="A folder under this node's local disk (MAILROOM_LOCALDISK), such as /backups; it is made on the first backup.">
+                <Field label="Path" for_id="repository-path" required=true error=error_for("path")>
                     <input id="repository-path" name="form[path]" type="text" maxlength="255" value=form.path.clone() />
+                    <p class="hint">{move || if sftp() {
+                        "A folder on the server: absolute (/srv/backups) or under the account's home (backups, or blank for the home). It is made on the first backup."
+                    } else {
+                        "A folder under this node's local disk (MAILROOM_LOCALDISK), such as /backups; it is made on the first backup."
+                    }}</p>
                 </Field>
             </fieldset>
             <div class="form-actions">

@@ -1,25 +1,30 @@
 //! Administration > System > Backup & Restore and Maintenance > Repository:
-//! configuration backups taken now into a repository (a folder under the
-//! node's local disk) with their progress and history, and restores from a
-//! repository or an uploaded file. Changes are for Super Admins and System
+//! configuration backups taken now or on a schedule into a repository (a
+//! folder under the node's local disk, or on an SFTP server whose host key
+//! the admin accepted) with their progress and history, and restores from
+//! a repository or an uploaded file. Changes are for Super Admins and System
 //! Admins, audited with the file's name and never the key.
 
 use super::{Caller, ServiceError, audit};
 use crate::domain::alarm::AlarmCode;
 use crate::domain::backup::{
-    BackupFile, BackupNowForm, BackupPage, BackupRun, Frequency, LAST_MONTH_DAY, MIN_KEY_LENGTH,
-    Repository, RepositoryForm, RunKind, RunStatus, Schedule, ScheduleForm, ScheduleView,
-    Validation, ValidationStep,
+    AUTH_KEY, BackupFile, BackupNowForm, BackupPage, BackupRun, DISK, Frequency, HostKey,
+    LAST_MONTH_DAY, MIN_KEY_LENGTH, Repository, RepositoryForm, RunKind, RunStatus, SFTP, Schedule,
+    ScheduleForm, ScheduleView, Validation, ValidationStep,
 };
 use crate::domain::{Access, Secret};
 use crate::server::backup::{self, OpenError, Restored};
 use crate::server::db::backup_runs::NewRun;
 use crate::server::db::backup_schedule::ScheduleRow;
 use crate::server::db::repositories::RepositoryRow;
-use crate::server::repository::Disk;
+use crate::server::repository::{Credential, Disk, OpenRefused, Repo, Sftp};
 use crate::server::{AppState, db};
 use crate::server::{alarms, settings};
 use std::path::{Path, PathBuf};
+
+/// The vault purpose of an SFTP repository's password or private key, by
+/// repository name. Node configuration: never carried by a backup.
+pub const REPOSITORY_CREDENTIAL: &str = "repository.credential";
 use std::time::Instant;
 
 /// What Backup Now wrote.
@@ -48,7 +53,7 @@ fn check_key(key: &Secret) -> Result<(), ServiceError> {
 }
 
 /// Why a repository refused the file, in the admin's terms.
-fn write_refused(dir: &Path, error: &std::io::Error) -> ServiceError {
+fn write_refused(location: &str, error: &std::io::Error) -> ServiceError {
     use std::io::ErrorKind;
     let why = match error.kind() {
         ErrorKind::StorageFull => "the repository is full",
@@ -58,8 +63,7 @@ fn write_refused(dir: &Path, error: &std::io::Error) -> ServiceError {
         _ => "the repository refused the file",
     };
     ServiceError::Conflict(format!(
-        "The backup could not be written to {}: {why} ({error}). Nothing was kept.",
-        dir.display()
+        "The backup could not be written to {location}: {why} ({error}). Nothing was kept."
     ))
 }
 
@@ -84,12 +88,12 @@ const SEALING: &str = "Compressing and encrypting";
 const WRITING: &str = "Writing to the repository";
 
 /// The configuration, without the OAuth credentials, sealed with `key` into
-/// `disk` as `NAME-CFG-YYMMDD-HHMM.mrbak` (`file_name`, named when the run
+/// `repo` as `NAME-CFG-YYMMDD-HHMM.mrbak` (`file_name`, named when the run
 /// started).
 async fn take(
     app: &AppState,
     caller: &Caller,
-    disk: Disk,
+    repo: &Repo,
     name: &str,
     file_name: &str,
     key: &Secret,
@@ -108,13 +112,15 @@ async fn take(
     .await??;
     let size = bytes.len() as u64;
     progress.step(WRITING, 75).await;
-    let file_owned = file_name.to_string();
-    let (written, disk) = tokio::task::spawn_blocking(move || {
-        let written = disk.write(&file_owned, &bytes);
-        (written, disk)
-    })
-    .await?;
-    let path = written.map_err(|error| write_refused(disk.dir(), &error))?;
+    let opened = repo.open().await.map_err(|refused| {
+        ServiceError::Conflict(format!(
+            "The backup could not be written to {}: {refused} Nothing was kept.",
+            repo.location()
+        ))
+    })?;
+    let written = opened.write(file_name, bytes).await;
+    opened.close().await;
+    let path = written.map_err(|error| write_refused(&repo.location(), &error))?;
     let mut tx = db::begin_write(&app.db).await?;
     audit(
         &mut tx,
@@ -160,7 +166,7 @@ pub async fn backup_now(
     take(
         app,
         caller,
-        Disk::existing(dir),
+        &Repo::Disk(Disk::existing(dir)),
         name,
         &file_name,
         key,
@@ -173,22 +179,57 @@ fn no_such_repository(name: &str) -> String {
     format!("There is no repository named '{name}'.")
 }
 
-/// A repository by name, as the forms send it.
+/// A repository by name, as the forms send it, with its credential.
 async fn repository(
     app: &AppState,
     field: &str,
     name: &str,
-) -> Result<(RepositoryRow, Disk), ServiceError> {
+) -> Result<(RepositoryRow, Repo), ServiceError> {
     let row = db::repositories::get(&app.db, name.trim())
         .await?
         .ok_or_else(|| ServiceError::invalid(field, no_such_repository(name.trim())))?;
-    let disk = Disk::new(&app.config.local_disk, &row.path);
-    Ok((row, disk))
+    let repo = if row.protocol == SFTP {
+        let secret = app
+            .vault
+            .get(REPOSITORY_CREDENTIAL, &row.name)
+            .await?
+            .unwrap_or_else(|| Secret::new(String::new()));
+        Repo::Sftp(Sftp {
+            host: row.host.clone(),
+            port: u16::try_from(row.port).unwrap_or(22),
+            username: row.username.clone(),
+            credential: if row.auth == AUTH_KEY {
+                Credential::PrivateKey(secret)
+            } else {
+                Credential::Password(secret)
+            },
+            path: row.path.clone(),
+            pinned: row.host_key.clone(),
+        })
+    } else {
+        Repo::Disk(Disk::new(&app.config.local_disk, &row.path))
+    };
+    Ok((row, repo))
 }
 
-fn repository_view(row: RepositoryRow) -> Repository {
+fn repository_view(row: RepositoryRow, credential_set: bool) -> Repository {
+    let sftp = row.protocol == SFTP;
     Repository {
-        path: format!("/{}", row.path),
+        path: if sftp {
+            row.path
+        } else {
+            format!("/{}", row.path)
+        },
+        host: row.host,
+        port: if sftp {
+            u16::try_from(row.port).unwrap_or(22)
+        } else {
+            0
+        },
+        username: row.username,
+        auth: row.auth,
+        credential_set,
+        host_key: HostKey::from_pin(&row.host_key),
         name: row.name,
         protocol: row.protocol,
         updated_at: row.updated_at,
@@ -202,11 +243,14 @@ pub async fn list_repositories(
     caller: &Caller,
 ) -> Result<Vec<Repository>, ServiceError> {
     caller.require(Access::View)?;
-    Ok(db::repositories::list(&app.db)
-        .await?
-        .into_iter()
-        .map(repository_view)
-        .collect())
+    let rows = db::repositories::list(&app.db).await?;
+    let mut repositories = Vec::with_capacity(rows.len());
+    for row in rows {
+        let credential_set =
+            row.protocol == SFTP && app.vault.contains(REPOSITORY_CREDENTIAL, &row.name).await?;
+        repositories.push(repository_view(row, credential_set));
+    }
+    Ok(repositories)
 }
 
 /// Adds a repository, or changes the one `form.original_name` names.
@@ -218,14 +262,58 @@ pub async fn save_repository(
     caller.require(Access::ChangeSystemSettings)?;
     let valid = form.validate()?;
     let now = app.now();
-    let row = RepositoryRow {
+    let original = form.original_name.trim();
+    let before = if original.is_empty() {
+        None
+    } else {
+        db::repositories::get(&app.db, original).await?
+    };
+    let sftp = valid.sftp.as_ref();
+    let mut row = RepositoryRow {
         name: valid.name.clone(),
         protocol: valid.protocol.to_string(),
-        path: valid.path,
+        path: valid.path.clone(),
+        host: sftp.map(|s| s.host.clone()).unwrap_or_default(),
+        port: sftp.map_or(22, |s| i64::from(s.port)),
+        username: sftp.map(|s| s.username.clone()).unwrap_or_default(),
+        auth: sftp.map(|s| s.auth.to_string()).unwrap_or_default(),
+        host_key: String::new(),
         updated_at: now,
         updated_by: caller.name.clone(),
     };
-    let original = form.original_name.trim();
+    // The accepted host key belongs to one server: it stays only while the
+    // repository still points at it.
+    if let Some(before) = &before
+        && before.protocol == row.protocol
+        && before.host == row.host
+        && before.port == row.port
+    {
+        row.host_key = before.host_key.clone();
+    }
+    // The stored password or key stays (under the new name) unless a new
+    // one is typed; switching between password and key needs the new one.
+    let kept_credential = match &before {
+        Some(before) if sftp.is_some() && before.auth == row.auth => {
+            app.vault.get(REPOSITORY_CREDENTIAL, &before.name).await?
+        }
+        _ => None,
+    };
+    let credential = sftp
+        .and_then(|s| s.new_credential.clone().map(Secret::new))
+        .or(kept_credential);
+    if let Some(sftp) = sftp
+        && credential.is_none()
+    {
+        let (field, what) = if sftp.auth == AUTH_KEY {
+            ("private_key", "the account's private key")
+        } else {
+            ("password", "the account's password")
+        };
+        return Err(ServiceError::invalid(
+            field,
+            format!("Enter {what}: the repository signs in with it."),
+        ));
+    }
     let taken = || {
         ServiceError::invalid(
             "name",
@@ -248,17 +336,24 @@ pub async fn save_repository(
             return Err(ServiceError::NotFound(no_such_repository(original)));
         }
         db::backup_schedule::rename_repository(&mut *tx, original, &row.name).await?;
+        db::vault::delete(&mut *tx, REPOSITORY_CREDENTIAL, original).await?;
         "update"
     };
-    audit(
-        &mut tx,
-        caller,
-        now,
-        action,
-        "Repository",
-        &format!("{} ({} /{})", row.name, row.protocol, row.path),
-    )
-    .await?;
+    if let Some(credential) = &credential {
+        app.vault
+            .put_in(&mut *tx, REPOSITORY_CREDENTIAL, &row.name, credential, now)
+            .await?;
+    }
+    let view = repository_view(row.clone(), credential.is_some());
+    let mut changed = format!("{} ({} {})", row.name, row.protocol, view.location());
+    if sftp.is_some_and(|s| s.new_credential.is_some()) {
+        changed.push_str(if row.auth == AUTH_KEY {
+            ", private key"
+        } else {
+            ", password"
+        });
+    }
+    audit(&mut tx, caller, now, action, "Repository", &changed).await?;
     tx.commit().await?;
     list_repositories(app, caller).await
 }
@@ -282,6 +377,7 @@ pub async fn delete_repository(
     if !db::repositories::delete(&mut *tx, name.trim()).await? {
         return Err(ServiceError::NotFound(no_such_repository(name.trim())));
     }
+    db::vault::delete(&mut *tx, REPOSITORY_CREDENTIAL, name.trim()).await?;
     audit(
         &mut tx,
         caller,
@@ -295,77 +391,215 @@ pub async fn delete_repository(
     list_repositories(app, caller).await
 }
 
-/// Validate: writes a probe file, finds it in the listing, reads it back
-/// and deletes it, saying which step failed.
+/// One rung of Validate, recorded; whether it passed.
+fn record_step(
+    steps: &mut Vec<ValidationStep>,
+    step: &str,
+    result: Result<String, String>,
+) -> bool {
+    let passed = result.is_ok();
+    steps.push(ValidationStep {
+        step: step.to_string(),
+        passed,
+        detail: result.unwrap_or_else(|why| why),
+    });
+    passed
+}
+
+/// Validate: (for SFTP: connects, checks the host key and signs in, then)
+/// writes a probe file, finds it in the listing, reads it back and deletes
+/// it, saying which step failed.
 pub async fn validate_repository(
     app: &AppState,
     caller: &Caller,
     name: &str,
 ) -> Result<Validation, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let (row, disk) = repository(app, "repository", name).await?;
+    let (row, repo) = repository(app, "repository", name).await?;
     let probe = format!(
         "mailroom-probe-{}.{}",
         &crate::server::auth::random_token()[..12],
         backup::EXTENSION
     );
-    let steps = tokio::task::spawn_blocking(move || {
-        let mut steps = Vec::new();
-        let mut record = |step: &str, result: std::io::Result<String>| {
-            let passed = result.is_ok();
-            steps.push(ValidationStep {
-                step: step.to_string(),
-                passed,
-                detail: result.unwrap_or_else(|error| error.to_string()),
-            });
-            passed
-        };
-        let folder = disk.dir().display().to_string();
-        let wrote = record(
+    const PROBE: &[u8] = b"mailroom repository probe";
+    let mut steps = Vec::new();
+    let mut host_key = None;
+    let opened = match repo.open().await {
+        Ok(opened) => {
+            if let Repo::Sftp(sftp) = &repo {
+                let pinned = HostKey::from_pin(&sftp.pinned)
+                    .map(|k| format!("{} {}", k.algorithm, k.fingerprint))
+                    .unwrap_or_default();
+                record_step(
+                    &mut steps,
+                    "Connect over SSH",
+                    Ok(format!("{}:{} answered", sftp.host, sftp.port)),
+                );
+                record_step(
+                    &mut steps,
+                    "Check the host key",
+                    Ok(format!("the accepted key: {pinned}")),
+                );
+                record_step(
+                    &mut steps,
+                    "Sign in and start SFTP",
+                    Ok(format!("signed in as {}", sftp.username)),
+                );
+            }
+            Some(opened)
+        }
+        Err(refused) => {
+            let connected = !matches!(refused, OpenRefused::Connect(_));
+            record_step(
+                &mut steps,
+                "Connect over SSH",
+                if connected {
+                    Ok(format!("{}:{} answered", row.host, row.port))
+                } else {
+                    Err(refused.to_string())
+                },
+            );
+            if connected {
+                let key_fine = !matches!(refused, OpenRefused::HostKey(_));
+                record_step(
+                    &mut steps,
+                    "Check the host key",
+                    if key_fine {
+                        Ok("the accepted key".to_string())
+                    } else {
+                        Err(refused.to_string())
+                    },
+                );
+                if key_fine {
+                    record_step(
+                        &mut steps,
+                        "Sign in and start SFTP",
+                        Err(refused.to_string()),
+                    );
+                }
+            }
+            if let OpenRefused::HostKey(offer) = refused {
+                host_key = Some(offer);
+            }
+            None
+        }
+    };
+    if let Some(opened) = opened {
+        let location = repo.location();
+        let wrote = record_step(
+            &mut steps,
             "Write a probe file",
-            disk.write(&probe, b"mailroom repository probe")
-                .map(|_| format!("{probe} written in {folder}")),
+            opened
+                .write(&probe, PROBE.to_vec())
+                .await
+                .map(|_| format!("{probe} written in {location}"))
+                .map_err(|e| e.to_string()),
         );
         let listed = wrote
-            && record(
+            && record_step(
+                &mut steps,
                 "List the repository",
-                disk.list().and_then(|files| {
-                    if files.iter().any(|f| f.file_name == probe) {
+                match opened.list().await {
+                    Ok(files) if files.iter().any(|f| f.file_name == probe) => {
                         Ok(format!("{} file(s), the probe among them", files.len()))
-                    } else {
-                        Err(std::io::Error::other(
-                            "the probe file is not in the listing",
-                        ))
                     }
-                }),
+                    Ok(_) => Err("the probe file is not in the listing".to_string()),
+                    Err(error) => Err(error.to_string()),
+                },
             );
         if listed {
-            record(
+            record_step(
+                &mut steps,
                 "Read the probe file back",
-                disk.read(&probe, 1024).and_then(|bytes| {
-                    if bytes == b"mailroom repository probe" {
-                        Ok("the same bytes came back".to_string())
-                    } else {
-                        Err(std::io::Error::other("the probe came back changed"))
-                    }
-                }),
+                match opened.read(&probe, 1024).await {
+                    Ok(bytes) if bytes == PROBE => Ok("the same bytes came back".to_string()),
+                    Ok(_) => Err("the probe came back changed".to_string()),
+                    Err(error) => Err(error.to_string()),
+                },
             );
         }
         if wrote {
-            record(
+            record_step(
+                &mut steps,
                 "Delete the probe file",
-                disk.delete(&probe).map(|()| "deleted".to_string()),
+                opened
+                    .delete(&probe)
+                    .await
+                    .map(|()| "deleted".to_string())
+                    .map_err(|e| e.to_string()),
             );
         }
-        steps
-    })
-    .await?;
+        opened.close().await;
+    }
     let validation = Validation {
         repository: row.name,
         steps,
+        host_key,
     };
     tracing::info!(target: "system", user = %caller.name, "repository {} validated: {}", validation.repository, if validation.passed() { "passed" } else { "failed" });
     Ok(validation)
+}
+
+/// Accepts the host key an SFTP server presents, which must be the one the
+/// admin was shown (`fingerprint`, `SHA256:…`): the repository then talks
+/// to that server only. Replacing an accepted key needs the same step.
+pub async fn accept_host_key(
+    app: &AppState,
+    caller: &Caller,
+    name: &str,
+    fingerprint: &str,
+) -> Result<Validation, ServiceError> {
+    caller.require(Access::ChangeSystemSettings)?;
+    let (row, repo) = repository(app, "repository", name).await?;
+    let Repo::Sftp(sftp) = &repo else {
+        return Err(ServiceError::Conflict(format!(
+            "'{}' is a {DISK} repository: it has no host key.",
+            row.name
+        )));
+    };
+    let presented = match sftp.open().await {
+        Ok(folder) => {
+            folder.close().await;
+            return Err(ServiceError::Conflict(format!(
+                "The host key of {} is already the accepted one.",
+                sftp.host
+            )));
+        }
+        Err(OpenRefused::HostKey(offer)) => offer.presented,
+        Err(refused) => return Err(ServiceError::Conflict(refused.to_string())),
+    };
+    if presented.fingerprint != fingerprint.trim() {
+        return Err(ServiceError::Conflict(format!(
+            "{} now presents {} {}, not the key you accepted ({}). Nothing was changed: Validate again and compare the fingerprint with the server's own.",
+            sftp.host,
+            presented.algorithm,
+            presented.fingerprint,
+            fingerprint.trim()
+        )));
+    }
+    let mut tx = db::begin_write(&app.db).await?;
+    if !db::repositories::pin_host_key(&mut *tx, &row.name, &row.host_key, &presented.to_pin())
+        .await?
+    {
+        return Err(ServiceError::Conflict(
+            "The repository changed meanwhile: Validate it again.".into(),
+        ));
+    }
+    audit(
+        &mut tx,
+        caller,
+        app.now(),
+        "update",
+        "Repository",
+        &format!(
+            "{}: host key {} {} of {}:{} accepted",
+            row.name, presented.algorithm, presented.fingerprint, sftp.host, sftp.port
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::warn!(target: "system", user = %caller.name, "repository {}: host key {} {} accepted", row.name, presented.algorithm, presented.fingerprint);
+    validate_repository(app, caller, &row.name).await
 }
 
 fn run_view(row: db::backup_runs::RunRow) -> BackupRun {
@@ -407,7 +641,7 @@ pub async fn backup_page(app: &AppState, caller: &Caller) -> Result<BackupPage, 
 /// caller then runs it with [`run_recorded`].
 struct Started {
     id: i64,
-    disk: Disk,
+    repo: Repo,
     name: String,
     file_name: String,
     key: Secret,
@@ -423,7 +657,7 @@ async fn start_recorded(
     let name = name.trim();
     check_name(name)?;
     check_key(&key)?;
-    let (row, disk) = repository(app, "repository", repository_name).await?;
+    let (row, repo) = repository(app, "repository", repository_name).await?;
     let running = db::backup_runs::recent(&app.db, HISTORY)
         .await?
         .iter()
@@ -450,7 +684,7 @@ async fn start_recorded(
     .await?;
     Ok(Started {
         id,
-        disk,
+        repo,
         name: name.to_string(),
         file_name,
         key,
@@ -465,13 +699,13 @@ async fn run_recorded(
 ) -> Result<BackupTaken, ServiceError> {
     let Started {
         id,
-        disk,
+        repo,
         name,
         file_name,
         key,
     } = started;
     let progress = Progress { app, run: Some(id) };
-    let taken = take(app, caller, disk, &name, &file_name, &key, &progress).await;
+    let taken = take(app, caller, &repo, &name, &file_name, &key, &progress).await;
     let (status, size, message) = match &taken {
         Ok(taken) => {
             // A backup that works answers the alarm of one that did not.
@@ -533,15 +767,17 @@ pub async fn backup_files(
     repository_name: &str,
 ) -> Result<Vec<BackupFile>, ServiceError> {
     caller.require(Access::View)?;
-    let (_, disk) = repository(app, "repository", repository_name).await?;
-    let listed = tokio::task::spawn_blocking(move || (disk.list(), disk)).await?;
-    match listed {
-        (Ok(files), _) => Ok(files),
-        (Err(error), disk) => Err(ServiceError::Conflict(format!(
-            "The repository's folder {} could not be listed: {error}",
-            disk.dir().display()
-        ))),
-    }
+    let (_, repo) = repository(app, "repository", repository_name).await?;
+    let could_not = |why: String| {
+        ServiceError::Conflict(format!(
+            "The repository {} could not be listed: {why}",
+            repo.location()
+        ))
+    };
+    let opened = repo.open().await.map_err(|e| could_not(e.to_string()))?;
+    let listed = opened.list().await;
+    opened.close().await;
+    listed.map_err(|e| could_not(e.to_string()))
 }
 
 /// The largest backup file a restore reads (a backup of 10,000 guests is
@@ -557,10 +793,15 @@ pub async fn restore_from_repository(
     key: &Secret,
 ) -> Result<Restored, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let (row, disk) = repository(app, "repository", repository_name).await?;
-    let file_owned = file_name.to_string();
-    let read =
-        tokio::task::spawn_blocking(move || disk.read(&file_owned, MAX_BACKUP_BYTES)).await?;
+    let (row, repo) = repository(app, "repository", repository_name).await?;
+    let read = match repo.open().await {
+        Ok(opened) => {
+            let read = opened.read(file_name, MAX_BACKUP_BYTES).await;
+            opened.close().await;
+            read.map_err(|e| e.to_string())
+        }
+        Err(refused) => Err(refused.to_string()),
+    };
     let bytes = read.map_err(|error| {
         ServiceError::invalid(
             "file",
@@ -781,22 +1022,29 @@ pub async fn save_schedule(
 
 /// Deletes this schedule's oldest files beyond `keep_last` (0 keeps all);
 /// other backups in the repository are left alone.
-fn prune(disk: &Disk, name: &str, keep_last: usize) -> std::io::Result<usize> {
+async fn prune(repo: &Repo, name: &str, keep_last: usize) -> Result<usize, String> {
     if keep_last == 0 {
         return Ok(0);
     }
-    let prefix = format!("{name}-CFG-");
-    let ours: Vec<_> = disk
-        .list()?
-        .into_iter()
-        .filter(|f| f.file_name.starts_with(&prefix))
-        .collect();
-    let mut deleted = 0;
-    for old in ours.iter().skip(keep_last) {
-        disk.delete(&old.file_name)?;
-        deleted += 1;
+    let opened = repo.open().await.map_err(|e| e.to_string())?;
+    let pruned = async {
+        let prefix = format!("{name}-CFG-");
+        let ours: Vec<_> = opened
+            .list()
+            .await?
+            .into_iter()
+            .filter(|f| f.file_name.starts_with(&prefix))
+            .collect();
+        let mut deleted = 0;
+        for old in ours.iter().skip(keep_last) {
+            opened.delete(&old.file_name).await?;
+            deleted += 1;
+        }
+        Ok::<_, std::io::Error>(deleted)
     }
-    Ok(deleted)
+    .await;
+    opened.close().await;
+    pruned.map_err(|e| e.to_string())
 }
 
 /// The scheduled backup, if one is due and no other node took it: taken,
@@ -860,9 +1108,9 @@ pub async fn run_due_backup(app: &AppState) -> Result<Option<RunStatus>, Service
     };
     match outcome {
         Ok(taken) => {
-            if let Ok((_, disk)) = repository(app, "repository", &row.repository).await {
-                let (name, keep) = (row.name.clone(), row.keep_last.max(0) as usize);
-                match tokio::task::spawn_blocking(move || prune(&disk, &name, keep)).await? {
+            if let Ok((_, repo)) = repository(app, "repository", &row.repository).await {
+                let keep = row.keep_last.max(0) as usize;
+                match prune(&repo, &row.name, keep).await {
                     Ok(0) => {}
                     Ok(deleted) => {
                         tracing::info!(target: "system", "scheduled backup {}: {deleted} older file(s) deleted to keep the last {keep}", taken.file_name)
