@@ -32,19 +32,11 @@ fn run(program: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A new ed25519 key pair at `path` (and `path.pub`).
-fn keygen(path: &Path) {
+/// A new key pair of `kind` (`ed25519`, `rsa`) at `path` (and `path.pub`).
+fn keygen(path: &Path, kind: &str) {
     run(
         "ssh-keygen",
-        &[
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-f",
-            path.to_str().unwrap(),
-        ],
+        &["-q", "-t", kind, "-N", "", "-f", path.to_str().unwrap()],
     );
 }
 
@@ -165,20 +157,23 @@ async fn backup_now(h: &Harness, cookie: &str) -> mailroom::domain::backup::Back
 #[tokio::test]
 async fn an_sftp_repository_pins_the_host_key_takes_a_backup_restores_it_and_refuses_another_key() {
     let dir = tempfile::tempdir().unwrap();
-    let (host_a, host_b, client) = (
+    let (host_a, host_b, client, client_rsa) = (
         dir.path().join("host_a"),
         dir.path().join("host_b"),
         dir.path().join("client"),
+        dir.path().join("client_rsa"),
     );
     for key in [&host_a, &host_b, &client] {
-        keygen(key);
+        keygen(key, "ed25519");
     }
-    std::fs::copy(
-        client.with_extension("pub"),
-        dir.path().join("authorized_keys"),
-    )
-    .unwrap();
+    keygen(&client_rsa, "rsa");
+    let authorized: String = [&client, &client_rsa]
+        .iter()
+        .map(|key| std::fs::read_to_string(key.with_extension("pub")).unwrap())
+        .collect();
+    std::fs::write(dir.path().join("authorized_keys"), authorized).unwrap();
     let private_key = std::fs::read_to_string(&client).unwrap();
+    let rsa_private_key = std::fs::read_to_string(&client_rsa).unwrap();
     let port = common::free_port();
     let mut sshd = Sshd::start(dir.path(), port, &host_a);
     let folder = dir.path().join("offsite").join("config");
@@ -351,11 +346,13 @@ async fn an_sftp_repository_pins_the_host_key_takes_a_backup_restores_it_and_ref
         "save_repository",
         &format!(
             "{}&form%5Boriginal_name%5D=offsite",
-            fields(&[("private_key", private_key.clone())])
+            fields(&[("private_key", rsa_private_key.clone())])
         ),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let rsa = validate(&h, &root).await;
+    assert!(rsa.passed(), "an RSA key signs in too: {rsa:#?}");
 
     // The server comes back with another host key: refused before the key
     // is sent, at every use, until an admin accepts the new one.
