@@ -11,6 +11,7 @@ use crate::pages::change_audit::ChangeAuditPage;
 use crate::pages::debug_log::DebugLogPage;
 use crate::pages::deployment::DeploymentPage;
 use crate::pages::download_logs::DownloadLogsPage;
+use crate::pages::guest_approval::GuestApprovalPage;
 use crate::pages::guest_email::GuestEmailPage;
 use crate::pages::guest_portal_public::{GuestLoginPage, SelfRegistrationPage};
 use crate::pages::guest_portals::{EditGuestPortalPage, GuestPortalsPage};
@@ -85,6 +86,7 @@ lazy_page!(GuestPortalsRoute, GuestPortalsPage);
 lazy_page!(EditGuestPortalRoute, EditGuestPortalPage);
 lazy_page!(SelfRegistrationRoute, SelfRegistrationPage);
 lazy_page!(GuestLoginRoute, GuestLoginPage);
+lazy_page!(GuestApprovalRoute, GuestApprovalPage);
 lazy_page!(SponsorGroupsRoute, SponsorGroupsPage);
 lazy_page!(SponsorLoginRoute, SponsorLoginPage);
 lazy_page!(SponsorPortalRoute, SponsorPortalPage);
@@ -157,6 +159,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/portal/:id/self-registration") view={Lazy::<SelfRegistrationRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/portal/:id/login") view={Lazy::<GuestLoginRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/sponsor/login") view={Lazy::<SponsorLoginRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/sponsor/approval/:token") view={Lazy::<GuestApprovalRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/sponsor") view={Lazy::<SponsorPortalRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async />

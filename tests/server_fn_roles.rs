@@ -613,8 +613,9 @@ async fn every_server_fn_checks_the_callers_role() {
 
     // The table must name every registered server function, so a new one
     // cannot be added without deciding who may call it. login, logout,
-    // current_admin and the guest portal's two are the public ones, tested
-    // below and in guest_portal.rs.
+    // current_admin, the guest portal's two and the approval links' two are
+    // the public ones, tested below, in guest_portal.rs and in
+    // guest_approval.rs.
     let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.to_string())
         .collect();
@@ -627,6 +628,8 @@ async fn every_server_fn_checks_the_callers_role() {
             "/api/current_admin",
             "/api/get_public_portal",
             "/api/register_guest",
+            "/api/get_guest_approval",
+            "/api/settle_guest_approval",
             "/api/guest_login",
             "/api/guest_change_password",
             "/api/sponsor_login",

@@ -2,6 +2,7 @@
 //! the public Self-Registered Guest Portal itself.
 
 use super::ApiError;
+pub use crate::domain::guest::{ApprovalDone, ApprovalLink};
 use crate::domain::mail::TestEmailResult;
 use crate::domain::portal::{EmailTemplate, PortalForm, RegistrationForm};
 pub use crate::domain::portal::{
@@ -60,9 +61,40 @@ pub async fn get_public_portal(id: i64) -> Result<PublicPortal, ApiError> {
 #[server(endpoint = "register_guest")]
 pub async fn register_guest(portal: i64, form: RegistrationForm) -> Result<Registered, ApiError> {
     let (state, visitor) = super::caller::<Visitor>().await?;
-    portals::register(&state, portal, &form, &visitor.client_ip)
+    let console_url = visitor.console_url(&state.config.edge);
+    portals::register(&state, portal, &form, &visitor.client_ip, &console_url)
         .await
         .map_err(super::failed)
+}
+
+/// Public: what an Approve or Deny link from an approval request shows.
+/// Opening it changes nothing.
+#[server(endpoint = "get_guest_approval")]
+pub async fn get_guest_approval(token: String) -> Result<ApprovalLink, ApiError> {
+    let state = super::app()?;
+    crate::server::guest_approval::open_link(&state, &token)
+        .await
+        .map_err(|e| super::failed(crate::server::service::ServiceError::internal(e)))
+}
+
+/// Public: the approver's click on a link's page, which approves or denies
+/// the guest (`reason` is recorded for a denial).
+#[server(endpoint = "settle_guest_approval")]
+pub async fn settle_guest_approval(
+    token: String,
+    reason: String,
+) -> Result<ApprovalDone, ApiError> {
+    use crate::server::guest_approval::{LinkRefused, settle_link};
+    let (state, visitor) = super::caller::<Visitor>().await?;
+    match settle_link(&state, &token, &reason, &visitor.client_ip).await {
+        Ok(done) => Ok(done),
+        Err(LinkRefused::Closed(why)) => Err(super::failed(
+            crate::server::service::ServiceError::Conflict(why),
+        )),
+        Err(LinkRefused::Failed(error)) => Err(super::failed(
+            crate::server::service::ServiceError::internal(error),
+        )),
+    }
 }
 
 /// The refusal of a guest's sign-in as the portal shows it.

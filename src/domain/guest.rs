@@ -167,6 +167,24 @@ impl template::Values for GuestDetails {
             Placeholder::PortalName => self.portal_name.clone(),
             Placeholder::StartDateTime => template::format_utc(self.valid_from),
             Placeholder::EndDateTime => template::format_utc(self.valid_until),
+            Placeholder::ApproveLink | Placeholder::DenyLink => String::new(),
+        }
+    }
+}
+
+/// A guest's details with the links of its approval request.
+pub struct ApprovalRequest<'a> {
+    pub guest: &'a GuestDetails,
+    pub approve_link: String,
+    pub deny_link: String,
+}
+
+impl template::Values for ApprovalRequest<'_> {
+    fn value(&self, placeholder: Placeholder) -> String {
+        match placeholder {
+            Placeholder::ApproveLink => self.approve_link.clone(),
+            Placeholder::DenyLink => self.deny_link.clone(),
+            other => self.guest.value(other),
         }
     }
 }
@@ -177,6 +195,39 @@ pub struct GuestEmailPage {
     /// The mailbox the SMTP Server page signs in to Exchange Online as,
     /// when it uses OAuth: the only sender Exchange accepts.
     pub oauth_mailbox: Option<String>,
+}
+
+/// A self-registered guest waiting for approval, as its Approve or Deny
+/// link shows it to the approver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingGuest {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub company: String,
+    pub person_visited: String,
+    pub portal: String,
+}
+
+/// What an Approve or Deny link opens: the guest and one button, or why
+/// the link can no longer act.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalLink {
+    pub approve: bool,
+    /// Why nothing can be done with this link any more, if so.
+    pub closed: Option<String>,
+    /// Shown while the link still works, or once it has (not for an
+    /// unknown link).
+    pub guest: Option<PendingGuest>,
+}
+
+/// What approving or denying did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalDone {
+    pub approved: bool,
+    pub guest: PendingGuest,
+    /// The credentials email or the denial notice was queued to the guest.
+    pub emailed: bool,
 }
 
 #[cfg(test)]

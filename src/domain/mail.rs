@@ -105,16 +105,19 @@ pub enum MailKind {
     SponsorNotice,
     Alarm,
     PasswordReminder,
+    /// A self-registered guest's request was denied.
+    GuestDenial,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 6] = [
+    pub const ALL: [MailKind; 7] = [
         MailKind::TestEmail,
         MailKind::GuestCredentials,
         MailKind::GuestExpiryNotice,
         MailKind::SponsorNotice,
         MailKind::Alarm,
         MailKind::PasswordReminder,
+        MailKind::GuestDenial,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,6 +128,7 @@ impl MailKind {
             MailKind::SponsorNotice => "sponsor-notice",
             MailKind::Alarm => "alarm",
             MailKind::PasswordReminder => "password-reminder",
+            MailKind::GuestDenial => "guest-denial",
         }
     }
 
@@ -136,6 +140,7 @@ impl MailKind {
             MailKind::SponsorNotice => "Sponsor notification",
             MailKind::Alarm => "Alarm",
             MailKind::PasswordReminder => "Password expiration reminder",
+            MailKind::GuestDenial => "Guest request denied",
         }
     }
 
@@ -148,9 +153,10 @@ impl MailKind {
         match self {
             MailKind::GuestExpiryNotice | MailKind::PasswordReminder => Persona::Pan,
             MailKind::Alarm => Persona::MnT,
-            MailKind::TestEmail | MailKind::GuestCredentials | MailKind::SponsorNotice => {
-                Persona::Psn
-            }
+            MailKind::TestEmail
+            | MailKind::GuestCredentials
+            | MailKind::SponsorNotice
+            | MailKind::GuestDenial => Persona::Psn,
         }
     }
 
@@ -161,7 +167,9 @@ impl MailKind {
         match self {
             MailKind::TestEmail | MailKind::Alarm | MailKind::PasswordReminder => URGENT_PRIORITY,
             MailKind::SponsorNotice => SPONSOR_PRIORITY,
-            MailKind::GuestCredentials | MailKind::GuestExpiryNotice => BULK_PRIORITY,
+            MailKind::GuestCredentials | MailKind::GuestExpiryNotice | MailKind::GuestDenial => {
+                BULK_PRIORITY
+            }
         }
     }
 
@@ -174,7 +182,10 @@ impl MailKind {
     pub fn is_guest_mail(self) -> bool {
         matches!(
             self,
-            MailKind::GuestCredentials | MailKind::GuestExpiryNotice | MailKind::SponsorNotice
+            MailKind::GuestCredentials
+                | MailKind::GuestExpiryNotice
+                | MailKind::SponsorNotice
+                | MailKind::GuestDenial
         )
     }
 }

@@ -28,6 +28,36 @@ pub const DEFAULT_HTML: &str = "<p>Hello $ui_first_name$,</p>
 <tr><td>Valid until:</td><td>$ui_end_date_time$</td></tr>
 </table>
 <p>Sign in to the guest Wi-Fi with these credentials.</p>";
+/// The approval request sent to the approver of a self-registered guest.
+pub const DEFAULT_APPROVAL_SUBJECT: &str =
+    "Guest access request from $ui_first_name$ $ui_last_name$";
+pub const DEFAULT_APPROVAL_TEXT: &str = "Hello,
+
+$ui_first_name$ $ui_last_name$ ($ui_email_address$, $ui_company$) registered for guest access on $ui_portal_name$ and is waiting for your approval.
+
+Approve: $ui_approve_link$
+Deny: $ui_deny_link$
+
+Each link opens a page that asks you to confirm. The links work once and expire.";
+pub const DEFAULT_APPROVAL_HTML: &str = "<p>Hello,</p>
+<p><b>$ui_first_name$ $ui_last_name$</b> ($ui_email_address$, $ui_company$) registered for guest access on <b>$ui_portal_name$</b> and is waiting for your approval.</p>
+<p><a href=\"$ui_approve_link$\">Approve</a> &nbsp; <a href=\"$ui_deny_link$\">Deny</a></p>
+<p>Each link opens a page that asks you to confirm. The links work once and expire.</p>";
+/// What a guest whose request was denied receives.
+pub const DEFAULT_DENIAL_SUBJECT: &str = "Your guest access request was not approved";
+pub const DEFAULT_DENIAL_TEXT: &str = "Hello $ui_first_name$,
+
+Your request for guest access on $ui_portal_name$ was not approved.
+
+Please contact the person you are visiting.";
+pub const DEFAULT_DENIAL_HTML: &str = "<p>Hello $ui_first_name$,</p>
+<p>Your request for guest access on <b>$ui_portal_name$</b> was not approved.</p>
+<p>Please contact the person you are visiting.</p>";
+/// How long approve and deny links work by default, as ISE.
+pub const DEFAULT_APPROVAL_LINK_MINUTES: u32 = 30;
+/// The longest a link may be made to work: a week.
+pub const MAX_APPROVAL_LINK_MINUTES: u32 = 7 * 24 * 60;
+
 pub const DEFAULT_AUP: &str = "You are responsible for maintaining the confidentiality of the password and all activities that occur under your username and password. This service is provided for lawful purposes only.";
 
 /// The credentials email: subject, text and HTML parts.
@@ -56,13 +86,39 @@ impl EmailTemplate {
         }
     }
 
+    /// The approval request ISE sends by default.
+    pub fn approval_default() -> Self {
+        EmailTemplate {
+            subject: DEFAULT_APPROVAL_SUBJECT.into(),
+            text: DEFAULT_APPROVAL_TEXT.into(),
+            html: DEFAULT_APPROVAL_HTML.into(),
+        }
+    }
+
+    pub fn denial_default() -> Self {
+        EmailTemplate {
+            subject: DEFAULT_DENIAL_SUBJECT.into(),
+            text: DEFAULT_DENIAL_TEXT.into(),
+            html: DEFAULT_DENIAL_HTML.into(),
+        }
+    }
+
     /// Each part's unknown placeholders, as (field, tokens), for the
     /// editor to flag while the admin types.
     pub fn unknown_placeholders(&self) -> Vec<(&'static str, Vec<String>)> {
+        self.unknown_placeholders_as(["email_subject", "email_text", "email_html"])
+    }
+
+    /// The same for a template whose fields are named `fields` (subject,
+    /// text, HTML).
+    pub fn unknown_placeholders_as(
+        &self,
+        fields: [&'static str; 3],
+    ) -> Vec<(&'static str, Vec<String>)> {
         [
-            ("email_subject", &self.subject),
-            ("email_text", &self.text),
-            ("email_html", &self.html),
+            (fields[0], &self.subject),
+            (fields[1], &self.text),
+            (fields[2], &self.html),
         ]
         .into_iter()
         .map(|(field, text)| (field, template::unknown_placeholders(text)))
@@ -71,39 +127,43 @@ impl EmailTemplate {
     }
 
     pub fn validate(&self) -> Result<EmailTemplate, FieldError> {
+        self.validate_as(["email_subject", "email_text", "email_html"])
+    }
+
+    /// Checks a template whose fields are named `fields` (subject, text,
+    /// HTML) on the form.
+    pub fn validate_as(&self, fields: [&'static str; 3]) -> Result<EmailTemplate, FieldError> {
+        let [subject_field, text_field, html_field] = fields;
         let subject = self.subject.trim();
         if subject.is_empty() {
-            return Err(FieldError::new(
-                "email_subject",
-                "Enter the email's subject.",
-            ));
+            return Err(FieldError::new(subject_field, "Enter the email's subject."));
         }
-        reject_line_breaks("email_subject", subject)?;
+        reject_line_breaks(subject_field, subject)?;
         if subject.chars().count() > 256 {
             return Err(FieldError::new(
-                "email_subject",
+                subject_field,
                 "Use at most 256 characters.",
             ));
         }
         if self.text.trim().is_empty() {
             return Err(FieldError::new(
-                "email_text",
+                text_field,
                 "Enter the text part: mail clients without HTML show it.",
             ));
         }
         if self.text.chars().count() > 10_000 {
             return Err(FieldError::new(
-                "email_text",
+                text_field,
                 "Use at most 10,000 characters.",
             ));
         }
         if self.html.chars().count() > 50_000 {
             return Err(FieldError::new(
-                "email_html",
+                html_field,
                 "Use at most 50,000 characters.",
             ));
         }
-        if let Some((field, unknown)) = self.unknown_placeholders().into_iter().next() {
+        if let Some((field, unknown)) = self.unknown_placeholders_as(fields).into_iter().next() {
             return Err(FieldError::new(field, template::unknown_message(&unknown)));
         }
         Ok(EmailTemplate {
@@ -144,6 +204,139 @@ pub struct PortalForm {
     /// Show the username and password on the success page.
     pub show_credentials: bool,
     pub email: EmailTemplate,
+    /// Registration Form Settings: "Require self-registered guests to be
+    /// approved".
+    pub require_approval: bool,
+    /// `person_visited` or `listed`.
+    pub approver: String,
+    /// The specific sponsor email addresses, one per line or comma-separated.
+    pub approver_emails: String,
+    /// Approve/Deny links are valid for this many minutes.
+    pub approval_link_minutes: String,
+    pub approval_email: EmailTemplate,
+    pub denial_email: EmailTemplate,
+}
+
+/// Who receives a self-registered guest's approval request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Approver {
+    /// The person being visited, whose address the guest typed: it must be
+    /// one of the sponsor users'.
+    PersonVisited,
+    /// Specific sponsor email addresses.
+    Listed,
+}
+
+impl Approver {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approver::PersonVisited => "person_visited",
+            Approver::Listed => "listed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Approver> {
+        match text.trim() {
+            "" | "person_visited" => Some(Approver::PersonVisited),
+            "listed" => Some(Approver::Listed),
+            _ => None,
+        }
+    }
+}
+
+/// Whether self-registered guests wait for a sponsor's approval, who is
+/// asked, and what the emails say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalSettings {
+    pub required: bool,
+    pub approver: Approver,
+    pub approver_emails: Vec<String>,
+    pub link_minutes: u32,
+    pub request_email: EmailTemplate,
+    pub denial_email: EmailTemplate,
+}
+
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        ApprovalSettings {
+            required: false,
+            approver: Approver::PersonVisited,
+            approver_emails: Vec::new(),
+            link_minutes: DEFAULT_APPROVAL_LINK_MINUTES,
+            request_email: EmailTemplate::approval_default(),
+            denial_email: EmailTemplate::denial_default(),
+        }
+    }
+}
+
+/// The form's fields of the approval request and denial templates.
+pub const APPROVAL_EMAIL_FIELDS: [&str; 3] = ["approval_subject", "approval_text", "approval_html"];
+pub const DENIAL_EMAIL_FIELDS: [&str; 3] = ["denial_subject", "denial_text", "denial_html"];
+
+impl PortalForm {
+    fn validate_approval(&self) -> Result<ApprovalSettings, FieldError> {
+        let approver = Approver::parse(&self.approver).ok_or_else(|| {
+            FieldError::new("approver", "Choose who receives the approval request.")
+        })?;
+        let mut approver_emails = Vec::new();
+        for token in self.approver_emails.split([',', '\n', '\r', ' ', ';']) {
+            let token = token.trim();
+            if token.is_empty() {
+                continue;
+            }
+            let address = EmailAddress::parse("approver_emails", token)?;
+            if !approver_emails.contains(&address.as_str().to_string()) {
+                approver_emails.push(address.as_str().to_string());
+            }
+        }
+        if approver_emails.len() > 50 {
+            return Err(FieldError::new(
+                "approver_emails",
+                "List at most 50 addresses.",
+            ));
+        }
+        if self.require_approval && approver == Approver::Listed && approver_emails.is_empty() {
+            return Err(FieldError::new(
+                "approver_emails",
+                "Enter at least one sponsor email address to send approval requests to.",
+            ));
+        }
+        let link_minutes = match self.approval_link_minutes.trim() {
+            "" => DEFAULT_APPROVAL_LINK_MINUTES,
+            text => text
+                .parse::<u32>()
+                .ok()
+                .filter(|m| (1..=MAX_APPROVAL_LINK_MINUTES).contains(m))
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "approval_link_minutes",
+                        format!(
+                            "Enter a whole number of minutes from 1 to {MAX_APPROVAL_LINK_MINUTES} (a week)."
+                        ),
+                    )
+                })?,
+        };
+        Ok(ApprovalSettings {
+            required: self.require_approval,
+            approver,
+            approver_emails,
+            link_minutes,
+            request_email: or_default(&self.approval_email, EmailTemplate::approval_default)
+                .validate_as(APPROVAL_EMAIL_FIELDS)?,
+            denial_email: or_default(&self.denial_email, EmailTemplate::denial_default)
+                .validate_as(DENIAL_EMAIL_FIELDS)?,
+        })
+    }
+}
+
+/// A template the form left out entirely is the default one; a template
+/// the admin emptied part of is refused by its field.
+fn or_default(template: &EmailTemplate, default: fn() -> EmailTemplate) -> EmailTemplate {
+    if template == &EmailTemplate::default() {
+        default()
+    } else {
+        template.clone()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +352,7 @@ pub struct PortalSettings {
     pub email_credentials: bool,
     pub show_credentials: bool,
     pub email: EmailTemplate,
+    pub approval: ApprovalSettings,
 }
 
 fn domain_list(field: &str, raw: &str) -> Result<Vec<String>, FieldError> {
@@ -239,6 +433,7 @@ impl PortalForm {
             ));
         }
         let email = self.email.validate()?;
+        let approval = self.validate_approval()?;
         Ok(PortalSettings {
             name: name.into(),
             description: description.into(),
@@ -251,6 +446,7 @@ impl PortalForm {
             email_credentials: self.email_credentials,
             show_credentials: self.show_credentials,
             email,
+            approval,
         })
     }
 }
@@ -269,6 +465,12 @@ impl PortalSettings {
             email_credentials: self.email_credentials,
             show_credentials: self.show_credentials,
             email: self.email.clone(),
+            require_approval: self.approval.required,
+            approver: self.approval.approver.as_str().to_string(),
+            approver_emails: self.approval.approver_emails.join("\n"),
+            approval_link_minutes: self.approval.link_minutes.to_string(),
+            approval_email: self.approval.request_email.clone(),
+            denial_email: self.approval.denial_email.clone(),
         }
     }
 
@@ -408,6 +610,10 @@ pub struct Registered {
     pub valid_until: i64,
     /// The address the credentials were emailed to, if they were.
     pub emailed_to: Option<String>,
+    /// The account waits for a sponsor's approval: the credentials come
+    /// by email once it is approved.
+    #[serde(default)]
+    pub pending_approval: bool,
 }
 
 /// A guest signed in on the portal.
@@ -420,6 +626,110 @@ pub struct GuestSignedIn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn approval_settings_are_checked_and_default_to_ises_own() {
+        let form = PortalForm {
+            name: "Lobby".into(),
+            guest_type_id: "1".into(),
+            max_per_hour: "10".into(),
+            email: EmailTemplate::ise_default(),
+            ..Default::default()
+        };
+        let settings = form.validate().unwrap();
+        assert_eq!(settings.approval, ApprovalSettings::default());
+        assert_eq!(settings.approval.link_minutes, 30);
+        assert!(
+            settings
+                .approval
+                .request_email
+                .text
+                .contains("$ui_approve_link$")
+        );
+        let listed = PortalForm {
+            require_approval: true,
+            approver: "listed".into(),
+            approver_emails: "desk@contoso.com, desk@contoso.com\nsec@contoso.com".into(),
+            approval_link_minutes: "90".into(),
+            ..form.clone()
+        };
+        let approval = listed.validate().unwrap().approval;
+        assert_eq!(approval.approver, Approver::Listed);
+        assert_eq!(
+            approval.approver_emails,
+            ["desk@contoso.com", "sec@contoso.com"]
+        );
+        assert_eq!(approval.link_minutes, 90);
+        assert_eq!(
+            listed
+                .validate()
+                .unwrap()
+                .to_form()
+                .validate()
+                .unwrap()
+                .approval,
+            approval
+        );
+        for (field, bad) in [
+            (
+                "approver_emails",
+                PortalForm {
+                    approver_emails: "".into(),
+                    ..listed.clone()
+                },
+            ),
+            (
+                "approver_emails",
+                PortalForm {
+                    approver_emails: "not-an-address".into(),
+                    ..listed.clone()
+                },
+            ),
+            (
+                "approver",
+                PortalForm {
+                    approver: "everyone".into(),
+                    ..listed.clone()
+                },
+            ),
+            (
+                "approval_link_minutes",
+                PortalForm {
+                    approval_link_minutes: "0".into(),
+                    ..listed.clone()
+                },
+            ),
+            (
+                "approval_link_minutes",
+                PortalForm {
+                    approval_link_minutes: "20000".into(),
+                    ..listed.clone()
+                },
+            ),
+            (
+                "approval_text",
+                PortalForm {
+                    approval_email: EmailTemplate {
+                        text: "Approve: $ui_nope$".into(),
+                        ..EmailTemplate::approval_default()
+                    },
+                    ..listed.clone()
+                },
+            ),
+            (
+                "denial_subject",
+                PortalForm {
+                    denial_email: EmailTemplate {
+                        subject: " ".into(),
+                        ..EmailTemplate::denial_default()
+                    },
+                    ..listed.clone()
+                },
+            ),
+        ] {
+            assert_eq!(bad.validate().unwrap_err().field, field, "{bad:?}");
+        }
+    }
     use crate::domain::template::SampleValues;
 
     fn portal() -> PortalForm {

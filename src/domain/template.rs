@@ -17,10 +17,30 @@ pub enum Placeholder {
     PortalName,
     StartDateTime,
     EndDateTime,
+    /// The approval request's links (empty in any other email).
+    ApproveLink,
+    DenyLink,
 }
 
 impl Placeholder {
-    pub const ALL: [Placeholder; 11] = [
+    pub const ALL: [Placeholder; 13] = [
+        Placeholder::Username,
+        Placeholder::Password,
+        Placeholder::FirstName,
+        Placeholder::LastName,
+        Placeholder::EmailAddress,
+        Placeholder::Company,
+        Placeholder::SponsorName,
+        Placeholder::PersonBeingVisited,
+        Placeholder::PortalName,
+        Placeholder::StartDateTime,
+        Placeholder::EndDateTime,
+        Placeholder::ApproveLink,
+        Placeholder::DenyLink,
+    ];
+
+    /// The placeholders of a guest's own emails (credentials, notices).
+    pub const GUEST: [Placeholder; 11] = [
         Placeholder::Username,
         Placeholder::Password,
         Placeholder::FirstName,
@@ -48,6 +68,8 @@ impl Placeholder {
             Placeholder::PortalName => "ui_portal_name",
             Placeholder::StartDateTime => "ui_start_date_time",
             Placeholder::EndDateTime => "ui_end_date_time",
+            Placeholder::ApproveLink => "ui_approve_link",
+            Placeholder::DenyLink => "ui_deny_link",
         }
     }
 
@@ -68,6 +90,8 @@ impl Placeholder {
             Placeholder::PortalName => "Portal name",
             Placeholder::StartDateTime => "Start of access",
             Placeholder::EndDateTime => "End of access",
+            Placeholder::ApproveLink => "Approve link",
+            Placeholder::DenyLink => "Deny link",
         }
     }
 
@@ -98,6 +122,10 @@ impl Values for SampleValues {
             Placeholder::PortalName => "Self-Registered Guest Portal (default)",
             Placeholder::StartDateTime => "2026-11-29 09:00 UTC",
             Placeholder::EndDateTime => "2026-11-30 09:00 UTC",
+            Placeholder::ApproveLink => {
+                "https://mailroom.example.com/sponsor/approval/sample-approve"
+            }
+            Placeholder::DenyLink => "https://mailroom.example.com/sponsor/approval/sample-deny",
         }
         .to_string()
     }

@@ -119,6 +119,14 @@ fn Registration(portal: PublicPortal) -> impl IntoView {
 /// ISE's Self-Registration Success page.
 #[component]
 fn Success(registered: Registered, portal: i64) -> impl IntoView {
+    if registered.pending_approval {
+        return view! {
+            <h1>"Request sent"</h1>
+            <Banner kind=BannerKind::Success>"Your registration is waiting for approval."</Banner>
+            <p class="lead">"The person you are visiting has been asked to approve your access. Your credentials will be sent to you by email once it is approved."</p>
+        }
+        .into_any();
+    }
     view! {
         <h1>"Account created"</h1>
         <p class="lead">{format!("Your guest access is valid until {}.", format_utc(registered.valid_until))}</p>
@@ -137,6 +145,7 @@ fn Success(registered: Registered, portal: i64) -> impl IntoView {
         }}
         <a class="btn primary wide" href=format!("/portal/{portal}/login")>"Sign in now"</a>
     }
+    .into_any()
 }
 
 /// The portal's sign-in for guests, and the change of password after it.

@@ -13,7 +13,7 @@ use crate::components::{
     Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome, check_before_post,
     field_error, use_can,
 };
-use crate::domain::portal::EmailTemplate;
+use crate::domain::portal::{APPROVAL_EMAIL_FIELDS, DENIAL_EMAIL_FIELDS, EmailTemplate};
 use crate::domain::template::{Placeholder, SampleValues, unknown_message};
 use crate::domain::{Access, FieldError};
 use leptos::prelude::*;
@@ -118,6 +118,14 @@ fn PortalEditor(page: PortalPage) -> impl IntoView {
     let subject = RwSignal::new(form.email.subject.clone());
     let text = RwSignal::new(form.email.text.clone());
     let html = RwSignal::new(form.email.html.clone());
+    let require_approval = RwSignal::new(form.require_approval);
+    let approver = RwSignal::new(form.approver.clone());
+    let approval_subject = RwSignal::new(form.approval_email.subject.clone());
+    let approval_text = RwSignal::new(form.approval_email.text.clone());
+    let approval_html = RwSignal::new(form.approval_email.html.clone());
+    let denial_subject = RwSignal::new(form.denial_email.subject.clone());
+    let denial_text = RwSignal::new(form.denial_email.text.clone());
+    let denial_html = RwSignal::new(form.denial_email.html.clone());
     let template = move || EmailTemplate {
         subject: subject.get(),
         text: text.get(),
@@ -192,9 +200,41 @@ fn PortalEditor(page: PortalPage) -> impl IntoView {
                     <Switch id="portal-email-credentials" name="form[email_credentials]" label="Send credential notification automatically using email" checked=email_credentials />
                     <Switch id="portal-show-credentials" name="form[show_credentials]" label="Include username and password on the Self-Registration Success page" checked=show_credentials />
                 </fieldset>
+                <fieldset class="form-section" disabled=move || !can_change.get()>
+                    <legend>"Registration Form Settings"</legend>
+                    <Switch id="portal-require-approval" name="form[require_approval]" label="Require self-registered guests to be approved" checked=require_approval />
+                    <Field label="Email approval request to" for_id="portal-approver" error=error_for("approver")
+                        hint="The guest's account waits in Pending Approval; the approver gets an email with Approve and Deny links, and the guest gets its credentials once approved.">
+                        <select id="portal-approver" name="form[approver]" on:change=move |ev| approver.set(event_target_value(&ev))>
+                            <option value="person_visited" selected=form.approver != "listed">"the person being visited (a sponsor's email address)"</option>
+                            <option value="listed" selected=form.approver == "listed">"specific sponsor email addresses"</option>
+                        </select>
+                    </Field>
+                    <Field label="Sponsor email addresses" for_id="portal-approver-emails" error=error_for("approver_emails")
+                        hint="One per line; each receives the approval request when specific addresses are chosen.">
+                        <textarea id="portal-approver-emails" name="form[approver_emails]" rows="3"
+                            class:muted=move || approver.get() != "listed">{form.approver_emails.clone()}</textarea>
+                    </Field>
+                    <Field label="Approve/Deny links are valid for (minutes)" for_id="portal-approval-minutes" error=error_for("approval_link_minutes")>
+                        <input id="portal-approval-minutes" name="form[approval_link_minutes]" type="text" inputmode="numeric" class="short" value=form.approval_link_minutes.clone() />
+                    </Field>
+                </fieldset>
             </div>
             <div hidden=move || !customizing()>
-                <EmailCustomization subject text html error_for can_change />
+                <EmailCustomization subject text html error_for can_change key="email" legend="Notifications > Email" name="Email"
+                    fields=["email_subject", "email_text", "email_html"]
+                    labels=["Email subject", "Email body (text)", "Email body (HTML)"]
+                    placeholders=&Placeholder::GUEST />
+                <EmailCustomization subject=approval_subject text=approval_text html=approval_html error_for can_change
+                    key="approval_email" legend="Notifications > Approval Request Email" name="Approval request"
+                    fields=APPROVAL_EMAIL_FIELDS
+                    labels=["Approval request subject", "Approval request body (text)", "Approval request body (HTML)"]
+                    placeholders=&Placeholder::ALL />
+                <EmailCustomization subject=denial_subject text=denial_text html=denial_html error_for can_change
+                    key="denial_email" legend="Notifications > Denial Email" name="Denial notice"
+                    fields=DENIAL_EMAIL_FIELDS
+                    labels=["Denial subject", "Denial body (text)", "Denial body (HTML)"]
+                    placeholders=&Placeholder::GUEST />
             </div>
             <div class="form-actions">
                 <button type="submit" class="btn primary" disabled=move || !can_change.get() || action.pending().get()>
@@ -218,6 +258,17 @@ fn EmailCustomization(
     html: RwSignal<String>,
     error_for: impl Fn(&'static str) -> Signal<Option<String>> + Copy + Send + Sync + 'static,
     can_change: Signal<bool>,
+    /// Which of the portal's emails: `email` (the credentials),
+    /// `approval_email` or `denial_email`; names the form's fields.
+    key: &'static str,
+    legend: &'static str,
+    /// What the preview pane is named after: `Email`, `Approval request`…
+    name: &'static str,
+    /// The form's fields (subject, text, HTML), for their errors.
+    fields: [&'static str; 3],
+    /// The three fields' labels.
+    labels: [&'static str; 3],
+    placeholders: &'static [Placeholder],
 ) -> impl IntoView {
     let template = move || EmailTemplate {
         subject: subject.get(),
@@ -230,17 +281,27 @@ fn EmailCustomization(
         Signal::derive(move || {
             error_for(field).get().or_else(|| {
                 template()
-                    .unknown_placeholders()
+                    .unknown_placeholders_as(fields)
                     .into_iter()
                     .find(|(f, _)| *f == field)
                     .map(|(_, unknown)| unknown_message(&unknown))
             })
         })
     };
-    let placeholders = Placeholder::ALL
+    let placeholders = placeholders
         .iter()
         .map(|p| view! { <li><code>{p.token()}</code>" "{p.label()}</li> })
         .collect_view();
+    let id = move |part: &str| format!("portal-{}-{part}", key.replace('_', "-"));
+    let field_name = move |part: &str| format!("form[{key}][{part}]");
+    // The credentials email keeps the short test ids the suite knows.
+    let testid = move |part: &str| {
+        if key == "email" {
+            format!("preview-{part}")
+        } else {
+            format!("{key}-preview-{part}")
+        }
+    };
     let initial = (
         subject.get_untracked(),
         text.get_untracked(),
@@ -249,18 +310,18 @@ fn EmailCustomization(
     view! {
         <div class="template-editor">
             <fieldset class="form-section" disabled=move || !can_change.get()>
-                <legend>"Notifications > Email"</legend>
-                <Field label="Email subject" for_id="portal-email-subject" required=true error=flagged("email_subject")>
-                    <input id="portal-email-subject" name="form[email][subject]" type="text" maxlength="256" value=initial.0
+                <legend>{legend}</legend>
+                <Field label=labels[0] for_id=id("subject") required=true error=flagged(fields[0])>
+                    <input id=id("subject") name=field_name("subject") type="text" maxlength="256" value=initial.0
                         prop:value=subject on:input=move |ev| subject.set(event_target_value(&ev)) />
                 </Field>
-                <Field label="Email body (text)" for_id="portal-email-text" required=true error=flagged("email_text")>
-                    <textarea id="portal-email-text" name="form[email][text]" rows="9"
+                <Field label=labels[1] for_id=id("text") required=true error=flagged(fields[1])>
+                    <textarea id=id("text") name=field_name("text") rows="9"
                         prop:value=text on:input=move |ev| text.set(event_target_value(&ev))>{initial.1}</textarea>
                 </Field>
-                <Field label="Email body (HTML)" for_id="portal-email-html" error=flagged("email_html")
+                <Field label=labels[2] for_id=id("html") error=flagged(fields[2])
                     hint="Your HTML is sent as written; every value put in place of a placeholder is HTML-escaped.">
-                    <textarea id="portal-email-html" name="form[email][html]" rows="9" class="code"
+                    <textarea id=id("html") name=field_name("html") rows="9" class="code"
                         prop:value=html on:input=move |ev| html.set(event_target_value(&ev))>{initial.2}</textarea>
                 </Field>
                 <details class="placeholders">
@@ -268,19 +329,19 @@ fn EmailCustomization(
                     <ul>{placeholders}</ul>
                 </details>
             </fieldset>
-            <section class="preview-pane" aria-label="Email preview">
+            <section class="preview-pane" aria-label=format!("{name} preview")>
                 <h2>"Preview"</h2>
                 <p class="preview-note">"With sample guest values."</p>
                 <dl class="preview-headers">
                     <dt>"Subject"</dt>
-                    <dd data-testid="preview-subject">{move || rendered.get().subject}</dd>
+                    <dd data-testid=testid("subject")>{move || rendered.get().subject}</dd>
                 </dl>
                 // One frame whose document follows the template. Without
                 // allow-scripts nothing in it runs: the admin's HTML is shown.
-                <iframe class="preview-html" title="HTML preview" sandbox="allow-same-origin"
+                <iframe class="preview-html" title=if key == "email" { "HTML preview".to_string() } else { format!("{name} HTML preview") } sandbox="allow-same-origin"
                     hidden=move || rendered.get().html.is_none()
                     srcdoc=move || rendered.get().html.unwrap_or_default()></iframe>
-                <pre class="preview-text" data-testid="preview-text">{move || rendered.get().text}</pre>
+                <pre class="preview-text" data-testid=testid("text")>{move || rendered.get().text}</pre>
             </section>
         </div>
     }

@@ -257,7 +257,7 @@ fn GuestTypeEditor(id: Option<i64>, form: GuestTypeForm) -> impl IntoView {
         let from_save = field_error(client_error, server_error, field);
         Signal::derive(move || from_save.get().or_else(|| from_test.get()))
     };
-    let placeholders: Vec<String> = Placeholder::ALL.iter().map(|p| p.token()).collect();
+    let placeholders: Vec<String> = Placeholder::GUEST.iter().map(|p| p.token()).collect();
     let placeholders = placeholders.join(" ");
     let unit = form.notify_unit.clone();
     view! {

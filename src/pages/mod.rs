@@ -8,6 +8,7 @@ pub mod change_audit;
 pub mod debug_log;
 pub mod deployment;
 pub mod download_logs;
+pub mod guest_approval;
 pub mod guest_email;
 pub mod guest_portal_public;
 pub mod guest_portals;

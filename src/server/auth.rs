@@ -274,6 +274,23 @@ pub struct Visitor {
     pub sponsor_token: Option<String>,
     /// The device cookie's id, if well-formed.
     pub device: Option<String>,
+    /// The host the request named (`Host`, or HTTP/2's authority), for
+    /// links back to this console.
+    pub host: String,
+}
+
+impl Visitor {
+    /// This console as the visitor reached it (`https://host`), unless
+    /// the deployment names its public origins (the first is used).
+    pub fn console_url(&self, edge: &crate::server::edge::EdgeConfig) -> String {
+        edge.public_origins.first().cloned().unwrap_or_else(|| {
+            format!(
+                "{}://{}",
+                if self.over_tls { "https" } else { "http" },
+                self.host
+            )
+        })
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Visitor {
@@ -286,6 +303,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
             admin_token: cookie_value(parts, SESSION_COOKIE),
             sponsor_token: cookie_value(parts, SPONSOR_COOKIE),
             device: cookie_value(parts, DEVICE_COOKIE).filter(|id| is_device_id(id)),
+            host: parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+                .filter(|host| {
+                    host.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+                    })
+                })
+                .unwrap_or_else(|| "localhost".to_string()),
         })
     }
 }

@@ -521,7 +521,14 @@ pub async fn restore(
 ) -> anyhow::Result<Restored> {
     let now = state.now();
     let mut tx = db::begin_write(&state.db).await?;
-    for table in ["sessions", "sponsor_sessions", "trusted_devices"] {
+    // Sessions end; approval links name guest ids the restored accounts
+    // may reuse for someone else, so they go too.
+    for table in [
+        "sessions",
+        "sponsor_sessions",
+        "trusted_devices",
+        "guest_approval_links",
+    ] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(&mut *tx)
             .await?;

@@ -11,6 +11,7 @@ use crate::domain::template::{Part, render};
 use crate::domain::{EmailAddress, Secret};
 use crate::server::AppState;
 use crate::server::db;
+use crate::server::guest_approval::ApprovalAsk;
 use crate::server::mail::{Outgoing, Queued};
 use std::time::Duration;
 
@@ -131,6 +132,7 @@ pub async fn create_accounts(
     state: &AppState,
     accounts: &[NewAccount],
     template: Option<&EmailTemplate>,
+    approval: Option<&ApprovalAsk<'_>>,
     created_by: &str,
 ) -> anyhow::Result<Vec<CreatedAccount>> {
     let passwords: Vec<Secret> = accounts
@@ -163,7 +165,11 @@ pub async fn create_accounts(
             &db::guests::NewGuest {
                 username: &username,
                 password_hash: &hash,
-                state: GuestState::Created,
+                state: if approval.is_some() {
+                    GuestState::PendingApproval
+                } else {
+                    GuestState::Created
+                },
                 first_name: &account.first_name,
                 last_name: &account.last_name,
                 email,
@@ -189,23 +195,35 @@ pub async fn create_accounts(
             .put_in(&mut *tx, PASSWORD_PURPOSE, &id.to_string(), &password, now)
             .await?;
         let mut mail = None;
-        if let Some(template) = template
+        let details = GuestDetails {
+            username: username.clone(),
+            password: Some(password.expose().to_string()),
+            first_name: account.first_name.clone(),
+            last_name: account.last_name.clone(),
+            email: email.to_string(),
+            company: account.company.clone(),
+            sponsor_name: sponsor.map(|s| s.username.clone()).unwrap_or_default(),
+            person_visited: account.person_visited.clone(),
+            portal_name: account.portal.clone(),
+            valid_from: account.valid_from,
+            valid_until: account.valid_until,
+        };
+        if let Some(ask) = approval {
+            // The approver sees who asks; the password goes out only on approval.
+            let asking = GuestDetails {
+                password: None,
+                ..details.clone()
+            };
+            queued.extend(
+                crate::server::guest_approval::queue_request(
+                    state, &mut tx, &settings, ask, id, &asking, created_by, now, now_ms,
+                )
+                .await?,
+            );
+        } else if let Some(template) = template
             && settings.enabled
             && !email.is_empty()
         {
-            let details = GuestDetails {
-                username: username.clone(),
-                password: Some(password.expose().to_string()),
-                first_name: account.first_name.clone(),
-                last_name: account.last_name.clone(),
-                email: email.to_string(),
-                company: account.company.clone(),
-                sponsor_name: sponsor.map(|s| s.username.clone()).unwrap_or_default(),
-                person_visited: account.person_visited.clone(),
-                portal_name: account.portal.clone(),
-                valid_from: account.valid_from,
-                valid_until: account.valid_until,
-            };
             let parts = queue_credentials(
                 state,
                 &mut tx,

@@ -12,6 +12,7 @@ pub mod deployment;
 pub mod edge;
 pub mod ers;
 pub mod graph;
+pub mod guest_approval;
 pub mod guests;
 pub mod http;
 pub mod https;

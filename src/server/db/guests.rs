@@ -340,6 +340,28 @@ pub async fn set_state(
     Ok(())
 }
 
+/// An approved account: Created, its access from `valid_from` to
+/// `valid_until`.
+pub async fn start_access(
+    db: impl AnyExecutor<'_>,
+    id: i64,
+    valid_from: i64,
+    valid_until: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE guest_accounts SET state = 'Created', valid_from = $1, valid_until = $2, \
+         expiry_notice_at = NULL, updated_at = $3 WHERE id = $4",
+    )
+    .bind(valid_from)
+    .bind(valid_until)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// A new end of access; the expiration notice is due again for it.
 pub async fn extend(
     db: impl AnyExecutor<'_>,

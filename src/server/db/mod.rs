@@ -10,6 +10,7 @@ pub mod certificates;
 pub mod codec;
 pub mod deployment;
 pub mod ers;
+pub mod guest_approvals;
 pub mod guest_email;
 pub mod guest_types;
 pub mod guests;

@@ -1,4 +1,6 @@
-use crate::domain::portal::{DEFAULT_AUP, DEFAULT_PORTAL_NAME, EmailTemplate, PortalSettings};
+use crate::domain::portal::{
+    ApprovalSettings, Approver, DEFAULT_AUP, DEFAULT_PORTAL_NAME, EmailTemplate, PortalSettings,
+};
 use sqlx::{AnyExecutor, FromRow};
 
 #[derive(Debug, Clone, FromRow)]
@@ -20,6 +22,17 @@ pub struct PortalRow {
     pub email_subject: String,
     pub email_text: String,
     pub email_html: String,
+    #[sqlx(try_from = "super::codec::Flag")]
+    pub require_approval: bool,
+    pub approver: String,
+    pub approver_emails: String,
+    pub approval_link_minutes: i64,
+    pub approval_subject: String,
+    pub approval_text: String,
+    pub approval_html: String,
+    pub denial_subject: String,
+    pub denial_text: String,
+    pub denial_html: String,
     pub updated_at: i64,
     pub updated_by: String,
 }
@@ -50,13 +63,51 @@ impl PortalRow {
                 text: self.email_text.clone(),
                 html: self.email_html.clone(),
             },
+            approval: ApprovalSettings {
+                required: self.require_approval,
+                approver: Approver::parse(&self.approver).unwrap_or(Approver::PersonVisited),
+                approver_emails: lines(&self.approver_emails),
+                link_minutes: self.approval_link_minutes.clamp(1, i64::from(u32::MAX)) as u32,
+                request_email: stored_or(
+                    &self.approval_subject,
+                    &self.approval_text,
+                    &self.approval_html,
+                    EmailTemplate::approval_default,
+                ),
+                denial_email: stored_or(
+                    &self.denial_subject,
+                    &self.denial_text,
+                    &self.denial_html,
+                    EmailTemplate::denial_default,
+                ),
+            },
+        }
+    }
+}
+
+/// A template as stored; the default until the portal is saved with one.
+fn stored_or(
+    subject: &str,
+    text: &str,
+    html: &str,
+    default: fn() -> EmailTemplate,
+) -> EmailTemplate {
+    if subject.is_empty() && text.is_empty() {
+        default()
+    } else {
+        EmailTemplate {
+            subject: subject.to_string(),
+            text: text.to_string(),
+            html: html.to_string(),
         }
     }
 }
 
 const SELECT: &str = "SELECT id, name, description, guest_type_id, max_per_hour, allowed_domains, \
      blocked_domains, require_aup, aup_text, email_credentials, show_credentials, email_subject, \
-     email_text, email_html, updated_at, updated_by FROM guest_portals";
+     email_text, email_html, require_approval, approver, approver_emails, approval_link_minutes, \
+     approval_subject, approval_text, approval_html, denial_subject, denial_text, denial_html, \
+     updated_at, updated_by FROM guest_portals";
 
 pub async fn list(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<PortalRow>> {
     sqlx::query_as(&format!("{SELECT} ORDER BY lower(name)"))
@@ -113,7 +164,10 @@ pub async fn update(
         "UPDATE guest_portals SET name = $1, description = $2, guest_type_id = $3, max_per_hour = $4, \
          allowed_domains = $5, blocked_domains = $6, require_aup = $7, aup_text = $8, \
          email_credentials = $9, show_credentials = $10, email_subject = $11, email_text = $12, \
-         email_html = $13, updated_at = $14, updated_by = $15 WHERE id = $16",
+         email_html = $13, updated_at = $14, updated_by = $15, require_approval = $17, \
+         approver = $18, approver_emails = $19, approval_link_minutes = $20, approval_subject = $21, \
+         approval_text = $22, approval_html = $23, denial_subject = $24, denial_text = $25, \
+         denial_html = $26 WHERE id = $16",
     )
     .bind(&settings.name)
     .bind(&settings.description)
@@ -131,6 +185,16 @@ pub async fn update(
     .bind(now)
     .bind(by)
     .bind(id)
+    .bind(settings.approval.required)
+    .bind(settings.approval.approver.as_str())
+    .bind(settings.approval.approver_emails.join("\n"))
+    .bind(i64::from(settings.approval.link_minutes))
+    .bind(&settings.approval.request_email.subject)
+    .bind(&settings.approval.request_email.text)
+    .bind(&settings.approval.request_email.html)
+    .bind(&settings.approval.denial_email.subject)
+    .bind(&settings.approval.denial_email.text)
+    .bind(&settings.approval.denial_email.html)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -367,7 +367,14 @@ pub async fn create(
         Some(portal) => Some(portal.template),
         None => crate::server::guests::sponsor_template(app).await?,
     };
-    let created = create_accounts(app, &[account], template.as_ref(), &reference.username).await?;
+    let created = create_accounts(
+        app,
+        &[account],
+        template.as_ref(),
+        None,
+        &reference.username,
+    )
+    .await?;
     let created = created
         .into_iter()
         .next()
@@ -641,23 +648,29 @@ pub async fn decide(
             row.state.as_str()
         )));
     }
-    let now = app.now();
-    let state = if approve {
-        GuestState::Created
-    } else {
-        GuestState::Denied
-    };
     let mut tx = db::begin_write(&app.db).await?;
-    db::guests::set_state(&mut *tx, row.id, state, now).await?;
-    audit(
+    let Some(guest) = db::guests::get(&mut *tx, row.id).await? else {
+        return Err(not_found());
+    };
+    let by = auditor(caller, sponsor);
+    let by_name = if by.via_api {
+        format!("{} via ERS", by.name)
+    } else {
+        by.name.clone()
+    };
+    // The credentials email (or the denial notice) goes in the same
+    // transaction; the approval links die with the decision.
+    let queued = crate::server::guest_approval::decide_in(
+        app,
         &mut tx,
-        &auditor(caller, sponsor),
-        now,
-        if approve { "Approve" } else { "Deny" },
-        &format!("Guest {}", row.username),
-        "state",
+        &guest,
+        approve,
+        "",
+        &by_name,
+        &by.client_ip,
     )
     .await?;
     tx.commit().await?;
+    app.mailer.submitted(&queued);
     Ok(())
 }

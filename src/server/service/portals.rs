@@ -5,13 +5,14 @@ use super::mail_queue::{TestSend, send_and_wait};
 use super::{Caller, ServiceError, audit};
 use crate::domain::mail::{MailKind, TestEmailResult};
 use crate::domain::portal::{
-    EmailTemplate, PortalForm, PortalPage, PortalSummary, PublicPortal, Registered,
-    RegistrationForm,
+    ApprovalSettings, Approver, EmailTemplate, PortalForm, PortalPage, PortalSummary, PublicPortal,
+    Registered, RegistrationForm,
 };
 use crate::domain::template::SampleValues;
 use crate::domain::{Access, FieldError};
 use crate::server::AppState;
 use crate::server::db;
+use crate::server::guest_approval::ApprovalAsk;
 use crate::server::guests::{self, NewAccount, create_accounts};
 
 /// Portal `id`, or the refusal that names it gone.
@@ -172,11 +173,14 @@ pub async fn public(app: &AppState, id: i64) -> Result<PublicPortal, ServiceErro
 /// address and hour; the portal's domain lists apply; the account gets the
 /// portal's guest type and its default duration, and the credentials email
 /// is queued in the same transaction when the portal says so.
+/// `console_url` is this console as the guest reached it, for the links of
+/// an approval request.
 pub async fn register(
     app: &AppState,
     portal: i64,
     form: &RegistrationForm,
     client_ip: &str,
+    console_url: &str,
 ) -> Result<Registered, ServiceError> {
     let row = existing(&app.db, portal).await?;
     let settings = row.settings();
@@ -214,12 +218,37 @@ pub async fn register(
         password: None,
         extras: Default::default(),
     };
+    let approval = if settings.approval.required {
+        Some(ApprovalAsk {
+            settings: &settings.approval,
+            approvers: approvers(app, &settings.approval, &account.person_visited).await?,
+            console_url: console_url.to_string(),
+        })
+    } else {
+        None
+    };
     let template = settings.email_credentials.then_some(&settings.email);
-    let created = create_accounts(app, &[account], template, "self-registration").await?;
+    let created = create_accounts(
+        app,
+        &[account],
+        template,
+        approval.as_ref(),
+        "self-registration",
+    )
+    .await?;
     let Some(created) = created.into_iter().next() else {
         return Err(ServiceError::internal("no account was created"));
     };
-    tracing::info!(target: "guestaccess", "Guest '{}' self-registered on '{}' from {client_ip}", created.username, settings.name);
+    tracing::info!(target: "guestaccess", "Guest '{}' self-registered on '{}' from {client_ip}{}", created.username, settings.name, if approval.is_some() { ", pending approval" } else { "" });
+    if approval.is_some() {
+        return Ok(Registered {
+            username: created.username,
+            password: None,
+            valid_until,
+            emailed_to: None,
+            pending_approval: true,
+        });
+    }
     Ok(Registered {
         username: created.username,
         password: settings
@@ -229,5 +258,32 @@ pub async fn register(
         emailed_to: created
             .mail
             .map(|_| registration.email.as_str().to_string()),
+        pending_approval: false,
     })
+}
+
+/// Who approves a registration: the person being visited, who must be an
+/// enabled sponsor user (by email address), or the portal's listed
+/// sponsor addresses.
+async fn approvers(
+    app: &AppState,
+    approval: &ApprovalSettings,
+    person_visited: &str,
+) -> Result<Vec<String>, ServiceError> {
+    if approval.approver == Approver::Listed {
+        return Ok(approval.approver_emails.clone());
+    }
+    let wanted = person_visited.trim().to_ascii_lowercase();
+    let sponsor = db::sponsors::users(&app.db)
+        .await?
+        .into_iter()
+        .find(|s| s.enabled && !wanted.is_empty() && s.email.trim().to_ascii_lowercase() == wanted);
+    match sponsor {
+        Some(sponsor) => Ok(vec![sponsor.email.trim().to_string()]),
+        None => Err(FieldError::new(
+            "person_visited",
+            "Enter the email address of the person you are visiting: your request is sent to them for approval.",
+        )
+        .into()),
+    }
 }

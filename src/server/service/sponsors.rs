@@ -227,8 +227,14 @@ async fn create(
                 .unwrap_or_default()
         })
         .collect();
-    let created =
-        create_accounts(app, &accounts, template.as_ref(), &sponsor.user.username).await?;
+    let created = create_accounts(
+        app,
+        &accounts,
+        template.as_ref(),
+        None,
+        &sponsor.user.username,
+    )
+    .await?;
     tracing::info!(target: "guestaccess", "Sponsor '{}' created {} guest account(s) of type '{}'", sponsor.user.username, created.len(), guest_type.name);
     let mail_ids = created
         .iter()

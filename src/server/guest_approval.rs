@@ -1,0 +1,313 @@
+//! Approval of self-registered guests by email, as ISE's "Require
+//! self-registered guests to be approved": the account waits in Pending
+//! Approval, the approver gets an email with an Approve and a Deny link,
+//! and the guest gets its credentials (or a denial notice) once someone
+//! decides. The links are random tokens stored only as their SHA-256, one
+//! per guest and action, spent together on first use, and they expire.
+//! Opening a link changes nothing: its page asks for one click (a mail
+//! scanner fetching links approves no one).
+
+use crate::domain::guest::{
+    ApprovalDone, ApprovalLink, ApprovalRequest, GuestDetails, GuestEmailSettings, GuestState,
+    PendingGuest,
+};
+use crate::domain::mail::MailKind;
+use crate::domain::portal::{ApprovalSettings, EmailTemplate, PortalSettings};
+use crate::server::AppState;
+use crate::server::auth::{random_token, token_hash};
+use crate::server::db;
+use crate::server::db::guests::GuestRow;
+use crate::server::guests::{PASSWORD_PURPOSE, email_settings, queue_credentials};
+use crate::server::mail::{Outgoing, Queued};
+
+/// Where the links point, under the console's address.
+pub const LINK_PATH: &str = "/sponsor/approval";
+const APPROVE: &str = "approve";
+const DENY: &str = "deny";
+
+/// A registration that must be approved: by whom, and where the links go.
+pub struct ApprovalAsk<'a> {
+    pub settings: &'a ApprovalSettings,
+    pub approvers: Vec<String>,
+    /// This console as the guest reached it (`https://host`).
+    pub console_url: String,
+}
+
+/// Makes the guest's two links and queues the approval request to each
+/// approver, in the transaction that creates the account.
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_request(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    settings: &GuestEmailSettings,
+    ask: &ApprovalAsk<'_>,
+    guest_id: i64,
+    details: &GuestDetails,
+    created_by: &str,
+    now: i64,
+    now_ms: i64,
+) -> anyhow::Result<Vec<Queued>> {
+    let expires_at = now + i64::from(ask.settings.link_minutes) * 60;
+    let approvers = ask.approvers.join(", ");
+    let link = |action: &'static str| {
+        let token = random_token();
+        let url = format!(
+            "{}{LINK_PATH}/{token}",
+            ask.console_url.trim_end_matches('/')
+        );
+        (token_hash(&token), action, url)
+    };
+    let (approve, deny) = (link(APPROVE), link(DENY));
+    for (hash, action, _) in [&approve, &deny] {
+        db::guest_approvals::insert(
+            &mut **tx, hash, guest_id, action, &approvers, expires_at, now,
+        )
+        .await?;
+    }
+    let rendered = ask.settings.request_email.render(&ApprovalRequest {
+        guest: details,
+        approve_link: approve.2,
+        deny_link: deny.2,
+    });
+    let mut queued = Vec::new();
+    for approver in &ask.approvers {
+        queued.extend(
+            state
+                .mailer
+                .enqueue(
+                    tx,
+                    &state.vault,
+                    &Outgoing {
+                        kind: MailKind::SponsorNotice,
+                        sender: settings.sender(None),
+                        recipients: vec![approver.clone()],
+                        subject: rendered.subject.clone(),
+                        text: rendered.text.clone(),
+                        html: rendered.html.clone(),
+                        created_by: created_by.to_string(),
+                    },
+                    now_ms,
+                )
+                .await?,
+        );
+    }
+    Ok(queued)
+}
+
+fn pending_guest(row: &GuestRow) -> PendingGuest {
+    PendingGuest {
+        first_name: row.first_name.clone(),
+        last_name: row.last_name.clone(),
+        email: row.email.clone(),
+        company: row.company.clone(),
+        person_visited: row.person_visited.clone(),
+        portal: row.portal.clone(),
+    }
+}
+
+const UNKNOWN: &str =
+    "This link is not valid: check that it was copied whole from the approval email.";
+
+/// Why a link of a guest in `state` cannot act any more, if so.
+fn closed(link: &db::guest_approvals::LinkRow, row: &GuestRow, now: i64) -> Option<String> {
+    if row.state != GuestState::PendingApproval {
+        return Some(format!(
+            "This request was already handled: the account is {}.",
+            row.state.as_str()
+        ));
+    }
+    if link.used_at.is_some() {
+        return Some("This link was already used.".into());
+    }
+    if link.expires_at <= now {
+        return Some(
+            "This link has expired. A sponsor can still approve or deny the request on the sponsor portal's Pending Accounts."
+                .into(),
+        );
+    }
+    None
+}
+
+/// What a link shows; changes nothing.
+pub async fn open_link(state: &AppState, token: &str) -> anyhow::Result<ApprovalLink> {
+    let Some(link) = db::guest_approvals::get(&state.db, &token_hash(token)).await? else {
+        return Ok(ApprovalLink {
+            approve: false,
+            closed: Some(UNKNOWN.into()),
+            guest: None,
+        });
+    };
+    let Some(row) = db::guests::get(&state.db, link.guest_id).await? else {
+        return Ok(ApprovalLink {
+            approve: link.action == APPROVE,
+            closed: Some("The guest account no longer exists.".into()),
+            guest: None,
+        });
+    };
+    Ok(ApprovalLink {
+        approve: link.action == APPROVE,
+        closed: closed(&link, &row, state.now()),
+        guest: Some(pending_guest(&row)),
+    })
+}
+
+/// Why a click on a link was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkRefused {
+    #[error("{0}")]
+    Closed(String),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+/// The click on a link's page: approves or denies the guest, spending
+/// both of its links, in one transaction with the email it causes.
+pub async fn settle_link(
+    state: &AppState,
+    token: &str,
+    reason: &str,
+    client_ip: &str,
+) -> Result<ApprovalDone, LinkRefused> {
+    let hash = token_hash(token);
+    let now = state.now();
+    let link = db::guest_approvals::get(&state.db, &hash)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| LinkRefused::Closed(UNKNOWN.into()))?;
+    let mut tx = db::begin_write(&state.db)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let row = db::guests::get(&mut *tx, link.guest_id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| LinkRefused::Closed("The guest account no longer exists.".into()))?;
+    if let Some(why) = closed(&link, &row, now) {
+        return Err(LinkRefused::Closed(why));
+    }
+    if !db::guest_approvals::spend(&mut *tx, &hash, now)
+        .await
+        .map_err(anyhow::Error::from)?
+    {
+        return Err(LinkRefused::Closed("This link was already used.".into()));
+    }
+    let approve = link.action == APPROVE;
+    let by = format!("{} (approval link)", link.approver);
+    let decided = decide_in(state, &mut tx, &row, approve, reason, &by, client_ip).await?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    state.mailer.submitted(&decided);
+    Ok(ApprovalDone {
+        approved: approve,
+        guest: pending_guest(&row),
+        emailed: !decided.is_empty(),
+    })
+}
+
+/// The portal a guest registered on, for its templates (the first portal
+/// when that one was renamed or deleted since).
+async fn portal_of(state: &AppState, name: &str) -> anyhow::Result<Option<PortalSettings>> {
+    let portals = db::portals::list(&state.db).await?;
+    Ok(portals
+        .iter()
+        .find(|p| p.name == name)
+        .or(portals.first())
+        .map(|p| p.settings()))
+}
+
+/// Approves (the account becomes Created, its time starting now, and the
+/// credentials email is queued) or denies (Denied, and the portal's denial
+/// notice) a pending guest, audited with who and how; the mail queued.
+pub async fn decide_in(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    row: &GuestRow,
+    approve: bool,
+    reason: &str,
+    by: &str,
+    client_ip: &str,
+) -> anyhow::Result<Vec<Queued>> {
+    let now = state.now();
+    let now_ms = state.now_ms();
+    db::guest_approvals::spend_for_guest(&mut **tx, row.id, now).await?;
+    let settings = email_settings(state).await?;
+    let portal = portal_of(state, &row.portal).await?;
+    let mut details = row.details();
+    let mut queued = Vec::new();
+    if approve {
+        // The account's time starts when it is approved.
+        let duration = (row.valid_until - row.valid_from).max(60);
+        details.valid_from = now;
+        details.valid_until = now + duration;
+        db::guests::start_access(&mut **tx, row.id, now, now + duration, now).await?;
+        let password = state
+            .vault
+            .get(PASSWORD_PURPOSE, &row.id.to_string())
+            .await?;
+        details.password = password.map(|p| p.expose().to_string());
+        let template = portal
+            .as_ref()
+            .map(|p| p.email.clone())
+            .unwrap_or_else(EmailTemplate::ise_default);
+        if settings.enabled && !row.email.is_empty() && details.password.is_some() {
+            queued = queue_credentials(
+                state,
+                tx,
+                &settings,
+                &template,
+                &details,
+                row.sponsor_email.as_deref(),
+                row.id,
+                by,
+                now_ms,
+            )
+            .await?;
+        }
+    } else {
+        db::guests::set_state(&mut **tx, row.id, GuestState::Denied, now).await?;
+        let template = portal
+            .as_ref()
+            .map(|p| p.approval.denial_email.clone())
+            .unwrap_or_else(EmailTemplate::denial_default);
+        if settings.enabled && !row.email.is_empty() {
+            let rendered = template.render(&details);
+            queued = state
+                .mailer
+                .enqueue(
+                    tx,
+                    &state.vault,
+                    &Outgoing {
+                        kind: MailKind::GuestDenial,
+                        sender: settings.sender(row.sponsor_email.as_deref()),
+                        recipients: vec![row.email.clone()],
+                        subject: rendered.subject,
+                        text: rendered.text,
+                        html: rendered.html,
+                        created_by: by.to_string(),
+                    },
+                    now_ms,
+                )
+                .await?;
+        }
+    }
+    let reason = reason.trim();
+    db::audit::insert(
+        &mut **tx,
+        &db::audit::AuditRow {
+            at: now,
+            admin: by.to_string(),
+            client_ip: client_ip.to_string(),
+            action: if approve { "Approve" } else { "Deny" }.to_string(),
+            target: format!("Guest {}", row.username),
+            changed_fields: if reason.is_empty() {
+                "state".to_string()
+            } else {
+                format!(
+                    "state (reason: {})",
+                    reason.chars().take(200).collect::<String>()
+                )
+            },
+        },
+    )
+    .await?;
+    tracing::info!(target: "guestaccess", "Guest '{}' {} by {by}", row.username, if approve { "approved" } else { "denied" });
+    Ok(queued)
+}

@@ -1,0 +1,359 @@
+//! Self-registered guests approved by email, against the test SMTP server:
+//! the approval request reaches the person being visited (a sponsor) with
+//! working links; opening a link changes nothing; the click approves (the
+//! guest's credentials arrive) or denies (the denial notice arrives);
+//! reused, expired, tampered and already-handled links are refused with
+//! nothing changed.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::Peers;
+use common::app::{Harness, add_sponsor, harness_with_mail, post, send, sign_in};
+use common::forms::{configure_smtp, encode, guest_mail_from_mailbox, portal_body};
+use http::{Request, StatusCode};
+use mailroom::api::portals::{ApprovalDone, PortalPage, Registered};
+use mailroom::api::sponsor_groups::SponsorGroupsPage;
+use mailroom::domain::guest::GuestState;
+use mailroom::domain::mail::RetryPolicy;
+use mailroom::server::db;
+use mailroom::server::mail::{MailConfig, worker};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const SPONSOR: &str = "host@contoso.com";
+
+struct Rig {
+    h: Harness,
+    peers: Peers,
+}
+
+async fn rig(changes: &[(&str, &str)]) -> Rig {
+    let peers = Peers::start();
+    let h = harness_with_mail(MailConfig {
+        pool_size: 2,
+        retry: RetryPolicy::default(),
+        lease: Duration::from_secs(60),
+        ..MailConfig::default()
+    })
+    .await;
+    let root = sign_in(&h.app, "root").await;
+    configure_smtp(&h, &root, &peers, &[]).await;
+    guest_mail_from_mailbox(&h, &root).await;
+    worker::spawn(h.state.clone());
+    let groups: SponsorGroupsPage = serde_json::from_str(
+        &post(&h.app, "/api/get_sponsor_groups", "", Some(&root))
+            .await
+            .body,
+    )
+    .unwrap();
+    let all = groups
+        .groups
+        .iter()
+        .find(|g| g.name == "ALL_ACCOUNTS (default)")
+        .unwrap()
+        .id;
+    add_sponsor(&h.app, &root, "host", all).await;
+    let reply = post(&h.app, "/api/get_guest_portal", "id=1", Some(&root)).await;
+    let portal: PortalPage = serde_json::from_str(&reply.body).unwrap();
+    let guest_type: i64 = portal.form.guest_type_id.parse().unwrap();
+    let mut all_changes = vec![("require_approval", "true")];
+    all_changes.extend_from_slice(changes);
+    let saved = post(
+        &h.app,
+        "/api/save_guest_portal",
+        &format!("id=1&{}", portal_body(guest_type, &all_changes)),
+        Some(&root),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    Rig { h, peers }
+}
+
+impl Rig {
+    async fn register(&self, first_name: &str, email: &str, visiting: &str) -> common::app::Reply {
+        let body = format!(
+            "portal=1&form%5Bfirst_name%5D={first_name}&form%5Blast_name%5D=Guest&form%5Bemail%5D={}\
+             &form%5Bcompany%5D=Acme&form%5Bperson_visited%5D={}&form%5Baccept_aup%5D=true",
+            encode(email),
+            encode(visiting)
+        );
+        post(&self.h.app, "/api/register_guest", &body, None).await
+    }
+
+    /// The messages delivered to `address`, waiting for at least `count`.
+    async fn received_by(&self, address: &str, count: usize) -> Vec<Value> {
+        self.received_within(address, count, Duration::from_secs(20))
+            .await
+    }
+
+    /// The same, waiting at most `limit`: for mail that must not come.
+    async fn received_within(&self, address: &str, count: usize, limit: Duration) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let mine: Vec<Value> = self
+                .peers
+                .messages()
+                .await
+                .into_iter()
+                .filter(|m| m["to"][0] == address)
+                .collect();
+            if mine.len() >= count || started.elapsed() > limit {
+                return mine;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn state_of(&self, username: &str) -> GuestState {
+        let id: i64 = sqlx::query_scalar("SELECT id FROM guest_accounts WHERE username = $1")
+            .bind(username)
+            .fetch_one(&self.h.state.db)
+            .await
+            .unwrap();
+        db::guests::get(&self.h.state.db, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+    }
+
+    async fn settle(&self, token: &str, reason: &str) -> common::app::Reply {
+        post(
+            &self.h.app,
+            "/api/settle_guest_approval",
+            &format!("token={}&reason={}", encode(token), encode(reason)),
+            None,
+        )
+        .await
+    }
+}
+
+/// The text part of a delivered message, decoded.
+fn text_of(message: &Value) -> String {
+    let raw = message["raw"].as_str().unwrap();
+    let parsed = mailparse::parse_mail(raw.as_bytes()).unwrap();
+    let mut texts = Vec::new();
+    collect_text(&parsed, &mut texts);
+    texts.join("\n")
+}
+
+fn collect_text(part: &mailparse::ParsedMail, texts: &mut Vec<String>) {
+    if part.subparts.is_empty() {
+        if part.ctype.mimetype == "text/plain" {
+            texts.push(part.get_body().unwrap());
+        }
+    } else {
+        for sub in &part.subparts {
+            collect_text(sub, texts);
+        }
+    }
+}
+
+/// The approve and deny tokens of an approval request.
+fn tokens(text: &str) -> (String, String) {
+    let token_after = |label: &str| {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line: {text}"));
+        let (_, token) = line
+            .rsplit_once("/sponsor/approval/")
+            .unwrap_or_else(|| panic!("{line}"));
+        token.trim().to_string()
+    };
+    (token_after("Approve:"), token_after("Deny:"))
+}
+
+#[tokio::test]
+async fn a_guest_waits_for_the_visited_sponsor_who_approves_by_link_then_the_credentials_arrive() {
+    let rig = rig(&[]).await;
+
+    // The person being visited must be a sponsor: else refused by its
+    // field, and no account is made.
+    let refused = rig
+        .register("Ann", "ann@example.com", "nobody@contoso.com")
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("person_visited"), "{}", refused.body);
+    let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guest_accounts")
+        .fetch_one(&rig.h.state.db)
+        .await
+        .unwrap();
+    assert_eq!(accounts, 0);
+
+    let reply = rig.register("Ann", "ann@example.com", SPONSOR).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let registered: Registered = serde_json::from_str(&reply.body).unwrap();
+    assert!(registered.pending_approval);
+    assert_eq!(registered.password, None, "no credentials before approval");
+    assert_eq!(rig.state_of("ann").await, GuestState::PendingApproval);
+
+    // Exactly one approval request, to the sponsor; nothing to the guest.
+    let requests = rig.received_by(SPONSOR, 1).await;
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let text = text_of(&requests[0]);
+    assert!(text.contains("Ann Guest (ann@example.com, Acme)"), "{text}");
+    let (approve, deny) = tokens(&text);
+    assert_ne!(approve, deny);
+    assert!(
+        rig.received_within("ann@example.com", 1, Duration::from_secs(2))
+            .await
+            .is_empty(),
+        "the guest has nothing yet"
+    );
+
+    // Opening the link (as a mail scanner would) shows the guest and
+    // changes nothing.
+    let page = send(
+        &rig.h.app,
+        Request::get(format!("/sponsor/approval/{approve}"))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Approve guest access"), "{}", page.body);
+    assert!(page.body.contains("ann@example.com"), "{}", page.body);
+    assert_eq!(rig.state_of("ann").await, GuestState::PendingApproval);
+
+    // A tampered token is refused and changes nothing.
+    let mut tampered = approve.clone();
+    tampered.replace_range(0..1, if tampered.starts_with('A') { "B" } else { "A" });
+    let refused = rig.settle(&tampered, "").await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("not valid"), "{}", refused.body);
+    assert_eq!(rig.state_of("ann").await, GuestState::PendingApproval);
+
+    // The click approves: the account starts now and the credentials go.
+    let before = rig.h.state.now();
+    let done = rig.settle(&approve, "").await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let done: ApprovalDone = serde_json::from_str(&done.body).unwrap();
+    assert!(done.approved && done.emailed, "{done:?}");
+    assert_eq!(rig.state_of("ann").await, GuestState::Created);
+    let credentials = rig.received_by("ann@example.com", 1).await;
+    assert_eq!(credentials.len(), 1);
+    let text = text_of(&credentials[0]);
+    assert!(text.contains("Username: ann"), "{text}");
+    assert!(text.contains("Password: "), "{text}");
+    let row: (i64, i64) =
+        sqlx::query_as("SELECT valid_from, valid_until FROM guest_accounts WHERE username = 'ann'")
+            .fetch_one(&rig.h.state.db)
+            .await
+            .unwrap();
+    assert!(row.0 >= before, "the access starts at approval");
+    assert_eq!(row.1 - row.0, 86_400);
+
+    // Both links are spent: again, or the other one, changes nothing.
+    for token in [&approve, &deny] {
+        let again = rig.settle(token, "").await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST);
+        assert!(again.body.contains("already"), "{}", again.body);
+    }
+    assert_eq!(rig.state_of("ann").await, GuestState::Created);
+    assert_eq!(
+        rig.received_within("ann@example.com", 2, Duration::from_secs(2))
+            .await
+            .len(),
+        1,
+        "no second email"
+    );
+
+    // The audit says who approved and how.
+    let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "Approve" && a.admin == format!("{SPONSOR} (approval link)")),
+        "{audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_denied_guest_gets_the_notice_and_an_expired_link_does_nothing() {
+    let rig = rig(&[
+        ("approver", "listed"),
+        ("approver_emails", "desk@contoso.com\nsecurity@contoso.com"),
+    ])
+    .await;
+    let reply = rig.register("Bob", "bob@example.com", "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // Each listed sponsor address gets the request, with the same links.
+    let desk = rig.received_by("desk@contoso.com", 1).await;
+    let security = rig.received_by("security@contoso.com", 1).await;
+    assert_eq!((desk.len(), security.len()), (1, 1));
+    let (_, deny) = tokens(&text_of(&desk[0]));
+    assert_eq!(tokens(&text_of(&security[0])).1, deny);
+
+    let done = rig.settle(&deny, "Not expected today").await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(rig.state_of("bob").await, GuestState::Denied);
+    let notice = rig.received_by("bob@example.com", 1).await;
+    assert_eq!(notice.len(), 1);
+    assert_eq!(
+        notice[0]["subject"],
+        "Your guest access request was not approved"
+    );
+    assert!(!text_of(&notice[0]).contains("Password"));
+    let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "Deny" && a.changed_fields.contains("Not expected today")),
+        "{audit:?}"
+    );
+
+    // A link whose time is up (moved back here, as time passing would)
+    // is refused and the guest stays pending.
+    let reply = rig.register("Cy", "cy@example.com", "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let mail = rig.received_by("desk@contoso.com", 2).await;
+    let newest = mail
+        .iter()
+        .find(|m| text_of(m).contains("cy@example.com"))
+        .unwrap();
+    let (approve, _) = tokens(&text_of(newest));
+    sqlx::query("UPDATE guest_approval_links SET expires_at = $1")
+        .bind(rig.h.state.now() - 1)
+        .execute(&rig.h.state.db)
+        .await
+        .unwrap();
+    let expired = rig.settle(&approve, "").await;
+    assert_eq!(expired.status, StatusCode::BAD_REQUEST);
+    assert!(expired.body.contains("expired"), "{}", expired.body);
+    assert_eq!(rig.state_of("cy").await, GuestState::PendingApproval);
+
+    // An admin approves Cy through the service the ERS API and the
+    // sponsor portal use: the credentials go all the same, and Cy's links
+    // die with the decision.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM guest_accounts WHERE username = 'cy'")
+        .fetch_one(&rig.h.state.db)
+        .await
+        .unwrap();
+    let row = db::ers::guest_by_id(&rig.h.state.db, id)
+        .await
+        .unwrap()
+        .unwrap();
+    mailroom::server::service::guest_accounts::decide(
+        &rig.h.state,
+        &mailroom::server::service::Caller::command_line(),
+        None,
+        &row,
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rig.state_of("cy").await, GuestState::Created);
+    let credentials = rig.received_by("cy@example.com", 1).await;
+    assert_eq!(credentials.len(), 1);
+    assert!(text_of(&credentials[0]).contains("Username: cy"));
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM guest_approval_links WHERE guest_id = $1 AND used_at IS NULL",
+    )
+    .bind(id)
+    .fetch_one(&rig.h.state.db)
+    .await
+    .unwrap();
+    assert_eq!(open, 0);
+}
