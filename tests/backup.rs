@@ -11,7 +11,8 @@ mod common;
 
 use common::Peers;
 use common::app::{
-    Harness, add_sponsor, harness, harness_on, post, sign_in, sponsor_sign_in, wait_for_open_alarm,
+    Harness, add_sponsor, all_accounts_group, harness, harness_on, post, sign_in, sponsor_sign_in,
+    wait_for_open_alarm,
 };
 use common::forms::{
     configure_smtp, form_body, guest_mail_from_mailbox, smtp_fields, test_connection,
@@ -19,7 +20,6 @@ use common::forms::{
 use common::mail::{queue_guest_mail, wait_for_status};
 use http::StatusCode;
 use mailroom::api::sponsor::CreatedBatch;
-use mailroom::api::sponsor_groups::SponsorGroupsPage;
 use mailroom::domain::Secret;
 use mailroom::domain::alarm::AlarmCode;
 use mailroom::domain::mail::MailStatus;
@@ -50,18 +50,7 @@ async fn configured_source(peers: &Peers) -> (Harness, String) {
     ]);
     let saved = post(&h.app, "/api/save_proxy_settings", &proxy, Some(&root)).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-    let groups: SponsorGroupsPage = serde_json::from_str(
-        &post(&h.app, "/api/get_sponsor_groups", "", Some(&root))
-            .await
-            .body,
-    )
-    .unwrap();
-    let all = groups
-        .groups
-        .iter()
-        .find(|g| g.name == "ALL_ACCOUNTS (default)")
-        .unwrap()
-        .id;
+    let all = all_accounts_group(&h.app, &root).await;
     add_sponsor(&h.app, &root, "sponsor1", all).await;
     let sponsor = sponsor_sign_in(&h.app, "sponsor1").await;
     let created = post(

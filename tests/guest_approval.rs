@@ -9,15 +9,12 @@
 mod common;
 
 use common::Peers;
-use common::app::{Harness, add_sponsor, harness_with_mail, post, send, sign_in};
-use common::forms::{configure_smtp, encode, guest_mail_from_mailbox, portal_body};
+use common::app::{Harness, add_sponsor, all_accounts_group, post, send};
+use common::forms::{encode, guest_mail_console, portal_body};
 use http::{Request, StatusCode};
 use mailroom::api::portals::{ApprovalDone, PortalPage, Registered};
-use mailroom::api::sponsor_groups::SponsorGroupsPage;
 use mailroom::domain::guest::GuestState;
-use mailroom::domain::mail::RetryPolicy;
 use mailroom::server::db;
-use mailroom::server::mail::{MailConfig, worker};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -30,29 +27,8 @@ struct Rig {
 
 async fn rig(changes: &[(&str, &str)]) -> Rig {
     let peers = Peers::start();
-    let h = harness_with_mail(MailConfig {
-        pool_size: 2,
-        retry: RetryPolicy::default(),
-        lease: Duration::from_secs(60),
-        ..MailConfig::default()
-    })
-    .await;
-    let root = sign_in(&h.app, "root").await;
-    configure_smtp(&h, &root, &peers, &[]).await;
-    guest_mail_from_mailbox(&h, &root).await;
-    worker::spawn(h.state.clone());
-    let groups: SponsorGroupsPage = serde_json::from_str(
-        &post(&h.app, "/api/get_sponsor_groups", "", Some(&root))
-            .await
-            .body,
-    )
-    .unwrap();
-    let all = groups
-        .groups
-        .iter()
-        .find(|g| g.name == "ALL_ACCOUNTS (default)")
-        .unwrap()
-        .id;
+    let (h, root) = guest_mail_console(&peers, 2).await;
+    let all = all_accounts_group(&h.app, &root).await;
     add_sponsor(&h.app, &root, "host", all).await;
     let reply = post(&h.app, "/api/get_guest_portal", "id=1", Some(&root)).await;
     let portal: PortalPage = serde_json::from_str(&reply.body).unwrap();

@@ -7,15 +7,14 @@
 mod common;
 
 use common::Peers;
-use common::app::{Harness, add_sponsor, harness_with_mail, post, sign_in, sponsor_sign_in};
-use common::forms::{MAILBOX, configure_smtp, encode, guest_mail_from_mailbox, portal_body};
+use common::app::{Harness, add_sponsor, post, sponsor_sign_in};
+use common::forms::{MAILBOX, encode, guest_mail_console, portal_body};
 use http::StatusCode;
 use mailroom::api::portals::{PortalPage, Registered};
 use mailroom::domain::guest::GuestState;
-use mailroom::domain::mail::{MailStatus, RetryPolicy, TestEmailResult};
+use mailroom::domain::mail::{MailStatus, TestEmailResult};
 use mailroom::server::db;
 use mailroom::server::guests::PASSWORD_PURPOSE;
-use mailroom::server::mail::{MailConfig, worker};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -28,17 +27,7 @@ struct Rig {
 
 async fn rig() -> Rig {
     let peers = Peers::start();
-    let h = harness_with_mail(MailConfig {
-        pool_size: 2,
-        retry: RetryPolicy::default(),
-        lease: Duration::from_secs(60),
-        ..MailConfig::default()
-    })
-    .await;
-    let root = sign_in(&h.app, "root").await;
-    configure_smtp(&h, &root, &peers, &[]).await;
-    guest_mail_from_mailbox(&h, &root).await;
-    worker::spawn(h.state.clone());
+    let (h, root) = guest_mail_console(&peers, 2).await;
     let reply = post(&h.app, "/api/get_guest_portal", "id=1", Some(&root)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let portal = serde_json::from_str(&reply.body).unwrap();

@@ -124,6 +124,12 @@ async fn validate(h: &Harness, cookie: &str) -> Validation {
     serde_json::from_str(&body).unwrap()
 }
 
+/// Accept Host Key with `fingerprint`: what the server answered.
+async fn accept(h: &Harness, cookie: &str, fingerprint: &str) -> (StatusCode, String) {
+    let body = format!("name=offsite&fingerprint={}", encode(fingerprint));
+    call(h, cookie, "accept_host_key", &body).await
+}
+
 fn step<'a>(
     validation: &'a Validation,
     name: &str,
@@ -256,23 +262,10 @@ async fn an_sftp_repository_pins_the_host_key_takes_a_backup_restores_it_and_ref
     assert!(!folder.exists());
 
     // Accepting a fingerprint other than the server's pins nothing.
-    let (status, body) = call(
-        &h,
-        &root,
-        "accept_host_key",
-        &format!(
-            "name=offsite&fingerprint={}",
-            encode(&fingerprint(&host_b.with_extension("pub")))
-        ),
-    )
-    .await;
+    let (status, body) = accept(&h, &root, &fingerprint(&host_b.with_extension("pub"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("Nothing was changed"), "{body}");
-    let accept_a = format!(
-        "name=offsite&fingerprint={}",
-        encode(&offer.presented.fingerprint)
-    );
-    let (status, body) = call(&h, &root, "accept_host_key", &accept_a).await;
+    let (status, body) = accept(&h, &root, &offer.presented.fingerprint).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let accepted: Validation = serde_json::from_str(&body).unwrap();
     assert!(accepted.passed(), "{accepted:#?}");
@@ -317,13 +310,11 @@ async fn an_sftp_repository_pins_the_host_key_takes_a_backup_restores_it_and_ref
         &h,
         &root,
         "save_repository",
-        &format!(
-            "{}&form%5Boriginal_name%5D=offsite",
-            fields(&[
-                ("auth", "password".into()),
-                ("password", "Not-The-Password-1".into())
-            ])
-        ),
+        &fields(&[
+            ("original_name", "offsite".into()),
+            ("auth", "password".into()),
+            ("password", "Not-The-Password-1".into()),
+        ]),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -344,10 +335,10 @@ async fn an_sftp_repository_pins_the_host_key_takes_a_backup_restores_it_and_ref
         &h,
         &root,
         "save_repository",
-        &format!(
-            "{}&form%5Boriginal_name%5D=offsite",
-            fields(&[("private_key", rsa_private_key.clone())])
-        ),
+        &fields(&[
+            ("original_name", "offsite".into()),
+            ("private_key", rsa_private_key.clone()),
+        ]),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -394,16 +385,7 @@ async fn an_sftp_repository_pins_the_host_key_takes_a_backup_restores_it_and_ref
         sshd.log()
     );
     // Accepted on purpose, it works again.
-    let (status, body) = call(
-        &h,
-        &root,
-        "accept_host_key",
-        &format!(
-            "name=offsite&fingerprint={}",
-            encode(&offer.presented.fingerprint)
-        ),
-    )
-    .await;
+    let (status, body) = accept(&h, &root, &offer.presented.fingerprint).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let accepted: Validation = serde_json::from_str(&body).unwrap();
     assert!(accepted.passed(), "{accepted:#?}");

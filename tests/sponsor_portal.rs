@@ -8,14 +8,12 @@
 mod common;
 
 use common::Peers;
-use common::app::{Harness, add_sponsor, harness_with_mail, post, sign_in, sponsor_sign_in};
-use common::forms::{configure_smtp, encode, guest_mail_from_mailbox};
+use common::app::{Harness, add_sponsor, post, sign_in, sponsor_sign_in};
+use common::forms::{encode, guest_mail_console};
 use http::StatusCode;
 use mailroom::api::sponsor::{CreatedBatch, DeliveryProgress, SponsoredPage};
 use mailroom::api::sponsor_groups::SponsorGroupsPage;
-use mailroom::domain::mail::RetryPolicy;
 use mailroom::domain::sponsor::ActionReport;
-use mailroom::server::mail::{MailConfig, worker};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -28,17 +26,7 @@ struct Rig {
 
 async fn rig() -> Rig {
     let peers = Peers::start();
-    let h = harness_with_mail(MailConfig {
-        pool_size: 3,
-        retry: RetryPolicy::default(),
-        lease: Duration::from_secs(60),
-        ..MailConfig::default()
-    })
-    .await;
-    let root = sign_in(&h.app, "root").await;
-    configure_smtp(&h, &root, &peers, &[]).await;
-    guest_mail_from_mailbox(&h, &root).await;
-    worker::spawn(h.state.clone());
+    let (h, root) = guest_mail_console(&peers, 3).await;
     Rig { h, root, peers }
 }
 

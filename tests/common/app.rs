@@ -239,6 +239,19 @@ pub async fn add_sponsor(app: &Router, cookie: &str, username: &str, group_id: i
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
 }
 
+/// The id of ISE's ALL_ACCOUNTS (default) sponsor group.
+pub async fn all_accounts_group(app: &Router, cookie: &str) -> i64 {
+    let reply = post(app, "/api/get_sponsor_groups", "", Some(cookie)).await;
+    let groups: mailroom::api::sponsor_groups::SponsorGroupsPage =
+        serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("{}", reply.body));
+    groups
+        .groups
+        .iter()
+        .find(|g| g.name == "ALL_ACCOUNTS (default)")
+        .expect("ISE's default sponsor group")
+        .id
+}
+
 /// Signs the sponsor `username` in on the sponsor portal; its session cookie.
 pub async fn sponsor_sign_in(app: &Router, username: &str) -> String {
     let reply = post(

@@ -168,3 +168,24 @@ pub async fn guest_mail_from_mailbox(h: &Harness, cookie: &str) {
     .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
 }
+
+/// A console that delivers guest mail through the test peers: SMTP over
+/// OAuth saved, guest mail sent from the mailbox, the delivery workers
+/// running with `pool_size` connections. The console and its Super
+/// Admin's session cookie.
+pub async fn guest_mail_console(peers: &Peers, pool_size: u32) -> (Harness, String) {
+    use mailroom::domain::mail::RetryPolicy;
+    use mailroom::server::mail::{MailConfig, worker};
+    let h = super::app::harness_with_mail(MailConfig {
+        pool_size,
+        retry: RetryPolicy::default(),
+        lease: std::time::Duration::from_secs(60),
+        ..MailConfig::default()
+    })
+    .await;
+    let root = super::app::sign_in(&h.app, "root").await;
+    configure_smtp(&h, &root, peers, &[]).await;
+    guest_mail_from_mailbox(&h, &root).await;
+    worker::spawn(h.state.clone());
+    (h, root)
+}
