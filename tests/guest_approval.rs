@@ -332,4 +332,11 @@ async fn a_denied_guest_gets_the_notice_and_an_expired_link_does_nothing() {
     .await
     .unwrap();
     assert_eq!(open, 0);
+    let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "Approve" && a.target == "Guest cy"),
+        "{audit:?}"
+    );
 }

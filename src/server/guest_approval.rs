@@ -121,8 +121,7 @@ fn closed(link: &db::guest_approvals::LinkRow, row: &GuestRow, now: i64) -> Opti
     }
     if link.expires_at <= now {
         return Some(
-            "This link has expired. A sponsor can still approve or deny the request on the sponsor portal's Pending Accounts."
-                .into(),
+            "This link has expired: the request can no longer be decided from this email.".into(),
         );
     }
     None
@@ -192,7 +191,28 @@ pub async fn settle_link(
     }
     let approve = link.action == APPROVE;
     let by = format!("{} (approval link)", link.approver);
-    let decided = decide_in(state, &mut tx, &row, approve, reason, &by, client_ip).await?;
+    let decided = decide_in(state, &mut tx, &row, approve, &by).await?;
+    let reason = reason.trim();
+    db::audit::insert(
+        &mut *tx,
+        &db::audit::AuditRow {
+            at: now,
+            admin: by,
+            client_ip: client_ip.to_string(),
+            action: if approve { "Approve" } else { "Deny" }.to_string(),
+            target: format!("Guest {}", row.username),
+            changed_fields: if reason.is_empty() {
+                "state".to_string()
+            } else {
+                format!(
+                    "state (reason: {})",
+                    reason.chars().take(200).collect::<String>()
+                )
+            },
+        },
+    )
+    .await
+    .map_err(anyhow::Error::from)?;
     tx.commit().await.map_err(anyhow::Error::from)?;
     state.mailer.submitted(&decided);
     Ok(ApprovalDone {
@@ -215,15 +235,14 @@ async fn portal_of(state: &AppState, name: &str) -> anyhow::Result<Option<Portal
 
 /// Approves (the account becomes Created, its time starting now, and the
 /// credentials email is queued) or denies (Denied, and the portal's denial
-/// notice) a pending guest, audited with who and how; the mail queued.
+/// notice) a pending guest in `tx`, spending its links; the mail queued,
+/// recorded as caused by `by`. The caller writes the audit record.
 pub async fn decide_in(
     state: &AppState,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     row: &GuestRow,
     approve: bool,
-    reason: &str,
     by: &str,
-    client_ip: &str,
 ) -> anyhow::Result<Vec<Queued>> {
     let now = state.now();
     let now_ms = state.now_ms();
@@ -288,26 +307,6 @@ pub async fn decide_in(
                 .await?;
         }
     }
-    let reason = reason.trim();
-    db::audit::insert(
-        &mut **tx,
-        &db::audit::AuditRow {
-            at: now,
-            admin: by.to_string(),
-            client_ip: client_ip.to_string(),
-            action: if approve { "Approve" } else { "Deny" }.to_string(),
-            target: format!("Guest {}", row.username),
-            changed_fields: if reason.is_empty() {
-                "state".to_string()
-            } else {
-                format!(
-                    "state (reason: {})",
-                    reason.chars().take(200).collect::<String>()
-                )
-            },
-        },
-    )
-    .await?;
     tracing::info!(target: "guestaccess", "Guest '{}' {} by {by}", row.username, if approve { "approved" } else { "denied" });
     Ok(queued)
 }

@@ -653,21 +653,17 @@ pub async fn decide(
         return Err(not_found());
     };
     let by = auditor(caller, sponsor);
-    let by_name = if by.via_api {
-        format!("{} via ERS", by.name)
-    } else {
-        by.name.clone()
-    };
     // The credentials email (or the denial notice) goes in the same
     // transaction; the approval links die with the decision.
-    let queued = crate::server::guest_approval::decide_in(
-        app,
+    let queued =
+        crate::server::guest_approval::decide_in(app, &mut tx, &guest, approve, &by.name).await?;
+    audit(
         &mut tx,
-        &guest,
-        approve,
-        "",
-        &by_name,
-        &by.client_ip,
+        &by,
+        app.now(),
+        if approve { "Approve" } else { "Deny" },
+        &format!("Guest {}", row.username),
+        "state",
     )
     .await?;
     tx.commit().await?;
