@@ -864,3 +864,22 @@ async fn a_read_only_repository_fails_validation_and_the_backup_names_it() {
         "{refused}"
     );
 }
+
+/// An upload without a file is refused by its field with a 400, as every
+/// refusal (the random-input test once met it as a 500).
+#[tokio::test]
+async fn an_upload_without_a_file_is_refused_by_its_field() {
+    let h = harness().await;
+    let root = sign_in(&h.app, "root").await;
+    let boundary = common::app::BOUNDARY;
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"encryption_key\"\r\n\r\n{KEY}\r\n--{boundary}--\r\n"
+    );
+    let reply = post(&h.app, "/api/upload_restore_backup", &body, Some(&root)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert!(
+        reply.body.contains("Choose the backup file"),
+        "{}",
+        reply.body
+    );
+}

@@ -117,9 +117,10 @@ pub async fn restore_uploaded_backup(data: MultipartData) -> Result<RestoreSumma
     let mut fields = super::read_multipart(data, limit).await?;
     let file = fields.remove("file").unwrap_or_default();
     if file.is_empty() {
-        return Err(
+        // Through `failed`, so the answer is a 400 like every refusal.
+        return Err(super::failed(
             crate::domain::FieldError::new("file", "Choose the backup file to restore.").into(),
-        );
+        ));
     }
     let file_name = fields
         .remove(&super::file_name_of("file"))
