@@ -160,6 +160,13 @@ async fn backup_now(h: &Harness, cookie: &str) -> mailroom::domain::backup::Back
     }
 }
 
+/// Backup Now ends failed, saying `why`.
+async fn backup_refused(h: &Harness, cookie: &str, why: &str) {
+    let run = backup_now(h, cookie).await;
+    assert_eq!(run.status, RunStatus::Failed, "{run:?}");
+    assert!(run.message.contains(why), "{}", run.message);
+}
+
 #[tokio::test]
 async fn an_sftp_repository_pins_the_host_key_takes_a_backup_restores_it_and_refuses_another_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -252,13 +259,7 @@ async fn an_sftp_repository_pins_the_host_key_takes_a_backup_restores_it_and_ref
     );
     assert_eq!(offer.pinned, None);
     assert!(!sshd.log().contains("Accepted publickey"), "{}", sshd.log());
-    let refused = backup_now(&h, &root).await;
-    assert_eq!(refused.status, RunStatus::Failed);
-    assert!(
-        refused.message.contains("not trusted yet"),
-        "{}",
-        refused.message
-    );
+    backup_refused(&h, &root, "not trusted yet").await;
     assert!(!folder.exists());
 
     // Accepting a fingerprint other than the server's pins nothing.
@@ -366,13 +367,7 @@ async fn an_sftp_repository_pins_the_host_key_takes_a_backup_restores_it_and_ref
         offer.pinned.unwrap().fingerprint,
         fingerprint(&host_a.with_extension("pub"))
     );
-    let refused = backup_now(&h, &root).await;
-    assert_eq!(refused.status, RunStatus::Failed);
-    assert!(
-        refused.message.contains("has changed"),
-        "{}",
-        refused.message
-    );
+    backup_refused(&h, &root, "has changed").await;
     let (status, body) = call(&h, &root, "list_backup_files", "repository=offsite").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("has changed"), "{body}");
