@@ -9,12 +9,14 @@
 mod common;
 
 use common::Peers;
-use common::app::{Harness, add_sponsor, all_accounts_group, post, send};
+use common::app::{Harness, add_sponsor, all_accounts_group, post, send, sponsor_sign_in};
 use common::forms::{encode, guest_mail_console, portal_body};
 use http::{Request, StatusCode};
-use mailroom::api::portals::{ApprovalDone, PortalPage, Registered};
+use mailroom::api::portals::{ApprovalDone, ApprovalLink, PortalPage, Registered};
 use mailroom::domain::guest::GuestState;
+use mailroom::domain::sponsor::{ActionReport, ApproveScope, PendingAccount};
 use mailroom::server::db;
+use mailroom::server::guests::run_expiry_job;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,7 @@ const SPONSOR: &str = "host@contoso.com";
 struct Rig {
     h: Harness,
     peers: Peers,
+    root: String,
 }
 
 async fn rig(changes: &[(&str, &str)]) -> Rig {
@@ -43,7 +46,7 @@ async fn rig(changes: &[(&str, &str)]) -> Rig {
     )
     .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
-    Rig { h, peers }
+    Rig { h, peers, root }
 }
 
 impl Rig {
@@ -337,6 +340,326 @@ async fn a_denied_guest_gets_the_notice_and_an_expired_link_does_nothing() {
         audit
             .iter()
             .any(|a| a.action == "Approve" && a.target == "Guest cy"),
+        "{audit:?}"
+    );
+}
+
+/// The id of the sponsor group named `name`.
+async fn group_id(rig: &Rig, root: &str, name: &str) -> i64 {
+    let reply = post(&rig.h.app, "/api/get_sponsor_groups", "", Some(root)).await;
+    let groups: mailroom::api::sponsor_groups::SponsorGroupsPage =
+        serde_json::from_str(&reply.body).unwrap();
+    groups.groups.iter().find(|g| g.name == name).unwrap().id
+}
+
+async fn pending_for(rig: &Rig, cookie: &str) -> Vec<String> {
+    let reply = post(
+        &rig.h.app,
+        "/api/sponsor_pending_accounts",
+        "",
+        Some(cookie),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let rows: Vec<PendingAccount> = serde_json::from_str(&reply.body).unwrap();
+    rows.into_iter().map(|r| r.username).collect()
+}
+
+async fn decide(
+    rig: &Rig,
+    cookie: &str,
+    username: &str,
+    approve: bool,
+    reason: &str,
+) -> ActionReport {
+    let id: i64 = sqlx::query_scalar("SELECT id FROM guest_accounts WHERE username = $1")
+        .bind(username)
+        .fetch_one(&rig.h.state.db)
+        .await
+        .unwrap();
+    let reply = post(
+        &rig.h.app,
+        "/api/sponsor_decide_pending",
+        &format!(
+            "ids%5B0%5D={id}&approve={approve}&reason={}",
+            encode(reason)
+        ),
+        Some(cookie),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+/// Sponsor portal > Pending Accounts, under the group permission's two
+/// options: "any pending accounts" sees and decides every request, "only
+/// those assigned to this sponsor" only the ones naming it; a group
+/// without the permission sees none.
+#[tokio::test]
+async fn pending_accounts_are_decided_on_the_sponsor_portal_under_both_permission_options() {
+    let rig = rig(&[]).await;
+    let root = rig.root.clone();
+    let own_group = group_id(&rig, &root, "OWN_ACCOUNTS (default)").await;
+    add_sponsor(&rig.h.app, &root, "desk", own_group).await;
+    add_sponsor(&rig.h.app, &root, "lab", own_group).await;
+    for (name, visiting) in [("Dee", "desk@contoso.com"), ("Eve", SPONSOR)] {
+        let reply = rig
+            .register(
+                name,
+                &format!("{}@example.com", name.to_lowercase()),
+                visiting,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let host = sponsor_sign_in(&rig.h.app, "host").await;
+    let desk = sponsor_sign_in(&rig.h.app, "desk").await;
+    let lab = sponsor_sign_in(&rig.h.app, "lab").await;
+    assert_eq!(
+        pending_for(&rig, &host).await,
+        ["dee", "eve"],
+        "any pending account"
+    );
+    assert_eq!(
+        pending_for(&rig, &desk).await,
+        ["dee"],
+        "only the one visiting desk"
+    );
+    assert!(pending_for(&rig, &lab).await.is_empty());
+
+    // Lab may not decide Dee: refused, and nothing changes.
+    let refused = decide(&rig, &lab, "dee", true, "").await;
+    assert!(refused.done.is_empty());
+    assert!(refused.refused[0].1.contains("Not found"), "{refused:?}");
+    assert_eq!(rig.state_of("dee").await, GuestState::PendingApproval);
+    // A reason with a line break is refused by its field.
+    let id: i64 = sqlx::query_scalar("SELECT id FROM guest_accounts WHERE username = 'dee'")
+        .fetch_one(&rig.h.state.db)
+        .await
+        .unwrap();
+    let bad = post(
+        &rig.h.app,
+        "/api/sponsor_decide_pending",
+        &format!("ids%5B0%5D={id}&approve=false&reason=a%0Ab"),
+        Some(&desk),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert_eq!(rig.state_of("dee").await, GuestState::PendingApproval);
+
+    // Desk denies Dee with a reason: the notice goes, the audit says who,
+    // how and why, and Dee's links are spent.
+    let denied = decide(&rig, &desk, "dee", false, "Visit cancelled").await;
+    assert_eq!(denied.done, ["dee"], "{denied:?}");
+    assert_eq!(rig.state_of("dee").await, GuestState::Denied);
+    let notice = rig.received_by("dee@example.com", 1).await;
+    assert_eq!(
+        notice[0]["subject"],
+        "Your guest access request was not approved"
+    );
+    let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
+    assert!(
+        audit.iter().any(|a| a.action == "Deny"
+            && a.admin == "desk (sponsor portal)"
+            && a.target == "Guest dee"
+            && a.changed_fields.contains("Visit cancelled")),
+        "{audit:?}"
+    );
+    let desk_mail = rig.received_by("desk@contoso.com", 1).await;
+    let (approve_dee, _) = tokens(&text_of(&desk_mail[0]));
+    let late = rig.settle(&approve_dee, "").await;
+    assert_eq!(late.status, StatusCode::BAD_REQUEST);
+    assert!(late.body.contains("already handled"), "{}", late.body);
+    assert_eq!(rig.state_of("dee").await, GuestState::Denied);
+
+    // Host approves Eve: the credentials arrive; deciding again is refused.
+    let approved = decide(&rig, &host, "eve", true, "").await;
+    assert_eq!(approved.done, ["eve"], "{approved:?}");
+    assert_eq!(approved.mail_ids.len(), 1);
+    assert_eq!(rig.state_of("eve").await, GuestState::Created);
+    let credentials = rig.received_by("eve@example.com", 1).await;
+    assert!(text_of(&credentials[0]).contains("Username: eve"));
+    let again = decide(&rig, &host, "eve", false, "").await;
+    assert!(again.refused[0].1.contains("Already handled"), "{again:?}");
+    assert_eq!(rig.state_of("eve").await, GuestState::Created);
+    assert!(pending_for(&rig, &host).await.is_empty());
+
+    // Without the permission the tab's data is refused.
+    let reply = post(&rig.h.app, "/api/get_sponsor_groups", "", Some(&root)).await;
+    let groups: mailroom::api::sponsor_groups::SponsorGroupsPage =
+        serde_json::from_str(&reply.body).unwrap();
+    let own = groups.groups.iter().find(|g| g.id == own_group).unwrap();
+    assert!(own.permissions.can_approve, "ISE's default groups approve");
+    assert_eq!(own.permissions.approve_scope, ApproveScope::Assigned);
+    let body = format!(
+        "id={own_group}&permissions%5Bcan_create%5D=true&permissions%5Bscope%5D=Own&permissions%5Bcan_approve%5D=false"
+    );
+    let saved = post(&rig.h.app, "/api/save_sponsor_group", &body, Some(&root)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let forbidden = post(&rig.h.app, "/api/sponsor_pending_accounts", "", Some(&desk)).await;
+    assert_eq!(
+        forbidden.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        forbidden.body
+    );
+}
+
+/// "Require sponsor to provide credentials for authentication": the link
+/// shows nothing and does nothing until a sponsor allowed to decide signs
+/// in, and the decision is that sponsor's.
+#[tokio::test]
+async fn a_link_that_requires_credentials_waits_for_a_permitted_sponsor() {
+    let rig = rig(&[("approval_sign_in", "true")]).await;
+    let root = rig.root.clone();
+    let own_group = group_id(&rig, &root, "OWN_ACCOUNTS (default)").await;
+    add_sponsor(&rig.h.app, &root, "lab", own_group).await;
+    let reply = rig.register("Fay", "fay@example.com", SPONSOR).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let (approve, _) = tokens(&text_of(&rig.received_by(SPONSOR, 1).await[0]));
+
+    let open = |cookie: Option<String>| {
+        let app = rig.h.app.clone();
+        let approve = approve.clone();
+        async move {
+            let reply = post(
+                &app,
+                "/api/get_guest_approval",
+                &format!("token={}", encode(&approve)),
+                cookie.as_deref(),
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            serde_json::from_str::<ApprovalLink>(&reply.body).unwrap()
+        }
+    };
+    let anonymous = open(None).await;
+    assert!(
+        anonymous.sign_in && anonymous.guest.is_none(),
+        "{anonymous:?}"
+    );
+    let refused = rig.settle(&approve, "").await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("Sign in"), "{}", refused.body);
+    assert_eq!(rig.state_of("fay").await, GuestState::PendingApproval);
+
+    // Signing in from the link returns to it, and only to a portal page.
+    let path = format!("/sponsor/approval/{approve}");
+    let login = post(
+        &rig.h.app,
+        "/api/sponsor_login",
+        &format!(
+            "username=host&password={}&next={}",
+            common::app::PASSWORD,
+            encode(&path)
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(login.headers.get("location").unwrap(), path.as_str());
+    let elsewhere = post(
+        &rig.h.app,
+        "/api/sponsor_login",
+        &format!(
+            "username=host&password={}&next=https%3A%2F%2Fevil.example%2F",
+            common::app::PASSWORD
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(elsewhere.headers.get("location").unwrap(), "/sponsor");
+
+    // Lab (only requests assigned to it) may not use the link.
+    let lab = sponsor_sign_in(&rig.h.app, "lab").await;
+    let shown = open(Some(lab.clone())).await;
+    assert!(shown.closed.unwrap().contains("does not allow"));
+    assert!(shown.guest.is_none());
+    let refused = post(
+        &rig.h.app,
+        "/api/settle_guest_approval",
+        &format!("token={}&reason=", encode(&approve)),
+        Some(&lab),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(rig.state_of("fay").await, GuestState::PendingApproval);
+
+    // The person visited, signed in, approves under its own name.
+    let host = sponsor_sign_in(&rig.h.app, "host").await;
+    let shown = open(Some(host.clone())).await;
+    assert!(shown.closed.is_none() && shown.guest.is_some(), "{shown:?}");
+    let done = post(
+        &rig.h.app,
+        "/api/settle_guest_approval",
+        &format!("token={}&reason=", encode(&approve)),
+        Some(&host),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(rig.state_of("fay").await, GuestState::Created);
+    assert_eq!(rig.received_by("fay@example.com", 1).await.len(), 1);
+    let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "Approve" && a.admin == "host (approval link)"),
+        "{audit:?}"
+    );
+}
+
+/// A request nobody handles within the portal's limit ends Denied, with
+/// the denial notice; one decided in time is untouched.
+#[tokio::test]
+async fn a_request_nobody_handles_in_time_ends_denied() {
+    let rig = rig(&[("approval_deny_after_hours", "2")]).await;
+    for name in ["Gus", "Hal"] {
+        let reply = rig
+            .register(
+                name,
+                &format!("{}@example.com", name.to_lowercase()),
+                SPONSOR,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let host = sponsor_sign_in(&rig.h.app, "host").await;
+    decide(&rig, &host, "hal", true, "").await;
+
+    // Before the limit, the job leaves Gus waiting.
+    let run = run_expiry_job(&rig.h.state).await.unwrap();
+    assert_eq!(run.denied, 0);
+    assert_eq!(rig.state_of("gus").await, GuestState::PendingApproval);
+
+    // The deadline is two hours after the registration; time passing is
+    // played by moving it back.
+    let (created, deadline): (i64, i64) = sqlx::query_as(
+        "SELECT created_at, approval_deadline FROM guest_accounts WHERE username = 'gus'",
+    )
+    .fetch_one(&rig.h.state.db)
+    .await
+    .unwrap();
+    assert_eq!(deadline - created, 2 * 3600);
+    sqlx::query("UPDATE guest_accounts SET approval_deadline = $1 WHERE username = 'gus'")
+        .bind(rig.h.state.now())
+        .execute(&rig.h.state.db)
+        .await
+        .unwrap();
+    let run = run_expiry_job(&rig.h.state).await.unwrap();
+    assert_eq!(run.denied, 1);
+    assert_eq!(rig.state_of("gus").await, GuestState::Denied);
+    assert_eq!(rig.state_of("hal").await, GuestState::Created);
+    let notice = rig.received_by("gus@example.com", 1).await;
+    assert_eq!(
+        notice[0]["subject"],
+        "Your guest access request was not approved"
+    );
+    let again = run_expiry_job(&rig.h.state).await.unwrap();
+    assert_eq!(again.denied, 0, "denied once");
+    let audit = db::audit::recent(&rig.h.state.db, 20).await.unwrap();
+    assert!(
+        audit.iter().any(|a| a.action == "Deny"
+            && a.target == "Guest gus"
+            && a.admin.starts_with("system")),
         "{audit:?}"
     );
 }

@@ -131,6 +131,7 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
                     sponsor_id: None,
                     sponsor_group_id: None,
                     extras: &Default::default(),
+                    approval_deadline: None,
                 },
                 start,
             )
@@ -216,7 +217,8 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
         run().await.unwrap(),
         ExpiryRun {
             notices: 0,
-            expired: 2
+            expired: 2,
+            denied: 0
         }
     );
     for id in [v1, v2] {
@@ -237,7 +239,8 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
         run().await.unwrap(),
         ExpiryRun {
             notices: 2,
-            expired: 0
+            expired: 0,
+            denied: 0
         }
     );
     for id in [c3, c4] {
@@ -301,7 +304,8 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
         run().await.unwrap(),
         ExpiryRun {
             notices: 0,
-            expired: 4
+            expired: 4,
+            denied: 0
         }
     );
 }

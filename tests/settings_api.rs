@@ -593,6 +593,7 @@ async fn guest_types_refuse_duplicate_names_and_deleting_a_type_in_use() {
             sponsor_id: None,
             sponsor_group_id: None,
             extras: &Default::default(),
+            approval_deadline: None,
         },
         0,
     )

@@ -71,8 +71,9 @@ pub async fn register_guest(portal: i64, form: RegistrationForm) -> Result<Regis
 /// Opening it changes nothing.
 #[server(endpoint = "get_guest_approval")]
 pub async fn get_guest_approval(token: String) -> Result<ApprovalLink, ApiError> {
-    let state = super::app()?;
-    crate::server::guest_approval::open_link(&state, &token)
+    use crate::server::service::sponsors::SponsorCaller;
+    let (state, sponsor) = super::caller::<Option<SponsorCaller>>().await?;
+    crate::server::guest_approval::open_link(&state, &token, sponsor.as_ref())
         .await
         .map_err(|e| super::failed(crate::server::service::ServiceError::internal(e)))
 }
@@ -85,8 +86,18 @@ pub async fn settle_guest_approval(
     reason: String,
 ) -> Result<ApprovalDone, ApiError> {
     use crate::server::guest_approval::{LinkRefused, settle_link};
+    use crate::server::service::sponsors::SponsorCaller;
     let (state, visitor) = super::caller::<Visitor>().await?;
-    match settle_link(&state, &token, &reason, &visitor.client_ip).await {
+    let (_, sponsor) = super::caller::<Option<SponsorCaller>>().await?;
+    match settle_link(
+        &state,
+        &token,
+        &reason,
+        &visitor.client_ip,
+        sponsor.as_ref(),
+    )
+    .await
+    {
         Ok(done) => Ok(done),
         Err(LinkRefused::Closed(why)) => Err(super::failed(
             crate::server::service::ServiceError::Conflict(why),

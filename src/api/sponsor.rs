@@ -7,8 +7,8 @@ use crate::domain::sponsor::{
     ActionReport, GuestAction, ImportGuestsForm, KnownGuestForm, RandomGuestsForm,
 };
 pub use crate::domain::sponsor::{
-    CreatedBatch, CreatedGuest, DeliveryProgress, GuestTypeChoice, SPONSOR_HOME, SPONSOR_LOGIN,
-    SendBudget, SponsorInfo, SponsoredGuest, SponsoredPage,
+    CreatedBatch, CreatedGuest, DeliveryProgress, GuestTypeChoice, PendingAccount, SPONSOR_HOME,
+    SPONSOR_LOGIN, SendBudget, SponsorInfo, SponsoredGuest, SponsoredPage,
 };
 use leptos::prelude::*;
 
@@ -16,7 +16,11 @@ use leptos::prelude::*;
 use crate::server::service::sponsors::{self, SponsorCaller};
 
 #[server(endpoint = "sponsor_login")]
-pub async fn sponsor_login(username: String, password: String) -> Result<(), ApiError> {
+pub async fn sponsor_login(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ApiError> {
     use crate::domain::Secret;
     use crate::server::auth::{SPONSOR_COOKIE, Visitor, session_cookie};
     use crate::server::service::sessions::{self, SignInRefusal};
@@ -30,7 +34,7 @@ pub async fn sponsor_login(username: String, password: String) -> Result<(), Api
                 &session.token,
                 visitor.over_tls,
             ));
-            leptos_axum::redirect(SPONSOR_HOME);
+            leptos_axum::redirect(sponsor_landing(next.as_deref()));
             Ok(())
         }
         Err(SignInRefusal::Other(error)) => Err(super::failed(error)),
@@ -38,6 +42,21 @@ pub async fn sponsor_login(username: String, password: String) -> Result<(), Api
             super::set_status(http::StatusCode::UNAUTHORIZED);
             Err(ApiError::Rejected(refusal.message()))
         }
+    }
+}
+
+/// Where a signed-in sponsor goes: back to the sponsor portal page it
+/// came from (an approval link), never to another site.
+pub fn sponsor_landing(next: Option<&str>) -> &str {
+    match next {
+        Some(path)
+            if path.starts_with("/sponsor/")
+                && !path.contains(['\\', '\r', '\n'])
+                && !path.starts_with("/sponsor/login") =>
+        {
+            path
+        }
+        _ => SPONSOR_HOME,
     }
 }
 
@@ -129,6 +148,28 @@ pub async fn sponsor_guest_action(
 ) -> Result<ActionReport, ApiError> {
     let (state, sponsor) = super::caller::<SponsorCaller>().await?;
     sponsors::act(&state, &sponsor, &ids, action, extend_days)
+        .await
+        .map_err(super::failed)
+}
+
+/// Pending Accounts: the self-registrations this sponsor may decide.
+#[server(endpoint = "sponsor_pending_accounts")]
+pub async fn sponsor_pending_accounts() -> Result<Vec<PendingAccount>, ApiError> {
+    let (state, sponsor) = super::caller::<SponsorCaller>().await?;
+    sponsors::pending(&state, &sponsor)
+        .await
+        .map_err(super::failed)
+}
+
+/// Pending Accounts' Approve and Deny (`reason` is kept in the audit).
+#[server(endpoint = "sponsor_decide_pending")]
+pub async fn sponsor_decide_pending(
+    ids: Vec<i64>,
+    approve: bool,
+    reason: String,
+) -> Result<ActionReport, ApiError> {
+    let (state, sponsor) = super::caller::<SponsorCaller>().await?;
+    sponsors::decide_pending(&state, &sponsor, &ids, approve, &reason)
         .await
         .map_err(super::failed)
 }

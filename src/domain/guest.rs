@@ -209,6 +209,9 @@ pub struct PendingGuest {
     pub portal: String,
 }
 
+/// Where the Approve and Deny links point, under the console's address.
+pub const APPROVAL_LINK_PATH: &str = "/sponsor/approval";
+
 /// What an Approve or Deny link opens: the guest and one button, or why
 /// the link can no longer act.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +222,9 @@ pub struct ApprovalLink {
     /// Shown while the link still works, or once it has (not for an
     /// unknown link).
     pub guest: Option<PendingGuest>,
+    /// The link requires a sponsor's credentials and none is signed in:
+    /// the page sends the approver to the sponsor portal's sign-in.
+    pub sign_in: bool,
 }
 
 /// What approving or denying did.

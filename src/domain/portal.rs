@@ -57,6 +57,10 @@ pub const DEFAULT_DENIAL_HTML: &str = "<p>Hello $ui_first_name$,</p>
 pub const DEFAULT_APPROVAL_LINK_MINUTES: u32 = 30;
 /// The longest a link may be made to work: a week.
 pub const MAX_APPROVAL_LINK_MINUTES: u32 = 7 * 24 * 60;
+/// A request nobody approves or denies within this many hours ends Denied.
+pub const DEFAULT_DENY_AFTER_HOURS: u32 = 72;
+/// The longest a request may wait: 30 days.
+pub const MAX_DENY_AFTER_HOURS: u32 = 30 * 24;
 
 pub const DEFAULT_AUP: &str = "You are responsible for maintaining the confidentiality of the password and all activities that occur under your username and password. This service is provided for lawful purposes only.";
 
@@ -213,6 +217,11 @@ pub struct PortalForm {
     pub approver_emails: String,
     /// Approve/Deny links are valid for this many minutes.
     pub approval_link_minutes: String,
+    /// "Require sponsor to provide credentials for authentication": a link
+    /// opens the sponsor portal's sign-in first.
+    pub approval_sign_in: bool,
+    /// Requests not decided within this many hours end Denied.
+    pub approval_deny_after_hours: String,
     pub approval_email: EmailTemplate,
     pub denial_email: EmailTemplate,
 }
@@ -252,6 +261,9 @@ pub struct ApprovalSettings {
     pub approver: Approver,
     pub approver_emails: Vec<String>,
     pub link_minutes: u32,
+    /// The links ask the sponsor to sign in, and decide as that sponsor.
+    pub sign_in: bool,
+    pub deny_after_hours: u32,
     pub request_email: EmailTemplate,
     pub denial_email: EmailTemplate,
 }
@@ -263,6 +275,8 @@ impl Default for ApprovalSettings {
             approver: Approver::PersonVisited,
             approver_emails: Vec::new(),
             link_minutes: DEFAULT_APPROVAL_LINK_MINUTES,
+            sign_in: false,
+            deny_after_hours: DEFAULT_DENY_AFTER_HOURS,
             request_email: EmailTemplate::approval_default(),
             denial_email: EmailTemplate::denial_default(),
         }
@@ -316,11 +330,28 @@ impl PortalForm {
                     )
                 })?,
         };
+        let deny_after_hours = match self.approval_deny_after_hours.trim() {
+            "" => DEFAULT_DENY_AFTER_HOURS,
+            text => text
+                .parse::<u32>()
+                .ok()
+                .filter(|h| (1..=MAX_DENY_AFTER_HOURS).contains(h))
+                .ok_or_else(|| {
+                    FieldError::new(
+                        "approval_deny_after_hours",
+                        format!(
+                            "Enter a whole number of hours from 1 to {MAX_DENY_AFTER_HOURS} (30 days)."
+                        ),
+                    )
+                })?,
+        };
         Ok(ApprovalSettings {
             required: self.require_approval,
             approver,
             approver_emails,
             link_minutes,
+            sign_in: self.approval_sign_in,
+            deny_after_hours,
             request_email: or_default(&self.approval_email, EmailTemplate::approval_default)
                 .validate_as(APPROVAL_EMAIL_FIELDS)?,
             denial_email: or_default(&self.denial_email, EmailTemplate::denial_default)
@@ -469,6 +500,8 @@ impl PortalSettings {
             approver: self.approval.approver.as_str().to_string(),
             approver_emails: self.approval.approver_emails.join("\n"),
             approval_link_minutes: self.approval.link_minutes.to_string(),
+            approval_sign_in: self.approval.sign_in,
+            approval_deny_after_hours: self.approval.deny_after_hours.to_string(),
             approval_email: self.approval.request_email.clone(),
             denial_email: self.approval.denial_email.clone(),
         }
@@ -703,6 +736,20 @@ mod tests {
                 "approval_link_minutes",
                 PortalForm {
                     approval_link_minutes: "20000".into(),
+                    ..listed.clone()
+                },
+            ),
+            (
+                "approval_deny_after_hours",
+                PortalForm {
+                    approval_deny_after_hours: "0".into(),
+                    ..listed.clone()
+                },
+            ),
+            (
+                "approval_deny_after_hours",
+                PortalForm {
+                    approval_deny_after_hours: "721".into(),
                     ..listed.clone()
                 },
             ),

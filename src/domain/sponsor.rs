@@ -42,6 +42,41 @@ impl ManageScope {
     }
 }
 
+/// Which pending self-registrations a sponsor group's members may see and
+/// decide (ISE's two options under "Approve and view requests from
+/// self-registering guests").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ApproveScope {
+    /// Any pending accounts.
+    Any,
+    /// Only pending accounts assigned to this sponsor: it is the person
+    /// being visited, or one of the addresses the request went to.
+    #[default]
+    Assigned,
+}
+
+impl ApproveScope {
+    pub const ALL: [ApproveScope; 2] = [ApproveScope::Any, ApproveScope::Assigned];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApproveScope::Any => "any",
+            ApproveScope::Assigned => "assigned",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ApproveScope::Any => "Any pending accounts",
+            ApproveScope::Assigned => "Only pending accounts assigned to this sponsor",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<ApproveScope> {
+        ApproveScope::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
 /// What a sponsor group's members may do.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -57,6 +92,9 @@ pub struct SponsorPermissions {
     /// "Access Cisco ISE guest accounts using the programmatic interface
     /// (Guest REST API)": the ERS `guestuser` endpoints, within the scope.
     pub can_use_api: bool,
+    /// "Approve and view requests from self-registering guests".
+    pub can_approve: bool,
+    pub approve_scope: ApproveScope,
 }
 
 /// The Manage Accounts actions.
@@ -453,6 +491,24 @@ pub struct SponsoredPage {
     pub total: i64,
     pub page: i64,
     pub page_size: i64,
+}
+
+/// A self-registration waiting for a sponsor (Pending Accounts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAccount {
+    pub id: i64,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub company: String,
+    pub person_visited: String,
+    pub guest_type: String,
+    pub portal: String,
+    /// When the guest registered, unix seconds.
+    pub requested_at: i64,
+    /// When the request ends Denied if nobody decides it.
+    pub deny_at: Option<i64>,
 }
 
 pub const SPONSOR_HOME: &str = "/sponsor";

@@ -3,9 +3,12 @@
 //! clicks it, so a mail scanner that fetches the link approves no one.
 
 use crate::api::portals::{ApprovalDone, ApprovalLink, SettleGuestApproval, get_guest_approval};
+use crate::api::sponsor::SPONSOR_LOGIN;
 use crate::components::{Banner, BannerKind};
+use crate::domain::guest::APPROVAL_LINK_PATH as LINK_PATH;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 
 #[component]
@@ -20,6 +23,10 @@ pub fn GuestApprovalPage() -> impl IntoView {
                 <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match link.await {
+                            Ok(link) if link.sign_in => {
+                                let next = crate::domain::percent_encode(&format!("{LINK_PATH}/{}", token()));
+                                view! { <Redirect path=format!("{SPONSOR_LOGIN}?next={next}") /> }.into_any()
+                            }
                             Ok(link) => view! { <LinkRequest link token=token() /> }.into_any(),
                             Err(error) => view! { <Banner kind=BannerKind::Error>{error.to_string()}</Banner> }.into_any(),
                         }

@@ -119,6 +119,7 @@ fn PortalEditor(page: PortalPage) -> impl IntoView {
     let text = RwSignal::new(form.email.text.clone());
     let html = RwSignal::new(form.email.html.clone());
     let require_approval = RwSignal::new(form.require_approval);
+    let approval_sign_in = RwSignal::new(form.approval_sign_in);
     let approver = RwSignal::new(form.approver.clone());
     let approval_subject = RwSignal::new(form.approval_email.subject.clone());
     let approval_text = RwSignal::new(form.approval_email.text.clone());
@@ -217,6 +218,12 @@ fn PortalEditor(page: PortalPage) -> impl IntoView {
                     </Field>
                     <Field label="Approve/Deny links are valid for (minutes)" for_id="portal-approval-minutes" error=error_for("approval_link_minutes")>
                         <input id="portal-approval-minutes" name="form[approval_link_minutes]" type="text" inputmode="numeric" class="short" value=form.approval_link_minutes.clone() />
+                    </Field>
+                    <Switch id="portal-approval-sign-in" name="form[approval_sign_in]" label="Require sponsor to provide credentials for authentication" checked=approval_sign_in />
+                    <p class="hint">"The Approve and Deny links then open the sponsor portal's sign-in, and the sponsor decides under its own name and group permission."</p>
+                    <Field label="Deny requests not handled within (hours)" for_id="portal-deny-after" error=error_for("approval_deny_after_hours")
+                        hint="A request that nobody approves or denies in this time ends Denied, and the guest is told.">
+                        <input id="portal-deny-after" name="form[approval_deny_after_hours]" type="text" inputmode="numeric" class="short" value=form.approval_deny_after_hours.clone() />
                     </Field>
                 </fieldset>
             </div>

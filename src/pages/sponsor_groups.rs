@@ -8,7 +8,7 @@ use crate::api::sponsor_groups::{
 use crate::components::{
     Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, use_can,
 };
-use crate::domain::sponsor::{ManageScope, SponsorPermissions};
+use crate::domain::sponsor::{ApproveScope, ManageScope, SponsorPermissions};
 use crate::domain::{Access, AdminPassword, FieldError};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -96,6 +96,7 @@ fn GroupCard(group: SponsorGroupSummary, can_change: Signal<bool>) -> impl IntoV
         }
     };
     let scope = group.permissions.scope;
+    let approve_scope = group.permissions.approve_scope;
     view! {
         <section class="panel group-card" aria-label=group.name.clone()>
             <div class="panel-header">
@@ -122,6 +123,18 @@ fn GroupCard(group: SponsorGroupSummary, can_change: Signal<bool>) -> impl IntoV
                 {flag("Suspend and reinstate", |p| p.can_suspend, |p, v| p.can_suspend = v)}
                 {flag("Delete accounts", |p| p.can_delete, |p, v| p.can_delete = v)}
                 {flag("Access guest accounts using the programmatic interface (Guest REST API)", |p| p.can_use_api, |p, v| p.can_use_api = v)}
+                {flag("Approve and view requests from self-registering guests", |p| p.can_approve, |p, v| p.can_approve = v)}
+                <label class="scope">
+                    "Requests:"
+                    <select aria-label=format!("{} approves", group.name) disabled=move || !permissions.get().can_approve on:change=move |ev| {
+                        let value = event_target_value(&ev);
+                        permissions.update(|p| p.approve_scope = ApproveScope::parse(&value).unwrap_or_default());
+                    }>
+                        {ApproveScope::ALL.into_iter().map(|s| view! {
+                            <option value=s.as_str() selected=s == approve_scope>{s.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
             </fieldset>
             <div class="form-actions compact">
                 <button type="button" class="btn primary" disabled=move || !can_change.get() || save.pending().get()

@@ -4,9 +4,10 @@
 
 use crate::api::ApiError;
 use crate::api::sponsor::{
-    CreatedBatch, GuestTypeChoice, SPONSOR_HOME, SPONSOR_LOGIN, SponsorInfo, SponsorLogin,
-    SponsorLogout, SponsoredPage, current_sponsor, sponsor_create_known, sponsor_create_random,
-    sponsor_delivery, sponsor_guest_action, sponsor_guests,
+    CreatedBatch, GuestTypeChoice, PendingAccount, SPONSOR_HOME, SPONSOR_LOGIN, SponsorInfo,
+    SponsorLogin, SponsorLogout, SponsoredPage, current_sponsor, sponsor_create_known,
+    sponsor_create_random, sponsor_decide_pending, sponsor_delivery, sponsor_guest_action,
+    sponsor_guests, sponsor_pending_accounts,
 };
 use crate::components::{Banner, BannerKind, ConfirmBar};
 use crate::domain::FieldError;
@@ -24,6 +25,9 @@ use std::collections::BTreeSet;
 #[component]
 pub fn SponsorLoginPage() -> impl IntoView {
     let login = ServerAction::<SponsorLogin>::new();
+    // An approval link that needs a sponsor's credentials comes back here.
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
     let error = move || {
         login
             .value()
@@ -38,6 +42,10 @@ pub fn SponsorLoginPage() -> impl IntoView {
             foot="Sponsor accounts are created by your administrator.">
                 <ActionForm action=login attr:class="login-form">
                     {move || error().map(|e| view! { <Banner kind=BannerKind::Error>{e}</Banner> })}
+                    {move || (!next().is_empty()).then(|| view! {
+                        <p class="hint">"Sign in to approve or deny the guest's request."</p>
+                        <input type="hidden" name="next" value=next() />
+                    })}
                     <label for="sponsor-username">"Username"</label>
                     <input id="sponsor-username" name="username" type="text" autocomplete="username" required autofocus />
                     <label for="sponsor-password">"Password"</label>
@@ -70,7 +78,11 @@ pub fn SponsorPortalPage() -> impl IntoView {
 #[component]
 fn SponsorShell(info: SponsorInfo) -> impl IntoView {
     let query = use_query_map();
-    let managing = move || query.read().get("tab").as_deref() == Some("manage");
+    let tab = move || query.read().get("tab").unwrap_or_default();
+    let managing = move || tab() == "manage";
+    let reviewing = move || tab() == "pending";
+    let creating = move || !managing() && !reviewing();
+    let can_approve = info.permissions.can_approve;
     let logout = ServerAction::<SponsorLogout>::new();
     let info = StoredValue::new(info);
     view! {
@@ -84,11 +96,16 @@ fn SponsorShell(info: SponsorInfo) -> impl IntoView {
         </header>
         <main class="sponsor-page">
             <nav class="sub-tabs" aria-label="Sponsor portal">
-                <a href=SPONSOR_HOME class:active=move || !managing() aria-current=move || (!managing()).then_some("page")>"Create Accounts"</a>
+                <a href=SPONSOR_HOME class:active=creating aria-current=move || creating().then_some("page")>"Create Accounts"</a>
                 <a href=format!("{SPONSOR_HOME}?tab=manage") class:active=managing aria-current=move || managing().then_some("page")>"Manage Accounts"</a>
+                {can_approve.then(|| view! {
+                    <a href=format!("{SPONSOR_HOME}?tab=pending") class:active=reviewing aria-current=move || reviewing().then_some("page")>"Pending Accounts"</a>
+                })}
             </nav>
             {move || if managing() {
                 view! { <ManageAccounts info=info.get_value() /> }.into_any()
+            } else if reviewing() {
+                view! { <PendingAccounts /> }.into_any()
             } else {
                 view! { <CreateAccounts info=info.get_value() /> }.into_any()
             }}
@@ -699,6 +716,125 @@ fn GuestTable(
                     </span>
                 })}
             </td></tr></tfoot>
+        </table>
+    }
+}
+
+/// Pending Accounts: the self-registrations waiting for this sponsor's
+/// decision, with Approve and Deny (a reason kept in the audit).
+#[component]
+fn PendingAccounts() -> impl IntoView {
+    let selected = RwSignal::new(BTreeSet::<i64>::new());
+    let denying = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let last_approve = RwSignal::new(true);
+    let decide = Action::new(|(ids, approve, reason): &(Vec<i64>, bool, String)| {
+        sponsor_decide_pending(ids.clone(), *approve, reason.clone())
+    });
+    let rows = Resource::new(
+        move || decide.version().get(),
+        |_| sponsor_pending_accounts(),
+    );
+    Effect::new(move |_| {
+        if matches!(decide.value().get(), Some(Ok(_))) {
+            selected.set(BTreeSet::new());
+            reason.set(String::new());
+        }
+    });
+    let run = move |approve: bool| {
+        last_approve.set(approve);
+        denying.set(false);
+        decide.dispatch((
+            selected.get_untracked().into_iter().collect(),
+            approve,
+            reason.get_untracked(),
+        ));
+    };
+    let idle = move || selected.get().is_empty() || decide.pending().get();
+    view! {
+        <p class="lead">"Self-registered guests waiting for approval. Approving sends the guest its credentials, its access starting then; denying sends a short notice."</p>
+        <div class="toolbar" role="toolbar" aria-label="Pending account actions">
+            <button type="button" class="btn primary" disabled=idle on:click=move |_| run(true)>"Approve"</button>
+            <button type="button" class="btn" disabled=idle on:click=move |_| denying.set(true)>"Deny"</button>
+            <span class="toolbar-count">{move || format!("Selected {}", selected.get().len())}</span>
+        </div>
+        <div class="confirm deny-reason" role="group" aria-label="Confirm deny" class:hidden=move || !denying.get()>
+            <label for="deny-reason">"Reason for denying (optional, kept in the audit log)"</label>
+            <input id="deny-reason" type="text" maxlength="200" prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev)) />
+            <button type="button" class="btn deny" disabled=idle on:click=move |_| run(false)>"Deny Selected"</button>
+            <button type="button" class="btn" on:click=move |_| denying.set(false)>"Cancel"</button>
+        </div>
+        {move || decide.value().get().map(|result: ActionResult| match result {
+            Ok(report) => view! {
+                {(!report.done.is_empty()).then(|| view! {
+                    <Banner kind=BannerKind::Success>{format!("{} {} account(s): {}", if last_approve.get_untracked() { "Approved" } else { "Denied" }, report.done.len(), report.done.join(", "))}</Banner>
+                })}
+                {(!report.refused.is_empty()).then(|| view! {
+                    <div class="banner error" role="alert">
+                        <ul class="refusals">
+                            {report.refused.into_iter().map(|(who, why)| view! { <li><strong>{who}</strong>": "{why}</li> }).collect_view()}
+                        </ul>
+                    </div>
+                })}
+                <EmailProgress mail_ids=report.mail_ids />
+            }.into_any(),
+            Err(e) => view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any(),
+        })}
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Ok(rows) => view! { <PendingTable rows selected /> }.into_any(),
+                    Err(e) => view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PendingTable(rows: Vec<PendingAccount>, selected: RwSignal<BTreeSet<i64>>) -> impl IntoView {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let ids_for_toggle = ids.clone();
+    let all_checked = move || !ids.is_empty() && ids.iter().all(|id| selected.get().contains(id));
+    let count = rows.len();
+    view! {
+        <table class="data-table" aria-label="Pending accounts">
+            <thead>
+                <tr>
+                    <th class="check"><input type="checkbox" aria-label="Select all pending accounts" prop:checked=all_checked
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            selected.set(if on { ids_for_toggle.iter().copied().collect() } else { BTreeSet::new() });
+                        } /></th>
+                    <th>"Name"</th><th>"Email"</th><th>"Company"</th><th>"Person Being Visited"</th>
+                    <th>"Guest Type"</th><th>"Portal"</th><th>"Requested"</th><th>"Denied If Not Handled By"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {rows.is_empty().then(|| view! { <tr><td colspan="9" class="empty">"No guests are waiting for approval."</td></tr> })}
+                {rows.into_iter().map(|row| {
+                    let id = row.id;
+                    let name = format!("{} {}", row.first_name, row.last_name);
+                    view! {
+                        <tr class:selected=move || selected.get().contains(&id)>
+                            <td class="check"><input type="checkbox" aria-label=format!("Select {}", row.email) prop:checked=move || selected.get().contains(&id)
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                                } /></td>
+                            <td>{name}</td>
+                            <td>{row.email}</td>
+                            <td>{row.company}</td>
+                            <td>{row.person_visited}</td>
+                            <td>{row.guest_type}</td>
+                            <td>{row.portal}</td>
+                            <td>{format_utc(row.requested_at)}</td>
+                            <td>{row.deny_at.map(format_utc).unwrap_or_default()}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+            <tfoot><tr><td colspan="9">{format!("{count} pending account(s)")}</td></tr></tfoot>
         </table>
     }
 }

@@ -19,9 +19,9 @@ use crate::server::db;
 use crate::server::db::guests::GuestRow;
 use crate::server::guests::{PASSWORD_PURPOSE, email_settings, queue_credentials};
 use crate::server::mail::{Outgoing, Queued};
+use crate::server::service::sponsors::SponsorCaller;
 
-/// Where the links point, under the console's address.
-pub const LINK_PATH: &str = "/sponsor/approval";
+use crate::domain::guest::APPROVAL_LINK_PATH as LINK_PATH;
 const APPROVE: &str = "approve";
 const DENY: &str = "deny";
 
@@ -59,10 +59,15 @@ pub async fn queue_request(
     };
     let (approve, deny) = (link(APPROVE), link(DENY));
     for (hash, action, _) in [&approve, &deny] {
-        db::guest_approvals::insert(
-            &mut **tx, hash, guest_id, action, &approvers, expires_at, now,
-        )
-        .await?;
+        let link = db::guest_approvals::NewLink {
+            token_hash: hash,
+            guest_id,
+            action,
+            approver: &approvers,
+            sign_in: ask.settings.sign_in,
+            expires_at,
+        };
+        db::guest_approvals::insert(&mut **tx, &link, now).await?;
     }
     let rendered = ask.settings.request_email.render(&ApprovalRequest {
         guest: details,
@@ -127,27 +132,62 @@ fn closed(link: &db::guest_approvals::LinkRow, row: &GuestRow, now: i64) -> Opti
     None
 }
 
-/// What a link shows; changes nothing.
-pub async fn open_link(state: &AppState, token: &str) -> anyhow::Result<ApprovalLink> {
+/// What a link shows; changes nothing. A link that needs a signed-in
+/// sponsor shows nothing of the guest until one is.
+pub async fn open_link(
+    state: &AppState,
+    token: &str,
+    sponsor: Option<&SponsorCaller>,
+) -> anyhow::Result<ApprovalLink> {
+    let refused = |approve: bool, why: String| ApprovalLink {
+        approve,
+        closed: Some(why),
+        guest: None,
+        sign_in: false,
+    };
     let Some(link) = db::guest_approvals::get(&state.db, &token_hash(token)).await? else {
-        return Ok(ApprovalLink {
-            approve: false,
-            closed: Some(UNKNOWN.into()),
-            guest: None,
-        });
+        return Ok(refused(false, UNKNOWN.into()));
     };
+    let approve = link.action == APPROVE;
+    if link.sign_in && sponsor.is_none() {
+        return Ok(ApprovalLink {
+            approve,
+            closed: None,
+            guest: None,
+            sign_in: true,
+        });
+    }
     let Some(row) = db::guests::get(&state.db, link.guest_id).await? else {
-        return Ok(ApprovalLink {
-            approve: link.action == APPROVE,
-            closed: Some("The guest account no longer exists.".into()),
-            guest: None,
-        });
+        return Ok(refused(
+            approve,
+            "The guest account no longer exists.".into(),
+        ));
     };
+    if link.sign_in
+        && let Some(sponsor) = sponsor
+        && let Err(why) = sponsor_may_use(sponsor, &row, &link.approver)
+    {
+        return Ok(refused(approve, why));
+    }
     Ok(ApprovalLink {
-        approve: link.action == APPROVE,
+        approve,
         closed: closed(&link, &row, state.now()),
         guest: Some(pending_guest(&row)),
+        sign_in: false,
     })
+}
+
+/// Whether the signed-in sponsor may decide through a link that requires
+/// a sponsor's credentials: its group's permission and scope.
+fn sponsor_may_use(sponsor: &SponsorCaller, row: &GuestRow, approvers: &str) -> Result<(), String> {
+    if sponsor.may_decide(row, approvers) {
+        Ok(())
+    } else {
+        Err(format!(
+            "Your sponsor group ({}) does not allow you to approve or deny this guest's request.",
+            sponsor.group.name
+        ))
+    }
 }
 
 /// Why a click on a link was refused.
@@ -166,6 +206,7 @@ pub async fn settle_link(
     token: &str,
     reason: &str,
     client_ip: &str,
+    sponsor: Option<&SponsorCaller>,
 ) -> Result<ApprovalDone, LinkRefused> {
     let hash = token_hash(token);
     let now = state.now();
@@ -183,6 +224,15 @@ pub async fn settle_link(
     if let Some(why) = closed(&link, &row, now) {
         return Err(LinkRefused::Closed(why));
     }
+    let by = if link.sign_in {
+        let sponsor = sponsor.ok_or_else(|| {
+            LinkRefused::Closed("Sign in to the sponsor portal to use this link.".into())
+        })?;
+        sponsor_may_use(sponsor, &row, &link.approver).map_err(LinkRefused::Closed)?;
+        format!("{} (approval link)", sponsor.user.username)
+    } else {
+        format!("{} (approval link)", link.approver)
+    };
     if !db::guest_approvals::spend(&mut *tx, &hash, now)
         .await
         .map_err(anyhow::Error::from)?
@@ -190,8 +240,11 @@ pub async fn settle_link(
         return Err(LinkRefused::Closed("This link was already used.".into()));
     }
     let approve = link.action == APPROVE;
-    let by = format!("{} (approval link)", link.approver);
-    let decided = decide_in(state, &mut tx, &row, approve, &by).await?;
+    let Some(decided) = decide_in(state, &mut tx, &row, approve, &by).await? else {
+        return Err(LinkRefused::Closed(
+            "This request was already handled by someone else.".into(),
+        ));
+    };
     let reason = reason.trim();
     db::audit::insert(
         &mut *tx,
@@ -236,17 +289,18 @@ async fn portal_of(state: &AppState, name: &str) -> anyhow::Result<Option<Portal
 /// Approves (the account becomes Created, its time starting now, and the
 /// credentials email is queued) or denies (Denied, and the portal's denial
 /// notice) a pending guest in `tx`, spending its links; the mail queued,
-/// recorded as caused by `by`. The caller writes the audit record.
+/// recorded as caused by `by`. None, with nothing changed, when the
+/// account is no longer pending (another decision came first). The caller
+/// writes the audit record.
 pub async fn decide_in(
     state: &AppState,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     row: &GuestRow,
     approve: bool,
     by: &str,
-) -> anyhow::Result<Vec<Queued>> {
+) -> anyhow::Result<Option<Vec<Queued>>> {
     let now = state.now();
     let now_ms = state.now_ms();
-    db::guest_approvals::spend_for_guest(&mut **tx, row.id, now).await?;
     let settings = email_settings(state).await?;
     let portal = portal_of(state, &row.portal).await?;
     let mut details = row.details();
@@ -256,7 +310,9 @@ pub async fn decide_in(
         let duration = (row.valid_until - row.valid_from).max(60);
         details.valid_from = now;
         details.valid_until = now + duration;
-        db::guests::start_access(&mut **tx, row.id, now, now + duration, now).await?;
+        if !db::guests::start_access(&mut **tx, row.id, now, now + duration, now).await? {
+            return Ok(None);
+        }
         let password = state
             .vault
             .get(PASSWORD_PURPOSE, &row.id.to_string())
@@ -281,7 +337,9 @@ pub async fn decide_in(
             .await?;
         }
     } else {
-        db::guests::set_state(&mut **tx, row.id, GuestState::Denied, now).await?;
+        if !db::guests::deny_pending(&mut **tx, row.id, now).await? {
+            return Ok(None);
+        }
         let template = portal
             .as_ref()
             .map(|p| p.approval.denial_email.clone())
@@ -307,6 +365,52 @@ pub async fn decide_in(
                 .await?;
         }
     }
+    db::guest_approvals::spend_for_guest(&mut **tx, row.id, now).await?;
     tracing::info!(target: "guestaccess", "Guest '{}' {} by {by}", row.username, if approve { "approved" } else { "denied" });
-    Ok(queued)
+    Ok(Some(queued))
+}
+
+/// Who denies the requests nobody handled in time, in the audit and the
+/// Mail Queue.
+pub const UNHANDLED: &str = "system (not approved in time)";
+
+/// Denies the pending accounts nobody decided within their portal's limit
+/// (or before the access they asked for would have ended), each with its
+/// denial notice; returns how many. One transaction per guest, so a
+/// sponsor deciding at the same moment wins cleanly.
+pub async fn deny_unhandled(state: &AppState) -> anyhow::Result<usize> {
+    let mut denied = 0;
+    loop {
+        let now = state.now();
+        let rows = db::guests::unhandled_pending(&state.db, now, 100).await?;
+        if rows.is_empty() {
+            return Ok(denied);
+        }
+        let mut progressed = false;
+        for row in &rows {
+            let mut tx = db::begin_write(&state.db).await?;
+            let Some(queued) = decide_in(state, &mut tx, row, false, UNHANDLED).await? else {
+                continue;
+            };
+            db::audit::insert(
+                &mut *tx,
+                &db::audit::AuditRow {
+                    at: now,
+                    admin: UNHANDLED.to_string(),
+                    client_ip: String::new(),
+                    action: "Deny".to_string(),
+                    target: format!("Guest {}", row.username),
+                    changed_fields: "state (nobody approved the request in time)".to_string(),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            state.mailer.submitted(&queued);
+            denied += 1;
+            progressed = true;
+        }
+        if !progressed {
+            return Ok(denied);
+        }
+    }
 }

@@ -25,6 +25,8 @@ const BATCH: i64 = 200;
 pub struct ExpiryRun {
     pub notices: usize,
     pub expired: usize,
+    /// Requests for approval nobody decided in time, now Denied.
+    pub denied: usize,
 }
 
 /// One account to create.
@@ -185,6 +187,8 @@ pub async fn create_accounts(
                 sponsor_id: sponsor.and_then(|s| s.id),
                 sponsor_group_id: sponsor.and_then(|s| s.group_id),
                 extras: &account.extras,
+                approval_deadline: approval
+                    .map(|ask| now + i64::from(ask.settings.deny_after_hours) * 3600),
             },
             now,
         )
@@ -368,6 +372,7 @@ pub async fn run_expiry_job(state: &AppState) -> anyhow::Result<ExpiryRun> {
         state.mailer.submitted(&queued);
         more = due.len() as i64 == BATCH;
     }
+    run.denied = crate::server::guest_approval::deny_unhandled(state).await?;
     let mut tx = crate::server::db::begin_write(&state.db).await?;
     let expired = db::guests::expire_ended(&mut *tx, now).await?;
     // An expired account's credentials are never resent: drop the copy.
@@ -378,9 +383,10 @@ pub async fn run_expiry_job(state: &AppState) -> anyhow::Result<ExpiryRun> {
     if run != ExpiryRun::default() {
         tracing::info!(
             target: "guestaccess",
-            "GuestExpiryJob: queued {} account expiration notice(s), expired {} guest account(s)",
+            "GuestExpiryJob: queued {} account expiration notice(s), expired {} guest account(s), denied {} request(s) nobody approved in time",
             run.notices,
-            run.expired
+            run.expired,
+            run.denied
         );
     }
     Ok(run)

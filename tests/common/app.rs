@@ -366,6 +366,7 @@ pub async fn insert_guests(state: &AppState, n: usize) {
                 sponsor_id: None,
                 sponsor_group_id: None,
                 extras: &extras,
+                approval_deadline: None,
             },
             now,
         )

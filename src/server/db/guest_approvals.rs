@@ -9,27 +9,33 @@ pub struct LinkRow {
     pub approver: String,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// The sponsor must sign in to the sponsor portal to use it.
+    #[sqlx(try_from = "super::codec::Flag")]
+    pub sign_in: bool,
 }
 
-pub async fn insert(
-    db: impl AnyExecutor<'_>,
-    token_hash: &str,
-    guest_id: i64,
-    action: &str,
-    approver: &str,
-    expires_at: i64,
-    now: i64,
-) -> sqlx::Result<()> {
+/// Who a link was sent to: the addresses, comma-separated.
+pub struct NewLink<'a> {
+    pub token_hash: &'a str,
+    pub guest_id: i64,
+    pub action: &'a str,
+    pub approver: &'a str,
+    pub sign_in: bool,
+    pub expires_at: i64,
+}
+
+pub async fn insert(db: impl AnyExecutor<'_>, link: &NewLink<'_>, now: i64) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO guest_approval_links (token_hash, guest_id, action, approver, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO guest_approval_links (token_hash, guest_id, action, approver, expires_at, \
+         created_at, sign_in) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(token_hash)
-    .bind(guest_id)
-    .bind(action)
-    .bind(approver)
-    .bind(expires_at)
+    .bind(link.token_hash)
+    .bind(link.guest_id)
+    .bind(link.action)
+    .bind(link.approver)
+    .bind(link.expires_at)
     .bind(now)
+    .bind(link.sign_in)
     .execute(db)
     .await?;
     Ok(())
@@ -37,7 +43,7 @@ pub async fn insert(
 
 pub async fn get(db: impl AnyExecutor<'_>, token_hash: &str) -> sqlx::Result<Option<LinkRow>> {
     sqlx::query_as(
-        "SELECT guest_id, action, approver, expires_at, used_at FROM guest_approval_links \
+        "SELECT guest_id, action, approver, expires_at, used_at, sign_in FROM guest_approval_links \
          WHERE token_hash = $1",
     )
     .bind(token_hash)
@@ -75,4 +81,15 @@ pub async fn spend_for_guest(
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// The addresses each pending guest's request went to (comma-separated),
+/// for the sponsors that see only the requests assigned to them.
+pub async fn approvers_of_pending(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT DISTINCT l.guest_id, l.approver FROM guest_approval_links l \
+         JOIN guest_accounts g ON g.id = l.guest_id WHERE g.state = 'Pending Approval'",
+    )
+    .fetch_all(db)
+    .await
 }

@@ -24,6 +24,8 @@ pub struct NewGuest<'a> {
     pub sponsor_id: Option<i64>,
     pub sponsor_group_id: Option<i64>,
     pub extras: &'a crate::server::guests::GuestExtras,
+    /// A pending account not decided by then ends Denied.
+    pub approval_deadline: Option<i64>,
 }
 
 pub async fn insert(db: impl AnyExecutor<'_>, guest: &NewGuest<'_>, now: i64) -> sqlx::Result<i64> {
@@ -31,9 +33,9 @@ pub async fn insert(db: impl AnyExecutor<'_>, guest: &NewGuest<'_>, now: i64) ->
         "INSERT INTO guest_accounts (username, password_hash, state, first_name, last_name, email, \
          company, person_visited, guest_type_id, valid_from, valid_until, sponsor, sponsor_email, \
          portal, registered_ip, sponsor_id, sponsor_group_id, created_at, updated_at, \
-         phone, location, reason_for_visit, description) \
+         phone, location, reason_for_visit, description, approval_deadline) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-         $20, $21, $22, $23) RETURNING id",
+         $20, $21, $22, $23, $24) RETURNING id",
     )
     .bind(guest.username)
     .bind(guest.password_hash)
@@ -58,6 +60,7 @@ pub async fn insert(db: impl AnyExecutor<'_>, guest: &NewGuest<'_>, now: i64) ->
     .bind(&guest.extras.location)
     .bind(&guest.extras.reason_for_visit)
     .bind(&guest.extras.description)
+    .bind(guest.approval_deadline)
     .fetch_one(db)
     .await
 }
@@ -164,7 +167,7 @@ pub async fn mark_notice_sent(db: impl AnyExecutor<'_>, id: i64, now: i64) -> sq
 pub async fn expire_ended(db: impl AnyExecutor<'_>, now: i64) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
         "UPDATE guest_accounts SET state = 'Expired', updated_at = $1 \
-         WHERE state IN ('Created', 'Active', 'Suspended', 'Pending Approval') AND valid_until <= $1 \
+         WHERE state IN ('Created', 'Active', 'Suspended') AND valid_until <= $1 \
          RETURNING id",
     )
     .bind(now)
@@ -340,18 +343,20 @@ pub async fn set_state(
     Ok(())
 }
 
-/// An approved account: Created, its access from `valid_from` to
-/// `valid_until`.
+/// Approves a pending account: Created, its access from `valid_from` to
+/// `valid_until`. False when it is no longer pending (someone else decided
+/// first: the conditional update makes the race harmless).
 pub async fn start_access(
     db: impl AnyExecutor<'_>,
     id: i64,
     valid_from: i64,
     valid_until: i64,
     now: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE guest_accounts SET state = 'Created', valid_from = $1, valid_until = $2, \
-         expiry_notice_at = NULL, updated_at = $3 WHERE id = $4",
+         expiry_notice_at = NULL, approval_deadline = NULL, updated_at = $3 \
+         WHERE id = $4 AND state = 'Pending Approval'",
     )
     .bind(valid_from)
     .bind(valid_until)
@@ -359,7 +364,59 @@ pub async fn start_access(
     .bind(id)
     .execute(db)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
+}
+
+/// Denies a pending account; false when it is no longer pending.
+pub async fn deny_pending(db: impl AnyExecutor<'_>, id: i64, now: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE guest_accounts SET state = 'Denied', approval_deadline = NULL, updated_at = $1 \
+         WHERE id = $2 AND state = 'Pending Approval'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Pending accounts nobody decided in time: past the portal's limit, or
+/// past the end of the access they asked for.
+pub async fn unhandled_pending(
+    db: impl AnyExecutor<'_>,
+    now: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<GuestRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM guest_accounts g WHERE g.state = 'Pending Approval' \
+         AND (g.approval_deadline <= $1 OR g.valid_until <= $1) ORDER BY g.id LIMIT $2"
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The accounts waiting for approval, oldest first, at most `limit`.
+pub async fn pending(db: impl AnyExecutor<'_>, limit: i64) -> sqlx::Result<Vec<PendingRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, g.created_at, g.approval_deadline, t.name AS guest_type \
+         FROM guest_accounts g JOIN guest_types t ON t.id = g.guest_type_id \
+         WHERE g.state = 'Pending Approval' ORDER BY g.created_at, g.id LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// A pending account with when it asked and until when it may wait.
+#[derive(Debug, Clone, FromRow)]
+pub struct PendingRow {
+    #[sqlx(flatten)]
+    pub guest: GuestRow,
+    pub created_at: i64,
+    pub approval_deadline: Option<i64>,
+    pub guest_type: String,
 }
 
 /// A new end of access; the expiration notice is due again for it.

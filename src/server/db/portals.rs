@@ -27,6 +27,9 @@ pub struct PortalRow {
     pub approver: String,
     pub approver_emails: String,
     pub approval_link_minutes: i64,
+    #[sqlx(try_from = "super::codec::Flag")]
+    pub approval_sign_in: bool,
+    pub approval_deny_after_hours: i64,
     pub approval_subject: String,
     pub approval_text: String,
     pub approval_html: String,
@@ -68,6 +71,9 @@ impl PortalRow {
                 approver: Approver::parse(&self.approver).unwrap_or(Approver::PersonVisited),
                 approver_emails: lines(&self.approver_emails),
                 link_minutes: self.approval_link_minutes.clamp(1, i64::from(u32::MAX)) as u32,
+                sign_in: self.approval_sign_in,
+                deny_after_hours: self.approval_deny_after_hours.clamp(1, i64::from(u32::MAX))
+                    as u32,
                 request_email: stored_or(
                     &self.approval_subject,
                     &self.approval_text,
@@ -106,7 +112,7 @@ fn stored_or(
 const SELECT: &str = "SELECT id, name, description, guest_type_id, max_per_hour, allowed_domains, \
      blocked_domains, require_aup, aup_text, email_credentials, show_credentials, email_subject, \
      email_text, email_html, require_approval, approver, approver_emails, approval_link_minutes, \
-     approval_subject, approval_text, approval_html, denial_subject, denial_text, denial_html, \
+     approval_sign_in, approval_deny_after_hours, approval_subject, approval_text, approval_html, denial_subject, denial_text, denial_html, \
      updated_at, updated_by FROM guest_portals";
 
 pub async fn list(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<PortalRow>> {
@@ -167,7 +173,7 @@ pub async fn update(
          email_html = $13, updated_at = $14, updated_by = $15, require_approval = $17, \
          approver = $18, approver_emails = $19, approval_link_minutes = $20, approval_subject = $21, \
          approval_text = $22, approval_html = $23, denial_subject = $24, denial_text = $25, \
-         denial_html = $26 WHERE id = $16",
+         denial_html = $26, approval_sign_in = $27, approval_deny_after_hours = $28 WHERE id = $16",
     )
     .bind(&settings.name)
     .bind(&settings.description)
@@ -195,6 +201,8 @@ pub async fn update(
     .bind(&settings.approval.denial_email.subject)
     .bind(&settings.approval.denial_email.text)
     .bind(&settings.approval.denial_email.html)
+    .bind(settings.approval.sign_in)
+    .bind(i64::from(settings.approval.deny_after_hours))
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)

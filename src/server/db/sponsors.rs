@@ -1,5 +1,5 @@
 use super::DbExecutor;
-use crate::domain::sponsor::{ManageScope, SponsorPermissions};
+use crate::domain::sponsor::{ApproveScope, ManageScope, SponsorPermissions};
 use sqlx::{AnyExecutor, FromRow};
 
 #[derive(Debug, Clone, FromRow)]
@@ -22,6 +22,9 @@ pub struct GroupRow {
     pub can_delete: bool,
     #[sqlx(try_from = "super::codec::Flag")]
     pub can_use_api: bool,
+    #[sqlx(try_from = "super::codec::Flag")]
+    pub can_approve: bool,
+    pub approve_scope: String,
     pub members: i64,
 }
 
@@ -36,13 +39,15 @@ impl GroupRow {
             can_suspend: self.can_suspend,
             can_delete: self.can_delete,
             can_use_api: self.can_use_api,
+            can_approve: self.can_approve,
+            approve_scope: ApproveScope::parse(&self.approve_scope).unwrap_or_default(),
         }
     }
 }
 
 const GROUPS: &str = "SELECT g.id, g.name, g.description, g.can_create, g.manage_scope, g.can_resend, \
      g.can_reset, g.can_extend, g.can_suspend, g.can_delete, g.can_use_api, \
-     (SELECT COUNT(*) FROM sponsor_users u WHERE u.group_id = g.id) AS members FROM sponsor_groups g";
+     g.can_approve, g.approve_scope, (SELECT COUNT(*) FROM sponsor_users u WHERE u.group_id = g.id) AS members FROM sponsor_groups g";
 
 pub async fn groups(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<GroupRow>> {
     sqlx::query_as(&format!("{GROUPS} ORDER BY g.id"))
@@ -67,7 +72,7 @@ pub async fn update_group(
     let done = sqlx::query(
         "UPDATE sponsor_groups SET can_create = $1, manage_scope = $2, can_resend = $3, can_reset = $4, \
          can_extend = $5, can_suspend = $6, can_delete = $7, can_use_api = $8, updated_at = $9, \
-         updated_by = $10 WHERE id = $11",
+         updated_by = $10, can_approve = $12, approve_scope = $13 WHERE id = $11",
     )
     .bind(permissions.can_create)
     .bind(permissions.scope.as_str())
@@ -80,6 +85,8 @@ pub async fn update_group(
     .bind(now)
     .bind(by)
     .bind(id)
+    .bind(permissions.can_approve)
+    .bind(permissions.approve_scope.as_str())
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)

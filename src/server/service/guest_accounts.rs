@@ -655,8 +655,14 @@ pub async fn decide(
     let by = auditor(caller, sponsor);
     // The credentials email (or the denial notice) goes in the same
     // transaction; the approval links die with the decision.
-    let queued =
-        crate::server::guest_approval::decide_in(app, &mut tx, &guest, approve, &by.name).await?;
+    let Some(queued) =
+        crate::server::guest_approval::decide_in(app, &mut tx, &guest, approve, &by.name).await?
+    else {
+        return Err(ServiceError::Conflict(format!(
+            "Guest user '{}' was decided by someone else meanwhile.",
+            row.username
+        )));
+    };
     audit(
         &mut tx,
         &by,

@@ -6,14 +6,15 @@ use super::ServiceError;
 use crate::domain::guest::{GuestDetails, GuestState};
 use crate::domain::portal::Registration;
 use crate::domain::sponsor::{
-    ActionReport, CreatedBatch, CreatedGuest, DeliveryProgress, GuestAction, GuestTypeChoice,
-    ImportGuestsForm, KnownGuestForm, ManageScope, RandomGuestsForm, SendBudget, SponsorInfo,
-    SponsorPermissions, SponsoredGuest, SponsoredPage, access_days, guest_type_id, parse_guest_csv,
+    ActionReport, ApproveScope, CreatedBatch, CreatedGuest, DeliveryProgress, GuestAction,
+    GuestTypeChoice, ImportGuestsForm, KnownGuestForm, ManageScope, PendingAccount,
+    RandomGuestsForm, SendBudget, SponsorInfo, SponsorPermissions, SponsoredGuest, SponsoredPage,
+    access_days, guest_type_id, parse_guest_csv,
 };
 use crate::domain::{EmailAddress, FieldError};
 use crate::server::AppState;
 use crate::server::db;
-use crate::server::db::guests::Scope;
+use crate::server::db::guests::{GuestRow, Scope};
 use crate::server::db::sponsors::{GroupRow, SponsorRow};
 use crate::server::guests::{
     NewAccount, PASSWORD_PURPOSE, SponsorRef, create_accounts, email_settings,
@@ -52,6 +53,28 @@ impl SponsorCaller {
             group_id: Some(self.group.id),
             username: self.user.username.clone(),
             email: self.user.email.clone(),
+        }
+    }
+
+    /// Whether this sponsor may see and decide the pending request of
+    /// `guest`, sent to `approvers` (comma-separated): the group's
+    /// "Approve and view requests from self-registering guests", for any
+    /// request or only those naming this sponsor.
+    pub fn may_decide(&self, guest: &GuestRow, approvers: &str) -> bool {
+        let permissions = self.permissions();
+        if !permissions.can_approve {
+            return false;
+        }
+        match permissions.approve_scope {
+            ApproveScope::Any => true,
+            ApproveScope::Assigned => {
+                let mine = self.user.email.trim();
+                !mine.is_empty()
+                    && (guest.person_visited.trim().eq_ignore_ascii_case(mine)
+                        || approvers
+                            .split(',')
+                            .any(|a| a.trim().eq_ignore_ascii_case(mine)))
+            }
         }
     }
 
@@ -539,5 +562,129 @@ pub(crate) async fn run_action(
     tx.commit().await?;
     state.mailer.submitted(&queued);
     report.mail_ids = queued.iter().map(|q| q.id).collect();
+    Ok(report)
+}
+
+/// The most pending accounts the portal lists at once.
+const PENDING_LIMIT: i64 = 500;
+
+/// Pending Accounts: the self-registrations waiting for approval that
+/// this sponsor may decide, oldest first.
+pub async fn pending(
+    app: &AppState,
+    sponsor: &SponsorCaller,
+) -> Result<Vec<PendingAccount>, ServiceError> {
+    sponsor.require(
+        sponsor.permissions().can_approve,
+        "approve and view requests from self-registering guests",
+    )?;
+    let approvers = pending_approvers(app).await?;
+    let rows = db::guests::pending(&app.db, PENDING_LIMIT).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|row| sponsor.may_decide(&row.guest, approvers_of(&approvers, row.guest.id)))
+        .map(|row| PendingAccount {
+            id: row.guest.id,
+            username: row.guest.username,
+            first_name: row.guest.first_name,
+            last_name: row.guest.last_name,
+            email: row.guest.email,
+            company: row.guest.company,
+            person_visited: row.guest.person_visited,
+            guest_type: row.guest_type,
+            portal: row.guest.portal,
+            requested_at: row.created_at,
+            deny_at: row.approval_deadline,
+        })
+        .collect())
+}
+
+async fn pending_approvers(app: &AppState) -> Result<Vec<(i64, String)>, ServiceError> {
+    Ok(db::guest_approvals::approvers_of_pending(&app.db).await?)
+}
+
+fn approvers_of(approvers: &[(i64, String)], guest_id: i64) -> &str {
+    approvers
+        .iter()
+        .find(|(id, _)| *id == guest_id)
+        .map_or("", |(_, a)| a.as_str())
+}
+
+/// Pending Accounts' Approve and Deny: each guest decided (credentials or
+/// the denial notice queued with it) or refused with the reason; the
+/// audit says who, how (the sponsor portal) and why.
+pub async fn decide_pending(
+    app: &AppState,
+    sponsor: &SponsorCaller,
+    ids: &[i64],
+    approve: bool,
+    reason: &str,
+) -> Result<ActionReport, ServiceError> {
+    sponsor.require(
+        sponsor.permissions().can_approve,
+        "approve and view requests from self-registering guests",
+    )?;
+    super::check_selection_size(ids, "guest account")?;
+    let reason = reason.trim();
+    if reason.chars().count() > 200 {
+        return Err(ServiceError::invalid(
+            "reason",
+            "Keep the reason to 200 characters.",
+        ));
+    }
+    crate::domain::reject_line_breaks("reason", reason)?;
+    let approvers = pending_approvers(app).await?;
+    let by = format!("{} (sponsor portal)", sponsor.user.username);
+    let mut report = ActionReport::default();
+    let mut queued_all = Vec::new();
+    for id in ids {
+        let mut tx = db::begin_write(&app.db).await?;
+        let row = db::guests::get(&mut *tx, *id).await?;
+        let Some(row) = row.filter(|r| sponsor.may_decide(r, approvers_of(&approvers, r.id)))
+        else {
+            report.refused.push((
+                format!("#{id}"),
+                "Not found among the requests you may decide.".into(),
+            ));
+            continue;
+        };
+        if row.state != GuestState::PendingApproval {
+            report.refused.push((
+                row.username.clone(),
+                format!("Already handled: the account is {}.", row.state.as_str()),
+            ));
+            continue;
+        }
+        let Some(queued) =
+            crate::server::guest_approval::decide_in(app, &mut tx, &row, approve, &by).await?
+        else {
+            report.refused.push((
+                row.username.clone(),
+                "Already handled by someone else.".into(),
+            ));
+            continue;
+        };
+        db::audit::insert(
+            &mut *tx,
+            &db::audit::AuditRow {
+                at: app.now(),
+                admin: by.clone(),
+                client_ip: sponsor.client_ip.clone(),
+                action: if approve { "Approve" } else { "Deny" }.to_string(),
+                target: format!("Guest {}", row.username),
+                changed_fields: if reason.is_empty() {
+                    "state".to_string()
+                } else {
+                    format!("state (reason: {reason})")
+                },
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        app.mailer.submitted(&queued);
+        queued_all.extend(queued);
+        report.done.push(row.username);
+    }
+    report.mail_ids = queued_all.iter().map(|q| q.id).collect();
     Ok(report)
 }
