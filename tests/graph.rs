@@ -303,6 +303,7 @@ impl Rig {
                 text: format!("Hello {tag}"),
                 html: None,
                 created_by: "sponsor1".into(),
+                language: None,
             }],
         )
         .await;

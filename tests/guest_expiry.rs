@@ -15,7 +15,6 @@ use http::StatusCode;
 use mailroom::domain::Secret;
 use mailroom::domain::guest::GuestState;
 use mailroom::domain::mail::RetryPolicy;
-use mailroom::domain::template::format_utc;
 use mailroom::server::clock::{Clock, ManualClock, unix};
 use mailroom::server::db;
 use mailroom::server::db::guests::{NewGuest, insert};
@@ -132,6 +131,7 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
                     sponsor_group_id: None,
                     extras: &Default::default(),
                     approval_deadline: None,
+                    language: "",
                 },
                 start,
             )
@@ -284,7 +284,8 @@ async fn every_guest_gets_one_expiry_notice_when_its_type_says() {
     assert_eq!(c3_mail["subject"], "Access for guest3 ends soon");
     assert_eq!(c3_mail["from"], MAILBOX);
     let raw = c3_mail["raw"].as_str().unwrap();
-    let ends = format_utc(start + 10 * DAY);
+    // In English (the guest's) and the node's time zone (no portal).
+    let ends = mailroom::server::languages::format_in("en", "", start + 10 * DAY);
     assert!(
         raw.contains(&format!("Hello Ann <b>, your access ends {ends}.")),
         "{raw}"

@@ -152,6 +152,7 @@ async fn queue_dotted(rig: &Rig, tag: &str) -> (i64, String) {
         text: format!("first line\n.\n.hidden {tag}\n..two\nafter the dots {tag}"),
         html: None,
         created_by: "sponsor1".into(),
+        language: None,
     };
     let queued = queue_mail(&rig.h.state, &[mail]).await;
     rig.h.state.mailer.submitted(&queued);

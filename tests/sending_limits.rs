@@ -286,6 +286,7 @@ async fn a_message_to_more_recipients_than_allowed_goes_in_parts() {
                 text: "Split".into(),
                 html: None,
                 created_by: "test".into(),
+                language: None,
             },
             unix_ms(time::OffsetDateTime::now_utc()),
         )

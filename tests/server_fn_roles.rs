@@ -919,7 +919,7 @@ async fn an_idle_session_expires() {
 const PASSWORD_POLICY_FORM: &str = "form%5Blifetime_enabled%5D=false&form%5Blifetime_days%5D=45\
     &form%5Breminder_days%5D=30&form%5Breminder_subject%5D=Expiring&form%5Breminder_text%5D=Change%20it";
 
-const SPONSOR_ONLY: [(&str, &str); 9] = [
+const SPONSOR_ONLY: [(&str, &str); 10] = [
     ("/api/sponsor_send_budget", ""),
     ("/api/sponsor_create_known", "form%5Bguest_type_id%5D=1"),
     ("/api/sponsor_create_random", "form%5Bcount%5D=1"),
@@ -932,6 +932,7 @@ const SPONSOR_ONLY: [(&str, &str); 9] = [
         "/api/sponsor_decide_pending",
         "ids%5B0%5D=1&approve=true&reason=",
     ),
+    ("/api/sponsor_set_language", "ids%5B0%5D=1&language=es"),
 ];
 
 /// A valid Guest Type form named `name`.

@@ -166,6 +166,7 @@ fn absent_guest() -> db::ers::ErsGuestRow {
         sponsor_group_id: None,
         portal: String::new(),
         created_at: 0,
+        language: String::new(),
     }
 }
 
@@ -601,7 +602,7 @@ async fn every_service_operation_checks_the_callers_role() {
                     text: "Hello".into(),
                     html: String::new(),
                 };
-                portals::send_test_email(&app, &caller, &email, "ops@example.com").await
+                portals::send_test_email(&app, &caller, &email, "ops@example.com", "es").await
             }
         ),
         row!("identities::policy", Expect::AnyAdmin, |app, caller| {

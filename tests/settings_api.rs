@@ -594,6 +594,7 @@ async fn guest_types_refuse_duplicate_names_and_deleting_a_type_in_use() {
             sponsor_group_id: None,
             extras: &Default::default(),
             approval_deadline: None,
+            language: "",
         },
         0,
     )

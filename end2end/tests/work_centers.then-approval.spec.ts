@@ -9,6 +9,8 @@ const shots = process.env.SCREENSHOTS ? path.resolve(__dirname, "..", "..", "doc
 const PORTAL = "/work-centers/guest-access/portals-components/guest-portals/1";
 const APPROVER = "front-desk@contoso.com";
 const GUEST = "ada@example.com";
+const LATE_GUEST = "bea@example.com";
+const SPANISH_GUEST = "lucia@example.com";
 
 type Received = { to: string[]; subject: string; raw?: string };
 
@@ -104,5 +106,83 @@ test("a self-registered guest waits for approval; the approver's link approves a
   const [credentials] = await receivedBy(GUEST);
   expect(decoded(credentials.raw ?? "")).toContain("ada");
 
+  // Another guest waits; a sponsor (work_centers.sponsor.spec.ts made
+  // sponsor1, whose group approves any request) denies it on the sponsor
+  // portal's Pending Accounts with a reason, and the guest is told.
+  const otherContext = await browser.newContext();
+  const other = await otherContext.newPage();
+  await other.goto("/portal/1/self-registration");
+  await hydrated(other);
+  await other.getByLabel("First name").fill("Bea");
+  await other.getByLabel("Last name").fill("Kerr");
+  await other.getByLabel("Email address").fill(LATE_GUEST);
+  await other.getByLabel("I agree to the terms and conditions").check();
+  await other.getByRole("button", { name: "Register" }).click();
+  await expect(other.getByRole("heading", { name: "Request sent" })).toBeVisible();
+  await otherContext.close();
+
+  const sponsorContext = await browser.newContext();
+  const sponsor = await sponsorContext.newPage();
+  await sponsor.setViewportSize({ width: 1360, height: 800 });
+  await sponsor.goto("/sponsor/login");
+  await hydrated(sponsor);
+  await sponsor.getByLabel("Username").fill("sponsor1");
+  await sponsor.getByLabel("Password").fill("Sp0nsor-Passw0rd");
+  await sponsor.getByRole("button", { name: "Sign On" }).click();
+  await sponsor.getByRole("link", { name: "Pending Accounts" }).click();
+  await hydrated(sponsor);
+  const pending = sponsor.getByRole("table", { name: "Pending accounts" });
+  await expect(pending.getByRole("cell", { name: LATE_GUEST })).toBeVisible();
+  await pending.getByLabel(`Select ${LATE_GUEST}`).check();
+  await sponsor.getByRole("button", { name: "Deny", exact: true }).click();
+  await sponsor.getByLabel("Reason for denying").fill("No visit booked today");
+  if (shots) await sponsor.screenshot({ path: path.join(shots, "sponsor-pending-accounts.png") });
+  await sponsor.getByRole("button", { name: "Deny Selected" }).click();
+  await expect(sponsor.getByText("Denied 1 account(s): bea")).toBeVisible();
+  await expect(pending.getByText("No guests are waiting for approval.")).toBeVisible();
+  await sponsorContext.close();
+  await expect.poll(async () => (await receivedBy(LATE_GUEST)).map((m) => m.subject), { timeout: 20_000 })
+    .toEqual(["Your guest access request was not approved"]);
+
   await setApproval(page, false);
+});
+
+test("guest emails follow the guest's language; the customization preview switches language", async ({ page, browser }) => {
+  await page.setViewportSize({ width: 1360, height: 1000 });
+  await signInOk(page, "admin", ADMIN_PASSWORD);
+  await page.goto(`${PORTAL}?tab=customization`);
+  await hydrated(page);
+  const preview = page.getByRole("region", { name: "Email preview" });
+  await expect(preview.getByTestId("preview-subject")).toHaveText("Your guest account credentials");
+  await page.getByLabel("Language being edited").selectOption("es");
+  await expect(preview.getByTestId("preview-subject")).toHaveText("Sus credenciales de acceso como invitado");
+  await expect(preview.getByTestId("preview-text")).toContainText("Contraseña: Kx7#mQ2p");
+  await expect(preview).toContainText("in Español");
+  await page.evaluate(() => window.scrollTo(0, 0));
+  if (shots) await page.screenshot({ path: path.join(shots, "portal-languages.png") });
+  // A bad tag is refused next to its field and adds nothing.
+  await page.getByLabel("Add a language").fill("not a tag");
+  await page.getByRole("button", { name: "Add", exact: true }).click();
+  await expect(page.getByText("Enter a language tag such as es")).toBeVisible();
+  await page.getByLabel("Language being edited").selectOption("en");
+  await expect(preview.getByTestId("preview-subject")).toHaveText("Your guest account credentials");
+
+  // A guest whose browser prefers Spanish gets the form and the email in
+  // Spanish.
+  const guestContext = await browser.newContext({ locale: "es-ES" });
+  const guest = await guestContext.newPage();
+  await guest.goto("/portal/1/self-registration");
+  await hydrated(guest);
+  await expect(guest.getByLabel("Idioma")).toHaveValue("es");
+  await guest.getByLabel("Nombre", { exact: true }).fill("Lucía");
+  await guest.getByLabel("Apellidos").fill("Pérez");
+  await guest.getByLabel("Correo electrónico").fill(SPANISH_GUEST);
+  await guest.getByLabel("Acepto los términos y condiciones").check();
+  await guest.getByRole("button", { name: "Registrarse" }).click();
+  await expect(guest.getByRole("heading", { name: "Cuenta creada" })).toBeVisible();
+  await guestContext.close();
+  await expect.poll(async () => (await receivedBy(SPANISH_GUEST)).length, { timeout: 20_000 }).toBe(1);
+  const [mail] = await receivedBy(SPANISH_GUEST);
+  expect(mail.raw ?? "").toMatch(/^Content-Language: es\r?$/m);
+  expect(decoded(mail.raw ?? "")).toContain("Usuario: ");
 });

@@ -43,9 +43,11 @@ pub async fn save_guest_portal(id: i64, form: PortalForm) -> Result<(), ApiError
 pub async fn send_portal_test_email(
     email: EmailTemplate,
     to: String,
+    language: Option<String>,
 ) -> Result<TestEmailResult, ApiError> {
     let (state, caller) = super::caller::<Caller>().await?;
-    portals::send_test_email(&state, &caller, &email, &to)
+    let language = language.unwrap_or_default();
+    portals::send_test_email(&state, &caller, &email, &to, &language)
         .await
         .map_err(super::failed)
 }
@@ -54,7 +56,14 @@ pub async fn send_portal_test_email(
 #[server(endpoint = "get_public_portal")]
 pub async fn get_public_portal(id: i64) -> Result<PublicPortal, ApiError> {
     let state = super::app()?;
-    portals::public(&state, id).await.map_err(super::failed)
+    let headers: http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let accept_language = headers
+        .get(http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    portals::public(&state, id, accept_language)
+        .await
+        .map_err(super::failed)
 }
 
 /// Public: a guest registers (limited per client address and hour).

@@ -173,3 +173,15 @@ pub async fn sponsor_decide_pending(
         .await
         .map_err(super::failed)
 }
+
+/// Manage Accounts' Set Language (`language` empty: the portal's default).
+#[server(endpoint = "sponsor_set_language")]
+pub async fn sponsor_set_language(
+    ids: Vec<i64>,
+    language: String,
+) -> Result<ActionReport, ApiError> {
+    let (state, sponsor) = super::caller::<SponsorCaller>().await?;
+    sponsors::set_language(&state, &sponsor, &ids, &language)
+        .await
+        .map_err(super::failed)
+}

@@ -2,6 +2,7 @@
 //! guests get email, and the From address it goes out with. Pure: checked
 //! the same way in the browser and on the server.
 
+use super::language::LocalTime;
 use super::template::{self, Placeholder};
 use super::{EmailAddress, FieldError};
 use serde::{Deserialize, Serialize};
@@ -148,6 +149,26 @@ pub struct GuestDetails {
     pub portal_name: String,
     pub valid_from: i64,
     pub valid_until: i64,
+    /// The start and end written in the guest's language and the portal's
+    /// time zone; None writes them in UTC.
+    pub dates: Option<GuestDates>,
+}
+
+/// How a guest's start and end are written (each with the zone's offset
+/// at that moment: one may be in summer time and the other not).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuestDates {
+    pub from: LocalTime,
+    pub until: LocalTime,
+}
+
+impl GuestDetails {
+    fn date(&self, at: i64, local: impl Fn(&GuestDates) -> &LocalTime) -> String {
+        match &self.dates {
+            Some(dates) => local(dates).format(at),
+            None => template::format_utc(at),
+        }
+    }
 }
 
 impl template::Values for GuestDetails {
@@ -165,8 +186,8 @@ impl template::Values for GuestDetails {
             Placeholder::SponsorName => self.sponsor_name.clone(),
             Placeholder::PersonBeingVisited => self.person_visited.clone(),
             Placeholder::PortalName => self.portal_name.clone(),
-            Placeholder::StartDateTime => template::format_utc(self.valid_from),
-            Placeholder::EndDateTime => template::format_utc(self.valid_until),
+            Placeholder::StartDateTime => self.date(self.valid_from, |d| &d.from),
+            Placeholder::EndDateTime => self.date(self.valid_until, |d| &d.until),
             Placeholder::ApproveLink | Placeholder::DenyLink => String::new(),
         }
     }

@@ -12,6 +12,7 @@ mod email;
 pub mod exchange;
 pub mod guest;
 pub mod guest_type;
+pub mod language;
 pub mod limits;
 pub mod logs;
 pub mod mail;

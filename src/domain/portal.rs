@@ -4,6 +4,7 @@
 //! editor's live checks, the public portal and the server share it.
 
 use super::email::is_domain_name;
+use super::language::{ENGLISH, GuestEmail, MAX_LANGUAGES, display_name, normalize_tag};
 use super::template::{self, Part, Values};
 use super::{EmailAddress, FieldError, reject_line_breaks};
 use serde::{Deserialize, Serialize};
@@ -224,6 +225,49 @@ pub struct PortalForm {
     pub approval_deny_after_hours: String,
     pub approval_email: EmailTemplate,
     pub denial_email: EmailTemplate,
+    /// The language guests whose own has no texts here get (a tag).
+    pub default_language: String,
+    /// The IANA time zone of the emails' dates; empty: the node's.
+    pub time_zone: String,
+    /// The emails in every language besides English (whose texts are the
+    /// fields above).
+    pub translations: Vec<PortalTranslation>,
+}
+
+/// A portal's three guest emails in one language.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PortalTranslation {
+    pub language: String,
+    pub email: EmailTemplate,
+    pub approval_email: EmailTemplate,
+    pub denial_email: EmailTemplate,
+}
+
+impl PortalTranslation {
+    /// The texts Mailroom ships for `language` (English's for a language
+    /// it ships none in, as a start to translate from).
+    pub fn shipped(language: &str) -> PortalTranslation {
+        let text = |kind: GuestEmail| {
+            kind.shipped(language)
+                .or_else(|| kind.shipped(ENGLISH))
+                .unwrap_or_default()
+        };
+        PortalTranslation {
+            language: language.to_string(),
+            email: text(GuestEmail::Credentials),
+            approval_email: text(GuestEmail::ApprovalRequest),
+            denial_email: text(GuestEmail::Denial),
+        }
+    }
+
+    pub fn get(&self, kind: GuestEmail) -> &EmailTemplate {
+        match kind {
+            GuestEmail::Credentials => &self.email,
+            GuestEmail::ApprovalRequest => &self.approval_email,
+            GuestEmail::Denial => &self.denial_email,
+        }
+    }
 }
 
 /// Who receives a self-registered guest's approval request.
@@ -384,6 +428,11 @@ pub struct PortalSettings {
     pub show_credentials: bool,
     pub email: EmailTemplate,
     pub approval: ApprovalSettings,
+    pub default_language: String,
+    /// An IANA name (checked by the server), or empty for the node's.
+    pub time_zone: String,
+    /// Every language but English, sorted by tag.
+    pub translations: Vec<PortalTranslation>,
 }
 
 fn domain_list(field: &str, raw: &str) -> Result<Vec<String>, FieldError> {
@@ -465,6 +514,33 @@ impl PortalForm {
         }
         let email = self.email.validate()?;
         let approval = self.validate_approval()?;
+        let translations = self.validate_translations()?;
+        let default_language = match self.default_language.trim() {
+            "" => ENGLISH.to_string(),
+            raw => normalize_tag("default_language", raw)?,
+        };
+        if !super::language::SHIPPED.contains(&default_language.as_str())
+            && !translations.iter().any(|t| t.language == default_language)
+        {
+            return Err(FieldError::new(
+                "default_language",
+                format!(
+                    "Add the {} texts before making it the default language.",
+                    display_name(&default_language)
+                ),
+            ));
+        }
+        let time_zone = self.time_zone.trim();
+        if time_zone.len() > 64
+            || !time_zone
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+        {
+            return Err(FieldError::new(
+                "time_zone",
+                "Enter an IANA time zone such as Europe/Madrid, or leave it empty for this node's.",
+            ));
+        }
         Ok(PortalSettings {
             name: name.into(),
             description: description.into(),
@@ -478,11 +554,102 @@ impl PortalForm {
             show_credentials: self.show_credentials,
             email,
             approval,
+            default_language,
+            time_zone: time_zone.to_string(),
+            translations,
         })
+    }
+
+    fn validate_translations(&self) -> Result<Vec<PortalTranslation>, FieldError> {
+        let mut translations: Vec<PortalTranslation> = Vec::new();
+        for translation in &self.translations {
+            let language = normalize_tag("translations", &translation.language)?;
+            if language == ENGLISH {
+                // English is the portal's own fields.
+                continue;
+            }
+            if translations.iter().any(|t| t.language == language) {
+                return Err(FieldError::new(
+                    "translations",
+                    format!("{} is listed twice.", display_name(&language)),
+                ));
+            }
+            let shipped = PortalTranslation::shipped(&language);
+            let name = display_name(&language);
+            let checked = |template: &EmailTemplate,
+                           default: &EmailTemplate,
+                           what: &str|
+             -> Result<EmailTemplate, FieldError> {
+                let template = if template == &EmailTemplate::default() {
+                    default.clone()
+                } else {
+                    template.clone()
+                };
+                template.validate().map_err(|e| {
+                    FieldError::new("translations", format!("{name} {what}: {}", e.message))
+                })
+            };
+            translations.push(PortalTranslation {
+                email: checked(&translation.email, &shipped.email, "credentials email")?,
+                approval_email: checked(
+                    &translation.approval_email,
+                    &shipped.approval_email,
+                    "approval request",
+                )?,
+                denial_email: checked(
+                    &translation.denial_email,
+                    &shipped.denial_email,
+                    "denial notice",
+                )?,
+                language,
+            });
+        }
+        if translations.len() + 1 > MAX_LANGUAGES {
+            return Err(FieldError::new(
+                "translations",
+                format!("Keep at most {MAX_LANGUAGES} languages."),
+            ));
+        }
+        translations.sort_by(|a, b| a.language.cmp(&b.language));
+        Ok(translations)
     }
 }
 
 impl PortalSettings {
+    /// The languages this portal has texts in: English first.
+    pub fn languages(&self) -> Vec<String> {
+        std::iter::once(ENGLISH.to_string())
+            .chain(self.translations.iter().map(|t| t.language.clone()))
+            .collect()
+    }
+
+    /// This portal's `kind` email in `language`: its own texts in that
+    /// language (or the language without its region), else those in its
+    /// default language, else English. Also the language chosen.
+    pub fn email_in(&self, kind: GuestEmail, language: &str) -> (EmailTemplate, String) {
+        let english = || match kind {
+            GuestEmail::Credentials => self.email.clone(),
+            GuestEmail::ApprovalRequest => self.approval.request_email.clone(),
+            GuestEmail::Denial => self.approval.denial_email.clone(),
+        };
+        let wanted = [
+            language,
+            super::language::primary(language),
+            self.default_language.as_str(),
+        ];
+        for tag in wanted {
+            if tag.is_empty() {
+                continue;
+            }
+            if tag == ENGLISH {
+                return (english(), ENGLISH.into());
+            }
+            if let Some(t) = self.translations.iter().find(|t| t.language == tag) {
+                return (t.get(kind).clone(), tag.to_string());
+            }
+        }
+        (english(), ENGLISH.into())
+    }
     pub fn to_form(&self) -> PortalForm {
         PortalForm {
             name: self.name.clone(),
@@ -504,6 +671,9 @@ impl PortalSettings {
             approval_deny_after_hours: self.approval.deny_after_hours.to_string(),
             approval_email: self.approval.request_email.clone(),
             denial_email: self.approval.denial_email.clone(),
+            default_language: self.default_language.clone(),
+            time_zone: self.time_zone.clone(),
+            translations: self.translations.clone(),
         }
     }
 
@@ -548,6 +718,9 @@ pub struct RegistrationForm {
     pub company: String,
     pub person_visited: String,
     pub accept_aup: bool,
+    /// The guest's notification language (a tag); empty: the portal's.
+    #[serde(default)]
+    pub language: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -557,6 +730,8 @@ pub struct Registration {
     pub email: EmailAddress,
     pub company: String,
     pub person_visited: String,
+    /// A normalized tag, or empty.
+    pub language: String,
 }
 
 fn short_text(field: &str, value: &str, required: Option<&str>) -> Result<String, FieldError> {
@@ -591,6 +766,10 @@ impl RegistrationForm {
             email: EmailAddress::parse("email", &self.email)?,
             company: short_text("company", &self.company, None)?,
             person_visited: short_text("person_visited", &self.person_visited, None)?,
+            language: match self.language.trim() {
+                "" => String::new(),
+                raw => normalize_tag("language", raw)?,
+            },
         };
         if require_aup && !self.accept_aup {
             return Err(FieldError::new(
@@ -624,6 +803,8 @@ pub struct PortalPage {
     pub guest_types: Vec<(i64, String)>,
     pub updated_by: String,
     pub updated_at: i64,
+    /// The node's time zone, used when the portal names none.
+    pub node_time_zone: String,
 }
 
 /// What the public portal shows before registration.
@@ -633,6 +814,10 @@ pub struct PublicPortal {
     pub name: String,
     pub require_aup: bool,
     pub aup_text: String,
+    /// The languages the guest may choose for its emails (tags).
+    pub languages: Vec<String>,
+    /// The one the guest's browser prefers, else the portal's default.
+    pub language: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

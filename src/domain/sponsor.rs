@@ -282,6 +282,8 @@ pub struct RandomGuestsForm {
     pub company: String,
     pub guest_type_id: String,
     pub duration_days: String,
+    /// The guests' notification language; empty: the portal's default.
+    pub language: String,
 }
 
 /// Create Accounts > Import: a CSV file's text.
@@ -291,6 +293,8 @@ pub struct ImportGuestsForm {
     pub csv: String,
     pub guest_type_id: String,
     pub duration_days: String,
+    /// For the lines whose Notification Language column is empty or absent.
+    pub language: String,
 }
 
 pub fn guest_type_id(raw: &str) -> Result<i64, FieldError> {
@@ -379,6 +383,7 @@ pub fn parse_guest_csv(text: &str) -> Result<Vec<Registration>, FieldError> {
     let last = find(&["lastname"]);
     let company = find(&["company"]);
     let visited = find(&["personbeingvisited", "personvisited"]);
+    let language = find(&["notificationlanguage", "language"]);
     let mut guests = Vec::new();
     for (index, line) in lines {
         let fields = csv_fields(line);
@@ -395,6 +400,7 @@ pub fn parse_guest_csv(text: &str) -> Result<Vec<Registration>, FieldError> {
             company: get(company),
             person_visited: get(visited),
             accept_aup: true,
+            language: get(language),
         };
         let guest = form
             .validate(false)
@@ -427,6 +433,8 @@ pub struct SponsorInfo {
     pub group: String,
     pub permissions: SponsorPermissions,
     pub guest_types: Vec<GuestTypeChoice>,
+    /// The languages the guests' emails can be written in (tags).
+    pub languages: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -483,6 +491,8 @@ pub struct SponsoredGuest {
     /// The last credentials email's status label, if one was sent.
     pub delivery: Option<String>,
     pub delivery_reply: Option<String>,
+    /// The notification language's tag; empty: the portal's default.
+    pub language: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -621,6 +631,19 @@ mod tests {
         assert_eq!(guests.len(), 2);
         assert_eq!(guests[0].company, "Lee, Sons & \"Co\"");
         assert_eq!(guests[1].email.as_str(), "bob@example.com");
+        let languages = parse_guest_csv(
+            "First Name,Last Name,Email Address,Notification Language\n\
+             Ana,Ruiz,ana@example.com,ES-mx\nBo,Li,bo@example.com,\n",
+        )
+        .unwrap();
+        assert_eq!(languages[0].language, "es-MX");
+        assert_eq!(languages[1].language, "");
+        let bad_language = parse_guest_csv("email,language\nana@example.com,spanish").unwrap_err();
+        assert!(
+            bad_language.message.starts_with("Line 2:"),
+            "{}",
+            bad_language.message
+        );
         let bad = parse_guest_csv(
             "email,first_name,last_name\nann@example.com,Ann,Lee\nnot-an-address,B,C",
         )

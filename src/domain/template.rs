@@ -131,6 +131,39 @@ impl Values for SampleValues {
     }
 }
 
+impl SampleValues {
+    /// The sample values with dates written in `language`.
+    pub fn in_language(language: &str) -> SampleIn {
+        SampleIn {
+            language: language.to_string(),
+        }
+    }
+}
+
+/// The sample values in one language, for its preview and test email.
+pub struct SampleIn {
+    pub language: String,
+}
+
+/// The sample guest's access: 2026-11-29 09:00 to 2026-11-30 09:00 UTC.
+const SAMPLE_START: i64 = 1_795_942_800;
+const SAMPLE_END: i64 = SAMPLE_START + 86_400;
+
+impl Values for SampleIn {
+    fn value(&self, placeholder: Placeholder) -> String {
+        let local = super::language::LocalTime {
+            language: self.language.clone(),
+            offset_seconds: 0,
+            zone: "UTC".into(),
+        };
+        match placeholder {
+            Placeholder::StartDateTime => local.format(SAMPLE_START),
+            Placeholder::EndDateTime => local.format(SAMPLE_END),
+            other => SampleValues.value(other),
+        }
+    }
+}
+
 enum Piece<'a> {
     Text(&'a str),
     Known(Placeholder),

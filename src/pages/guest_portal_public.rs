@@ -6,6 +6,7 @@ use crate::api::portals::{
 };
 use crate::components::{Banner, BannerKind, check_before_post};
 use crate::domain::FieldError;
+use crate::domain::language::{LocalTime, PortalWords, display_name, fill, portal_words};
 use crate::domain::template::format_utc;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -48,6 +49,9 @@ pub fn SelfRegistrationPage() -> impl IntoView {
 #[component]
 fn Registration(portal: PublicPortal) -> impl IntoView {
     let action = ServerAction::<RegisterGuest>::new();
+    // The page speaks the language chosen for the emails.
+    let language = RwSignal::new(portal.language.clone());
+    let words = move || portal_words(&language.get());
     let client_error = RwSignal::new(None::<FieldError>);
     let require_aup = portal.require_aup;
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -60,13 +64,13 @@ fn Registration(portal: PublicPortal) -> impl IntoView {
         crate::components::field_error(client_error, server_error, field)
     };
     let field = move |id: &'static str,
-                      label: &'static str,
+                      label: fn(&PortalWords) -> &'static str,
                       kind: &'static str,
                       autocomplete: &'static str| {
         let error = error_for(id);
         view! {
             <div class="field" class:has-error=move || error.get().is_some()>
-                <label for=format!("guest-{id}")>{label}</label>
+                <label for=format!("guest-{id}")>{move || label(words())}</label>
                 <input id=format!("guest-{id}") name=format!("form[{id}]") type=kind autocomplete=autocomplete maxlength="254" />
                 {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
             </div>
@@ -75,39 +79,50 @@ fn Registration(portal: PublicPortal) -> impl IntoView {
     let aup_error = error_for("accept_aup");
     view! {
         {move || match action.value().get() {
-            Some(Ok(registered)) => view! { <Success registered portal=portal.id /> }.into_any(),
+            Some(Ok(registered)) => view! { <Success registered portal=portal.id language=language.get_untracked() /> }.into_any(),
             _ => {
                 let portal = portal.clone();
                 view! {
                 <h1>{portal.name.clone()}</h1>
-                <p class="lead">"Register for guest access. Your username and password are created for you."</p>
+                <p class="lead">{move || words().lead}</p>
                 {move || server_error.get().and_then(|e| e.banner()).map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> })}
                 <ActionForm action=action attr:class="portal-form" attr:novalidate=true on:submit:capture=on_submit>
                     <input type="hidden" name="portal" value=portal.id />
-                    {field("first_name", "First name", "text", "given-name")}
-                    {field("last_name", "Last name", "text", "family-name")}
-                    {field("email", "Email address", "email", "email")}
-                    {field("company", "Company", "text", "organization")}
-                    {field("person_visited", "Person being visited (email)", "text", "off")}
+                    {(portal.languages.len() > 1).then(|| view! {
+                        <div class="field">
+                            <label for="guest-language">{move || words().language}</label>
+                            <select id="guest-language" name="form[language]" on:change=move |ev| language.set(event_target_value(&ev))>
+                                {portal.languages.iter().map(|tag| {
+                                    let selected = *tag == portal.language;
+                                    view! { <option value=tag.clone() selected=selected>{display_name(tag)}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                    })}
+                    {field("first_name", |w| w.first_name, "text", "given-name")}
+                    {field("last_name", |w| w.last_name, "text", "family-name")}
+                    {field("email", |w| w.email, "email", "email")}
+                    {field("company", |w| w.company, "text", "organization")}
+                    {field("person_visited", |w| w.person_visited, "text", "off")}
                     {portal.require_aup.then(move || view! {
                         <div class="field" class:has-error=move || aup_error.get().is_some()>
-                            <label>"Acceptable Use Policy"</label>
+                            <label>{move || words().aup}</label>
                             <div class="aup" tabindex="0">{portal.aup_text.clone()}</div>
                             <label class="aup-accept">
                                 <input type="checkbox" name="form[accept_aup]" value="true" />
-                                "I agree to the terms and conditions"
+                                {move || words().agree}
                             </label>
                             {move || aup_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
                         </div>
                     })}
                     <button type="submit" class="btn primary wide" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Registering…" } else { "Register" }}
+                        {move || if action.pending().get() { words().registering } else { words().register }}
                     </button>
                 </ActionForm>
                 <p class="login-foot">
-                    "Already have an account? "
-                    <a href=format!("/portal/{}/login", portal.id)>"Sign in"</a>
-                    ". Registrations are limited per network."
+                    {move || words().have_account}
+                    <a href=format!("/portal/{}/login", portal.id)>{move || words().sign_in}</a>
+                    {move || words().limited}
                 </p>
                 }
                 .into_any()
@@ -118,32 +133,38 @@ fn Registration(portal: PublicPortal) -> impl IntoView {
 
 /// ISE's Self-Registration Success page.
 #[component]
-fn Success(registered: Registered, portal: i64) -> impl IntoView {
+fn Success(registered: Registered, portal: i64, language: String) -> impl IntoView {
+    let words = portal_words(&language);
     if registered.pending_approval {
         return view! {
-            <h1>"Request sent"</h1>
-            <Banner kind=BannerKind::Success>"Your registration is waiting for approval."</Banner>
-            <p class="lead">"The person you are visiting has been asked to approve your access. Your credentials will be sent to you by email once it is approved."</p>
+            <h1>{words.request_sent}</h1>
+            <Banner kind=BannerKind::Success>{words.waiting}</Banner>
+            <p class="lead">{words.waiting_lead}</p>
         }
         .into_any();
     }
+    let until = LocalTime {
+        language: language.clone(),
+        ..LocalTime::default()
+    }
+    .format(registered.valid_until);
     view! {
-        <h1>"Account created"</h1>
-        <p class="lead">{format!("Your guest access is valid until {}.", format_utc(registered.valid_until))}</p>
-        <Banner kind=BannerKind::Success>"You are registered."</Banner>
+        <h1>{words.account_created}</h1>
+        <p class="lead">{fill(words.valid_until, &until)}</p>
+        <Banner kind=BannerKind::Success>{words.registered}</Banner>
         <dl class="credentials" aria-label="Your credentials">
-            <dt>"Username"</dt>
+            <dt>{words.username}</dt>
             <dd>{registered.username.clone()}</dd>
             {registered.password.map(|password| view! {
-                <dt>"Password"</dt>
+                <dt>{words.password}</dt>
                 <dd>{password}</dd>
             })}
         </dl>
         {match registered.emailed_to {
-            Some(to) => view! { <p>{format!("Your credentials were sent to {to}.")}</p> }.into_any(),
-            None => view! { <p>"Keep these credentials: they are not sent by email."</p> }.into_any(),
+            Some(to) => view! { <p>{fill(words.sent_to, &to)}</p> }.into_any(),
+            None => view! { <p>{words.keep}</p> }.into_any(),
         }}
-        <a class="btn primary wide" href=format!("/portal/{portal}/login")>"Sign in now"</a>
+        <a class="btn primary wide" href=format!("/portal/{portal}/login")>{words.sign_in_now}</a>
     }
     .into_any()
 }

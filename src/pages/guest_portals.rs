@@ -13,7 +13,10 @@ use crate::components::{
     Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome, check_before_post,
     field_error, use_can,
 };
-use crate::domain::portal::{APPROVAL_EMAIL_FIELDS, DENIAL_EMAIL_FIELDS, EmailTemplate};
+use crate::domain::language::{ENGLISH, SHIPPED, display_name, normalize_tag};
+use crate::domain::portal::{
+    APPROVAL_EMAIL_FIELDS, DENIAL_EMAIL_FIELDS, EmailTemplate, PortalTranslation,
+};
 use crate::domain::template::{Placeholder, SampleValues, unknown_message};
 use crate::domain::{Access, FieldError};
 use leptos::prelude::*;
@@ -132,6 +135,67 @@ fn PortalEditor(page: PortalPage) -> impl IntoView {
         text: text.get(),
         html: html.get(),
     };
+    // Every language's texts, English (the portal's own fields) first. The
+    // editors show the language being edited; the others wait here.
+    let texts = RwSignal::new(
+        std::iter::once(PortalTranslation {
+            language: ENGLISH.into(),
+            email: form.email.clone(),
+            approval_email: form.approval_email.clone(),
+            denial_email: form.denial_email.clone(),
+        })
+        .chain(form.translations.iter().cloned())
+        .collect::<Vec<_>>(),
+    );
+    let editing = RwSignal::new(ENGLISH.to_string());
+    let editors = [
+        (subject, text, html),
+        (approval_subject, approval_text, approval_html),
+        (denial_subject, denial_text, denial_html),
+    ];
+    let in_editors = move || PortalTranslation {
+        language: editing.get(),
+        email: read_editor(editors[0]),
+        approval_email: read_editor(editors[1]),
+        denial_email: read_editor(editors[2]),
+    };
+    // What each language posts: the editors' for the one shown.
+    let posted = move || -> Vec<PortalTranslation> {
+        let shown = in_editors();
+        texts
+            .get()
+            .into_iter()
+            .map(|t| {
+                if t.language == shown.language {
+                    shown.clone()
+                } else {
+                    t
+                }
+            })
+            .collect()
+    };
+    let switch_to = move |language: String| {
+        let shown = in_editors();
+        texts.update(|all| {
+            if let Some(slot) = all.iter_mut().find(|t| t.language == shown.language) {
+                *slot = shown;
+            }
+        });
+        let next = texts.with_untracked(|all| all.iter().find(|t| t.language == language).cloned());
+        if let Some(next) = next {
+            for (editor, template) in
+                editors
+                    .into_iter()
+                    .zip([next.email, next.approval_email, next.denial_email])
+            {
+                editor.0.set(template.subject);
+                editor.1.set(template.text);
+                editor.2.set(template.html);
+            }
+            editing.set(language);
+        }
+    };
+    let editing_signal = Signal::derive(move || editing.get());
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         check_before_post(&ev, client_error, |data: SaveGuestPortal| {
             data.form.validate()
@@ -228,16 +292,20 @@ fn PortalEditor(page: PortalPage) -> impl IntoView {
                 </fieldset>
             </div>
             <div hidden=move || !customizing()>
-                <EmailCustomization subject text html error_for can_change key="email" legend="Notifications > Email" name="Email"
+                <LanguagePanel texts editing switch_to=Callback::new(switch_to) error_for can_change
+                    default_language=form.default_language.clone() time_zone=form.time_zone.clone()
+                    node_time_zone=page.node_time_zone.clone() />
+                {move || posted_fields(posted())}
+                <EmailCustomization subject text html error_for can_change language=editing_signal key="email" legend="Notifications > Email" name="Email"
                     fields=["email_subject", "email_text", "email_html"]
                     labels=["Email subject", "Email body (text)", "Email body (HTML)"]
                     placeholders=&Placeholder::GUEST />
-                <EmailCustomization subject=approval_subject text=approval_text html=approval_html error_for can_change
+                <EmailCustomization subject=approval_subject text=approval_text html=approval_html error_for can_change language=editing_signal
                     key="approval_email" legend="Notifications > Approval Request Email" name="Approval request"
                     fields=APPROVAL_EMAIL_FIELDS
                     labels=["Approval request subject", "Approval request body (text)", "Approval request body (HTML)"]
                     placeholders=&Placeholder::ALL />
-                <EmailCustomization subject=denial_subject text=denial_text html=denial_html error_for can_change
+                <EmailCustomization subject=denial_subject text=denial_text html=denial_html error_for can_change language=editing_signal
                     key="denial_email" legend="Notifications > Denial Email" name="Denial notice"
                     fields=DENIAL_EMAIL_FIELDS
                     labels=["Denial subject", "Denial body (text)", "Denial body (HTML)"]
@@ -251,7 +319,7 @@ fn PortalEditor(page: PortalPage) -> impl IntoView {
             </div>
         </ActionForm>
         <div hidden=move || !customizing()>
-            <TestEmailPanel template=Signal::derive(template) can_change />
+            <TestEmailPanel template=Signal::derive(template) language=editing_signal can_change />
         </div>
     }
 }
@@ -265,6 +333,9 @@ fn EmailCustomization(
     html: RwSignal<String>,
     error_for: impl Fn(&'static str) -> Signal<Option<String>> + Copy + Send + Sync + 'static,
     can_change: Signal<bool>,
+    /// The language shown: its sample dates in the preview; the server's
+    /// field errors are the English texts'.
+    language: Signal<String>,
     /// Which of the portal's emails: `email` (the credentials),
     /// `approval_email` or `denial_email`; names the form's fields.
     key: &'static str,
@@ -282,11 +353,15 @@ fn EmailCustomization(
         text: text.get(),
         html: html.get(),
     };
-    let rendered = Memo::new(move |_| template().render(&SampleValues));
+    let rendered =
+        Memo::new(move |_| template().render(&SampleValues::in_language(&language.get())));
     // Unknown placeholders are flagged as they are typed, per field.
     let flagged = move |field: &'static str| {
         Signal::derive(move || {
-            error_for(field).get().or_else(|| {
+            let server = (language.get() == ENGLISH)
+                .then(|| error_for(field).get())
+                .flatten();
+            server.or_else(|| {
                 template()
                     .unknown_placeholders_as(fields)
                     .into_iter()
@@ -300,7 +375,6 @@ fn EmailCustomization(
         .map(|p| view! { <li><code>{p.token()}</code>" "{p.label()}</li> })
         .collect_view();
     let id = move |part: &str| format!("portal-{}-{part}", key.replace('_', "-"));
-    let field_name = move |part: &str| format!("form[{key}][{part}]");
     // The credentials email keeps the short test ids the suite knows.
     let testid = move |part: &str| {
         if key == "email" {
@@ -319,16 +393,16 @@ fn EmailCustomization(
             <fieldset class="form-section" disabled=move || !can_change.get()>
                 <legend>{legend}</legend>
                 <Field label=labels[0] for_id=id("subject") required=true error=flagged(fields[0])>
-                    <input id=id("subject") name=field_name("subject") type="text" maxlength="256" value=initial.0
+                    <input id=id("subject") type="text" maxlength="256" value=initial.0
                         prop:value=subject on:input=move |ev| subject.set(event_target_value(&ev)) />
                 </Field>
                 <Field label=labels[1] for_id=id("text") required=true error=flagged(fields[1])>
-                    <textarea id=id("text") name=field_name("text") rows="9"
+                    <textarea id=id("text") rows="9"
                         prop:value=text on:input=move |ev| text.set(event_target_value(&ev))>{initial.1}</textarea>
                 </Field>
                 <Field label=labels[2] for_id=id("html") error=flagged(fields[2])
                     hint="Your HTML is sent as written; every value put in place of a placeholder is HTML-escaped.">
-                    <textarea id=id("html") name=field_name("html") rows="9" class="code"
+                    <textarea id=id("html") rows="9" class="code"
                         prop:value=html on:input=move |ev| html.set(event_target_value(&ev))>{initial.2}</textarea>
                 </Field>
                 <details class="placeholders">
@@ -338,7 +412,7 @@ fn EmailCustomization(
             </fieldset>
             <section class="preview-pane" aria-label=format!("{name} preview")>
                 <h2>"Preview"</h2>
-                <p class="preview-note">"With sample guest values."</p>
+                <p class="preview-note">{move || format!("With sample guest values, in {}.", display_name(&language.get()))}</p>
                 <dl class="preview-headers">
                     <dt>"Subject"</dt>
                     <dd data-testid=testid("subject")>{move || rendered.get().subject}</dd>
@@ -356,10 +430,14 @@ fn EmailCustomization(
 
 /// Settings > Send Test Email.
 #[component]
-fn TestEmailPanel(template: Signal<EmailTemplate>, can_change: Signal<bool>) -> impl IntoView {
+fn TestEmailPanel(
+    template: Signal<EmailTemplate>,
+    language: Signal<String>,
+    can_change: Signal<bool>,
+) -> impl IntoView {
     let to = RwSignal::new(String::new());
-    let send = Action::new(|(email, to): &(EmailTemplate, String)| {
-        send_portal_test_email(email.clone(), to.clone())
+    let send = Action::new(|(email, to, language): &(EmailTemplate, String, String)| {
+        send_portal_test_email(email.clone(), to.clone(), Some(language.clone()))
     });
     let to_error = move || {
         send.value().get().and_then(|r| r.err()).and_then(|e| {
@@ -375,10 +453,10 @@ fn TestEmailPanel(template: Signal<EmailTemplate>, can_change: Signal<bool>) -> 
             <h2>"Settings > Send Test Email"</h2>
             <form class="inline-form" on:submit=move |ev| {
                 ev.prevent_default();
-                send.dispatch((template.get_untracked(), to.get_untracked()));
+                send.dispatch((template.get_untracked(), to.get_untracked(), language.get_untracked()));
             }>
                 <Field label="Send test email to" for_id="portal-test-to" error=Signal::derive(to_error)
-                    hint="The template as it stands now, with sample values, from the Guest Email Settings' From address, through the mail queue.">
+                    hint="The credentials email as it stands now, in the language being edited, with sample values, from the Guest Email Settings' From address, through the mail queue.">
                     <input id="portal-test-to" type="email" prop:value=to on:input=move |ev| to.set(event_target_value(&ev)) />
                 </Field>
                 <button type="submit" class="btn primary" disabled=move || !can_change.get() || send.pending().get()>
@@ -387,5 +465,146 @@ fn TestEmailPanel(template: Signal<EmailTemplate>, can_change: Signal<bool>) -> 
             </form>
             {move || send.value().get().map(|result| view! { <TestEmailOutcome result /> })}
         </section>
+    }
+}
+
+fn read_editor(
+    (subject, text, html): (RwSignal<String>, RwSignal<String>, RwSignal<String>),
+) -> EmailTemplate {
+    EmailTemplate {
+        subject: subject.get(),
+        text: text.get(),
+        html: html.get(),
+    }
+}
+
+/// The form's fields for every language's texts: English's are the
+/// portal's own fields, the others `translations[i]`.
+fn posted_fields(all: Vec<PortalTranslation>) -> impl IntoView {
+    let mut others = 0;
+    all.into_iter()
+        .map(|t| {
+            let base = if t.language == ENGLISH {
+                "form".to_string()
+            } else {
+                let base = format!("form[translations][{others}]");
+                others += 1;
+                base
+            };
+            let language = (t.language != ENGLISH).then(|| {
+                view! { <input type="hidden" name=format!("{base}[language]") value=t.language.clone() /> }
+            });
+            let parts = [
+                ("email", t.email),
+                ("approval_email", t.approval_email),
+                ("denial_email", t.denial_email),
+            ]
+            .into_iter()
+            .map(|(key, template)| {
+                view! {
+                    <input type="hidden" name=format!("{base}[{key}][subject]") value=template.subject />
+                    <input type="hidden" name=format!("{base}[{key}][text]") value=template.text />
+                    <input type="hidden" name=format!("{base}[{key}][html]") value=template.html />
+                }
+            })
+            .collect_view();
+            view! { {language} {parts} }
+        })
+        .collect_view()
+}
+
+/// Portal Page Customization > Languages: the language being edited, adding
+/// and removing one, the default language and the emails' time zone.
+#[component]
+fn LanguagePanel(
+    texts: RwSignal<Vec<PortalTranslation>>,
+    editing: RwSignal<String>,
+    switch_to: Callback<String>,
+    error_for: impl Fn(&'static str) -> Signal<Option<String>> + Copy + Send + Sync + 'static,
+    can_change: Signal<bool>,
+    default_language: String,
+    time_zone: String,
+    node_time_zone: String,
+) -> impl IntoView {
+    let new_tag = RwSignal::new(String::new());
+    let add_error = RwSignal::new(None::<String>);
+    let default_language = RwSignal::new(default_language);
+    let languages =
+        move || texts.with(|all| all.iter().map(|t| t.language.clone()).collect::<Vec<_>>());
+    let add = move || match normalize_tag("new_language", &new_tag.get_untracked()) {
+        Err(error) => add_error.set(Some(error.message)),
+        Ok(tag) => {
+            add_error.set(None);
+            if !languages().contains(&tag) {
+                texts.update(|all| all.push(PortalTranslation::shipped(&tag)));
+            }
+            new_tag.set(String::new());
+            switch_to.run(tag);
+        }
+    };
+    let remove = move |_| {
+        let gone = editing.get_untracked();
+        switch_to.run(ENGLISH.to_string());
+        texts.update(|all| all.retain(|t| t.language != gone));
+        if default_language.get_untracked() == gone {
+            default_language.set(ENGLISH.to_string());
+        }
+    };
+    let translations_error = error_for("translations");
+    let zone_error = error_for("time_zone");
+    view! {
+        <fieldset class="form-section languages" disabled=move || !can_change.get()>
+            <legend>"Languages"</legend>
+            <div class="field" class:has-error=move || translations_error.get().is_some()>
+                <label for="portal-language">"Language being edited"</label>
+                <div class="control">
+                    <div class="inline-controls">
+                        <select id="portal-language" prop:value=move || editing.get()
+                            on:change=move |ev| switch_to.run(event_target_value(&ev))>
+                            {move || languages().into_iter().map(|tag| {
+                                let label = format!("{} ({tag})", display_name(&tag));
+                                view! { <option value=tag.clone() selected=move || editing.get() == tag>{label}</option> }
+                            }).collect_view()}
+                        </select>
+                        <button type="button" class="btn small"
+                            hidden=move || SHIPPED.contains(&editing.get().as_str())
+                            on:click=remove>"Remove This Language"</button>
+                    </div>
+                    <p class="hint">"Guests get their emails in their notification language; a language without texts here gets the default language's. English and Spanish ship with Mailroom."</p>
+                    {move || translations_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                </div>
+            </div>
+            <div class="field" class:has-error=move || add_error.get().is_some()>
+                <label for="portal-new-language">"Add a language"</label>
+                <div class="control">
+                    <div class="inline-controls">
+                        <input id="portal-new-language" type="text" class="short" placeholder="fr, pt-BR" prop:value=new_tag
+                            on:input=move |ev| new_tag.set(event_target_value(&ev))
+                            on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); add(); } />
+                        <button type="button" class="btn small" on:click=move |_| add()>"Add"</button>
+                    </div>
+                    <p class="hint">"By its language tag; its texts start as a copy of the English ones to translate."</p>
+                    {move || add_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                </div>
+            </div>
+            <Field label="Default language" for_id="portal-default-language" error=error_for("default_language")
+                hint="For guests whose language has no texts here.">
+                <select id="portal-default-language" name="form[default_language]" prop:value=move || default_language.get()
+                    on:change=move |ev| default_language.set(event_target_value(&ev))>
+                    {move || languages().into_iter().map(|tag| {
+                        let label = display_name(&tag);
+                        view! { <option value=tag.clone() selected=move || default_language.get() == tag>{label}</option> }
+                    }).collect_view()}
+                </select>
+            </Field>
+            <div class="field" class:has-error=move || zone_error.get().is_some()>
+                <label for="portal-time-zone">"Time zone of the emails' dates"</label>
+                <div class="control">
+                    <input id="portal-time-zone" name="form[time_zone]" type="text" maxlength="64" value=time_zone placeholder=node_time_zone.clone() />
+                    <p class="hint">{format!("An IANA time zone such as Europe/Madrid. Empty: this node's ({node_time_zone}).")}</p>
+                    {move || zone_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                </div>
+            </div>
+        </fieldset>
     }
 }

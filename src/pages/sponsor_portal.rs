@@ -7,11 +7,12 @@ use crate::api::sponsor::{
     CreatedBatch, GuestTypeChoice, PendingAccount, SPONSOR_HOME, SPONSOR_LOGIN, SponsorInfo,
     SponsorLogin, SponsorLogout, SponsoredPage, current_sponsor, sponsor_create_known,
     sponsor_create_random, sponsor_decide_pending, sponsor_delivery, sponsor_guest_action,
-    sponsor_guests, sponsor_pending_accounts,
+    sponsor_guests, sponsor_pending_accounts, sponsor_set_language,
 };
 use crate::components::{Banner, BannerKind, ConfirmBar};
 use crate::domain::FieldError;
 use crate::domain::guest::GuestState;
+use crate::domain::language::display_name;
 use crate::domain::portal::RegistrationForm;
 use crate::domain::sponsor::{GuestAction, KnownGuestForm, RandomGuestsForm};
 use crate::domain::template::format_utc;
@@ -150,6 +151,8 @@ fn CreateAccounts(info: SponsorInfo) -> impl IntoView {
     let prefix = RwSignal::new("guest".to_string());
     let company = RwSignal::new(String::new());
     let csv = RwSignal::new(String::new());
+    // The guests' notification language; empty: the portal's default.
+    let language = RwSignal::new(String::new());
     let client_error = RwSignal::new(None::<FieldError>);
     // What the mailbox can still send, read once in the browser.
     let budget = Action::new(|_: &()| crate::api::sponsor::sponsor_send_budget());
@@ -200,7 +203,10 @@ fn CreateAccounts(info: SponsorInfo) -> impl IntoView {
             match mode {
                 Mode::Known => {
                     sponsor_create_known(KnownGuestForm {
-                        guest: known.get_untracked(),
+                        guest: RegistrationForm {
+                            language: language.get_untracked(),
+                            ..known.get_untracked()
+                        },
                         guest_type_id,
                         duration_days,
                     })
@@ -213,6 +219,7 @@ fn CreateAccounts(info: SponsorInfo) -> impl IntoView {
                         company: company.get_untracked(),
                         guest_type_id,
                         duration_days,
+                        language: language.get_untracked(),
                     })
                     .await
                 }
@@ -222,6 +229,7 @@ fn CreateAccounts(info: SponsorInfo) -> impl IntoView {
                             csv: csv.get_untracked(),
                             guest_type_id,
                             duration_days,
+                            language: language.get_untracked(),
                         },
                     )
                     .await
@@ -303,6 +311,17 @@ fn CreateAccounts(info: SponsorInfo) -> impl IntoView {
                         <input id="sponsor-duration" type="text" inputmode="numeric" class="short" prop:value=duration on:input=move |ev| duration.set(event_target_value(&ev)) />
                         <p class="hint">{move || chosen().map(|t| format!("At most {} days for {}.", t.max_days, t.name))}</p>
                         {move || error_for("duration_days").get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                    </div>
+                </div>
+                <div class="field" class:has-error=move || error_for("language").get().is_some()>
+                    <label for="sponsor-language">"Notification language"</label>
+                    <div class="control">
+                        <select id="sponsor-language" on:change=move |ev| language.set(event_target_value(&ev))>
+                            <option value="">"The portal's default"</option>
+                            {info.languages.iter().map(|tag| view! { <option value=tag.clone()>{display_name(tag)}</option> }).collect_view()}
+                        </select>
+                        <p class="hint">"The guests' emails are written in this language; a CSV file's Notification Language column overrides it per guest."</p>
+                        {move || error_for("language").get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
                     </div>
                 </div>
             </fieldset>
@@ -553,6 +572,12 @@ fn ManageAccounts(info: SponsorInfo) -> impl IntoView {
     let act = Action::new(|(ids, action): &(Vec<i64>, GuestAction)| {
         sponsor_guest_action(ids.clone(), *action, None)
     });
+    let language = RwSignal::new(String::new());
+    let set_language = Action::new(|(ids, language): &(Vec<i64>, String)| {
+        sponsor_set_language(ids.clone(), language.clone())
+    });
+    let languages = StoredValue::new(info.languages.clone());
+    let may_edit = info.permissions.can_create;
     let tick = RwSignal::new(0u64);
     let rows = Resource::new(
         move || {
@@ -561,6 +586,7 @@ fn ManageAccounts(info: SponsorInfo) -> impl IntoView {
                 state_filter.get(),
                 page.get(),
                 act.version().get(),
+                set_language.version().get(),
                 tick.get(),
             )
         },
@@ -614,8 +640,24 @@ fn ManageAccounts(info: SponsorInfo) -> impl IntoView {
     view! {
         <div class="toolbar" role="toolbar" aria-label="Guest account actions">
             {GuestAction::ALL.into_iter().map(button).collect_view()}
+            <span class="toolbar-divider" aria-hidden="true"></span>
+            <select aria-label="Notification language" disabled=!may_edit on:change=move |ev| language.set(event_target_value(&ev))>
+                <option value="">"Portal default language"</option>
+                {languages.get_value().into_iter().map(|tag| view! { <option value=tag.clone()>{display_name(&tag)}</option> }).collect_view()}
+            </select>
+            <button type="button" class="btn" disabled=move || !may_edit || selected.get().is_empty() || set_language.pending().get()
+                title=(!may_edit).then_some("Your sponsor group does not allow this.")
+                on:click=move |_| { set_language.dispatch((selected.get_untracked().into_iter().collect(), language.get_untracked())); }>
+                "Set Language"
+            </button>
             <span class="toolbar-count">{move || format!("Selected {}", selected.get().len())}</span>
         </div>
+        {move || set_language.value().get().map(|result: ActionResult| match result {
+            Ok(report) => view! {
+                <Banner kind=BannerKind::Success>{format!("Notification language set for {} account(s): {}", report.done.len(), report.done.join(", "))}</Banner>
+            }.into_any(),
+            Err(e) => view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any(),
+        })}
         {move || confirming.get().then(|| view! {
             <ConfirmBar label="Confirm delete" confirm="Delete"
                 question=Signal::derive(move || format!("Delete {} guest account(s)? Their access ends now.", selected.get().len()))
@@ -678,11 +720,11 @@ fn GuestTable(
                             selected.set(if on { ids_for_toggle.iter().copied().collect() } else { BTreeSet::new() });
                         } /></th>
                     <th>"Username"</th><th>"First Name"</th><th>"Last Name"</th><th>"Email"</th>
-                    <th>"State"</th><th>"Guest Type"</th><th>"End of Access"</th><th>"Sponsor"</th><th>"Email Delivery"</th>
+                    <th>"State"</th><th>"Guest Type"</th><th>"End of Access"</th><th>"Sponsor"</th><th>"Language"</th><th>"Email Delivery"</th>
                 </tr>
             </thead>
             <tbody>
-                {data.rows.is_empty().then(|| view! { <tr><td colspan="10" class="empty">"No guest accounts match."</td></tr> })}
+                {data.rows.is_empty().then(|| view! { <tr><td colspan="11" class="empty">"No guest accounts match."</td></tr> })}
                 {data.rows.into_iter().map(|row| {
                     let id = row.id;
                     let delivery_class = format!("tag delivery {}", row.delivery.clone().unwrap_or_default().to_lowercase());
@@ -701,12 +743,13 @@ fn GuestTable(
                             <td>{row.guest_type}</td>
                             <td>{format_utc(row.valid_until)}</td>
                             <td>{row.sponsor}</td>
+                            <td>{if row.language.is_empty() { "Default".to_string() } else { display_name(&row.language) }}</td>
                             <td>{row.delivery.map(|d| view! { <span class=delivery_class.clone() title=row.delivery_reply.clone().unwrap_or_default()>{d}</span> })}</td>
                         </tr>
                     }
                 }).collect_view()}
             </tbody>
-            <tfoot><tr><td colspan="10">
+            <tfoot><tr><td colspan="11">
                 {format!("{} guest account(s)", data.total)}
                 {(pages > 1).then(|| view! {
                     <span class="pager">

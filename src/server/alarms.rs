@@ -221,6 +221,7 @@ fn alarm_email(
         text,
         html: None,
         created_by: JOB.into(),
+        language: None,
     }
 }
 

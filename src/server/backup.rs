@@ -42,6 +42,7 @@ pub const TABLES: &[&str] = &[
     "guest_email_settings",
     "guest_types",
     "guest_portals",
+    "guest_email_translations",
     "sponsor_groups",
     "sponsor_users",
     "guest_accounts",

@@ -11,13 +11,15 @@ use crate::domain::guest::{
     ApprovalDone, ApprovalLink, ApprovalRequest, GuestDetails, GuestEmailSettings, GuestState,
     PendingGuest,
 };
+use crate::domain::language::GuestEmail;
 use crate::domain::mail::MailKind;
-use crate::domain::portal::{ApprovalSettings, EmailTemplate, PortalSettings};
+use crate::domain::portal::PortalSettings;
 use crate::server::AppState;
 use crate::server::auth::{random_token, token_hash};
 use crate::server::db;
 use crate::server::db::guests::GuestRow;
 use crate::server::guests::{PASSWORD_PURPOSE, email_settings, queue_credentials};
+use crate::server::languages;
 use crate::server::mail::{Outgoing, Queued};
 use crate::server::service::sponsors::SponsorCaller;
 
@@ -27,7 +29,8 @@ const DENY: &str = "deny";
 
 /// A registration that must be approved: by whom, and where the links go.
 pub struct ApprovalAsk<'a> {
-    pub settings: &'a ApprovalSettings,
+    /// The portal registered on: its approval settings and texts.
+    pub portal: &'a PortalSettings,
     pub approvers: Vec<String>,
     /// This console as the guest reached it (`https://host`).
     pub console_url: String,
@@ -47,7 +50,8 @@ pub async fn queue_request(
     now: i64,
     now_ms: i64,
 ) -> anyhow::Result<Vec<Queued>> {
-    let expires_at = now + i64::from(ask.settings.link_minutes) * 60;
+    let approval = &ask.portal.approval;
+    let expires_at = now + i64::from(approval.link_minutes) * 60;
     let approvers = ask.approvers.join(", ");
     let link = |action: &'static str| {
         let token = random_token();
@@ -64,13 +68,19 @@ pub async fn queue_request(
             guest_id,
             action,
             approver: &approvers,
-            sign_in: ask.settings.sign_in,
+            sign_in: approval.sign_in,
             expires_at,
         };
         db::guest_approvals::insert(&mut **tx, &link, now).await?;
     }
-    let rendered = ask.settings.request_email.render(&ApprovalRequest {
-        guest: details,
+    // The approvers read it in the portal's default language.
+    let (template, language) = ask
+        .portal
+        .email_in(GuestEmail::ApprovalRequest, &ask.portal.default_language);
+    let mut details = details.clone();
+    languages::localize(&mut details, &language, &ask.portal.time_zone);
+    let rendered = template.render(&ApprovalRequest {
+        guest: &details,
         approve_link: approve.2,
         deny_link: deny.2,
     });
@@ -90,6 +100,7 @@ pub async fn queue_request(
                         text: rendered.text.clone(),
                         html: rendered.html.clone(),
                         created_by: created_by.to_string(),
+                        language: Some(language.clone()),
                     },
                     now_ms,
                 )
@@ -277,13 +288,12 @@ pub async fn settle_link(
 
 /// The portal a guest registered on, for its templates (the first portal
 /// when that one was renamed or deleted since).
-async fn portal_of(state: &AppState, name: &str) -> anyhow::Result<Option<PortalSettings>> {
+async fn portal_of(state: &AppState, name: &str) -> anyhow::Result<PortalSettings> {
     let portals = db::portals::list(&state.db).await?;
-    Ok(portals
-        .iter()
-        .find(|p| p.name == name)
-        .or(portals.first())
-        .map(|p| p.settings()))
+    match portals.iter().find(|p| p.name == name).or(portals.first()) {
+        Some(row) => Ok(languages::portal_settings(&state.db, row).await?),
+        None => Err(anyhow::anyhow!("no guest portal holds the guest emails")),
+    }
 }
 
 /// Approves (the account becomes Created, its time starting now, and the
@@ -318,16 +328,13 @@ pub async fn decide_in(
             .get(PASSWORD_PURPOSE, &row.id.to_string())
             .await?;
         details.password = password.map(|p| p.expose().to_string());
-        let template = portal
-            .as_ref()
-            .map(|p| p.email.clone())
-            .unwrap_or_else(EmailTemplate::ise_default);
         if settings.enabled && !row.email.is_empty() && details.password.is_some() {
             queued = queue_credentials(
                 state,
                 tx,
                 &settings,
-                &template,
+                &portal,
+                &row.language,
                 &details,
                 row.sponsor_email.as_deref(),
                 row.id,
@@ -340,10 +347,8 @@ pub async fn decide_in(
         if !db::guests::deny_pending(&mut **tx, row.id, now).await? {
             return Ok(None);
         }
-        let template = portal
-            .as_ref()
-            .map(|p| p.approval.denial_email.clone())
-            .unwrap_or_else(EmailTemplate::denial_default);
+        let (template, language) = portal.email_in(GuestEmail::Denial, &row.language);
+        languages::localize(&mut details, &language, &portal.time_zone);
         if settings.enabled && !row.email.is_empty() {
             let rendered = template.render(&details);
             queued = state
@@ -359,6 +364,7 @@ pub async fn decide_in(
                         text: rendered.text,
                         html: rendered.html,
                         created_by: by.to_string(),
+                        language: Some(language),
                     },
                     now_ms,
                 )

@@ -5,13 +5,15 @@
 //! clock.
 
 use crate::domain::guest::{GuestDetails, GuestEmailForm, GuestEmailSettings, GuestState};
+use crate::domain::language::GuestEmail;
 use crate::domain::mail::MailKind;
-use crate::domain::portal::EmailTemplate;
+use crate::domain::portal::PortalSettings;
 use crate::domain::template::{Part, render};
 use crate::domain::{EmailAddress, Secret};
 use crate::server::AppState;
 use crate::server::db;
 use crate::server::guest_approval::ApprovalAsk;
+use crate::server::languages;
 use crate::server::mail::{Outgoing, Queued};
 use std::time::Duration;
 
@@ -49,6 +51,8 @@ pub struct NewAccount {
     pub password: Option<Secret>,
     /// What the ERS API's GuestUser carries beyond the portal's fields.
     pub extras: GuestExtras,
+    /// The notification language (a tag); empty: the portal's default.
+    pub language: String,
 }
 
 /// A guest's phone, location, reason for visit and description (ERS).
@@ -127,13 +131,13 @@ fn username_base(account: &NewAccount) -> String {
 }
 
 /// Creates `accounts` in one transaction, with each guest's credentials
-/// email (rendered from `template`) queued in it when `send_email` and the
-/// Guest Email Settings allow. Passwords are hashed first, on blocking
-/// threads, two at a time per core.
+/// email (from `portal`'s texts, in the guest's language) queued in it
+/// when there is a portal and the Guest Email Settings allow. Passwords
+/// are hashed first, on blocking threads, two at a time per core.
 pub async fn create_accounts(
     state: &AppState,
     accounts: &[NewAccount],
-    template: Option<&EmailTemplate>,
+    portal: Option<&PortalSettings>,
     approval: Option<&ApprovalAsk<'_>>,
     created_by: &str,
 ) -> anyhow::Result<Vec<CreatedAccount>> {
@@ -188,7 +192,8 @@ pub async fn create_accounts(
                 sponsor_group_id: sponsor.and_then(|s| s.group_id),
                 extras: &account.extras,
                 approval_deadline: approval
-                    .map(|ask| now + i64::from(ask.settings.deny_after_hours) * 3600),
+                    .map(|ask| now + i64::from(ask.portal.approval.deny_after_hours) * 3600),
+                language: &account.language,
             },
             now,
         )
@@ -211,6 +216,7 @@ pub async fn create_accounts(
             portal_name: account.portal.clone(),
             valid_from: account.valid_from,
             valid_until: account.valid_until,
+            dates: None,
         };
         if let Some(ask) = approval {
             // The approver sees who asks; the password goes out only on approval.
@@ -224,7 +230,7 @@ pub async fn create_accounts(
                 )
                 .await?,
             );
-        } else if let Some(template) = template
+        } else if let Some(portal) = portal
             && settings.enabled
             && !email.is_empty()
         {
@@ -232,7 +238,8 @@ pub async fn create_accounts(
                 state,
                 &mut tx,
                 &settings,
-                template,
+                portal,
+                &account.language,
                 &details,
                 sponsor_email,
                 id,
@@ -262,14 +269,18 @@ pub async fn queue_credentials(
     state: &AppState,
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     settings: &GuestEmailSettings,
-    template: &EmailTemplate,
+    portal: &PortalSettings,
+    language: &str,
     details: &GuestDetails,
     sponsor_email: Option<&str>,
     guest_id: i64,
     created_by: &str,
     now_ms: i64,
 ) -> anyhow::Result<Vec<Queued>> {
-    let rendered = template.render(details);
+    let (template, language) = portal.email_in(GuestEmail::Credentials, language);
+    let mut details = details.clone();
+    languages::localize(&mut details, &language, &portal.time_zone);
+    let rendered = template.render(&details);
     let queued = state
         .mailer
         .enqueue(
@@ -283,6 +294,7 @@ pub async fn queue_credentials(
                 text: rendered.text,
                 html: rendered.html,
                 created_by: created_by.to_string(),
+                language: Some(language),
             },
             now_ms,
         )
@@ -317,10 +329,11 @@ async fn hash_all(passwords: &[Secret]) -> anyhow::Result<Vec<String>> {
 
 /// The credentials email of accounts a sponsor creates or resends to: the
 /// default portal's template (there is no sponsor portal template).
-pub async fn sponsor_template(state: &AppState) -> anyhow::Result<Option<EmailTemplate>> {
-    Ok(db::portals::first(&state.db)
-        .await?
-        .map(|portal| portal.settings().email))
+pub async fn sponsor_template(state: &AppState) -> anyhow::Result<Option<PortalSettings>> {
+    match db::portals::first(&state.db).await? {
+        Some(row) => Ok(Some(languages::portal_settings(&state.db, &row).await?)),
+        None => Ok(None),
+    }
 }
 
 /// The saved Guest Email Settings, or ISE's defaults before any save.
@@ -342,6 +355,7 @@ pub async fn run_expiry_job(state: &AppState) -> anyhow::Result<ExpiryRun> {
     let mut run = ExpiryRun::default();
     // Guest Email Settings can turn guest email off: then no notices.
     let mut more = settings.enabled;
+    let portals = db::portals::list(&state.db).await?;
     while more {
         let due = db::guests::due_notices(&state.db, now, BATCH).await?;
         let mut queued = Vec::with_capacity(due.len());
@@ -350,15 +364,35 @@ pub async fn run_expiry_job(state: &AppState) -> anyhow::Result<ExpiryRun> {
             if !db::guests::mark_notice_sent(&mut *tx, notice.guest.id, now).await? {
                 continue;
             }
-            let details = notice.guest.details();
+            // In the guest's language (else its portal's default), dates
+            // in its portal's time zone.
+            let portal = portals.iter().find(|p| p.name == notice.guest.portal);
+            let wanted = [
+                notice.guest.language.as_str(),
+                portal.map_or("", |p| p.default_language.as_str()),
+            ];
+            let (subject, text, language) = languages::expiry_notice(
+                &state.db,
+                notice.guest.guest_type_id,
+                &wanted,
+                (&notice.notify_subject, &notice.notify_text),
+            )
+            .await?;
+            let mut details = notice.guest.details();
+            languages::localize(
+                &mut details,
+                &language,
+                portal.map_or("", |p| p.time_zone.as_str()),
+            );
             let mail = Outgoing {
                 kind: MailKind::GuestExpiryNotice,
                 sender: settings.sender(notice.guest.sponsor_email.as_deref()),
                 recipients: vec![notice.guest.email.clone()],
-                subject: render(&notice.notify_subject, &details, Part::Subject),
-                text: render(&notice.notify_text, &details, Part::Text),
+                subject: render(&subject, &details, Part::Subject),
+                text: render(&text, &details, Part::Text),
                 html: None,
                 created_by: JOB.into(),
+                language: Some(language),
             };
             queued.extend(
                 state

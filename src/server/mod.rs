@@ -16,6 +16,7 @@ pub mod guest_approval;
 pub mod guests;
 pub mod http;
 pub mod https;
+pub mod languages;
 pub mod logging;
 pub mod mail;
 pub mod oauth;

@@ -75,6 +75,7 @@ pub async fn run_reminder_job(state: &AppState) -> anyhow::Result<ReminderRun> {
                     text: render_reminder(&policy.reminder_text, &holder.name, days, &date),
                     html: None,
                     created_by: JOB.into(),
+                    language: None,
                 };
                 queued.extend(
                     state

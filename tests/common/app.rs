@@ -367,6 +367,7 @@ pub async fn insert_guests(state: &AppState, n: usize) {
                 sponsor_group_id: None,
                 extras: &extras,
                 approval_deadline: None,
+                language: "",
             },
             now,
         )

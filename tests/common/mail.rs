@@ -37,6 +37,7 @@ pub async fn queue_guest_mail(state: &AppState, count: usize, tag: &str) -> Vec<
             text: format!("Username: guest{n}\nPassword: {tag}-{n}-pw"),
             html: Some(format!("<p>Username: <b>guest{n}</b></p>")),
             created_by: "sponsor1".into(),
+            language: None,
         })
         .collect();
     queue_mail(state, &mails).await

@@ -74,12 +74,13 @@ pub struct ErsGuestRow {
     pub sponsor_group_id: Option<i64>,
     pub portal: String,
     pub created_at: i64,
+    pub language: String,
 }
 
 const GUEST: &str = "SELECT g.id, g.ers_id, g.username, g.state, g.first_name, g.last_name, g.email, \
      g.company, g.phone, g.person_visited, g.reason_for_visit, g.description, g.location, \
      t.name AS guest_type, g.valid_from, g.valid_until, g.sponsor, g.sponsor_id, g.sponsor_group_id, \
-     g.portal, g.created_at FROM guest_accounts g JOIN guest_types t ON t.id = g.guest_type_id";
+     g.portal, g.created_at, g.language FROM guest_accounts g JOIN guest_types t ON t.id = g.guest_type_id";
 
 pub async fn guest_by_guid(
     db: impl AnyExecutor<'_>,
@@ -336,6 +337,7 @@ pub struct GuestDetailsUpdate {
     pub reason_for_visit: String,
     pub description: String,
     pub location: String,
+    pub language: String,
     pub guest_type_id: i64,
     pub valid_from: i64,
     pub valid_until: i64,
@@ -350,7 +352,8 @@ pub async fn update_guest(
     sqlx::query(
         "UPDATE guest_accounts SET first_name = $1, last_name = $2, email = $3, company = $4, \
          phone = $5, person_visited = $6, reason_for_visit = $7, description = $8, location = $9, \
-         guest_type_id = $10, valid_from = $11, valid_until = $12, updated_at = $13 WHERE id = $14",
+         guest_type_id = $10, valid_from = $11, valid_until = $12, updated_at = $13, \
+         language = $15 WHERE id = $14",
     )
     .bind(&details.first_name)
     .bind(&details.last_name)
@@ -366,6 +369,7 @@ pub async fn update_guest(
     .bind(details.valid_until)
     .bind(now)
     .bind(id)
+    .bind(&details.language)
     .execute(db)
     .await?;
     Ok(())

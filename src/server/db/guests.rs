@@ -26,6 +26,8 @@ pub struct NewGuest<'a> {
     pub extras: &'a crate::server::guests::GuestExtras,
     /// A pending account not decided by then ends Denied.
     pub approval_deadline: Option<i64>,
+    /// The notification language; empty: the portal's default.
+    pub language: &'a str,
 }
 
 pub async fn insert(db: impl AnyExecutor<'_>, guest: &NewGuest<'_>, now: i64) -> sqlx::Result<i64> {
@@ -33,9 +35,9 @@ pub async fn insert(db: impl AnyExecutor<'_>, guest: &NewGuest<'_>, now: i64) ->
         "INSERT INTO guest_accounts (username, password_hash, state, first_name, last_name, email, \
          company, person_visited, guest_type_id, valid_from, valid_until, sponsor, sponsor_email, \
          portal, registered_ip, sponsor_id, sponsor_group_id, created_at, updated_at, \
-         phone, location, reason_for_visit, description, approval_deadline) \
+         phone, location, reason_for_visit, description, approval_deadline, language) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-         $20, $21, $22, $23, $24) RETURNING id",
+         $20, $21, $22, $23, $24, $25) RETURNING id",
     )
     .bind(guest.username)
     .bind(guest.password_hash)
@@ -61,6 +63,7 @@ pub async fn insert(db: impl AnyExecutor<'_>, guest: &NewGuest<'_>, now: i64) ->
     .bind(&guest.extras.reason_for_visit)
     .bind(&guest.extras.description)
     .bind(guest.approval_deadline)
+    .bind(guest.language)
     .fetch_one(db)
     .await
 }
@@ -82,6 +85,7 @@ pub struct GuestRow {
     pub sponsor_email: Option<String>,
     pub portal: String,
     pub expiry_notice_at: Option<i64>,
+    pub language: String,
 }
 
 impl GuestRow {
@@ -99,13 +103,14 @@ impl GuestRow {
             portal_name: self.portal.clone(),
             valid_from: self.valid_from,
             valid_until: self.valid_until,
+            dates: None,
         }
     }
 }
 
 const COLUMNS: &str = "g.id, g.username, g.state, g.first_name, g.last_name, g.email, g.company, \
      g.person_visited, g.guest_type_id, g.valid_from, g.valid_until, g.sponsor, g.sponsor_email, \
-     g.portal, g.expiry_notice_at";
+     g.portal, g.expiry_notice_at, g.language";
 
 pub async fn get(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<Option<GuestRow>> {
     sqlx::query_as(&format!(
@@ -249,11 +254,12 @@ pub struct ManagedRow {
     pub portal: String,
     pub mail_status: Option<MailStatus>,
     pub mail_reply: Option<String>,
+    pub language: String,
 }
 
 const MANAGED: &str = "SELECT g.id, g.username, g.state, g.password_changed, g.first_name, g.last_name, \
      g.email, g.company, g.guest_type_id, t.name AS guest_type, g.valid_from, g.valid_until, g.sponsor, \
-     g.sponsor_email, g.portal, o.status AS mail_status, o.last_reply AS mail_reply \
+     g.sponsor_email, g.portal, o.status AS mail_status, o.last_reply AS mail_reply, g.language \
      FROM guest_accounts g JOIN guest_types t ON t.id = g.guest_type_id \
      LEFT JOIN outbox o ON o.id = g.last_mail_id";
 
@@ -417,6 +423,22 @@ pub struct PendingRow {
     pub created_at: i64,
     pub approval_deadline: Option<i64>,
     pub guest_type: String,
+}
+
+/// The guest's notification language.
+pub async fn set_language(
+    db: impl AnyExecutor<'_>,
+    id: i64,
+    language: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE guest_accounts SET language = $1, updated_at = $2 WHERE id = $3")
+        .bind(language)
+        .bind(now)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// A new end of access; the expiration notice is due again for it.

@@ -36,6 +36,8 @@ pub struct PortalRow {
     pub denial_subject: String,
     pub denial_text: String,
     pub denial_html: String,
+    pub default_language: String,
+    pub time_zone: String,
     pub updated_at: i64,
     pub updated_by: String,
 }
@@ -87,6 +89,10 @@ impl PortalRow {
                     EmailTemplate::denial_default,
                 ),
             },
+            default_language: self.default_language.clone(),
+            time_zone: self.time_zone.clone(),
+            // Kept in their own table: `languages::portal_settings`.
+            translations: Vec::new(),
         }
     }
 }
@@ -113,7 +119,7 @@ const SELECT: &str = "SELECT id, name, description, guest_type_id, max_per_hour,
      blocked_domains, require_aup, aup_text, email_credentials, show_credentials, email_subject, \
      email_text, email_html, require_approval, approver, approver_emails, approval_link_minutes, \
      approval_sign_in, approval_deny_after_hours, approval_subject, approval_text, approval_html, denial_subject, denial_text, denial_html, \
-     updated_at, updated_by FROM guest_portals";
+     default_language, time_zone, updated_at, updated_by FROM guest_portals";
 
 pub async fn list(db: impl AnyExecutor<'_>) -> sqlx::Result<Vec<PortalRow>> {
     sqlx::query_as(&format!("{SELECT} ORDER BY lower(name)"))
@@ -173,7 +179,8 @@ pub async fn update(
          email_html = $13, updated_at = $14, updated_by = $15, require_approval = $17, \
          approver = $18, approver_emails = $19, approval_link_minutes = $20, approval_subject = $21, \
          approval_text = $22, approval_html = $23, denial_subject = $24, denial_text = $25, \
-         denial_html = $26, approval_sign_in = $27, approval_deny_after_hours = $28 WHERE id = $16",
+         denial_html = $26, approval_sign_in = $27, approval_deny_after_hours = $28, \
+         default_language = $29, time_zone = $30 WHERE id = $16",
     )
     .bind(&settings.name)
     .bind(&settings.description)
@@ -203,6 +210,8 @@ pub async fn update(
     .bind(&settings.approval.denial_email.html)
     .bind(settings.approval.sign_in)
     .bind(i64::from(settings.approval.deny_after_hours))
+    .bind(&settings.default_language)
+    .bind(&settings.time_zone)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -123,7 +123,7 @@ fn show(ctx: &Ctx, row: &ErsGuestRow) -> Value {
             "phoneNumber": row.phone,
             "creationTime": format_date(row.created_at),
             "enabled": matches!(row.state, GuestState::Created | GuestState::Active),
-            "notificationLanguage": "English",
+            "notificationLanguage": crate::domain::language::ers_name(&row.language),
         },
         "guestAccessInfo": {
             "validDays": days,
@@ -236,6 +236,7 @@ fn input(ctx: &Ctx) -> Result<(GuestInput, Option<String>), ErsError> {
         valid_from: from,
         valid_until: until,
         valid_days: f.integer("guestAccessInfo.validDays")?,
+        language: f.text("guestInfo.notificationLanguage")?,
     };
     Ok((input, f.text("portalId")?.filter(|p| !p.is_empty())))
 }
@@ -331,9 +332,9 @@ pub async fn portal_template(ctx: &Ctx, id: &str) -> Result<PortalTemplate, ErsE
     let portal = db::portals::get(&ctx.app.db, row_id)
         .await?
         .ok_or_else(|| ErsError::not_found(format!("Portal with id '{id}' not found.")))?;
-    let settings = portal.settings();
+    let settings = crate::server::languages::portal_settings(&ctx.app.db, &portal).await?;
     Ok(PortalTemplate {
         portal_name: settings.name.clone(),
-        template: settings.email,
+        template: settings,
     })
 }

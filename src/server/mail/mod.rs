@@ -104,12 +104,16 @@ pub struct Outgoing {
     pub html: Option<String>,
     /// The admin, sponsor or job that caused it.
     pub created_by: String,
+    /// The language of its text, sent as `Content-Language`.
+    pub language: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct Body {
     text: String,
     html: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
 }
 
 pub struct Queued {
@@ -323,6 +327,7 @@ impl Mailer {
         let body = serde_json::to_string(&Body {
             text: mail.text.clone(),
             html: mail.html.clone(),
+            language: mail.language.clone(),
         })?;
         vault
             .put_in(

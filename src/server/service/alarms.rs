@@ -157,6 +157,7 @@ pub async fn send_test_email(
             subject: mail.subject,
             text: mail.text,
             html: None,
+            language: None,
         },
     )
     .await

@@ -10,7 +10,6 @@
 use super::sponsors::{Actor, SponsorCaller, run_action};
 use super::{Caller, ServiceError, audit};
 use crate::domain::guest::GuestState;
-use crate::domain::portal::EmailTemplate;
 use crate::domain::sponsor::{ActionReport, GuestAction, SponsorPermissions};
 use crate::domain::{Access, EmailAddress, Secret};
 use crate::server::AppState;
@@ -40,6 +39,8 @@ pub struct GuestInput {
     pub reason_for_visit: Option<String>,
     pub description: Option<String>,
     pub location: Option<String>,
+    /// `guestInfo.notificationLanguage`: ISE's name (`Spanish`) or a tag.
+    pub language: Option<String>,
     /// The guest type's name.
     pub guest_type: Option<String>,
     /// Unix seconds.
@@ -52,7 +53,19 @@ pub struct GuestInput {
 #[derive(Debug, Clone)]
 pub struct PortalTemplate {
     pub portal_name: String,
-    pub template: EmailTemplate,
+    /// Its texts in every language.
+    pub template: crate::domain::portal::PortalSettings,
+}
+
+/// `guestInfo.notificationLanguage` as a tag; None when not sent.
+fn notification_language(value: Option<&str>) -> Result<Option<String>, ServiceError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => Ok(Some(crate::domain::language::from_ers(
+            "guestInfo.notificationLanguage",
+            value,
+        )?)),
+    }
 }
 
 fn not_found() -> ServiceError {
@@ -362,6 +375,7 @@ pub async fn create(
                 .unwrap_or_default(),
             description: text(input.description.as_ref(), "description")?.unwrap_or_default(),
         },
+        language: notification_language(input.language.as_deref())?.unwrap_or_default(),
     };
     let template = match portal {
         Some(portal) => Some(portal.template),
@@ -477,6 +491,10 @@ pub async fn update(
             text(input.location.as_ref(), "guestAccessInfo.location")?,
             &row.location,
         ),
+        language: pick(
+            notification_language(input.language.as_deref())?,
+            &row.language,
+        ),
         guest_type_id: type_row.id,
         valid_from,
         valid_until,
@@ -504,6 +522,11 @@ pub async fn update(
     );
     compare("description", &row.description, &details.description);
     compare("guestAccessInfo.location", &row.location, &details.location);
+    compare(
+        "guestInfo.notificationLanguage",
+        &row.language,
+        &details.language,
+    );
     compare("guestType", &row.guest_type, &type_row.name);
     compare(
         "guestAccessInfo.fromDate",
@@ -542,7 +565,7 @@ pub async fn act(
     sponsor: Option<&SponsorCaller>,
     row: &ErsGuestRow,
     action: GuestAction,
-    template: Option<EmailTemplate>,
+    template: Option<crate::domain::portal::PortalSettings>,
 ) -> Result<ActionReport, ServiceError> {
     match sponsor {
         None => caller.require(Access::ErsWrite)?,

@@ -181,6 +181,7 @@ pub async fn send_test_notice(
             subject: render(&guest_type.notice.subject, &SampleValues, Part::Subject),
             text: render(&guest_type.notice.text, &SampleValues, Part::Text),
             html: None,
+            language: None,
         },
     )
     .await

@@ -152,6 +152,7 @@ pub async fn send_pool_test_email(
                 caller.name
             ),
             html: None,
+            language: None,
         },
     )
     .await

@@ -182,6 +182,7 @@ pub async fn send_test_email(
                 caller.name
             ),
             html: None,
+            language: None,
         },
     )
     .await
@@ -199,6 +200,8 @@ pub(crate) struct TestSend<'a> {
     pub subject: String,
     pub text: String,
     pub html: Option<String>,
+    /// Sent as `Content-Language`, for a guest email's language.
+    pub language: Option<String>,
 }
 
 /// Queues `mail` through the outbox and waits, up to the SMTP connection
@@ -245,6 +248,7 @@ pub(crate) async fn send_and_wait(
         text: mail.text,
         html: mail.html,
         created_by: caller.name.clone(),
+        language: mail.language,
     };
     let receiver = app.mailer.subscribe();
     let mut tx = db::begin_write(&app.db).await?;

@@ -3,6 +3,7 @@
 
 use super::mail_queue::{TestSend, send_and_wait};
 use super::{Caller, ServiceError, audit};
+use crate::domain::language::ENGLISH;
 use crate::domain::mail::{MailKind, TestEmailResult};
 use crate::domain::portal::{
     ApprovalSettings, Approver, EmailTemplate, PortalForm, PortalPage, PortalSummary, PublicPortal,
@@ -14,6 +15,7 @@ use crate::server::AppState;
 use crate::server::db;
 use crate::server::guest_approval::ApprovalAsk;
 use crate::server::guests::{self, NewAccount, create_accounts};
+use crate::server::languages;
 
 /// Portal `id`, or the refusal that names it gone.
 async fn existing(
@@ -53,12 +55,14 @@ pub async fn get(app: &AppState, caller: &Caller, id: i64) -> Result<PortalPage,
         .into_iter()
         .map(|t| (t.id, t.name))
         .collect();
+    let settings = languages::portal_settings(&app.db, &row).await?;
     Ok(PortalPage {
         id: row.id,
-        form: row.settings().to_form(),
+        form: settings.to_form(),
         guest_types,
         updated_by: row.updated_by,
         updated_at: row.updated_at,
+        node_time_zone: languages::node_time_zone(),
     })
 }
 
@@ -70,7 +74,20 @@ pub async fn save(
 ) -> Result<(), ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
     let settings = form.validate()?;
+    if languages::time_zone(&settings.time_zone).is_none() {
+        return Err(ServiceError::invalid(
+            "time_zone",
+            format!(
+                "'{}' is not a time zone this node knows: use an IANA name such as Europe/Madrid.",
+                settings.time_zone
+            ),
+        ));
+    }
     let now = app.now();
+    let before_row = existing(&app.db, id).await?;
+    let before = languages::portal_settings(&app.db, &before_row)
+        .await?
+        .to_form();
     let mut tx = db::begin_write(&app.db).await?;
     if db::guest_types::get(&mut *tx, settings.guest_type_id)
         .await?
@@ -81,7 +98,7 @@ pub async fn save(
             "Choose a guest type that exists.",
         ));
     }
-    let before = existing(&mut *tx, id).await?.settings().to_form();
+    existing(&mut *tx, id).await?;
     db::portals::update(&mut *tx, id, &settings, now, &caller.name)
         .await
         .map_err(|e| match e {
@@ -117,6 +134,12 @@ pub async fn save(
         ("email_subject", before.email.subject != after.email.subject),
         ("email_text", before.email.text != after.email.text),
         ("email_html", before.email.html != after.email.html),
+        (
+            "default_language",
+            before.default_language != after.default_language,
+        ),
+        ("time_zone", before.time_zone != after.time_zone),
+        ("translations", before.translations != after.translations),
     ]);
     audit(
         &mut tx,
@@ -127,6 +150,7 @@ pub async fn save(
         &changed.join(", "),
     )
     .await?;
+    languages::save_portal_translations(&mut tx, id, &settings, now, &caller.name).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -138,9 +162,16 @@ pub async fn send_test_email(
     caller: &Caller,
     email: &EmailTemplate,
     to: &str,
+    language: &str,
 ) -> Result<TestEmailResult, ServiceError> {
     caller.require(Access::ChangeSystemSettings)?;
-    let rendered = email.validate()?.render(&SampleValues);
+    let language = match language.trim() {
+        "" => ENGLISH.to_string(),
+        raw => crate::domain::language::normalize_tag("language", raw)?,
+    };
+    let rendered = email
+        .validate()?
+        .render(&SampleValues::in_language(&language));
     let settings = guests::email_settings(app).await?;
     send_and_wait(
         app,
@@ -153,19 +184,31 @@ pub async fn send_test_email(
             subject: rendered.subject,
             text: rendered.text,
             html: rendered.html,
+            language: Some(language),
         },
     )
     .await
 }
 
-/// What the public portal shows before registration. No sign-in.
-pub async fn public(app: &AppState, id: i64) -> Result<PublicPortal, ServiceError> {
+/// What the public portal shows before registration, with the language
+/// the guest's browser prefers (`Accept-Language`). No sign-in.
+pub async fn public(
+    app: &AppState,
+    id: i64,
+    accept_language: &str,
+) -> Result<PublicPortal, ServiceError> {
     let row = existing(&app.db, id).await?;
+    let settings = languages::portal_settings(&app.db, &row).await?;
+    let offered = settings.languages();
+    let language = crate::domain::language::negotiate(accept_language, &offered)
+        .unwrap_or_else(|| settings.default_language.clone());
     Ok(PublicPortal {
         id: row.id,
         name: row.name,
         require_aup: row.require_aup,
         aup_text: row.aup_text,
+        languages: offered,
+        language,
     })
 }
 
@@ -183,7 +226,7 @@ pub async fn register(
     console_url: &str,
 ) -> Result<Registered, ServiceError> {
     let row = existing(&app.db, portal).await?;
-    let settings = row.settings();
+    let settings = languages::portal_settings(&app.db, &row).await?;
     let registration = form.validate(settings.require_aup)?;
     if let Some(refusal) = settings.refuses_domain(&registration.email) {
         return Err(FieldError::new("email", refusal).into());
@@ -217,21 +260,22 @@ pub async fn register(
         username: None,
         password: None,
         extras: Default::default(),
+        language: registration.language.clone(),
     };
     let approval = if settings.approval.required {
         Some(ApprovalAsk {
-            settings: &settings.approval,
+            portal: &settings,
             approvers: approvers(app, &settings.approval, &account.person_visited).await?,
             console_url: console_url.to_string(),
         })
     } else {
         None
     };
-    let template = settings.email_credentials.then_some(&settings.email);
+    let credentials = settings.email_credentials.then_some(&settings);
     let created = create_accounts(
         app,
         &[account],
-        template,
+        credentials,
         approval.as_ref(),
         "self-registration",
     )

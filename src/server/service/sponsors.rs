@@ -104,7 +104,12 @@ pub async fn info(app: &AppState, sponsor: &SponsorCaller) -> Result<SponsorInfo
             }
         })
         .collect();
+    let languages = sponsor_template(app)
+        .await?
+        .map(|portal| portal.languages())
+        .unwrap_or_else(|| vec![crate::domain::language::ENGLISH.to_string()]);
     Ok(SponsorInfo {
+        languages,
         permissions: sponsor.permissions(),
         username: sponsor.user.username.clone(),
         full_name: sponsor.user.full_name.clone(),
@@ -121,6 +126,7 @@ struct Draft {
     company: String,
     person_visited: String,
     username: Option<String>,
+    language: String,
 }
 
 impl From<Registration> for Draft {
@@ -132,6 +138,7 @@ impl From<Registration> for Draft {
             company: r.company,
             person_visited: r.person_visited,
             username: None,
+            language: r.language,
         }
     }
 }
@@ -165,6 +172,7 @@ pub async fn create_random(
         &form.duration_days,
         || {
             let (count, prefix) = form.validate()?;
+            let language = optional_language(&form.language)?;
             let width = count.to_string().len().max(3);
             Ok((1..=count)
                 .map(|n| Draft {
@@ -174,6 +182,7 @@ pub async fn create_random(
                     company: form.company.trim().to_string(),
                     person_visited: String::new(),
                     username: Some(format!("{prefix}{n:0width$}")),
+                    language: language.clone(),
                 })
                 .collect())
         },
@@ -193,13 +202,28 @@ pub async fn import(
         &form.guest_type_id,
         &form.duration_days,
         || {
+            let language = optional_language(&form.language)?;
             Ok(parse_guest_csv(&form.csv)?
                 .into_iter()
                 .map(Draft::from)
+                .map(|mut d| {
+                    if d.language.is_empty() {
+                        d.language = language.clone();
+                    }
+                    d
+                })
                 .collect())
         },
     )
     .await
+}
+
+/// A sponsor's language choice: a tag, or empty for the portal's default.
+fn optional_language(raw: &str) -> Result<String, FieldError> {
+    match raw.trim() {
+        "" => Ok(String::new()),
+        raw => crate::domain::language::normalize_tag("language", raw),
+    }
 }
 
 /// Creates `drafts` for the sponsor with the chosen guest type and
@@ -238,6 +262,7 @@ async fn create(
             username: d.username,
             password: None,
             extras: Default::default(),
+            language: d.language,
         })
         .collect();
     let template = sponsor_template(app).await?;
@@ -368,6 +393,7 @@ pub async fn guests(
                 sponsor: row.sponsor.unwrap_or_default(),
                 delivery: row.mail_status.map(|s| s.label().to_string()),
                 delivery_reply: row.mail_reply,
+                language: row.language,
             })
             .collect(),
         total,
@@ -409,7 +435,7 @@ pub async fn act(
 pub(crate) struct Actor<'a> {
     pub scope: Scope,
     pub name: &'a str,
-    pub template: Option<crate::domain::portal::EmailTemplate>,
+    pub template: Option<crate::domain::portal::PortalSettings>,
     pub audit_as: Option<&'a super::Caller>,
 }
 
@@ -460,6 +486,7 @@ pub(crate) async fn run_action(
             portal_name: row.portal.clone(),
             valid_from: row.valid_from,
             valid_until: row.valid_until,
+            dates: None,
         };
         let record = row.id.to_string();
         match action {
@@ -503,6 +530,7 @@ pub(crate) async fn run_action(
                         &mut tx,
                         &settings,
                         &template,
+                        &row.language,
                         &details,
                         row.sponsor_email.as_deref(),
                         row.id,
@@ -686,5 +714,51 @@ pub async fn decide_pending(
         report.done.push(row.username);
     }
     report.mail_ids = queued_all.iter().map(|q| q.id).collect();
+    Ok(report)
+}
+
+/// Manage Accounts' Set Language: the notification language of the
+/// selected guests (empty: their portal's default), for the sponsors who
+/// create accounts; the audit names each guest.
+pub async fn set_language(
+    app: &AppState,
+    sponsor: &SponsorCaller,
+    ids: &[i64],
+    language: &str,
+) -> Result<ActionReport, ServiceError> {
+    sponsor.require(sponsor.permissions().can_create, "edit guest accounts")?;
+    super::check_selection_size(ids, "guest account")?;
+    let language = optional_language(language)?;
+    let now = app.now();
+    let mut report = ActionReport::default();
+    let mut tx = db::begin_write(&app.db).await?;
+    let rows = db::guests::managed_by_ids(&mut *tx, sponsor.scope(), ids).await?;
+    for id in ids {
+        if !rows.iter().any(|row| row.id == *id) {
+            report.refused.push((
+                format!("#{id}"),
+                "Not found among the accounts you manage.".into(),
+            ));
+        }
+    }
+    for row in rows {
+        if row.language != language {
+            db::guests::set_language(&mut *tx, row.id, &language, now).await?;
+            db::audit::insert(
+                &mut *tx,
+                &db::audit::AuditRow {
+                    at: now,
+                    admin: format!("{} (sponsor portal)", sponsor.user.username),
+                    client_ip: sponsor.client_ip.clone(),
+                    action: "update".to_string(),
+                    target: format!("Guest {}", row.username),
+                    changed_fields: "guestInfo.notificationLanguage".to_string(),
+                },
+            )
+            .await?;
+        }
+        report.done.push(row.username);
+    }
+    tx.commit().await?;
     Ok(report)
 }

@@ -522,12 +522,16 @@ pub(super) fn message(
             &row.subject,
         ))
         .message_id(Some(row.message_id.clone()));
+    if let Some(language) = body.language.as_deref().and_then(ContentLanguage::new) {
+        builder = builder.header(language);
+    }
     for recipient in row.recipients.as_slice() {
         builder = builder.to(recipient.parse().map_err(|e| unsendable("recipient", &e))?);
     }
     let built = match body.html {
         Some(html) => builder.multipart(MultiPart::alternative_plain_html(body.text, html)),
-        None => builder.body(body.text),
+        // A single part names its charset: a reader must not guess Latin-1.
+        None => builder.singlepart(lettre::message::SinglePart::plain(body.text)),
     };
     built.map_err(|e| unsendable("message", &e))
 }
@@ -672,5 +676,33 @@ fn classify(error: &SessionError, prepared: &Prepared) -> Diagnosis {
             }
             diagnosis::connection_lost(error.step, host, &detail)
         }
+    }
+}
+
+/// `Content-Language: es`: the language of a guest's email (RFC 3282).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ContentLanguage(String);
+
+impl ContentLanguage {
+    /// Only a tag's letters, digits and dashes ever reach the header.
+    fn new(tag: &str) -> Option<ContentLanguage> {
+        (!tag.is_empty()
+            && tag.len() <= 35
+            && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .then(|| ContentLanguage(tag.to_string()))
+    }
+}
+
+impl lettre::message::header::Header for ContentLanguage {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Content-Language")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        ContentLanguage::new(s.trim()).ok_or_else(|| "not a language tag".into())
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
     }
 }

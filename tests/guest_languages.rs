@@ -1,0 +1,305 @@
+//! Guest emails in the guest's language, against the test SMTP server: a
+//! guest registering in Spanish gets Spanish credentials and expiration
+//! emails (decoded text and `Content-Language`), an English guest English
+//! ones, a guest whose language has no texts the portal's default; the
+//! portal's own translations and time zone apply; bad input changes
+//! nothing.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::Peers;
+use common::app::{Harness, post, send};
+use common::forms::{encode, guest_mail_console, portal_body};
+use http::{Request, StatusCode, header};
+use mailroom::api::portals::{PortalPage, PublicPortal};
+use mailroom::server::guests::run_expiry_job;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+struct Rig {
+    h: Harness,
+    peers: Peers,
+    root: String,
+    guest_type: i64,
+}
+
+async fn rig() -> Rig {
+    let peers = Peers::start();
+    let (h, root) = guest_mail_console(&peers, 2).await;
+    let reply = post(&h.app, "/api/get_guest_portal", "id=1", Some(&root)).await;
+    let portal: PortalPage = serde_json::from_str(&reply.body).unwrap();
+    let guest_type = portal.form.guest_type_id.parse().unwrap();
+    Rig {
+        h,
+        peers,
+        root,
+        guest_type,
+    }
+}
+
+impl Rig {
+    async fn save_portal(&self, changes: &[(&str, &str)]) -> common::app::Reply {
+        post(
+            &self.h.app,
+            "/api/save_guest_portal",
+            &format!("id=1&{}", portal_body(self.guest_type, changes)),
+            Some(&self.root),
+        )
+        .await
+    }
+
+    async fn register(&self, name: &str, language: &str) {
+        let body = format!(
+            "portal=1&form%5Bfirst_name%5D={name}&form%5Blast_name%5D=Guest\
+             &form%5Bemail%5D={}&form%5Bcompany%5D=Acme&form%5Baccept_aup%5D=true\
+             &form%5Blanguage%5D={}",
+            encode(&format!("{}@example.com", name.to_lowercase())),
+            encode(language)
+        );
+        let reply = post(&self.h.app, "/api/register_guest", &body, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
+    /// The messages delivered to `address`, waiting for `count`.
+    async fn received_by(&self, address: &str, count: usize) -> Vec<Value> {
+        let started = Instant::now();
+        loop {
+            let mine: Vec<Value> = self
+                .peers
+                .messages()
+                .await
+                .into_iter()
+                .filter(|m| m["to"][0] == address)
+                .collect();
+            if mine.len() >= count || started.elapsed() > Duration::from_secs(20) {
+                assert!(mine.len() >= count, "{address}: {mine:?}");
+                return mine;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn portal(&self) -> PortalPage {
+        let reply = post(
+            &self.h.app,
+            "/api/get_guest_portal",
+            "id=1",
+            Some(&self.root),
+        )
+        .await;
+        serde_json::from_str(&reply.body).unwrap()
+    }
+}
+
+/// (Content-Language, subject, decoded text) of a delivered message.
+fn read(message: &Value) -> (String, String, String) {
+    let raw = message["raw"].as_str().unwrap();
+    let parsed = mailparse::parse_mail(raw.as_bytes()).unwrap();
+    use mailparse::MailHeaderMap;
+    let language = parsed
+        .headers
+        .get_first_value("Content-Language")
+        .unwrap_or_default();
+    let subject = parsed
+        .headers
+        .get_first_value("Subject")
+        .unwrap_or_default();
+    let mut texts = Vec::new();
+    collect_text(&parsed, &mut texts);
+    (language, subject, texts.join("\n"))
+}
+
+fn collect_text(part: &mailparse::ParsedMail, texts: &mut Vec<String>) {
+    if part.subparts.is_empty() {
+        if part.ctype.mimetype == "text/plain" {
+            texts.push(part.get_body().unwrap());
+        }
+    } else {
+        for sub in &part.subparts {
+            collect_text(sub, texts);
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_guest_gets_its_emails_in_its_language_with_the_default_for_the_others() {
+    let rig = rig().await;
+    // The portal offers English and Spanish; the browser's preference
+    // picks the form's default.
+    let ask = |accept: &'static str| {
+        let app = rig.h.app.clone();
+        async move {
+            let reply = send(
+                &app,
+                Request::post("/api/get_public_portal")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "application/json")
+                    .header(header::ACCEPT_LANGUAGE, accept)
+                    .body(axum::body::Body::from("id=1"))
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            serde_json::from_str::<PublicPortal>(&reply.body).unwrap()
+        }
+    };
+    let spanish = ask("es-MX,es;q=0.9,en;q=0.5").await;
+    assert_eq!(spanish.languages, ["en", "es"]);
+    assert_eq!(spanish.language, "es");
+    assert_eq!(ask("de-DE, fr;q=0.8").await.language, "en", "the default");
+
+    rig.register("Ana", "es").await;
+    rig.register("Ben", "en").await;
+    rig.register("Chloe", "fr").await;
+    let (language, subject, text) = read(&rig.received_by("ana@example.com", 1).await[0]);
+    assert_eq!(language, "es");
+    assert_eq!(subject, "Sus credenciales de acceso como invitado");
+    assert!(text.contains("Hola, Ana:"), "{text}");
+    assert!(text.contains("Usuario: ana"), "{text}");
+    assert!(text.contains("Contraseña: "), "{text}");
+    // Dates in Spanish (the node's zone: UTC here).
+    let months = [
+        "ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic",
+    ];
+    assert!(
+        months.iter().any(|m| text.contains(&format!(" {m} 20"))),
+        "{text}"
+    );
+    let (language, subject, text) = read(&rig.received_by("ben@example.com", 1).await[0]);
+    assert_eq!(language, "en");
+    assert_eq!(subject, "Your guest account credentials");
+    assert!(text.contains("Username: ben"), "{text}");
+    // French has no texts: the portal's default language, English.
+    let (language, subject, _) = read(&rig.received_by("chloe@example.com", 1).await[0]);
+    assert_eq!(
+        (language.as_str(), subject.as_str()),
+        ("en", "Your guest account credentials")
+    );
+
+    // With Spanish as the default, a French guest reads Spanish.
+    let saved = rig.save_portal(&[("default_language", "es")]).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    rig.register("Dora", "fr").await;
+    let (language, subject, _) = read(&rig.received_by("dora@example.com", 1).await[0]);
+    assert_eq!(language, "es");
+    assert_eq!(subject, "Sus credenciales de acceso como invitado");
+
+    // The expiration notice follows the guest's language too.
+    sqlx::query(
+        "UPDATE guest_types SET notify_enabled = TRUE, notify_advance = 3, notify_unit = 'days'",
+    )
+    .execute(&rig.h.state.db)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE guest_accounts SET valid_until = $1")
+        .bind(rig.h.state.now() + 3600)
+        .execute(&rig.h.state.db)
+        .await
+        .unwrap();
+    let run = run_expiry_job(&rig.h.state).await.unwrap();
+    assert_eq!(run.notices, 4);
+    let (language, subject, text) = read(&rig.received_by("ana@example.com", 2).await[1]);
+    assert_eq!(language, "es");
+    assert_eq!(subject, "Su cuenta de invitado va a caducar");
+    assert!(text.contains("caduca el "), "{text}");
+    let (language, subject, _) = read(&rig.received_by("ben@example.com", 2).await[1]);
+    assert_eq!(
+        (language.as_str(), subject.as_str()),
+        ("en", "Your guest account is going to expire")
+    );
+    // Chloe (French, registered with English as the default, now Spanish).
+    let (language, _, _) = read(&rig.received_by("chloe@example.com", 2).await[1]);
+    assert_eq!(language, "es");
+}
+
+#[tokio::test]
+async fn a_portals_own_translation_and_time_zone_apply_and_bad_ones_change_nothing() {
+    let rig = rig().await;
+    let page = rig.portal().await;
+    assert_eq!(page.form.translations.len(), 1, "Spanish ships");
+    assert_eq!(page.form.translations[0].language, "es");
+
+    // An unknown placeholder in the Spanish text is refused by the
+    // languages' field, naming the language; an unknown zone by its own.
+    let bad = rig
+        .save_portal(&[
+            ("translations.0.language", "es"),
+            ("translations.0.email.subject", "Hola $ui_nombre$"),
+            ("translations.0.email.text", "Usuario: $ui_user_name$"),
+        ])
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.body.contains("translations"), "{}", bad.body);
+    assert!(bad.body.contains("Español"), "{}", bad.body);
+    let bad_zone = rig.save_portal(&[("time_zone", "Mars/Olympus")]).await;
+    assert_eq!(
+        bad_zone.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        bad_zone.body
+    );
+    assert!(bad_zone.body.contains("time_zone"), "{}", bad_zone.body);
+    let bad_tag = rig
+        .save_portal(&[("translations.0.language", "klingon!")])
+        .await;
+    assert_eq!(bad_tag.status, StatusCode::BAD_REQUEST, "{}", bad_tag.body);
+    assert_eq!(rig.portal().await.form, page.form, "nothing changed");
+
+    // A Spanish text of the admin's own, a Portuguese one added, and
+    // dates in Madrid's time.
+    let saved = rig
+        .save_portal(&[
+            ("time_zone", "Europe/Madrid"),
+            ("translations.0.language", "es"),
+            ("translations.0.email.subject", "Bienvenida a Contoso"),
+            (
+                "translations.0.email.text",
+                "Usuario: $ui_user_name$ hasta el $ui_end_date_time$",
+            ),
+            ("translations.1.language", "pt-br"),
+            ("translations.1.email.subject", "Suas credenciais"),
+            ("translations.1.email.text", "Usuário: $ui_user_name$"),
+        ])
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let page = rig.portal().await;
+    let languages: Vec<&str> = page
+        .form
+        .translations
+        .iter()
+        .map(|t| t.language.as_str())
+        .collect();
+    assert_eq!(languages, ["es", "pt-BR"]);
+    assert_eq!(page.form.time_zone, "Europe/Madrid");
+
+    rig.register("Eva", "es").await;
+    rig.register("Joao", "pt-BR").await;
+    let (language, subject, text) = read(&rig.received_by("eva@example.com", 1).await[0]);
+    assert_eq!(
+        (language.as_str(), subject.as_str()),
+        ("es", "Bienvenida a Contoso")
+    );
+    assert!(
+        text.contains(" CET") || text.contains(" CEST"),
+        "Madrid's time: {text}"
+    );
+    let (language, subject, text) = read(&rig.received_by("joao@example.com", 1).await[0]);
+    assert_eq!(
+        (language.as_str(), subject.as_str()),
+        ("pt-BR", "Suas credenciais")
+    );
+    assert!(text.contains("Usuário: joao"), "{text}");
+
+    // The audit names what changed.
+    let audit = mailroom::server::db::audit::recent(&rig.h.state.db, 10)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.changed_fields.contains("translations")
+                && a.changed_fields.contains("time_zone")),
+        "{audit:?}"
+    );
+}
