@@ -467,6 +467,24 @@ async fn a_sponsor_uses_the_guest_rest_api_only_as_its_group_allows() {
     let (status, body, _) = call(h, "GET", &path, "amy", JSON, "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["GuestUser"]["sponsorUserName"], "amy");
+    assert_eq!(
+        body["GuestUser"]["guestInfo"]["notificationLanguage"],
+        "English"
+    );
+
+    // The notification language by ISE's name; an unknown one is refused
+    // and changes nothing.
+    let spanish = r#"{"GuestUser": {"guestInfo": {"notificationLanguage": "Spanish"}}}"#;
+    let (status, body, _) = call(h, "PUT", &path, "amy", JSON, spanish).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let klingon = r#"{"GuestUser": {"guestInfo": {"notificationLanguage": "Klingon"}}}"#;
+    let (status, body, _) = call(h, "PUT", &path, "amy", JSON, klingon).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (_, body, _) = call(h, "GET", &path, "amy", JSON, "").await;
+    assert_eq!(
+        body["GuestUser"]["guestInfo"]["notificationLanguage"],
+        "Spanish"
+    );
 
     // Bob manages only his own accounts: Amy's guest is not there for him.
     let (status, _, _) = call(h, "GET", &path, "bob", JSON, "").await;

@@ -303,3 +303,231 @@ async fn a_portals_own_translation_and_time_zone_apply_and_bad_ones_change_nothi
         "{audit:?}"
     );
 }
+
+/// A sponsor chooses the guests' language when creating them (a CSV
+/// column per guest), and changes it in Manage Accounts: the emails
+/// follow.
+#[tokio::test]
+async fn a_sponsor_sets_the_language_when_creating_and_in_manage_accounts() {
+    let rig = rig().await;
+    let all = common::app::all_accounts_group(&rig.h.app, &rig.root).await;
+    common::app::add_sponsor(&rig.h.app, &rig.root, "host", all).await;
+    let sponsor = common::app::sponsor_sign_in(&rig.h.app, "host").await;
+    let info = post(&rig.h.app, "/api/current_sponsor", "", Some(&sponsor)).await;
+    let info: Option<mailroom::api::sponsor::SponsorInfo> =
+        serde_json::from_str(&info.body).unwrap();
+    assert_eq!(info.unwrap().languages, ["en", "es"]);
+
+    let known = format!(
+        "form%5Bguest%5D%5Bfirst_name%5D=Rosa&form%5Bguest%5D%5Blast_name%5D=Diaz\
+         &form%5Bguest%5D%5Bemail%5D=rosa%40example.com&form%5Bguest%5D%5Blanguage%5D=es\
+         &form%5Bguest_type_id%5D={}&form%5Bduration_days%5D=1",
+        rig.guest_type
+    );
+    let reply = post(
+        &rig.h.app,
+        "/api/sponsor_create_known",
+        &known,
+        Some(&sponsor),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let (language, subject, _) = read(&rig.received_by("rosa@example.com", 1).await[0]);
+    assert_eq!(
+        (language.as_str(), subject.as_str()),
+        ("es", "Sus credenciales de acceso como invitado")
+    );
+
+    // The CSV column (a tag, or ISE's English name) wins over the form's
+    // language, line by line.
+    let csv = "First Name,Last Name,Email Address,Notification Language\n\
+               Sam,Lee,sam@example.com,\n\
+               Teo,Gil,teo@example.com,Klingon\n";
+    let bad = post(
+        &rig.h.app,
+        "/api/sponsor_import_guests",
+        &format!(
+            "form%5Bcsv%5D={}&form%5Bguest_type_id%5D={}&form%5Bduration_days%5D=1",
+            encode(csv),
+            rig.guest_type
+        ),
+        Some(&sponsor),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.body.contains("Line 3"), "{}", bad.body);
+    let csv = csv.replace("Klingon", "Spanish");
+    let reply = post(
+        &rig.h.app,
+        "/api/sponsor_import_guests",
+        &format!(
+            "form%5Bcsv%5D={}&form%5Bguest_type_id%5D={}&form%5Bduration_days%5D=1&form%5Blanguage%5D=en",
+            encode(&csv),
+            rig.guest_type
+        ),
+        Some(&sponsor),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        read(&rig.received_by("sam@example.com", 1).await[0]).0,
+        "en"
+    );
+    assert_eq!(
+        read(&rig.received_by("teo@example.com", 1).await[0]).0,
+        "es"
+    );
+
+    // Manage Accounts shows the language and sets it; Resend follows.
+    let sam: i64 = sqlx::query_scalar("SELECT id FROM guest_accounts WHERE username = 'sam'")
+        .fetch_one(&rig.h.state.db)
+        .await
+        .unwrap();
+    let bad = post(
+        &rig.h.app,
+        "/api/sponsor_set_language",
+        &format!("ids%5B0%5D={sam}&language=not%20a%20tag"),
+        Some(&sponsor),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    let set = post(
+        &rig.h.app,
+        "/api/sponsor_set_language",
+        &format!("ids%5B0%5D={sam}&language=es"),
+        Some(&sponsor),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    let page = post(
+        &rig.h.app,
+        "/api/sponsor_guests",
+        "search=sam&state=&page=1",
+        Some(&sponsor),
+    )
+    .await;
+    let page: mailroom::api::sponsor::SponsoredPage = serde_json::from_str(&page.body).unwrap();
+    assert_eq!(page.rows[0].language, "es");
+    let resend = post(
+        &rig.h.app,
+        "/api/sponsor_guest_action",
+        &format!("ids%5B0%5D={sam}&action=Resend"),
+        Some(&sponsor),
+    )
+    .await;
+    assert_eq!(resend.status, StatusCode::OK, "{}", resend.body);
+    let (language, subject, _) = read(&rig.received_by("sam@example.com", 2).await[1]);
+    assert_eq!(
+        (language.as_str(), subject.as_str()),
+        ("es", "Sus credenciales de acceso como invitado")
+    );
+}
+
+/// A guest type's expiration notice in other languages: Spanish ships,
+/// the admin adds French; a bad text is refused by its field with
+/// nothing changed; a French guest gets the French notice.
+#[tokio::test]
+async fn a_guest_types_notice_is_kept_per_language() {
+    let rig = rig().await;
+    let id = rig.guest_type;
+    let edit = post(
+        &rig.h.app,
+        "/api/get_guest_type",
+        &format!("id={id}"),
+        Some(&rig.root),
+    )
+    .await;
+    let edit: mailroom::domain::guest_type::GuestTypeEdit =
+        serde_json::from_str(&edit.body).unwrap();
+    let languages: Vec<&str> = edit
+        .form
+        .notice_translations
+        .iter()
+        .map(|t| t.language.as_str())
+        .collect();
+    assert_eq!(languages, ["es"], "Spanish ships");
+    let form = &edit.form;
+    let body = |french_text: &str| {
+        let fields: Vec<(&str, String)> = vec![
+            ("name", form.name.clone()),
+            ("description", form.description.clone()),
+            ("max_days", form.max_days.clone()),
+            ("default_days", form.default_days.clone()),
+            ("notify_enabled", "true".into()),
+            ("notify_advance", "3".into()),
+            ("notify_unit", "days".into()),
+            ("notify_subject", form.notify_subject.clone()),
+            ("notify_text", form.notify_text.clone()),
+            ("notice_translations%5D%5B0%5D%5Blanguage", "es".into()),
+            (
+                "notice_translations%5D%5B0%5D%5Bsubject",
+                "Aviso para $ui_user_name$".into(),
+            ),
+            (
+                "notice_translations%5D%5B0%5D%5Btext",
+                "Caduca el $ui_end_date_time$.".into(),
+            ),
+            ("notice_translations%5D%5B1%5D%5Blanguage", "FR".into()),
+            (
+                "notice_translations%5D%5B1%5D%5Bsubject",
+                "Votre compte va expirer".into(),
+            ),
+            ("notice_translations%5D%5B1%5D%5Btext", french_text.into()),
+        ];
+        format!("id={id}&{}", common::forms::form_body(&fields))
+    };
+    let bad = post(
+        &rig.h.app,
+        "/api/save_guest_type",
+        &body("Il expire $ui_nope$"),
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(
+        bad.body.contains("notice_translations") && bad.body.contains("Français"),
+        "{}",
+        bad.body
+    );
+    let unchanged = post(
+        &rig.h.app,
+        "/api/get_guest_type",
+        &format!("id={id}"),
+        Some(&rig.root),
+    )
+    .await;
+    assert!(
+        !unchanged.body.contains("Votre compte"),
+        "{}",
+        unchanged.body
+    );
+
+    let saved = post(
+        &rig.h.app,
+        "/api/save_guest_type",
+        &body("Il expire le $ui_end_date_time$."),
+        Some(&rig.root),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    rig.register("Zoe", "fr").await;
+    rig.register("Ines", "es").await;
+    sqlx::query("UPDATE guest_accounts SET valid_until = $1")
+        .bind(rig.h.state.now() + 3600)
+        .execute(&rig.h.state.db)
+        .await
+        .unwrap();
+    assert_eq!(run_expiry_job(&rig.h.state).await.unwrap().notices, 2);
+    let (language, subject, text) = read(&rig.received_by("zoe@example.com", 2).await[1]);
+    assert_eq!(
+        (language.as_str(), subject.as_str()),
+        ("fr", "Votre compte va expirer")
+    );
+    assert!(text.starts_with("Il expire le "), "{text}");
+    let (language, subject, _) = read(&rig.received_by("ines@example.com", 2).await[1]);
+    assert_eq!(
+        (language.as_str(), subject.as_str()),
+        ("es", "Aviso para ines")
+    );
+}

@@ -2,6 +2,7 @@
 //! long a guest's access may last and when the guest is warned that it
 //! ends. Pure: the edit page and the server check with the same rules.
 
+use super::language::{display_name, normalize_tag};
 use super::template;
 use super::{FieldError, reject_line_breaks};
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,31 @@ pub struct GuestTypeForm {
     pub notify_unit: String,
     pub notify_subject: String,
     pub notify_text: String,
+    /// The notice in other languages than English.
+    pub notice_translations: Vec<NoticeTranslation>,
+}
+
+/// The expiration notice in one language.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NoticeTranslation {
+    pub language: String,
+    pub subject: String,
+    pub text: String,
+}
+
+impl NoticeTranslation {
+    /// The notice Mailroom ships for `language`, else the English default
+    /// to translate from.
+    pub fn shipped(language: &str) -> NoticeTranslation {
+        let (subject, text) = super::language::shipped_expiry_notice(language)
+            .unwrap_or((DEFAULT_NOTICE_SUBJECT, DEFAULT_NOTICE_TEXT));
+        NoticeTranslation {
+            language: language.to_string(),
+            subject: subject.into(),
+            text: text.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +102,8 @@ pub struct GuestType {
     /// The access a new account gets unless the sponsor chooses otherwise.
     pub default_days: u32,
     pub notice: ExpiryNotice,
+    /// Every language but English, sorted by tag.
+    pub notice_translations: Vec<NoticeTranslation>,
 }
 
 /// The account expiration notification. Kept while disabled, so turning it
@@ -110,6 +138,7 @@ impl GuestType {
                 subject: DEFAULT_NOTICE_SUBJECT.into(),
                 text: DEFAULT_NOTICE_TEXT.into(),
             },
+            notice_translations: vec![NoticeTranslation::shipped(super::language::SPANISH)],
         };
         vec![
             make(
@@ -144,6 +173,7 @@ impl GuestType {
             notify_unit: self.notice.unit.as_str().into(),
             notify_subject: self.notice.subject.clone(),
             notify_text: self.notice.text.clone(),
+            notice_translations: self.notice_translations.clone(),
         }
     }
 }
@@ -235,6 +265,7 @@ impl GuestTypeForm {
             ));
         }
         no_unknown_placeholders("notify_text", text)?;
+        let notice_translations = self.validate_translations()?;
         Ok(GuestType {
             name: name.into(),
             description: description.into(),
@@ -247,7 +278,58 @@ impl GuestTypeForm {
                 subject: subject.into(),
                 text: text.into(),
             },
+            notice_translations,
         })
+    }
+
+    fn validate_translations(&self) -> Result<Vec<NoticeTranslation>, FieldError> {
+        let mut out: Vec<NoticeTranslation> = Vec::new();
+        for translation in &self.notice_translations {
+            let language = normalize_tag("notice_translations", &translation.language)?;
+            if language == super::language::ENGLISH {
+                continue;
+            }
+            let name = display_name(&language);
+            let refuse = |message: String| {
+                FieldError::new("notice_translations", format!("{name}: {message}"))
+            };
+            if out.iter().any(|t| t.language == language) {
+                return Err(refuse("listed twice.".into()));
+            }
+            let (subject, text) = (translation.subject.trim(), translation.text.trim());
+            if subject.is_empty() || text.is_empty() {
+                return Err(refuse(
+                    "enter the notification's subject and text, or remove the language.".into(),
+                ));
+            }
+            if subject.contains(['\r', '\n']) {
+                return Err(refuse("the subject cannot have line breaks.".into()));
+            }
+            if subject.chars().count() > 256 || text.chars().count() > 2000 {
+                return Err(refuse(
+                    "use at most 256 characters in the subject and 2,000 in the text.".into(),
+                ));
+            }
+            for part in [subject, text] {
+                let unknown = template::unknown_placeholders(part);
+                if !unknown.is_empty() {
+                    return Err(refuse(template::unknown_message(&unknown)));
+                }
+            }
+            out.push(NoticeTranslation {
+                language,
+                subject: subject.into(),
+                text: text.into(),
+            });
+        }
+        if out.len() + 1 > super::language::MAX_LANGUAGES {
+            return Err(FieldError::new(
+                "notice_translations",
+                format!("Keep at most {} languages.", super::language::MAX_LANGUAGES),
+            ));
+        }
+        out.sort_by(|a, b| a.language.cmp(&b.language));
+        Ok(out)
     }
 }
 

@@ -766,9 +766,10 @@ impl RegistrationForm {
             email: EmailAddress::parse("email", &self.email)?,
             company: short_text("company", &self.company, None)?,
             person_visited: short_text("person_visited", &self.person_visited, None)?,
+            // A tag, or ISE's English name (a CSV import's column).
             language: match self.language.trim() {
                 "" => String::new(),
-                raw => normalize_tag("language", raw)?,
+                raw => super::language::from_ers("language", raw)?,
             },
         };
         if require_aup && !self.accept_aup {

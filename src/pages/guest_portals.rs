@@ -566,9 +566,9 @@ fn LanguagePanel(
                                 view! { <option value=tag.clone() selected=move || editing.get() == tag>{label}</option> }
                             }).collect_view()}
                         </select>
-                        <button type="button" class="btn small"
-                            hidden=move || SHIPPED.contains(&editing.get().as_str())
-                            on:click=remove>"Remove This Language"</button>
+                        {move || (!SHIPPED.contains(&editing.get().as_str())).then(|| view! {
+                            <button type="button" class="btn small" on:click=remove>"Remove This Language"</button>
+                        })}
                     </div>
                     <p class="hint">"Guests get their emails in their notification language; a language without texts here gets the default language's. English and Spanish ship with Mailroom."</p>
                     {move || translations_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}

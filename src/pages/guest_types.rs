@@ -11,7 +11,9 @@ use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, TestEmailOutcome,
     check_before_post, field_error, use_can,
 };
+use crate::domain::guest_type::NoticeTranslation;
 use crate::domain::guest_type::{GuestType, GuestTypeForm, TimeUnit};
+use crate::domain::language::{ENGLISH, SHIPPED, display_name, normalize_tag};
 use crate::domain::template::Placeholder;
 use crate::domain::{Access, FieldError};
 use leptos::prelude::*;
@@ -225,6 +227,17 @@ fn GuestTypeEditor(id: Option<i64>, form: GuestTypeForm) -> impl IntoView {
     let notify_unit = RwSignal::new(form.notify_unit.clone());
     let notify_subject = RwSignal::new(form.notify_subject.clone());
     let notify_text = RwSignal::new(form.notify_text.clone());
+    // The notice in other languages: which (the fields re-render only
+    // when one is added or removed) and their texts as typed.
+    let notice_languages = RwSignal::new(
+        form.notice_translations
+            .iter()
+            .map(|t| t.language.clone())
+            .collect::<Vec<_>>(),
+    );
+    let notice_texts = RwSignal::new(form.notice_translations.clone());
+    let new_language = RwSignal::new(String::new());
+    let new_language_error = RwSignal::new(None::<String>);
     let current = move || GuestTypeForm {
         name: name.get(),
         description: description.get(),
@@ -235,6 +248,30 @@ fn GuestTypeEditor(id: Option<i64>, form: GuestTypeForm) -> impl IntoView {
         notify_unit: notify_unit.get(),
         notify_subject: notify_subject.get(),
         notify_text: notify_text.get(),
+        notice_translations: notice_texts.get(),
+    };
+    let add_language = move || match normalize_tag("new_language", &new_language.get_untracked()) {
+        Err(error) => new_language_error.set(Some(error.message)),
+        Ok(tag) => {
+            new_language_error.set(None);
+            new_language.set(String::new());
+            if tag != ENGLISH && !notice_languages.get_untracked().contains(&tag) {
+                notice_texts.update(|all| all.push(NoticeTranslation::shipped(&tag)));
+                notice_languages.update(|all| all.push(tag));
+            }
+        }
+    };
+    let edit_notice = move |tag: &str, subject: Option<String>, text: Option<String>| {
+        notice_texts.update(|all| {
+            if let Some(t) = all.iter_mut().find(|t| t.language == tag) {
+                if let Some(subject) = subject {
+                    t.subject = subject;
+                }
+                if let Some(text) = text {
+                    t.text = text;
+                }
+            }
+        })
     };
     // A message about a field goes once the admin edits the form again.
     Effect::new(move |_| {
@@ -312,6 +349,55 @@ fn GuestTypeEditor(id: Option<i64>, form: GuestTypeForm) -> impl IntoView {
                         prop:value=notify_text on:input=move |ev| notify_text.set(event_target_value(&ev))>{form.notify_text.clone()}</textarea>
                     <p class="hint">{format!("Placeholders: {placeholders}")}</p>
                 </Field>
+                <div class="notice-translations" role="group" aria-label="The notification in other languages">
+                    <p class="hint">"Guests whose notification language is another get the notice in it (else in their portal's default language, else in English). Spanish ships with Mailroom."</p>
+                    {move || notice_languages.get().into_iter().enumerate().map(|(i, tag)| {
+                        let initial = notice_texts
+                            .with_untracked(|all| all.iter().find(|t| t.language == tag).cloned())
+                            .unwrap_or_else(|| NoticeTranslation::shipped(&tag));
+                        let name = display_name(&tag);
+                        let key = tag.to_lowercase();
+                        let (for_subject, for_text, for_remove) = (tag.clone(), tag.clone(), tag.clone());
+                        view! {
+                            <div class="notice-translation" role="group" aria-label=format!("Notification in {name}")>
+                                <input type="hidden" name=format!("form[notice_translations][{i}][language]") value=tag.clone() />
+                                <div class="field">
+                                    <label for=format!("notice-{key}-subject")>{format!("Subject in {name}")}</label>
+                                    <div class="control">
+                                        <input id=format!("notice-{key}-subject") name=format!("form[notice_translations][{i}][subject]") type="text" maxlength="256"
+                                            value=initial.subject on:input=move |ev| edit_notice(&for_subject, Some(event_target_value(&ev)), None) />
+                                    </div>
+                                </div>
+                                <div class="field">
+                                    <label for=format!("notice-{key}-text")>{format!("Text in {name}")}</label>
+                                    <div class="control">
+                                        <textarea id=format!("notice-{key}-text") name=format!("form[notice_translations][{i}][text]") rows="3" maxlength="2000"
+                                            on:input=move |ev| edit_notice(&for_text, None, Some(event_target_value(&ev)))>{initial.text}</textarea>
+                                        {(!SHIPPED.contains(&tag.as_str())).then(|| view! {
+                                            <button type="button" class="btn small" on:click=move |_| {
+                                                notice_texts.update(|all| all.retain(|t| t.language != for_remove));
+                                                notice_languages.update(|all| all.retain(|t| *t != for_remove));
+                                            }>{format!("Remove {name}")}</button>
+                                        })}
+                                    </div>
+                                </div>
+                            </div>
+                        }
+                    }).collect_view()}
+                    <div class="field" class:has-error=move || new_language_error.get().is_some()>
+                        <label for="notice-new-language">"Add a language"</label>
+                        <div class="control">
+                            <span class="inline-controls">
+                                <input id="notice-new-language" type="text" class="short" placeholder="fr, pt-BR" prop:value=new_language
+                                    on:input=move |ev| new_language.set(event_target_value(&ev))
+                                    on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); add_language(); } />
+                                <button type="button" class="btn small" on:click=move |_| add_language()>"Add"</button>
+                            </span>
+                            {move || new_language_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                            {move || error_for("notice_translations").get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                        </div>
+                    </div>
+                </div>
                 <div class="field">
                     <label for="guest-type-test-to">"Send test email to me at"</label>
                     <div class="control">

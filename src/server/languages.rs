@@ -117,6 +117,79 @@ pub async fn save_portal_translations(
     Ok(())
 }
 
+/// Guest type `row` with its expiration notice in every language: the
+/// translations saved, and Spanish as shipped until one is saved.
+pub async fn guest_type(
+    db: impl AnyExecutor<'_>,
+    row: &crate::server::db::guest_types::GuestTypeRow,
+) -> sqlx::Result<crate::domain::guest_type::GuestType> {
+    use crate::domain::guest_type::NoticeTranslation;
+    let stored: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT language, subject, text FROM guest_email_translations \
+         WHERE owner = $1 AND kind = $2 ORDER BY language",
+    )
+    .bind(guest_type_owner(row.id))
+    .bind(EXPIRY)
+    .fetch_all(db)
+    .await?;
+    let mut guest_type = row.guest_type();
+    let mut translations: Vec<NoticeTranslation> = stored
+        .into_iter()
+        .map(|(language, subject, text)| NoticeTranslation {
+            language,
+            subject,
+            text,
+        })
+        .collect();
+    if !translations.iter().any(|t| t.language == SPANISH) {
+        translations.push(NoticeTranslation::shipped(SPANISH));
+    }
+    translations.sort_by(|a, b| a.language.cmp(&b.language));
+    guest_type.notice_translations = translations;
+    Ok(guest_type)
+}
+
+/// Replaces guest type `id`'s notice translations (one equal to the
+/// shipped text is not stored, so it follows the shipped one).
+pub async fn save_guest_type_translations(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    guest_type: &crate::domain::guest_type::GuestType,
+    now: i64,
+    by: &str,
+) -> sqlx::Result<()> {
+    delete_guest_type_translations(&mut **tx, id).await?;
+    for t in &guest_type.notice_translations {
+        if shipped_expiry_notice(&t.language) == Some((t.subject.as_str(), t.text.as_str())) {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO guest_email_translations (owner, kind, language, subject, text, html, \
+             updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, '', $6, $7)",
+        )
+        .bind(guest_type_owner(id))
+        .bind(EXPIRY)
+        .bind(&t.language)
+        .bind(&t.subject)
+        .bind(&t.text)
+        .bind(now)
+        .bind(by)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A deleted guest type's notices go with it.
+pub async fn delete_guest_type_translations(db: impl AnyExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM guest_email_translations WHERE owner = $1 AND kind = $2")
+        .bind(guest_type_owner(id))
+        .bind(EXPIRY)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// A guest type's expiration notice (subject, text) in the first of
 /// `wanted` (the guest's language, then its portal's default) that has
 /// one: saved for the type, or shipped with Mailroom; else the type's own

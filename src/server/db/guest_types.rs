@@ -37,6 +37,8 @@ impl GuestTypeRow {
                 subject: self.notify_subject.clone(),
                 text: self.notify_text.clone(),
             },
+            // Kept in their own table: `languages::guest_type`.
+            notice_translations: Vec::new(),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::domain::guest_type::{GuestTypeEdit, GuestTypeForm, GuestTypeSummary};
 use crate::domain::mail::{MailKind, TestEmailResult};
 use crate::domain::template::{Part, SampleValues, render};
 use crate::server::AppState;
-use crate::server::{db, guests};
+use crate::server::{db, guests, languages};
 
 fn gone() -> ServiceError {
     ServiceError::NotFound("This guest type no longer exists.".into())
@@ -40,7 +40,7 @@ pub async fn get(app: &AppState, caller: &Caller, id: i64) -> Result<GuestTypeEd
     let row = db::guest_types::get(&app.db, id).await?.ok_or_else(gone)?;
     Ok(GuestTypeEdit {
         id: row.id,
-        form: row.guest_type().to_form(),
+        form: languages::guest_type(&app.db, &row).await?.to_form(),
         updated_by: row.updated_by,
         updated_at: row.updated_at,
     })
@@ -66,14 +66,16 @@ pub async fn save(
         ));
     }
     let before = match id {
-        Some(id) => db::guest_types::get(&mut *tx, id)
-            .await?
-            .map(|row| row.guest_type().to_form()),
+        Some(id) => match db::guest_types::get(&mut *tx, id).await? {
+            Some(row) => Some(languages::guest_type(&mut *tx, &row).await?.to_form()),
+            None => None,
+        },
         None => None,
     };
     let saved = db::guest_types::save(&mut *tx, id, &guest_type, now, &caller.name)
         .await?
         .ok_or_else(gone)?;
+    languages::save_guest_type_translations(&mut tx, saved, &guest_type, now, &caller.name).await?;
     let after = guest_type.to_form();
     let changed = match &before {
         None => "created".to_string(),
@@ -112,6 +114,10 @@ fn changed_fields(before: &GuestTypeForm, after: &GuestTypeForm) -> Vec<&'static
             before.notify_subject != after.notify_subject,
         ),
         ("notify_text", before.notify_text != after.notify_text),
+        (
+            "notice_translations",
+            before.notice_translations != after.notice_translations,
+        ),
     ])
 }
 
@@ -144,6 +150,11 @@ pub async fn delete(app: &AppState, caller: &Caller, ids: &[i64]) -> Result<u64,
         )));
     }
     let deleted = db::guest_types::delete_unused(&mut *tx, ids).await?;
+    for &id in ids {
+        if db::guest_types::get(&mut *tx, id).await?.is_none() {
+            languages::delete_guest_type_translations(&mut *tx, id).await?;
+        }
+    }
     for name in &names {
         audit(
             &mut tx,
