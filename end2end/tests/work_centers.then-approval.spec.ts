@@ -182,6 +182,11 @@ test("guest emails follow the guest's language; the customization preview switch
   await guest.getByLabel("Acepto los términos y condiciones").check();
   await guest.getByRole("button", { name: "Registrarse" }).click();
   await expect(guest.getByRole("heading", { name: "Cuenta creada" })).toBeVisible();
+  if (shots) await guest.screenshot({ path: path.join(shots, "self-registration-spanish.png") });
+  // The sign-in page keeps the guest's language.
+  await guest.getByRole("link", { name: "Iniciar sesión ahora" }).click();
+  await expect(guest.getByRole("heading", { name: "Acceso de invitados" })).toBeVisible();
+  await expect(guest.getByRole("button", { name: "Iniciar sesión" })).toBeVisible();
   await guestContext.close();
   await expect.poll(async () => (await receivedBy(SPANISH_GUEST)).length, { timeout: 20_000 }).toBe(1);
   const [mail] = await receivedBy(SPANISH_GUEST);

@@ -346,6 +346,19 @@ pub struct PortalWords {
     pub sent_to: &'static str,
     pub keep: &'static str,
     pub sign_in_now: &'static str,
+    pub sign_in_title: &'static str,
+    pub sign_in_lead: &'static str,
+    pub sign_on: &'static str,
+    pub no_account: &'static str,
+    pub register_link: &'static str,
+    pub welcome: &'static str,
+    /// "… signed in as {user}." then the end of access.
+    pub signed_in_as: &'static str,
+    pub change_password: &'static str,
+    pub current_password: &'static str,
+    pub new_password: &'static str,
+    pub confirm_password: &'static str,
+    pub password_changed: &'static str,
 }
 
 const ENGLISH_WORDS: PortalWords = PortalWords {
@@ -375,6 +388,18 @@ const ENGLISH_WORDS: PortalWords = PortalWords {
     sent_to: "Your credentials were sent to {}.",
     keep: "Keep these credentials: they are not sent by email.",
     sign_in_now: "Sign in now",
+    sign_in_title: "Guest Sign In",
+    sign_in_lead: "Sign in with the username and password you received.",
+    sign_on: "Sign On",
+    no_account: "No account yet? ",
+    register_link: "Register",
+    welcome: "Welcome",
+    signed_in_as: "You are signed in as {}.",
+    change_password: "Change password",
+    current_password: "Current password",
+    new_password: "New password",
+    confirm_password: "Confirm password",
+    password_changed: "Your password was changed. Use it from now on.",
 };
 
 const SPANISH_WORDS: PortalWords = PortalWords {
@@ -404,6 +429,18 @@ const SPANISH_WORDS: PortalWords = PortalWords {
     sent_to: "Sus credenciales se han enviado a {}.",
     keep: "Guarde estas credenciales: no se envían por correo electrónico.",
     sign_in_now: "Iniciar sesión ahora",
+    sign_in_title: "Acceso de invitados",
+    sign_in_lead: "Inicie sesión con el usuario y la contraseña que ha recibido.",
+    sign_on: "Iniciar sesión",
+    no_account: "¿Aún no tiene cuenta? ",
+    register_link: "Regístrese",
+    welcome: "Bienvenido",
+    signed_in_as: "Ha iniciado sesión como {}.",
+    change_password: "Cambiar la contraseña",
+    current_password: "Contraseña actual",
+    new_password: "Contraseña nueva",
+    confirm_password: "Confirme la contraseña",
+    password_changed: "Su contraseña se ha cambiado. Úsela a partir de ahora.",
 };
 
 /// The self-registration pages' words in `tag`'s language (English for a

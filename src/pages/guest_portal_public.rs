@@ -7,10 +7,9 @@ use crate::api::portals::{
 use crate::components::{Banner, BannerKind, check_before_post};
 use crate::domain::FieldError;
 use crate::domain::language::{LocalTime, PortalWords, display_name, fill, portal_words};
-use crate::domain::template::format_utc;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn SelfRegistrationPage() -> impl IntoView {
@@ -164,21 +163,53 @@ fn Success(registered: Registered, portal: i64, language: String) -> impl IntoVi
             Some(to) => view! { <p>{fill(words.sent_to, &to)}</p> }.into_any(),
             None => view! { <p>{words.keep}</p> }.into_any(),
         }}
-        <a class="btn primary wide" href=format!("/portal/{portal}/login")>{words.sign_in_now}</a>
+        <a class="btn primary wide" href=format!("/portal/{portal}/login?lang={language}")>{words.sign_in_now}</a>
     }
     .into_any()
 }
 
-/// The portal's sign-in for guests, and the change of password after it.
+/// The portal's sign-in for guests, and the change of password after it,
+/// in the language the guest chose (`?lang=`) or its browser prefers.
 #[component]
 pub fn GuestLoginPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = move || {
         params
             .read()
             .get("id")
             .and_then(|id| id.parse::<i64>().ok())
     };
+    let portal = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_public_portal(id).await.ok(),
+            None => None,
+        }
+    });
+    view! {
+        <Title text="Guest Sign In" />
+        <main class="portal-screen">
+            <div class="portal-card">
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        let offered = portal.await;
+                        let chosen = query.read_untracked().get("lang").filter(|lang| {
+                            offered.as_ref().is_some_and(|p| p.languages.contains(lang))
+                        });
+                        let language = chosen
+                            .or_else(|| offered.map(|p| p.language))
+                            .unwrap_or_else(|| crate::domain::language::ENGLISH.to_string());
+                        view! { <GuestLogin id=id().unwrap_or_default() language /> }
+                    })}
+                </Transition>
+            </div>
+        </main>
+    }
+}
+
+#[component]
+fn GuestLogin(id: i64, language: String) -> impl IntoView {
+    let words = portal_words(&language);
     let login = ServerAction::<GuestLogin>::new();
     let change = ServerAction::<GuestChangePassword>::new();
     let change_error = move |field: &'static str| {
@@ -197,65 +228,67 @@ pub fn GuestLoginPage() -> impl IntoView {
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };
-    view! {
-        <Title text="Guest Sign In" />
-        <main class="portal-screen">
-            <div class="portal-card">
-                {move || match login.value().get() {
-                    Some(Ok(signed_in)) => view! {
-                        <h1>"Welcome"</h1>
-                        <p class="lead">{format!("You are signed in as {}. Your access is valid until {}.", signed_in.username, format_utc(signed_in.valid_until))}</p>
-                        {move || match change.value().get() {
-                            Some(Ok(())) => Some(view! { <Banner kind=BannerKind::Success>"Your password was changed. Use it from now on."</Banner> }.into_any()),
-                            Some(Err(e)) => e.banner().map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> }.into_any()),
-                            None => None,
-                        }}
-                        <ActionForm action=change attr:class="portal-form">
-                            <h2>"Change password"</h2>
-                            <input type="hidden" name="portal" value=id().unwrap_or_default() />
-                            <input type="hidden" name="username" value=signed_in.username.clone() />
-                            <div class="field">
-                                <label for="guest-current">"Current password"</label>
-                                <input id="guest-current" name="current" type="password" autocomplete="current-password" required />
-                            </div>
-                            <div class="field">
-                                <label for="guest-new">"New password"</label>
-                                <input id="guest-new" name="new_password" type="password" autocomplete="new-password" required />
-                                {move || change_error("new_password")().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
-                            </div>
-                            <div class="field">
-                                <label for="guest-confirm">"Confirm password"</label>
-                                <input id="guest-confirm" name="confirm" type="password" autocomplete="new-password" required />
-                                {move || change_error("confirm")().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
-                            </div>
-                            <button type="submit" class="btn primary wide" disabled=move || change.pending().get()>"Change Password"</button>
-                        </ActionForm>
-                    }
-                    .into_any(),
-                    _ => view! {
-                        <h1>"Guest Sign In"</h1>
-                        <p class="lead">"Sign in with the username and password you received."</p>
-                        {move || login_error().map(|e| view! { <Banner kind=BannerKind::Error>{e}</Banner> })}
-                        <ActionForm action=login attr:class="portal-form">
-                            <input type="hidden" name="portal" value=id().unwrap_or_default() />
-                            <div class="field">
-                                <label for="guest-username">"Username"</label>
-                                <input id="guest-username" name="username" type="text" autocomplete="username" required />
-                            </div>
-                            <div class="field">
-                                <label for="guest-password">"Password"</label>
-                                <input id="guest-password" name="password" type="password" autocomplete="current-password" required />
-                            </div>
-                            <button type="submit" class="btn primary wide" disabled=move || login.pending().get()>"Sign On"</button>
-                        </ActionForm>
-                        <p class="login-foot">
-                            "No account yet? "
-                            <a href=format!("/portal/{}/self-registration", id().unwrap_or_default())>"Register"</a>
-                        </p>
-                    }
-                    .into_any(),
-                }}
-            </div>
-        </main>
+    let dates = LocalTime {
+        language,
+        ..LocalTime::default()
+    };
+    move || {
+        match login.value().get() {
+        Some(Ok(signed_in)) => view! {
+            <h1>{words.welcome}</h1>
+            <p class="lead">
+                {fill(words.signed_in_as, &signed_in.username)}" "
+                {fill(words.valid_until, &dates.format(signed_in.valid_until))}
+            </p>
+            {move || match change.value().get() {
+                Some(Ok(())) => Some(view! { <Banner kind=BannerKind::Success>{words.password_changed}</Banner> }.into_any()),
+                Some(Err(e)) => e.banner().map(|text| view! { <Banner kind=BannerKind::Error>{text}</Banner> }.into_any()),
+                None => None,
+            }}
+            <ActionForm action=change attr:class="portal-form">
+                <h2>{words.change_password}</h2>
+                <input type="hidden" name="portal" value=id />
+                <input type="hidden" name="username" value=signed_in.username.clone() />
+                <div class="field">
+                    <label for="guest-current">{words.current_password}</label>
+                    <input id="guest-current" name="current" type="password" autocomplete="current-password" required />
+                </div>
+                <div class="field">
+                    <label for="guest-new">{words.new_password}</label>
+                    <input id="guest-new" name="new_password" type="password" autocomplete="new-password" required />
+                    {move || change_error("new_password")().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                </div>
+                <div class="field">
+                    <label for="guest-confirm">{words.confirm_password}</label>
+                    <input id="guest-confirm" name="confirm" type="password" autocomplete="new-password" required />
+                    {move || change_error("confirm")().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                </div>
+                <button type="submit" class="btn primary wide" disabled=move || change.pending().get()>{words.change_password}</button>
+            </ActionForm>
+        }
+        .into_any(),
+        _ => view! {
+            <h1>{words.sign_in_title}</h1>
+            <p class="lead">{words.sign_in_lead}</p>
+            {move || login_error().map(|e| view! { <Banner kind=BannerKind::Error>{e}</Banner> })}
+            <ActionForm action=login attr:class="portal-form">
+                <input type="hidden" name="portal" value=id />
+                <div class="field">
+                    <label for="guest-username">{words.username}</label>
+                    <input id="guest-username" name="username" type="text" autocomplete="username" required />
+                </div>
+                <div class="field">
+                    <label for="guest-password">{words.password}</label>
+                    <input id="guest-password" name="password" type="password" autocomplete="current-password" required />
+                </div>
+                <button type="submit" class="btn primary wide" disabled=move || login.pending().get()>{words.sign_on}</button>
+            </ActionForm>
+            <p class="login-foot">
+                {words.no_account}
+                <a href=format!("/portal/{id}/self-registration")>{words.register_link}</a>
+            </p>
+        }
+        .into_any(),
+    }
     }
 }
