@@ -94,6 +94,7 @@ test("Guest Types: ISE's defaults, the expiration notice edited, test-sent and s
   expect(mail.subject).toBe("Access for jsmith42 ends soon");
   expect(mail.from).toBe(MAILBOX);
   expect(mail.raw).toContain("Hello John, your access ends 2026-11-30 09:00 UTC.");
+  await page.evaluate(() => window.scrollTo(0, 0));
   if (shots) await page.screenshot({ path: path.join(shots, "guest-type-edit.png"), fullPage: true });
 
   await page.getByRole("button", { name: "Save" }).click();

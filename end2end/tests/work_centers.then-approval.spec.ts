@@ -178,7 +178,7 @@ test("guest emails follow the guest's language; the customization preview switch
   await expect(guest.getByLabel("Idioma")).toHaveValue("es");
   await guest.getByLabel("Nombre", { exact: true }).fill("Lucía");
   await guest.getByLabel("Apellidos").fill("Pérez");
-  await guest.getByLabel("Correo electrónico").fill(SPANISH_GUEST);
+  await guest.getByLabel("Correo electrónico", { exact: true }).fill(SPANISH_GUEST);
   await guest.getByLabel("Acepto los términos y condiciones").check();
   await guest.getByRole("button", { name: "Registrarse" }).click();
   await expect(guest.getByRole("heading", { name: "Cuenta creada" })).toBeVisible();
