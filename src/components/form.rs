@@ -178,3 +178,30 @@ pub fn submitted_form_data(ev: &leptos::ev::SubmitEvent) -> Option<leptos::web_s
         .ok()?;
     leptos::web_sys::FormData::new_with_form(&form).ok()
 }
+
+/// "Add a language": its tag typed, added with the button or Enter; the
+/// refusal shown next to it.
+#[component]
+pub fn AddLanguage(
+    id: &'static str,
+    tag: RwSignal<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+    on_add: Callback<()>,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <div class="field" class:has-error=move || error.get().is_some()>
+            <label for=id>"Add a language"</label>
+            <div class="control">
+                <span class="inline-controls">
+                    <input id=id type="text" class="short" placeholder="fr, pt-BR" prop:value=tag
+                        on:input=move |ev| tag.set(event_target_value(&ev))
+                        on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); on_add.run(()); } />
+                    <button type="button" class="btn small" on:click=move |_| on_add.run(())>"Add"</button>
+                </span>
+                {hint.map(|hint| view! { <p class="hint">{hint}</p> })}
+                {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+            </div>
+        </div>
+    }
+}

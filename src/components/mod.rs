@@ -9,7 +9,7 @@ pub mod shell;
 pub use confirm::ConfirmBar;
 pub use diagnosis::{DiagnosisPanel, TestEmailOutcome};
 pub use form::{
-    Banner, BannerKind, CopyButton, Field, PageHeader, PemDownload, Switch, check_before_post,
-    field_error, submitted_form_data,
+    AddLanguage, Banner, BannerKind, CopyButton, Field, PageHeader, PemDownload, Switch,
+    check_before_post, field_error, submitted_form_data,
 };
 pub use shell::{ConsoleLayout, CurrentAdmin, LeftNav, use_can};

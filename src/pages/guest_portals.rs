@@ -10,8 +10,8 @@ use crate::api::portals::{
 };
 use crate::components::menu::GUEST_PORTALS;
 use crate::components::{
-    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome, check_before_post,
-    field_error, use_can,
+    AddLanguage, Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome,
+    check_before_post, field_error, use_can,
 };
 use crate::domain::language::{ENGLISH, SHIPPED, display_name, normalize_tag};
 use crate::domain::portal::{
@@ -574,19 +574,8 @@ fn LanguagePanel(
                     {move || translations_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
                 </div>
             </div>
-            <div class="field" class:has-error=move || add_error.get().is_some()>
-                <label for="portal-new-language">"Add a language"</label>
-                <div class="control">
-                    <div class="inline-controls">
-                        <input id="portal-new-language" type="text" class="short" placeholder="fr, pt-BR" prop:value=new_tag
-                            on:input=move |ev| new_tag.set(event_target_value(&ev))
-                            on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); add(); } />
-                        <button type="button" class="btn small" on:click=move |_| add()>"Add"</button>
-                    </div>
-                    <p class="hint">"By its language tag; its texts start as a copy of the English ones to translate."</p>
-                    {move || add_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
-                </div>
-            </div>
+            <AddLanguage id="portal-new-language" tag=new_tag error=add_error on_add=Callback::new(move |_| add())
+                hint="By its language tag; its texts start as a copy of the English ones to translate." />
             <Field label="Default language" for_id="portal-default-language" error=error_for("default_language")
                 hint="For guests whose language has no texts here.">
                 <select id="portal-default-language" name="form[default_language]" prop:value=move || default_language.get()

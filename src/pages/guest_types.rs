@@ -8,8 +8,8 @@ use crate::api::guest_types::{
 };
 use crate::components::menu::GUEST_TYPES;
 use crate::components::{
-    Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, TestEmailOutcome,
-    check_before_post, field_error, use_can,
+    AddLanguage, Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch,
+    TestEmailOutcome, check_before_post, field_error, use_can,
 };
 use crate::domain::guest_type::NoticeTranslation;
 use crate::domain::guest_type::{GuestType, GuestTypeForm, TimeUnit};
@@ -384,19 +384,8 @@ fn GuestTypeEditor(id: Option<i64>, form: GuestTypeForm) -> impl IntoView {
                             </div>
                         }
                     }).collect_view()}
-                    <div class="field" class:has-error=move || new_language_error.get().is_some()>
-                        <label for="notice-new-language">"Add a language"</label>
-                        <div class="control">
-                            <span class="inline-controls">
-                                <input id="notice-new-language" type="text" class="short" placeholder="fr, pt-BR" prop:value=new_language
-                                    on:input=move |ev| new_language.set(event_target_value(&ev))
-                                    on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); add_language(); } />
-                                <button type="button" class="btn small" on:click=move |_| add_language()>"Add"</button>
-                            </span>
-                            {move || new_language_error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
-                            {move || error_for("notice_translations").get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
-                        </div>
-                    </div>
+                    <AddLanguage id="notice-new-language" tag=new_language on_add=Callback::new(move |_| add_language())
+                        error=Signal::derive(move || new_language_error.get().or_else(|| error_for("notice_translations").get())) />
                 </div>
                 <div class="field">
                     <label for="guest-type-test-to">"Send test email to me at"</label>

@@ -561,6 +561,29 @@ fn now_ms() -> f64 {
 
 type ActionResult = Result<crate::domain::sponsor::ActionReport, ApiError>;
 
+/// What a batch action did: the accounts done (`done` names the action in
+/// the past tense), each refusal with its reason, and the emails' progress.
+#[component]
+fn ActionOutcome(result: ActionResult, done: &'static str) -> impl IntoView {
+    match result {
+        Ok(report) => view! {
+            {(!report.done.is_empty()).then(|| view! {
+                <Banner kind=BannerKind::Success>{format!("{done} {} account(s): {}", report.done.len(), report.done.join(", "))}</Banner>
+            })}
+            {(!report.refused.is_empty()).then(|| view! {
+                <div class="banner error" role="alert">
+                    <ul class="refusals">
+                        {report.refused.into_iter().map(|(who, why)| view! { <li><strong>{who}</strong>": "{why}</li> }).collect_view()}
+                    </ul>
+                </div>
+            })}
+            <EmailProgress mail_ids=report.mail_ids />
+        }
+        .into_any(),
+        Err(e) => view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any(),
+    }
+}
+
 #[component]
 fn ManageAccounts(info: SponsorInfo) -> impl IntoView {
     let permissions = info.permissions.clone();
@@ -652,34 +675,14 @@ fn ManageAccounts(info: SponsorInfo) -> impl IntoView {
             </button>
             <span class="toolbar-count">{move || format!("Selected {}", selected.get().len())}</span>
         </div>
-        {move || set_language.value().get().map(|result: ActionResult| match result {
-            Ok(report) => view! {
-                <Banner kind=BannerKind::Success>{format!("Notification language set for {} account(s): {}", report.done.len(), report.done.join(", "))}</Banner>
-            }.into_any(),
-            Err(e) => view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any(),
-        })}
+        {move || set_language.value().get().map(|result| view! { <ActionOutcome result done="Notification language set for" /> })}
         {move || confirming.get().then(|| view! {
             <ConfirmBar label="Confirm delete" confirm="Delete"
                 question=Signal::derive(move || format!("Delete {} guest account(s)? Their access ends now.", selected.get().len()))
                 on_confirm=move |_| { confirming.set(false); run(GuestAction::Delete); }
                 on_cancel=move |_| confirming.set(false) />
         })}
-        {move || act.value().get().map(|result: ActionResult| match result {
-            Ok(report) => view! {
-                {(!report.done.is_empty()).then(|| view! {
-                    <Banner kind=BannerKind::Success>{format!("{} {} account(s): {}", last_action.get_untracked().done(), report.done.len(), report.done.join(", "))}</Banner>
-                })}
-                {(!report.refused.is_empty()).then(|| view! {
-                    <div class="banner error" role="alert">
-                        <ul class="refusals">
-                            {report.refused.into_iter().map(|(who, why)| view! { <li><strong>{who}</strong>": "{why}</li> }).collect_view()}
-                        </ul>
-                    </div>
-                })}
-                <EmailProgress mail_ids=report.mail_ids />
-            }.into_any(),
-            Err(e) => view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any(),
-        })}
+        {move || act.value().get().map(|result| view! { <ActionOutcome result done=last_action.get_untracked().done() /> })}
         <div class="filter-bar" role="search">
             <input type="search" aria-label="Search guests" placeholder="Search username, name, email or company"
                 prop:value=search on:input=move |ev| { search.set(event_target_value(&ev)); page.set(1); } />
@@ -807,21 +810,8 @@ fn PendingAccounts() -> impl IntoView {
             <button type="button" class="btn deny" disabled=idle on:click=move |_| run(false)>"Deny Selected"</button>
             <button type="button" class="btn" on:click=move |_| denying.set(false)>"Cancel"</button>
         </div>
-        {move || decide.value().get().map(|result: ActionResult| match result {
-            Ok(report) => view! {
-                {(!report.done.is_empty()).then(|| view! {
-                    <Banner kind=BannerKind::Success>{format!("{} {} account(s): {}", if last_approve.get_untracked() { "Approved" } else { "Denied" }, report.done.len(), report.done.join(", "))}</Banner>
-                })}
-                {(!report.refused.is_empty()).then(|| view! {
-                    <div class="banner error" role="alert">
-                        <ul class="refusals">
-                            {report.refused.into_iter().map(|(who, why)| view! { <li><strong>{who}</strong>": "{why}</li> }).collect_view()}
-                        </ul>
-                    </div>
-                })}
-                <EmailProgress mail_ids=report.mail_ids />
-            }.into_any(),
-            Err(e) => view! { <Banner kind=BannerKind::Error>{e.to_string()}</Banner> }.into_any(),
+        {move || decide.value().get().map(|result| view! {
+            <ActionOutcome result done=if last_approve.get_untracked() { "Approved" } else { "Denied" } />
         })}
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -429,6 +429,19 @@ pub async fn act(
     Ok(run_action(app, &actor, ids, action, extend_days).await?)
 }
 
+/// Refuses the selected ids that are not among `rows` (the accounts the
+/// caller manages).
+fn refuse_unmanaged(report: &mut ActionReport, ids: &[i64], rows: &[db::guests::ManagedRow]) {
+    for id in ids {
+        if !rows.iter().any(|row| row.id == *id) {
+            report.refused.push((
+                format!("#{id}"),
+                "Not found among the accounts you manage.".into(),
+            ));
+        }
+    }
+}
+
 /// Who applies a guest action: the accounts it may touch, its name (logs,
 /// and who queued the email), the credentials template to use (else the
 /// sponsor portal's), and the admin to audit it under (the ERS API).
@@ -461,14 +474,7 @@ pub(crate) async fn run_action(
     let mut queued = Vec::new();
     let mut tx = crate::server::db::begin_write(&state.db).await?;
     let rows = db::guests::managed_by_ids(&mut *tx, actor.scope, ids).await?;
-    for id in ids {
-        if !rows.iter().any(|row| row.id == *id) {
-            report.refused.push((
-                format!("#{id}"),
-                "Not found among the accounts you manage.".into(),
-            ));
-        }
-    }
+    refuse_unmanaged(&mut report, ids, &rows);
     for row in rows {
         if let Err(why) = action.check(row.state, row.password_changed, !row.email.is_empty()) {
             report.refused.push((row.username, why));
@@ -733,14 +739,7 @@ pub async fn set_language(
     let mut report = ActionReport::default();
     let mut tx = db::begin_write(&app.db).await?;
     let rows = db::guests::managed_by_ids(&mut *tx, sponsor.scope(), ids).await?;
-    for id in ids {
-        if !rows.iter().any(|row| row.id == *id) {
-            report.refused.push((
-                format!("#{id}"),
-                "Not found among the accounts you manage.".into(),
-            ));
-        }
-    }
+    refuse_unmanaged(&mut report, ids, &rows);
     for row in rows {
         if row.language != language {
             db::guests::set_language(&mut *tx, row.id, &language, now).await?;
