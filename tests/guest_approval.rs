@@ -11,6 +11,7 @@ mod common;
 use common::Peers;
 use common::app::{Harness, add_sponsor, all_accounts_group, post, send, sponsor_sign_in};
 use common::forms::{encode, guest_mail_console, portal_body};
+use common::mail::plain_text as text_of;
 use http::{Request, StatusCode};
 use mailroom::api::portals::{ApprovalDone, ApprovalLink, PortalPage, Registered};
 use mailroom::domain::guest::GuestState;
@@ -18,7 +19,7 @@ use mailroom::domain::sponsor::{ActionReport, ApproveScope, PendingAccount};
 use mailroom::server::db;
 use mailroom::server::guests::run_expiry_job;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SPONSOR: &str = "host@contoso.com";
 
@@ -68,20 +69,7 @@ impl Rig {
 
     /// The same, waiting at most `limit`: for mail that must not come.
     async fn received_within(&self, address: &str, count: usize, limit: Duration) -> Vec<Value> {
-        let started = Instant::now();
-        loop {
-            let mine: Vec<Value> = self
-                .peers
-                .messages()
-                .await
-                .into_iter()
-                .filter(|m| m["to"][0] == address)
-                .collect();
-            if mine.len() >= count || started.elapsed() > limit {
-                return mine;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.peers.received_within(address, count, limit).await
     }
 
     async fn state_of(&self, username: &str) -> GuestState {
@@ -105,27 +93,6 @@ impl Rig {
             None,
         )
         .await
-    }
-}
-
-/// The text part of a delivered message, decoded.
-fn text_of(message: &Value) -> String {
-    let raw = message["raw"].as_str().unwrap();
-    let parsed = mailparse::parse_mail(raw.as_bytes()).unwrap();
-    let mut texts = Vec::new();
-    collect_text(&parsed, &mut texts);
-    texts.join("\n")
-}
-
-fn collect_text(part: &mailparse::ParsedMail, texts: &mut Vec<String>) {
-    if part.subparts.is_empty() {
-        if part.ctype.mimetype == "text/plain" {
-            texts.push(part.get_body().unwrap());
-        }
-    } else {
-        for sub in &part.subparts {
-            collect_text(sub, texts);
-        }
     }
 }
 

@@ -15,7 +15,7 @@ use http::{Request, StatusCode, header};
 use mailroom::api::portals::{PortalPage, PublicPortal};
 use mailroom::server::guests::run_expiry_job;
 use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Rig {
     h: Harness,
@@ -63,21 +63,12 @@ impl Rig {
 
     /// The messages delivered to `address`, waiting for `count`.
     async fn received_by(&self, address: &str, count: usize) -> Vec<Value> {
-        let started = Instant::now();
-        loop {
-            let mine: Vec<Value> = self
-                .peers
-                .messages()
-                .await
-                .into_iter()
-                .filter(|m| m["to"][0] == address)
-                .collect();
-            if mine.len() >= count || started.elapsed() > Duration::from_secs(20) {
-                assert!(mine.len() >= count, "{address}: {mine:?}");
-                return mine;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let mine = self
+            .peers
+            .received_within(address, count, Duration::from_secs(20))
+            .await;
+        assert!(mine.len() >= count, "{address}: {mine:?}");
+        mine
     }
 
     async fn portal(&self) -> PortalPage {
@@ -94,32 +85,15 @@ impl Rig {
 
 /// (Content-Language, subject, decoded text) of a delivered message.
 fn read(message: &Value) -> (String, String, String) {
+    use mailparse::MailHeaderMap;
     let raw = message["raw"].as_str().unwrap();
     let parsed = mailparse::parse_mail(raw.as_bytes()).unwrap();
-    use mailparse::MailHeaderMap;
-    let language = parsed
-        .headers
-        .get_first_value("Content-Language")
-        .unwrap_or_default();
-    let subject = parsed
-        .headers
-        .get_first_value("Subject")
-        .unwrap_or_default();
-    let mut texts = Vec::new();
-    collect_text(&parsed, &mut texts);
-    (language, subject, texts.join("\n"))
-}
-
-fn collect_text(part: &mailparse::ParsedMail, texts: &mut Vec<String>) {
-    if part.subparts.is_empty() {
-        if part.ctype.mimetype == "text/plain" {
-            texts.push(part.get_body().unwrap());
-        }
-    } else {
-        for sub in &part.subparts {
-            collect_text(sub, texts);
-        }
-    }
+    let header = |name: &str| parsed.headers.get_first_value(name).unwrap_or_default();
+    (
+        header("Content-Language"),
+        header("Subject"),
+        common::mail::plain_text(message),
+    )
 }
 
 #[tokio::test]
@@ -513,6 +487,9 @@ async fn a_guest_types_notice_is_kept_per_language() {
 
     rig.register("Zoe", "fr").await;
     rig.register("Ines", "es").await;
+    // The credentials first, so that each notice is the second message.
+    rig.received_by("zoe@example.com", 1).await;
+    rig.received_by("ines@example.com", 1).await;
     sqlx::query("UPDATE guest_accounts SET valid_until = $1")
         .bind(rig.h.state.now() + 3600)
         .execute(&rig.h.state.db)

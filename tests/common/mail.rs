@@ -144,3 +144,23 @@ pub async fn wait_for_status(
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
+
+/// The text/plain parts of a delivered message (`raw`), decoded.
+pub fn plain_text(message: &serde_json::Value) -> String {
+    fn collect(part: &mailparse::ParsedMail, texts: &mut Vec<String>) {
+        if part.subparts.is_empty() {
+            if part.ctype.mimetype == "text/plain" {
+                texts.push(part.get_body().unwrap());
+            }
+        } else {
+            for sub in &part.subparts {
+                collect(sub, texts);
+            }
+        }
+    }
+    let raw = message["raw"].as_str().unwrap();
+    let parsed = mailparse::parse_mail(raw.as_bytes()).unwrap();
+    let mut texts = Vec::new();
+    collect(&parsed, &mut texts);
+    texts.join("\n")
+}

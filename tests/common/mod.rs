@@ -138,6 +138,30 @@ impl Peers {
         serde_json::from_value(self.get_json("/_messages").await).unwrap()
     }
 
+    /// The messages delivered to `address` (first recipient), once there
+    /// are `count` or `limit` has passed: fewer then, for mail that must
+    /// not come.
+    pub async fn received_within(
+        &self,
+        address: &str,
+        count: usize,
+        limit: std::time::Duration,
+    ) -> Vec<Value> {
+        let started = std::time::Instant::now();
+        loop {
+            let mine: Vec<Value> = self
+                .messages()
+                .await
+                .into_iter()
+                .filter(|m| m["to"][0] == address)
+                .collect();
+            if mine.len() >= count || started.elapsed() > limit {
+                return mine;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     async fn get_json(&self, path: &str) -> Value {
         reqwest::get(format!("{}{path}", self.authority()))
             .await
