@@ -709,19 +709,13 @@ fn GuestTable(
     page: RwSignal<i64>,
 ) -> impl IntoView {
     let ids: Vec<i64> = data.rows.iter().map(|r| r.id).collect();
-    let ids_for_toggle = ids.clone();
-    let all_checked = move || !ids.is_empty() && ids.iter().all(|id| selected.get().contains(id));
     let pages = ((data.total + data.page_size - 1) / data.page_size).max(1);
     let current = data.page;
     view! {
         <table class="data-table" aria-label="Guest accounts">
             <thead>
                 <tr>
-                    <th class="check"><input type="checkbox" aria-label="Select all guest accounts" prop:checked=all_checked
-                        on:change=move |ev| {
-                            let on = event_target_checked(&ev);
-                            selected.set(if on { ids_for_toggle.iter().copied().collect() } else { BTreeSet::new() });
-                        } /></th>
+                    <th class="check"><SelectAll label="Select all guest accounts" ids selected /></th>
                     <th>"Username"</th><th>"First Name"</th><th>"Last Name"</th><th>"Email"</th>
                     <th>"State"</th><th>"Guest Type"</th><th>"End of Access"</th><th>"Sponsor"</th><th>"Language"</th><th>"Email Delivery"</th>
                 </tr>
@@ -733,11 +727,7 @@ fn GuestTable(
                     let delivery_class = format!("tag delivery {}", row.delivery.clone().unwrap_or_default().to_lowercase());
                     view! {
                         <tr class:selected=move || selected.get().contains(&id)>
-                            <td class="check"><input type="checkbox" aria-label=format!("Select {}", row.username) prop:checked=move || selected.get().contains(&id)
-                                on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
-                                } /></td>
+                            <td class="check"><SelectOne label=format!("Select {}", row.username) id selected /></td>
                             <td>{row.username.clone()}</td>
                             <td>{row.first_name}</td>
                             <td>{row.last_name}</td>
@@ -827,18 +817,12 @@ fn PendingAccounts() -> impl IntoView {
 #[component]
 fn PendingTable(rows: Vec<PendingAccount>, selected: RwSignal<BTreeSet<i64>>) -> impl IntoView {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let ids_for_toggle = ids.clone();
-    let all_checked = move || !ids.is_empty() && ids.iter().all(|id| selected.get().contains(id));
     let count = rows.len();
     view! {
         <table class="data-table" aria-label="Pending accounts">
             <thead>
                 <tr>
-                    <th class="check"><input type="checkbox" aria-label="Select all pending accounts" prop:checked=all_checked
-                        on:change=move |ev| {
-                            let on = event_target_checked(&ev);
-                            selected.set(if on { ids_for_toggle.iter().copied().collect() } else { BTreeSet::new() });
-                        } /></th>
+                    <th class="check"><SelectAll label="Select all pending accounts" ids selected /></th>
                     <th>"Name"</th><th>"Email"</th><th>"Company"</th><th>"Person Being Visited"</th>
                     <th>"Guest Type"</th><th>"Portal"</th><th>"Requested"</th><th>"Denied If Not Handled By"</th>
                 </tr>
@@ -850,11 +834,7 @@ fn PendingTable(rows: Vec<PendingAccount>, selected: RwSignal<BTreeSet<i64>>) ->
                     let name = format!("{} {}", row.first_name, row.last_name);
                     view! {
                         <tr class:selected=move || selected.get().contains(&id)>
-                            <td class="check"><input type="checkbox" aria-label=format!("Select {}", row.email) prop:checked=move || selected.get().contains(&id)
-                                on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
-                                } /></td>
+                            <td class="check"><SelectOne label=format!("Select {}", row.email) id selected /></td>
                             <td>{name}</td>
                             <td>{row.email}</td>
                             <td>{row.company}</td>
@@ -869,5 +849,37 @@ fn PendingTable(rows: Vec<PendingAccount>, selected: RwSignal<BTreeSet<i64>>) ->
             </tbody>
             <tfoot><tr><td colspan="9">{format!("{count} pending account(s)")}</td></tr></tfoot>
         </table>
+    }
+}
+
+/// A table's "select all" box: checked when every row of `ids` is.
+#[component]
+fn SelectAll(
+    label: &'static str,
+    ids: Vec<i64>,
+    selected: RwSignal<BTreeSet<i64>>,
+) -> impl IntoView {
+    let ids = StoredValue::new(ids);
+    let all_checked = move || {
+        ids.with_value(|ids| !ids.is_empty() && ids.iter().all(|id| selected.get().contains(id)))
+    };
+    view! {
+        <input type="checkbox" aria-label=label prop:checked=all_checked
+            on:change=move |ev| {
+                let on = event_target_checked(&ev);
+                selected.set(if on { ids.with_value(|ids| ids.iter().copied().collect()) } else { BTreeSet::new() });
+            } />
+    }
+}
+
+/// One row's selection box.
+#[component]
+fn SelectOne(label: String, id: i64, selected: RwSignal<BTreeSet<i64>>) -> impl IntoView {
+    view! {
+        <input type="checkbox" aria-label=label prop:checked=move || selected.get().contains(&id)
+            on:change=move |ev| {
+                let on = event_target_checked(&ev);
+                selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+            } />
     }
 }
