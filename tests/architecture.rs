@@ -271,3 +271,15 @@ fn the_sql_checks_can_fail() {
         ["SELECT ?"]
     );
 }
+
+/// Pages load their data with `components::load`, whose codec reads JSON as
+/// bytes the way server-function answers are read: `Resource::new` reads it
+/// as a string, which compiles a second JSON parser per type into the wasm.
+#[test]
+fn pages_load_data_with_one_json_reader() {
+    let found = offenders(
+        &["src/pages", "src/components/shell.rs", "src/app.rs"],
+        &["Resource::new", "serde_json::from_str"],
+    );
+    assert!(found.is_empty(), "use components::load instead: {found:#?}");
+}

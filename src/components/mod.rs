@@ -3,6 +3,7 @@
 pub mod confirm;
 pub mod diagnosis;
 pub mod form;
+pub mod loaded;
 pub mod menu;
 pub mod shell;
 
@@ -12,4 +13,5 @@ pub use form::{
     AddLanguage, Banner, BannerKind, CopyButton, Field, PageHeader, PemDownload, Switch,
     check_before_post, field_error, submitted_form_data,
 };
+pub use loaded::{Loaded, load};
 pub use shell::{ConsoleLayout, CurrentAdmin, LeftNav, use_can};

@@ -1,5 +1,6 @@
 //! The console frame: top bar, Menu drawer, tabs, left navigation, breadcrumbs.
 
+use super::loaded::{Loaded, load};
 use super::menu::{MENU, MenuGroup, trail};
 use super::{Banner, BannerKind};
 use crate::api::ApiError;
@@ -11,7 +12,7 @@ use leptos_router::hooks::use_location;
 
 /// The signed-in admin, loaded once by the layout and read by every page.
 #[derive(Clone, Copy)]
-pub struct CurrentAdmin(pub Resource<Result<Option<SignedInAdmin>, ApiError>>);
+pub struct CurrentAdmin(pub Loaded<Result<Option<SignedInAdmin>, ApiError>>);
 
 /// Whether the signed-in admin's role allows `access`; pages disable their
 /// buttons with it. The server checks again: this is only for display.
@@ -22,7 +23,7 @@ pub fn use_can(access: Access) -> Signal<bool> {
 
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
-    let me = Resource::new(|| (), |_| current_admin());
+    let me = load(|| (), |_| current_admin());
     provide_context(CurrentAdmin(me));
     // Only the top bar waits for the admin. The page is outside this
     // Transition: a Suspense re-runs its children's closure while resolving

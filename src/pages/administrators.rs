@@ -2,6 +2,7 @@
 
 use crate::api::ApiError;
 use crate::api::admins::{AdminSummary, SaveAdmin, get_admin, list_admins, set_admins_status};
+use crate::components::load;
 use crate::components::menu::ADMINISTRATORS;
 use crate::components::{
     Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, use_can,
@@ -19,7 +20,7 @@ pub fn AdministratorsPage() -> impl IntoView {
     let saved = move || query.read().get("saved");
     let status_action =
         Action::new(|(ids, enabled): &(Vec<i64>, bool)| set_admins_status(ids.clone(), *enabled));
-    let admins = Resource::new(move || status_action.version().get(), |_| list_admins());
+    let admins = load(move || status_action.version().get(), |_| list_admins());
     let selected = RwSignal::new(BTreeSet::<i64>::new());
     Effect::new(move |_| {
         if matches!(status_action.value().get(), Some(Ok(_))) {
@@ -160,7 +161,7 @@ pub fn EditAdministratorPage() -> impl IntoView {
             .get("id")
             .and_then(|id| id.parse::<i64>().ok())
     };
-    let admin = Resource::new(id, |id| async move {
+    let admin = load(id, |id| async move {
         match id {
             Some(id) => get_admin(id).await,
             None => Err(ApiError::Rejected(

@@ -5,6 +5,7 @@ use crate::api::alarms::{
     AlarmAction, AlarmSettingRow, AlarmSettingsPage, SaveAlarmSender, SaveAlarmSetting,
     act_on_alarms, get_alarm_settings, list_alarms, send_test_alarm_email,
 };
+use crate::components::load;
 use crate::components::menu::ALARM_SETTINGS;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, TestEmailOutcome,
@@ -28,7 +29,7 @@ fn AlarmList(#[prop(into)] include_cleared: Signal<bool>) -> impl IntoView {
     let can_act = use_can(Access::ChangeSystemSettings);
     let act =
         Action::new(|(ids, action): &(Vec<i64>, AlarmAction)| act_on_alarms(ids.clone(), *action));
-    let alarms = Resource::new(
+    let alarms = load(
         move || (act.version().get(), include_cleared.get()),
         |(_, cleared)| list_alarms(cleared),
     );
@@ -158,7 +159,7 @@ pub fn AlarmSettingsPage() -> impl IntoView {
     let query = use_query_map();
     let notification = move || query.read().get("tab").as_deref() == Some("notification");
     let version = RwSignal::new(0u32);
-    let page = Resource::new(move || version.get(), |_| get_alarm_settings());
+    let page = load(move || version.get(), |_| get_alarm_settings());
     view! {
         <Title text="Alarm Settings" />
         <LeftNav>

@@ -2,6 +2,7 @@
 //! switch and ISE's CSRF option.
 
 use crate::api::api_settings::{ApiSettingsPage, SaveApiSettings, get_api_settings};
+use crate::components::load;
 use crate::components::{Banner, BannerKind, LeftNav, PageHeader, Switch, use_can};
 use crate::domain::Access;
 use leptos::prelude::*;
@@ -9,7 +10,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn ApiSettingsPage() -> impl IntoView {
-    let page = Resource::new(|| (), |_| get_api_settings());
+    let page = load(|| (), |_| get_api_settings());
     view! {
         <Title text="API Settings" />
         <LeftNav>

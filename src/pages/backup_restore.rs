@@ -4,6 +4,7 @@ use crate::api::backup::{
     BackupFile, BackupPage, RestoreFromRepository, RestoreSummary, SaveBackupSchedule, StartBackup,
     get_backup_page, list_backup_files, restore_uploaded_backup,
 };
+use crate::components::load;
 use crate::components::menu::REPOSITORY;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, check_before_post,
@@ -35,8 +36,8 @@ pub fn BackupRestorePage() -> impl IntoView {
         }
     });
     let tick = RwSignal::new(0u32);
-    let page = Resource::new(move || saved.get(), |_| get_backup_page());
-    let history = Resource::new(move || (saved.get(), tick.get()), |_| get_backup_page());
+    let page = load(move || saved.get(), |_| get_backup_page());
+    let history = load(move || (saved.get(), tick.get()), |_| get_backup_page());
     let running = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(Ok(page)) = history.get() {
@@ -232,7 +233,7 @@ fn Restore(page: BackupPage) -> impl IntoView {
         .map(|r| r.name.clone())
         .unwrap_or_default();
     let repository = RwSignal::new(first);
-    let files = Resource::new(
+    let files = load(
         move || repository.get(),
         |name| async move {
             if name.is_empty() {

@@ -1,4 +1,5 @@
 use crate::api::admins::list_audit;
+use crate::components::load;
 use crate::components::{Banner, BannerKind, LeftNav, PageHeader};
 use crate::pages::format_time;
 use leptos::prelude::*;
@@ -7,7 +8,7 @@ use leptos_meta::Title;
 /// Operations > Reports > Audit > Change Configuration Audit.
 #[component]
 pub fn ChangeAuditPage() -> impl IntoView {
-    let entries = Resource::new(|| (), |_| list_audit());
+    let entries = load(|| (), |_| list_audit());
     view! {
         <Title text="Change Configuration Audit" />
         <LeftNav>

@@ -1,6 +1,7 @@
 //! Operations > Troubleshoot > Debug Wizard > Debug Log Configuration.
 
 use crate::api::logs::{LEVELS, get_log_levels, set_log_level};
+use crate::components::load;
 use crate::components::{Banner, BannerKind, LeftNav, PageHeader, use_can};
 use crate::domain::Access;
 use leptos::prelude::*;
@@ -12,7 +13,7 @@ pub fn DebugLogPage() -> impl IntoView {
     let set_level = Action::new(|(component, level): &(String, String)| {
         set_log_level(component.clone(), level.clone())
     });
-    let levels = Resource::new(move || set_level.version().get(), |_| get_log_levels());
+    let levels = load(move || set_level.version().get(), |_| get_log_levels());
     view! {
         <Title text="Debug Log Configuration" />
         <LeftNav>

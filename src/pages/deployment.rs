@@ -2,6 +2,7 @@
 //! their personas and roles, Edit Node and Deregister.
 
 use crate::api::deployment::{SaveNodePersonas, deregister_node, get_deployment};
+use crate::components::load;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, check_before_post, field_error,
     use_can,
@@ -17,7 +18,7 @@ pub fn DeploymentPage() -> impl IntoView {
     let save = ServerAction::<SaveNodePersonas>::new();
     let deregister = Action::new(|node: &String| deregister_node(node.clone()));
     let refresh = RwSignal::new(0u32);
-    let page = Resource::new(
+    let page = load(
         move || {
             (
                 save.version().get(),

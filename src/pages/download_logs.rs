@@ -2,6 +2,7 @@
 //! files, and all of them in one zip.
 
 use crate::api::logs::{LOGS_ZIP_PATH, list_log_files};
+use crate::components::load;
 use crate::components::menu::DEBUG_LOG;
 use crate::components::{Banner, BannerKind, LeftNav, PageHeader};
 use crate::pages::format_time;
@@ -18,7 +19,7 @@ fn size_text(bytes: u64) -> String {
 
 #[component]
 pub fn DownloadLogsPage() -> impl IntoView {
-    let files = Resource::new(|| (), |_| list_log_files());
+    let files = load(|| (), |_| list_log_files());
     view! {
         <Title text="Download Logs" />
         <LeftNav>

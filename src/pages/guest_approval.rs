@@ -4,6 +4,7 @@
 
 use crate::api::portals::{ApprovalDone, ApprovalLink, SettleGuestApproval, get_guest_approval};
 use crate::api::sponsor::SPONSOR_LOGIN;
+use crate::components::load;
 use crate::components::{Banner, BannerKind};
 use crate::domain::guest::APPROVAL_LINK_PATH as LINK_PATH;
 use leptos::prelude::*;
@@ -15,7 +16,7 @@ use leptos_router::hooks::use_params_map;
 pub fn GuestApprovalPage() -> impl IntoView {
     let params = use_params_map();
     let token = move || params.read().get("token").unwrap_or_default();
-    let link = Resource::new(token, get_guest_approval);
+    let link = load(token, get_guest_approval);
     view! {
         <Title text="Guest Access Request" />
         <main class="portal-screen">

@@ -1,6 +1,7 @@
 //! Work Centers > Guest Access > Settings > Guest Email Settings.
 
 use crate::api::guest::{GuestEmailPage, SaveGuestEmailSettings, get_guest_email_settings};
+use crate::components::load;
 use crate::components::{
     Banner, BannerKind, Field, LeftNav, PageHeader, Switch, check_before_post, field_error, use_can,
 };
@@ -11,7 +12,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn GuestEmailPage() -> impl IntoView {
-    let page = Resource::new(|| (), |_| get_guest_email_settings());
+    let page = load(|| (), |_| get_guest_email_settings());
     view! {
         <Title text="Guest Email Settings" />
         <LeftNav>

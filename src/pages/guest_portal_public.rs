@@ -4,6 +4,7 @@ use crate::api::ApiError;
 use crate::api::portals::{
     GuestChangePassword, GuestLogin, PublicPortal, RegisterGuest, Registered, get_public_portal,
 };
+use crate::components::load;
 use crate::components::{Banner, BannerKind, check_before_post};
 use crate::domain::FieldError;
 use crate::domain::language::{LocalTime, PortalWords, display_name, fill, portal_words};
@@ -20,7 +21,7 @@ pub fn SelfRegistrationPage() -> impl IntoView {
             .get("id")
             .and_then(|id| id.parse::<i64>().ok())
     };
-    let portal = Resource::new(id, |id| async move {
+    let portal = load(id, |id| async move {
         match id {
             Some(id) => get_public_portal(id).await,
             None => Err(ApiError::Rejected(
@@ -180,7 +181,7 @@ pub fn GuestLoginPage() -> impl IntoView {
             .get("id")
             .and_then(|id| id.parse::<i64>().ok())
     };
-    let portal = Resource::new(id, |id| async move {
+    let portal = load(id, |id| async move {
         match id {
             Some(id) => get_public_portal(id).await.ok(),
             None => None,

@@ -8,6 +8,7 @@ use crate::api::portals::{
     PortalPage, PortalSummary, SaveGuestPortal, get_guest_portal, list_guest_portals, public_path,
     send_portal_test_email,
 };
+use crate::components::load;
 use crate::components::menu::GUEST_PORTALS;
 use crate::components::{
     AddLanguage, Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome,
@@ -25,7 +26,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn GuestPortalsPage() -> impl IntoView {
-    let portals = Resource::new(|| (), |_| list_guest_portals());
+    let portals = load(|| (), |_| list_guest_portals());
     view! {
         <Title text="Guest Portals" />
         <LeftNav>
@@ -82,7 +83,7 @@ pub fn EditGuestPortalPage() -> impl IntoView {
             .get("id")
             .and_then(|id| id.parse::<i64>().ok())
     };
-    let portal = Resource::new(id, |id| async move {
+    let portal = load(id, |id| async move {
         match id {
             Some(id) => get_guest_portal(id).await,
             None => Err(ApiError::Rejected(

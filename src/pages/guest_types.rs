@@ -6,6 +6,7 @@ use crate::api::guest_types::{
     GuestTypeEdit, GuestTypeSummary, SaveGuestType, delete_guest_types, get_guest_type,
     list_guest_types, send_test_expiry_notice,
 };
+use crate::components::load;
 use crate::components::menu::GUEST_TYPES;
 use crate::components::{
     AddLanguage, Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch,
@@ -27,7 +28,7 @@ pub fn GuestTypesPage() -> impl IntoView {
     let query = use_query_map();
     let saved = move || query.read().get("saved");
     let delete = Action::new(|ids: &Vec<i64>| delete_guest_types(ids.clone()));
-    let types = Resource::new(move || delete.version().get(), |_| list_guest_types());
+    let types = load(move || delete.version().get(), |_| list_guest_types());
     let selected = RwSignal::new(BTreeSet::<i64>::new());
     let confirming = RwSignal::new(false);
     Effect::new(move |_| {
@@ -182,7 +183,7 @@ pub fn EditGuestTypePage() -> impl IntoView {
             .get("id")
             .and_then(|id| id.parse::<i64>().ok())
     };
-    let guest_type = Resource::new(id, |id| async move {
+    let guest_type = load(id, |id| async move {
         match id {
             Some(id) => get_guest_type(id).await,
             None => Err(ApiError::Rejected(

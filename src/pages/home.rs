@@ -1,4 +1,5 @@
 use crate::api::admins::get_dashboard;
+use crate::components::load;
 use crate::components::menu::ALARMS;
 use crate::components::{Banner, BannerKind, CurrentAdmin};
 use crate::pages::format_time;
@@ -9,7 +10,7 @@ use leptos_meta::Title;
 #[component]
 pub fn HomePage() -> impl IntoView {
     let me = expect_context::<CurrentAdmin>().0;
-    let summary = Resource::new(|| (), |_| get_dashboard());
+    let summary = load(|| (), |_| get_dashboard());
     view! {
         <Title text="Home" />
         <h1 class="dashboard-title">"Summary"</h1>

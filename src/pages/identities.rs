@@ -6,6 +6,7 @@ use crate::api::identities::{
     CreateInternalUser, SavePasswordPolicy, delete_internal_users, get_password_policy,
     list_internal_users,
 };
+use crate::components::load;
 use crate::components::menu::ALARM_SETTINGS;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, check_before_post,
@@ -42,7 +43,7 @@ pub fn UserPasswordPolicyPage() -> impl IntoView {
 
 #[component]
 fn PolicyLoader(scope: PolicyScope) -> impl IntoView {
-    let policy = Resource::new(|| (), move |_| get_password_policy(scope));
+    let policy = load(|| (), move |_| get_password_policy(scope));
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -129,7 +130,7 @@ pub fn UsersPage() -> impl IntoView {
     let can_change = use_can(Access::ChangeSystemSettings);
     let create = ServerAction::<CreateInternalUser>::new();
     let delete = Action::new(|ids: &Vec<i64>| delete_internal_users(ids.clone()));
-    let users = Resource::new(
+    let users = load(
         move || (create.version().get(), delete.version().get()),
         |_| list_internal_users(),
     );

@@ -6,6 +6,7 @@
 use crate::api::mail::{
     MailQueuePage, discard_mail, get_mail_detail, get_mail_queue, retry_mail, send_test_email,
 };
+use crate::components::load;
 use crate::components::menu::MAIL_QUEUE;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, DiagnosisPanel, Field, LeftNav, PageHeader, TestEmailOutcome,
@@ -93,7 +94,7 @@ pub fn MailQueuePage() -> impl IntoView {
     let test_email = Action::new(|to: &String| send_test_email(to.clone()));
     // Bumped every second while a batch is on its way, for live progress.
     let tick = RwSignal::new(0u64);
-    let queue = Resource::new(
+    let queue = load(
         move || {
             (
                 filters(),
@@ -114,7 +115,7 @@ pub fn MailQueuePage() -> impl IntoView {
             )
         },
     );
-    let detail = Resource::new(
+    let detail = load(
         move || {
             (
                 open_id(),
@@ -130,7 +131,7 @@ pub fn MailQueuePage() -> impl IntoView {
             }
         },
     );
-    let pacing = Resource::new(
+    let pacing = load(
         move || (tick.get(), test_email.version().get()),
         |_| crate::api::limits::get_sending_limits(),
     );

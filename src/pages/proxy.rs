@@ -1,6 +1,7 @@
 //! Administration > System > Settings > Proxy.
 
 use crate::api::proxy::{ProxyPage, SaveProxySettings, get_proxy_settings};
+use crate::components::load;
 use crate::components::{
     Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, use_can,
 };
@@ -10,7 +11,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn ProxyPage() -> impl IntoView {
-    let page = Resource::new(|| (), |_| get_proxy_settings());
+    let page = load(|| (), |_| get_proxy_settings());
     view! {
         <Title text="Proxy" />
         <LeftNav>

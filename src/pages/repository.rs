@@ -4,6 +4,7 @@ use crate::api::backup::{
     AcceptHostKey, DeleteRepository, Repository, SaveRepository, ValidateRepository, Validation,
     list_repositories,
 };
+use crate::components::load;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, check_before_post, field_error,
     use_can,
@@ -16,7 +17,7 @@ use leptos_meta::Title;
 
 #[component]
 pub fn RepositoryPage() -> impl IntoView {
-    let listed = Resource::new(|| (), |_| list_repositories());
+    let listed = load(|| (), |_| list_repositories());
     view! {
         <Title text="Repository" />
         <LeftNav>

@@ -6,6 +6,7 @@ use crate::api::limits::{
     AddSenderMailbox, enable_sender_mailbox, get_sending_limits, remove_sender_mailbox,
     send_pool_test_email,
 };
+use crate::components::Loaded;
 use crate::components::diagnosis::TestEmailOutcome;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, check_before_post, field_error, use_can,
@@ -20,7 +21,7 @@ const INTRO: &str = "Further Exchange Online mailboxes the same app may send as:
 /// `pacing` is the page's load of the sending limits (one load serves both
 /// sections); after a change here the pool is loaded again by itself.
 #[component]
-pub fn SenderPoolSection(pacing: Resource<Result<PacingView, ApiError>>) -> impl IntoView {
+pub fn SenderPoolSection(pacing: Loaded<Result<PacingView, ApiError>>) -> impl IntoView {
     let can_change = use_can(Access::ChangeSystemSettings);
     let add = ServerAction::<AddSenderMailbox>::new();
     let enable =

@@ -11,6 +11,7 @@ use crate::api::smtp::{
     switch_to_next_oauth_certificate, test_next_client_secret, test_next_oauth_certificate,
     test_smtp_connection, upload_next_oauth_certificate, upload_oauth_certificate,
 };
+use crate::components::load;
 use crate::components::{
     Banner, BannerKind, CopyButton, DiagnosisPanel, Field, LeftNav, PageHeader, PemDownload,
     Switch, submitted_form_data, use_can,
@@ -34,8 +35,8 @@ const INTRO: &str = "Configure a Simple Mail Transfer Protocol (SMTP) server to 
 
 #[component]
 pub fn SmtpServerPage() -> impl IntoView {
-    let page = Resource::new(|| (), |_| get_smtp_settings());
-    let limits = Resource::new(|| (), |_| crate::api::limits::get_sending_limits());
+    let page = load(|| (), |_| get_smtp_settings());
+    let limits = load(|| (), |_| crate::api::limits::get_sending_limits());
     view! {
         <Title text="SMTP Server" />
         <LeftNav>

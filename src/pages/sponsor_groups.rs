@@ -5,6 +5,7 @@ use crate::api::sponsor_groups::{
     CreateSponsorUser, SponsorGroupSummary, SponsorGroupsPage, delete_sponsor_users,
     get_sponsor_groups, save_sponsor_group,
 };
+use crate::components::load;
 use crate::components::{
     Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, use_can,
 };
@@ -17,7 +18,7 @@ use leptos_meta::Title;
 pub fn SponsorGroupsPage() -> impl IntoView {
     let create = ServerAction::<CreateSponsorUser>::new();
     let delete = Action::new(|id: &i64| delete_sponsor_users(vec![*id]));
-    let page = Resource::new(
+    let page = load(
         move || (create.version().get(), delete.version().get()),
         |_| get_sponsor_groups(),
     );

@@ -9,6 +9,7 @@ use crate::api::sponsor::{
     sponsor_create_random, sponsor_decide_pending, sponsor_delivery, sponsor_guest_action,
     sponsor_guests, sponsor_pending_accounts, sponsor_set_language,
 };
+use crate::components::load;
 use crate::components::{Banner, BannerKind, ConfirmBar};
 use crate::domain::FieldError;
 use crate::domain::guest::GuestState;
@@ -61,7 +62,7 @@ pub fn SponsorLoginPage() -> impl IntoView {
 
 #[component]
 pub fn SponsorPortalPage() -> impl IntoView {
-    let me = Resource::new(|| (), |_| current_sponsor());
+    let me = load(|| (), |_| current_sponsor());
     view! {
         <Title text="Sponsor Portal" />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -459,7 +460,7 @@ fn duration_text(seconds: i64) -> String {
 fn EmailProgress(mail_ids: Vec<i64>) -> impl IntoView {
     let total = mail_ids.len() as i64;
     let tick = RwSignal::new(0u64);
-    let progress = Resource::new(
+    let progress = load(
         move || tick.get(),
         move |_| {
             let ids = mail_ids.clone();
@@ -602,7 +603,7 @@ fn ManageAccounts(info: SponsorInfo) -> impl IntoView {
     let languages = StoredValue::new(info.languages.clone());
     let may_edit = info.permissions.can_create;
     let tick = RwSignal::new(0u64);
-    let rows = Resource::new(
+    let rows = load(
         move || {
             (
                 search.get(),
@@ -767,7 +768,7 @@ fn PendingAccounts() -> impl IntoView {
     let decide = Action::new(|(ids, approve, reason): &(Vec<i64>, bool, String)| {
         sponsor_decide_pending(ids.clone(), *approve, reason.clone())
     });
-    let rows = Resource::new(
+    let rows = load(
         move || decide.version().get(),
         |_| sponsor_pending_accounts(),
     );

@@ -11,6 +11,7 @@ use crate::api::system_certificates::{
     export_system_certificate_key, import_system_certificate, list_signing_requests,
     list_system_certificates, system_certificate_defaults,
 };
+use crate::components::load;
 use crate::components::menu::{CERTIFICATE_SIGNING_REQUESTS, SYSTEM_CERTIFICATES};
 use crate::components::{
     Banner, BannerKind, ConfirmBar, CopyButton, Field, LeftNav, PageHeader, PemDownload,
@@ -50,7 +51,7 @@ pub fn SystemCertificatesPage() -> impl IntoView {
     let can_change = use_can(Access::ChangeSystemSettings);
     let delete_action = Action::new(|ids: &Vec<i64>| delete_system_certificates(ids.clone()));
     let edit_action = Action::new(|edit: &CertificateEdit| edit_system_certificate(edit.clone()));
-    let certificates = Resource::new(
+    let certificates = load(
         move || (delete_action.version().get(), edit_action.version().get()),
         |_| list_system_certificates(),
     );
@@ -446,7 +447,7 @@ fn RequestFields(
 
 #[component]
 pub fn GenerateSelfSignedPage() -> impl IntoView {
-    let defaults = Resource::new(|| (), |_| system_certificate_defaults());
+    let defaults = load(|| (), |_| system_certificate_defaults());
     let action = ServerAction::<GenerateSelfSignedCertificate>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -493,7 +494,7 @@ pub fn GenerateSelfSignedPage() -> impl IntoView {
 #[component]
 pub fn ImportSystemCertificatePage() -> impl IntoView {
     let can_change = use_can(Access::ChangeSystemSettings);
-    let defaults = Resource::new(|| (), |_| system_certificate_defaults());
+    let defaults = load(|| (), |_| system_certificate_defaults());
     let import =
         Action::new_local(|data: &FormData| import_system_certificate(data.clone().into()));
     let navigate = use_navigate();
@@ -584,7 +585,7 @@ fn added_url(added: &AddedCertificate, verb: &str) -> String {
 pub fn SigningRequestsPage() -> impl IntoView {
     let can_change = use_can(Access::ChangeSystemSettings);
     let delete_action = Action::new(|ids: &Vec<i64>| delete_signing_requests(ids.clone()));
-    let requests = Resource::new(
+    let requests = load(
         move || delete_action.version().get(),
         |_| list_signing_requests(),
     );
@@ -729,7 +730,7 @@ fn RequestDetail(request: SigningRequest) -> impl IntoView {
 
 #[component]
 pub fn GenerateSigningRequestPage() -> impl IntoView {
-    let defaults = Resource::new(|| (), |_| system_certificate_defaults());
+    let defaults = load(|| (), |_| system_certificate_defaults());
     let action = ServerAction::<GenerateSigningRequest>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -774,7 +775,7 @@ pub fn GenerateSigningRequestPage() -> impl IntoView {
 pub fn BindCertificatePage() -> impl IntoView {
     let query = use_query_map();
     let request_id = move || query.read().get("id").unwrap_or_default();
-    let requests = Resource::new(|| (), |_| list_signing_requests());
+    let requests = load(|| (), |_| list_signing_requests());
     let bind = Action::new_local(|data: &FormData| bind_certificate(data.clone().into()));
     let navigate = use_navigate();
     Effect::new(move |_| {

@@ -4,6 +4,7 @@ use crate::api::certificates::{
     TRUST_INFRASTRUCTURE, TrustedCertificate, delete_trusted_certificates,
     import_trusted_certificate, list_trusted_certificates,
 };
+use crate::components::load;
 use crate::components::menu::TRUSTED_CERTIFICATES;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, CopyButton, Field, LeftNav, PageHeader, PemDownload,
@@ -23,7 +24,7 @@ pub fn TrustedCertificatesPage() -> impl IntoView {
     let query = use_query_map();
     let imported = move || query.read().get("imported");
     let delete_action = Action::new(|ids: &Vec<i64>| delete_trusted_certificates(ids.clone()));
-    let certificates = Resource::new(
+    let certificates = load(
         move || delete_action.version().get(),
         |_| list_trusted_certificates(),
     );
