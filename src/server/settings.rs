@@ -44,6 +44,15 @@ pub async fn stored_secrets(
     state: &AppState,
     form: &SmtpSettingsForm,
 ) -> anyhow::Result<StoredSecrets> {
+    Ok(stored_secrets_and_next(state, form).await?.0)
+}
+
+/// `stored_secrets`, and whether a next client secret is staged: the
+/// SMTP Server page needs all of them, read in one query.
+pub async fn stored_secrets_and_next(
+    state: &AppState,
+    form: &SmtpSettingsForm,
+) -> anyhow::Result<(StoredSecrets, bool)> {
     let certificate = match form.certificate_id.trim().parse::<i64>() {
         Ok(id) => {
             db::oauth_certificates::get(&state.db, id).await?.is_some()
@@ -54,11 +63,19 @@ pub async fn stored_secrets(
         }
         Err(_) => false,
     };
-    Ok(StoredSecrets {
-        password: state.vault.contains(SMTP_PASSWORD, SINGLETON).await?,
-        client_secret: state.vault.contains(SMTP_CLIENT_SECRET, SINGLETON).await?,
+    let singletons = state
+        .vault
+        .stored(
+            SINGLETON,
+            &[SMTP_PASSWORD, SMTP_CLIENT_SECRET, SMTP_NEXT_CLIENT_SECRET],
+        )
+        .await?;
+    let stored = StoredSecrets {
+        password: singletons.contains(SMTP_PASSWORD),
+        client_secret: singletons.contains(SMTP_CLIENT_SECRET),
         certificate,
-    })
+    };
+    Ok((stored, singletons.contains(SMTP_NEXT_CLIENT_SECRET)))
 }
 
 /// Whether saved settings that use OAuth lack their credential: the client

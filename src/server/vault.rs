@@ -292,6 +292,19 @@ impl Vault {
             .is_some())
     }
 
+    /// Which of `purposes` hold a secret for `record_id`: one query where
+    /// `contains` for each would cost a round trip each.
+    pub async fn stored(
+        &self,
+        record_id: &str,
+        purposes: &[&str],
+    ) -> Result<std::collections::HashSet<String>, VaultError> {
+        Ok(db::vault::stored_purposes(&self.db, record_id, purposes)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     pub async fn delete(&self, purpose: &str, record_id: &str) -> Result<bool, VaultError> {
         Ok(db::vault::delete(&self.db, purpose, record_id).await?)
     }

@@ -37,6 +37,32 @@ pub async fn get(
         .await
 }
 
+/// Which of `purposes` hold a record `record_id`, in one statement.
+pub async fn stored_purposes(
+    db: impl AnyExecutor<'_>,
+    record_id: &str,
+    purposes: &[&str],
+) -> sqlx::Result<Vec<String>> {
+    if purposes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..purposes.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT purpose FROM vault_secrets WHERE record_id = $1 AND purpose IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(record_id);
+    for purpose in purposes {
+        query = query.bind(*purpose);
+    }
+    Ok(query
+        .fetch_all(db)
+        .await?
+        .into_iter()
+        .map(|(purpose,)| purpose)
+        .collect())
+}
+
 /// The records of one purpose among `record_ids`, in one statement that
 /// returns one row (`super::json_rows`). The blobs travel as hex.
 pub async fn get_many(

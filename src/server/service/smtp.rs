@@ -35,7 +35,7 @@ pub async fn get(app: &AppState, caller: &Caller) -> Result<SmtpPage, ServiceErr
         .as_ref()
         .map(|r| r.form())
         .unwrap_or_else(settings::default_smtp_form);
-    let stored = settings::stored_secrets(app, &form).await?;
+    let (stored, next_secret_set) = settings::stored_secrets_and_next(app, &form).await?;
     let certificate = match row.as_ref().and_then(|r| r.certificate_id) {
         Some(id) => db::oauth_certificates::get(&app.db, id)
             .await?
@@ -48,10 +48,6 @@ pub async fn get(app: &AppState, caller: &Caller) -> Result<SmtpPage, ServiceErr
             .map(certificate_info),
         None => None,
     };
-    let next_secret_set = app
-        .vault
-        .contains(settings::SMTP_NEXT_CLIENT_SECRET, settings::SINGLETON)
-        .await?;
     Ok(SmtpPage {
         form,
         password_set: stored.password,
