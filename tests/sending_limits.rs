@@ -166,15 +166,15 @@ async fn a_quota_refusal_pauses_the_mailbox_and_it_resumes_without_loss() {
     let started = Instant::now();
     loop {
         let counts = db::outbox::counts(&h.state.db).await.unwrap();
-        let paused = db::pacing::usage(
+        let (_, _, paused, reason) = db::pacing::usage(
             &mut h.state.db.acquire().await.unwrap(),
             common::forms::MAILBOX,
             unix_ms(time::OffsetDateTime::now_utc()),
         )
         .await
-        .unwrap()
-        .2;
+        .unwrap();
         if counts.sending == 0 && paused.is_some() {
+            assert!(!reason.is_empty(), "a pause says why");
             assert_eq!(counts.sent, 20, "{counts:?}");
             assert_eq!(counts.dead, 0, "{counts:?}");
             assert_eq!(counts.queued + counts.retrying, 10, "{counts:?}");

@@ -206,26 +206,27 @@ pub async fn usage(
     mailbox: &str,
     now: i64,
 ) -> sqlx::Result<(i64, i64, Option<i64>, String)> {
-    let (minute, day): (i64, i64) = sqlx::query_as(
+    // One statement (the pause as scalar subqueries): the SMTP Server page
+    // reads this for every mailbox, and each statement is a round trip to
+    // the database connection's thread.
+    let (minute, day, paused, reason): (i64, i64, Option<i64>, Option<String>) = sqlx::query_as(
         "SELECT CAST(COALESCE(SUM(CASE WHEN at_ms > $1 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-         CAST(COALESCE(SUM(recipients), 0) AS BIGINT) FROM mailbox_sends \
-         WHERE mailbox = $2 AND at_ms > $3",
+         CAST(COALESCE(SUM(recipients), 0) AS BIGINT), \
+         (SELECT paused_until_ms FROM mailbox_pacing WHERE mailbox = $2 AND paused_until_ms > $4), \
+         (SELECT pause_reason FROM mailbox_pacing WHERE mailbox = $2 AND paused_until_ms > $4) \
+         FROM mailbox_sends WHERE mailbox = $2 AND at_ms > $3",
     )
     .bind(now - 60_000)
     .bind(mailbox)
     .bind(now - DAY_MS)
-    .fetch_one(&mut *db)
-    .await?;
-    let pause: Option<(i64, String)> = sqlx::query_as(
-        "SELECT paused_until_ms, pause_reason FROM mailbox_pacing WHERE mailbox = $1 AND paused_until_ms > $2",
-    )
-    .bind(mailbox)
     .bind(now)
-    .fetch_optional(db)
+    .fetch_one(db)
     .await?;
-    let (paused, reason) = pause.map_or((None, String::new()), |(until, reason)| {
-        (Some(until), reason)
-    });
+    let reason = if paused.is_some() {
+        reason.unwrap_or_default()
+    } else {
+        String::new()
+    };
     Ok((minute, day, paused, reason))
 }
 
