@@ -2,7 +2,10 @@
 # release binary and wrk, starts a console on free ports with a fresh data
 # directory (stopped and removed on exit), waits for it, and signs in.
 # Sets: binary, seconds, port, https_port, data, pid, http, https, password, cookie.
-binary=target/release/mailroom
+# BENCH_BINARY and BENCH_SITE_ROOT point at another build (a before/after
+# comparison in one session).
+binary=${BENCH_BINARY:-target/release/mailroom}
+site_root=${BENCH_SITE_ROOT:-target/site}
 [ -x "$binary" ] || { echo "build first: cargo leptos build --release --split --precompress" >&2; exit 1; }
 if ! command -v wrk >/dev/null; then
   echo "==> installing wrk" >&2
@@ -17,7 +20,7 @@ data=$(mktemp -d)
 password="Bench-Passw0rd-1"
 MAILROOM_DATA_DIR="$data" MAILROOM_ADMIN_PASSWORD="$password" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
   MAILROOM_HTTPS_ADDR="127.0.0.1:$https_port" \
-  LEPTOS_SITE_ROOT=target/site "$binary" serve >"$data/stdout.log" 2>&1 &
+  LEPTOS_SITE_ROOT="$site_root" "$binary" serve >"$data/stdout.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
 http="http://127.0.0.1:$port"
