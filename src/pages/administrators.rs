@@ -2,10 +2,9 @@
 
 use crate::api::ApiError;
 use crate::api::admins::{AdminSummary, SaveAdmin, get_admin, list_admins, set_admins_status};
-use crate::components::load;
 use crate::components::menu::ADMINISTRATORS;
 use crate::components::{
-    Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, use_can,
+    Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, load, use_can,
 };
 use crate::domain::{Access, AdminPassword, AdminStatus, FieldError, Role};
 use leptos::prelude::*;

@@ -5,11 +5,10 @@ use crate::api::alarms::{
     AlarmAction, AlarmSettingRow, AlarmSettingsPage, SaveAlarmSender, SaveAlarmSetting,
     act_on_alarms, get_alarm_settings, list_alarms, send_test_alarm_email,
 };
-use crate::components::load;
 use crate::components::menu::ALARM_SETTINGS;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, TestEmailOutcome,
-    field_error, use_can,
+    field_error, load, use_can,
 };
 use crate::domain::alarm::{AlarmView, Severity, format_days};
 use crate::domain::{Access, FieldError};

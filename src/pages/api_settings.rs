@@ -2,8 +2,7 @@
 //! switch and ISE's CSRF option.
 
 use crate::api::api_settings::{ApiSettingsPage, SaveApiSettings, get_api_settings};
-use crate::components::load;
-use crate::components::{Banner, BannerKind, LeftNav, PageHeader, Switch, use_can};
+use crate::components::{Banner, BannerKind, LeftNav, PageHeader, Switch, load, use_can};
 use crate::domain::Access;
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -4,11 +4,10 @@ use crate::api::backup::{
     BackupFile, BackupPage, RestoreFromRepository, RestoreSummary, SaveBackupSchedule, StartBackup,
     get_backup_page, list_backup_files, restore_uploaded_backup,
 };
-use crate::components::load;
 use crate::components::menu::REPOSITORY;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, check_before_post,
-    field_error, submitted_form_data, use_can,
+    field_error, load, submitted_form_data, use_can,
 };
 use crate::domain::backup::{BackupRun, Frequency, RunStatus, WEEKDAYS};
 use crate::domain::{Access, FieldError};

@@ -1,6 +1,5 @@
 use crate::api::admins::list_audit;
-use crate::components::load;
-use crate::components::{Banner, BannerKind, LeftNav, PageHeader};
+use crate::components::{Banner, BannerKind, LeftNav, PageHeader, load};
 use crate::pages::format_time;
 use leptos::prelude::*;
 use leptos_meta::Title;

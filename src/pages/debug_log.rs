@@ -1,8 +1,7 @@
 //! Operations > Troubleshoot > Debug Wizard > Debug Log Configuration.
 
 use crate::api::logs::{LEVELS, get_log_levels, set_log_level};
-use crate::components::load;
-use crate::components::{Banner, BannerKind, LeftNav, PageHeader, use_can};
+use crate::components::{Banner, BannerKind, LeftNav, PageHeader, load, use_can};
 use crate::domain::Access;
 use leptos::prelude::*;
 use leptos_meta::Title;

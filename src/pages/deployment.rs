@@ -2,10 +2,9 @@
 //! their personas and roles, Edit Node and Deregister.
 
 use crate::api::deployment::{SaveNodePersonas, deregister_node, get_deployment};
-use crate::components::load;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, check_before_post, field_error,
-    use_can,
+    load, use_can,
 };
 use crate::domain::deployment::{DeploymentView, NodeView, Persona};
 use crate::domain::{Access, FieldError};

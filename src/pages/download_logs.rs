@@ -2,9 +2,8 @@
 //! files, and all of them in one zip.
 
 use crate::api::logs::{LOGS_ZIP_PATH, list_log_files};
-use crate::components::load;
 use crate::components::menu::DEBUG_LOG;
-use crate::components::{Banner, BannerKind, LeftNav, PageHeader};
+use crate::components::{Banner, BannerKind, LeftNav, PageHeader, load};
 use crate::pages::format_time;
 use leptos::prelude::*;
 use leptos_meta::Title;

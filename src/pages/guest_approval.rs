@@ -4,8 +4,7 @@
 
 use crate::api::portals::{ApprovalDone, ApprovalLink, SettleGuestApproval, get_guest_approval};
 use crate::api::sponsor::SPONSOR_LOGIN;
-use crate::components::load;
-use crate::components::{Banner, BannerKind};
+use crate::components::{Banner, BannerKind, load};
 use crate::domain::guest::APPROVAL_LINK_PATH as LINK_PATH;
 use leptos::prelude::*;
 use leptos_meta::Title;

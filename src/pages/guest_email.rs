@@ -1,9 +1,9 @@
 //! Work Centers > Guest Access > Settings > Guest Email Settings.
 
 use crate::api::guest::{GuestEmailPage, SaveGuestEmailSettings, get_guest_email_settings};
-use crate::components::load;
 use crate::components::{
-    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, check_before_post, field_error, use_can,
+    Banner, BannerKind, Field, LeftNav, PageHeader, Switch, check_before_post, field_error, load,
+    use_can,
 };
 use crate::domain::guest::{GuestEmailForm, sender_warning};
 use crate::domain::{Access, FieldError};

@@ -4,8 +4,7 @@ use crate::api::ApiError;
 use crate::api::portals::{
     GuestChangePassword, GuestLogin, PublicPortal, RegisterGuest, Registered, get_public_portal,
 };
-use crate::components::load;
-use crate::components::{Banner, BannerKind, check_before_post};
+use crate::components::{Banner, BannerKind, check_before_post, load};
 use crate::domain::FieldError;
 use crate::domain::language::{LocalTime, PortalWords, display_name, fill, portal_words};
 use leptos::prelude::*;

@@ -8,11 +8,10 @@ use crate::api::portals::{
     PortalPage, PortalSummary, SaveGuestPortal, get_guest_portal, list_guest_portals, public_path,
     send_portal_test_email,
 };
-use crate::components::load;
 use crate::components::menu::GUEST_PORTALS;
 use crate::components::{
     AddLanguage, Banner, BannerKind, Field, LeftNav, PageHeader, Switch, TestEmailOutcome,
-    check_before_post, field_error, use_can,
+    check_before_post, field_error, load, use_can,
 };
 use crate::domain::language::{ENGLISH, SHIPPED, display_name, normalize_tag};
 use crate::domain::portal::{

@@ -6,11 +6,10 @@ use crate::api::guest_types::{
     GuestTypeEdit, GuestTypeSummary, SaveGuestType, delete_guest_types, get_guest_type,
     list_guest_types, send_test_expiry_notice,
 };
-use crate::components::load;
 use crate::components::menu::GUEST_TYPES;
 use crate::components::{
     AddLanguage, Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch,
-    TestEmailOutcome, check_before_post, field_error, use_can,
+    TestEmailOutcome, check_before_post, field_error, load, use_can,
 };
 use crate::domain::guest_type::NoticeTranslation;
 use crate::domain::guest_type::{GuestType, GuestTypeForm, TimeUnit};

@@ -1,7 +1,6 @@
 use crate::api::admins::get_dashboard;
-use crate::components::load;
 use crate::components::menu::ALARMS;
-use crate::components::{Banner, BannerKind, CurrentAdmin};
+use crate::components::{Banner, BannerKind, CurrentAdmin, load};
 use crate::pages::format_time;
 use leptos::prelude::*;
 use leptos_meta::Title;

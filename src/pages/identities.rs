@@ -6,11 +6,10 @@ use crate::api::identities::{
     CreateInternalUser, SavePasswordPolicy, delete_internal_users, get_password_policy,
     list_internal_users,
 };
-use crate::components::load;
 use crate::components::menu::ALARM_SETTINGS;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, Switch, check_before_post,
-    field_error, use_can,
+    field_error, load, use_can,
 };
 use crate::domain::password_policy::{InternalUserView, PasswordPolicyForm, PolicyScope};
 use crate::domain::{Access, AdminPassword, FieldError};

@@ -6,11 +6,10 @@
 use crate::api::mail::{
     MailQueuePage, discard_mail, get_mail_detail, get_mail_queue, retry_mail, send_test_email,
 };
-use crate::components::load;
 use crate::components::menu::MAIL_QUEUE;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, DiagnosisPanel, Field, LeftNav, PageHeader, TestEmailOutcome,
-    use_can,
+    load, use_can,
 };
 use crate::domain::mail::{MailDetail, MailKind, MailStatus, QueueRow};
 use crate::domain::{Access, percent_encode};

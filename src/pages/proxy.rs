@@ -1,9 +1,8 @@
 //! Administration > System > Settings > Proxy.
 
 use crate::api::proxy::{ProxyPage, SaveProxySettings, get_proxy_settings};
-use crate::components::load;
 use crate::components::{
-    Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, use_can,
+    Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, load, use_can,
 };
 use crate::domain::{Access, FieldError};
 use leptos::prelude::*;

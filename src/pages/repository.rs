@@ -4,10 +4,9 @@ use crate::api::backup::{
     AcceptHostKey, DeleteRepository, Repository, SaveRepository, ValidateRepository, Validation,
     list_repositories,
 };
-use crate::components::load;
 use crate::components::{
     Banner, BannerKind, ConfirmBar, Field, LeftNav, PageHeader, check_before_post, field_error,
-    use_can,
+    load, use_can,
 };
 use crate::domain::backup::{AUTH_KEY, AUTH_PASSWORD, DISK, RepositoryForm, SFTP};
 use crate::domain::{Access, FieldError};

@@ -11,10 +11,9 @@ use crate::api::smtp::{
     switch_to_next_oauth_certificate, test_next_client_secret, test_next_oauth_certificate,
     test_smtp_connection, upload_next_oauth_certificate, upload_oauth_certificate,
 };
-use crate::components::load;
 use crate::components::{
     Banner, BannerKind, CopyButton, DiagnosisPanel, Field, LeftNav, PageHeader, PemDownload,
-    Switch, submitted_form_data, use_can,
+    Switch, load, submitted_form_data, use_can,
 };
 use crate::domain::connection_test::{ConnectionTestReport, StepStatus};
 use crate::domain::exchange::{

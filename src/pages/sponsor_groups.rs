@@ -5,9 +5,8 @@ use crate::api::sponsor_groups::{
     CreateSponsorUser, SponsorGroupSummary, SponsorGroupsPage, delete_sponsor_users,
     get_sponsor_groups, save_sponsor_group,
 };
-use crate::components::load;
 use crate::components::{
-    Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, use_can,
+    Banner, BannerKind, Field, LeftNav, PageHeader, check_before_post, field_error, load, use_can,
 };
 use crate::domain::sponsor::{ApproveScope, ManageScope, SponsorPermissions};
 use crate::domain::{Access, AdminPassword, FieldError};

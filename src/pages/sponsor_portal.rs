@@ -9,8 +9,7 @@ use crate::api::sponsor::{
     sponsor_create_random, sponsor_decide_pending, sponsor_delivery, sponsor_guest_action,
     sponsor_guests, sponsor_pending_accounts, sponsor_set_language,
 };
-use crate::components::load;
-use crate::components::{Banner, BannerKind, ConfirmBar};
+use crate::components::{Banner, BannerKind, ConfirmBar, load};
 use crate::domain::FieldError;
 use crate::domain::guest::GuestState;
 use crate::domain::language::display_name;

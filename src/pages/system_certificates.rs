@@ -11,10 +11,9 @@ use crate::api::system_certificates::{
     export_system_certificate_key, import_system_certificate, list_signing_requests,
     list_system_certificates, system_certificate_defaults,
 };
-use crate::components::load;
 use crate::components::menu::{CERTIFICATE_SIGNING_REQUESTS, SYSTEM_CERTIFICATES};
 use crate::components::{
-    Banner, BannerKind, ConfirmBar, CopyButton, Field, LeftNav, PageHeader, PemDownload,
+    Banner, BannerKind, ConfirmBar, CopyButton, Field, LeftNav, PageHeader, PemDownload, load,
     submitted_form_data, use_can,
 };
 use crate::domain::Access;

@@ -4,10 +4,9 @@ use crate::api::certificates::{
     TRUST_INFRASTRUCTURE, TrustedCertificate, delete_trusted_certificates,
     import_trusted_certificate, list_trusted_certificates,
 };
-use crate::components::load;
 use crate::components::menu::TRUSTED_CERTIFICATES;
 use crate::components::{
-    Banner, BannerKind, ConfirmBar, CopyButton, Field, LeftNav, PageHeader, PemDownload,
+    Banner, BannerKind, ConfirmBar, CopyButton, Field, LeftNav, PageHeader, PemDownload, load,
     submitted_form_data, use_can,
 };
 use crate::domain::Access;

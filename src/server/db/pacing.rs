@@ -222,12 +222,8 @@ pub async fn usage(
     .bind(now)
     .fetch_one(db)
     .await?;
-    let reason = if paused.is_some() {
-        reason.unwrap_or_default()
-    } else {
-        String::new()
-    };
-    Ok((minute, day, paused, reason))
+    // Both subqueries share one condition: no pause, no reason.
+    Ok((minute, day, paused, reason.unwrap_or_default()))
 }
 
 /// The sender pool: each further mailbox and whether it takes bulk mail.
